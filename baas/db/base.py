@@ -1,0 +1,54 @@
+"""The one small `Database` interface the engine runs its SQL on.
+
+Every statement is written with ``?`` placeholders; the PostgreSQL driver rewrites them to
+``$n`` once per statement text (values are always bound, never pasted, so a ``?`` can only be
+a placeholder). Rows come back as tuples in select order.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, Protocol, Sequence, TypeVar
+
+T = TypeVar("T")
+Params = Sequence[Any]
+
+
+class Conn(Protocol):
+    """A connection inside one write transaction."""
+
+    dialect: str
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[tuple]: ...
+    async def fetchone(self, sql: str, params: Params = ()) -> tuple | None: ...
+    async def fetchval(self, sql: str, params: Params = ()) -> Any: ...
+    async def execute(self, sql: str, params: Params = ()) -> int: ...
+    async def executescript(self, sql: str) -> None: ...
+
+
+class Database(Protocol):
+    """Reads run on a pool; writes run as ``write(fn)`` inside one transaction."""
+
+    dialect: str  # "sqlite" | "postgresql"
+    url: str
+
+    async def connect(self) -> None: ...
+    async def close(self) -> None: ...
+    async def fetch(self, sql: str, params: Params = ()) -> list[tuple]: ...
+    async def fetchone(self, sql: str, params: Params = ()) -> tuple | None: ...
+    async def fetchval(self, sql: str, params: Params = ()) -> Any: ...
+    async def write(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
+        """Run ``fn`` in a write transaction; commit if it returns, roll back if it raises."""
+        ...
+
+
+def open_database(url: str, *, readers: int = 4, timeout: float = 30.0) -> Database:
+    """Build (not connect) the database for a URL: ``sqlite:///path`` or ``postgresql://…``."""
+    if url.startswith(("postgres://", "postgresql://")):
+        from baas.db.postgres import PostgresDatabase
+
+        return PostgresDatabase(url, max_size=max(readers * 2, 4), timeout=timeout)
+    if url.startswith("sqlite:///"):
+        from baas.db.sqlite import SqliteDatabase
+
+        return SqliteDatabase(url[len("sqlite:///"):], readers=readers, timeout=timeout)
+    raise ValueError(f"unsupported database URL: {url!r} (use sqlite:///path or postgresql://…)")

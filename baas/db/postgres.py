@@ -1,0 +1,98 @@
+"""PostgreSQL driver on asyncpg: a connection pool, ``?`` placeholders rewritten to ``$n``."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any, Awaitable, Callable, TypeVar
+
+import asyncpg
+
+from baas.db.base import Params
+
+T = TypeVar("T")
+
+
+@lru_cache(maxsize=4096)
+def to_pg(sql: str) -> str:
+    """Rewrite ``?`` placeholders to ``$1, $2, …`` (statement text holds no literals)."""
+    n = 0
+
+    def repl(_: re.Match) -> str:
+        nonlocal n
+        n += 1
+        return f"${n}"
+
+    return re.sub(r"\?", repl, sql)
+
+
+class PgConn:
+    """One pooled connection, inside a transaction when used by ``write``."""
+
+    dialect = "postgresql"
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._c = conn
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[tuple]:
+        return [tuple(r) for r in await self._c.fetch(to_pg(sql), *params)]
+
+    async def fetchone(self, sql: str, params: Params = ()) -> tuple | None:
+        row = await self._c.fetchrow(to_pg(sql), *params)
+        return None if row is None else tuple(row)
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        return await self._c.fetchval(to_pg(sql), *params)
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        status = await self._c.execute(to_pg(sql), *params)
+        tail = status.rsplit(" ", 1)[-1]
+        return int(tail) if tail.isdigit() else 0
+
+    async def executescript(self, sql: str) -> None:
+        await self._c.execute(sql)
+
+
+class PostgresDatabase:
+    """PostgreSQL behind the `Database` interface."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str, *, max_size: int = 10, timeout: float = 30.0) -> None:
+        self.url = url
+        self.timeout = timeout
+        self.max_size = max_size
+        self.pool: asyncpg.Pool | None = None
+
+    async def connect(self) -> None:
+        self.pool = await asyncpg.create_pool(
+            self.url,
+            min_size=1,
+            max_size=self.max_size,
+            command_timeout=self.timeout,
+            server_settings={"statement_timeout": str(int(self.timeout * 1000))},
+        )
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
+            self.pool = None
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[tuple]:
+        assert self.pool is not None
+        return [tuple(r) for r in await self.pool.fetch(to_pg(sql), *params)]
+
+    async def fetchone(self, sql: str, params: Params = ()) -> tuple | None:
+        assert self.pool is not None
+        row = await self.pool.fetchrow(to_pg(sql), *params)
+        return None if row is None else tuple(row)
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        assert self.pool is not None
+        return await self.pool.fetchval(to_pg(sql), *params)
+
+    async def write(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+        assert self.pool is not None
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                return await fn(PgConn(conn))

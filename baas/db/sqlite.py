@@ -1,0 +1,231 @@
+"""SQLite driver: WAL, a pool of reader connections, one serialized writer with group commit.
+
+Each connection lives on its own thread, so no query stalls the event loop, and each call
+is one hop to that thread (execute and fetch together). Concurrent writes queue up; the
+writer runs all that are waiting inside one ``BEGIN IMMEDIATE`` transaction, each job in its
+own savepoint, so a failing job rolls back alone and its neighbours still commit together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Awaitable, Callable, TypeVar
+
+from baas.db.base import Params
+
+T = TypeVar("T")
+
+_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=10000",
+    "PRAGMA temp_store=MEMORY",
+    "PRAGMA cache_size=-16000",
+)
+
+
+class QueryTimeout(Exception):
+    """A query ran past the database's query timeout and was interrupted."""
+
+
+class _Worker:
+    """One sqlite3 connection bound to one thread."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        self.path = path
+        self.timeout = timeout
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self.conn: sqlite3.Connection | None = None
+        self._deadline = 0.0
+
+    def _open(self) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        for pragma in _PRAGMAS:
+            conn.execute(pragma)
+        # The progress handler enforces the query timeout without a watchdog thread.
+        conn.set_progress_handler(lambda: 1 if time.monotonic() > self._deadline else 0, 10000)
+        self.conn = conn
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, self._call, fn)
+
+    def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self.conn is None:
+            self._open()
+        self._deadline = time.monotonic() + self.timeout
+        try:
+            return fn(self.conn)  # type: ignore[arg-type]
+        except sqlite3.OperationalError as exc:
+            if str(exc) == "interrupted":
+                raise QueryTimeout("query timed out") from exc
+            raise
+
+    def close(self) -> None:
+        def _close(_: Any) -> None:
+            if self.conn is not None:
+                self.conn.close()
+                self.conn = None
+
+        self.pool.submit(_close, None).result()
+        self.pool.shutdown(wait=True)
+
+
+def _fetch(sql: str, params: Params) -> Callable[[sqlite3.Connection], list[tuple]]:
+    return lambda c: c.execute(sql, params).fetchall()
+
+
+def _fetchone(sql: str, params: Params) -> Callable[[sqlite3.Connection], tuple | None]:
+    return lambda c: c.execute(sql, params).fetchone()
+
+
+class SqliteConn:
+    """The writer connection as seen by one write job."""
+
+    dialect = "sqlite"
+
+    def __init__(self, worker: _Worker) -> None:
+        self._w = worker
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[tuple]:
+        return await self._w.run(_fetch(sql, params))
+
+    async def fetchone(self, sql: str, params: Params = ()) -> tuple | None:
+        return await self._w.run(_fetchone(sql, params))
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        return await self._w.run(lambda c: c.execute(sql, params).rowcount)
+
+    async def executescript(self, sql: str) -> None:
+        # Statements one by one: executescript() would COMMIT the open transaction.
+        for stmt in _split_sql(sql):
+            await self._w.run(lambda c, s=stmt: c.execute(s))
+
+
+def _split_sql(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";\n") if s.strip()]
+
+
+class SqliteDatabase:
+    """SQLite behind the `Database` interface."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str, *, readers: int = 4, timeout: float = 30.0) -> None:
+        self.path = path
+        self.url = f"sqlite:///{path}"
+        self.timeout = timeout
+        self._readers = [_Worker(path, timeout) for _ in range(max(1, readers))]
+        self._free: asyncio.Queue[_Worker] | None = None
+        self._writer = _Worker(path, timeout * 4)
+        self._queue: asyncio.Queue[tuple[Callable[..., Awaitable[Any]], asyncio.Future]] | None = None
+        self._task: asyncio.Task | None = None
+        self._lock = threading.Lock()
+
+    async def connect(self) -> None:
+        if self.path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        # Open the writer first so WAL mode is set before readers attach.
+        await self._writer.run(lambda c: None)
+        self._free = asyncio.Queue()
+        for r in self._readers:
+            self._free.put_nowait(r)
+        self._queue = asyncio.Queue()
+        self._task = asyncio.create_task(self._write_loop(), name="sqlite-writer")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._task = None
+        for w in [*self._readers, self._writer]:
+            await asyncio.get_running_loop().run_in_executor(None, w.close)
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        assert self._free is not None, "database not connected"
+        worker = await self._free.get()
+        try:
+            return await worker.run(fn)
+        finally:
+            self._free.put_nowait(worker)
+
+    async def fetch(self, sql: str, params: Params = ()) -> list[tuple]:
+        return await self._read(_fetch(sql, params))
+
+    async def fetchone(self, sql: str, params: Params = ()) -> tuple | None:
+        return await self._read(_fetchone(sql, params))
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    async def write(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+        assert self._queue is not None, "database not connected"
+        fut: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((fn, fut))
+        return await fut
+
+    async def _write_loop(self) -> None:
+        assert self._queue is not None
+        conn = SqliteConn(self._writer)
+        while True:
+            jobs = [await self._queue.get()]
+            while not self._queue.empty() and len(jobs) < 256:
+                jobs.append(self._queue.get_nowait())
+            await self._run_group(conn, jobs)
+
+    async def _run_group(self, conn: SqliteConn, jobs: list) -> None:
+        results: list[tuple[asyncio.Future, bool, Any]] = []
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+        except Exception as exc:  # the database is unusable: fail every job, keep serving
+            for _, fut in jobs:
+                if not fut.done():
+                    fut.set_exception(exc)
+            return
+        for fn, fut in jobs:
+            if fut.cancelled():
+                continue
+            await conn.execute("SAVEPOINT job")
+            try:
+                value = await fn(conn)
+            except BaseException as exc:  # noqa: BLE001 - handed to the job's own caller
+                await conn.execute("ROLLBACK TO SAVEPOINT job")
+                await conn.execute("RELEASE SAVEPOINT job")
+                results.append((fut, False, exc))
+                if isinstance(exc, asyncio.CancelledError):
+                    break
+                continue
+            await conn.execute("RELEASE SAVEPOINT job")
+            results.append((fut, True, value))
+        try:
+            await conn.execute("COMMIT")
+        except Exception as exc:
+            try:
+                await conn.execute("ROLLBACK")
+            except Exception:
+                pass
+            for fut, ok, value in results:
+                if not fut.done():
+                    fut.set_exception(exc if ok else value)
+            return
+        for fut, ok, value in results:
+            if fut.done():
+                continue
+            if ok:
+                fut.set_result(value)
+            else:
+                fut.set_exception(value)

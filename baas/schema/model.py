@@ -1,0 +1,109 @@
+"""Collections: the msgspec model shared by ``baas.yaml``, the collections API and the planner.
+
+The JSON shape is PocketBase's collection export, so its import/export files load unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Any, Literal
+
+import msgspec
+
+from baas.schema.fields import AnyField, Field, RelationField
+
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SYSTEM_FIELD_NAMES = {"id", "created", "updated", "collectionId", "collectionName", "expand"}
+
+
+class Index(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A structured index: the columns (``-name`` for descending) and whether it is unique."""
+
+    name: str = ""
+    columns: list[str] = []
+    unique: bool = False
+    where: str = ""
+
+
+class Collection(msgspec.Struct, kw_only=True, dict=True):
+    """One collection: its fields, indexes, the five rules and type-specific options."""
+
+    name: str
+    type: Literal["base", "auth", "view"] = "base"
+    id: str = ""
+    system: bool = False
+    fields: list[AnyField] = []
+    indexes: list[str | Index] = []
+    listRule: str | None = None
+    viewRule: str | None = None
+    createRule: str | None = None
+    updateRule: str | None = None
+    deleteRule: str | None = None
+    viewQuery: str = ""
+    # auth collections
+    manageRule: str | None = None
+    authRule: str | None = ""
+    authToken: dict[str, Any] = {}
+    passwordAuth: dict[str, Any] = {}
+    created: str = ""
+    updated: str = ""
+
+    @cached_property
+    def field_map(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields}
+
+    def field(self, name: str) -> Field | None:
+        return self.field_map.get(name)
+
+    def relations(self) -> list[RelationField]:
+        return [f for f in self.fields if isinstance(f, RelationField)]
+
+    def to_api(self) -> dict[str, Any]:
+        """PocketBase's JSON for this collection (auth-only keys only on auth collections)."""
+        out = msgspec.to_builtins(self)
+        out["indexes"] = [i if isinstance(i, str) else index_sql(self.name, i) for i in self.indexes]
+        if self.type != "auth":
+            for k in ("manageRule", "authRule", "authToken", "passwordAuth"):
+                out.pop(k, None)
+        if self.type != "view":
+            out.pop("viewQuery", None)
+        if self.type == "view":
+            for k in ("createRule", "updateRule", "deleteRule"):
+                out[k] = None
+        return out
+
+
+def index_sql(table: str, idx: Index) -> str:
+    """A structured index as PocketBase-style SQL text."""
+    name = idx.name or f"idx_{table}_{'_'.join(c.lstrip('-') for c in idx.columns)}"
+    cols = ", ".join(f"`{c[1:]}` DESC" if c.startswith("-") else f"`{c}`" for c in idx.columns)
+    sql = f"CREATE {'UNIQUE ' if idx.unique else ''}INDEX `{name}` ON `{table}` ({cols})"
+    return sql + (f" WHERE {idx.where}" if idx.where else "")
+
+
+_INDEX_RE = re.compile(
+    r"^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?[`\"\[]?(\w+)[`\"\]]?\s+ON\s+[`\"\[]?(\w+)[`\"\]]?"
+    r"\s*\((.*)\)\s*(?:WHERE\s+(.+))?;?\s*$",
+    re.I | re.S,
+)
+
+
+def parse_index(sql: str | Index, table: str) -> Index:
+    """Read a PocketBase index statement into a structured `Index` (columns only, no expressions)."""
+    if isinstance(sql, Index):
+        return sql
+    m = _INDEX_RE.match(sql)
+    if not m:
+        raise ValueError(f"invalid index definition: {sql!r}")
+    cols = []
+    for raw in m.group(4).split(","):
+        parts = raw.strip().split()
+        if not parts:
+            raise ValueError(f"invalid index definition: {sql!r}")
+        col = parts[0].strip("`\"[]")
+        if not NAME_RE.match(col):
+            raise ValueError(f"index columns must be field names: {sql!r}")
+        desc = len(parts) > 1 and parts[-1].upper() == "DESC"
+        cols.append(("-" if desc else "") + col)
+    return Index(name=m.group(2), columns=cols, unique=bool(m.group(1)), where=(m.group(5) or "").strip())

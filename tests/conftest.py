@@ -1,0 +1,64 @@
+"""Shared fixtures: the suite runs on SQLite by default and on PostgreSQL when
+``BAAS_TEST_POSTGRES_URL`` is set (each fixture then gets a fresh database of its own)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from typing import AsyncIterator
+
+import asyncpg
+import pytest
+
+from baas.db import Database, open_database
+from baas.db.tables import SYSTEM_TABLES
+
+PG_URL = os.environ.get("BAAS_TEST_POSTGRES_URL", "")
+BACKEND = "postgresql" if PG_URL else "sqlite"
+
+
+async def _create_pg_database() -> str:
+    name = "baas_t_" + secrets.token_hex(6)
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base, _, _ = PG_URL.rpartition("/")
+    return f"{base}/{name}"
+
+
+async def _drop_pg_database(url: str) -> None:
+    name = url.rpartition("/")[2]
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def db_url(tmp_path) -> AsyncIterator[str]:
+    """A URL of a new, empty database on the backend under test."""
+    if PG_URL:
+        url = await _create_pg_database()
+        yield url
+        await _drop_pg_database(url)
+    else:
+        yield f"sqlite:///{tmp_path / 'data.db'}"
+
+
+@pytest.fixture
+async def database(db_url) -> AsyncIterator[Database]:
+    """A connected `Database` with the system tables created."""
+    db = open_database(db_url)
+    await db.connect()
+
+    async def init(conn):
+        for stmt in SYSTEM_TABLES[db.dialect]:
+            await conn.execute(stmt)
+
+    await db.write(init)
+    yield db
+    await db.close()

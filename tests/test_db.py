@@ -1,0 +1,46 @@
+"""The Database interface: reads, transactional writes, group commit isolating failures."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+
+async def test_write_and_read(database):
+    async def create(conn):
+        await conn.execute('CREATE TABLE "t" ("id" TEXT PRIMARY KEY, "n" INTEGER NOT NULL)')
+        return await conn.execute('INSERT INTO "t" ("id", "n") VALUES (?, ?)', ("a", 1))
+
+    assert await database.write(create) == 1
+    assert await database.fetch('SELECT "id", "n" FROM "t"') == [("a", 1)]
+    assert await database.fetchval('SELECT count(*) FROM "t" WHERE "n" = ?', (1,)) == 1
+
+
+async def test_failed_write_rolls_back_alone(database):
+    await database.write(lambda c: c.execute('CREATE TABLE "t" ("id" TEXT PRIMARY KEY)'))
+
+    def insert(i: str, fail: bool = False):
+        async def job(conn):
+            await conn.execute('INSERT INTO "t" ("id") VALUES (?)', (i,))
+            if fail:
+                raise RuntimeError("boom")
+            return i
+
+        return job
+
+    jobs = [database.write(insert(f"r{i}", fail=(i % 3 == 0))) for i in range(12)]
+    results = await asyncio.gather(*jobs, return_exceptions=True)
+    ok = sorted(r for r in results if isinstance(r, str))
+    failed = [r for r in results if isinstance(r, Exception)]
+    assert len(failed) == 4 and all(str(e) == "boom" for e in failed)
+    rows = sorted(r[0] for r in await database.fetch('SELECT "id" FROM "t"'))
+    assert rows == ok
+
+
+async def test_constraint_violation_is_reported(database):
+    await database.write(lambda c: c.execute('CREATE TABLE "t" ("id" TEXT PRIMARY KEY)'))
+    await database.write(lambda c: c.execute('INSERT INTO "t" ("id") VALUES (?)', ("x",)))
+    with pytest.raises(Exception):
+        await database.write(lambda c: c.execute('INSERT INTO "t" ("id") VALUES (?)', ("x",)))
+    assert await database.fetchval('SELECT count(*) FROM "t"') == 1
