@@ -91,6 +91,13 @@ class PostgresDatabase:
         assert self.pool is not None
         return await self.pool.fetchval(to_pg(sql), *params)
 
+    async def columns(self, sql: str) -> list[str]:
+        """The result column names of a SELECT (prepared, not run)."""
+        assert self.pool is not None
+        async with self.pool.acquire() as conn:
+            stmt = await conn.prepare(sql)
+            return [a.name for a in stmt.get_attributes()]
+
     async def write(self, fn: Callable[[Any], Awaitable[T]]) -> T:
         assert self.pool is not None
         async with self.pool.acquire() as conn:

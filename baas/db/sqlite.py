@@ -172,6 +172,10 @@ class SqliteDatabase:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
+    async def columns(self, sql: str) -> list[str]:
+        """The result column names of a SELECT (runs it with no rows wanted)."""
+        return await self._read(lambda c: [d[0] for d in c.execute(f"SELECT * FROM ({sql}) LIMIT 0").description])
+
     async def write(self, fn: Callable[[Any], Awaitable[T]]) -> T:
         assert self._queue is not None, "database not connected"
         fut: asyncio.Future = asyncio.get_running_loop().create_future()

@@ -73,6 +73,9 @@ SYSTEM_TABLES = {
             "changes" TEXT NOT NULL, "schema" TEXT NOT NULL)""",
         """CREATE TABLE IF NOT EXISTS "_params" (
             "id" TEXT PRIMARY KEY NOT NULL, "value" TEXT NOT NULL, "updated" TEXT DEFAULT '' NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS "_events" (
+            "id" INTEGER PRIMARY KEY AUTOINCREMENT, "collection_id" TEXT NOT NULL, "collection" TEXT NOT NULL,
+            "record_id" TEXT NOT NULL, "action" TEXT NOT NULL, "record" TEXT NOT NULL, "created" TEXT NOT NULL)""",
     ],
     "postgresql": [
         """CREATE TABLE IF NOT EXISTS "_collections" (
@@ -84,5 +87,8 @@ SYSTEM_TABLES = {
             "changes" TEXT NOT NULL, "schema" TEXT NOT NULL)""",
         """CREATE TABLE IF NOT EXISTS "_params" (
             "id" TEXT PRIMARY KEY NOT NULL, "value" TEXT NOT NULL, "updated" TEXT DEFAULT '' NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS "_events" (
+            "id" BIGSERIAL PRIMARY KEY, "collection_id" TEXT NOT NULL, "collection" TEXT NOT NULL,
+            "record_id" TEXT NOT NULL, "action" TEXT NOT NULL, "record" TEXT NOT NULL, "created" TEXT NOT NULL)""",
     ],
 }

@@ -1,4 +1,34 @@
 """The filter and rule language (PocketBase's grammar), compiled to SQL with bound parameters.
 
 Knows nothing of HTTP: the request is plain data in `RequestInfo`.
+
+    >>> sql = compile_filter('title ~ "hello" && author.name = "Ann"', collection=posts,
+    ...                      lookup=registry.get, request=RequestInfo(), dialect="sqlite", alias="m")
+    >>> rows = await db.fetch(f'SELECT "id" FROM "posts" AS "m" WHERE {sql.sql}', sql.params)
 """
+
+from __future__ import annotations
+
+from typing import Callable
+
+from baas.rules import ast
+from baas.rules.compile import Compiler
+from baas.rules.context import RequestInfo
+from baas.rules.errors import RuleError
+from baas.rules.parser import parse
+from baas.rules.sql import SQL
+from baas.schema.model import Collection
+
+__all__ = ["SQL", "RuleError", "RequestInfo", "ast", "parse", "compile_filter", "compile_sort"]
+
+
+def compile_filter(expr: str, *, collection: Collection, lookup: Callable[[str], Collection | None],
+                   request: RequestInfo, dialect: str, alias: str) -> SQL:
+    """A boolean SQL expression over ``"<alias>"`` (the collection's table) with ``?`` params."""
+    return Compiler(collection, lookup, request, dialect, alias).filter(expr)
+
+
+def compile_sort(sort: str, *, collection: Collection, lookup: Callable[[str], Collection | None],
+                 request: RequestInfo, dialect: str, alias: str) -> SQL:
+    """An ORDER BY list (without the keyword) for ``-views,+title,@random,@rowid,author.name``."""
+    return Compiler(collection, lookup, request, dialect, alias).sort(sort)

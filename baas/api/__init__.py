@@ -1,0 +1,1 @@
+"""HTTP: Litestar controllers, thin; the engine does the work."""

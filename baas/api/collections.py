@@ -1,0 +1,143 @@
+"""``/api/collections``: superusers manage collections; every change goes through the planner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, delete, get, patch, post, put
+
+from baas.api.deps import collection, engine, json_response, query_dict, read_body, request_info, require_superuser
+from baas.core import Engine
+from baas.db.tables import q
+from baas.errors import BadRequest, SchemaError
+from baas.records.query import Reader
+from baas.records.write import delete_record
+from baas.schema.model import Collection
+
+BASE = "/api/collections"
+
+
+def _decode(data: Any, message: str) -> Collection:
+    try:
+        return msgspec.convert(data, Collection)
+    except msgspec.ValidationError as exc:
+        raise BadRequest(message, {"collection": {"code": "validation_invalid_collection", "message": str(exc)}}) from None
+
+
+def _flag(request: Request, body: dict[str, Any], name: str) -> bool:
+    return str(request.query_params.get(name, "")).lower() in ("1", "true") or body.pop(name, False) is True
+
+
+async def _apply(eng: Engine, wanted: list[Collection], message: str, *, accept: bool, prune: bool = False) -> None:
+    try:
+        await eng.apply(wanted, prune=prune, accept_data_loss=accept)
+    except SchemaError as exc:
+        raise BadRequest(f"{message} {exc.message}" if not exc.errors else message, exc.errors) from None
+
+
+async def _superuser(request: Request) -> Engine:
+    require_superuser(await request_info(request))
+    return engine(request)
+
+
+@get(BASE)
+async def collections_list(request: Request) -> Response:
+    eng = await _superuser(request)
+    q_ = query_dict(request)
+    items = [c.to_api() for c in sorted(eng.registry.all(), key=lambda c: (c.created, c.name))]
+    if q_.get("filter"):
+        # Common console filters only: name/type equality and ~ (the full language is for records).
+        items = [i for i in items if _match_simple(i, q_["filter"])]
+    page, per_page = max(1, int(q_.get("page") or 1)), min(1000, max(1, int(q_.get("perPage") or 30)))
+    chunk = items[(page - 1) * per_page: page * per_page]
+    return json_response({"page": page, "perPage": per_page, "totalItems": len(items),
+                          "totalPages": (len(items) + per_page - 1) // per_page, "items": chunk})
+
+
+def _match_simple(item: dict, expr: str) -> bool:
+    import re
+
+    for key, op, value in re.findall(r"(\w+)\s*(~|=)\s*['\"]([^'\"]*)['\"]", expr):
+        got = str(item.get(key, ""))
+        if (op == "=" and got != value) or (op == "~" and value.lower() not in got.lower()):
+            return False
+    return True
+
+
+@get(BASE + "/{collection_name:str}")
+async def collections_view(request: Request, collection_name: str) -> Response:
+    eng = await _superuser(request)
+    return json_response(collection(eng, collection_name).to_api())
+
+
+@post(BASE)
+async def collections_create(request: Request) -> Response:
+    eng = await _superuser(request)
+    body = await read_body(request)
+    accept = _flag(request, body, "acceptDataLoss")
+    new = _decode(body, "Failed to create collection.")
+    if eng.registry.get(new.name) is not None or (new.id and eng.registry.get(new.id) is not None):
+        raise BadRequest("Failed to create collection.",
+                         {"name": {"code": "validation_collection_name_exists", "message": "Collection name must be unique."}})
+    await _apply(eng, [*eng.registry.all(), new], "Failed to create collection.", accept=accept)
+    return json_response(collection(eng, new.name).to_api())
+
+
+@patch(BASE + "/{collection_name:str}")
+async def collections_update(request: Request, collection_name: str) -> Response:
+    eng = await _superuser(request)
+    old = collection(eng, collection_name)
+    body = await read_body(request)
+    accept = _flag(request, body, "acceptDataLoss")
+    merged = {**old.to_api(), **body, "id": old.id}
+    new = _decode(merged, "Failed to update collection.")
+    others = [c for c in eng.registry.all() if c.id != old.id]
+    await _apply(eng, [*others, new], "Failed to update collection.", accept=accept)
+    return json_response(collection(eng, old.id).to_api())
+
+
+@delete(BASE + "/{collection_name:str}", status_code=204)
+async def collections_delete(request: Request, collection_name: str) -> None:
+    eng = await _superuser(request)
+    old = collection(eng, collection_name)
+    accept = _flag(request, {}, "acceptDataLoss")
+    if old.system:
+        raise BadRequest("System collections cannot be deleted.")
+    wanted = [c for c in eng.registry.all() if c.id != old.id]
+    await _apply(eng, wanted, "Failed to delete collection.", accept=accept, prune=True)
+
+
+@delete(BASE + "/{collection_name:str}/truncate", status_code=204)
+async def collections_truncate(request: Request, collection_name: str) -> None:
+    eng = await _superuser(request)
+    coll = collection(eng, collection_name)
+    if coll.type == "view":
+        raise BadRequest("View collections cannot be truncated.")
+    r = Reader(eng.db, eng.registry, await request_info(request))
+
+    async def run(conn: Any) -> None:
+        for (rid,) in await conn.fetch(f'SELECT "id" FROM {q(coll.name)}'):
+            await delete_record(conn, r, coll, rid)
+
+    await eng.db.write(run)
+
+
+@put(BASE + "/import", status_code=204)
+async def collections_import(request: Request) -> None:
+    eng = await _superuser(request)
+    body = await read_body(request)
+    accept = _flag(request, body, "acceptDataLoss")
+    raw = body.get("collections")
+    if not isinstance(raw, list) or not raw:
+        raise BadRequest("Failed to import collections.",
+                         {"collections": {"code": "validation_required", "message": "Cannot be blank."}})
+    wanted = [_decode(c, "Failed to import collections.") for c in raw]
+    names = {c.name for c in wanted}
+    if not body.get("deleteMissing"):
+        wanted += [c for c in eng.registry.all() if c.name not in names and c.id not in {w.id for w in wanted}]
+    await _apply(eng, wanted, "Failed to import collections.", accept=accept, prune=bool(body.get("deleteMissing")))
+
+
+ROUTES = [collections_list, collections_view, collections_create, collections_update, collections_delete,
+          collections_truncate, collections_import]

@@ -1,0 +1,131 @@
+"""Per-request plumbing: the engine, the requester (from the auth token), bodies and queries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+
+from baas.auth import tokens
+from baas.core import Engine
+from baas.db.tables import q
+from baas.errors import ApiError, BadRequest, NotFound, TooLarge
+from baas.records.query import Reader
+from baas.records.serialize import raw_record, row_to_record, select_list
+from baas.rules.context import RequestInfo
+from baas.schema.model import Collection
+
+_encoder = msgspec.json.Encoder()
+
+
+def engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    return Response(content=_encoder.encode(data), status_code=status, media_type="application/json")
+
+
+def error_response(exc: ApiError) -> Response:
+    return json_response(exc.as_dict(), exc.status)
+
+
+def query_dict(request: Request) -> dict[str, str]:
+    return {k: v for k, v in request.query_params.items()}
+
+
+def collection(eng: Engine, name: str) -> Collection:
+    coll = eng.registry.get(name)
+    if coll is None:
+        raise NotFound("Missing collection context.")
+    return coll
+
+
+async def auth_record(eng: Engine, token: str) -> tuple[Collection, dict[str, Any], dict[str, Any]] | None:
+    """(collection, API record, stored values) of a valid auth token, else None."""
+    claims = tokens.peek(token)
+    if claims is None:
+        return None
+    coll = eng.registry.get(claims["collectionId"])
+    if coll is None or coll.type != "auth" or coll.id != claims["collectionId"]:
+        return None
+    cols, fields = select_list(coll)
+    row = await eng.db.fetchone(f"SELECT {cols} FROM {q(coll.name)} AS {q('m')} WHERE {q('m')}.{q('id')} = ?",
+                                [claims["id"]])
+    if row is None:
+        return None
+    raw = raw_record(coll, fields, row)
+    if tokens.verify(token, eng.secret, raw.get("tokenKey", "")) is None:
+        return None
+    return coll, row_to_record(coll, fields, row, None), raw
+
+
+async def request_info(request: Request, body: dict[str, Any] | None = None) -> RequestInfo:
+    """``@request.*`` for rules: the authenticated record (or guest), body, query, headers."""
+    eng = engine(request)
+    header = request.headers.get("authorization", "")
+    token = header[7:] if header[:7].lower() == "bearer " else header
+    auth = None
+    if token:
+        found = await auth_record(eng, token.strip())
+        if found is not None:
+            auth = {k: v for k, v in found[1].items() if k != "password"}
+    headers = {k.lower().replace("-", "_"): v for k, v in request.headers.items()}
+    return RequestInfo(auth=auth, body=body or {}, query=query_dict(request), headers=headers,
+                       method=request.method.upper())
+
+
+async def read_body(request: Request) -> dict[str, Any]:
+    """A JSON or multipart/urlencoded body as a dict (``@jsonPayload`` merged, as PocketBase's SDK sends)."""
+    ctype = request.headers.get("content-type", "").lower()
+    length = request.headers.get("content-length")
+    limit = request.app.state.engine.settings.max_body_size
+    if length and length.isdigit() and int(length) > limit:
+        raise TooLarge(f"Request body too large (limit {limit} bytes).")
+    if ctype.startswith("multipart/form-data") or ctype.startswith("application/x-www-form-urlencoded"):
+        form = await request.form()
+        data: dict[str, Any] = {}
+        for key, value in form.multi_items():
+            if key == "@jsonPayload":
+                try:
+                    payload = msgspec.json.decode(value if isinstance(value, (bytes, str)) else b"")
+                except msgspec.DecodeError:
+                    raise BadRequest("Invalid @jsonPayload: malformed JSON.") from None
+                if isinstance(payload, dict):
+                    data.update(payload)
+                continue
+            if hasattr(value, "filename"):
+                continue  # file uploads land with the file storage issue
+            if key in data:
+                prev = data[key]
+                data[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
+            else:
+                data[key] = value
+        return data
+    raw = await request.body()
+    if len(raw) > limit:
+        raise TooLarge(f"Request body too large (limit {limit} bytes).")
+    if not raw.strip():
+        return {}
+    try:
+        data = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"Failed to read the request body: malformed JSON ({exc}).") from None
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    return data
+
+
+def reader(request: Request, req: RequestInfo) -> Reader:
+    eng = engine(request)
+    return Reader(eng.db, eng.registry, req)
+
+
+def require_superuser(req: RequestInfo) -> None:
+    from baas.errors import Forbidden, Unauthorized
+
+    if not req.auth:
+        raise Unauthorized("The request requires valid superuser authorization token.")
+    if not req.is_superuser:
+        raise Forbidden("The authorized record is not allowed to perform this action.")

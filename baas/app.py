@@ -1,0 +1,65 @@
+"""``create_app(settings)``: the one place that wires the engine into a Litestar app."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from litestar import Litestar, Request, Response
+from litestar.config.cors import CORSConfig
+from litestar.exceptions import HTTPException
+
+from baas.api.deps import error_response, json_response
+from baas.api.routes import ROUTES
+from baas.core import Engine
+from baas.errors import ApiError
+from baas.settings import Settings
+
+log = logging.getLogger("baas")
+
+_MESSAGES = {
+    404: "The requested resource wasn't found.",
+    405: "Method not allowed.",
+    413: "Request entity too large.",
+}
+
+
+def _api_error(_: Request, exc: ApiError) -> Response:
+    return error_response(exc)
+
+
+def _http_error(_: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    message = _MESSAGES.get(status) or (exc.detail if status < 500 else "Something went wrong.")
+    return json_response({"status": status, "message": message, "data": {}}, status)
+
+
+def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return json_response({"status": 500, "message": "Something went wrong while processing your request.",
+                          "data": {}}, 500)
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
+    """A Litestar app serving the PocketBase-compatible API for ``settings``."""
+    eng = engine or Engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.engine = eng
+        await eng.start()
+        try:
+            yield
+        finally:
+            await eng.stop()
+
+    return Litestar(
+        route_handlers=ROUTES,
+        lifespan=[lifespan],
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
+        cors_config=CORSConfig(allow_origins=["*"], allow_methods=["*"], allow_headers=["*"]),
+        request_max_body_size=settings.max_body_size,
+        debug=False,
+        openapi_config=None,
+    )

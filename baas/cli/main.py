@@ -1,0 +1,152 @@
+"""``baas``: serve, superuser, schema. Every command takes ``--dir`` and ``--db`` like ``serve``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Optional, TypeVar
+
+import msgspec
+import typer
+
+from baas.core import Engine
+from baas.errors import ApiError, SchemaError
+from baas.settings import Settings
+
+T = TypeVar("T")
+app = typer.Typer(help="baas: a self-hostable backend, wire-compatible with PocketBase.", no_args_is_help=True,
+                  add_completion=False)
+schema_app = typer.Typer(help="Plan, apply and export the declarative schema (baas.yaml).", no_args_is_help=True)
+superuser_app = typer.Typer(help="Manage superusers.", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
+app.add_typer(superuser_app, name="superuser")
+
+DirOpt = typer.Option("baas_data", "--dir", help="Data directory (SQLite file, files, secret).")
+DbOpt = typer.Option("", "--db", help="Database URL, e.g. postgresql://user@host/db (default: SQLite in --dir).")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _with_engine(settings: Settings, fn: Callable[[Engine], Awaitable[T]]) -> T:
+    async def run() -> T:
+        eng = Engine(settings)
+        await eng.start()
+        try:
+            return await fn(eng)
+        finally:
+            await eng.stop()
+
+    try:
+        return asyncio.run(run())
+    except SchemaError as exc:
+        _fail(exc.describe())
+    except ApiError as exc:
+        detail = "; ".join(f"{k}: {v.message if hasattr(v, 'message') else v}" for k, v in exc.data.items())
+        _fail(f"{exc.message} {detail}".strip())
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
+    raise AssertionError("unreachable")
+
+
+@app.command()
+def serve(
+    http: str = typer.Option("127.0.0.1:8090", "--http", help="HOST:PORT to listen on."),
+    data_dir: str = DirOpt,
+    db: str = DbOpt,
+    schema: str = typer.Option("", "--schema", help="A baas.yaml applied at start (refused if it would lose data)."),
+    accept_data_loss: bool = typer.Option(False, "--accept-data-loss", help="Apply a destructive --schema anyway."),
+    workers: int = typer.Option(1, "--workers", help="Server processes (SQLite WAL and PostgreSQL both allow several)."),
+    dev: bool = typer.Option(False, "--dev", help="Development mode: verbose logs."),
+) -> None:
+    """Serve the API (granian, uvloop)."""
+    host, _, port = http.rpartition(":")
+    if not host or not port.isdigit():
+        _fail(f"--http must be HOST:PORT, got {http!r}")
+    settings = Settings(data_dir=data_dir, db_url=db, http=http, schema_file=schema, dev=dev,
+                        accept_data_loss=accept_data_loss)
+    # Prepare once in this process (schema, secret, system tables) so workers never race on DDL.
+    _with_engine(settings, lambda eng: asyncio.sleep(0))
+    os.environ.update({"BAAS_DIR": data_dir, "BAAS_DB": db, "BAAS_HTTP": http, "BAAS_DEV": "1" if dev else ""})
+    from granian import Granian
+
+    typer.echo(f"baas serving on http://{http} (data: {Path(data_dir).resolve()}, "
+               f"db: {'postgresql' if db else 'sqlite'})")
+    Granian(
+        target="baas.cli.serve:make_app",
+        factory=True,
+        address=host,
+        port=int(port),
+        interface="asgi",
+        workers=max(1, workers),
+        loop="uvloop" if sys.platform != "win32" else "asyncio",
+        log_level="info" if dev else "warning",
+    ).serve()
+
+
+@superuser_app.command("upsert")
+def superuser_upsert(email: str, password: str, data_dir: str = DirOpt, db: str = DbOpt) -> None:
+    """Create a superuser, or set the password of an existing one."""
+    from baas.auth.superusers import upsert_superuser
+
+    _with_engine(Settings(data_dir=data_dir, db_url=db), lambda eng: upsert_superuser(eng, email, password))
+    typer.echo(f"Superuser {email} saved.")
+
+
+@schema_app.command("plan")
+def schema_plan(file: Path = typer.Argument(Path("baas.yaml")), data_dir: str = DirOpt, db: str = DbOpt) -> None:
+    """Show what applying FILE would change."""
+    plan = _with_engine(Settings(data_dir=data_dir, db_url=db), lambda eng: eng.plan_file(str(file)))
+    typer.echo(plan.describe())
+    if plan.destructive:
+        typer.echo("This plan loses data: apply it with --accept-data-loss.")
+
+
+@schema_app.command("apply")
+def schema_apply(file: Path = typer.Argument(Path("baas.yaml")), data_dir: str = DirOpt, db: str = DbOpt,
+                 accept_data_loss: bool = typer.Option(False, "--accept-data-loss")) -> None:
+    """Apply FILE in one transaction."""
+    from baas.schema.planner import apply_plan
+
+    async def run(eng: Engine) -> Any:
+        plan = await eng.plan_file(str(file))
+        await apply_plan(eng.db, plan, accept_data_loss=accept_data_loss, source=str(file))
+        return plan
+
+    plan = _with_engine(Settings(data_dir=data_dir, db_url=db), run)
+    typer.echo(plan.describe())
+    typer.echo("Applied." if plan.changes else "Nothing to apply.")
+
+
+@schema_app.command("export")
+def schema_export(out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write here instead of stdout."),
+                  data_dir: str = DirOpt, db: str = DbOpt) -> None:
+    """Write the applied schema as baas.yaml."""
+    from baas.schema.loader import dump_schema
+
+    async def run(eng: Engine) -> str:
+        return dump_schema(eng.registry.all())
+
+    text = _with_engine(Settings(data_dir=data_dir, db_url=db), run)
+    if out:
+        out.write_text(text)
+        typer.echo(f"Wrote {out}.")
+    else:
+        typer.echo(text, nl=False)
+
+
+@schema_app.command("jsonschema")
+def schema_jsonschema() -> None:
+    """Print a JSON Schema of the baas.yaml format (for editor autocompletion)."""
+    from baas.schema.loader import SchemaFile
+
+    typer.echo(json.dumps(msgspec.json.schema(SchemaFile), indent=2))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,96 @@
+"""The engine without HTTP: database, applied schema, install secret. The server and the CLI
+both start one."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from baas.db import Database, open_database
+from baas.db.tables import SYSTEM_TABLES
+from baas.errors import SchemaError
+from baas.records.query import Reader
+from baas.rules.context import RequestInfo
+from baas.schema import defaults
+from baas.schema.loader import load_schema
+from baas.schema.model import Collection
+from baas.schema.planner import Plan, apply_plan, make_plan
+from baas.schema.registry import Registry
+from baas.settings import Settings
+
+SUPERUSER = RequestInfo(auth={"id": "", "collectionName": "_superusers", "collectionId": ""}, context="internal")
+
+
+class Engine:
+    """Owns the database connection, the schema registry and the signing secret."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db: Database = open_database(settings.database_url, readers=settings.readers,
+                                          timeout=settings.query_timeout)
+        self.registry = Registry()
+        self.secret = ""
+
+    async def start(self) -> None:
+        Path(self.settings.data_dir).mkdir(parents=True, exist_ok=True)
+        self.secret = self._load_secret()
+        await self.db.connect()
+
+        async def init(conn: Any) -> None:
+            for stmt in SYSTEM_TABLES[self.db.dialect]:
+                await conn.execute(stmt)
+
+        await self.db.write(init)
+        await self.registry.load(self.db)
+        if not self.registry.all():  # a new install: superusers and a users collection
+            await self.apply([defaults.superusers(), defaults.users()], source="install")
+        elif self.registry.get("_superusers") is None:
+            await self.apply([*self.registry.all(), defaults.superusers()], source="install")
+        if self.settings.schema_file:
+            plan = await self.plan_file(self.settings.schema_file)
+            if plan.destructive and not self.settings.accept_data_loss:
+                raise SchemaError(f"{self.settings.schema_file}: the schema would lose data:\n{plan.describe()}\n"
+                                  "Start with --accept-data-loss to apply it anyway.")
+            await apply_plan(self.db, plan, accept_data_loss=True, source=self.settings.schema_file)
+            await self.registry.load(self.db)
+
+    async def stop(self) -> None:
+        await self.db.close()
+
+    def _load_secret(self) -> str:
+        env = os.environ.get("BAAS_SECRET")
+        if env:
+            return env
+        path = Path(self.settings.data_dir) / ".secret"
+        if path.exists():
+            return path.read_text().strip()
+        value = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(value)
+        return value
+
+    def reader(self, req: RequestInfo | None = None) -> Reader:
+        return Reader(self.db, self.registry, req or SUPERUSER)
+
+    async def plan(self, wanted: list[Collection], *, prune: bool = False) -> Plan:
+        return await make_plan(self.db, self.registry.all(), wanted, prune=prune)
+
+    async def plan_file(self, path: str) -> Plan:
+        schema = load_schema(path)
+        try:
+            return await self.plan(schema.collections)
+        except SchemaError as exc:
+            from baas.schema.validate import field_error_message
+
+            detail = field_error_message(exc.errors) if exc.errors else exc.message
+            raise SchemaError(detail, path=path) from None
+
+    async def apply(self, wanted: list[Collection], *, prune: bool = False, accept_data_loss: bool = False,
+                    source: str = "api") -> Plan:
+        plan = await self.plan(wanted, prune=prune)
+        await apply_plan(self.db, plan, accept_data_loss=accept_data_loss, source=source)
+        await self.registry.load(self.db)
+        return plan

@@ -1,0 +1,139 @@
+"""Reading records: list (filter, sort, paging, total) and view, under the collection's rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from baas.db.tables import q
+from baas.errors import BadRequest, Forbidden, NotFound
+from baas.records.expand import expand_records
+from baas.records.project import parse_fields, project
+from baas.records.serialize import row_to_record, select_list
+from baas import rules
+from baas.rules.context import RequestInfo
+from baas.schema.model import Collection
+from baas.schema.registry import Registry
+
+MAX_PER_PAGE = 1000
+
+
+@dataclass
+class ListParams:
+    page: int = 1
+    perPage: int = 30
+    sort: str = ""
+    filter: str = ""
+    expand: str = ""
+    fields: str = ""
+    skipTotal: bool = False
+
+    @classmethod
+    def from_query(cls, query: dict[str, str]) -> "ListParams":
+        def integer(name: str, default: int) -> int:
+            raw = query.get(name)
+            if raw in (None, ""):
+                return default
+            try:
+                return int(raw)
+            except ValueError:
+                raise BadRequest(f"Invalid {name} value: must be an integer.") from None
+
+        page = max(1, integer("page", 1))
+        per_page = integer("perPage", 30)
+        per_page = 30 if per_page <= 0 else min(per_page, MAX_PER_PAGE)
+        return cls(page=page, perPage=per_page, sort=query.get("sort", ""), filter=query.get("filter", ""),
+                   expand=query.get("expand", ""), fields=query.get("fields", ""),
+                   skipTotal=query.get("skipTotal", "") in ("1", "true", "t", "True"))
+
+
+@dataclass
+class Reader:
+    """What every read needs: the database (or a transaction's connection), the schema, the requester."""
+
+    db: Any
+    registry: Registry
+    req: RequestInfo
+
+    def where(self, coll: Collection, rule: str | None, extra: str = "", alias: str = "m") -> tuple[list[str], list]:
+        """SQL conditions for ``rule`` (skipped for superusers) and a client ``filter``."""
+        parts: list[str] = []
+        params: list = []
+        exprs = []
+        if rule and not self.req.is_superuser:
+            exprs.append(rule)
+        if extra:
+            exprs.append(extra)
+        for expr in exprs:
+            try:
+                sql = rules.compile_filter(expr, collection=coll, lookup=self.registry.get, request=self.req,
+                                     dialect=self.db.dialect, alias=alias)
+            except rules.RuleError as exc:
+                raise BadRequest("Something went wrong while processing your request. Invalid filter: "
+                                 f"{exc}") from None
+            parts.append(f"({sql.sql})")
+            params.extend(sql.params)
+        return parts, params
+
+    def check_locked(self, rule: str | None) -> None:
+        if rule is None and not self.req.is_superuser:
+            raise Forbidden("Only superusers can perform this action.")
+
+    async def finish(self, coll: Collection, records: list[dict], expand: str, fields: str) -> list[dict]:
+        if expand:
+            await expand_records(self, coll, records, expand)
+        if fields:
+            tree = parse_fields(fields)
+            records = [project(r, tree) for r in records]
+        return records
+
+
+def rowid(dialect: str, alias: str = "m") -> str:
+    return f'{q(alias)}.{"_rowid" if dialect == "postgresql" else "rowid"}'
+
+
+async def list_records(r: Reader, coll: Collection, p: ListParams) -> dict[str, Any]:
+    """One page of records that the list rule and the filter let through."""
+    r.check_locked(coll.listRule)
+    conds, params = r.where(coll, coll.listRule, p.filter)
+    where = f" WHERE {' AND '.join(conds)}" if conds else ""
+    order = rowid(r.db.dialect) if coll.type != "view" else f'{q("m")}.{q("id")}'
+    sort_params: list = []
+    if p.sort:
+        try:
+            s = rules.compile_sort(p.sort, collection=coll, lookup=r.registry.get, request=r.req,
+                             dialect=r.db.dialect, alias="m")
+        except rules.RuleError as exc:
+            raise BadRequest(f"Something went wrong while processing your request. Invalid sort: {exc}") from None
+        order = s.sql
+        sort_params = s.params
+    cols, fields = select_list(coll)
+    sql = (f"SELECT {cols} FROM {q(coll.name)} AS {q('m')}{where} ORDER BY {order} LIMIT ? OFFSET ?")
+    rows = await r.db.fetch(sql, [*params, *sort_params, p.perPage, (p.page - 1) * p.perPage])
+    items = [row_to_record(coll, fields, row, r.req) for row in rows]
+    items = await r.finish(coll, items, p.expand, p.fields)
+    if p.skipTotal:
+        total, pages = -1, -1
+    else:
+        total = await r.db.fetchval(f"SELECT count(*) FROM {q(coll.name)} AS {q('m')}{where}", params)
+        pages = (total + p.perPage - 1) // p.perPage
+    return {"page": p.page, "perPage": p.perPage, "totalPages": pages, "totalItems": total, "items": items}
+
+
+async def fetch_one(r: Reader, coll: Collection, record_id: str, rule: str | None,
+                    extra: str = "") -> dict[str, Any] | None:
+    """One record as the requester may see it under ``rule``; None if missing or hidden."""
+    conds, params = r.where(coll, rule, extra)
+    cols, fields = select_list(coll)
+    where = " AND ".join([f'{q("m")}.{q("id")} = ?', *conds])
+    row = await r.db.fetchone(f"SELECT {cols} FROM {q(coll.name)} AS {q('m')} WHERE {where}", [record_id, *params])
+    return None if row is None else row_to_record(coll, fields, row, r.req)
+
+
+async def view_record(r: Reader, coll: Collection, record_id: str, expand: str = "", fields: str = "") -> dict:
+    """``GET …/records/{id}``: 404 when missing or hidden by the view rule."""
+    r.check_locked(coll.viewRule)
+    rec = await fetch_one(r, coll, record_id, coll.viewRule)
+    if rec is None:
+        raise NotFound()
+    return (await r.finish(coll, [rec], expand, fields))[0]

@@ -1,0 +1,68 @@
+"""System fields and the collections every install has (``_superusers``, ``users``)."""
+
+from __future__ import annotations
+
+import zlib
+
+from baas.schema.fields import AutodateField, BoolField, EmailField, Field, PasswordField, TextField
+from baas.schema.model import Collection, Index
+
+
+def stable_id(prefix: str, *parts: str) -> str:
+    """A deterministic id (``pbc_123…``, ``text123…``) so re-declared schemas keep their ids."""
+    return f"{prefix}{zlib.crc32('/'.join(parts).encode())}"
+
+
+def id_field(collection: str) -> TextField:
+    return TextField(name="id", id=stable_id("text", collection, "id"), system=True, primaryKey=True,
+                     required=True, min=15, max=15, pattern="^[a-z0-9]+$", autogeneratePattern="[a-z0-9]{15}")
+
+
+def autodates(collection: str) -> list[Field]:
+    return [
+        AutodateField(name="created", id=stable_id("autodate", collection, "created"), onCreate=True, onUpdate=False),
+        AutodateField(name="updated", id=stable_id("autodate", collection, "updated"), onCreate=True, onUpdate=True),
+    ]
+
+
+def auth_fields(collection: str) -> list[Field]:
+    """The fields PocketBase puts on every auth collection."""
+    return [
+        PasswordField(name="password", id=stable_id("password", collection, "password"), system=True,
+                      hidden=True, required=True, min=8),
+        TextField(name="tokenKey", id=stable_id("text", collection, "tokenKey"), system=True, hidden=True,
+                  required=True, min=30, max=60, autogeneratePattern="[a-zA-Z0-9]{50}"),
+        EmailField(name="email", id=stable_id("email", collection, "email"), system=True, required=True),
+        BoolField(name="emailVisibility", id=stable_id("bool", collection, "emailVisibility"), system=True),
+        BoolField(name="verified", id=stable_id("bool", collection, "verified"), system=True),
+    ]
+
+
+def auth_indexes(collection: str) -> list[Index]:
+    return [
+        Index(name=f"idx_tokenKey_{collection}", columns=["tokenKey"], unique=True),
+        Index(name=f"idx_email_{collection}", columns=["email"], unique=True, where="\"email\" != ''"),
+    ]
+
+
+def superusers() -> Collection:
+    name = "_superusers"
+    return Collection(
+        name=name, type="auth", id=stable_id("pbc_", name), system=True,
+        fields=[id_field(name), *auth_fields(name), *autodates(name)],
+        indexes=[*auth_indexes(name)],
+    )
+
+
+def users() -> Collection:
+    name = "users"
+    return Collection(
+        name=name, type="auth", id=stable_id("pbc_", name),
+        fields=[id_field(name), *auth_fields(name),
+                TextField(name="name", id=stable_id("text", name, "name"), max=255),
+                *autodates(name)],
+        indexes=[*auth_indexes(name)],
+        listRule="id = @request.auth.id", viewRule="id = @request.auth.id", createRule="",
+        updateRule="id = @request.auth.id", deleteRule="id = @request.auth.id",
+        manageRule=None,
+    )

@@ -1,0 +1,150 @@
+"""``baas.yaml``: load the declared collections, with errors that name the file and line.
+
+```yaml
+collections:
+  - name: posts
+    listRule: ""            # anyone; omit for superusers only
+    fields:
+      - {name: title, type: text, required: true, max: 200}
+      - {name: author, type: relation, collection: users}
+    indexes:
+      - {columns: [title], unique: true}
+```
+Relation fields may name their target with ``collection`` (a name) instead of ``collectionId``.
+Base and auth collections get ``created``/``updated`` autodate fields unless ``autodate: false``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import yaml
+
+from baas.errors import SchemaError
+from baas.schema import defaults
+from baas.schema.model import Collection
+
+
+class SchemaFile(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The top level of ``baas.yaml``."""
+
+    collections: list[Collection] = []
+    plugins: list[str] = []
+    functions: str = ""
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A YAML loader that remembers the line of every mapping as ``__line__``."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    mapping = yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _strip_lines(node: Any, path: str, lines: dict[str, int]) -> Any:
+    if isinstance(node, dict):
+        if "__line__" in node:
+            lines[path] = node.pop("__line__")
+        return {k: _strip_lines(v, f"{path}.{k}", lines) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_strip_lines(v, f"{path}[{i}]", lines) for i, v in enumerate(node)]
+    return node
+
+
+def _line_for(path: str, lines: dict[str, int]) -> int | None:
+    """The line of the innermost mapping on a msgspec error path like ``$.collections[0].fields[2].max``."""
+    while path:
+        if path in lines:
+            return lines[path]
+        path = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", path)
+        if path == "$":
+            return lines.get("$")
+    return None
+
+
+def load_schema_text(text: str, path: str = "baas.yaml") -> SchemaFile:
+    """Parse the YAML text of a schema file; raise `SchemaError` naming file, line and problem."""
+    try:
+        raw = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise SchemaError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=path,
+                          line=mark.line + 1 if mark else None) from None
+    if raw is None:
+        raw = {}
+    lines: dict[str, int] = {}
+    raw = _strip_lines(raw, "$", lines)
+    if not isinstance(raw, dict):
+        raise SchemaError("the top level must be a mapping with a 'collections' list", path=path, line=1)
+    for i, c in enumerate(raw.get("collections") or []):
+        if isinstance(c, dict):
+            _expand_shorthands(c, f"$.collections[{i}]", path, lines)
+    try:
+        schema = msgspec.convert(raw, SchemaFile)
+    except msgspec.ValidationError as exc:
+        msg = str(exc)
+        m = re.search(r"- at `(\$[^`]*)`", msg)
+        where = m.group(1) if m else "$"
+        problem = msg.split(" - at ")[0]
+        raise SchemaError(f"{problem} (at {where[2:] or 'top level'})", path=path, line=_line_for(where, lines)) from None
+    names = [c.name for c in schema.collections]
+    for i, name in enumerate(names):
+        if names.index(name) != i:
+            raise SchemaError(f"collection {name!r} is declared twice", path=path,
+                              line=lines.get(f"$.collections[{i}]"))
+    return schema
+
+
+def _expand_shorthands(c: dict, cpath: str, path: str, lines: dict[str, int]) -> None:
+    autodate = c.pop("autodate", True)
+    fields = c.get("fields")
+    if fields is None:
+        fields = c["fields"] = []
+    if not isinstance(fields, list):
+        raise SchemaError("'fields' must be a list", path=path, line=lines.get(cpath))
+    for j, f in enumerate(fields):
+        if not isinstance(f, dict):
+            raise SchemaError("each field must be a mapping with at least name and type", path=path,
+                              line=lines.get(cpath))
+        if "type" not in f:
+            raise SchemaError(f"field {f.get('name', j)!r} has no type", path=path, line=lines.get(f"{cpath}.fields[{j}]"))
+        if f.get("type") == "relation" and "collection" in f:
+            f["collectionId"] = f.pop("collection")
+    names = {f.get("name") for f in fields}
+    if autodate and c.get("type", "base") in ("base", "auth") and isinstance(c.get("name"), str):
+        for af in defaults.autodates(c["name"]):
+            if af.name not in names:
+                fields.append(msgspec.to_builtins(af))
+
+
+def load_schema(path: str | Path) -> SchemaFile:
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise SchemaError(f"cannot read the schema file: {exc.strerror}", path=str(p)) from None
+    return load_schema_text(text, str(p))
+
+
+def dump_schema(collections: list[Collection]) -> str:
+    """The applied schema as ``baas.yaml`` text (ids included, so renames keep working)."""
+    out = []
+    for c in collections:
+        if c.system:
+            continue
+        d = c.to_api()
+        for k in ("created", "updated", "system"):
+            d.pop(k, None)
+        d["fields"] = [{k: v for k, v in f.items() if v not in (None, False, "", [], 0) or k in ("name", "type")}
+                       for f in d["fields"] if not (f.get("system") and c.type == "auth" and f["name"] != "id")]
+        d["fields"] = [f for f in d["fields"] if f["name"] != "id"]
+        out.append(d)
+    return yaml.safe_dump({"collections": out}, sort_keys=False, allow_unicode=True)

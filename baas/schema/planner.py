@@ -1,0 +1,294 @@
+"""The schema planner: diff the applied collections against a wanted set, then apply the
+difference in one transaction. The YAML file, the collections API and PocketBase imports all
+go through here.
+
+Collections and fields are matched by their stable ids, so renaming keeps the data. Changes
+that lose data (dropping a field or collection that holds any, narrowing a multi-value field)
+are refused unless ``accept_data_loss`` is set. Type changes convert values through the new
+field's own ``prepare``; a value that does not convert refuses the plan with the record id.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from baas.db import Conn, Database
+from baas.db.tables import column_type, create_index_sql, create_table_sql, q
+from baas.errors import FieldError, SchemaError
+from baas.ids import now_str
+from baas.schema.fields import Field, RelationField
+from baas.schema.model import Collection, parse_index
+from baas.schema.validate import normalize
+from baas.schema.views import view_fields
+
+_encoder = msgspec.json.Encoder()
+
+
+@dataclass
+class Change:
+    """One step of a plan, readable by a person (``str``) and applied by `apply_plan`."""
+
+    action: str  # create | drop | rename | add_field | drop_field | rename_field | convert_field | alter | indexes
+    collection: str
+    detail: str = ""
+    destructive: bool = False
+    old: Any = None
+    new: Any = None
+
+    def __str__(self) -> str:
+        sign = {"create": "+", "drop": "-", "add_field": "+", "drop_field": "-"}.get(self.action, "~")
+        warn = "  [DATA LOSS]" if self.destructive else ""
+        return f"{sign} {self.collection}: {self.action.replace('_', ' ')} {self.detail}".rstrip() + warn
+
+
+@dataclass
+class Plan:
+    """The changes that turn the applied schema into ``target``."""
+
+    changes: list[Change] = field(default_factory=list)
+    target: list[Collection] = field(default_factory=list)
+    previous: list[Collection] = field(default_factory=list)
+
+    @property
+    def destructive(self) -> bool:
+        return any(c.destructive for c in self.changes)
+
+    def describe(self) -> str:
+        return "\n".join(str(c) for c in self.changes) or "No changes."
+
+
+def _field_sig(f: Field) -> bytes:
+    return _encoder.encode(f)
+
+
+async def _has_data(db: Any, table: str, f: Field | None = None) -> bool:
+    if f is None:
+        return await db.fetchone(f"SELECT 1 FROM {q(table)} LIMIT 1") is not None
+    kind = f.kind()
+    col = q(f.name)
+    if kind == "json":
+        cond = f"{col} IS NOT NULL AND CAST({col} AS TEXT) NOT IN ('[]', 'null', '\"\"', '')"
+    elif kind == "number":
+        cond = f"{col} != 0"
+    elif kind == "bool":
+        cond = f"{col} = TRUE"
+    else:
+        cond = f"{col} != ''"
+    return await db.fetchone(f"SELECT 1 FROM {q(table)} WHERE {cond} LIMIT 1") is not None
+
+
+async def make_plan(db: Any, applied: list[Collection], wanted: list[Collection], *,
+                    prune: bool = False) -> Plan:
+    """Diff ``applied`` against ``wanted``. Collections missing from ``wanted`` are dropped only
+    with ``prune`` (system collections never). Raises `SchemaError` for an invalid target."""
+    old_by_id = {c.id: c for c in applied}
+    old_by_name = {c.name: c for c in applied}
+    # Match wanted collections to applied ones: by id, else by name.
+    matched: list[tuple[Collection | None, Collection]] = []
+    aliases: dict[str, str] = {}  # an imported id -> the applied id of the same-named collection
+    for w in wanted:
+        old = old_by_id.get(w.id) if w.id else None
+        if old is None and w.name in old_by_name and old_by_name[w.name].id not in {x.id for x in wanted}:
+            old = old_by_name[w.name]
+            if w.id:
+                aliases[w.id] = old.id
+            w = msgspec.structs.replace(w, id=old.id)
+        matched.append((old, w))
+    if aliases:
+        matched = [(o, _realias(w, aliases)) for o, w in matched]
+    wanted_ids = {w.id for _, w in matched if w.id}
+    kept = [c for c in applied if c.id not in wanted_ids and c.name not in {w.name for w in wanted}]
+    # Normalise against the target schema (relations may point at new collections).
+    target_raw = [w for _, w in matched] + ([] if prune else kept)
+    target_raw += [c for c in kept if c.system and prune]
+
+    def lookup(key: str) -> Collection | None:
+        for c in target_raw:
+            if c.id == key or c.name == key:
+                return c
+        return None
+
+    errors: dict[str, Any] = {}
+    target: list[Collection] = []
+    pairs: list[tuple[Collection | None, Collection]] = []
+    for old, w in matched:
+        try:
+            n = normalize(w, lookup, old)
+        except SchemaError as exc:
+            errors[w.name] = exc.errors
+            continue
+        if n.type == "view":
+            n = msgspec.structs.replace(n, fields=await view_fields(db, n, lookup, old))
+        target.append(n)
+        pairs.append((old, n))
+    names = [c.name for c in target_raw]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        errors["name"] = {"code": "validation_collection_name_exists",
+                          "message": f"Collection name(s) already in use: {', '.join(sorted(dupes))}."}
+    if errors:
+        raise SchemaError("The schema has errors.", errors=errors)
+    plan = Plan(target=target + [c for c in kept if not prune or c.system], previous=list(applied))
+    for old, new in pairs:
+        if old is None:
+            plan.changes.append(Change("create", new.name, f"({new.type}, {len(new.fields)} fields)", new=new))
+        else:
+            await _diff_collection(db, plan, old, new)
+    if prune:
+        for c in kept:
+            if c.system:
+                continue
+            lossy = c.type != "view" and await _has_data(db, c.name)
+            plan.changes.append(Change("drop", c.name, "", destructive=lossy, old=c))
+    return plan
+
+
+def _realias(c: Collection, aliases: dict[str, str]) -> Collection:
+    fields = [msgspec.structs.replace(f, collectionId=aliases[f.collectionId])
+              if isinstance(f, RelationField) and f.collectionId in aliases else f for f in c.fields]
+    return msgspec.structs.replace(c, fields=fields)
+
+
+async def _diff_collection(db: Any, plan: Plan, old: Collection, new: Collection) -> None:
+    if old.type != new.type:
+        raise SchemaError(f"Collection {old.name!r}: changing the type ({old.type} -> {new.type}) is not supported.")
+    table = old.name
+    if old.name != new.name:
+        plan.changes.append(Change("rename", new.name, f"(was {old.name})", old=old, new=new))
+    if new.type == "view":
+        if old.viewQuery != new.viewQuery or _encoder.encode(old.fields) != _encoder.encode(new.fields):
+            plan.changes.append(Change("alter", new.name, "view query", old=old, new=new))
+        elif _encoder.encode(old) != _encoder.encode(new):
+            plan.changes.append(Change("alter", new.name, "rules/options", old=old, new=new))
+        return
+    old_fields = {f.id: f for f in old.fields}
+    new_ids = {f.id for f in new.fields}
+    for f in old.fields:
+        if f.id not in new_ids:
+            lossy = await _has_data(db, table, f)
+            plan.changes.append(Change("drop_field", new.name, f.name, destructive=lossy, old=f))
+    for f in new.fields:
+        of = old_fields.get(f.id)
+        if of is None:
+            plan.changes.append(Change("add_field", new.name, f"{f.name} ({f.type})", new=f))
+            continue
+        if of.name != f.name:
+            plan.changes.append(Change("rename_field", new.name, f"{of.name} -> {f.name}", old=of, new=f))
+        if of.type != f.type or of.kind() != f.kind():
+            lossy = of.is_multi() and not f.is_multi() and f.kind() != "json"
+            plan.changes.append(Change("convert_field", new.name, f"{f.name}: {of.type} -> {f.type}"
+                                       + (" (multiple -> single)" if of.is_multi() and not f.is_multi() else ""),
+                                       destructive=lossy and await _has_data(db, table, of), old=of, new=f))
+        elif _field_sig(of) != _field_sig(msgspec.structs.replace(f, name=of.name)):
+            plan.changes.append(Change("alter", new.name, f"field {f.name} options", old=of, new=f))
+    if [str(i) for i in old.indexes] != [str(i) for i in new.indexes]:
+        plan.changes.append(Change("indexes", new.name, f"{len(old.indexes)} -> {len(new.indexes)}", old=old, new=new))
+    for rule in ("listRule", "viewRule", "createRule", "updateRule", "deleteRule", "manageRule", "authRule"):
+        if getattr(old, rule) != getattr(new, rule):
+            plan.changes.append(Change("alter", new.name, f"{rule}: {getattr(old, rule)!r} -> {getattr(new, rule)!r}"))
+
+
+async def apply_plan(db: Database, plan: Plan, *, accept_data_loss: bool = False, source: str = "api") -> None:
+    """Apply ``plan`` in one transaction and record it in ``_schema_history``."""
+    if plan.destructive and not accept_data_loss:
+        lossy = "; ".join(str(c) for c in plan.changes if c.destructive)
+        raise SchemaError(f"Refusing a change that would lose data ({lossy}). "
+                          "Re-run with --accept-data-loss (API: acceptDataLoss) to apply it.")
+
+    async def run(conn: Conn) -> None:
+        await _apply(conn, plan)
+        now = now_str()
+        await conn.execute('DELETE FROM "_collections"')
+        for c in plan.target:
+            c = msgspec.structs.replace(c, created=c.created or now, updated=now if _changed(plan, c) else c.updated or now)
+            await conn.execute(
+                'INSERT INTO "_collections" ("id", "name", "type", "system", "data", "created", "updated") '
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (c.id, c.name, c.type, c.system, _encoder.encode(c).decode(), c.created, c.updated),
+            )
+        if plan.changes:
+            await conn.execute(
+                'INSERT INTO "_schema_history" ("applied", "source", "changes", "schema") VALUES (?, ?, ?, ?)',
+                (now, source, json.dumps([str(c) for c in plan.changes]),
+                 _encoder.encode(plan.target).decode()),
+            )
+
+    await db.write(run)
+
+
+def _changed(plan: Plan, c: Collection) -> bool:
+    return any(ch.collection == c.name for ch in plan.changes)
+
+
+async def _apply(conn: Conn, plan: Plan) -> None:
+    dialect = conn.dialect
+    # Views first out (they may read tables about to change), back in last.
+    for ch in plan.changes:
+        if ch.old is not None and isinstance(ch.old, Collection) and ch.old.type == "view":
+            await conn.execute(f"DROP VIEW IF EXISTS {q(ch.old.name)}")
+    for ch in plan.changes:
+        if ch.action == "drop" and ch.old.type != "view":
+            await conn.execute(f"DROP TABLE {q(ch.old.name)}")
+    for ch in plan.changes:
+        if ch.action == "rename" and ch.new.type != "view":
+            await conn.execute(f"ALTER TABLE {q(ch.old.name)} RENAME TO {q(ch.new.name)}")
+    for ch in plan.changes:
+        if ch.action == "create" and ch.new.type != "view":
+            for stmt in create_table_sql(ch.new, dialect):
+                await conn.execute(stmt)
+    by_name = {c.name: c for c in plan.target}
+    reindex = {ch.collection for ch in plan.changes if ch.action in ("indexes", "drop_field", "rename_field", "convert_field")}
+    for name in reindex:
+        old = next((c for c in plan.previous if c.id == by_name[name].id), None)
+        for idx in old.indexes if old else []:
+            await conn.execute(f"DROP INDEX IF EXISTS {q(_index_name(parse_index(idx, old.name), old.name))}")
+    for ch in plan.changes:
+        t = q(ch.collection)
+        if ch.action == "drop_field":
+            await conn.execute(f"ALTER TABLE {t} DROP COLUMN {q(ch.old.name)}")
+        elif ch.action == "rename_field":
+            await conn.execute(f"ALTER TABLE {t} RENAME COLUMN {q(ch.old.name)} TO {q(ch.new.name)}")
+        elif ch.action == "add_field":
+            await conn.execute(f"ALTER TABLE {t} ADD COLUMN {q(ch.new.name)} {column_type(ch.new, dialect)}")
+    for ch in plan.changes:
+        if ch.action == "convert_field":
+            await _convert(conn, ch.collection, ch.old, ch.new)
+    for name in reindex:
+        for idx in by_name[name].indexes:
+            await conn.execute(create_index_sql(name, parse_index(idx, name)))
+    for c in plan.target:
+        if c.type == "view" and any(ch.collection == c.name or ch.old is not None for ch in plan.changes):
+            await conn.execute(f"DROP VIEW IF EXISTS {q(c.name)}")
+            await conn.execute(f"CREATE VIEW {q(c.name)} AS {c.viewQuery}")
+
+
+def _index_name(idx: Any, table: str) -> str:
+    return idx.name or f"idx_{table}_{'_'.join(c.lstrip('-') for c in idx.columns)}"
+
+
+async def _convert(conn: Conn, table: str, old: Field, new: Field) -> None:
+    """Convert a column's values to a new field type through the new field's ``prepare``."""
+    tmp = f"{new.name}__conv"
+    await conn.execute(f"ALTER TABLE {q(table)} ADD COLUMN {q(tmp)} {column_type(new, conn.dialect)}")
+    rows = await conn.fetch(f"SELECT {q('id')}, {q(new.name)} FROM {q(table)}")
+    for rid, raw in rows:
+        value = old.to_api(raw)
+        if old.is_multi() and not new.is_multi() and new.kind() != "json":
+            value = value[-1] if value else ""
+        elif isinstance(value, list) and new.kind() not in ("json",):
+            value = ",".join(str(v) for v in value)
+        elif new.kind() == "text" and isinstance(value, dict):
+            value = json.dumps(value)
+        try:
+            prepared = new.prepare(value)
+        except FieldError as exc:
+            raise SchemaError(f"Cannot convert {table}.{new.name} from {old.type} to {new.type}: record {rid} "
+                              f"has {value!r} ({exc.message})") from None
+        await conn.execute(f"UPDATE {q(table)} SET {q(tmp)} = ? WHERE {q('id')} = ?",
+                           (new.to_db(prepared, conn.dialect), rid))
+    await conn.execute(f"ALTER TABLE {q(table)} DROP COLUMN {q(new.name)}")
+    await conn.execute(f"ALTER TABLE {q(table)} RENAME COLUMN {q(tmp)} TO {q(new.name)}")

@@ -1,0 +1,132 @@
+"""Normalising and checking a collection before it is planned: ids, system fields, names,
+relation targets, options. Errors come back in PocketBase's ``data`` shape."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+import msgspec
+
+from baas.errors import FieldError, SchemaError
+from baas.schema import defaults
+from baas.schema.fields import AutodateField, FIELD_TYPES, RelationField, SelectField
+from baas.schema.fields.text import TextField
+from baas.schema.model import NAME_RE, SYSTEM_FIELD_NAMES, Collection, parse_index
+
+Lookup = Callable[[str], "Collection | None"]
+_RESERVED_COLLECTIONS = {"_collections", "_schema_history", "_params", "_events", "sqlite_master"}
+
+
+def _err(code: str, message: str) -> dict[str, str]:
+    return {"code": code, "message": message}
+
+
+def normalize(coll: Collection, lookup: Lookup, old: Collection | None = None) -> Collection:
+    """Return ``coll`` with ids filled in, system fields present and every option checked.
+
+    ``lookup`` finds the other collections of the target schema (by name or id); ``old`` is the
+    applied version of this collection, whose ids are kept for fields matched by name.
+    """
+    errors: dict[str, Any] = {}
+    name = coll.name
+    if not NAME_RE.match(name) or len(name) > 100:
+        errors["name"] = _err("validation_invalid_name", "Invalid collection name: use letters, digits and _.")
+    elif name.lower() in _RESERVED_COLLECTIONS or (name.startswith("_") and not coll.system
+                                                    and not (old and old.system)):
+        errors["name"] = _err("validation_reserved_name", "The name is reserved.")
+    cid = coll.id or (old.id if old else "") or defaults.stable_id("pbc_", name)
+    fields = list(coll.fields)
+    old_by_name = {f.name: f for f in old.fields} if old else {}
+    old_ids = {f.id for f in old.fields} if old else set()
+
+    # System fields: id always, auth fields on auth collections (added when missing).
+    names = [f.name for f in fields]
+    if "id" not in names:
+        fields.insert(0, old_by_name.get("id") or defaults.id_field(name))
+    if coll.type == "auth":
+        for sf in defaults.auth_fields(name):
+            if sf.name not in names:
+                fields.insert(1, old_by_name.get(sf.name) or sf)
+    field_errors: dict[str, Any] = {}
+    seen: set[str] = set()
+    out_fields = []
+    for i, f in enumerate(fields):
+        fe = _check_field(f, coll, lookup)
+        if f.name in seen:
+            fe = fe or _err("validation_duplicated_field_name", f"Duplicated field name {f.name!r}.")
+        seen.add(f.name)
+        if fe:
+            field_errors[str(i)] = {"name": fe} if "code" in fe else fe
+        # Keep a known id (renames follow it); a new or foreign id on a same-named field is the same field.
+        fid = f.id if f.id and f.id in old_ids else (
+            old_by_name[f.name].id if f.name in old_by_name else f.id or defaults.stable_id(f.type, name, f.name))
+        updates: dict[str, Any] = {"id": fid}
+        if isinstance(f, RelationField) and f.collectionId:
+            target = lookup(f.collectionId)
+            if target is not None:
+                updates["collectionId"] = target.id
+        out_fields.append(msgspec.structs.replace(f, **updates))
+    if field_errors:
+        errors["fields"] = field_errors
+    for idx in coll.indexes:
+        try:
+            parsed = parse_index(idx, name)
+        except ValueError as exc:
+            errors["indexes"] = _err("validation_invalid_index_expression", str(exc))
+            continue
+        missing = [c.lstrip("-") for c in parsed.columns if c.lstrip("-") not in seen]
+        if missing:
+            errors["indexes"] = _err("validation_invalid_index_expression",
+                                     f"Index column(s) {', '.join(missing)} are not fields of {name}.")
+    if coll.type == "view" and not coll.viewQuery.strip():
+        errors["viewQuery"] = _err("validation_required", "A view collection needs a viewQuery.")
+    if errors:
+        raise SchemaError(f"Invalid collection {name!r}.", errors=errors)
+    return msgspec.structs.replace(coll, id=cid, fields=out_fields)
+
+
+def _check_field(f: Any, coll: Collection, lookup: Lookup) -> dict[str, str] | None:
+    if not NAME_RE.match(f.name) or len(f.name) > 100:
+        return _err("validation_invalid_name", f"Invalid field name {f.name!r}: use letters, digits and _.")
+    if f.name in SYSTEM_FIELD_NAMES and not (f.name == "id" and isinstance(f, TextField)) and not (
+        f.name in ("created", "updated") and isinstance(f, AutodateField)
+    ):
+        return _err("validation_reserved_name", f"The field name {f.name!r} is reserved.")
+    if type(f) not in FIELD_TYPES.values():
+        return _err("validation_invalid_type", "Unknown field type.")
+    if isinstance(f, RelationField):
+        if not f.collectionId or lookup(f.collectionId) is None:
+            return _err("validation_missing_rel_collection",
+                        f"Relation field {f.name!r}: collection {f.collectionId!r} does not exist.")
+        if f.minSelect and f.maxSelect and f.minSelect > f.maxSelect:
+            return _err("validation_invalid_value", "minSelect must not exceed maxSelect.")
+    if isinstance(f, SelectField) and not f.values:
+        return _err("validation_required", f"Select field {f.name!r} needs at least one value.")
+    if getattr(f, "maxSelect", 1) < 1:
+        return _err("validation_invalid_value", "maxSelect must be at least 1.")
+    if isinstance(f, TextField) and f.pattern:
+        try:
+            re.compile(f.pattern)
+        except re.error as exc:
+            return _err("validation_invalid_pattern", f"Invalid pattern: {exc}.")
+    if coll.type != "auth" and f.type == "password":
+        return _err("validation_invalid_type", "Password fields belong to auth collections only.")
+    return None
+
+
+def field_error_message(errors: dict[str, Any]) -> str:
+    """Flatten a PocketBase ``data`` error tree into one readable line (for the CLI)."""
+    parts: list[str] = []
+
+    def walk(prefix: str, node: Any) -> None:
+        if isinstance(node, FieldError):
+            parts.append(f"{prefix}: {node.message}")
+        elif isinstance(node, dict) and "message" in node and "code" in node:
+            parts.append(f"{prefix}: {node['message']}")
+        elif isinstance(node, dict):
+            for k, v in node.items():
+                walk(f"{prefix}.{k}" if prefix else str(k), v)
+
+    walk("", errors)
+    return "; ".join(parts)

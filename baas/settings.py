@@ -1,0 +1,38 @@
+"""Settings: from the command line and ``BAAS_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import msgspec
+
+
+class Settings(msgspec.Struct, kw_only=True):
+    """Where data lives and how the server listens."""
+
+    data_dir: str = "baas_data"
+    db_url: str = ""  # empty: SQLite at <data_dir>/data.db
+    http: str = "127.0.0.1:8090"
+    schema_file: str = ""
+    dev: bool = False
+    max_body_size: int = 32 * 1024 * 1024
+    readers: int = 4
+    query_timeout: float = 30.0
+    accept_data_loss: bool = False
+
+    @property
+    def database_url(self) -> str:
+        return self.db_url or f"sqlite:///{Path(self.data_dir) / 'data.db'}"
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "Settings":
+        env = {
+            "data_dir": os.environ.get("BAAS_DIR"),
+            "db_url": os.environ.get("BAAS_DB"),
+            "http": os.environ.get("BAAS_HTTP"),
+            "schema_file": os.environ.get("BAAS_SCHEMA"),
+        }
+        values = {k: v for k, v in env.items() if v}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,63 @@
+"""The workloads: which Lua script, with which arguments, against which collection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+LIST = "/api/collections/{coll}/records"
+
+
+def list_path(coll: str, **params: str | int) -> str:
+    """A records-list path with query parameters encoded."""
+    return LIST.format(coll=coll) + "?" + urlencode(params)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One benchmark workload."""
+
+    name: str
+    script: str
+    request: str  # human-readable request for the report
+    coll: str = "posts"
+    path: str = ""  # fixed path (get.lua)
+    authed: bool = False
+
+    def args(self, ids_dir: Path, token: str) -> dict[str, str]:
+        """The key=value arguments for the Lua script."""
+        args = {
+            "coll": self.coll,
+            "posts": str(ids_dir / "post_ids.txt"),
+            "users": str(ids_dir / "user_ids.txt"),
+        }
+        if self.path:
+            args["path"] = self.path
+        if self.authed:
+            args["token"] = token
+        return args
+
+
+WORKLOADS: list[Workload] = [
+    Workload("create", "create.lua", "POST posts_new/records {title,body,views,published,author}",
+             coll="posts_new"),
+    Workload("view", "view.lua", "GET posts/records/:id (random seeded id)"),
+    Workload("list", "get.lua", "GET posts/records?perPage=20",
+             path=list_path("posts", perPage=20)),
+    Workload("list_skiptotal", "get.lua", "GET posts/records?perPage=20&skipTotal=1",
+             path=list_path("posts", perPage=20, skipTotal=1)),
+    Workload("filter_sort", "get.lua",
+             "GET posts/records?filter=views>500 && published=true&sort=-views&perPage=20",
+             path=list_path("posts", filter="views>500 && published=true", sort="-views",
+                            perPage=20)),
+    Workload("list_authed", "get.lua",
+             'GET posts_private/records?perPage=20 as a user (rule @request.auth.id != "")',
+             coll="posts_private", path=list_path("posts_private", perPage=20), authed=True),
+    Workload("list_expand", "get.lua", "GET posts/records?perPage=20&skipTotal=1&expand=author",
+             path=list_path("posts", perPage=20, skipTotal=1, expand="author")),
+    Workload("update", "update.lua", "PATCH posts/records/:id {views} (random seeded id)"),
+    Workload("mixed", "mixed.lua", "80% GET posts/records/:id, 20% PATCH {views}"),
+]
+
+BY_NAME = {w.name: w for w in WORKLOADS}
