@@ -24,7 +24,7 @@ def excerpt(value: Any, length: int, ellipsis: bool) -> str:
 def parse_fields(spec: str) -> dict[str, Any]:
     """``"id,expand.author.name,body:excerpt(20)"`` as a tree; a leaf is None or (len, ellipsis)."""
     tree: dict[str, Any] = {}
-    for raw in spec.split(","):
+    for raw in re.split(r",(?![^()]*\))", spec):  # commas inside excerpt(...) are arguments
         item = raw.strip()
         if not item:
             continue

@@ -20,6 +20,7 @@ from baas.db import Conn, Database
 from baas.db.tables import column_type, create_index_sql, create_table_sql, q
 from baas.errors import FieldError, SchemaError
 from baas.ids import now_str
+from baas.schema import defaults
 from baas.schema.fields import Field, RelationField
 from baas.schema.model import Collection, parse_index
 from baas.schema.validate import normalize
@@ -97,6 +98,8 @@ async def make_plan(db: Any, applied: list[Collection], wanted: list[Collection]
             if w.id:
                 aliases[w.id] = old.id
             w = msgspec.structs.replace(w, id=old.id)
+        if not w.id:  # ids first, so relations between new collections resolve to them
+            w = msgspec.structs.replace(w, id=defaults.stable_id("pbc_", w.name))
         matched.append((old, w))
     if aliases:
         matched = [(o, _realias(w, aliases)) for o, w in matched]
