@@ -91,6 +91,11 @@ class PostgresDatabase:
         assert self.pool is not None
         return await self.pool.fetchval(to_pg(sql), *params)
 
+    async def schema_changed(self) -> None:
+        """Drop pooled connections: their prepared statements know the old column types."""
+        if self.pool is not None:
+            await self.pool.expire_connections()
+
     async def columns(self, sql: str) -> list[str]:
         """The result column names of a SELECT (prepared, not run)."""
         assert self.pool is not None

@@ -172,6 +172,9 @@ class SqliteDatabase:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
+    async def schema_changed(self) -> None:
+        """Nothing to do: sqlite3 re-prepares statements whose schema changed."""
+
     async def columns(self, sql: str) -> list[str]:
         """The result column names of a SELECT (runs it with no rows wanted)."""
         return await self._read(lambda c: [d[0] for d in c.execute(f"SELECT * FROM ({sql}) LIMIT 0").description])

@@ -221,6 +221,7 @@ async def apply_plan(db: Database, plan: Plan, *, accept_data_loss: bool = False
             )
 
     await db.write(run)
+    await db.schema_changed()
 
 
 def _changed(plan: Plan, c: Collection) -> bool:

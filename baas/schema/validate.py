@@ -12,7 +12,7 @@ from baas.errors import FieldError, SchemaError
 from baas.schema import defaults
 from baas.schema.fields import AutodateField, FIELD_TYPES, RelationField, SelectField
 from baas.schema.fields.text import TextField
-from baas.schema.model import NAME_RE, SYSTEM_FIELD_NAMES, Collection, parse_index
+from baas.schema.model import NAME_RE, SYSTEM_FIELD_NAMES, Collection, index_sql, parse_index
 
 Lookup = Callable[[str], "Collection | None"]
 _RESERVED_COLLECTIONS = {"_collections", "_schema_history", "_params", "_events", "sqlite_master"}
@@ -31,7 +31,7 @@ def normalize(coll: Collection, lookup: Lookup, old: Collection | None = None) -
     errors: dict[str, Any] = {}
     name = coll.name
     if not NAME_RE.match(name) or len(name) > 100:
-        errors["name"] = _err("validation_invalid_name", "Invalid collection name: use letters, digits and _.")
+        errors["name"] = _err("validation_match_invalid", "Invalid collection name: use letters, digits and _.")
     elif name.lower() in _RESERVED_COLLECTIONS or (name.startswith("_") and not coll.system
                                                     and not (old and old.system)):
         errors["name"] = _err("validation_reserved_name", "The name is reserved.")
@@ -83,12 +83,14 @@ def normalize(coll: Collection, lookup: Lookup, old: Collection | None = None) -
         errors["viewQuery"] = _err("validation_required", "A view collection needs a viewQuery.")
     if errors:
         raise SchemaError(f"Invalid collection {name!r}.", errors=errors)
-    return msgspec.structs.replace(coll, id=cid, fields=out_fields)
+    # Indexes are kept as PocketBase-style SQL text, one canonical spelling each.
+    indexes = [index_sql(name, parse_index(i, name)) for i in coll.indexes]
+    return msgspec.structs.replace(coll, id=cid, fields=out_fields, indexes=indexes)
 
 
 def _check_field(f: Any, coll: Collection, lookup: Lookup) -> dict[str, str] | None:
     if not NAME_RE.match(f.name) or len(f.name) > 100:
-        return _err("validation_invalid_name", f"Invalid field name {f.name!r}: use letters, digits and _.")
+        return _err("validation_match_invalid", f"Invalid field name {f.name!r}: use letters, digits and _.")
     if f.name in SYSTEM_FIELD_NAMES and not (f.name == "id" and isinstance(f, TextField)) and not (
         f.name in ("created", "updated") and isinstance(f, AutodateField)
     ):
@@ -103,6 +105,11 @@ def _check_field(f: Any, coll: Collection, lookup: Lookup) -> dict[str, str] | N
             return _err("validation_invalid_value", "minSelect must not exceed maxSelect.")
     if isinstance(f, SelectField) and not f.values:
         return _err("validation_required", f"Select field {f.name!r} needs at least one value.")
+    if isinstance(f, SelectField) and f.maxSelect > len(f.values):
+        # Keyed under the option, as PocketBase reports it (fields.N.maxSelect).
+        n = len(f.values)
+        return {"maxSelect": {**_err("validation_max_less_equal_than_required", f"Must be no greater than {n}."),
+                              "params": {"threshold": n}}}
     if getattr(f, "maxSelect", 1) < 1:
         return _err("validation_invalid_value", "maxSelect must be at least 1.")
     if isinstance(f, TextField) and f.pattern:

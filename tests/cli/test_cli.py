@@ -1,0 +1,132 @@
+"""The ``baas`` command as a user runs it: real processes, a real schema file."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import PG_URL
+
+SCHEMA = """collections:
+  - name: posts
+    listRule: ""
+    viewRule: ""
+    createRule: ""
+    fields:
+      - {name: title, type: text, required: true, max: 200}
+      - {name: views, type: number, onlyInt: true}
+"""
+
+
+def baas(*args: str, cwd: Path, db_url: str = "") -> subprocess.CompletedProcess:
+    extra = ["--db", db_url] if db_url and args[0] in ("schema", "superuser") and args[1] != "jsonschema" else []
+    env = {**os.environ, "BAAS_FAST_HASH": "1"}
+    return subprocess.run([sys.executable, "-m", "baas.cli.main", *args, *extra], cwd=cwd, capture_output=True,
+                          text=True, timeout=60, env=env)
+
+
+@pytest.fixture
+def pg_or_sqlite(db_url) -> str:
+    """A database URL for the CLI: a fresh PostgreSQL database, or '' for SQLite in --dir."""
+    return db_url if PG_URL else ""
+
+
+def test_schema_file_errors_name_file_and_line(tmp_path: Path, pg_or_sqlite: str) -> None:
+    (tmp_path / "bad.yaml").write_text(SCHEMA.replace("onlyInt: true", "onlyInt: maybe"))
+    r = baas("schema", "plan", "bad.yaml", cwd=tmp_path, db_url=pg_or_sqlite)
+    assert r.returncode == 1
+    assert "bad.yaml:8" in r.stderr and "onlyInt" in r.stderr, r.stderr
+    (tmp_path / "broken.yaml").write_text("collections:\n  - name: posts\n    fields: [\n")
+    r = baas("schema", "apply", "broken.yaml", cwd=tmp_path, db_url=pg_or_sqlite)
+    assert r.returncode == 1 and "broken.yaml:" in r.stderr and "invalid YAML" in r.stderr, r.stderr
+    (tmp_path / "rel.yaml").write_text(SCHEMA + "      - {name: author, type: relation, collection: nowhere}\n")
+    r = baas("schema", "apply", "rel.yaml", cwd=tmp_path, db_url=pg_or_sqlite)
+    assert r.returncode == 1 and "rel.yaml" in r.stderr and "nowhere" in r.stderr, r.stderr
+    r = baas("schema", "apply", "missing.yaml", cwd=tmp_path, db_url=pg_or_sqlite)
+    assert r.returncode == 1 and "missing.yaml" in r.stderr
+
+
+def test_plan_apply_export_roundtrip(tmp_path: Path, pg_or_sqlite: str) -> None:
+    (tmp_path / "baas.yaml").write_text(SCHEMA)
+    r = baas("schema", "plan", "baas.yaml", cwd=tmp_path, db_url=pg_or_sqlite)
+    assert r.returncode == 0 and "+ posts: create" in r.stdout, r.stdout + r.stderr
+    r = baas("schema", "apply", "baas.yaml", cwd=tmp_path, db_url=pg_or_sqlite)
+    assert r.returncode == 0 and "Applied." in r.stdout, r.stderr
+    r = baas("schema", "export", "-o", "exported.yaml", cwd=tmp_path, db_url=pg_or_sqlite)
+    assert r.returncode == 0, r.stderr
+    r = baas("schema", "plan", "exported.yaml", cwd=tmp_path, db_url=pg_or_sqlite)
+    assert r.returncode == 0 and "No changes." in r.stdout, r.stdout + r.stderr
+
+
+def test_jsonschema_is_valid_json(tmp_path: Path) -> None:
+    r = baas("schema", "jsonschema", cwd=tmp_path)
+    doc = json.loads(r.stdout)
+    assert "collections" in json.dumps(doc) and "relation" in json.dumps(doc)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_with_schema_answers_crud(tmp_path: Path, pg_or_sqlite: str) -> None:
+    """The README's first minute: declare a collection, serve, create and list over HTTP."""
+    (tmp_path / "baas.yaml").write_text(SCHEMA)
+    port = free_port()
+    cmd = [sys.executable, "-m", "baas.cli.main", "serve", "--http", f"127.0.0.1:{port}", "--schema", "baas.yaml"]
+    if pg_or_sqlite:
+        cmd += ["--db", pg_or_sqlite]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if httpx.get(base + "/api/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        r = httpx.post(base + "/api/collections/posts/records", json={"title": "Hello", "views": 3})
+        assert r.status_code == 200, r.text
+        r = httpx.get(base + "/api/collections/posts/records", params={"filter": "views>1", "sort": "-created"})
+        assert [i["title"] for i in r.json()["items"]] == ["Hello"]
+        r = httpx.post(base + "/api/collections/posts/records", content=b"{not json")
+        assert r.status_code == 400
+        assert httpx.get(base + "/api/health").status_code == 200
+        assert (tmp_path / "baas_data").is_dir()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_serve_refuses_a_destructive_schema(tmp_path: Path, pg_or_sqlite: str) -> None:
+    (tmp_path / "baas.yaml").write_text(SCHEMA)
+    assert baas("schema", "apply", "baas.yaml", cwd=tmp_path, db_url=pg_or_sqlite).returncode == 0
+    import asyncio
+
+    from baas.core import Engine
+    from baas.records.write import create_record
+    from baas.settings import Settings
+
+    async def seed() -> None:
+        eng = Engine(Settings(data_dir=str(tmp_path / "baas_data"), db_url=pg_or_sqlite))
+        await eng.start()
+        coll = eng.registry.get("posts")
+        await eng.db.write(lambda c: create_record(c, eng.reader(), coll, {"title": "keep me"}))
+        await eng.stop()
+
+    asyncio.run(seed())
+    (tmp_path / "smaller.yaml").write_text(SCHEMA.replace("      - {name: title, type: text, required: true, max: 200}\n", ""))
+    cmd = [sys.executable, "-m", "baas.cli.main", "serve", "--http", f"127.0.0.1:{free_port()}", "--schema", "smaller.yaml"]
+    if pg_or_sqlite:
+        cmd += ["--db", pg_or_sqlite]
+    r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "lose data" in r.stderr and "--accept-data-loss" in r.stderr, r.stderr
