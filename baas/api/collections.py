@@ -29,11 +29,17 @@ def _flag(request: Request, body: dict[str, Any], name: str) -> bool:
     return str(request.query_params.get(name, "")).lower() in ("1", "true") or body.pop(name, False) is True
 
 
-async def _apply(eng: Engine, wanted: list[Collection], message: str, *, accept: bool, prune: bool = False) -> None:
+async def _apply(eng: Engine, wanted: list[Collection], message: str, *, accept: bool, prune: bool = False,
+                 own: str = "") -> None:
     try:
         await eng.apply(wanted, prune=prune, accept_data_loss=accept)
     except SchemaError as exc:
-        raise BadRequest(f"{message} {exc.message}" if not exc.errors else message, exc.errors) from None
+        errors = dict(exc.errors)
+        if own in errors:
+            # The planner keys errors by collection; a one-collection request answers in
+            # PocketBase's flat form shape (data.name, data.fields.N.option) that clients read.
+            errors.update(errors.pop(own))
+        raise BadRequest(f"{message} {exc.message}" if not errors else message, errors) from None
 
 
 async def _superuser(request: Request) -> Engine:
@@ -80,7 +86,7 @@ async def collections_create(request: Request) -> Response:
     if eng.registry.get(new.name) is not None or (new.id and eng.registry.get(new.id) is not None):
         raise BadRequest("Failed to create collection.",
                          {"name": {"code": "validation_collection_name_exists", "message": "Collection name must be unique."}})
-    await _apply(eng, [*eng.registry.all(), new], "Failed to create collection.", accept=accept)
+    await _apply(eng, [*eng.registry.all(), new], "Failed to create collection.", accept=accept, own=new.name)
     return json_response(collection(eng, new.name).to_api())
 
 
@@ -93,7 +99,7 @@ async def collections_update(request: Request, collection_name: str) -> Response
     merged = {**old.to_api(), **body, "id": old.id}
     new = _decode(merged, "Failed to update collection.")
     others = [c for c in eng.registry.all() if c.id != old.id]
-    await _apply(eng, [*others, new], "Failed to update collection.", accept=accept)
+    await _apply(eng, [*others, new], "Failed to update collection.", accept=accept, own=new.name)
     return json_response(collection(eng, old.id).to_api())
 
 
@@ -101,7 +107,9 @@ async def collections_update(request: Request, collection_name: str) -> Response
 async def collections_delete(request: Request, collection_name: str) -> None:
     eng = await _superuser(request)
     old = collection(eng, collection_name)
-    accept = _flag(request, {}, "acceptDataLoss")
+    # An explicit DELETE is the acceptance: dropping the data is the point of the request, and
+    # PocketBase clients (its SDK, its admin UI) never send acceptDataLoss here.
+    accept = True
     if old.system:
         raise BadRequest("System collections cannot be deleted.")
     wanted = [c for c in eng.registry.all() if c.id != old.id]
@@ -132,6 +140,10 @@ async def collections_import(request: Request) -> None:
     if not isinstance(raw, list) or not raw:
         raise BadRequest("Failed to import collections.",
                          {"collections": {"code": "validation_required", "message": "Cannot be blank."}})
+    # PocketBase's own internal collections (_otps, _mfas, _authOrigins, _externalAuths) have no
+    # meaning here; _superusers is matched by name to ours.
+    raw = [c for c in raw if not (isinstance(c, dict) and c.get("system") and str(c.get("name", "")).startswith("_")
+                                  and c.get("name") != "_superusers")]
     wanted = [_decode(c, "Failed to import collections.") for c in raw]
     names = {c.name for c in wanted}
     if not body.get("deleteMissing"):
