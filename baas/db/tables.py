@@ -59,7 +59,8 @@ def create_index_sql(table: str, idx: Index) -> str:
     name = idx.name or f"idx_{table}_{'_'.join(c.lstrip('-') for c in idx.columns)}"
     cols = ", ".join(f"{q(c[1:])} DESC" if c.startswith("-") else q(c) for c in idx.columns)
     sql = f"CREATE {'UNIQUE ' if idx.unique else ''}INDEX IF NOT EXISTS {q(name)} ON {q(table)} ({cols})"
-    return sql + (f" WHERE {idx.where}" if idx.where else "")
+    # PocketBase writes MySQL-style `quotes` in partial-index conditions; both databases take "".
+    return sql + (f" WHERE {idx.where.replace('`', chr(34))}" if idx.where else "")
 
 
 SYSTEM_TABLES = {

@@ -220,8 +220,14 @@ async def apply_plan(db: Database, plan: Plan, *, accept_data_loss: bool = False
                  _encoder.encode(plan.target).decode()),
             )
 
-    await db.write(run)
-    await db.schema_changed()
+    try:
+        await db.write(run)
+    except SchemaError:
+        raise
+    except Exception as exc:  # the database refused a statement: nothing was applied
+        raise SchemaError(f"The database refused the change: {exc}") from None
+    finally:
+        await db.schema_changed()
 
 
 def _changed(plan: Plan, c: Collection) -> bool:
