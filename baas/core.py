@@ -3,6 +3,8 @@ both start one."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -20,6 +22,7 @@ from baas.schema.planner import Plan, apply_plan, make_plan
 from baas.schema.registry import Registry
 from baas.settings import Settings
 
+log = logging.getLogger("baas")
 SUPERUSER = RequestInfo(auth={"id": "", "collectionName": "_superusers", "collectionId": ""}, context="internal")
 
 
@@ -32,6 +35,8 @@ class Engine:
                                           timeout=settings.query_timeout)
         self.registry = Registry()
         self.secret = ""
+        self._watch: asyncio.Task | None = None
+        self._schema_mark: Any = None
 
     async def start(self) -> None:
         Path(self.settings.data_dir).mkdir(parents=True, exist_ok=True)
@@ -56,8 +61,33 @@ class Engine:
             await apply_plan(self.db, plan, accept_data_loss=True, source=self.settings.schema_file)
             await self.registry.load(self.db)
 
+        self._schema_mark = await self._mark()
+        self._watch = asyncio.create_task(self._watch_schema(), name="schema-watch")
+
     async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
         await self.db.close()
+
+    async def _mark(self) -> Any:
+        return await self.db.fetchval('SELECT max("id") FROM "_schema_history"')
+
+    async def _watch_schema(self) -> None:
+        """Pick up schema changes made by other processes or nodes (granian workers, a second
+        server on the same PostgreSQL) within about a second."""
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                mark = await self._mark()
+                if mark != self._schema_mark:
+                    self._schema_mark = mark
+                    await self.db.schema_changed()
+                    await self.registry.load(self.db)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a transient database error: try again on the next tick
+                log.warning("schema watch failed", exc_info=True)
 
     def _load_secret(self) -> str:
         env = os.environ.get("BAAS_SECRET")
@@ -93,4 +123,5 @@ class Engine:
         plan = await self.plan(wanted, prune=prune)
         await apply_plan(self.db, plan, accept_data_loss=accept_data_loss, source=source)
         await self.registry.load(self.db)
+        self._schema_mark = await self._mark()
         return plan

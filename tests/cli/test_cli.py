@@ -130,3 +130,51 @@ def test_serve_refuses_a_destructive_schema(tmp_path: Path, pg_or_sqlite: str) -
         cmd += ["--db", pg_or_sqlite]
     r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "lose data" in r.stderr and "--accept-data-loss" in r.stderr, r.stderr
+
+
+def _serve(tmp_path: Path, port: int, db_url: str, *extra: str) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "baas.cli.main", "serve", "--http", f"127.0.0.1:{port}", *extra]
+    if db_url:
+        cmd += ["--db", db_url]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "BAAS_FAST_HASH": "1"})
+    for _ in range(200):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health").status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    proc.terminate()
+    raise RuntimeError("server did not start")
+
+
+def test_two_servers_share_one_database(tmp_path: Path, pg_or_sqlite: str) -> None:
+    """Two processes on one database (SQLite file in WAL, or PostgreSQL): a collection created
+    through one is served by the other, and writes from both are seen by both."""
+    assert baas("superuser", "upsert", "root@example.com", "root-password-1", cwd=tmp_path,
+                db_url=pg_or_sqlite).returncode == 0
+    p1, p2 = free_port(), free_port()
+    a = _serve(tmp_path, p1, pg_or_sqlite)
+    b = _serve(tmp_path, p2, pg_or_sqlite)
+    try:
+        tok = httpx.post(f"http://127.0.0.1:{p1}/api/collections/_superusers/auth-with-password",
+                         json={"identity": "root@example.com", "password": "root-password-1"}).json()["token"]
+        r = httpx.post(f"http://127.0.0.1:{p1}/api/collections", headers={"Authorization": tok},
+                       json={"name": "shared", "listRule": "", "createRule": "",
+                             "fields": [{"name": "n", "type": "number"}]})
+        assert r.status_code == 200, r.text
+        deadline = time.monotonic() + 10
+        while httpx.get(f"http://127.0.0.1:{p2}/api/collections/shared/records").status_code == 404:
+            assert time.monotonic() < deadline, "the second server never saw the new collection"
+            time.sleep(0.1)
+        for i in range(10):
+            port = (p1, p2)[i % 2]
+            r = httpx.post(f"http://127.0.0.1:{port}/api/collections/shared/records", json={"n": i})
+            assert r.status_code == 200, r.text
+        for port in (p1, p2):
+            body = httpx.get(f"http://127.0.0.1:{port}/api/collections/shared/records?perPage=100").json()
+            assert sorted(i["n"] for i in body["items"]) == list(range(10))
+    finally:
+        for proc in (a, b):
+            proc.terminate()
+            proc.wait(timeout=10)
