@@ -268,3 +268,23 @@ async def test_hidden_and_email_visibility(api: Api) -> None:
                        json={"password": "new-password-1", "passwordConfirm": "new-password-1"})
     assert r.status_code == 400 and "oldPassword" in r.json()["data"]
     assert json.dumps(r.json())  # the error shape is plain JSON
+
+
+async def test_multipart_and_json_payload_bodies(api: Api) -> None:
+    """Forms carry strings (converted per field) and PocketBase's SDK puts JSON in @jsonPayload."""
+    form = [("title", (None, "Form")), ("views", (None, "7")), ("published", (None, "true")),
+            ("tags", (None, "a")), ("tags", (None, "b")), ("author", (None, api.users["alice"]))]
+    r = await api.call("POST", P, "alice", files=form)
+    assert r.status_code == 200, r.text
+    rec = r.json()
+    assert (rec["views"], rec["published"], rec["tags"]) == (7, True, ["a", "b"])
+    payload = json.dumps({"title": "Payload", "meta": {"k": [1]}, "author": api.users["alice"]})
+    r = await api.call("POST", P, "alice", files=[("@jsonPayload", (None, payload))])
+    assert r.status_code == 200, r.text
+    assert r.json()["meta"] == {"k": [1]}
+    r = await api.call("POST", P, "alice", files=[("@jsonPayload", (None, "{broken"))])
+    assert r.status_code == 400
+    r = await api.call("POST", P, "alice", data={"title": "Urlencoded", "views": "2", "author": api.users["alice"]})
+    assert r.status_code == 200 and r.json()["views"] == 2, r.text
+    r = await api.call("POST", P, "alice", data={"title": "Bad", "views": "two", "author": api.users["alice"]})
+    assert r.status_code == 400
