@@ -10,13 +10,22 @@ Storage contract (shared by the records layer and the rule compiler):
 - json: JSON text (SQLite) / JSONB (PostgreSQL), NULL when unset;
 - multi-value select / relation / file (maxSelect > 1): a JSON array of strings, NOT NULL
   DEFAULT '[]';
-- PostgreSQL tables also get ``_rowid BIGSERIAL`` so ``@rowid`` sorts as on SQLite.
+- PostgreSQL tables also get an identity column ``_rowid`` so ``@rowid`` sorts as on SQLite.
 """
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.schema import CreateColumn, CreateIndex, CreateTable
+
 from baas.schema.fields import Field
 from baas.schema.model import Collection, Index
+
+# SQLAlchemy Core builds every DDL statement; it is compiled to text once per change and run
+# on the thin driver layer (no SQLAlchemy engine is involved).
+DIALECTS = {"sqlite": sqlite.dialect(), "postgresql": pg.dialect()}
 
 
 def q(name: str) -> str:
@@ -24,72 +33,99 @@ def q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def column_type(field: Field, dialect: str) -> str:
+def _compile(element: sa.sql.ClauseElement | sa.schema.DDLElement, dialect: str) -> str:
+    return str(element.compile(dialect=DIALECTS[dialect])).strip()
+
+
+def column(field: Field, dialect: str) -> sa.Column:
+    """The column a field is stored in (see the storage contract above)."""
     kind = field.kind()
-    pg = dialect == "postgresql"
+    is_pg = dialect == "postgresql"
     if kind == "number":
-        return "DOUBLE PRECISION DEFAULT 0 NOT NULL" if pg else "NUMERIC DEFAULT 0 NOT NULL"
+        return sa.Column(field.name, pg.DOUBLE_PRECISION() if is_pg else sa.Numeric(), nullable=False,
+                         server_default=sa.text("0"))
     if kind == "bool":
-        return "BOOLEAN DEFAULT FALSE NOT NULL"
+        return sa.Column(field.name, sa.Boolean(), nullable=False, server_default=sa.text("FALSE"))
     if kind == "json":
+        json_type = pg.JSONB() if is_pg else sa.JSON()
         if field.is_multi():
-            return "JSONB DEFAULT '[]'::jsonb NOT NULL" if pg else "JSON DEFAULT '[]' NOT NULL"
-        return "JSONB DEFAULT NULL" if pg else "JSON DEFAULT NULL"
-    return "TEXT DEFAULT '' NOT NULL"
+            default = "'[]'::jsonb" if is_pg else "'[]'"
+            return sa.Column(field.name, json_type, nullable=False, server_default=sa.text(default))
+        return sa.Column(field.name, json_type, nullable=True, server_default=sa.text("NULL"))
+    return sa.Column(field.name, sa.Text(), nullable=False, server_default=sa.text("''"))
+
+
+def column_type(field: Field, dialect: str) -> str:
+    """The column's type and constraints as DDL text, for ``ALTER TABLE … ADD COLUMN``."""
+    sa.Table("_t", sa.MetaData(), col := column(field, dialect))
+    spec = _compile(CreateColumn(col), dialect)
+    name = DIALECTS[dialect].identifier_preparer.format_column(col)
+    return spec[len(name):].strip()
+
+
+def table(coll: Collection, dialect: str) -> sa.Table:
+    cols = [sa.Column("id", sa.Text(), primary_key=True, nullable=False)]
+    if dialect == "postgresql":
+        cols.append(sa.Column("_rowid", sa.BigInteger(), sa.Identity(), nullable=False))
+    cols += [column(f, dialect) for f in coll.fields if f.name != "id"]
+    return sa.Table(coll.name, sa.MetaData(), *cols)
 
 
 def create_table_sql(coll: Collection, dialect: str) -> list[str]:
     """CREATE TABLE plus its indexes for a base or auth collection."""
-    cols = ['"id" TEXT PRIMARY KEY NOT NULL']
-    if dialect == "postgresql":
-        cols.append('"_rowid" BIGSERIAL')
-    for f in coll.fields:
-        if f.name == "id":
-            continue
-        cols.append(f"{q(f.name)} {column_type(f, dialect)}")
-    stmts = [f"CREATE TABLE {q(coll.name)} ({', '.join(cols)})"]
     from baas.schema.model import parse_index
 
+    stmts = [_compile(CreateTable(table(coll, dialect)), dialect)]
     for idx in coll.indexes:
         stmts.append(create_index_sql(coll.name, parse_index(idx, coll.name)))
     return stmts
 
 
-def create_index_sql(table: str, idx: Index) -> str:
-    name = idx.name or f"idx_{table}_{'_'.join(c.lstrip('-') for c in idx.columns)}"
-    cols = ", ".join(f"{q(c[1:])} DESC" if c.startswith("-") else q(c) for c in idx.columns)
-    sql = f"CREATE {'UNIQUE ' if idx.unique else ''}INDEX IF NOT EXISTS {q(name)} ON {q(table)} ({cols})"
-    # PocketBase writes MySQL-style `quotes` in partial-index conditions; both databases take "".
-    return sql + (f" WHERE {idx.where.replace('`', chr(34))}" if idx.where else "")
+def create_index_sql(table_name: str, idx: Index, dialect: str = "sqlite") -> str:
+    name = idx.name or f"idx_{table_name}_{'_'.join(c.lstrip('-') for c in idx.columns)}"
+    cols = [sa.column(c[1:]).desc() if c.startswith("-") else sa.column(c) for c in idx.columns]
+    where = {}
+    if idx.where:
+        # PocketBase writes MySQL-style `quotes` in partial-index conditions; both databases take "".
+        cond = sa.text(idx.where.replace("`", chr(34)))
+        where = {"sqlite_where": cond, "postgresql_where": cond}
+    t = sa.Table(table_name, sa.MetaData(), *(sa.Column(c.lstrip("-")) for c in idx.columns))
+    index = sa.Index(name, *[t.c[c[1:]].desc() if c.startswith("-") else t.c[c] for c in idx.columns],
+                     unique=idx.unique, **where)
+    return _compile(CreateIndex(index, if_not_exists=True), dialect)
 
 
-SYSTEM_TABLES = {
-    "sqlite": [
-        """CREATE TABLE IF NOT EXISTS "_collections" (
-            "id" TEXT PRIMARY KEY NOT NULL, "name" TEXT UNIQUE NOT NULL, "type" TEXT NOT NULL,
-            "system" BOOLEAN DEFAULT FALSE NOT NULL, "data" TEXT NOT NULL,
-            "created" TEXT DEFAULT '' NOT NULL, "updated" TEXT DEFAULT '' NOT NULL)""",
-        """CREATE TABLE IF NOT EXISTS "_schema_history" (
-            "id" INTEGER PRIMARY KEY AUTOINCREMENT, "applied" TEXT NOT NULL, "source" TEXT NOT NULL,
-            "changes" TEXT NOT NULL, "schema" TEXT NOT NULL)""",
-        """CREATE TABLE IF NOT EXISTS "_params" (
-            "id" TEXT PRIMARY KEY NOT NULL, "value" TEXT NOT NULL, "updated" TEXT DEFAULT '' NOT NULL)""",
-        """CREATE TABLE IF NOT EXISTS "_events" (
-            "id" INTEGER PRIMARY KEY AUTOINCREMENT, "collection_id" TEXT NOT NULL, "collection" TEXT NOT NULL,
-            "record_id" TEXT NOT NULL, "action" TEXT NOT NULL, "record" TEXT NOT NULL, "created" TEXT NOT NULL)""",
-    ],
-    "postgresql": [
-        """CREATE TABLE IF NOT EXISTS "_collections" (
-            "id" TEXT PRIMARY KEY NOT NULL, "name" TEXT UNIQUE NOT NULL, "type" TEXT NOT NULL,
-            "system" BOOLEAN DEFAULT FALSE NOT NULL, "data" TEXT NOT NULL,
-            "created" TEXT DEFAULT '' NOT NULL, "updated" TEXT DEFAULT '' NOT NULL)""",
-        """CREATE TABLE IF NOT EXISTS "_schema_history" (
-            "id" BIGSERIAL PRIMARY KEY, "applied" TEXT NOT NULL, "source" TEXT NOT NULL,
-            "changes" TEXT NOT NULL, "schema" TEXT NOT NULL)""",
-        """CREATE TABLE IF NOT EXISTS "_params" (
-            "id" TEXT PRIMARY KEY NOT NULL, "value" TEXT NOT NULL, "updated" TEXT DEFAULT '' NOT NULL)""",
-        """CREATE TABLE IF NOT EXISTS "_events" (
-            "id" BIGSERIAL PRIMARY KEY, "collection_id" TEXT NOT NULL, "collection" TEXT NOT NULL,
-            "record_id" TEXT NOT NULL, "action" TEXT NOT NULL, "record" TEXT NOT NULL, "created" TEXT NOT NULL)""",
-    ],
-}
+_meta = sa.MetaData()
+SYSTEM = [
+    sa.Table("_collections", _meta,
+             sa.Column("id", sa.Text(), primary_key=True),
+             sa.Column("name", sa.Text(), unique=True, nullable=False),
+             sa.Column("type", sa.Text(), nullable=False),
+             sa.Column("system", sa.Boolean(), nullable=False, server_default=sa.text("FALSE")),
+             sa.Column("data", sa.Text(), nullable=False),
+             sa.Column("created", sa.Text(), nullable=False, server_default=sa.text("''")),
+             sa.Column("updated", sa.Text(), nullable=False, server_default=sa.text("''"))),
+    sa.Table("_schema_history", _meta,
+             sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+                       autoincrement=True),
+             sa.Column("applied", sa.Text(), nullable=False),
+             sa.Column("source", sa.Text(), nullable=False),
+             sa.Column("changes", sa.Text(), nullable=False),
+             sa.Column("schema", sa.Text(), nullable=False), sqlite_autoincrement=True),
+    sa.Table("_params", _meta,
+             sa.Column("id", sa.Text(), primary_key=True),
+             sa.Column("value", sa.Text(), nullable=False),
+             sa.Column("updated", sa.Text(), nullable=False, server_default=sa.text("''"))),
+    # The durable event stream: one row per record write, in the write's own transaction.
+    sa.Table("_events", _meta,
+             sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+                       autoincrement=True),
+             sa.Column("collection_id", sa.Text(), nullable=False),
+             sa.Column("collection", sa.Text(), nullable=False),
+             sa.Column("record_id", sa.Text(), nullable=False),
+             sa.Column("action", sa.Text(), nullable=False),
+             sa.Column("record", sa.Text(), nullable=False),
+             sa.Column("created", sa.Text(), nullable=False), sqlite_autoincrement=True),
+]
+
+SYSTEM_TABLES = {d: [_compile(CreateTable(t, if_not_exists=True), d) for t in SYSTEM] for d in DIALECTS}
