@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from baas.db import Database, open_database
-from baas.db.tables import SYSTEM_TABLES
+from baas.db.migrate import migrate
 from baas.errors import SchemaError
 from baas.records.query import Reader
 from baas.rules.context import RequestInfo
@@ -41,13 +41,8 @@ class Engine:
     async def start(self) -> None:
         Path(self.settings.data_dir).mkdir(parents=True, exist_ok=True)
         self.secret = self._load_secret()
+        await migrate(self.settings.database_url)
         await self.db.connect()
-
-        async def init(conn: Any) -> None:
-            for stmt in SYSTEM_TABLES[self.db.dialect]:
-                await conn.execute(stmt)
-
-        await self.db.write(init)
         await self.registry.load(self.db)
         if not self.registry.all():  # a new install: superusers and a users collection
             await self.apply([defaults.superusers(), defaults.users()], source="install")

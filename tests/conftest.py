@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from baas.db import Database, open_database
-from baas.db.tables import SYSTEM_TABLES
+from baas.db.migrate import migrate
 
 PG_URL = os.environ.get("BAAS_TEST_POSTGRES_URL", "")
 BACKEND = "postgresql" if PG_URL else "sqlite"
@@ -52,13 +52,8 @@ async def db_url(tmp_path) -> AsyncIterator[str]:
 @pytest.fixture
 async def database(db_url) -> AsyncIterator[Database]:
     """A connected `Database` with the system tables created."""
+    await migrate(db_url)
     db = open_database(db_url)
     await db.connect()
-
-    async def init(conn):
-        for stmt in SYSTEM_TABLES[db.dialect]:
-            await conn.execute(stmt)
-
-    await db.write(init)
     yield db
     await db.close()

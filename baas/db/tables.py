@@ -93,39 +93,3 @@ def create_index_sql(table_name: str, idx: Index, dialect: str = "sqlite") -> st
     index = sa.Index(name, *[t.c[c[1:]].desc() if c.startswith("-") else t.c[c] for c in idx.columns],
                      unique=idx.unique, **where)
     return _compile(CreateIndex(index, if_not_exists=True), dialect)
-
-
-_meta = sa.MetaData()
-SYSTEM = [
-    sa.Table("_collections", _meta,
-             sa.Column("id", sa.Text(), primary_key=True),
-             sa.Column("name", sa.Text(), unique=True, nullable=False),
-             sa.Column("type", sa.Text(), nullable=False),
-             sa.Column("system", sa.Boolean(), nullable=False, server_default=sa.text("FALSE")),
-             sa.Column("data", sa.Text(), nullable=False),
-             sa.Column("created", sa.Text(), nullable=False, server_default=sa.text("''")),
-             sa.Column("updated", sa.Text(), nullable=False, server_default=sa.text("''"))),
-    sa.Table("_schema_history", _meta,
-             sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
-                       autoincrement=True),
-             sa.Column("applied", sa.Text(), nullable=False),
-             sa.Column("source", sa.Text(), nullable=False),
-             sa.Column("changes", sa.Text(), nullable=False),
-             sa.Column("schema", sa.Text(), nullable=False), sqlite_autoincrement=True),
-    sa.Table("_params", _meta,
-             sa.Column("id", sa.Text(), primary_key=True),
-             sa.Column("value", sa.Text(), nullable=False),
-             sa.Column("updated", sa.Text(), nullable=False, server_default=sa.text("''"))),
-    # The durable event stream: one row per record write, in the write's own transaction.
-    sa.Table("_events", _meta,
-             sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
-                       autoincrement=True),
-             sa.Column("collection_id", sa.Text(), nullable=False),
-             sa.Column("collection", sa.Text(), nullable=False),
-             sa.Column("record_id", sa.Text(), nullable=False),
-             sa.Column("action", sa.Text(), nullable=False),
-             sa.Column("record", sa.Text(), nullable=False),
-             sa.Column("created", sa.Text(), nullable=False), sqlite_autoincrement=True),
-]
-
-SYSTEM_TABLES = {d: [_compile(CreateTable(t, if_not_exists=True), d) for t in SYSTEM] for d in DIALECTS}

@@ -1,0 +1,50 @@
+"""Bring the system tables to the latest Alembic revision (at start, before serving).
+
+This is the only place that uses a SQLAlchemy engine, and only for the moment of migrating:
+requests run on the thin drivers in `baas.db.sqlite` and `baas.db.postgres`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+
+def _config(connection: Any) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", "baas.db:migrations")
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def _upgrade(connection: Any) -> None:
+    command.upgrade(_config(connection), "head")
+
+
+async def migrate(url: str) -> None:
+    """Upgrade the system tables of the database at ``url`` to head."""
+    if url.startswith("sqlite:///"):
+        def run() -> None:
+            engine = sa.create_engine(url, poolclass=sa.pool.NullPool,
+                                      connect_args={"timeout": 30})
+            try:
+                with engine.begin() as conn:
+                    _upgrade(conn)
+            finally:
+                engine.dispose()
+
+        await asyncio.to_thread(run)
+        return
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async_url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+    engine = create_async_engine(async_url, poolclass=sa.pool.NullPool)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_upgrade)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,1 @@
+"""Alembic migrations of the system tables (collection tables are the planner's business)."""
