@@ -20,6 +20,9 @@ def _serial() -> sa.types.TypeEngine:
 
 def upgrade() -> None:
     false, empty = sa.text("FALSE"), sa.text("''")
+    existing = set(sa.inspect(op.get_bind()).get_table_names())
+    if {"_collections", "_schema_history", "_params", "_events"} <= existing:
+        return  # a data dir made before migrations were tracked: adopt it as is
     op.create_table(
         "_collections",
         sa.Column("id", sa.Text(), primary_key=True),
