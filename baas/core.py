@@ -8,7 +8,7 @@ import logging
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from baas.db import Database, open_database
 from baas.db.migrate import migrate
@@ -36,6 +36,7 @@ class Engine:
         self.registry = Registry()
         self.secret = ""
         self._watch: asyncio.Task | None = None
+        self._schema_lock = asyncio.Lock()
         self._schema_mark: Any = None
 
     async def start(self) -> None:
@@ -74,11 +75,7 @@ class Engine:
         while True:
             await asyncio.sleep(1.0)
             try:
-                mark = await self._mark()
-                if mark != self._schema_mark:
-                    self._schema_mark = mark
-                    await self.db.schema_changed()
-                    await self.registry.load(self.db)
+                await self._refresh_schema()
             except asyncio.CancelledError:
                 raise
             except Exception:  # a transient database error: try again on the next tick
@@ -113,10 +110,22 @@ class Engine:
             detail = field_error_message(exc.errors) if exc.errors else exc.message
             raise SchemaError(detail, path=path) from None
 
-    async def apply(self, wanted: list[Collection], *, prune: bool = False, accept_data_loss: bool = False,
-                    source: str = "api") -> Plan:
-        plan = await self.plan(wanted, prune=prune)
-        await apply_plan(self.db, plan, accept_data_loss=accept_data_loss, source=source)
-        await self.registry.load(self.db)
-        self._schema_mark = await self._mark()
+    async def apply(self, wanted: list[Collection] | Callable[[], list[Collection]], *, prune: bool = False,
+                    accept_data_loss: bool = False, source: str = "api") -> Plan:
+        """Plan and apply a schema change. ``wanted`` may be a function of the current registry,
+        called under the schema lock, so concurrent changes in this process build on each other."""
+        async with self._schema_lock:
+            await self._refresh_schema()
+            target = wanted() if callable(wanted) else wanted
+            plan = await self.plan(target, prune=prune)
+            await apply_plan(self.db, plan, accept_data_loss=accept_data_loss, source=source)
+            await self.registry.load(self.db)
+            self._schema_mark = await self._mark()
         return plan
+
+    async def _refresh_schema(self) -> None:
+        mark = await self._mark()
+        if mark != self._schema_mark:
+            self._schema_mark = mark
+            await self.db.schema_changed()
+            await self.registry.load(self.db)

@@ -44,3 +44,21 @@ async def test_constraint_violation_is_reported(database):
     with pytest.raises(Exception):
         await database.write(lambda c: c.execute('INSERT INTO "t" ("id") VALUES (?)', ("x",)))
     assert await database.fetchval('SELECT count(*) FROM "t"') == 1
+
+
+async def test_writer_survives_a_job_that_ends_the_transaction(database):
+    """A job whose error already rolled back the whole transaction (as SQLite does on I/O
+    errors) fails alone; the writer keeps serving later writes."""
+    if database.dialect != "sqlite":
+        pytest.skip("SQLite group-commit writer")
+    await database.write(lambda c: c.execute('CREATE TABLE "t" ("id" TEXT PRIMARY KEY)'))
+
+    async def rolls_back(conn):
+        await conn.execute('INSERT INTO "t" ("id") VALUES (?)', ("lost",))
+        await conn.execute("ROLLBACK")
+        raise RuntimeError("disk gone")
+
+    with pytest.raises(RuntimeError, match="disk gone"):
+        await database.write(rolls_back)
+    await asyncio.wait_for(database.write(lambda c: c.execute('INSERT INTO "t" ("id") VALUES (?)', ("ok",))), 5)
+    assert await database.fetch('SELECT "id" FROM "t"') == [("ok",)]

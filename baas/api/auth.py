@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -81,7 +82,7 @@ async def auth_with_password(request: Request, collection_name: str) -> Response
             break
     raw = raw_record(coll, flds, row) if row is not None else {}
     # Verify even when nothing matched, so timing does not tell whether the account exists.
-    if not verify_password(raw.get("password", ""), password) or row is None:
+    if not await asyncio.to_thread(verify_password, raw.get("password", ""), password) or row is None:
         raise BadRequest("Failed to authenticate.")
     record = row_to_record(coll, flds, row, None)
     record.pop("tokenKey", None)

@@ -14,7 +14,8 @@ from urllib.parse import parse_qsl, urlsplit
 from litestar import Request, Response, post
 
 from baas.api.deps import engine, json_response, read_body, request_info
-from baas.errors import ApiError, BadRequest, NotFound
+from baas.db.tables import q
+from baas.errors import ApiError, BadRequest, Forbidden, NotFound
 from baas.records.query import Reader, fetch_one
 from baas.records.write import create_record, delete_record, update_record
 
@@ -30,15 +31,21 @@ class _BatchFailed(Exception):
 @post("/api/batch")
 async def batch(request: Request) -> Response:
     eng = engine(request)
+    from baas.api.settings import load_settings
+
+    limits = (await load_settings(eng))["batch"]
+    if not limits.get("enabled"):
+        raise Forbidden("Batch requests are not allowed.")
+    max_requests = min(int(limits.get("maxRequests") or 50), MAX_REQUESTS)
     body = await read_body(request)
     items = body.get("requests")
     if not isinstance(items, list) or not items:
         raise BadRequest("Failed to read the batch request.",
                          {"requests": {"code": "validation_required", "message": "Cannot be blank."}})
-    if len(items) > MAX_REQUESTS:
-        raise BadRequest(f"The batch has more than {MAX_REQUESTS} requests.",
+    if len(items) > max_requests:
+        raise BadRequest(f"The batch has more than {max_requests} requests.",
                          {"requests": {"code": "validation_length_too_long",
-                                       "message": f"The length must be no more than {MAX_REQUESTS}."}})
+                                       "message": f"The length must be no more than {max_requests}."}})
     base_req = await request_info(request)
 
     async def run(conn: Any) -> list[dict[str, Any]]:
@@ -87,7 +94,7 @@ async def _one(conn: Any, eng: Any, base_req: Any, item: Any) -> dict[str, Any]:
     elif method == "PUT" and not record_id:
         rid = body.get("id")
         exists = isinstance(rid, str) and rid and await conn.fetchone(
-            f'SELECT 1 FROM "{coll.name}" WHERE "id" = ?', [rid]) is not None
+            f'SELECT 1 FROM {q(coll.name)} WHERE "id" = ?', [rid]) is not None
         if exists:
             record_id = await update_record(conn, r, coll, rid, {k: v for k, v in body.items() if k != "id"})
         else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import msgspec
 from litestar import Request, Response, delete, get, patch, post, put
@@ -11,7 +11,7 @@ from baas.api.deps import collection, engine, json_response, query_dict, read_bo
 from baas.core import Engine
 from baas.db.tables import q
 from baas.errors import BadRequest, SchemaError
-from baas.records.query import Reader
+from baas.records.query import ListParams, Reader
 from baas.records.write import delete_record
 from baas.schema.model import Collection
 
@@ -29,7 +29,7 @@ def _flag(request: Request, body: dict[str, Any], name: str) -> bool:
     return str(request.query_params.get(name, "")).lower() in ("1", "true") or body.pop(name, False) is True
 
 
-async def _apply(eng: Engine, wanted: list[Collection], message: str, *, accept: bool, prune: bool = False,
+async def _apply(eng: Engine, wanted: Callable[[], list[Collection]], message: str, *, accept: bool, prune: bool = False,
                  own: str = "") -> None:
     try:
         await eng.apply(wanted, prune=prune, accept_data_loss=accept)
@@ -55,7 +55,8 @@ async def collections_list(request: Request) -> Response:
     if q_.get("filter"):
         # Common console filters only: name/type equality and ~ (the full language is for records).
         items = [i for i in items if _match_simple(i, q_["filter"])]
-    page, per_page = max(1, int(q_.get("page") or 1)), min(1000, max(1, int(q_.get("perPage") or 30)))
+    paging = ListParams.from_query(q_)
+    page, per_page = paging.page, paging.perPage
     chunk = items[(page - 1) * per_page: page * per_page]
     return json_response({"page": page, "perPage": per_page, "totalItems": len(items),
                           "totalPages": (len(items) + per_page - 1) // per_page, "items": chunk})
@@ -86,7 +87,7 @@ async def collections_create(request: Request) -> Response:
     if eng.registry.get(new.name) is not None or (new.id and eng.registry.get(new.id) is not None):
         raise BadRequest("Failed to create collection.",
                          {"name": {"code": "validation_collection_name_exists", "message": "Collection name must be unique."}})
-    await _apply(eng, [*eng.registry.all(), new], "Failed to create collection.", accept=accept, own=new.name)
+    await _apply(eng, lambda: [*eng.registry.all(), new], "Failed to create collection.", accept=accept, own=new.name)
     return json_response(collection(eng, new.name).to_api())
 
 
@@ -96,10 +97,14 @@ async def collections_update(request: Request, collection_name: str) -> Response
     old = collection(eng, collection_name)
     body = await read_body(request)
     accept = _flag(request, body, "acceptDataLoss")
-    merged = {**old.to_api(), **body, "id": old.id}
+    current = old.to_api()
+    if old.system and any(k in body and body[k] != current[k] for k in ("name", "type", "system", "fields")):
+        raise BadRequest("Failed to update collection.", {"system": {
+            "code": "validation_system_collection", "message": "Only the rules of a system collection can change."}})
+    merged = {**current, **body, "id": old.id}
     new = _decode(merged, "Failed to update collection.")
-    others = [c for c in eng.registry.all() if c.id != old.id]
-    await _apply(eng, [*others, new], "Failed to update collection.", accept=accept, own=new.name)
+    await _apply(eng, lambda: [*(c for c in eng.registry.all() if c.id != old.id), new],
+                 "Failed to update collection.", accept=accept, own=new.name)
     return json_response(collection(eng, old.id).to_api())
 
 
@@ -112,8 +117,8 @@ async def collections_delete(request: Request, collection_name: str) -> None:
     accept = True
     if old.system:
         raise BadRequest("System collections cannot be deleted.")
-    wanted = [c for c in eng.registry.all() if c.id != old.id]
-    await _apply(eng, wanted, "Failed to delete collection.", accept=accept, prune=True)
+    await _apply(eng, lambda: [c for c in eng.registry.all() if c.id != old.id], "Failed to delete collection.",
+                 accept=accept, prune=True)
 
 
 @delete(BASE + "/{collection_name:str}/truncate", status_code=204)
@@ -145,10 +150,15 @@ async def collections_import(request: Request) -> None:
     raw = [c for c in raw if not (isinstance(c, dict) and c.get("system") and str(c.get("name", "")).startswith("_")
                                   and c.get("name") != "_superusers")]
     wanted = [_decode(c, "Failed to import collections.") for c in raw]
-    names = {c.name for c in wanted}
-    if not body.get("deleteMissing"):
-        wanted += [c for c in eng.registry.all() if c.name not in names and c.id not in {w.id for w in wanted}]
-    await _apply(eng, wanted, "Failed to import collections.", accept=accept, prune=bool(body.get("deleteMissing")))
+    prune = bool(body.get("deleteMissing"))
+
+    def target() -> list[Collection]:
+        if prune:
+            return wanted
+        names, ids = {c.name for c in wanted}, {c.id for c in wanted}
+        return wanted + [c for c in eng.registry.all() if c.name not in names and c.id not in ids]
+
+    await _apply(eng, target, "Failed to import collections.", accept=accept, prune=prune)
 
 
 ROUTES = [collections_list, collections_view, collections_create, collections_update, collections_delete,

@@ -90,13 +90,16 @@ async def read_body(request: Request) -> dict[str, Any]:
             if key == "@jsonPayload":
                 try:
                     payload = msgspec.json.decode(value if isinstance(value, (bytes, str)) else b"")
-                except msgspec.DecodeError:
+                except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError):
                     raise BadRequest("Invalid @jsonPayload: malformed JSON.") from None
                 if isinstance(payload, dict):
                     data.update(payload)
                 continue
             if hasattr(value, "filename"):
-                continue  # file uploads land with the file storage issue
+                # Uploads come with the file storage work; refusing beats silently dropping a file.
+                raise BadRequest("Failed to read the request body: file uploads are not supported yet.",
+                                 {key: {"code": "validation_file_upload_unsupported",
+                                        "message": "File uploads are not supported yet."}})
             if key in data:
                 prev = data[key]
                 data[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
@@ -110,8 +113,8 @@ async def read_body(request: Request) -> dict[str, Any]:
         return {}
     try:
         data = msgspec.json.decode(raw)
-    except msgspec.DecodeError as exc:
-        raise BadRequest(f"Failed to read the request body: malformed JSON ({exc}).") from None
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:
+        raise BadRequest(f"Failed to read the request body: malformed JSON ({type(exc).__name__}).") from None
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.")
     return data

@@ -7,14 +7,15 @@ from typing import Any
 
 from litestar import Request, Response, get, patch
 
-from baas.api.batch import MAX_REQUESTS
+from baas.errors import BadRequest
 from baas.api.deps import engine, json_response, read_body, request_info, require_superuser
 from baas.ids import now_str
 
 DEFAULTS: dict[str, Any] = {
     "meta": {"appName": "baas", "appURL": "http://127.0.0.1:8090", "hideControls": False,
              "senderName": "Support", "senderAddress": "support@example.com"},
-    "batch": {"enabled": True, "maxRequests": MAX_REQUESTS, "timeout": 3, "maxBodySize": 0},
+    # Off until a superuser turns it on, as in PocketBase: a batch holds the writer while it runs.
+    "batch": {"enabled": False, "maxRequests": 50, "timeout": 3, "maxBodySize": 0},
     "logs": {"maxDays": 5, "minLevel": 0, "logIP": True, "logAuthId": False},
     "rateLimits": {"enabled": False, "rules": []},
 }
@@ -25,6 +26,29 @@ def _merge(base: dict[str, Any], patch_: dict[str, Any]) -> dict[str, Any]:
     for k, v in patch_.items():
         out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
+
+
+def _check(settings: dict[str, Any]) -> dict[str, Any]:
+    """Each section must keep the shape and types of its defaults."""
+    errors: dict[str, Any] = {}
+    for section, defaults in DEFAULTS.items():
+        value = settings.get(section)
+        if not isinstance(value, dict):
+            errors[section] = {"code": "validation_invalid_value", "message": "Must be an object."}
+            continue
+        for key, default in defaults.items():
+            got = value.get(key)
+            ok = isinstance(got, bool) if isinstance(default, bool) else (
+                isinstance(got, (int, float)) and not isinstance(got, bool) and got >= 0
+                if isinstance(default, (int, float)) else isinstance(got, type(default)))
+            if not ok:
+                errors.setdefault(section, {})[key] = {"code": "validation_invalid_value",
+                                                       "message": f"Must be a {type(default).__name__}."}
+    batch = settings.get("batch")
+    if isinstance(batch, dict) and isinstance(batch.get("maxRequests"), int) and not 0 < batch["maxRequests"] <= 1000:
+        errors.setdefault("batch", {})["maxRequests"] = {"code": "validation_invalid_value",
+                                                         "message": "Must be between 1 and 1000."}
+    return errors
 
 
 async def load_settings(eng: Any) -> dict[str, Any]:
@@ -44,6 +68,9 @@ async def settings_update(request: Request) -> Response:
     eng = engine(request)
     body = await read_body(request)
     merged = _merge(await load_settings(eng), {k: v for k, v in body.items() if k in DEFAULTS})
+    problems = _check(merged)
+    if problems:
+        raise BadRequest("An error occurred while submitting the form.", problems)
     stored = json.dumps(merged)
 
     async def save(conn: Any) -> None:

@@ -9,6 +9,7 @@ own savepoint, so a failing job rolls back alone and its neighbours still commit
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
 import threading
@@ -19,6 +20,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 from baas.db.base import Params
 
 T = TypeVar("T")
+log = logging.getLogger("baas.db")
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -192,39 +194,54 @@ class SqliteDatabase:
             jobs = [await self._queue.get()]
             while not self._queue.empty() and len(jobs) < 256:
                 jobs.append(self._queue.get_nowait())
-            await self._run_group(conn, jobs)
+            try:
+                await self._run_group(conn, jobs)
+            except asyncio.CancelledError:
+                _fail(jobs, RuntimeError("the database is closing"))
+                raise
+            except Exception as exc:  # never let the writer die: fail this group, keep serving
+                log.exception("sqlite writer: a group failed")
+                await self._rollback(conn)
+                _fail(jobs, exc)
+
+    async def _in_transaction(self) -> bool:
+        return await self._writer.run(lambda c: c.in_transaction)
+
+    async def _rollback(self, conn: SqliteConn) -> None:
+        try:
+            if await self._in_transaction():
+                await conn.execute("ROLLBACK")
+        except Exception:
+            log.exception("sqlite writer: rollback failed")
 
     async def _run_group(self, conn: SqliteConn, jobs: list) -> None:
+        """Run queued jobs in one transaction, each in a savepoint; resolve every job's future."""
         results: list[tuple[asyncio.Future, bool, Any]] = []
-        try:
-            await conn.execute("BEGIN IMMEDIATE")
-        except Exception as exc:  # the database is unusable: fail every job, keep serving
-            for _, fut in jobs:
-                if not fut.done():
-                    fut.set_exception(exc)
-            return
-        for fn, fut in jobs:
+        await conn.execute("BEGIN IMMEDIATE")
+        for i, (fn, fut) in enumerate(jobs):
             if fut.cancelled():
                 continue
             await conn.execute("SAVEPOINT job")
             try:
                 value = await fn(conn)
-            except BaseException as exc:  # noqa: BLE001 - handed to the job's own caller
+            except Exception as exc:  # handed to the job's own caller
+                if not await self._in_transaction():
+                    # SQLite rolled the whole transaction back itself (I/O error, disk full, …):
+                    # the jobs before this one are gone too; the ones after run in a new group.
+                    _fail([(None, f) for f, _, _ in results] + [(None, fut)], exc)
+                    if jobs[i + 1:]:
+                        await self._run_group(conn, jobs[i + 1:])
+                    return
                 await conn.execute("ROLLBACK TO SAVEPOINT job")
                 await conn.execute("RELEASE SAVEPOINT job")
                 results.append((fut, False, exc))
-                if isinstance(exc, asyncio.CancelledError):
-                    break
                 continue
             await conn.execute("RELEASE SAVEPOINT job")
             results.append((fut, True, value))
         try:
             await conn.execute("COMMIT")
         except Exception as exc:
-            try:
-                await conn.execute("ROLLBACK")
-            except Exception:
-                pass
+            await self._rollback(conn)
             for fut, ok, value in results:
                 if not fut.done():
                     fut.set_exception(exc if ok else value)
@@ -236,3 +253,9 @@ class SqliteDatabase:
                 fut.set_result(value)
             else:
                 fut.set_exception(value)
+
+
+def _fail(jobs: list, exc: BaseException) -> None:
+    for _, fut in jobs:
+        if not fut.done():
+            fut.set_exception(exc)

@@ -31,6 +31,8 @@ def parse_fields(spec: str) -> dict[str, Any]:
         mod = None
         m = _EXCERPT.match(item)
         if m:
+            if len(m.group(2)) > 7:
+                raise BadRequest(f"Invalid excerpt length in {raw.strip()!r}.")
             item, mod = m.group(1), (int(m.group(2)), m.group(3) in ("true", "1"))
         elif ":" in item:
             raise BadRequest(f"Invalid fields modifier in {raw.strip()!r}.")

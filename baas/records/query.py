@@ -35,9 +35,12 @@ class ListParams:
             if raw in (None, ""):
                 return default
             try:
-                return int(raw)
+                value = int(raw)
             except ValueError:
                 raise BadRequest(f"Invalid {name} value: must be an integer.") from None
+            if abs(value) > 2**31:
+                raise BadRequest(f"Invalid {name} value: out of range.")
+            return value
 
         page = max(1, integer("page", 1))
         per_page = integer("perPage", 30)
@@ -61,14 +64,18 @@ class Reader:
         params: list = []
         exprs = []
         if rule and not self.req.is_superuser:
-            exprs.append(rule)
+            exprs.append((rule, False))
         if extra:
-            exprs.append(extra)
-        for expr in exprs:
+            exprs.append((extra, True))
+        for expr, client in exprs:
             try:
                 sql = rules.compile_filter(expr, collection=coll, lookup=self.registry.get, request=self.req,
-                                     dialect=self.db.dialect, alias=alias)
+                                           dialect=self.db.dialect, alias=alias, client=client)
+            except rules.RuleForbidden as exc:
+                raise Forbidden(str(exc)) from None
             except rules.RuleError as exc:
+                if not client:  # the collection's own rule is broken: an admin's problem, not the client's
+                    raise BadRequest(f"The collection's {coll.name!r} rule is invalid: {exc}") from None
                 raise BadRequest("Something went wrong while processing your request. Invalid filter: "
                                  f"{exc}") from None
             parts.append(f"({sql.sql})")
@@ -103,6 +110,8 @@ async def list_records(r: Reader, coll: Collection, p: ListParams) -> dict[str, 
         try:
             s = rules.compile_sort(p.sort, collection=coll, lookup=r.registry.get, request=r.req,
                              dialect=r.db.dialect, alias="m")
+        except rules.RuleForbidden as exc:
+            raise Forbidden(str(exc)) from None
         except rules.RuleError as exc:
             raise BadRequest(f"Something went wrong while processing your request. Invalid sort: {exc}") from None
         order = s.sql

@@ -28,13 +28,13 @@ def row_to_record(coll: Collection, fields: tuple, row: tuple, req: RequestInfo 
     for f, raw in zip(fields, row):
         if f.hidden and not superuser:
             continue
-        if f.type == "password":
-            continue
+        if f.type == "password" or (f.name == "tokenKey" and coll.type == "auth"):
+            continue  # secrets never leave the server, not even to superusers
         rec[f.name] = f.to_api(raw)
     if coll.type == "auth" and not superuser and not rec.get("emailVisibility"):
         auth = req.auth if req else None
         if not (auth and auth.get("id") == rec.get("id") and auth.get("collectionId") == coll.id):
-            rec["email"] = ""
+            rec.pop("email", None)  # PocketBase leaves the key out
     return rec
 
 

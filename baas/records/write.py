@@ -8,6 +8,7 @@ Every function takes the transaction's connection, so the API wraps one call in
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import secrets
@@ -66,15 +67,23 @@ def apply_body(coll: Collection, current: dict[str, Any], body: dict[str, Any], 
             if value != current.get("id"):
                 errors["id"] = FieldError("validation_id_change", "The record id cannot be changed.")
             continue
-        if coll.type == "auth" and not superuser and name in ("tokenKey", "verified"):
+        if not superuser and (field.hidden and not isinstance(field, PasswordField)
+                              or coll.type == "auth" and name in ("tokenKey", "verified")):
+            # Hidden fields (and an auth record's verification state) are the superusers' to set.
             errors[name] = FieldError("validation_forbidden", "Only superusers can change this field.")
             continue
         touched.add(name)
         if op is not None:
             modifiers.append((field, op, value))
             continue
+        if isinstance(field, PasswordField):
+            if not isinstance(value, str):
+                errors[name] = FieldError("validation_invalid_value", "Must be a string.")
+            else:
+                values[name] = value
+            continue
         try:
-            values[name] = value if isinstance(field, PasswordField) else field.prepare(value)
+            values[name] = field.prepare(value)
         except FieldError as exc:
             errors[name] = exc
     for field, op, value in modifiers:
@@ -152,19 +161,20 @@ async def append_event(conn: Any, coll: Collection, action: str, record: dict[st
     )
 
 
-def _handle_password(coll: Collection, values: dict, current: dict, body: dict, touched: set[str],
-                     creating: bool, superuser: bool, errors: dict[str, FieldError]) -> None:
+async def _handle_password(coll: Collection, values: dict, current: dict, body: dict, touched: set[str],
+                           creating: bool, superuser: bool, errors: dict[str, FieldError]) -> None:
     if coll.type != "auth":
         return
     if "password" in touched and "password" not in errors:
         if body.get("passwordConfirm") is not None and body.get("passwordConfirm") != body.get("password"):
             errors["passwordConfirm"] = FieldError("validation_values_mismatch", "Values don't match.")
-        if not creating and not superuser and not verify_password(current.get("password", ""),
-                                                                  str(body.get("oldPassword") or "")):
+        # argon2 runs on a thread so the event loop keeps serving meanwhile.
+        if not creating and not superuser and not await asyncio.to_thread(
+                verify_password, current.get("password", ""), str(body.get("oldPassword") or "")):
             errors["oldPassword"] = FieldError("validation_invalid_old_password",
                                                "Missing or invalid old password.")
         if not errors:
-            values["password"] = hash_password(str(values["password"]))
+            values["password"] = await asyncio.to_thread(hash_password, str(values["password"]))
             values["tokenKey"] = _token_key()  # a new password signs the record out everywhere
 
 
@@ -183,7 +193,7 @@ async def create_record(conn: Any, reader: Reader, coll: Collection, body: dict[
         values["tokenKey"] = _token_key()
     validate_values(coll, values, touched, True, errors)
     if coll.type == "auth" and "password" in values and not errors:
-        _handle_password(coll, values, {}, body, touched, True, su, errors)
+        await _handle_password(coll, values, {}, body, touched, True, su, errors)
     await _check_relations(conn, reader, coll, values, touched, errors)
     if errors:
         raise ValidationFailed(errors, "Failed to create record.")
@@ -230,7 +240,7 @@ async def update_record(conn: Any, reader: Reader, coll: Collection, record_id: 
     if coll.type == "auth" and not su and "email" in touched and values.get("email") != current.get("email"):
         errors["email"] = FieldError("validation_forbidden", "Use the email change request to change the email.")
     validate_values(coll, values, touched, False, errors)
-    _handle_password(coll, values, current, body, touched, False, su, errors)
+    await _handle_password(coll, values, current, body, touched, False, su, errors)
     await _check_relations(conn, reader, coll, values, touched, errors)
     if errors:
         raise ValidationFailed(errors, "Failed to update record.")
@@ -260,12 +270,14 @@ async def delete_record(conn: Any, reader: Reader, coll: Collection, record_id: 
     r = Reader(conn, reader.registry, reader.req)
     if await fetch_one(r, coll, record_id, coll.deleteRule) is None:
         raise NotFound()
-    await _delete(conn, reader, coll, record_id, depth=0)
+    await _delete(conn, reader, coll, record_id, set())
 
 
-async def _delete(conn: Any, reader: Reader, coll: Collection, record_id: str, depth: int) -> None:
-    if depth > 32:
-        raise BadRequest("Failed to delete record: the cascade is too deep.")
+async def _delete(conn: Any, reader: Reader, coll: Collection, record_id: str, seen: set[tuple[str, str]]) -> None:
+    # ``seen`` stops cycles (two collections cascading into each other) from recursing forever.
+    if (coll.id, record_id) in seen:
+        return
+    seen.add((coll.id, record_id))
     current = await _load_raw(conn, coll, record_id)
     if current is None:
         return
@@ -273,11 +285,11 @@ async def _delete(conn: Any, reader: Reader, coll: Collection, record_id: str, d
         field = src.field(fname)
         assert isinstance(field, RelationField)
         for ref_id, raw in await _referencing_rows(conn, src, field, record_id):
-            if src.name == coll.name and ref_id == record_id:
+            if (src.id, ref_id) in seen:
                 continue
             remaining = [v for v in as_list(field.from_db(raw)) if v != record_id]
             if not remaining and field.cascadeDelete:
-                await _delete(conn, reader, src, ref_id, depth + 1)
+                await _delete(conn, reader, src, ref_id, seen)
             elif not remaining and field.required:
                 raise BadRequest("Failed to delete record. Make sure that the record is not part of a required "
                                  "relation reference.")

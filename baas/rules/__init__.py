@@ -14,21 +14,25 @@ from typing import Callable
 from baas.rules import ast
 from baas.rules.compile import Compiler
 from baas.rules.context import RequestInfo
-from baas.rules.errors import RuleError
+from baas.rules.errors import RuleError, RuleForbidden
 from baas.rules.parser import parse
 from baas.rules.sql import SQL
 from baas.schema.model import Collection
 
-__all__ = ["SQL", "RuleError", "RequestInfo", "ast", "parse", "compile_filter", "compile_sort"]
+__all__ = ["SQL", "RuleError", "RuleForbidden", "RequestInfo", "ast", "parse", "compile_filter", "compile_sort"]
 
 
 def compile_filter(expr: str, *, collection: Collection, lookup: Callable[[str], Collection | None],
-                   request: RequestInfo, dialect: str, alias: str) -> SQL:
-    """A boolean SQL expression over ``"<alias>"`` (the collection's table) with ``?`` params."""
-    return Compiler(collection, lookup, request, dialect, alias).filter(expr)
+                   request: RequestInfo, dialect: str, alias: str, client: bool = False) -> SQL:
+    """A boolean SQL expression over ``"<alias>"`` (the collection's table) with ``?`` params.
+
+    ``client`` marks a filter sent by the requester rather than a collection rule written by an
+    admin: for non-superusers it may not use ``@collection``, ``@request`` or hidden fields, and
+    sees auth emails only where ``emailVisibility`` allows (as PocketBase)."""
+    return Compiler(collection, lookup, request, dialect, alias, client).filter(expr)
 
 
 def compile_sort(sort: str, *, collection: Collection, lookup: Callable[[str], Collection | None],
-                 request: RequestInfo, dialect: str, alias: str) -> SQL:
+                 request: RequestInfo, dialect: str, alias: str, client: bool = True) -> SQL:
     """An ORDER BY list (without the keyword) for ``-views,+title,@random,@rowid,author.name``."""
-    return Compiler(collection, lookup, request, dialect, alias).sort(sort)
+    return Compiler(collection, lookup, request, dialect, alias, client).sort(sort)

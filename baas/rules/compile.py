@@ -29,12 +29,12 @@ class Compiler:
     """Compiles expressions for one collection, request and dialect."""
 
     def __init__(self, collection: Collection, lookup: Callable[[str], Collection | None],
-                 request: RequestInfo, dialect: str, alias: str) -> None:
+                 request: RequestInfo, dialect: str, alias: str, client: bool = False) -> None:
         if dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"unknown dialect {dialect!r}")
         self.dialect = dialect
         self.alias = alias
-        self.resolver = Resolver(collection, lookup, request, dialect, alias, self._changed)
+        self.resolver = Resolver(collection, lookup, request, dialect, alias, self._changed, client)
         self._mm = 0
 
     # -- filter --------------------------------------------------------------------------------

@@ -8,3 +8,8 @@ class RuleError(Exception):
 
     The message is meant for a 400 "Invalid filter"-style response.
     """
+
+
+class RuleForbidden(RuleError):
+    """A client filter reached for something only superusers may filter by (``@collection``,
+    ``@request``, hidden fields); PocketBase answers 403."""

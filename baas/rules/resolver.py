@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from baas.rules import ast
 from baas.rules.context import RequestInfo
-from baas.rules.errors import RuleError
+from baas.rules.errors import RuleError, RuleForbidden
 from baas.rules.macros import macro_value
 from baas.rules.sql import SQL, Operand, cat, frag, literal, qi
 from baas.schema.fields import Field, JSONField, MultiValueField, RelationField, TextField
@@ -52,8 +52,10 @@ class Resolver:
 
     def __init__(self, collection: Collection, lookup: Callable[[str], Collection | None],
                  request: RequestInfo, dialect: str, alias: str,
-                 changed: Callable[[Operand, Operand], SQL]) -> None:
+                 changed: Callable[[Operand, Operand], SQL], client: bool = False) -> None:
         self.coll = collection
+        # A requester's own filter (not an admin's rule) is held to what PocketBase allows it.
+        self.client = client and not request.is_superuser
         self.lookup = lookup
         self.req = request
         self.pg = dialect == "postgresql"
@@ -69,6 +71,8 @@ class Resolver:
             return literal(node.value, self.dialect)
         name = node.name
         props = name.split(".")
+        if props[0] in ("@collection", "@request") and self.client:
+            raise RuleForbidden(f"Only superusers can filter by {props[0]}.")
         if props[0] == "@collection":
             return self._collection(props, joins)
         if props[0] == "@request":
@@ -155,9 +159,15 @@ class Resolver:
             if nullify:
                 return literal(None, self.dialect)
             raise RuleError(f"unknown field {name!r}")
-        if f.hidden and not self.req.is_superuser and not nullify:
-            raise RuleError(f"field {name!r} cannot be filtered")
+        if f.hidden and self.client:
+            raise RuleForbidden(f"Only superusers can filter by the hidden field {name!r}.")
         col = f"{alias}.{qi(f.name)}"
+        if self.client and coll.type == "auth" and f.name == "email" and not mod:
+            # Emails the owner keeps private read as empty to everybody else.
+            auth_id = str((self.req.auth or {}).get("id", ""))
+            visible = frag(f'(CASE WHEN {alias}."emailVisibility" OR {alias}."id" = {self._text_param()} '
+                           f"THEN {col} ELSE '' END)", auth_id)
+            return Operand(visible, "text", "TEXT", multi=multi)
         if mod == "length" and isinstance(f, MultiValueField):
             if f.is_multi():
                 sql = f"jsonb_array_length({col})" if self.pg else f"json_array_length({col})"

@@ -25,6 +25,7 @@ import yaml
 
 from baas.errors import SchemaError
 from baas.schema import defaults
+from baas.schema.fields import FIELD_TYPES, RelationField
 from baas.schema.model import Collection
 
 
@@ -103,7 +104,21 @@ def load_schema_text(text: str, path: str = "baas.yaml") -> SchemaFile:
     return schema
 
 
+def _struct_keys(cls: type) -> set[str]:
+    return {f.encode_name for f in msgspec.structs.fields(cls)}
+
+
+def _check_keys(node: dict, allowed: set[str], what: str, path: str, line: int | None) -> None:
+    """A misspelt option (``requried``, ``listrule``) is an error, never silently ignored."""
+    unknown = sorted(k for k in node if k not in allowed)
+    if unknown:
+        raise SchemaError(f"unknown option {unknown[0]!r} in {what} (allowed: {', '.join(sorted(allowed))})",
+                          path=path, line=line)
+
+
 def _expand_shorthands(c: dict, cpath: str, path: str, lines: dict[str, int]) -> None:
+    _check_keys(c, _struct_keys(Collection) | {"autodate"}, f"collection {c.get('name', '?')!r}", path,
+                lines.get(cpath))
     autodate = c.pop("autodate", True)
     fields = c.get("fields")
     if fields is None:
@@ -116,6 +131,11 @@ def _expand_shorthands(c: dict, cpath: str, path: str, lines: dict[str, int]) ->
                               line=lines.get(cpath))
         if "type" not in f:
             raise SchemaError(f"field {f.get('name', j)!r} has no type", path=path, line=lines.get(f"{cpath}.fields[{j}]"))
+        cls = FIELD_TYPES.get(str(f.get("type")))
+        if cls is not None:
+            extra = {"collection"} if cls is RelationField else set()
+            _check_keys(f, _struct_keys(cls) | {"type"} | extra, f"field {f.get('name', j)!r}", path,
+                        lines.get(f"{cpath}.fields[{j}]"))
         if f.get("type") == "relation" and "collection" in f:
             f["collectionId"] = f.pop("collection")
     names = {f.get("name") for f in fields}
@@ -146,5 +166,8 @@ def dump_schema(collections: list[Collection]) -> str:
         d["fields"] = [{k: v for k, v in f.items() if v not in (None, False, "", [], 0) or k in ("name", "type")}
                        for f in d["fields"] if not (f.get("system") and c.type == "auth" and f["name"] != "id")]
         d["fields"] = [f for f in d["fields"] if f["name"] != "id"]
+        names = {f.name for f in c.fields}
+        if c.type in ("base", "auth") and not {"created", "updated"} <= names:
+            d["autodate"] = False  # the loader would otherwise add created/updated
         out.append(d)
     return yaml.safe_dump({"collections": out}, sort_keys=False, allow_unicode=True)

@@ -53,6 +53,7 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     target: list[Collection] = field(default_factory=list)
     previous: list[Collection] = field(default_factory=list)
+    base: Any = None  # the schema history mark the plan was made against
 
     @property
     def destructive(self) -> bool:
@@ -80,6 +81,11 @@ async def _has_data(db: Any, table: str, f: Field | None = None) -> bool:
     else:
         cond = f"{col} != ''"
     return await db.fetchone(f"SELECT 1 FROM {q(table)} WHERE {cond} LIMIT 1") is not None
+
+
+async def schema_mark(db: Any) -> Any:
+    """The newest schema history id: a plan only applies over the schema it was made from."""
+    return await db.fetchval('SELECT max("id") FROM "_schema_history"')
 
 
 async def make_plan(db: Any, applied: list[Collection], wanted: list[Collection], *,
@@ -128,6 +134,10 @@ async def make_plan(db: Any, applied: list[Collection], wanted: list[Collection]
             n = msgspec.structs.replace(n, fields=await view_fields(db, n, lookup, old))
         target.append(n)
         pairs.append((old, n))
+    for n in target:
+        rule_errors = _check_rules(n, lookup, db.dialect)
+        if rule_errors:
+            errors.setdefault(n.name, {}).update(rule_errors)
     names = [c.name for c in target_raw]
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:
@@ -135,7 +145,8 @@ async def make_plan(db: Any, applied: list[Collection], wanted: list[Collection]
                           "message": f"Collection name(s) already in use: {', '.join(sorted(dupes))}."}
     if errors:
         raise SchemaError("The schema has errors.", errors=errors)
-    plan = Plan(target=target + [c for c in kept if not prune or c.system], previous=list(applied))
+    plan = Plan(target=target + [c for c in kept if not prune or c.system], previous=list(applied),
+                base=await schema_mark(db))
     for old, new in pairs:
         if old is None:
             plan.changes.append(Change("create", new.name, f"({new.type}, {len(new.fields)} fields)", new=new))
@@ -154,6 +165,27 @@ def _realias(c: Collection, aliases: dict[str, str]) -> Collection:
     fields = [msgspec.structs.replace(f, collectionId=aliases[f.collectionId])
               if isinstance(f, RelationField) and f.collectionId in aliases else f for f in c.fields]
     return msgspec.structs.replace(c, fields=fields)
+
+
+RULES = ("listRule", "viewRule", "createRule", "updateRule", "deleteRule", "manageRule", "authRule")
+
+
+def _check_rules(coll: Collection, lookup: Any, dialect: str) -> dict[str, Any]:
+    """Compile each rule once so a broken rule is refused now, not on every request later."""
+    from baas.rules import RuleError, compile_filter
+    from baas.rules.context import RequestInfo
+
+    errors: dict[str, Any] = {}
+    probe = RequestInfo(auth={"id": "probe", "collectionName": "", "collectionId": ""})
+    for rule in RULES:
+        expr = getattr(coll, rule)
+        if not expr:
+            continue
+        try:
+            compile_filter(expr, collection=coll, lookup=lookup, request=probe, dialect=dialect, alias="m")
+        except RuleError as exc:
+            errors[rule] = {"code": "validation_invalid_rule", "message": f"Invalid rule: {exc}"}
+    return errors
 
 
 async def _diff_collection(db: Any, plan: Plan, old: Collection, new: Collection) -> None:
@@ -190,7 +222,7 @@ async def _diff_collection(db: Any, plan: Plan, old: Collection, new: Collection
             plan.changes.append(Change("alter", new.name, f"field {f.name} options", old=of, new=f))
     if [str(i) for i in old.indexes] != [str(i) for i in new.indexes]:
         plan.changes.append(Change("indexes", new.name, f"{len(old.indexes)} -> {len(new.indexes)}", old=old, new=new))
-    for rule in ("listRule", "viewRule", "createRule", "updateRule", "deleteRule", "manageRule", "authRule"):
+    for rule in RULES:
         if getattr(old, rule) != getattr(new, rule):
             plan.changes.append(Change("alter", new.name, f"{rule}: {getattr(old, rule)!r} -> {getattr(new, rule)!r}"))
 
@@ -203,6 +235,10 @@ async def apply_plan(db: Database, plan: Plan, *, accept_data_loss: bool = False
                           "Re-run with --accept-data-loss (API: acceptDataLoss) to apply it.")
 
     async def run(conn: Conn) -> None:
+        if conn.dialect == "postgresql":  # one schema change at a time across every node
+            await conn.execute("SELECT pg_advisory_xact_lock(724312)")
+        if plan.base is not None and await schema_mark(conn) != plan.base:
+            raise SchemaError("The schema was changed by someone else meanwhile; plan again and retry.")
         await _apply(conn, plan)
         now = now_str()
         await conn.execute('DELETE FROM "_collections"')

@@ -26,7 +26,10 @@ class NumberField(Field, tag="number", kw_only=True):
         if isinstance(value, bool):
             return 1 if value else 0
         if isinstance(value, (int, float)):
-            n = float(value)
+            try:
+                n = float(value)
+            except OverflowError:
+                raise FieldError("validation_invalid_number", "Must be a valid number.") from None
         elif isinstance(value, str):
             try:
                 n = float(value.strip())
