@@ -54,6 +54,20 @@ def _with_engine(settings: Settings, fn: Callable[[Engine], Awaitable[T]]) -> T:
     raise AssertionError("unreachable")
 
 
+def _version(value: bool) -> None:
+    if value:
+        from baas import __version__
+
+        typer.echo(f"baas {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                      help="Print the version and exit.")) -> None:
+    """baas: a self-hostable backend, wire-compatible with PocketBase."""
+
+
 @app.command()
 def serve(
     http: str = typer.Option("127.0.0.1:8090", "--http", help="HOST:PORT to listen on."),
@@ -109,7 +123,8 @@ def schema_plan(file: Path = typer.Argument(Path("baas.yaml")), data_dir: str = 
 
 @schema_app.command("apply")
 def schema_apply(file: Path = typer.Argument(Path("baas.yaml")), data_dir: str = DirOpt, db: str = DbOpt,
-                 accept_data_loss: bool = typer.Option(False, "--accept-data-loss")) -> None:
+                 accept_data_loss: bool = typer.Option(False, "--accept-data-loss",
+                                                       help="Apply even if the plan drops data.")) -> None:
     """Apply FILE in one transaction."""
     from baas.schema.planner import apply_plan
 

@@ -89,6 +89,8 @@ class Reader:
     async def finish(self, coll: Collection, records: list[dict], expand: str, fields: str) -> list[dict]:
         if expand:
             await expand_records(self, coll, records, expand)
+            for rec in records:  # PocketBase answers an asked-for expand with {} at least
+                rec.setdefault("expand", {})
         if fields:
             tree = parse_fields(fields)
             records = [project(r, tree) for r in records]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 
-from baas.schema.fields import AutodateField, BoolField, EmailField, Field, PasswordField, TextField
+from baas.schema.fields import AutodateField, BoolField, EmailField, Field, FileField, PasswordField, TextField
 from baas.schema.model import Collection, Index
 
 
@@ -57,9 +57,11 @@ def superusers() -> Collection:
 def users() -> Collection:
     name = "users"
     return Collection(
-        name=name, type="auth", id=stable_id("pbc_", name),
+        name=name, type="auth", id="_pb_users_auth_",  # PocketBase's id, which its clients may know
         fields=[id_field(name), *auth_fields(name),
                 TextField(name="name", id=stable_id("text", name, "name"), max=255),
+                FileField(name="avatar", id=stable_id("file", name, "avatar"), maxSelect=1,
+                          mimeTypes=["image/jpeg", "image/png", "image/svg+xml", "image/gif", "image/webp"]),
                 *autodates(name)],
         indexes=[*auth_indexes(name)],
         listRule="id = @request.auth.id", viewRule="id = @request.auth.id", createRule="",
