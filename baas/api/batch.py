@@ -17,7 +17,7 @@ from baas.api.deps import engine, json_response, read_body, request_info
 from baas.db.tables import q
 from baas.errors import ApiError, BadRequest, Forbidden, NotFound
 from baas.records.query import Reader, fetch_one
-from baas.records.write import create_record, delete_record, update_record
+from baas.records.write import create_record, delete_record, prehash, update_record
 
 MAX_REQUESTS = 1000
 _URL = re.compile(r"^/api/collections/([^/?#]+)/records(?:/([^/?#]+))?$")
@@ -48,11 +48,14 @@ async def batch(request: Request) -> Response:
                                        "message": f"The length must be no more than {max_requests}."}})
     base_req = await request_info(request)
 
+    # Passwords are hashed before the transaction: the writer must not wait on argon2.
+    hashes = [await _prehash(eng, item) for item in items]
+
     async def run(conn: Any) -> list[dict[str, Any]]:
         results = []
         for i, item in enumerate(items):
             try:
-                results.append(await _one(conn, eng, base_req, item))
+                results.append(await _one(conn, eng, base_req, item, hashes[i]))
             except ApiError as exc:
                 raise _BatchFailed(i, exc) from None
         return results
@@ -66,7 +69,15 @@ async def batch(request: Request) -> Response:
             "response": err.as_dict()}}}) from None
 
 
-async def _one(conn: Any, eng: Any, base_req: Any, item: Any) -> dict[str, Any]:
+async def _prehash(eng: Any, item: Any) -> str | None:
+    if not isinstance(item, dict) or not isinstance(item.get("body"), dict):
+        return None
+    m = _URL.match(urlsplit(str(item.get("url", ""))).path)
+    coll = eng.registry.get(m.group(1)) if m else None
+    return await prehash(coll, item["body"]) if coll is not None else None
+
+
+async def _one(conn: Any, eng: Any, base_req: Any, item: Any, hashed: str | None = None) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise BadRequest("Invalid batch request item.")
     method = str(item.get("method", "")).upper()
@@ -88,17 +99,18 @@ async def _one(conn: Any, eng: Any, base_req: Any, item: Any) -> dict[str, Any]:
         await delete_record(conn, r, coll, record_id)
         return {"status": 204, "body": None}
     if method == "POST" and not record_id:
-        record_id = await create_record(conn, r, coll, body)
+        record_id = await create_record(conn, r, coll, body, hashed=hashed)
     elif method == "PATCH" and record_id:
-        await update_record(conn, r, coll, record_id, body)
+        await update_record(conn, r, coll, record_id, body, hashed=hashed)
     elif method == "PUT" and not record_id:
         rid = body.get("id")
         exists = isinstance(rid, str) and rid and await conn.fetchone(
             f'SELECT 1 FROM {q(coll.name)} WHERE "id" = ?', [rid]) is not None
         if exists:
-            record_id = await update_record(conn, r, coll, rid, {k: v for k, v in body.items() if k != "id"})
+            record_id = await update_record(conn, r, coll, rid, {k: v for k, v in body.items() if k != "id"},
+                                            hashed=hashed)
         else:
-            record_id = await create_record(conn, r, coll, body)
+            record_id = await create_record(conn, r, coll, body, hashed=hashed)
     else:
         raise BadRequest(f"Unsupported batch action: {method} {parts.path}.")
     rec = await fetch_one(r, coll, record_id, None)

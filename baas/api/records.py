@@ -6,7 +6,7 @@ from litestar import Request, Response, delete, get, patch, post
 
 from baas.api.deps import collection, engine, json_response, query_dict, read_body, reader, request_info
 from baas.records.query import ListParams, Reader, fetch_one, list_records, view_record
-from baas.records.write import create_record, delete_record, update_record
+from baas.records.write import create_record, delete_record, prehash, update_record
 
 BASE = "/api/collections/{collection_name:str}/records"
 
@@ -43,7 +43,8 @@ async def records_create(request: Request, collection_name: str) -> Response:
     body = await read_body(request)
     req = await request_info(request, body)
     r = reader(request, req)
-    record_id = await eng.db.write(lambda conn: create_record(conn, r, coll, body))
+    hashed = await prehash(coll, body)
+    record_id = await eng.db.write(lambda conn: create_record(conn, r, coll, body, hashed=hashed))
     return await _respond_record(r, coll, record_id, query_dict(request))
 
 
@@ -54,7 +55,8 @@ async def records_update(request: Request, collection_name: str, record_id: str)
     body = await read_body(request)
     req = await request_info(request, body)
     r = reader(request, req)
-    await eng.db.write(lambda conn: update_record(conn, r, coll, record_id, body))
+    hashed = await prehash(coll, body)
+    await eng.db.write(lambda conn: update_record(conn, r, coll, record_id, body, hashed=hashed))
     return await _respond_record(r, coll, record_id, query_dict(request))
 
 
