@@ -12,7 +12,6 @@ import asyncio
 import logging
 import os
 import sqlite3
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable, TypeVar
@@ -32,6 +31,17 @@ _PRAGMAS = (
 )
 
 
+# How long a read may run on the event loop before it is moved to a reader thread.
+INLINE_BUDGET = 0.002
+
+
+def _open(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    for pragma in _PRAGMAS:
+        conn.execute(pragma)
+    return conn
+
+
 class QueryTimeout(Exception):
     """A query ran past the database's query timeout and was interrupted."""
 
@@ -47,9 +57,7 @@ class _Worker:
         self._deadline = 0.0
 
     def _open(self) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        for pragma in _PRAGMAS:
-            conn.execute(pragma)
+        conn = _open(self.path)
         # The progress handler enforces the query timeout without a watchdog thread.
         conn.set_progress_handler(lambda: 1 if time.monotonic() > self._deadline else 0, 10000)
         self.conn = conn
@@ -132,7 +140,9 @@ class SqliteDatabase:
         self._writer = _Worker(path, timeout * 4)
         self._queue: asyncio.Queue[tuple[Callable[..., Awaitable[Any]], asyncio.Future]] | None = None
         self._task: asyncio.Task | None = None
-        self._lock = threading.Lock()
+        self._inline: sqlite3.Connection | None = None
+        self._inline_deadline = 0.0
+        self._slow: dict[str, None] = {}  # statements known to run over the inline budget
 
     async def connect(self) -> None:
         if self.path != ":memory:":
@@ -144,6 +154,9 @@ class SqliteDatabase:
             self._free.put_nowait(r)
         self._queue = asyncio.Queue()
         self._task = asyncio.create_task(self._write_loop(), name="sqlite-writer")
+        self._inline = _open(self.path)
+        self._inline.execute("PRAGMA query_only=ON")
+        self._inline.set_progress_handler(lambda: 1 if time.monotonic() > self._inline_deadline else 0, 1000)
 
     async def close(self) -> None:
         if self._task is not None:
@@ -155,9 +168,37 @@ class SqliteDatabase:
             self._task = None
         for w in [*self._readers, self._writer]:
             await asyncio.get_running_loop().run_in_executor(None, w.close)
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
 
-    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    def _inline_try(self, key: str, fn: Callable[[sqlite3.Connection], T]) -> tuple[bool, T | None]:
+        """Run a read right here on the event loop if it finishes within ``INLINE_BUDGET``.
+
+        Most reads (a record by id, a page by index) take tens of microseconds: a hop to a
+        thread costs more than the query. A read that runs over budget is interrupted by the
+        progress handler, remembered as slow, and re-run on a reader thread, so no query
+        stalls the loop for longer than the budget."""
+        conn = self._inline
+        if conn is None or key in self._slow:
+            return False, None
+        self._inline_deadline = time.monotonic() + INLINE_BUDGET
+        try:
+            return True, fn(conn)
+        except sqlite3.OperationalError as exc:
+            if str(exc) != "interrupted":
+                raise
+        self._slow[key] = None
+        if len(self._slow) > 2048:
+            self._slow.pop(next(iter(self._slow)))
+        return False, None
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T], key: str = "") -> T:
         assert self._free is not None, "database not connected"
+        if key:
+            done, value = self._inline_try(key, fn)
+            if done:
+                return value  # type: ignore[return-value]
         worker = await self._free.get()
         try:
             return await worker.run(fn)
@@ -165,10 +206,10 @@ class SqliteDatabase:
             self._free.put_nowait(worker)
 
     async def fetch(self, sql: str, params: Params = ()) -> list[tuple]:
-        return await self._read(_fetch(sql, params))
+        return await self._read(_fetch(sql, params), sql)
 
     async def fetchone(self, sql: str, params: Params = ()) -> tuple | None:
-        return await self._read(_fetchone(sql, params))
+        return await self._read(_fetchone(sql, params), sql)
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
