@@ -133,7 +133,7 @@ async def collections_truncate(request: Request, collection_name: str) -> None:
         for (rid,) in await conn.fetch(f'SELECT "id" FROM {q(coll.name)}'):
             await delete_record(conn, r, coll, rid)
 
-    await eng.db.write(run)
+    await eng.db.write(run, heavy=True)
 
 
 @put(BASE + "/import", status_code=204)

@@ -44,8 +44,9 @@ class Database(Protocol):
         """The result column names of a SELECT."""
         ...
 
-    async def write(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
-        """Run ``fn`` in a write transaction; commit if it returns, roll back if it raises."""
+    async def write(self, fn: Callable[[Conn], Awaitable[T]], *, heavy: bool = False) -> T:
+        """Run ``fn`` in a write transaction; commit if it returns, roll back if it raises.
+        ``heavy`` marks long jobs (schema changes, bulk deletes) that must stay off the event loop."""
         ...
 
 

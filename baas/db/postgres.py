@@ -103,7 +103,7 @@ class PostgresDatabase:
             stmt = await conn.prepare(sql)
             return [a.name for a in stmt.get_attributes()]
 
-    async def write(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+    async def write(self, fn: Callable[[Any], Awaitable[T]], *, heavy: bool = False) -> T:
         assert self.pool is not None
         async with self.pool.acquire() as conn:
             async with conn.transaction():

@@ -102,24 +102,33 @@ class SqliteConn:
 
     def __init__(self, worker: _Worker) -> None:
         self._w = worker
+        # Inside a group that holds the write lock, statements run right on the event loop:
+        # they are short single-record statements that no longer wait for any lock, and a hop
+        # to the writer thread per statement would cost more than the statement itself.
+        self.inline = False
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self.inline:
+            return self._w._call(fn)
+        return await self._w.run(fn)
 
     async def fetch(self, sql: str, params: Params = ()) -> list[tuple]:
-        return await self._w.run(_fetch(sql, params))
+        return await self._run(_fetch(sql, params))
 
     async def fetchone(self, sql: str, params: Params = ()) -> tuple | None:
-        return await self._w.run(_fetchone(sql, params))
+        return await self._run(_fetchone(sql, params))
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        return await self._w.run(lambda c: c.execute(sql, params).rowcount)
+        return await self._run(lambda c: c.execute(sql, params).rowcount)
 
     async def executescript(self, sql: str) -> None:
         # Statements one by one: executescript() would COMMIT the open transaction.
         for stmt in _split_sql(sql):
-            await self._w.run(lambda c, s=stmt: c.execute(s))
+            await self._run(lambda c, s=stmt: c.execute(s))
 
 
 def _split_sql(script: str) -> list[str]:
@@ -200,10 +209,13 @@ class SqliteDatabase:
             if done:
                 return value  # type: ignore[return-value]
         worker = await self._free.get()
+        started = time.monotonic()
         try:
             return await worker.run(fn)
         finally:
             self._free.put_nowait(worker)
+            if key in self._slow and time.monotonic() - started < INLINE_BUDGET / 4:
+                del self._slow[key]  # it was a pause, not the statement: try it inline again
 
     async def fetch(self, sql: str, params: Params = ()) -> list[tuple]:
         return await self._read(_fetch(sql, params), sql)
@@ -222,10 +234,12 @@ class SqliteDatabase:
         """The result column names of a SELECT (runs it with no rows wanted)."""
         return await self._read(lambda c: [d[0] for d in c.execute(f"SELECT * FROM ({sql}) LIMIT 0").description])
 
-    async def write(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+    async def write(self, fn: Callable[[Any], Awaitable[T]], *, heavy: bool = False) -> T:
+        """Queue a write job. ``heavy`` jobs (schema changes, bulk deletes) run their statements
+        on the writer thread so they never hold up the event loop."""
         assert self._queue is not None, "database not connected"
         fut: asyncio.Future = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((fn, fut))
+        self._queue.put_nowait((_Heavy(fn) if heavy else fn, fut))
         return await fut
 
     async def _write_loop(self) -> None:
@@ -258,7 +272,15 @@ class SqliteDatabase:
     async def _run_group(self, conn: SqliteConn, jobs: list) -> None:
         """Run queued jobs in one transaction, each in a savepoint; resolve every job's future."""
         results: list[tuple[asyncio.Future, bool, Any]] = []
-        await conn.execute("BEGIN IMMEDIATE")
+        conn.inline = False
+        await conn.execute("BEGIN IMMEDIATE")  # on the thread: this is where other processes make us wait
+        conn.inline = not any(isinstance(fn, _Heavy) for fn, _ in jobs)
+        try:
+            await self._run_jobs(conn, jobs, results)
+        finally:
+            conn.inline = False
+
+    async def _run_jobs(self, conn: SqliteConn, jobs: list, results: list) -> None:
         for i, (fn, fut) in enumerate(jobs):
             if fut.cancelled():
                 continue
@@ -294,6 +316,16 @@ class SqliteDatabase:
                 fut.set_result(value)
             else:
                 fut.set_exception(value)
+
+
+class _Heavy:
+    """Marks a write job whose statements run on the writer thread."""
+
+    def __init__(self, fn: Callable[[Any], Awaitable[Any]]) -> None:
+        self.fn = fn
+
+    def __call__(self, conn: Any) -> Awaitable[Any]:
+        return self.fn(conn)
 
 
 def _fail(jobs: list, exc: BaseException) -> None:

@@ -257,7 +257,7 @@ async def apply_plan(db: Database, plan: Plan, *, accept_data_loss: bool = False
             )
 
     try:
-        await db.write(run)
+        await db.write(run, heavy=True)
     except SchemaError:
         raise
     except Exception as exc:  # the database refused a statement: nothing was applied
