@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from litestar import Request, Response, get, post
 
 from baas.api.deps import auth_record, collection, engine, json_response, read_body, reader, request_info
 from baas.auth import tokens
-from baas.auth.passwords import verify_password
+from baas.auth.passwords import verify_password_async
 from baas.core import Engine
 from baas.db.tables import q
 from baas.errors import BadRequest, Unauthorized
@@ -82,7 +81,7 @@ async def auth_with_password(request: Request, collection_name: str) -> Response
             break
     raw = raw_record(coll, flds, row) if row is not None else {}
     # Verify even when nothing matched, so timing does not tell whether the account exists.
-    if not await asyncio.to_thread(verify_password, raw.get("password", ""), password) or row is None:
+    if not await verify_password_async(raw.get("password", ""), password) or row is None:
         raise BadRequest("Failed to authenticate.")
     record = row_to_record(coll, flds, row, None)
     record.pop("tokenKey", None)

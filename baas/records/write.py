@@ -8,14 +8,13 @@ Every function takes the transaction's connection, so the API wraps one call in
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import secrets
 import string
 from typing import Any
 
-from baas.auth.passwords import hash_password, verify_password
+from baas.auth.passwords import hash_password_async, verify_password_async
 from baas.db.tables import q
 from baas.errors import BadRequest, FieldError, Forbidden, NotFound, ValidationFailed
 from baas.ids import new_id, now_str
@@ -172,7 +171,7 @@ async def prehash(coll: Collection, body: dict[str, Any]) -> str | None:
         field.validate(value)
     except FieldError:
         return None  # the write reports the problem
-    return await asyncio.to_thread(hash_password, value)
+    return await hash_password_async(value)
 
 
 async def _handle_password(coll: Collection, values: dict, current: dict, body: dict, touched: set[str],
@@ -184,12 +183,12 @@ async def _handle_password(coll: Collection, values: dict, current: dict, body: 
         if body.get("passwordConfirm") is not None and body.get("passwordConfirm") != body.get("password"):
             errors["passwordConfirm"] = FieldError("validation_values_mismatch", "Values don't match.")
         # argon2 runs on a thread so the event loop keeps serving meanwhile.
-        if not creating and not superuser and not await asyncio.to_thread(
-                verify_password, current.get("password", ""), str(body.get("oldPassword") or "")):
+        if not creating and not superuser and not await verify_password_async(
+                current.get("password", ""), str(body.get("oldPassword") or "")):
             errors["oldPassword"] = FieldError("validation_invalid_old_password",
                                                "Missing or invalid old password.")
         if not errors:
-            values["password"] = hashed or await asyncio.to_thread(hash_password, str(values["password"]))
+            values["password"] = hashed or await hash_password_async(str(values["password"]))
             values["tokenKey"] = _token_key()  # a new password signs the record out everywhere
 
 
