@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from baas.api.deps import auth_record, collection, engine, json_response, read_body, reader, request_info
+from baas.api.deps import auth_record, bearer_token, collection, engine, json_response, read_body, reader
 from baas.auth import tokens
 from baas.auth.passwords import verify_password_async
 from baas.core import Engine
@@ -92,9 +92,8 @@ async def auth_with_password(request: Request, collection_name: str) -> Response
 async def auth_refresh(request: Request, collection_name: str) -> Response:
     eng = engine(request)
     coll = _auth_collection(eng, collection_name)
-    header = request.headers.get("authorization", "")
-    token = header[7:] if header[:7].lower() == "bearer " else header
-    found = await auth_record(eng, token.strip()) if token else None
+    token = bearer_token(request)
+    found = await auth_record(eng, token) if token else None
     if found is None or found[0].id != coll.id:
         raise Unauthorized("The request requires valid record authorization token.")
     _, record, raw = found

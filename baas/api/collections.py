@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 import msgspec
@@ -63,8 +64,6 @@ async def collections_list(request: Request) -> Response:
 
 
 def _match_simple(item: dict, expr: str) -> bool:
-    import re
-
     for key, op, value in re.findall(r"(\w+)\s*(~|=)\s*['\"]([^'\"]*)['\"]", expr):
         got = str(item.get(key, ""))
         if (op == "=" and got != value) or (op == "~" and value.lower() not in got.lower()):

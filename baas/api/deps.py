@@ -10,7 +10,7 @@ from litestar import Request, Response
 from baas.auth import tokens
 from baas.core import Engine
 from baas.db.tables import q
-from baas.errors import ApiError, BadRequest, NotFound, TooLarge
+from baas.errors import ApiError, BadRequest, Forbidden, NotFound, TooLarge, Unauthorized
 from baas.records.query import Reader
 from baas.records.serialize import raw_record, row_to_record, select_list
 from baas.rules.context import RequestInfo
@@ -61,14 +61,19 @@ async def auth_record(eng: Engine, token: str) -> tuple[Collection, dict[str, An
     return coll, row_to_record(coll, fields, row, None), raw
 
 
+def bearer_token(request: Request) -> str:
+    """The auth token of a request: PocketBase's SDK sends it bare, others as ``Bearer …``."""
+    header = request.headers.get("authorization", "")
+    return (header[7:] if header[:7].lower() == "bearer " else header).strip()
+
+
 async def request_info(request: Request, body: dict[str, Any] | None = None) -> RequestInfo:
     """``@request.*`` for rules: the authenticated record (or guest), body, query, headers."""
     eng = engine(request)
-    header = request.headers.get("authorization", "")
-    token = header[7:] if header[:7].lower() == "bearer " else header
+    token = bearer_token(request)
     auth = None
     if token:
-        found = await auth_record(eng, token.strip())
+        found = await auth_record(eng, token)
         if found is not None:
             auth = {k: v for k, v in found[1].items() if k != "password"}
     headers = {k.lower().replace("-", "_"): v for k, v in request.headers.items()}
@@ -126,8 +131,6 @@ def reader(request: Request, req: RequestInfo) -> Reader:
 
 
 def require_superuser(req: RequestInfo) -> None:
-    from baas.errors import Forbidden, Unauthorized
-
     if not req.auth:
         raise Unauthorized("The request requires valid superuser authorization token.")
     if not req.is_superuser:

@@ -83,7 +83,6 @@ def create_table_sql(coll: Collection, dialect: str) -> list[str]:
 
 def create_index_sql(table_name: str, idx: Index, dialect: str = "sqlite") -> str:
     name = idx.name or f"idx_{table_name}_{'_'.join(c.lstrip('-') for c in idx.columns)}"
-    cols = [sa.column(c[1:]).desc() if c.startswith("-") else sa.column(c) for c in idx.columns]
     where = {}
     if idx.where:
         # PocketBase writes MySQL-style `quotes` in partial-index conditions; both databases take "".

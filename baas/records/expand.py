@@ -4,7 +4,7 @@ query per relation and level, each under the related collection's view rule."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from baas.db.tables import q
 from baas.records.serialize import row_to_record, select_list
@@ -64,11 +64,7 @@ async def _expand_relation(r: Reader, records: list[dict], field: RelationField,
     target = r.registry.get(field.collectionId)
     if target is None:
         return
-    ids: list[str] = []
-    for rec in records:
-        for v in as_list(rec.get(key)):
-            if v not in ids:
-                ids.append(v)
+    ids = list(dict.fromkeys(v for rec in records for v in as_list(rec.get(key))))
     if not ids:
         return
     found: dict[str, dict] = {}

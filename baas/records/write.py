@@ -16,7 +16,7 @@ from typing import Any
 
 from baas.auth.passwords import hash_password_async, verify_password_async
 from baas.db.tables import q
-from baas.errors import BadRequest, FieldError, Forbidden, NotFound, ValidationFailed
+from baas.errors import BadRequest, FieldError, NotFound, ValidationFailed
 from baas.ids import new_id, now_str
 from baas.records.query import Reader, fetch_one
 from baas.records.serialize import raw_record, select_list
