@@ -51,6 +51,7 @@ def normalize(coll: Collection, lookup: Lookup, old: Collection | None = None) -
     field_errors: dict[str, Any] = {}
     seen: set[str] = set()
     out_fields = []
+    # Positions count the system fields too (id is field 0), as PocketBase reports them.
     for i, f in enumerate(fields):
         fe = _check_field(f, coll, lookup)
         if f.name in seen:
@@ -96,29 +97,31 @@ def _check_field(f: Any, coll: Collection, lookup: Lookup) -> dict[str, str] | N
     ):
         return _err("validation_reserved_name", f"The field name {f.name!r} is reserved.")
     if type(f) not in FIELD_TYPES.values():
-        return _err("validation_invalid_type", "Unknown field type.")
+        return {"type": _err("validation_invalid_type", "Unknown field type.")}
     if isinstance(f, RelationField):
-        if not f.collectionId or lookup(f.collectionId) is None:
-            return _err("validation_missing_rel_collection",
-                        f"Relation field {f.name!r}: collection {f.collectionId!r} does not exist.")
+        if not f.collectionId:
+            return {"collectionId": _err("validation_required", "Cannot be blank.")}
+        if lookup(f.collectionId) is None:
+            return {"collectionId": _err("validation_missing_rel_collection",
+                                         f"Relation field {f.name!r}: collection {f.collectionId!r} does not exist.")}
         if f.minSelect and f.maxSelect and f.minSelect > f.maxSelect:
-            return _err("validation_invalid_value", "minSelect must not exceed maxSelect.")
+            return {"minSelect": _err("validation_invalid_value", "minSelect must not exceed maxSelect.")}
     if isinstance(f, SelectField) and not f.values:
-        return _err("validation_required", f"Select field {f.name!r} needs at least one value.")
+        return {"values": _err("validation_required", f"Select field {f.name!r} needs at least one value.")}
     if isinstance(f, SelectField) and f.maxSelect > len(f.values):
         # Keyed under the option, as PocketBase reports it (fields.N.maxSelect).
         n = len(f.values)
         return {"maxSelect": {**_err("validation_max_less_equal_than_required", f"Must be no greater than {n}."),
                               "params": {"threshold": n}}}
     if getattr(f, "maxSelect", 1) < 1:
-        return _err("validation_invalid_value", "maxSelect must be at least 1.")
+        return {"maxSelect": _err("validation_invalid_value", "maxSelect must be at least 1.")}
     if isinstance(f, TextField) and f.pattern:
         try:
             re.compile(f.pattern)
         except re.error as exc:
-            return _err("validation_invalid_pattern", f"Invalid pattern: {exc}.")
+            return {"pattern": _err("validation_invalid_pattern", f"Invalid pattern: {exc}.")}
     if coll.type != "auth" and f.type == "password":
-        return _err("validation_invalid_type", "Password fields belong to auth collections only.")
+        return {"type": _err("validation_invalid_type", "Password fields belong to auth collections only.")}
     return None
 
 
