@@ -108,7 +108,9 @@ class Engine:
             from baas.schema.validate import field_error_message
 
             detail = field_error_message(exc.errors) if exc.errors else exc.message
-            raise SchemaError(detail, path=path) from None
+            lines = schema.__dict__.get("lines", {})
+            line = next((lines[name] for name in exc.errors if lines.get(name)), None)
+            raise SchemaError(detail, path=path, line=line) from None
 
     async def apply(self, wanted: list[Collection] | Callable[[], list[Collection]], *, prune: bool = False,
                     accept_data_loss: bool = False, source: str = "api") -> Plan:

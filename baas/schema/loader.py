@@ -29,7 +29,7 @@ from baas.schema.fields import FIELD_TYPES, RelationField
 from baas.schema.model import Collection
 
 
-class SchemaFile(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class SchemaFile(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, dict=True):
     """The top level of ``baas.yaml``."""
 
     collections: list[Collection] = []
@@ -96,6 +96,8 @@ def load_schema_text(text: str, path: str = "baas.yaml") -> SchemaFile:
         where = m.group(1) if m else "$"
         problem = msg.split(" - at ")[0]
         raise SchemaError(f"{problem} (at {where[2:] or 'top level'})", path=path, line=_line_for(where, lines)) from None
+    # Remember where each collection starts, so later (semantic) errors can name the line too.
+    schema.__dict__["lines"] = {c.name: lines.get(f"$.collections[{i}]") for i, c in enumerate(schema.collections)}
     names = [c.name for c in schema.collections]
     for i, name in enumerate(names):
         if names.index(name) != i:
