@@ -49,7 +49,7 @@ def test_schema_file_errors_name_file_and_line(tmp_path: Path, pg_or_sqlite: str
     assert r.returncode == 1 and "broken.yaml:" in r.stderr and "invalid YAML" in r.stderr, r.stderr
     (tmp_path / "rel.yaml").write_text(SCHEMA + "      - {name: author, type: relation, collection: nowhere}\n")
     r = baas("schema", "apply", "rel.yaml", cwd=tmp_path, db_url=pg_or_sqlite)
-    assert r.returncode == 1 and "rel.yaml" in r.stderr and "nowhere" in r.stderr, r.stderr
+    assert r.returncode == 1 and "rel.yaml:2:" in r.stderr and "collectionId" in r.stderr and "nowhere" in r.stderr, r.stderr
     r = baas("schema", "apply", "missing.yaml", cwd=tmp_path, db_url=pg_or_sqlite)
     assert r.returncode == 1 and "missing.yaml" in r.stderr
 
