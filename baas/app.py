@@ -41,6 +41,10 @@ def _unexpected(request: Request, exc: Exception) -> Response:
                           "data": {}}, 500)
 
 
+class App(Litestar):
+    """Litestar with a plain ``baas_engine`` attribute (Litestar itself uses ``__slots__``)."""
+
+
 def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
     """A Litestar app serving the PocketBase-compatible API for ``settings``."""
     eng = engine or Engine(settings)
@@ -54,7 +58,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
         finally:
             await eng.stop()
 
-    return Litestar(
+    app = App(
         route_handlers=ROUTES,
         lifespan=[lifespan],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
@@ -63,3 +67,5 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Litestar:
         debug=False,
         openapi_config=None,
     )
+    app.baas_engine = eng  # type: ignore[attr-defined]
+    return app
