@@ -46,7 +46,7 @@ async def expand_records(r: Reader, coll: Collection, records: list[dict], spec:
 async def _load(r: Reader, target: Collection, cond: str, params: list, limit: int | None = None) -> list[dict]:
     if target.viewRule is None and not r.req.is_superuser:
         return []
-    conds, rule_params = r.where(target, target.viewRule)
+    conds, rule_params = await r.where(target, target.viewRule)
     cols, fields = select_list(target)
     where = " AND ".join([cond, *conds])
     sql = f"SELECT {cols} FROM {q(target.name)} AS {q('m')} WHERE {where}"

@@ -389,3 +389,18 @@ async def test_system_collections_keep_their_shape(api: Api) -> None:
     assert r.status_code == 400
     r = await api.call("DELETE", "/api/collections/_superusers", "su")
     assert r.status_code == 400
+
+
+async def test_rules_that_read_no_row(api: Api) -> None:
+    """``@request.auth.id != ""`` is settled once per request; guests see nothing, users all."""
+    r = await api.call("POST", "/api/collections", "su", json={
+        "name": "members", "listRule": '@request.auth.id != ""', "viewRule": '@request.auth.id != ""',
+        "fields": [{"name": "t", "type": "text"}]})
+    assert r.status_code == 200, r.text
+    rid = (await api.call("POST", "/api/collections/members/records", "su", json={"t": "x"})).json()["id"]
+    guest = (await api.call("GET", "/api/collections/members/records")).json()
+    assert guest["totalItems"] == 0 and guest["items"] == []
+    user = (await api.call("GET", "/api/collections/members/records?filter=t='x'", "alice")).json()
+    assert user["totalItems"] == 1
+    assert (await api.call("GET", f"/api/collections/members/records/{rid}")).status_code == 404
+    assert (await api.call("GET", f"/api/collections/members/records/{rid}", "bob")).status_code == 200
