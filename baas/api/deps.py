@@ -9,9 +9,8 @@ from litestar import Request, Response
 
 from baas.auth import tokens
 from baas.core import Engine
-from baas.db.tables import q
 from baas.errors import ApiError, BadRequest, Forbidden, NotFound, TooLarge, Unauthorized
-from baas.records.query import Reader
+from baas.records.query import Reader, load_row
 from baas.records.serialize import raw_record, row_to_record, select_list
 from baas.rules.context import RequestInfo
 from baas.schema.model import Collection
@@ -65,11 +64,10 @@ async def auth_record(eng: Engine, token: str) -> tuple[Collection, dict[str, An
     coll = eng.registry.get(claims["collectionId"])
     if coll is None or coll.type != "auth" or coll.id != claims["collectionId"]:
         return None
-    cols, fields = select_list(coll)
-    row = await eng.db.fetchone(f"SELECT {cols} FROM {q(coll.name)} AS {q('m')} WHERE {q('m')}.{q('id')} = ?",
-                                [claims["id"]])
+    row = await load_row(eng.db, coll, claims["id"])
     if row is None:
         return None
+    fields = select_list(coll)[1]
     raw = raw_record(coll, fields, row)
     if tokens.verify(token, eng.secret, raw.get("tokenKey", "")) is None:
         return None

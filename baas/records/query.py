@@ -146,6 +146,13 @@ async def list_records(r: Reader, coll: Collection, p: ListParams) -> dict[str, 
     return {"page": p.page, "perPage": p.perPage, "totalPages": pages, "totalItems": total, "items": items}
 
 
+async def load_row(db: Any, coll: Collection, record_id: str) -> tuple | None:
+    """A record's stored row by id, no rule applied (columns in `select_list` order)."""
+    cols, _ = select_list(coll)
+    return await db.fetchone(f"SELECT {cols} FROM {q(coll.name)} AS {q('m')} WHERE {q('m')}.{q('id')} = ?",
+                             [record_id])
+
+
 async def fetch_one(r: Reader, coll: Collection, record_id: str, rule: str | None,
                     extra: str = "") -> dict[str, Any] | None:
     """One record as the requester may see it under ``rule``; None if missing or hidden."""

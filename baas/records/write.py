@@ -18,7 +18,7 @@ from baas.auth.passwords import hash_password_async, verify_password_async
 from baas.db.tables import q
 from baas.errors import BadRequest, FieldError, NotFound, ValidationFailed
 from baas.ids import new_id, now_str
-from baas.records.query import Reader, fetch_one
+from baas.records.query import Reader, fetch_one, load_row
 from baas.records.serialize import raw_record, select_list
 from baas.schema.fields import AutodateField, Field, PasswordField, RelationField, as_list
 from baas.schema.model import Collection
@@ -233,10 +233,8 @@ def _api_values(coll: Collection, values: dict) -> dict:
 
 
 async def _load_raw(conn: Any, coll: Collection, record_id: str) -> dict[str, Any] | None:
-    cols, fields = select_list(coll)
-    row = await conn.fetchone(f"SELECT {cols} FROM {q(coll.name)} AS {q('m')} WHERE {q('m')}.{q('id')} = ?",
-                              [record_id])
-    return None if row is None else raw_record(coll, fields, row)
+    row = await load_row(conn, coll, record_id)
+    return None if row is None else raw_record(coll, select_list(coll)[1], row)
 
 
 async def update_record(conn: Any, reader: Reader, coll: Collection, record_id: str, body: dict[str, Any], *,
