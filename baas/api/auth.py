@@ -36,8 +36,11 @@ def identity_fields(coll: Collection) -> list[str]:
     return [f for f in fields if coll.field(f) is not None]
 
 
-async def _auth_response(request: Request, eng: Engine, coll: Collection, record: dict[str, Any],
-                         token_key: str) -> Response:
+async def finish_auth(request: Request, eng: Engine, coll: Collection, record: dict[str, Any],
+                      token_key: str, method: str, mfa_id: str | None = None) -> Response:
+    """The end of every sign-in method (``method``: password, otp, oauth2, totp, …): the token and
+    the record, as PocketBase answers. MFA hooks in here: a collection with MFA on answers the first
+    factor with 401 and an ``mfaId`` that the second method must pass back."""
     token = tokens.issue(eng.secret, record, coll.id, token_key, _duration(coll))
     req = RequestInfo(auth=record, query=dict(request.query_params.items()))
     r = reader(request, req)
@@ -85,7 +88,7 @@ async def auth_with_password(request: Request, collection_name: str) -> Response
         raise BadRequest("Failed to authenticate.")
     record = row_to_record(coll, flds, row, None)
     record.pop("tokenKey", None)
-    return await _auth_response(request, eng, coll, record, raw["tokenKey"])
+    return await finish_auth(request, eng, coll, record, raw["tokenKey"], "password", body.get("mfaId") or None)
 
 
 @post(BASE + "/auth-refresh")
@@ -98,7 +101,7 @@ async def auth_refresh(request: Request, collection_name: str) -> Response:
         raise Unauthorized("The request requires valid record authorization token.")
     _, record, raw = found
     record.pop("tokenKey", None)
-    return await _auth_response(request, eng, coll, record, raw["tokenKey"])
+    return await finish_auth(request, eng, coll, record, raw["tokenKey"], "refresh")
 
 
 ROUTES = [auth_methods, auth_with_password, auth_refresh]

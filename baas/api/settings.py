@@ -18,6 +18,11 @@ DEFAULTS: dict[str, Any] = {
     "batch": {"enabled": False, "maxRequests": 50, "timeout": 3, "maxBodySize": 0},
     "logs": {"maxDays": 5, "minLevel": 0, "logIP": True, "logAuthId": False},
     "rateLimits": {"enabled": False, "rules": []},
+    # Mail: with smtp disabled, messages go to the dev mailbox under the data dir (see baas/auth/mail.py).
+    "smtp": {"enabled": False, "host": "", "port": 587, "username": "", "password": "", "tls": False,
+             "authMethod": "PLAIN", "localName": ""},
+    # Client IP behind a proxy: headers to trust (e.g. X-Forwarded-For), leftmost or rightmost entry.
+    "trustedProxy": {"headers": [], "useLeftmostIP": False},
 }
 
 

@@ -17,6 +17,11 @@ NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SYSTEM_FIELD_NAMES = {"id", "created", "updated", "collectionId", "collectionName", "expand"}
 
 
+AUTH_OPTIONS = ("manageRule", "authRule", "authToken", "passwordAuth", "oauth2", "otp", "mfa", "authAlert",
+                "verificationToken", "passwordResetToken", "emailChangeToken", "fileToken",
+                "verificationTemplate", "resetPasswordTemplate", "confirmEmailChangeTemplate")
+
+
 class Index(msgspec.Struct, kw_only=True, omit_defaults=True):
     """A structured index: the columns (``-name`` for descending) and whether it is unique."""
 
@@ -46,6 +51,18 @@ class Collection(msgspec.Struct, kw_only=True, dict=True):
     authRule: str | None = ""
     authToken: dict[str, Any] = {}
     passwordAuth: dict[str, Any] = {}
+    # PocketBase's per-collection auth options, kept as its JSON shapes (see docs/auth.md).
+    oauth2: dict[str, Any] = {}
+    otp: dict[str, Any] = {}
+    mfa: dict[str, Any] = {}
+    authAlert: dict[str, Any] = {}
+    verificationToken: dict[str, Any] = {}
+    passwordResetToken: dict[str, Any] = {}
+    emailChangeToken: dict[str, Any] = {}
+    fileToken: dict[str, Any] = {}
+    verificationTemplate: dict[str, Any] = {}
+    resetPasswordTemplate: dict[str, Any] = {}
+    confirmEmailChangeTemplate: dict[str, Any] = {}
     created: str = ""
     updated: str = ""
 
@@ -64,7 +81,7 @@ class Collection(msgspec.Struct, kw_only=True, dict=True):
         out = msgspec.to_builtins(self)
         out["indexes"] = [i if isinstance(i, str) else index_sql(self.name, i) for i in self.indexes]
         if self.type != "auth":
-            for k in ("manageRule", "authRule", "authToken", "passwordAuth"):
+            for k in AUTH_OPTIONS:
                 out.pop(k, None)
         if self.type != "view":
             out.pop("viewQuery", None)

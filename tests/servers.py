@@ -1,0 +1,124 @@
+"""Real ``baas serve`` processes for tests, and running the JS SDK scripts in ``tests/js``.
+
+    async with running_server(tmp_path) as srv:       # srv.url, srv.data_dir, srv.db_args, srv.log
+        run_js("sdk_flow.mjs", srv.url, EMAIL, PASSWORD)
+
+On a fresh PostgreSQL database when ``BAAS_TEST_POSTGRES_URL`` is set; ``BAAS_FAST_HASH=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import AsyncIterator
+
+import httpx
+import pytest
+
+from tests.conftest import PG_URL, _create_pg_database, _drop_pg_database
+
+JS_DIR = Path(__file__).parent / "js"
+
+
+def require_node() -> str:
+    """The node binary; under ``CI=true`` a missing node or node_modules fails instead of skipping."""
+    node = shutil.which("node")
+    missing = ("node is not installed" if node is None else
+               None if (JS_DIR / "node_modules" / "pocketbase").is_dir() else
+               "tests/js/node_modules is missing (run `cd tests/js && npm install`)")
+    if missing:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"JS SDK test cannot run under CI: {missing}")
+        pytest.skip(f"JS SDK test skipped: {missing}")
+    return node  # type: ignore[return-value]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def baas_cmd(*args: str) -> list[str]:
+    exe = shutil.which("baas")
+    return [exe, *args] if exe else [sys.executable, "-m", "baas.cli.main", *args]
+
+
+@dataclass
+class Server:
+    url: str
+    data_dir: Path
+    db_args: list[str]
+    log: Path
+    env: dict[str, str]
+    proc: subprocess.Popen | None = field(default=None, repr=False)
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """Run ``baas <args> --dir <data_dir> [--db …]`` against this server's data."""
+        return subprocess.run(baas_cmd(*args, "--dir", str(self.data_dir), *self.db_args), env=self.env,
+                              check=check, capture_output=True, text=True, timeout=60)
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+def _wait_healthy(srv: Server) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if srv.proc is not None and srv.proc.poll() is not None:
+            pytest.fail(f"baas serve exited with {srv.proc.returncode}:\n{srv.log_text()}")
+        try:
+            if httpx.get(f"{srv.url}/api/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"baas serve did not become healthy in 30s:\n{srv.log_text()}")
+
+
+@asynccontextmanager
+async def running_server(tmp_path: Path, *serve_args: str, superuser: tuple[str, str] | None = None,
+                         env: dict[str, str] | None = None) -> AsyncIterator[Server]:
+    """Start ``baas serve`` on a free port with its own data dir (and PostgreSQL database)."""
+    db_url = await _create_pg_database() if PG_URL else ""
+    srv = Server(url="", data_dir=tmp_path / "data", db_args=["--db", db_url] if db_url else [],
+                 log=tmp_path / "serve.log", env={**os.environ, "BAAS_FAST_HASH": "1", **(env or {})})
+    try:
+        if superuser:
+            srv.cli("superuser", "upsert", *superuser)
+        port = free_port()
+        srv.url = f"http://127.0.0.1:{port}"
+        with srv.log.open("wb") as out:
+            srv.proc = subprocess.Popen(
+                baas_cmd("serve", "--http", f"127.0.0.1:{port}", "--dir", str(srv.data_dir), *srv.db_args,
+                         *serve_args), env=srv.env, stdout=out, stderr=subprocess.STDOUT)
+        _wait_healthy(srv)
+        yield srv
+    finally:
+        if srv.proc is not None:
+            srv.proc.terminate()
+            try:
+                srv.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                srv.proc.kill()
+                srv.proc.wait()
+        if db_url:
+            await _drop_pg_database(db_url)
+
+
+def run_js(script: str, *args: str, srv: Server | None = None, timeout: int = 120) -> str:
+    """Run ``tests/js/<script>`` with node; fail the test with its output (and the server log) on error."""
+    node = require_node()
+    run = subprocess.run([node, str(JS_DIR / script), *args], cwd=JS_DIR, capture_output=True, text=True,
+                         timeout=timeout, env={**os.environ})
+    if run.returncode != 0:
+        pytest.fail(f"{script} exited {run.returncode}\n--- stdout\n{run.stdout}\n--- stderr\n{run.stderr}"
+                    + (f"\n--- server log\n{srv.log_text()}" if srv else ""), pytrace=False)
+    return run.stdout
