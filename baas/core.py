@@ -64,6 +64,9 @@ class Engine:
         if self._watch is not None:
             self._watch.cancel()
             self._watch = None
+        from baas.auth.flows import drain
+
+        await drain()  # mails still being sent read the database: let them finish first
         await self.db.close()
 
     async def _mark(self) -> Any:

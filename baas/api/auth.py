@@ -6,12 +6,17 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from baas.api.deps import auth_record, bearer_token, collection, engine, json_response, read_body, reader
-from baas.auth import tokens
+from baas.api.clientip import client_ip
+from baas.api.deps import (HeaderView, auth_record, bearer_token, collection, engine, json_response, read_body, reader,
+                           request_info)
+from baas.api.ratelimit import cached_settings
+from baas.auth import mfa, oauth2, otp, tokens
 from baas.auth.passwords import verify_password_async
+from baas.auth.throttle import login_throttle
 from baas.core import Engine
 from baas.db.tables import q
-from baas.errors import BadRequest, Unauthorized
+from baas.errors import BadRequest, Forbidden, Unauthorized
+from baas.records.query import fetch_one
 from baas.records.serialize import raw_record, row_to_record, select_list
 from baas.rules.context import RequestInfo
 from baas.schema.model import Collection
@@ -39,14 +44,60 @@ def identity_fields(coll: Collection) -> list[str]:
 async def finish_auth(request: Request, eng: Engine, coll: Collection, record: dict[str, Any],
                       token_key: str, method: str, mfa_id: str | None = None) -> Response:
     """The end of every sign-in method (``method``: password, otp, oauth2, totp, …): the token and
-    the record, as PocketBase answers. MFA hooks in here: a collection with MFA on answers the first
-    factor with 401 and an ``mfaId`` that the second method must pass back."""
+    the record, as PocketBase answers.
+
+    First the collection's ``authRule`` (null: nobody, "": anyone, else a rule the record must
+    pass for the requester), then MFA: when it applies (see `baas.auth.mfa`), a first factor is
+    answered with 401 ``{"mfaId": …}`` and the second, different method must pass that id back
+    (in the body or the query, where PocketBase's SDK puts it)."""
+    await _check_auth_rule(request, eng, coll, record)
+    if method not in mfa.NOT_A_FACTOR:
+        needed, needs_totp = await mfa.requirement(eng.db, eng.registry, coll, record["id"],
+                                                   _guest_info(request))
+        if needed:
+            mfa_id = mfa_id or request.query_params.get("mfaId") or None
+            if not mfa_id:
+                return json_response({"mfaId": await mfa.start(eng.db, coll, record["id"], method)}, 401)
+            await mfa.complete(eng.db, coll, record["id"], str(mfa_id), method, needs_totp)
     token = tokens.issue(eng.secret, record, coll.id, token_key, _duration(coll))
+    return await _auth_answer(request, coll, record, token)
+
+
+async def _auth_answer(request: Request, coll: Collection, record: dict[str, Any], token: str) -> Response:
+    """``{token, record}`` with the record as its owner sees it: hidden fields only for superusers."""
     req = RequestInfo(auth=record, query=dict(request.query_params.items()))
+    shown = dict(record)
+    if not req.is_superuser:
+        for f in coll.fields:
+            if f.hidden:
+                shown.pop(f.name, None)
     r = reader(request, req)
     q_ = req.query
-    rec = (await r.finish(coll, [dict(record)], q_.get("expand", ""), q_.get("fields", "")))[0]
+    rec = (await r.finish(coll, [shown], q_.get("expand", ""), q_.get("fields", "")))[0]
     return json_response({"token": token, "record": rec})
+
+
+def _guest_info(request: Request) -> RequestInfo:
+    return RequestInfo(query=dict(request.query_params.items()), headers=HeaderView(request.headers),
+                       method=request.method.upper())
+
+
+async def _check_auth_rule(request: Request, eng: Engine, coll: Collection, record: dict[str, Any]) -> None:
+    """PocketBase's ``authRule``: evaluated against the signing-in record for the requester."""
+    rule = coll.authRule
+    if rule == "":
+        return
+    req = await request_info(request)
+    if rule is None:
+        ok = req.is_superuser
+    else:
+        ok = await fetch_one(reader(request, req), coll, record["id"], rule) is not None
+    if not ok:
+        raise Forbidden("The request doesn't satisfy the collection requirements to authenticate.")
+
+
+def _factor_info(enabled: bool, duration: int) -> dict[str, Any]:
+    return {"enabled": enabled, "duration": duration if enabled else 0}
 
 
 @get(BASE + "/auth-methods")
@@ -55,9 +106,9 @@ async def auth_methods(request: Request, collection_name: str) -> Response:
     enabled = coll.passwordAuth.get("enabled", True)
     return json_response({
         "password": {"enabled": enabled, "identityFields": identity_fields(coll)},
-        "oauth2": {"enabled": False, "providers": []},
-        "mfa": {"enabled": False, "duration": 0},
-        "otp": {"enabled": False, "duration": 0},
+        "oauth2": oauth2.auth_methods(coll.oauth2),
+        "mfa": _factor_info(*mfa.options(coll)[:2]),
+        "otp": _factor_info(*otp.options(coll)[:2]),
     })
 
 
@@ -71,6 +122,8 @@ async def auth_with_password(request: Request, collection_name: str) -> Response
         raise BadRequest("Failed to authenticate.", {
             k: {"code": "validation_required", "message": "Cannot be blank."}
             for k, v in (("identity", identity), ("password", password)) if not isinstance(v, str) or not v})
+    throttle = login_throttle(eng)
+    throttle.check(coll.id, identity)  # 429 while this identity is locked; before any lookup
     fields = identity_fields(coll)
     wanted = body.get("identityField")
     if isinstance(wanted, str) and wanted:
@@ -85,7 +138,9 @@ async def auth_with_password(request: Request, collection_name: str) -> Response
     raw = raw_record(coll, flds, row) if row is not None else {}
     # Verify even when nothing matched, so timing does not tell whether the account exists.
     if not await verify_password_async(raw.get("password", ""), password) or row is None:
+        throttle.failed(coll.id, identity, client_ip(request, cached_settings(eng)))
         raise BadRequest("Failed to authenticate.")
+    throttle.succeeded(coll.id, identity)
     record = row_to_record(coll, flds, row, None)
     record.pop("tokenKey", None)
     return await finish_auth(request, eng, coll, record, raw["tokenKey"], "password", body.get("mfaId") or None)
@@ -101,6 +156,9 @@ async def auth_refresh(request: Request, collection_name: str) -> Response:
         raise Unauthorized("The request requires valid record authorization token.")
     _, record, raw = found
     record.pop("tokenKey", None)
+    claims = tokens.peek(token) or {}
+    if claims.get("refreshable") is False:  # impersonation tokens: answered as they are, as PocketBase
+        return await _auth_answer(request, coll, record, token)
     return await finish_auth(request, eng, coll, record, raw["tokenKey"], "refresh")
 
 

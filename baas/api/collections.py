@@ -9,6 +9,7 @@ import msgspec
 from litestar import Request, Response, delete, get, patch, post, put
 
 from baas.api.deps import collection, engine, json_response, query_dict, read_body, request_info, require_superuser
+from baas.auth import oauth2
 from baas.core import Engine
 from baas.db.tables import q
 from baas.errors import BadRequest, SchemaError
@@ -52,7 +53,7 @@ async def _superuser(request: Request) -> Engine:
 async def collections_list(request: Request) -> Response:
     eng = await _superuser(request)
     q_ = query_dict(request)
-    items = [c.to_api() for c in sorted(eng.registry.all(), key=lambda c: (c.created, c.name))]
+    items = [_shown(c) for c in sorted(eng.registry.all(), key=lambda c: (c.created, c.name))]
     if q_.get("filter"):
         # Common console filters only: name/type equality and ~ (the full language is for records).
         items = [i for i in items if _match_simple(i, q_["filter"])]
@@ -74,7 +75,7 @@ def _match_simple(item: dict, expr: str) -> bool:
 @get(BASE + "/{collection_name:str}")
 async def collections_view(request: Request, collection_name: str) -> Response:
     eng = await _superuser(request)
-    return json_response(collection(eng, collection_name).to_api())
+    return json_response(_shown(collection(eng, collection_name)))
 
 
 @post(BASE)
@@ -87,7 +88,15 @@ async def collections_create(request: Request) -> Response:
         raise BadRequest("Failed to create collection.",
                          {"name": {"code": "validation_collection_name_exists", "message": "Collection name must be unique."}})
     await _apply(eng, lambda: [*eng.registry.all(), new], "Failed to create collection.", accept=accept, own=new.name)
-    return json_response(collection(eng, new.name).to_api())
+    return json_response(_shown(collection(eng, new.name)))
+
+
+def _shown(coll: Collection) -> dict[str, Any]:
+    """A collection as the API shows it: OAuth2 client secrets never leave the server, as PocketBase."""
+    out = coll.to_api()
+    if coll.type == "auth":
+        out["oauth2"] = oauth2.redact(coll.oauth2)
+    return out
 
 
 @patch(BASE + "/{collection_name:str}")
@@ -100,11 +109,13 @@ async def collections_update(request: Request, collection_name: str) -> Response
     if old.system and any(k in body and body[k] != current[k] for k in ("name", "type", "system", "fields")):
         raise BadRequest("Failed to update collection.", {"system": {
             "code": "validation_system_collection", "message": "Only the rules of a system collection can change."}})
+    if isinstance(body.get("oauth2"), dict):  # an echoed, redacted collection keeps its client secrets
+        body["oauth2"] = oauth2.keep_secrets(body["oauth2"], old.oauth2)
     merged = {**current, **body, "id": old.id}
     new = _decode(merged, "Failed to update collection.")
     await _apply(eng, lambda: [*(c for c in eng.registry.all() if c.id != old.id), new],
                  "Failed to update collection.", accept=accept, own=new.name)
-    return json_response(collection(eng, old.id).to_api())
+    return json_response(_shown(collection(eng, old.id)))
 
 
 @delete(BASE + "/{collection_name:str}", status_code=204)

@@ -39,7 +39,8 @@ def upgrade() -> None:
         sa.Column("created", sa.Text(), nullable=False),
     )
     op.create_index("idx_mfas_record", "_mfas", ["collectionRef", "recordRef"])
-    # OAuth2 accounts linked to auth records.
+    # OAuth2 accounts linked to auth records: a provider account links to one record, and a record
+    # links at most one account per provider (PocketBase's two unique indexes).
     op.create_table(
         "_externalAuths",
         sa.Column("id", sa.Text(), primary_key=True),
@@ -51,8 +52,12 @@ def upgrade() -> None:
         sa.Column("updated", sa.Text(), nullable=False),
         sa.UniqueConstraint("collectionRef", "provider", "providerId", name="uq_externalauths_provider"),
     )
-    op.create_index("idx_externalauths_record", "_externalAuths", ["collectionRef", "recordRef"])
-    # TOTP enrolment per auth record (an extra MFA method PocketBase lacks).
+    op.create_index("idx_externalauths_record", "_externalAuths", ["collectionRef", "recordRef", "provider"],
+                    unique=True)
+    # TOTP enrolment per auth record (an extra MFA method PocketBase lacks). ``secret`` is sealed
+    # (AES-GCM, key derived from the install secret); recovery codes are kept as keyed hashes;
+    # ``lastStep`` is the last accepted time step (replay guard); ``attempts``/``lockedUntil``
+    # bound guessing.
     op.create_table(
         "_totp",
         sa.Column("collectionRef", sa.Text(), primary_key=True),
@@ -61,6 +66,8 @@ def upgrade() -> None:
         sa.Column("confirmed", sa.Boolean(), nullable=False, server_default=false),
         sa.Column("recoveryCodes", sa.Text(), nullable=False, server_default=sa.text("'[]'")),
         sa.Column("lastStep", sa.BigInteger(), nullable=False, server_default=sa.text("0")),
+        sa.Column("attempts", sa.Integer(), nullable=False, server_default=sa.text("0")),
+        sa.Column("lockedUntil", sa.Text(), nullable=False, server_default=empty),
         sa.Column("created", sa.Text(), nullable=False),
         sa.Column("updated", sa.Text(), nullable=False),
     )
