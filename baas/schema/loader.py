@@ -12,6 +12,13 @@ collections:
 ```
 Relation fields may name their target with ``collection`` (a name) instead of ``collectionId``.
 Base and auth collections get ``created``/``updated`` autodate fields unless ``autodate: false``.
+
+Plugins and the project's own hooks (docs/plugins.md)::
+
+    plugins:
+      - baas_audit_log                                  # a module with register(app)
+      - {module: my_plugin, settings: {level: 2}}       # with its settings section
+    functions: functions                                # ./functions/ next to this file
 """
 
 from __future__ import annotations
@@ -29,12 +36,26 @@ from baas.schema.fields import FIELD_TYPES, RelationField
 from baas.schema.model import Collection
 
 
+class PluginEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A plugin in ``baas.yaml``: its module and its settings section (``app.settings``)."""
+
+    module: str
+    settings: dict[str, Any] = {}
+
+
 class SchemaFile(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, dict=True):
     """The top level of ``baas.yaml``."""
 
     collections: list[Collection] = []
-    plugins: list[str] = []
-    functions: str = ""
+    plugins: list[str | PluginEntry] = []
+    functions: str = ""  # a package next to this file with the project's hooks (register(app))
+
+    def plugin_entries(self) -> list[PluginEntry]:
+        return [PluginEntry(module=p) if isinstance(p, str) else p for p in self.plugins]
+
+
+_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_FUNCTIONS = re.compile(r"^([A-Za-z0-9_.-]+/)*[A-Za-z_][A-Za-z0-9_]*/?$")
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -96,6 +117,7 @@ def load_schema_text(text: str, path: str = "baas.yaml") -> SchemaFile:
         where = m.group(1) if m else "$"
         problem = msg.split(" - at ")[0]
         raise SchemaError(f"{problem} (at {where[2:] or 'top level'})", path=path, line=_line_for(where, lines)) from None
+    _check_plugins(schema, path, lines)
     # Remember where each collection starts, so later (semantic) errors can name the line too.
     schema.__dict__["lines"] = {c.name: lines.get(f"$.collections[{i}]") for i, c in enumerate(schema.collections)}
     names = [c.name for c in schema.collections]
@@ -104,6 +126,21 @@ def load_schema_text(text: str, path: str = "baas.yaml") -> SchemaFile:
             raise SchemaError(f"collection {name!r} is declared twice", path=path,
                               line=lines.get(f"$.collections[{i}]"))
     return schema
+
+
+def _check_plugins(schema: SchemaFile, path: str, lines: dict[str, int]) -> None:
+    seen: set[str] = set()
+    for i, entry in enumerate(schema.plugin_entries()):
+        line = lines.get(f"$.plugins[{i}]") or lines.get("$")
+        if not _MODULE.match(entry.module):
+            raise SchemaError(f"plugin {entry.module!r} is not a module name (like my_plugin or pkg.plugin)",
+                              path=path, line=line)
+        if entry.module in seen:
+            raise SchemaError(f"plugin {entry.module!r} is listed twice", path=path, line=line)
+        seen.add(entry.module)
+    if schema.functions and not _FUNCTIONS.match(schema.functions):
+        raise SchemaError(f"functions {schema.functions!r} must be a package path relative to this file whose "
+                          "last part is a module name (like functions or src/hooks)", path=path, line=lines.get("$"))
 
 
 def _struct_keys(cls: type) -> set[str]:
