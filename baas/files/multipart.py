@@ -7,7 +7,7 @@ lists) and hands each file part to ``on_file`` while it streams; underneath,
 
     async for part in FormReader(receive_chunks(request.receive, limit), boundary).parts():
         if part.filename is None:
-            value = await part.text(max_bytes)
+            value = await part.read(max_bytes)
         else:
             await storage.put(key, part.chunks())     # pulled from the socket as the store asks
 
@@ -17,10 +17,10 @@ that is in memory, whatever the file's size, and a slow store slows the client d
 backpressure) instead of filling a buffer. No task or queue is involved.
 
 The parser is ``multipart``'s `PushMultipartParser` (the ``multipart`` package, 1.x/2.x, by the
-Bottle author): a sans-IO push parser with limits on header size, header count and part count, the
-one Litestar itself parses forms with. We chose it over ``python-multipart``'s callback parser
-because its events are plain values yielded per chunk, which turns into the pull loop above
-without callbacks or intermediate buffers.
+Bottle author, maintained since 2010): a sans-IO push parser with limits on header size, header
+count and part count, and the one Litestar itself parses forms with, so it adds no dependency.
+We chose it over ``python-multipart``'s callback parser because its events are plain values
+yielded per chunk, which turns into the pull loop above without callbacks or intermediate buffers.
 """
 
 from __future__ import annotations

@@ -200,7 +200,8 @@ async def test_delete_removes_files(up: Up) -> None:
 
 async def test_cascade_delete_removes_files(up: Up) -> None:
     album = (await up.post({}, [f("cover", "c.png", PNG)])).json()
-    track = await up.post({"album": album["id"]}, [f("audio", "song.mp3", b"ID3\x03\x00\x00\x00\x00\x00\x00" + b"\x00" * 64)],
+    mp3 = b"ID3\x03\x00\x00\x00\x00\x00\x00" + b"\x00" * 64
+    track = await up.post({"album": album["id"]}, [f("audio", "song.mp3", mp3)],
                           url="/api/collections/tracks/records")
     assert track.status_code == 200, track.text
     assert len(await up.keys(up.tracks)) == 1
@@ -430,7 +431,8 @@ async def test_batch_with_files(up: Up) -> None:
     assert upserted["id"] == "upsertedrecord1" and upserted["photos"][0].startswith("uuu_")
     assert await up.fetch(created, created["cover"]) == PNG
     expected = [f"{up.albums}/{created['id']}/{n}" for n in (created["cover"], created["photos"][0])]
-    expected += [f"{up.albums}/{old['id']}/{changed['photos'][0]}", f"{up.albums}/upsertedrecord1/{upserted['photos'][0]}"]
+    expected += [f"{up.albums}/{old['id']}/{changed['photos'][0]}",
+                 f"{up.albums}/upsertedrecord1/{upserted['photos'][0]}"]
     assert await up.keys() == sorted(expected)
 
     # a failing request fails the batch: its uploads are removed, nothing changes
