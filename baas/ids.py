@@ -10,13 +10,21 @@ _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 def new_id(length: int = 15) -> str:
     """A random id of ``[a-z0-9]`` characters (15 by default, as PocketBase)."""
-    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    # One urandom call instead of one per character: base-36 digits of a random integer with
+    # at least 64 bits more than the id needs, so the digits are uniform to within 2**-64.
+    n = int.from_bytes(secrets.token_bytes((length * 6 + 7) // 8 + 8), "big")
+    out = []
+    for _ in range(length):
+        n, d = divmod(n, 36)
+        out.append(_ALPHABET[d])
+    return "".join(out)
 
 
 def format_dt(dt: datetime) -> str:
     """``2022-06-25 11:03:35.163Z``: UTC, milliseconds, a space between date and time."""
     dt = dt.astimezone(timezone.utc)
-    return dt.strftime("%Y-%m-%d %H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return (f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d} {dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}."
+            f"{dt.microsecond // 1000:03d}Z")
 
 
 def now_str() -> str:

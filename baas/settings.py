@@ -15,6 +15,9 @@ class Settings(msgspec.Struct, kw_only=True):
     db_url: str = ""  # empty: SQLite at <data_dir>/data.db
     http: str = "127.0.0.1:8090"
     schema_file: str = ""
+    # The baas.yaml whose plugins and functions load (docs/plugins.md): ``schema_file`` when empty.
+    # ``baas serve`` applies --schema once and hands workers only this (BAAS_PROJECT).
+    project_file: str = ""
     dev: bool = False
     max_body_size: int = 32 * 1024 * 1024
     readers: int = 4
@@ -32,7 +35,10 @@ class Settings(msgspec.Struct, kw_only=True):
             "db_url": os.environ.get("BAAS_DB"),
             "http": os.environ.get("BAAS_HTTP"),
             "schema_file": os.environ.get("BAAS_SCHEMA"),
+            "project_file": os.environ.get("BAAS_PROJECT"),
         }
-        values = {k: v for k, v in env.items() if v}
+        values: dict[str, object] = {k: v for k, v in env.items() if v}
+        if (size := os.environ.get("BAAS_MAX_BODY_SIZE", "").strip()).isdigit() and int(size) > 0:
+            values["max_body_size"] = int(size)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

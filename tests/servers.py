@@ -95,6 +95,8 @@ async def running_server(tmp_path: Path, *serve_args: str, superuser: tuple[str,
             srv.cli("superuser", "upsert", *superuser)
         port = free_port()
         srv.url = f"http://127.0.0.1:{port}"
+        if "--workers" not in serve_args:  # one process: in-memory state (rate limits, throttles) is exact
+            serve_args = (*serve_args, "--workers", "1")
         with srv.log.open("wb") as out:
             srv.proc = subprocess.Popen(
                 baas_cmd("serve", "--http", f"127.0.0.1:{port}", "--dir", str(srv.data_dir), *srv.db_args,

@@ -16,6 +16,7 @@ from baas.auth.throttle import login_throttle
 from baas.core import Engine
 from baas.db.tables import q
 from baas.errors import BadRequest, Forbidden, Unauthorized
+from baas.hooks import RecordAuthEvent
 from baas.records.query import fetch_one
 from baas.records.serialize import raw_record, row_to_record, select_list
 from baas.rules.context import RequestInfo
@@ -49,21 +50,51 @@ async def finish_auth(request: Request, eng: Engine, coll: Collection, record: d
     First the collection's ``authRule`` (null: nobody, "": anyone, else a rule the record must
     pass for the requester), then MFA: when it applies (see `baas.auth.mfa`), a first factor is
     answered with 401 ``{"mfaId": …}`` and the second, different method must pass that id back
-    (in the body or the query, where PocketBase's SDK puts it)."""
+    (in the body or the query, where PocketBase's SDK puts it).
+
+    A bound ``on_record_auth_request`` chain runs after the authRule, around MFA, the token and
+    the answer (`baas.hooks.RecordAuthEvent`)."""
     await _check_auth_rule(request, eng, coll, record)
+    hook = eng.hooks.on_record_auth_request
+    if hook.bound and (chain := hook.chain_for(coll)):
+        event = RecordAuthEvent(coll, record, method, _guest_info(request))
+
+        async def answer(e: RecordAuthEvent) -> None:
+            e.status, e.result = await _mfa_and_token(request, eng, coll, e.record, token_key, e.method, mfa_id,
+                                                      e.token)
+            if e.status == 200:
+                e.token = e.result["token"]
+                if e.meta is not None:
+                    e.result["meta"] = e.meta
+
+        await hook.trigger(event, answer, chain)
+        if event.result is None:  # a handler stopped the chain without answering
+            raise BadRequest("Failed to authenticate.")
+        return json_response(event.result, event.status)
+    status, body = await _mfa_and_token(request, eng, coll, record, token_key, method, mfa_id)
+    return json_response(body, status)
+
+
+async def _mfa_and_token(request: Request, eng: Engine, coll: Collection, record: dict[str, Any], token_key: str,
+                         method: str, mfa_id: str | None, token: str = "") -> tuple[int, dict[str, Any]]:
+    """MFA when it applies (401 ``{mfaId}``), else 200 ``{token, record}`` (``token``: a hook's own)."""
     if method not in mfa.NOT_A_FACTOR:
         needed, needs_totp = await mfa.requirement(eng.db, eng.registry, coll, record["id"],
                                                    _guest_info(request))
         if needed:
             mfa_id = mfa_id or request.query_params.get("mfaId") or None
             if not mfa_id:
-                return json_response({"mfaId": await mfa.start(eng.db, coll, record["id"], method)}, 401)
+                return 401, {"mfaId": await mfa.start(eng.db, coll, record["id"], method)}
             await mfa.complete(eng.db, coll, record["id"], str(mfa_id), method, needs_totp)
-    token = tokens.issue(eng.secret, record, coll.id, token_key, _duration(coll))
-    return await _auth_answer(request, coll, record, token)
+    token = token or tokens.issue(eng.secret, record, coll.id, token_key, _duration(coll))
+    return 200, await _auth_body(request, coll, record, token)
 
 
 async def _auth_answer(request: Request, coll: Collection, record: dict[str, Any], token: str) -> Response:
+    return json_response(await _auth_body(request, coll, record, token))
+
+
+async def _auth_body(request: Request, coll: Collection, record: dict[str, Any], token: str) -> dict[str, Any]:
     """``{token, record}`` with the record as its owner sees it: hidden fields only for superusers."""
     req = RequestInfo(auth=record, query=dict(request.query_params.items()))
     shown = dict(record)
@@ -74,7 +105,7 @@ async def _auth_answer(request: Request, coll: Collection, record: dict[str, Any
     r = reader(request, req)
     q_ = req.query
     rec = (await r.finish(coll, [shown], q_.get("expand", ""), q_.get("fields", "")))[0]
-    return json_response({"token": token, "record": rec})
+    return {"token": token, "record": rec}
 
 
 def _guest_info(request: Request) -> RequestInfo:

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, AsyncIterator
+from urllib.parse import parse_qsl
 
 import msgspec
 from litestar import Request, Response
 
-from baas.auth import tokens
+from baas.auth import apikeys, tokens
 from baas.core import Engine
-from baas.errors import ApiError, BadRequest, Forbidden, NotFound, TooLarge, Unauthorized
+from baas.errors import ApiError, BadRequest, Forbidden, NotFound, Unauthorized
+from baas.files.multipart import OnFile, boundary_of, merge_json_payload, read_form, receive_chunks, too_large
 from baas.records.query import Reader, load_row
 from baas.records.serialize import raw_record, row_to_record, select_list
 from baas.rules.context import RequestInfo
 from baas.schema.model import Collection
 
 _encoder = msgspec.json.Encoder()
+security = logging.getLogger("baas.security")  # refused tokens and privileges; never a secret
 
 
 def engine(request: Request) -> Engine:
@@ -35,6 +39,10 @@ class HeaderView(dict):
 
     def __getitem__(self, key: str) -> Any:
         return self._headers[key.replace("_", "-")]
+
+
+def to_json(data: Any) -> bytes:
+    return _encoder.encode(data)
 
 
 def json_response(data: Any, status: int = 200) -> Response:
@@ -63,9 +71,11 @@ async def auth_record(eng: Engine, token: str) -> tuple[Collection, dict[str, An
         return None
     coll = eng.registry.get(claims["collectionId"])
     if coll is None or coll.type != "auth" or coll.id != claims["collectionId"]:
+        security.warning("refused token: %r is not an auth collection id", claims["collectionId"][:40])
         return None
     row = await load_row(eng.db, coll, claims["id"])
     if row is None:
+        security.warning("refused token: no record %r in %s", claims["id"][:40], coll.name)
         return None
     fields = select_list(coll)[1]
     raw = raw_record(coll, fields, row)
@@ -86,46 +96,48 @@ async def request_info(request: Request, body: dict[str, Any] | None = None) -> 
     token = bearer_token(request)
     auth = None
     if token:
-        found = await auth_record(eng, token)
-        if found is not None:
-            auth = {k: v for k, v in found[1].items() if k != "password"}
+        if apikeys.is_key(token):  # by prefix alone, so the JWT path pays nothing for API keys
+            auth = await apikeys.authenticate(eng.db, token)  # 401 when malformed, revoked or expired
+        else:
+            found = await auth_record(eng, token)
+            if found is not None:
+                auth = {k: v for k, v in found[1].items() if k != "password"}
     return RequestInfo(auth=auth, body=body or {}, query=query_dict(request), headers=HeaderView(request.headers),
                        method=request.method.upper())
 
 
-async def read_body(request: Request) -> dict[str, Any]:
-    """A JSON or multipart/urlencoded body as a dict (``@jsonPayload`` merged, as PocketBase's SDK sends)."""
+async def read_body(request: Request, *, limit: int | None = None, on_file: OnFile | None = None) -> dict[str, Any]:
+    """A JSON, urlencoded or multipart body as a dict (``@jsonPayload`` merged, as PocketBase's SDK sends).
+
+    Read within ``limit`` bytes (default: the global ``max_body_size``) and refused with 413 past
+    it. Whatever ``limit`` says, what is held in memory (JSON, form values) stays within the global
+    limit: only multipart file parts may make a body bigger, and they are streamed to ``on_file``
+    (see `baas.files.multipart.read_form`) — without one, a file part is refused with 400."""
     ctype = request.headers.get("content-type", "").lower()
     length = request.headers.get("content-length")
-    limit = engine(request).settings.max_body_size
+    max_values = engine(request).settings.max_body_size
+    own_limit = limit is not None  # the route lifted Litestar's limit: this function enforces it
+    limit = limit or max_values
     if length and length.isdigit() and int(length) > limit:
-        raise TooLarge(f"Request body too large (limit {limit} bytes).")
-    if ctype.startswith("multipart/form-data") or ctype.startswith("application/x-www-form-urlencoded"):
-        form = await request.form()
+        raise too_large(limit)
+    if ctype.startswith("multipart/form-data"):
+        return await read_form(_body_chunks(request, limit), boundary_of(ctype), max_values, on_file)
+    raw = await _read_all(request, max_values, own_limit)
+    if ctype.startswith("application/x-www-form-urlencoded"):
         data: dict[str, Any] = {}
-        for key, value in form.multi_items():
+        try:
+            pairs = parse_qsl(raw.decode(), keep_blank_values=True)
+        except UnicodeDecodeError:
+            raise BadRequest("Failed to read the request body: the form is not valid UTF-8.") from None
+        for key, value in pairs:
             if key == "@jsonPayload":
-                try:
-                    payload = msgspec.json.decode(value if isinstance(value, (bytes, str)) else b"")
-                except (msgspec.DecodeError, UnicodeDecodeError, RecursionError, ValueError):
-                    raise BadRequest("Invalid @jsonPayload: malformed JSON.") from None
-                if isinstance(payload, dict):
-                    data.update(payload)
-                continue
-            if hasattr(value, "filename"):
-                # Uploads come with the file storage work; refusing beats silently dropping a file.
-                raise BadRequest("Failed to read the request body: file uploads are not supported yet.",
-                                 {key: {"code": "validation_file_upload_unsupported",
-                                        "message": "File uploads are not supported yet."}})
-            if key in data:
+                merge_json_payload(data, value)
+            elif key in data:
                 prev = data[key]
                 data[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
             else:
                 data[key] = value
         return data
-    raw = await request.body()
-    if len(raw) > limit:
-        raise TooLarge(f"Request body too large (limit {limit} bytes).")
     if not raw.strip():
         return {}
     try:
@@ -137,6 +149,22 @@ async def read_body(request: Request) -> dict[str, Any]:
     return data
 
 
+def _body_chunks(request: Request, limit: int) -> AsyncIterator[bytes]:
+    # Straight from ASGI ``receive``, never buffered: Litestar's ``stream()`` would apply the
+    # app-wide limit, which record writes lift (theirs grows with the collection's file fields).
+    return receive_chunks(request.receive, limit)
+
+
+async def _read_all(request: Request, limit: int, own_limit: bool) -> bytes:
+    """The whole (small) body, refused with 413 past ``limit`` before it is all held."""
+    if own_limit and hasattr(request, "receive"):
+        return b"".join([chunk async for chunk in _body_chunks(request, limit)])
+    raw = await request.body()  # Litestar's limit (or the fast path's) applies while reading
+    if len(raw) > limit:
+        raise too_large(limit)
+    return raw
+
+
 def reader(request: Request, req: RequestInfo) -> Reader:
     eng = engine(request)
     return Reader(eng.db, eng.registry, req)
@@ -146,4 +174,5 @@ def require_superuser(req: RequestInfo) -> None:
     if not req.auth:
         raise Unauthorized("The request requires valid superuser authorization token.")
     if not req.is_superuser:
+        security.warning("superuser action refused to %s record %r", req.auth.get("collectionName"), req.auth.get("id"))
         raise Forbidden("The authorized record is not allowed to perform this action.")

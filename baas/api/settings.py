@@ -7,7 +7,11 @@ from typing import Any
 
 from litestar import Request, Response, get, patch
 
+from baas.api import ratelimit
+from baas import files
+from baas.files import settings as files_settings
 from baas.errors import BadRequest
+from baas.events import retention as events_retention
 from baas.api.deps import engine, json_response, read_body, request_info, require_superuser
 from baas.ids import now_str
 
@@ -23,6 +27,10 @@ DEFAULTS: dict[str, Any] = {
              "authMethod": "PLAIN", "localName": ""},
     # Client IP behind a proxy: headers to trust (e.g. X-Forwarded-For), leftmost or rightmost entry.
     "trustedProxy": {"headers": [], "useLeftmostIP": False},
+    # File storage: local disk under the data dir unless enabled (see docs/files.md); secret is write-only.
+    "s3": dict(files_settings.S3_DEFAULTS),
+    # The durable event stream's retention (see docs/events.md).
+    "events": dict(events_retention.DEFAULTS),
 }
 
 
@@ -53,6 +61,13 @@ def _check(settings: dict[str, Any]) -> dict[str, Any]:
     if isinstance(batch, dict) and isinstance(batch.get("maxRequests"), int) and not 0 < batch["maxRequests"] <= 1000:
         errors.setdefault("batch", {})["maxRequests"] = {"code": "validation_invalid_value",
                                                          "message": "Must be between 1 and 1000."}
+    limits = settings.get("rateLimits")
+    if isinstance(limits, dict) and (limit_errors := ratelimit.validate(limits)):
+        errors.setdefault("rateLimits", {}).update(limit_errors)
+    if s3_errors := files_settings.check_s3(settings.get("s3")):
+        errors.setdefault("s3", {}).update(s3_errors)
+    if event_errors := events_retention.check(settings.get("events")):
+        errors.setdefault("events", {}).update(event_errors)
     return errors
 
 
@@ -64,14 +79,14 @@ async def load_settings(eng: Any) -> dict[str, Any]:
 @get("/api/settings")
 async def settings_view(request: Request) -> Response:
     require_superuser(await request_info(request))
-    return json_response(await load_settings(engine(request)))
+    return json_response(files_settings.public(await load_settings(engine(request))))
 
 
 @patch("/api/settings")
 async def settings_update(request: Request) -> Response:
     require_superuser(await request_info(request))
     eng = engine(request)
-    body = await read_body(request)
+    body = files_settings.without_empty_secret(await read_body(request))
     merged = _merge(await load_settings(eng), {k: v for k, v in body.items() if k in DEFAULTS})
     problems = _check(merged)
     if problems:
@@ -84,7 +99,9 @@ async def settings_update(request: Request) -> Response:
                            ["settings", stored, now_str()])
 
     await eng.db.write(save)
-    return json_response(merged)
+    ratelimit.settings_changed(eng, merged)  # this process at once; other processes within seconds
+    files.invalidate(eng)  # the storage backend too
+    return json_response(files_settings.public(merged))
 
 
 ROUTES = [settings_view, settings_update]

@@ -12,6 +12,7 @@ from typing import Any, Awaitable, Callable, Optional, TypeVar
 import msgspec
 import typer
 
+from baas.cli.events import events_app
 from baas.core import Engine
 from baas.errors import ApiError, SchemaError
 from baas.settings import Settings
@@ -23,6 +24,9 @@ schema_app = typer.Typer(help="Plan, apply and export the declarative schema (ba
 superuser_app = typer.Typer(help="Manage superusers.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
 app.add_typer(superuser_app, name="superuser")
+app.add_typer(events_app, name="events")
+files_app = typer.Typer(help="File storage maintenance.", no_args_is_help=True)
+app.add_typer(files_app, name="files")
 
 DirOpt = typer.Option("baas_data", "--dir", help="Data directory (SQLite file, files, secret).")
 DbOpt = typer.Option("", "--db", help="Database URL, e.g. postgresql://user@host/db (default: SQLite in --dir).")
@@ -33,9 +37,13 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
-def _with_engine(settings: Settings, fn: Callable[[Engine], Awaitable[T]]) -> T:
+def _with_engine(settings: Settings, fn: Callable[[Engine], Awaitable[T]], plugins: bool = False) -> T:
     async def run() -> T:
         eng = Engine(settings)
+        if plugins:  # their on_start work (tables) runs here once, before any worker starts
+            from baas.plugin_loader import load_plugins
+
+            eng.plugins = load_plugins(eng)  # type: ignore[attr-defined]
         await eng.start()
         try:
             return await fn(eng)
@@ -68,6 +76,14 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
     """baas: a self-hostable backend, wire-compatible with PocketBase."""
 
 
+def _cpus() -> int:
+    """CPUs this process may run on (a container's cpuset, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 @app.command()
 def serve(
     http: str = typer.Option("127.0.0.1:8090", "--http", help="HOST:PORT to listen on."),
@@ -75,8 +91,13 @@ def serve(
     db: str = DbOpt,
     schema: str = typer.Option("", "--schema", help="A baas.yaml applied at start (refused if it would lose data)."),
     accept_data_loss: bool = typer.Option(False, "--accept-data-loss", help="Apply a destructive --schema anyway."),
-    workers: int = typer.Option(1, "--workers", help="Server processes (SQLite WAL and PostgreSQL both allow several)."),
+    workers: int = typer.Option(0, "--workers", envvar="BAAS_WORKERS",
+                                help="Server processes; 0 (default): one per CPU core. SQLite in WAL mode and "
+                                     "PostgreSQL both serve several."),
     dev: bool = typer.Option(False, "--dev", help="Development mode: verbose logs."),
+    max_body_size: int = typer.Option(0, "--max-body-size", envvar="BAAS_MAX_BODY_SIZE",
+                                      help="Request body limit in bytes (default 32 MiB; record writes add "
+                                           "their file fields' maxSize)."),
 ) -> None:
     """Serve the API (granian, uvloop)."""
     host, _, port = http.rpartition(":")
@@ -85,8 +106,11 @@ def serve(
     settings = Settings(data_dir=data_dir, db_url=db, http=http, schema_file=schema, dev=dev,
                         accept_data_loss=accept_data_loss)
     # Prepare once in this process (schema, secret, system tables) so workers never race on DDL.
-    _with_engine(settings, lambda eng: asyncio.sleep(0))
-    os.environ.update({"BAAS_DIR": data_dir, "BAAS_DB": db, "BAAS_HTTP": http, "BAAS_DEV": "1" if dev else ""})
+    _with_engine(settings, lambda eng: asyncio.sleep(0), plugins=True)
+    os.environ.update({"BAAS_DIR": data_dir, "BAAS_DB": db, "BAAS_HTTP": http, "BAAS_DEV": "1" if dev else "",
+                       "BAAS_PROJECT": str(Path(schema).resolve()) if schema else ""})  # workers load its plugins
+    if max_body_size > 0:
+        os.environ["BAAS_MAX_BODY_SIZE"] = str(max_body_size)
     from granian import Granian
 
     typer.echo(f"baas serving on http://{http} (data: {Path(data_dir).resolve()}, "
@@ -97,7 +121,7 @@ def serve(
         address=host,
         port=int(port),
         interface="asgi",
-        workers=max(1, workers),
+        workers=workers if workers > 0 else _cpus(),
         loop="uvloop" if sys.platform != "win32" else "asyncio",
         log_level="info" if dev else "warning",
     ).serve()
@@ -162,6 +186,35 @@ def schema_jsonschema() -> None:
 
     typer.echo(json.dumps(msgspec.json.schema(SchemaFile), indent=2))
 
+
+@files_app.command("sweep")
+def files_sweep(dry_run: bool = typer.Option(False, "--dry-run", help="List the orphans without removing them."),
+                older_than: float = typer.Option(3600.0, "--older-than",
+                                                 help="Grace period in seconds: newer blobs may be uploads in flight."),
+                data_dir: str = DirOpt, db: str = DbOpt) -> None:
+    """Find (and remove) stored files that no record names any more."""
+    from baas.files import storage_for
+    from baas.files.sweep import sweep_orphans
+
+    async def run(eng: Engine) -> list[str]:
+        return await sweep_orphans(eng, await storage_for(eng), older_than, dry_run=dry_run)
+
+    found = _with_engine(Settings(data_dir=data_dir, db_url=db), run)
+    for key in found:
+        typer.echo(key)
+    verb = "Would remove" if dry_run else "Removed"
+    typer.echo(f"{verb} {len(found)} orphan file{'s' if len(found) != 1 else ''}.")
+
+
+def _plugin_commands() -> None:
+    """Plugins' commands (docs/plugins.md): installed ones, and those of $BAAS_PROJECT or ./baas.yaml."""
+    from baas.plugin_loader import add_cli_commands
+
+    project = os.environ.get("BAAS_PROJECT") or ("baas.yaml" if Path("baas.yaml").is_file() else "")
+    add_cli_commands(app, project)
+
+
+_plugin_commands()
 
 if __name__ == "__main__":
     app()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 
-from litestar import Litestar
-
+from baas.api.fast import Gateway
 from baas.app import create_app
 from baas.settings import Settings
 
 
-def make_app() -> Litestar:
+def make_app() -> Gateway:
     return create_app(Settings.from_env(dev=os.environ.get("BAAS_DEV") == "1"))

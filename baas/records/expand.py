@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING
 
 from baas.db.tables import q
-from baas.records.serialize import row_to_record, select_list
+from baas.records.serialize import rows_to_records, select_list
 from baas.schema.fields import RelationField, as_list
 from baas.schema.model import Collection, parse_index
 
@@ -53,7 +53,7 @@ async def _load(r: Reader, target: Collection, cond: str, params: list, limit: i
     if limit:
         sql += f" LIMIT {int(limit)}"
     rows = await r.db.fetch(sql, [*params, *rule_params])
-    return [row_to_record(target, fields, row, r.req) for row in rows]
+    return rows_to_records(target, fields, rows, r.req)
 
 
 def _chunks(items: list, n: int = 500) -> list[list]:

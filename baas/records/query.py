@@ -9,7 +9,7 @@ from baas.db.tables import q
 from baas.errors import BadRequest, Forbidden, NotFound
 from baas.records.expand import expand_records
 from baas.records.project import parse_fields, project
-from baas.records.serialize import row_to_record, select_list
+from baas.records.serialize import row_to_record, rows_to_records, select_list
 from baas import rules
 from baas.rules.context import RequestInfo
 from baas.schema.model import Collection
@@ -136,7 +136,7 @@ async def list_records(r: Reader, coll: Collection, p: ListParams) -> dict[str, 
     cols, fields = select_list(coll)
     sql = (f"SELECT {cols} FROM {q(coll.name)} AS {q('m')}{where} ORDER BY {order} LIMIT ? OFFSET ?")
     rows = await r.db.fetch(sql, [*params, *sort_params, p.perPage, (p.page - 1) * p.perPage])
-    items = [row_to_record(coll, fields, row, r.req) for row in rows]
+    items = rows_to_records(coll, fields, rows, r.req)
     items = await r.finish(coll, items, p.expand, p.fields)
     if p.skipTotal:
         total, pages = -1, -1

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from baas.db.tables import q
 from baas.rules.context import RequestInfo
+from baas.schema.fields import Field
 from baas.schema.model import Collection
 
 
@@ -21,21 +22,76 @@ def select_list(coll: Collection, alias: str = "m") -> tuple[str, tuple]:
     return hit
 
 
-def row_to_record(coll: Collection, fields: tuple, row: tuple, req: RequestInfo | None) -> dict[str, Any]:
-    """One row as PocketBase shows a record to the requester ``req`` (None: internal use)."""
-    rec: dict[str, Any] = {"collectionId": coll.id, "collectionName": coll.name}
-    superuser = req is None or req.is_superuser
-    for f, raw in zip(fields, row):
-        if f.hidden and not superuser:
-            continue
+def _text(raw: Any) -> Any:
+    return "" if raw is None else raw
+
+
+def _number(raw: Any) -> Any:
+    if type(raw) is int:
+        return raw
+    if raw is None:
+        return 0
+    f = float(raw)
+    return int(f) if f.is_integer() and abs(f) < 2**53 else f
+
+
+def _decoder(f: Field) -> Callable[[Any], Any]:
+    """The fastest function that gives ``f.to_api(raw)``."""
+    if type(f).to_api is not Field.to_api:
+        return f.to_api
+    return {"text": _text, "number": _number, "bool": bool}.get(f.kind(), f.to_api)
+
+
+def _build_decoder(coll: Collection, fields: tuple, superuser: bool) -> Callable[[tuple], dict[str, Any]]:
+    """A function from a row to the record's dict, generated once per collection version.
+
+    Why generated: a page of records converts every value of every row, and a single dict
+    display with the decoders bound beforehand costs a fraction of a loop over field objects.
+    The source holds only ``repr()`` of validated field names and integer column positions."""
+    env: dict[str, Any] = {"_cid": coll.id, "_cname": coll.name}
+    parts = ['"collectionId": _cid', '"collectionName": _cname']
+    for i, f in enumerate(fields):
         if f.type == "password" or (f.name == "tokenKey" and coll.type == "auth"):
             continue  # secrets never leave the server, not even to superusers
-        rec[f.name] = f.to_api(raw)
-    if coll.type == "auth" and not superuser and not rec.get("emailVisibility"):
+        if f.hidden and not superuser:
+            continue
+        decode = _decoder(f)
+        if decode is _text and coll.type != "view":
+            expr = f"row[{i}]"  # text columns of tables are NOT NULL: the stored value is the API value
+        else:
+            env[f"_d{i}"] = decode
+            expr = f"_d{i}(row[{i}])"
+        parts.append(f"{f.name!r}: {expr}")
+    return eval(f"lambda row: {{{', '.join(parts)}}}", env)  # noqa: S307 - see docstring
+
+
+def _decoders(coll: Collection, fields: tuple) -> tuple[Callable, Callable]:
+    """(superuser decoder, everyone-else decoder), cached on the collection object, which is
+    replaced whenever the schema changes."""
+    cache = coll.__dict__.setdefault("_decoder_cache", {})
+    hit = cache.get(id(fields))
+    if hit is None or hit[0] is not fields:
+        hit = cache[id(fields)] = (fields, _build_decoder(coll, fields, True), _build_decoder(coll, fields, False))
+    return hit[1], hit[2]
+
+
+def row_to_record(coll: Collection, fields: tuple, row: tuple, req: RequestInfo | None) -> dict[str, Any]:
+    """One row as PocketBase shows a record to the requester ``req`` (None: internal use)."""
+    return rows_to_records(coll, fields, [row], req)[0]
+
+
+def rows_to_records(coll: Collection, fields: tuple, rows: list, req: RequestInfo | None) -> list[dict[str, Any]]:
+    """Rows as PocketBase shows records to the requester ``req`` (None: internal use)."""
+    superuser = req is None or req.is_superuser
+    decode = _decoders(coll, fields)[0 if superuser else 1]
+    records = [decode(row) for row in rows]
+    if coll.type == "auth" and not superuser:
         auth = req.auth if req else None
-        if not (auth and auth.get("id") == rec.get("id") and auth.get("collectionId") == coll.id):
-            rec.pop("email", None)  # PocketBase leaves the key out
-    return rec
+        me = auth.get("id") if auth and auth.get("collectionId") == coll.id else None
+        for rec in records:
+            if not rec.get("emailVisibility") and (me is None or rec.get("id") != me):
+                rec.pop("email", None)  # PocketBase leaves the key out
+    return records
 
 
 def raw_record(coll: Collection, fields: tuple, row: tuple) -> dict[str, Any]:

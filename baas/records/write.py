@@ -9,19 +9,28 @@ Every function takes the transaction's connection, so the API wraps one call in
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 import string
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from baas.auth.passwords import hash_password_async, verify_password_async
 from baas.db.tables import q
 from baas.errors import BadRequest, FieldError, NotFound, ValidationFailed
 from baas.ids import new_id, now_str
+from baas.records.files import file_fields
+from baas.records.hooked import Prepared, around_delete, around_write
 from baas.records.query import Reader, fetch_one, load_row
 from baas.records.serialize import raw_record, select_list
 from baas.schema.fields import AutodateField, Field, PasswordField, RelationField, as_list
 from baas.schema.model import Collection
+
+if TYPE_CHECKING:
+    from baas.hooks import Hooks
+    from baas.records.files import RecordFiles
 
 IGNORED_KEYS = {"collectionId", "collectionName", "expand", "@jsonPayload"}
 AUTH_EXTRA_KEYS = {"passwordConfirm", "oldPassword"}
@@ -43,9 +52,29 @@ def _token_key() -> str:
     return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(50))
 
 
+_ESCALATIONS = {"validation_forbidden", "validation_id_change", "validation_invalid_old_password"}
+security = logging.getLogger("baas.security")
+
+
+def _log_escalation(reader: Reader, coll: Collection, record_id: str, body: dict[str, Any],
+                    errors: dict[str, FieldError]) -> None:
+    """One security-log line when a body tried to set what its sender may not (verified, tokenKey,
+    id, another's email, a password without the old one) or named another collection."""
+    if not errors and "collectionId" not in body and "collectionName" not in body:
+        return  # the common case, kept cheap
+    refused = sorted(k for k, e in errors.items() if e.code in _ESCALATIONS)
+    moved = [k for k in ("collectionId", "collectionName") if k in body and body[k] not in (coll.id, coll.name)]
+    if refused or moved:
+        auth = reader.req.auth or {}
+        security.warning("privilege escalation %s: %s record %r on %s/%s: %s", "refused" if refused else "ignored",
+                         auth.get("collectionName", "guest"), auth.get("id", ""), coll.name, record_id,
+                         ", ".join(refused + [f"{k} (ignored)" for k in moved]))
+
+
 def apply_body(coll: Collection, current: dict[str, Any], body: dict[str, Any], *, creating: bool,
-               superuser: bool) -> tuple[dict[str, Any], dict[str, FieldError], set[str]]:
-    """New stored values from ``current`` and a request body; field errors; changed field names."""
+               superuser: bool, manager: bool = False) -> tuple[dict[str, Any], dict[str, FieldError], set[str]]:
+    """New stored values from ``current`` and a request body; field errors; changed field names.
+    ``manager``: the requester matches the auth collection's manageRule (may set ``verified``)."""
     values = dict(current)
     errors: dict[str, FieldError] = {}
     touched: set[str] = set()
@@ -67,7 +96,7 @@ def apply_body(coll: Collection, current: dict[str, Any], body: dict[str, Any], 
                 errors["id"] = FieldError("validation_id_change", "The record id cannot be changed.")
             continue
         if not superuser and (field.hidden and not isinstance(field, PasswordField)
-                              or coll.type == "auth" and name in ("tokenKey", "verified")):
+                              or coll.type == "auth" and (name == "tokenKey" or name == "verified" and not manager)):
             # Hidden fields (and an auth record's verification state) are the superusers' to set.
             errors[name] = FieldError("validation_forbidden", "Only superusers can change this field.")
             continue
@@ -108,6 +137,20 @@ def validate_values(coll: Collection, values: dict[str, Any], touched: set[str],
             f.validate(values.get(f.name, f.default()))
         except FieldError as exc:
             errors[f.name] = exc
+
+
+def _check_files(coll: Collection, values: dict[str, Any], old: dict[str, Any] | None, touched: set[str],
+                 errors: dict[str, FieldError], files: RecordFiles | None) -> None:
+    """A file field may hold only the names the record had and this request's uploads (as
+    PocketBase: a client cannot point a record at a blob it did not upload)."""
+    for f in file_fields(coll):
+        if f.name not in touched or f.name in errors:
+            continue
+        uploaded = files.uploaded(coll.id, values["id"]) if files is not None else ()
+        bad = f.invalid_names(values.get(f.name), (old or {}).get(f.name), uploaded)
+        if bad:
+            errors[f.name] = FieldError("validation_invalid_file", f"Invalid new files: [{' '.join(bad)}].",
+                                        {"invalidFiles": bad})
 
 
 async def _check_relations(conn: Any, reader: Reader, coll: Collection, values: dict[str, Any],
@@ -151,13 +194,30 @@ async def _store(conn: Any, sql: str, params: list, message: str) -> None:
 
 async def append_event(conn: Any, coll: Collection, action: str, record: dict[str, Any]) -> None:
     """The durable event of a write, in the write's own transaction."""
-    data = {k: v for k, v in record.items() if not (k == "tokenKey" or isinstance(coll.field(k), PasswordField))}
+    secret = _secret_names(coll)
+    data = {k: v for k, v in record.items() if k not in secret}
     data.update(collectionId=coll.id, collectionName=coll.name)
     await conn.execute(
         'INSERT INTO "_events" ("collection_id", "collection", "record_id", "action", "record", "created") '
         "VALUES (?, ?, ?, ?, ?, ?)",
-        (coll.id, coll.name, record["id"], action, json.dumps(data, default=str), now_str()),
+        (coll.id, coll.name, record["id"], action, _event_json(data), now_str()),
     )
+
+
+_encode = msgspec.json.Encoder(enc_hook=str).encode
+
+
+def _event_json(data: dict[str, Any]) -> str:
+    return _encode(data).decode()
+
+
+def _secret_names(coll: Collection) -> frozenset[str]:
+    """Fields never written to the event stream: passwords and an auth record's tokenKey."""
+    names = coll.__dict__.get("_secret_names")
+    if names is None:
+        names = coll.__dict__["_secret_names"] = frozenset(
+            [f.name for f in coll.fields if isinstance(f, PasswordField)] + ["tokenKey"])
+    return names
 
 
 async def prehash(coll: Collection, body: dict[str, Any]) -> str | None:
@@ -174,58 +234,124 @@ async def prehash(coll: Collection, body: dict[str, Any]) -> str | None:
     return await hash_password_async(value)
 
 
+async def check_old_password(db: Any, coll: Collection, record_id: str, body: dict[str, Any]) -> str | None:
+    """Verify ``oldPassword`` before the write transaction (argon2 must not run while the writer is
+    held); pass the result to `update_record` as ``old_hash``. Returns the stored hash it matched,
+    ``""`` when it is missing or wrong, None when the body changes no password."""
+    if coll.type != "auth" or "password" not in body:
+        return None
+    old = body.get("oldPassword")
+    if not isinstance(old, str) or not old:
+        return ""
+    stored = await db.fetchval(f'SELECT "password" FROM {q(coll.name)} WHERE "id" = ?', [record_id])
+    stored = stored if isinstance(stored, str) else ""
+    # Verified even for a missing record, so timing does not tell whether it exists.
+    return stored if await verify_password_async(stored, old) and stored else ""
+
+
 async def _handle_password(coll: Collection, values: dict, current: dict, body: dict, touched: set[str],
                            creating: bool, superuser: bool, errors: dict[str, FieldError],
-                           hashed: str | None = None) -> None:
+                           hashed: str | None = None, old_hash: str | None = None) -> None:
     if coll.type != "auth":
         return
     if "password" in touched and "password" not in errors:
         if body.get("passwordConfirm") is not None and body.get("passwordConfirm") != body.get("password"):
             errors["passwordConfirm"] = FieldError("validation_values_mismatch", "Values don't match.")
-        # argon2 runs on a thread so the event loop keeps serving meanwhile.
-        if not creating and not superuser and not await verify_password_async(
-                current.get("password", ""), str(body.get("oldPassword") or "")):
-            errors["oldPassword"] = FieldError("validation_invalid_old_password",
-                                               "Missing or invalid old password.")
+        if not creating and not superuser:
+            if old_hash is None:  # the caller did not pre-check: verify here (argon2 on a thread)
+                ok = await verify_password_async(current.get("password", ""), str(body.get("oldPassword") or ""))
+            else:  # pre-checked: still the same stored hash (no password change in between)?
+                ok = bool(old_hash) and old_hash == current.get("password")
+            if not ok:
+                errors["oldPassword"] = FieldError("validation_invalid_old_password",
+                                                   "Missing or invalid old password.")
         if not errors:
             values["password"] = hashed or await hash_password_async(str(values["password"]))
             values["tokenKey"] = _token_key()  # a new password signs the record out everywhere
 
 
 async def create_record(conn: Any, reader: Reader, coll: Collection, body: dict[str, Any], *,
-                        hashed: str | None = None) -> str:
-    """Insert one record; return its id. Raises `ValidationFailed`, `Forbidden` or `BadRequest`."""
+                        hashed: str | None = None, row_out: list | None = None, files: RecordFiles | None = None,
+                        record_id: str | None = None, hooks: Hooks | None = None,
+                        prepared: Prepared | None = None) -> str:
+    """Insert one record; return its id. Raises `ValidationFailed`, `Forbidden` or `BadRequest`.
+    ``row_out`` receives the stored row (`select_list` order), so the answer needs no re-read.
+    ``files``: the request's uploads (stored under ``record_id`` when the body names no id).
+    ``hooks``: the engine's; a bound ``on_record_create`` chain runs around the write
+    (`baas.records.hooked`), which comes back here with the ``prepared`` values."""
     su = reader.req.is_superuser
     if coll.type == "view":
         raise BadRequest("View collections are read-only.")
     reader.check_locked(coll.createRule)
-    defaults = {f.name: f.default() for f in coll.fields}
-    values, errors, touched = apply_body(coll, defaults, body, creating=True, superuser=su)
-    if not values.get("id"):
-        values["id"] = new_id()
-        touched.add("id")
-    if coll.type == "auth":
-        values["tokenKey"] = _token_key()
+    if prepared is None:
+        defaults = _defaults(coll)
+        # Setting ``verified`` is allowed to a manageRule match; checked against the written row below.
+        manager = not su and "verified" in body and _may_manage(coll, reader)
+        values, errors, touched = apply_body(coll, defaults, body, creating=True, superuser=su, manager=manager)
+        if not values.get("id"):
+            values["id"] = record_id or new_id()
+            touched.add("id")
+        if coll.type == "auth":
+            values["tokenKey"] = _token_key()
+        hook = hooks.on_record_create if hooks is not None else None
+        if hook is not None and hook.bound and (chain := hook.chain_for(coll)):
+            return await around_write(
+                hook, chain, conn, reader.req, coll, "create", (values, errors, touched, manager), None,
+                lambda p, changed: create_record(conn, reader, coll, body, hashed=None if "password" in changed
+                                                 else hashed, row_out=row_out, files=files, record_id=record_id,
+                                                 prepared=p), "Failed to create record.")
+    else:
+        values, errors, touched, manager = prepared
+    if file_fields(coll):
+        _check_files(coll, values, None, touched, errors, files)
     validate_values(coll, values, touched, True, errors)
     if coll.type == "auth" and "password" in values and not errors:
         await _handle_password(coll, values, {}, body, touched, True, su, errors, hashed)
     await _check_relations(conn, reader, coll, values, touched, errors)
+    _log_escalation(reader, coll, values["id"], body, errors)
     if errors:
         raise ValidationFailed(errors, "Failed to create record.")
     now = now_str()
     for f in coll.fields:
         if isinstance(f, AutodateField):
             values[f.name] = now
-    names = [f.name for f in coll.fields]
-    params = [f.to_db(values.get(f.name, f.default()), conn.dialect) for f in coll.fields]
-    cols = ", ".join(q(n) for n in names)
-    await _store(conn, f"INSERT INTO {q(coll.name)} ({cols}) VALUES ({', '.join('?' * len(names))})", params,
-                 "Failed to create record.")
+    row = stored_row(coll, values, conn.dialect)
+    await _store(conn, _insert_sql(coll), list(row), "Failed to create record.")
     if coll.createRule and not su:
         if await fetch_one(Reader(conn, reader.registry, reader.req), coll, values["id"], coll.createRule) is None:
             raise BadRequest("Failed to create record.")
+    if manager and await fetch_one(Reader(conn, reader.registry, reader.req), coll, values["id"],
+                                   coll.manageRule) is None:
+        raise ValidationFailed({"verified": FieldError("validation_forbidden", "Only superusers can change this "
+                                                       "field.")}, "Failed to create record.")
     await append_event(conn, coll, "create", _api_values(coll, values))
+    if files is not None and file_fields(coll):
+        files.written(coll, values["id"], None, values)
+    if row_out is not None:
+        row_out[:] = [row]
     return values["id"]
+
+
+def _defaults(coll: Collection) -> dict[str, Any]:
+    """Every field's unset value (lists copied: modifiers may extend them)."""
+    cached = coll.__dict__.get("_defaults_cache")
+    if cached is None:
+        cached = coll.__dict__["_defaults_cache"] = {f.name: f.default() for f in coll.fields}
+    return {k: list(v) if isinstance(v, list) else v for k, v in cached.items()}
+
+
+def _insert_sql(coll: Collection) -> str:
+    sql = coll.__dict__.get("_insert_sql")
+    if sql is None:
+        cols = ", ".join(q(f.name) for f in coll.fields)
+        sql = coll.__dict__["_insert_sql"] = (f"INSERT INTO {q(coll.name)} ({cols}) "
+                                              f"VALUES ({', '.join('?' * len(coll.fields))})")
+    return sql
+
+
+def stored_row(coll: Collection, values: dict[str, Any], dialect: str) -> tuple:
+    """The column values of a record, in `select_list` order: what the database now holds."""
+    return tuple(f.to_db(values.get(f.name, f.default()), dialect) for f in coll.fields)
 
 
 def _api_values(coll: Collection, values: dict) -> dict:
@@ -237,25 +363,57 @@ async def _load_raw(conn: Any, coll: Collection, record_id: str) -> dict[str, An
     return None if row is None else raw_record(coll, select_list(coll)[1], row)
 
 
+def _may_manage(coll: Collection, reader: Reader) -> bool:
+    """Whether a manageRule could apply: an auth collection with a non-empty manageRule (null and
+    "" leave management to superusers, as PocketBase) and an authenticated requester."""
+    return coll.type == "auth" and bool(coll.manageRule) and bool(reader.req.auth)
+
+
+_MANAGED = ("email", "verified", "password")
+
+
 async def update_record(conn: Any, reader: Reader, coll: Collection, record_id: str, body: dict[str, Any], *,
-                        hashed: str | None = None) -> str:
-    """Update one record the update rule lets through; 404 otherwise."""
+                        hashed: str | None = None, old_hash: str | None = None, row_out: list | None = None,
+                        files: RecordFiles | None = None, hooks: Hooks | None = None,
+                        prepared: Prepared | None = None) -> str:
+    """Update one record the update rule lets through; 404 otherwise. ``old_hash``: the result of
+    `check_old_password`, run before the transaction; ``row_out`` receives the stored row;
+    ``files`` the request's uploads and, after the commit, the files the update dropped.
+    ``hooks``/``prepared``: as `create_record` (``on_record_update``)."""
     su = reader.req.is_superuser
     if coll.type == "view":
         raise BadRequest("View collections are read-only.")
     reader.check_locked(coll.updateRule)
-    r = Reader(conn, reader.registry, reader.req)
-    if coll.updateRule and not su and await fetch_one(r, coll, record_id, coll.updateRule) is None:
-        raise NotFound()
-    current = await _load_raw(conn, coll, record_id)
-    if current is None:
-        raise NotFound()
-    values, errors, touched = apply_body(coll, current, body, creating=False, superuser=su)
-    if coll.type == "auth" and not su and "email" in touched and values.get("email") != current.get("email"):
-        errors["email"] = FieldError("validation_forbidden", "Use the email change request to change the email.")
+    if prepared is None:
+        r = Reader(conn, reader.registry, reader.req)
+        if coll.updateRule and not su and await fetch_one(r, coll, record_id, coll.updateRule) is None:
+            raise NotFound()
+        current = await _load_raw(conn, coll, record_id)
+        if current is None:
+            raise NotFound()
+        # A requester matching the manageRule changes email, verified and password (no oldPassword)
+        # as a superuser would; asked only when the body touches one of them.
+        manager = not su and any(k in body for k in _MANAGED) and _may_manage(coll, reader) and \
+            await fetch_one(r, coll, record_id, coll.manageRule) is not None
+        values, errors, touched = apply_body(coll, current, body, creating=False, superuser=su, manager=manager)
+        if coll.type == "auth" and not (su or manager) and "email" in touched and \
+                values.get("email") != current.get("email"):
+            errors["email"] = FieldError("validation_forbidden", "Use the email change request to change the email.")
+        hook = hooks.on_record_update if hooks is not None else None
+        if hook is not None and hook.bound and (chain := hook.chain_for(coll)):
+            return await around_write(
+                hook, chain, conn, reader.req, coll, "update", (values, errors, touched, manager, current),
+                current, lambda p, changed: update_record(
+                    conn, reader, coll, record_id, body, hashed=None if "password" in changed else hashed,
+                    old_hash=old_hash, row_out=row_out, files=files, prepared=p), "Failed to update record.")
+    else:
+        values, errors, touched, manager, current = prepared
+    if file_fields(coll):
+        _check_files(coll, values, current, touched, errors, files)
     validate_values(coll, values, touched, False, errors)
-    await _handle_password(coll, values, current, body, touched, False, su, errors, hashed)
+    await _handle_password(coll, values, current, body, touched, False, su or manager, errors, hashed, old_hash)
     await _check_relations(conn, reader, coll, values, touched, errors)
+    _log_escalation(reader, coll, record_id, body, errors)
     if errors:
         raise ValidationFailed(errors, "Failed to update record.")
     now = now_str()
@@ -272,22 +430,42 @@ async def update_record(conn: Any, reader: Reader, coll: Collection, record_id: 
         await _store(conn, f'UPDATE {q(coll.name)} SET {sets} WHERE "id" = ?', [*params, record_id],
                      "Failed to update record.")
     await append_event(conn, coll, "update", _api_values(coll, values))
+    if files is not None and file_fields(coll):
+        files.written(coll, record_id, current, values)
+    if row_out is not None:
+        row_out[:] = [stored_row(coll, values, conn.dialect)]
     return record_id
 
 
-async def delete_record(conn: Any, reader: Reader, coll: Collection, record_id: str) -> None:
+async def delete_record(conn: Any, reader: Reader, coll: Collection, record_id: str,
+                        files: RecordFiles | None = None, *, hooks: Hooks | None = None,
+                        deleted_out: list | None = None) -> None:
     """Delete one record the delete rule lets through, honouring cascadeDelete and refusing to
-    break required relations."""
+    break required relations. ``files`` learns every deleted record, whose files go after the commit.
+    ``hooks``: a bound ``on_record_delete`` chain runs around the delete; ``deleted_out`` receives
+    the deleted record's stored values."""
     if coll.type == "view":
         raise BadRequest("View collections are read-only.")
     reader.check_locked(coll.deleteRule)
     r = Reader(conn, reader.registry, reader.req)
     if await fetch_one(r, coll, record_id, coll.deleteRule) is None:
         raise NotFound()
-    await _delete(conn, reader, coll, record_id, set())
+    hook = hooks.on_record_delete if hooks is not None else None
+    if hook is not None and hook.bound and (chain := hook.chain_for(coll)):
+        current = await _load_raw(conn, coll, record_id)
+        if current is None:
+            raise NotFound()
+        await around_delete(hook, chain, conn, reader.req, coll, current,
+                            lambda: _delete(conn, reader, coll, record_id, set(), files, deleted_out))
+        return
+    await _delete(conn, reader, coll, record_id, set(), files, deleted_out)
 
 
-async def _delete(conn: Any, reader: Reader, coll: Collection, record_id: str, seen: set[tuple[str, str]]) -> None:
+AUTH_STATE_TABLES = ("_otps", "_mfas", "_externalAuths", "_totp")
+
+
+async def _delete(conn: Any, reader: Reader, coll: Collection, record_id: str, seen: set[tuple[str, str]],
+                  files: RecordFiles | None = None, out: list | None = None) -> None:
     # ``seen`` stops cycles (two collections cascading into each other) from recursing forever.
     if (coll.id, record_id) in seen:
         return
@@ -295,6 +473,8 @@ async def _delete(conn: Any, reader: Reader, coll: Collection, record_id: str, s
     current = await _load_raw(conn, coll, record_id)
     if current is None:
         return
+    if out is not None:  # the top-level record only (cascades are in the event stream)
+        out.append(current)
     for src, fname in reader.registry.referencing(coll.id):
         field = src.field(fname)
         assert isinstance(field, RelationField)
@@ -303,7 +483,7 @@ async def _delete(conn: Any, reader: Reader, coll: Collection, record_id: str, s
                 continue
             remaining = [v for v in as_list(field.from_db(raw)) if v != record_id]
             if not remaining and field.cascadeDelete:
-                await _delete(conn, reader, src, ref_id, seen)
+                await _delete(conn, reader, src, ref_id, seen, files)
             elif not remaining and field.required:
                 raise BadRequest("Failed to delete record. Make sure that the record is not part of a required "
                                  "relation reference.")
@@ -315,7 +495,13 @@ async def _delete(conn: Any, reader: Reader, coll: Collection, record_id: str, s
                 if ref is not None:
                     await append_event(conn, src, "update", ref)
     await conn.execute(f'DELETE FROM {q(coll.name)} WHERE "id" = ?', [record_id])
+    if coll.type == "auth":  # the record's sign-in state goes with it, as in PocketBase
+        for table in AUTH_STATE_TABLES:
+            await conn.execute(f'DELETE FROM {q(table)} WHERE "collectionRef" = ? AND "recordRef" = ?',
+                               [coll.id, record_id])
     await append_event(conn, coll, "delete", current)
+    if files is not None and file_fields(coll):
+        files.deleted(coll, record_id)
 
 
 async def _referencing_rows(conn: Any, src: Collection, field: RelationField, record_id: str) -> list[tuple]:
