@@ -13,6 +13,8 @@ from typing import Any, Callable
 from baas.db import Database, open_database
 from baas.db.migrate import migrate
 from baas.errors import SchemaError
+from baas.hooks import Hooks, LifecycleEvent
+from baas.events import EventBus
 from baas.records.query import Reader
 from baas.rules.context import RequestInfo
 from baas.schema import defaults
@@ -34,6 +36,8 @@ class Engine:
         self.db: Database = open_database(settings.database_url, readers=settings.readers,
                                           timeout=settings.query_timeout)
         self.registry = Registry()
+        self.hooks = Hooks()  # record, auth and lifecycle hook chains (baas/hooks.py); plugins bind here
+        self.events = EventBus(self.db)  # the durable event stream, tailed in this process
         self.secret = ""
         self._watch: asyncio.Task | None = None
         self._schema_lock = asyncio.Lock()
@@ -59,11 +63,20 @@ class Engine:
 
         self._schema_mark = await self._mark()
         self._watch = asyncio.create_task(self._watch_schema(), name="schema-watch")
+        await self.events.start()
+        if self.hooks.on_start.bound:  # plugins' startup work (their own tables, caches …)
+            await self.hooks.on_start.trigger(LifecycleEvent("start"))
 
     async def stop(self) -> None:
+        if self.hooks.on_stop.bound:
+            try:
+                await self.hooks.on_stop.trigger(LifecycleEvent("stop"))
+            except Exception:  # shutting down regardless: the database must still be closed
+                log.exception("on_stop hook failed")
         if self._watch is not None:
             self._watch.cancel()
             self._watch = None
+        await self.events.stop()
         from baas.auth.flows import drain
 
         await drain()  # mails still being sent read the database: let them finish first
@@ -127,6 +140,10 @@ class Engine:
             await self.registry.load(self.db)
             self._schema_mark = await self._mark()
         return plan
+
+    async def refresh_schema(self) -> None:
+        """Load the schema again if another process or node changed it."""
+        await self._refresh_schema()
 
     async def _refresh_schema(self) -> None:
         mark = await self._mark()

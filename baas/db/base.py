@@ -30,6 +30,7 @@ class Database(Protocol):
 
     dialect: str  # "sqlite" | "postgresql"
     url: str
+    on_commit: Callable[[], None] | None  # called after each write transaction commits (the event bus)
 
     async def connect(self) -> None: ...
     async def close(self) -> None: ...

@@ -63,6 +63,7 @@ class PostgresDatabase:
         self.timeout = timeout
         self.max_size = max_size
         self.pool: asyncpg.Pool | None = None
+        self.on_commit: Callable[[], None] | None = None  # called after each commit (the event bus)
 
     async def connect(self) -> None:
         self.pool = await asyncpg.create_pool(
@@ -107,4 +108,7 @@ class PostgresDatabase:
         assert self.pool is not None
         async with self.pool.acquire() as conn:
             async with conn.transaction():
-                return await fn(PgConn(conn))
+                result = await fn(PgConn(conn))
+        if self.on_commit is not None:
+            self.on_commit()
+        return result

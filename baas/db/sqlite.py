@@ -18,6 +18,11 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 from baas.db.base import Params
 
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite's own lock and busy timeout only
+    fcntl = None  # type: ignore[assignment]
+
 T = TypeVar("T")
 log = logging.getLogger("baas.db")
 
@@ -152,12 +157,16 @@ class SqliteDatabase:
         self._inline: sqlite3.Connection | None = None
         self._inline_deadline = 0.0
         self._slow: dict[str, None] = {}  # statements known to run over the inline budget
+        self._lock_fd: int | None = None  # see _lock_and_begin
+        self.on_commit: Callable[[], None] | None = None  # called after each commit (the event bus)
 
     async def connect(self) -> None:
         if self.path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         # Open the writer first so WAL mode is set before readers attach.
         await self._writer.run(lambda c: None)
+        if self.path != ":memory:" and fcntl is not None:
+            self._lock_fd = os.open(f"{self.path}-writelock", os.O_RDWR | os.O_CREAT, 0o600)
         self._free = asyncio.Queue()
         for r in self._readers:
             self._free.put_nowait(r)
@@ -180,6 +189,9 @@ class SqliteDatabase:
         if self._inline is not None:
             self._inline.close()
             self._inline = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def _inline_try(self, key: str, fn: Callable[[sqlite3.Connection], T]) -> tuple[bool, T | None]:
         """Run a read right here on the event loop if it finishes within ``INLINE_BUDGET``.
@@ -273,12 +285,34 @@ class SqliteDatabase:
         """Run queued jobs in one transaction, each in a savepoint; resolve every job's future."""
         results: list[tuple[asyncio.Future, bool, Any]] = []
         conn.inline = False
-        await conn.execute("BEGIN IMMEDIATE")  # on the thread: this is where other processes make us wait
+        # On the writer thread: this is where other processes make us wait.
+        await self._writer.run(self._lock_and_begin)
         conn.inline = not any(isinstance(fn, _Heavy) for fn, _ in jobs)
         try:
             await self._run_jobs(conn, jobs, results)
         finally:
             conn.inline = False
+            self._unlock()
+
+    def _lock_and_begin(self, c: sqlite3.Connection) -> None:
+        """Take the cross-process write lock, then SQLite's.
+
+        Several server processes (granian workers) share one file. SQLite makes a writer that
+        finds the lock taken poll with growing sleeps (up to 100 ms), which shows as long write
+        tails; an ``flock`` on a side file queues the processes in the kernel instead, and the
+        next one wakes the moment the lock is released. Other programs that skip the side file
+        still meet SQLite's own lock and busy timeout, so correctness never depends on it."""
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            c.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._unlock()
+            raise
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     async def _run_jobs(self, conn: SqliteConn, jobs: list, results: list) -> None:
         for i, (fn, fut) in enumerate(jobs):
@@ -309,6 +343,8 @@ class SqliteDatabase:
                 if not fut.done():
                     fut.set_exception(exc if ok else value)
             return
+        if self.on_commit is not None:
+            self.on_commit()
         for fut, ok, value in results:
             if fut.done():
                 continue
