@@ -37,6 +37,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--connections", type=int, default=32, help="wrk -c (default 32)")
     r.add_argument("--timeout", type=float, default=30,
                    help="wrk --timeout seconds; slower responses count as errors (default 30)")
+    r.add_argument("--rt-subscribers", type=int, default=None,
+                   help="realtime workload: SSE subscribers (default 1000; smoke 50)")
+    r.add_argument("--rt-events", type=int, default=None,
+                   help="realtime workload: creates each subscriber must receive (default 20; smoke 5)")
     r.add_argument("--servers", default="pocketbase,baas",
                    help="comma list of pocketbase,baas (default both)")
     r.add_argument("--workloads", default=",".join(w.name for w in WORKLOADS),
@@ -95,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         smoke=smoke,
         keep=a.keep,
         install_wrk=not a.no_install,
+        rt_subscribers=int(pick(a.rt_subscribers, 1000, 50)),
+        rt_events=int(pick(a.rt_events, 20, 5)),
     )
     command = "python -m bench " + shlex.join(argv)
     try:

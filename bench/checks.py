@@ -120,6 +120,15 @@ def _mixed(client: httpx.Client, s: Seeded, rows: int) -> None:
     _update(client, s, rows)
 
 
+def _realtime(client: httpx.Client, s: Seeded, rows: int) -> None:
+    from bench.realtime import check_realtime
+
+    try:
+        check_realtime(str(client.base_url).rstrip("/"))
+    except (AssertionError, RuntimeError, OSError) as exc:
+        raise CheckFailed(str(exc)) from None
+
+
 CHECKS: dict[str, Callable[[httpx.Client, Seeded, int], None]] = {
     "create": _create,
     "view": _view,
@@ -130,4 +139,5 @@ CHECKS: dict[str, Callable[[httpx.Client, Seeded, int], None]] = {
     "list_expand": _list_expand,
     "update": _update,
     "mixed": _mixed,
+    "realtime": _realtime,
 }

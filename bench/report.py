@@ -182,6 +182,15 @@ def markdown(res: Results, command: str) -> str:
         "request sequence.",
         "",
     ]
+    if any(w.name == "realtime" for w in cfg.workloads):
+        out += [
+            f"Realtime: {cfg.rt_subscribers:,} SSE subscribers on `posts_rt/*` (one node), "
+            f"{cfg.rt_events} creates 0.1 s apart, per round (`bench/realtime.py`). Its row reads "
+            "differently: req/s = messages delivered per second, p50/p99 = create-to-receive "
+            "latency over every (subscriber, event) pair, errors = messages lost plus messages "
+            "of subscribers that could not connect or subscribe.",
+            "",
+        ]
     return "\n".join(out)
 
 

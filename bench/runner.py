@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from bench.checks import CheckFailed, check
+from bench.realtime import raise_fd_limit, run_realtime
 from bench.seed import Seeded, SetupError, seed
 from bench.servers import RssSampler, Server, ServerSpec, ServerUnavailable
 from bench.workloads import Workload
@@ -37,6 +38,8 @@ class Config:
     timeout: float = 30.0
     keep: bool = False
     install_wrk: bool = True
+    rt_subscribers: int = 1000  # realtime workload (bench/realtime.py)
+    rt_events: int = 20
 
 
 @dataclass
@@ -108,6 +111,7 @@ def _available(cfg: Config) -> tuple[list[ServerSpec], dict[str, str]]:
 def run(cfg: Config) -> Results:
     """Run the whole benchmark and return its results (servers are always stopped)."""
     t0 = time.monotonic()
+    raise_fd_limit()  # before the servers start: they inherit it (1,000+ SSE connections)
     wrk_exe = ensure_wrk(cfg.install_wrk)
     specs, skipped = _available(cfg)
     res = Results(
@@ -163,10 +167,15 @@ def run(cfg: Config) -> Results:
                 return None
             args = w.args(workdir, res.seeded[srv.name].user_token)
             try:
+                if w.name == "realtime":  # SSE subscribers, not wrk (bench/realtime.py)
+                    r = run_realtime(srv.url, cfg.rt_subscribers, cfg.rt_events)
+                    sampler.sample()
+                    time.sleep(cfg.pause)
+                    return r
                 r = run_wrk(srv.url, w.script, args, duration=duration,
                             threads=cfg.threads, connections=cfg.connections,
                             timeout=cfg.timeout, exe=wrk_exe)
-            except WrkFailed as exc:
+            except (WrkFailed, RuntimeError, OSError) as exc:
                 res.failures.setdefault(w.name, {})[srv.name] = str(exc)[:500]
                 log(f"  {w.name:15} {srv.name:10} FAILED: {exc}")
                 return None
@@ -177,6 +186,8 @@ def run(cfg: Config) -> Results:
         if cfg.warmup > 0:
             log(f"warm-up: {cfg.warmup:g}s per workload per server")
             for w in cfg.workloads:
+                if w.name == "realtime":
+                    continue  # nothing to warm: its connections are new every run
                 for srv in servers:
                     one(srv, w, cfg.warmup)
 

@@ -58,6 +58,10 @@ WORKLOADS: list[Workload] = [
              path=list_path("posts", perPage=20, skipTotal=1, expand="author")),
     Workload("update", "update.lua", "PATCH posts/records/:id {views} (random seeded id)"),
     Workload("mixed", "mixed.lua", "80% GET posts/records/:id, 20% PATCH {views}"),
+    # Not wrk: bench/realtime.py (SSE subscribers, create-to-receive latency, messages lost).
+    Workload("realtime", "", "SSE: N subscribers on posts_rt/*, E creates 0.1 s apart; every message "
+             "to every subscriber (req/s = messages delivered/s, p50/p99 = create-to-receive, "
+             "errors = messages lost)", coll="posts_rt"),
 ]
 
 BY_NAME = {w.name: w for w in WORKLOADS}

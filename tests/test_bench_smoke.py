@@ -22,7 +22,7 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SERVERS = ["pocketbase", "baas"]
 WORKLOADS = [
     "create", "view", "list", "list_skiptotal", "filter_sort",
-    "list_authed", "list_expand", "update", "mixed",
+    "list_authed", "list_expand", "update", "mixed", "realtime",
 ]
 
 

@@ -118,7 +118,18 @@ class Gateway:
     def __getattr__(self, name: str) -> Any:  # ``gateway.state``, ``gateway.baas_engine`` … reach the app
         return getattr(self.app, name)
 
+    async def _know_collection(self, path: str) -> None:
+        """A collection this process has not heard of may have just been created through another
+        worker or node: look at the schema history before any handler answers 404. Costs one
+        dictionary lookup for known names; schema changes still reach idle processes in ~1 s."""
+        name = path.split("/", 4)[3]
+        eng = self.app.baas_engine
+        if name and eng.registry.get(name) is None:
+            await eng.refresh_schema()
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/collections/"):
+            await self._know_collection(scope["path"])
         if scope["type"] == "http" and scope["path"] == realtime.PATH:  # SSE + subscriptions
             await realtime.handle(self.app, scope, receive, send)
             return

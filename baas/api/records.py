@@ -13,7 +13,8 @@ from baas.records.hooked import after_write, api_record, api_record_from_values
 from baas.records.files import RecordFiles
 from baas.records.query import ListParams, Reader, list_records, view_record
 from baas.records.serialize import row_to_record, select_list
-from baas.records.write import check_old_password, create_record, delete_record, prehash, update_record
+from baas.records.write import (check_old_password, create_record, delete_record, prehash, prepare_create,
+                                update_record)
 from baas.schema.model import Collection
 
 BASE = "/api/collections/{collection_name:str}/records"
@@ -89,8 +90,12 @@ async def records_create(request: Request, collection_name: str) -> bytes:
         r = reader(request, req)
         hashed = await prehash(coll, body)
         stored: list = []
+        # Without create hooks, the body becomes values here, outside the write lock.
+        hooked = eng.hooks.on_record_create.bound and eng.hooks.on_record_create.chain_for(coll)
+        prepared = None if hooked or coll.type == "view" else prepare_create(r, coll, body, files.record_id)
         await eng.db.write(lambda conn: create_record(conn, r, coll, body, hashed=hashed, row_out=stored,
-                                                      files=files, record_id=files.record_id, hooks=eng.hooks))
+                                                      files=files, record_id=files.record_id, hooks=eng.hooks,
+                                                      prepared=prepared))
     if eng.hooks.on_record_after_create_success.bound:  # after the commit
         await after_write(eng.hooks.on_record_after_create_success, eng.db, coll, req, "create",
                           api_record(coll, stored[0]))

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from baas.api import auth, batch, collections, health, records, settings
+from baas.api import files
+from baas.api import (apikeys, auth, auth_admin, auth_email, auth_oauth2, auth_otp, auth_totp, batch, collections,
+                      health, records, settings)
 
-ROUTES = [*health.ROUTES, *records.ROUTES, *auth.ROUTES, *collections.ROUTES, *batch.ROUTES, *settings.ROUTES]
+ROUTES = [*health.ROUTES, *records.ROUTES, *auth.ROUTES, *collections.ROUTES, *batch.ROUTES, *settings.ROUTES,
+          *auth_totp.ROUTES, *auth_admin.ROUTES, *apikeys.ROUTES,
+          *auth_email.ROUTES, *auth_otp.ROUTES, *auth_oauth2.ROUTES]
+ROUTES += files.ROUTES

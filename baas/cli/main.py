@@ -124,6 +124,10 @@ def serve(
         workers=workers if workers > 0 else _cpus(),
         loop="uvloop" if sys.platform != "win32" else "asyncio",
         log_level="info" if dev else "warning",
+        # Concurrent requests per worker (granian's default: 1024 / workers). Every open realtime
+        # (SSE) stream holds one for its whole life, so the default would cap subscribers at ~1,000
+        # per server and stall other requests behind them.
+        backpressure=int(os.environ.get("BAAS_BACKPRESSURE") or 16384),
     ).serve()
 
 

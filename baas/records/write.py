@@ -284,15 +284,7 @@ async def create_record(conn: Any, reader: Reader, coll: Collection, body: dict[
         raise BadRequest("View collections are read-only.")
     reader.check_locked(coll.createRule)
     if prepared is None:
-        defaults = _defaults(coll)
-        # Setting ``verified`` is allowed to a manageRule match; checked against the written row below.
-        manager = not su and "verified" in body and _may_manage(coll, reader)
-        values, errors, touched = apply_body(coll, defaults, body, creating=True, superuser=su, manager=manager)
-        if not values.get("id"):
-            values["id"] = record_id or new_id()
-            touched.add("id")
-        if coll.type == "auth":
-            values["tokenKey"] = _token_key()
+        values, errors, touched, manager = prepare_create(reader, coll, body, record_id)
         hook = hooks.on_record_create if hooks is not None else None
         if hook is not None and hook.bound and (chain := hook.chain_for(coll)):
             return await around_write(
@@ -330,6 +322,25 @@ async def create_record(conn: Any, reader: Reader, coll: Collection, body: dict[
     if row_out is not None:
         row_out[:] = [row]
     return values["id"]
+
+
+def prepare_create(reader: Reader, coll: Collection, body: dict[str, Any],
+                   record_id: str | None = None) -> Prepared:
+    """The new record's values from the body, with field errors: pure Python, no database.
+
+    A caller may run it before `create_record` (passing the result as ``prepared``) so that the
+    work happens outside the write lock, which every process of the server takes in turn; with
+    hooks bound, `create_record` runs it itself, inside the transaction, around the hook chain."""
+    su = reader.req.is_superuser
+    # Setting ``verified`` is allowed to a manageRule match; checked against the written row later.
+    manager = not su and "verified" in body and _may_manage(coll, reader)
+    values, errors, touched = apply_body(coll, _defaults(coll), body, creating=True, superuser=su, manager=manager)
+    if not values.get("id"):
+        values["id"] = record_id or new_id()
+        touched.add("id")
+    if coll.type == "auth":
+        values["tokenKey"] = _token_key()
+    return values, errors, touched, manager
 
 
 def _defaults(coll: Collection) -> dict[str, Any]:
