@@ -25,20 +25,10 @@ from baas.errors import BadRequest, FieldError, Forbidden, NotFound, ValidationF
 from baas.files.storage import InvalidKey, check_key
 from baas.ids import new_id
 from baas.records.files import RecordFiles, body_limit
+from baas.records.write import split_key
 from baas.rules.context import RequestInfo
 from baas.schema.fields import FileField
 from baas.schema.model import Collection
-
-
-def _field_key(key: str) -> tuple[str, str]:
-    """(field name, modifier) of a form key: ``f+`` -> (f, "+"), ``+f`` -> (f, "^"), ``f-`` -> (f, "-")."""
-    if key.endswith("+"):
-        return key[:-1], "+"
-    if key.startswith("+"):
-        return key[1:], "^"
-    if key.endswith("-"):
-        return key[:-1], "-"
-    return key, ""
 
 
 def _usable_id(coll: Collection, value: Any) -> bool:
@@ -61,7 +51,7 @@ def check_upload(coll: Collection, key: str, counts: dict[str, int], superuser: 
     far in this request (``maxSelect`` is checked as they arrive)."""
     if coll.type == "view":
         raise BadRequest("View collections are read-only.")
-    name, op = _field_key(key)
+    name, op = split_key(key)
     field = coll.field(name)
 
     def refuse(code: str, text: str) -> ValidationFailed:

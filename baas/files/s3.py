@@ -20,7 +20,7 @@ from minio import Minio
 from minio.deleteobjects import DeleteObject
 from minio.error import S3Error
 
-from baas.files.sniff import SNIFF_BYTES, sniff
+from baas.files.sniff import read_ahead, sniff
 from baas.files.storage import (CHUNK_SIZE, Blob, BlobInfo, BlobNotFound, BlobTooLarge, StorageError, check_key,
                                 check_prefix)
 
@@ -240,27 +240,8 @@ def _info_from_headers(key: str, headers: Any) -> BlobInfo:
 
 async def _sniffed(chunks: AsyncIterable[bytes]) -> tuple[str, AsyncIterator[bytes]]:
     """The sniffed type of a stream and the same stream, its first bytes read ahead."""
-    it = chunks.__aiter__()
-    head: list[bytes] = []
-    size = 0
-    done = False
-    while size < SNIFF_BYTES:
-        try:
-            chunk = await it.__anext__()
-        except StopAsyncIteration:
-            done = True
-            break
-        head.append(chunk)
-        size += len(chunk)
-
-    async def replay() -> AsyncIterator[bytes]:
-        for chunk in head:
-            yield chunk
-        if not done:
-            async for chunk in it:
-                yield chunk
-
-    return sniff(b"".join(head), complete=done), replay()
+    head, done, stream = await read_ahead(chunks)
+    return sniff(head, complete=done), stream
 
 
 async def _empty() -> AsyncIterator[bytes]:

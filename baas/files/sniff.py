@@ -12,6 +12,8 @@ differ, so a field's ``mimeTypes`` list written for PocketBase matches the same 
 
 from __future__ import annotations
 
+from typing import AsyncIterable, AsyncIterator
+
 import json
 
 import filetype
@@ -131,3 +133,28 @@ def mime_allowed(detected: str, allowed: list[str] | None) -> bool:
     got = base_type(detected)
     names = _ALIAS_OF.get(got, {got})
     return any(base_type(a) in names for a in allowed if isinstance(a, str))
+
+
+async def read_ahead(chunks: AsyncIterable[bytes]) -> tuple[bytes, bool, AsyncIterator[bytes]]:
+    """The first `SNIFF_BYTES` (or all) bytes, whether that was everything, and the whole stream."""
+    it = chunks.__aiter__()
+    head: list[bytes] = []
+    size = 0
+    done = False
+    while size < SNIFF_BYTES:
+        try:
+            chunk = await it.__anext__()
+        except StopAsyncIteration:
+            done = True
+            break
+        head.append(chunk)
+        size += len(chunk)
+
+    async def replay() -> AsyncIterator[bytes]:
+        for chunk in head:
+            yield chunk
+        if not done:
+            async for chunk in it:
+                yield chunk
+
+    return b"".join(head), done, replay()

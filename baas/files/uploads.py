@@ -13,39 +13,14 @@ codes and leaves no blob.
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterable, AsyncIterator
+from typing import Any, AsyncIterable
 
 from baas.errors import FieldError
 from baas.files.names import InvalidFileName, stored_name
-from baas.files.sniff import SNIFF_BYTES, extension_for, mime_allowed, sniff
+from baas.files.sniff import extension_for, mime_allowed, read_ahead, sniff
 from baas.files.storage import BlobTooLarge, Storage, file_key
 
 DEFAULT_MAX_SIZE = 5 * 1024 * 1024  # PocketBase's maxSize when a field sets none
-
-
-async def _read_ahead(chunks: AsyncIterable[bytes]) -> tuple[bytes, bool, AsyncIterator[bytes]]:
-    """The first `SNIFF_BYTES` (or all) bytes, whether that was everything, and the whole stream."""
-    it = chunks.__aiter__()
-    head: list[bytes] = []
-    size = 0
-    done = False
-    while size < SNIFF_BYTES:
-        try:
-            chunk = await it.__anext__()
-        except StopAsyncIteration:
-            done = True
-            break
-        head.append(chunk)
-        size += len(chunk)
-
-    async def replay() -> AsyncIterator[bytes]:
-        for chunk in head:
-            yield chunk
-        if not done:
-            async for chunk in it:
-                yield chunk
-
-    return b"".join(head), done, replay()
 
 
 async def store_upload(storage: Storage, collection_id: str, record_id: str, field: Any, original_name: str,
@@ -55,7 +30,7 @@ async def store_upload(storage: Storage, collection_id: str, record_id: str, fie
         stored_name(original_name)  # refuse a bad name before reading any byte
     except InvalidFileName as exc:
         raise FieldError("validation_invalid_file_name", str(exc)) from None
-    head, complete, stream = await _read_ahead(chunks)
+    head, complete, stream = await read_ahead(chunks)
     mime = sniff(head, complete=complete)
     if not mime_allowed(mime, field.mimeTypes):
         allowed = ", ".join(field.mimeTypes or [])

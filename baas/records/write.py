@@ -38,7 +38,8 @@ _UNIQUE_SQLITE = re.compile(r"UNIQUE constraint failed: (.+)$")
 _UNIQUE_PG = re.compile(r"Key \(([^)]+)\)=")
 
 
-def _split_key(key: str) -> tuple[str, str | None]:
+def split_key(key: str) -> tuple[str, str | None]:
+    """(field name, modifier) of a body key: ``f+`` -> (f, "+"), ``+f`` -> (f, "^"), ``f-`` -> (f, "-")."""
     if key.endswith("+"):
         return key[:-1], "+"
     if key.startswith("+"):
@@ -82,7 +83,7 @@ def apply_body(coll: Collection, current: dict[str, Any], body: dict[str, Any], 
     for key, value in body.items():
         if key in IGNORED_KEYS:
             continue
-        name, op = _split_key(key)
+        name, op = split_key(key)
         if coll.type == "auth" and key in AUTH_EXTRA_KEYS:
             continue
         field = coll.field(name)
