@@ -31,6 +31,9 @@ def issue(secret: str, record: dict[str, Any], collection_id: str, token_key: st
 # (token, secret, tokenKey, kind) — a rotated tokenKey or secret never matches an old entry, and
 # expiry is checked again on every hit. Bounded: cleared when full.
 _CACHE_SIZE = 10_000
+# Only token-sized strings are remembered (ours are ~300 bytes): an unauthenticated client must
+# not be able to park megabytes of forged "tokens" in a worker's memory.
+_CACHEABLE = 2048
 _peeked: dict[str, dict[str, Any]] = {}
 _verified: dict[tuple[str, str, str, str], dict[str, Any]] = {}
 
@@ -41,7 +44,7 @@ def peek(token: str) -> dict[str, Any] | None:
     if hit is not None:
         return dict(hit)
     claims = _peek(token)
-    if claims is not None:
+    if claims is not None and len(token) <= _CACHEABLE:
         if len(_peeked) >= _CACHE_SIZE:
             _peeked.clear()
         _peeked[token] = dict(claims)
@@ -73,7 +76,7 @@ def verify(token: str, secret: str, token_key: str, kind: str = "auth") -> dict[
             return dict(hit)
         _verified.pop(key, None)
     claims = _verify(token, secret, token_key, kind)
-    if claims is not None and isinstance(claims.get("exp"), (int, float)):
+    if claims is not None and isinstance(claims.get("exp"), (int, float)) and len(token) <= _CACHEABLE:
         if len(_verified) >= _CACHE_SIZE:
             _verified.clear()
         _verified[key] = dict(claims)

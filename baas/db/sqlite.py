@@ -290,6 +290,10 @@ class SqliteDatabase:
         conn.inline = not any(isinstance(fn, _Heavy) for fn, _ in jobs)
         try:
             await self._run_jobs(conn, jobs, results)
+        except Exception:
+            conn.inline = False
+            await self._rollback(conn)  # before the lock goes to the next process
+            raise
         finally:
             conn.inline = False
             self._unlock()
@@ -303,12 +307,30 @@ class SqliteDatabase:
         next one wakes the moment the lock is released. Other programs that skip the side file
         still meet SQLite's own lock and busy timeout, so correctness never depends on it."""
         if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            self._take_lock()
         try:
             c.execute("BEGIN IMMEDIATE")
         except BaseException:
             self._unlock()
             raise
+
+    def _take_lock(self) -> None:
+        """``flock`` with the query timeout: a process holding the lock too long (say, a hook
+        waiting on the network inside a transaction) makes the others' writes fail with
+        `QueryTimeout` instead of queueing forever. Polls without blocking, sleeping at most 2 ms
+        between tries, so the next process still gets the lock within ~2 ms of its release."""
+        assert self._lock_fd is not None
+        deadline = time.monotonic() + self.timeout
+        delay = 0.0001
+        while True:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise QueryTimeout("another server process held the write lock too long") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.002)
 
     def _unlock(self) -> None:
         if self._lock_fd is not None:

@@ -324,7 +324,7 @@ class Broker:
         """A collection another process created moments ago (this one's schema watch looks
         only once a second): reload the schema now rather than drop its events."""
         try:
-            await self.eng._refresh_schema()
+            await self.eng.refresh_schema()
         except Exception:
             log.warning("realtime: schema refresh failed", exc_info=True)
             return None

@@ -46,14 +46,6 @@ class Topic:
     def expand(self) -> str:
         return self.query.get("expand", "")
 
-    @property
-    def record_id(self) -> str | None:
-        """``"*"`` for a collection topic, the id for a record topic, None for other topics."""
-        if self.base.startswith("@"):
-            return None
-        _, slash, rest = self.base.partition("/")
-        return rest if slash else "*"
-
 
 def _string(value: Any) -> str:
     """Option values become strings, as PocketBase casts them (numbers without a trailing .0)."""
@@ -121,4 +113,7 @@ def parse_form(body: dict[str, Any]) -> tuple[str, list[str]]:
             errors["subscriptions"] = long
     if errors:
         raise ValidationFailed(errors, "Something went wrong while processing your request.")
-    return client_id, [s for s in dict.fromkeys(subs) if s]  # type: ignore[union-attr]
+    # A line break in a topic would end the SSE field it is written in: such topics match nothing
+    # anyway (collection names and ids have none), so they are dropped.
+    topics = [s for s in dict.fromkeys(subs) if s and "\n" not in s and "\r" not in s]  # type: ignore[union-attr]
+    return client_id, topics

@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 import httpx
-import pytest
 
 from tests.servers import Server, _wait_healthy, baas_cmd, free_port, running_server
 
@@ -179,8 +178,3 @@ async def test_a_client_that_never_reads_is_dropped(tmp_path):
             assert "Traceback" not in srv.log_text()
         finally:
             sock.close()
-
-
-@pytest.fixture(autouse=True)
-def _fast_hash(monkeypatch):
-    monkeypatch.setenv("BAAS_FAST_HASH", "1")
