@@ -4,14 +4,17 @@ per record — per record, not per page."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+import httpx
 import pytest
 
 from baas.records.expand import BACK_LIMIT, MAX_EXPANDED
 from baas.records.write import create_record
 from baas.schema.loader import load_schema_text
-from tests.api.conftest import Api
+from tests.api.conftest import SU_EMAIL, SU_PASS, Api
+from tests.servers import running_server
 
 SCHEMA = """
 collections:
@@ -129,3 +132,69 @@ async def test_multi_relation_back_expand_shares_children(api: Api) -> None:
     got = {i["label"]: sorted(sorted(n["label"] for n in t["expand"]["nodes"]) for t in i["expand"]["tags_via_nodes"])
            for i in items}
     assert got == {"x": [["x", "y"], ["x", "z"]], "y": [["x", "y"], ["y"]], "z": [["x", "z"]]}
+
+
+def _tree_pids(pid: int) -> list[int]:
+    """``pid`` and its descendants (granian runs the app in a child process)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            todo += [int(c) for t in os.listdir(f"/proc/{p}/task")
+                     for c in open(f"/proc/{p}/task/{t}/children").read().split()]
+        except OSError:
+            pass
+    return out
+
+
+def _peak_rss_mb(pids: list[int]) -> float:
+    """Sum of the processes' peak RSS (VmHWM) since the last reset."""
+    total = 0
+    for p in pids:
+        try:
+            total += next(int(line.split()[1]) for line in open(f"/proc/{p}/status") if line.startswith("VmHWM"))
+        except (OSError, StopIteration):
+            pass
+    return total / 1024
+
+
+def _reset_peak(pids: list[int]) -> None:
+    for p in pids:
+        with open(f"/proc/{p}/clear_refs", "w") as f:  # "5" resets VmHWM to the current RSS
+            f.write("5")
+
+
+async def test_fanout_on_a_real_server_is_refused_and_memory_stays_flat(tmp_path) -> None:
+    """The reported path against ``baas serve``: 400, the server keeps serving; peak RSS during the
+    request is printed (``-s``) for the report, not asserted."""
+    async with running_server(tmp_path, superuser=(SU_EMAIL, SU_PASS)) as srv:
+        async with httpx.AsyncClient(base_url=srv.url, timeout=120) as c:
+            tok = (await c.post("/api/collections/_superusers/auth-with-password",
+                                json={"identity": SU_EMAIL, "password": SU_PASS})).json()["token"]
+            h = {"Authorization": tok}
+            r = await c.post("/api/collections", headers=h, json={
+                "name": "a", "listRule": "", "viewRule": "", "createRule": "",
+                "fields": [{"name": "n", "type": "number"}]})
+            assert r.status_code == 200, r.text
+            fields = r.json()["fields"]
+            r = await c.patch("/api/collections/a", headers=h, json={"fields": [
+                *fields, {"name": "parent", "type": "relation", "collectionId": r.json()["id"], "maxSelect": 1}]})
+            assert r.status_code == 200, r.text
+            roots = [(await c.post("/api/collections/a/records", json={"n": -i})).json()["id"] for i in range(3)]
+            for root in roots:
+                for i in range(61):
+                    r = await c.post("/api/collections/a/records", json={"n": i, "parent": root})
+                    assert r.status_code == 200, r.text
+            pids = _tree_pids(srv.proc.pid)
+            for url in (f"/api/collections/a/records/{roots[0]}", "/api/collections/a/records?perPage=3&sort=n"):
+                _reset_peak(pids)
+                base = _peak_rss_mb(pids)
+                r = await c.get(url, params={"expand": FANOUT})
+                peak = _peak_rss_mb(pids)
+                print(f"\nexpand fan-out {url}: status {r.status_code}, {len(r.content)} bytes, "
+                      f"server peak RSS {base:.1f} -> {peak:.1f} MB (+{peak - base:.1f})")
+                assert r.status_code == 400, r.text[:300]
+                assert r.json()["data"]["expand"]["code"] == "validation_expand_limit"
+            r = await c.get(f"/api/collections/a/records/{roots[1]}", params={"expand": "a_via_parent.parent"})
+            assert r.status_code == 200 and len(r.json()["expand"]["a_via_parent"]) == 61
