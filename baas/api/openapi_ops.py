@@ -1,0 +1,153 @@
+"""The table of every HTTP operation the OpenAPI document describes (see baas/api/openapi.py).
+
+One `Op` per (method, route). ``path`` is the route as the app declares it (Litestar's
+``{name:str}`` without the type), so tests/api/test_openapi.py can hold this table against the
+app's real route list: a route without an entry here, or an entry without a route, fails it.
+A new route gets its line here next to the others of its module.
+
+Operations with ``per`` set are repeated for each collection (``"collection"``: every one,
+``"writable"``: all but views, ``"auth"``: auth collections), with the collection's own schemas:
+``"@Create"`` names the component ``<collection>_Create`` (see baas/api/openapi_records.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Schema = dict[str, Any]
+Ref = str | Schema | None  # "Name": a shared component, "@Suffix": the collection's, or an inline schema
+
+RECORD_Q = ("expand", "fields")
+LIST_Q = ("page", "perPage", "sort", "filter", "expand", "fields", "skipTotal")
+
+
+@dataclass(frozen=True)
+class Op:
+    """One documented operation."""
+
+    method: str
+    path: str
+    tag: str
+    summary: str
+    per: Literal["", "collection", "writable", "auth"] = ""
+    body: Ref = None  # JSON request body
+    form: Ref = None  # multipart request body (file uploads)
+    status: int = 200
+    answer: Ref = None  # the success body (None: no content)
+    media: str = "application/json"
+    query: tuple[str, ...] = ()
+    auth: Literal["optional", "record", "superuser"] = "optional"
+    body_required: bool = True
+
+
+def _obj(required: tuple[str, ...] = (), **props: Schema) -> Schema:
+    out: Schema = {"type": "object", "properties": props}
+    if required:
+        out["required"] = list(required)
+    return out
+
+
+S, I, B = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
+EMAIL = _obj(("email",), email={"type": "string"})
+
+R = "/api/collections/{collection_name}/records"
+C = "/api/collections/{collection_name}"
+
+OPS: list[Op] = [
+    # records (baas/api/records.py; served by the fast path, baas/api/fast.py)
+    Op("GET", R, "records", "List and search records", per="collection", answer="@List", query=LIST_Q),
+    Op("GET", R + "/{record_id}", "records", "View a record", per="collection", answer="@Record", query=RECORD_Q),
+    Op("POST", R, "records", "Create a record", per="writable", body="@Create", form="@CreateForm",
+       answer="@Record", query=RECORD_Q),
+    Op("PATCH", R + "/{record_id}", "records", "Update a record", per="writable", body="@Update", form="@UpdateForm",
+       answer="@Record", query=RECORD_Q, body_required=False),
+    Op("DELETE", R + "/{record_id}", "records", "Delete a record", per="writable", status=204),
+    # auth (baas/api/auth.py, auth_email.py, auth_otp.py, auth_oauth2.py, auth_totp.py, auth_admin.py)
+    Op("GET", C + "/auth-methods", "auth", "The sign-in methods the collection allows", per="auth",
+       answer="AuthMethods"),
+    Op("POST", C + "/auth-with-password", "auth", "Sign in with identity and password", per="auth",
+       body=_obj(("identity", "password"), identity=S, password=S, identityField=S, mfaId=S), answer="@Auth",
+       query=RECORD_Q),
+    Op("POST", C + "/auth-refresh", "auth", "A new token for the record of the current one", per="auth",
+       answer="@Auth", query=RECORD_Q, auth="record", body_required=False),
+    Op("POST", C + "/request-otp", "auth", "Mail a one-time password", per="auth", body=EMAIL,
+       answer=_obj(("otpId",), otpId=S)),
+    Op("POST", C + "/auth-with-otp", "auth", "Sign in with a one-time password", per="auth",
+       body=_obj(("otpId", "password"), otpId=S, password=S, mfaId=S), answer="@Auth", query=RECORD_Q),
+    Op("POST", C + "/auth-with-oauth2", "auth", "Sign in with an OAuth2 provider's code", per="auth",
+       body=_obj(("provider", "code"), provider=S, code=S, codeVerifier=S, redirectURL=S, createData={"type": "object"},
+                 mfaId=S), answer="@Auth", query=RECORD_Q),
+    Op("POST", C + "/request-verification", "auth", "Mail an email verification link", per="auth", body=EMAIL,
+       status=204),
+    Op("POST", C + "/confirm-verification", "auth", "Confirm an email address", per="auth",
+       body=_obj(("token",), token=S), status=204),
+    Op("POST", C + "/request-password-reset", "auth", "Mail a password reset link", per="auth", body=EMAIL,
+       status=204),
+    Op("POST", C + "/confirm-password-reset", "auth", "Set a new password with a reset token", per="auth",
+       body=_obj(("token", "password", "passwordConfirm"), token=S, password=S, passwordConfirm=S), status=204),
+    Op("POST", C + "/request-email-change", "auth", "Mail a link confirming a new address", per="auth",
+       body=_obj(("newEmail",), newEmail=S), status=204, auth="record"),
+    Op("POST", C + "/confirm-email-change", "auth", "Change the email address with a token", per="auth",
+       body=_obj(("token", "password"), token=S, password=S), status=204),
+    Op("POST", C + "/impersonate/{record_id}", "auth", "A superuser signs in as the record", per="auth",
+       body=_obj(duration={"type": "integer", "minimum": 0}), answer="@Auth", query=RECORD_Q, auth="superuser",
+       body_required=False),
+    Op("POST", C + "/totp/enroll", "auth", "Start TOTP enrolment", per="auth", answer="TotpEnroll", auth="record",
+       body_required=False),
+    Op("POST", C + "/totp/confirm", "auth", "Confirm TOTP enrolment with a code", per="auth",
+       body=_obj(("code",), code=S), answer=_obj(("recoveryCodes",), recoveryCodes={"type": "array", "items": S}),
+       auth="record"),
+    Op("GET", C + "/totp", "auth", "The record's TOTP status", per="auth", answer="TotpStatus", auth="record"),
+    Op("DELETE", C + "/totp", "auth", "Turn TOTP off (with a code or the password)", per="auth",
+       body=_obj(code=S, password=S), status=204, auth="record"),
+    Op("DELETE", C + "/totp/{record_id}", "auth", "A superuser resets a record's TOTP", per="auth", status=204,
+       auth="superuser"),
+    Op("POST", C + "/auth-with-totp", "auth", "Second factor: a TOTP or recovery code", per="auth",
+       body=_obj(("mfaId",), mfaId=S, code=S, recoveryCode=S), answer="@Auth", query=RECORD_Q),
+    Op("GET", "/api/oauth2-redirect", "auth", "OAuth2 provider redirect (forwarded to the realtime client)",
+       answer=S, media="text/html"),
+    Op("POST", "/api/oauth2-redirect", "auth", "OAuth2 provider redirect (form_post)", answer=S, media="text/html",
+       body_required=False),
+    # API keys (baas/api/apikeys.py)
+    Op("POST", "/api/apikeys", "apikeys", "Create an API key (its secret is shown once)", auth="superuser",
+       body=_obj(("name", "scopes"), name=S, scopes={"type": "array", "items": {"type": "object"}}, expires=S),
+       answer="ApiKey"),
+    Op("GET", "/api/apikeys", "apikeys", "List API keys", auth="superuser", query=("page", "perPage"),
+       answer="ApiKeyList"),
+    Op("GET", "/api/apikeys/{key_id}", "apikeys", "View an API key", auth="superuser", answer="ApiKey"),
+    Op("DELETE", "/api/apikeys/{key_id}", "apikeys", "Revoke an API key", auth="superuser", status=204),
+    # files (baas/api/files.py)
+    Op("GET", "/api/files/{collection_name}/{record_id}/{filename}", "files", "Download a record's file",
+       answer={"type": "string", "format": "binary"}, media="*/*", query=("thumb", "download", "token")),
+    Op("HEAD", "/api/files/{collection_name}/{record_id}/{filename}", "files", "A record file's headers",
+       media="*/*", query=("thumb", "download", "token")),
+    Op("POST", "/api/files/token", "files", "A short-lived token for protected files", answer="FileToken",
+       auth="record", body_required=False),
+    # batch (baas/api/batch.py)
+    Op("POST", "/api/batch", "batch", "Several record writes in one transaction", body="BatchRequest",
+       answer={"type": "array", "items": _obj(("status", "body"), status=I, body={})}),
+    # realtime (baas/api/realtime.py; served in front of Litestar)
+    Op("GET", "/api/realtime", "realtime", "Open the event stream (PB_CONNECT names the client id)",
+       answer=S, media="text/event-stream"),
+    Op("POST", "/api/realtime", "realtime", "Set the client's subscriptions", status=204,
+       body=_obj(("clientId",), clientId=S, subscriptions={"type": "array", "items": S})),
+    # collections (baas/api/collections.py)
+    Op("GET", "/api/collections", "collections", "List collections", auth="superuser",
+       query=("page", "perPage", "sort", "filter", "skipTotal"), answer="CollectionList"),
+    Op("POST", "/api/collections", "collections", "Create a collection", auth="superuser", body="Collection",
+       answer="Collection"),
+    Op("GET", C, "collections", "View a collection", auth="superuser", answer="Collection"),
+    Op("PATCH", C, "collections", "Update a collection", auth="superuser", body="Collection", answer="Collection"),
+    Op("DELETE", C, "collections", "Delete a collection", auth="superuser", status=204),
+    Op("DELETE", C + "/truncate", "collections", "Delete every record of a collection", auth="superuser", status=204),
+    Op("PUT", "/api/collections/import", "collections", "Import collections", auth="superuser", status=204,
+       body=_obj(("collections",), collections={"type": "array", "items": {"$ref": "#/components/schemas/Collection"}},
+                 deleteMissing=B)),
+    # settings and health (baas/api/settings.py, health.py)
+    Op("GET", "/api/settings", "settings", "The server settings", auth="superuser", answer="Settings"),
+    Op("PATCH", "/api/settings", "settings", "Change server settings", auth="superuser", body="Settings",
+       answer="Settings"),
+    Op("GET", "/api/health", "health", "Health check", answer="Health"),
+    Op("GET", "/api/openapi.json", "health", "This document", answer={"type": "object"}),
+]

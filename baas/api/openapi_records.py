@@ -1,0 +1,175 @@
+"""JSON Schemas of one collection's records, as the OpenAPI document shows them.
+
+Three shapes per collection: the record the API answers (``…Record``), the body a create takes
+(``…Create``) and the body an update takes (``…Update``), each as JSON and as multipart (where
+file fields are uploads). They follow the field options the validator enforces (required,
+min/max, patterns, select values, maxSelect), so a client generated from the document sends
+what the server accepts, and a fuzzer generates realistic bodies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from baas.schema.fields import Field
+from baas.schema.model import Collection
+
+ID_PATTERN = "^[a-z0-9]+$"
+Schema = dict[str, Any]
+
+
+def schema_name(coll: Collection, suffix: str) -> str:
+    """A component name for a collection's schema: ``posts`` + ``Record`` -> ``posts_Record``."""
+    return f"{coll.name}_{suffix}"
+
+
+def _or_empty(schema: Schema, required: bool) -> Schema:
+    """An optional text-like field also takes ``""`` (unset), whatever its other constraints."""
+    return schema if required else {"anyOf": [{"const": ""}, schema]}
+
+
+def _multi(f: Field) -> bool:
+    return f.is_multi()
+
+
+def response_value(f: Field) -> Schema:
+    """The JSON value of a field in a record the API answers."""
+    t = f.type
+    if t == "number":
+        return {"type": "number"}
+    if t == "bool":
+        return {"type": "boolean"}
+    if t == "json":
+        return {}
+    if t == "select":
+        values: list[Any] = [*f.values, ""]  # type: ignore[attr-defined]
+        return {"type": "array", "items": {"type": "string", "enum": f.values}} if _multi(f) else {  # type: ignore[attr-defined]
+            "type": "string", "enum": values}
+    if t in ("relation", "file"):
+        return {"type": "array", "items": {"type": "string"}} if _multi(f) else {"type": "string"}
+    return {"type": "string"}
+
+
+def record_schema(coll: Collection) -> Schema:
+    """A record as the API answers it. No property is required: ``?fields=`` picks which appear;
+    hidden fields appear for superusers only and an auth record's email where it is visible.
+    Passwords and an auth record's tokenKey never appear, not even to superusers: with
+    ``additionalProperties: false`` a leak of either is a contract violation."""
+    props: Schema = {"collectionId": {"type": "string", "const": coll.id},
+                     "collectionName": {"type": "string", "const": coll.name}}
+    for f in coll.fields:
+        if f.type == "password" or (f.name == "tokenKey" and coll.type == "auth"):
+            continue
+        props[f.name] = response_value(f)
+    props["expand"] = {"type": "object", "description": "Expanded relations (`?expand=`), by field name."}
+    return {"type": "object", "properties": props, "additionalProperties": False}
+
+
+def input_value(f: Field, *, upload: bool = False) -> Schema | None:
+    """The schema of a field's value in a create or update body (None: not writable).
+    ``upload``: a multipart body, where file fields take uploads."""
+    t, req = f.type, f.required
+    if t == "autodate":
+        return None
+    if t == "text":
+        s: Schema = {"type": "string", "maxLength": f.max or 5000}  # type: ignore[attr-defined]
+        if f.min or req:  # type: ignore[attr-defined]
+            s["minLength"] = max(f.min, 1)  # type: ignore[attr-defined]
+        if f.pattern:  # type: ignore[attr-defined]
+            s["pattern"] = f.pattern  # type: ignore[attr-defined]
+        return _or_empty(s, req)
+    if t == "password":
+        return {"type": "string", "minLength": max(f.min, 1), "maxLength": f.max or 71}  # type: ignore[attr-defined]
+    if t in ("email", "url"):
+        return _or_empty({"type": "string", "format": "email" if t == "email" else "uri", "maxLength": 255}, req)
+    if t == "editor":
+        return _or_empty({"type": "string", "minLength": 1}, req) if req else {"type": "string"}
+    if t == "date":
+        return _or_empty({"type": "string", "format": "date-time"}, req)
+    if t == "number":
+        n: Schema = {"type": "integer" if f.onlyInt else "number"}  # type: ignore[attr-defined]
+        if f.min is not None:  # type: ignore[attr-defined]
+            n["minimum"] = f.min  # type: ignore[attr-defined]
+        if f.max is not None:  # type: ignore[attr-defined]
+            n["maximum"] = f.max  # type: ignore[attr-defined]
+        if req:
+            n["not"] = {"const": 0}
+        return n
+    if t == "bool":
+        return {"const": True} if req else {"type": "boolean"}
+    if t == "json":
+        return {}
+    if t == "file":
+        if upload:
+            one: Schema = {"type": "string", "format": "binary"}
+            return {"type": "array", "items": one, "maxItems": f.max_files()} if _multi(f) else one  # type: ignore[attr-defined]
+        names: Schema = {"type": "string", "description": "A name the field already holds."}
+        return _many(f, names)
+    if t == "select":
+        return _many(f, {"type": "string", "enum": list(f.values)})  # type: ignore[attr-defined]
+    if t == "relation":
+        return _many(f, {"type": "string", "pattern": ID_PATTERN, "minLength": 15, "maxLength": 15})
+    return {"type": "string"}
+
+
+def _many(f: Field, item: Schema) -> Schema:
+    """Select, relation and file values: one value, or an array of up to maxSelect."""
+    if _multi(f):
+        arr: Schema = {"type": "array", "items": item, "maxItems": f.maxSelect, "uniqueItems": True}  # type: ignore[attr-defined]
+        if f.required:
+            arr["minItems"] = 1
+        return arr
+    return _or_empty(item, f.required)
+
+
+def _modifiers(f: Field, value: Schema) -> Schema:
+    """PocketBase's update modifiers: ``n+``/``n-`` on numbers, ``f+``/``+f``/``f-`` on multi-value."""
+    if f.type == "number":
+        return {f"{f.name}+": {"type": "number"}, f"{f.name}-": {"type": "number"}}
+    if f.type in ("select", "relation") and _multi(f):
+        return {f"{f.name}+": value, f"+{f.name}": value, f"{f.name}-": value}
+    return {}
+
+
+def write_schema(coll: Collection, *, update: bool, upload: bool) -> Schema:
+    """A create (``update=False``) or update body; ``upload``: its multipart form."""
+    props: Schema = {}
+    required: list[str] = []
+    for f in coll.fields:
+        if f.name == "tokenKey" and coll.type == "auth":
+            continue  # the server's own
+        if f.name == "id":
+            if not update:
+                props["id"] = {"type": "string", "pattern": ID_PATTERN, "minLength": 15, "maxLength": 15}
+            continue
+        value = input_value(f, upload=upload)
+        if value is None:
+            continue
+        props[f.name] = value
+        if update:
+            props.update(_modifiers(f, value))
+        elif f.required and not getattr(f, "autogeneratePattern", ""):
+            required.append(f.name)
+    if coll.type == "auth":
+        props["passwordConfirm"] = {"type": "string"}
+        if update:
+            props["oldPassword"] = {"type": "string", "description": "Needed by non-superusers to change the password."}
+        else:
+            required.append("passwordConfirm")
+    if upload:
+        props["@jsonPayload"] = {"type": "string", "description": "The non-file values as one JSON object."}
+    out: Schema = {"type": "object", "properties": props, "additionalProperties": False}
+    if required:
+        out["required"] = required
+    return out
+
+
+def collection_components(coll: Collection) -> Schema:
+    """Every component schema of one collection, keyed by component name."""
+    out = {schema_name(coll, "Record"): record_schema(coll)}
+    if coll.type != "view":
+        out[schema_name(coll, "Create")] = write_schema(coll, update=False, upload=False)
+        out[schema_name(coll, "CreateForm")] = write_schema(coll, update=False, upload=True)
+        out[schema_name(coll, "Update")] = write_schema(coll, update=True, upload=False)
+        out[schema_name(coll, "UpdateForm")] = write_schema(coll, update=True, upload=True)
+    return out
