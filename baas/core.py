@@ -42,6 +42,7 @@ class Engine:
         self._watch: asyncio.Task | None = None
         self._schema_lock = asyncio.Lock()
         self._schema_mark: Any = None
+        self.schema_plan: Plan | None = None  # what start() applied from settings.schema_file
 
     async def start(self) -> None:
         Path(self.settings.data_dir).mkdir(parents=True, exist_ok=True)
@@ -60,6 +61,7 @@ class Engine:
                                   "Start with --accept-data-loss to apply it anyway.")
             await apply_plan(self.db, plan, accept_data_loss=True, source=self.settings.schema_file)
             await self.registry.load(self.db)
+            self.schema_plan = plan
 
         self._schema_mark = await self._mark()
         self._watch = asyncio.create_task(self._watch_schema(), name="schema-watch")

@@ -13,7 +13,7 @@ import typer
 from baas.events.stream import Event
 
 events_app = typer.Typer(help="The durable event stream (record creates, updates and deletes).",
-                         no_args_is_help=True)
+                         no_args_is_help=True, rich_markup_mode=None)  # plain help, as in main.py
 
 DirOpt = typer.Option("baas_data", "--dir", help="Data directory (SQLite file, files, secret).")
 DbOpt = typer.Option("", "--db", help="Database URL, e.g. postgresql://user@host/db (default: SQLite in --dir).")

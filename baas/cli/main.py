@@ -18,14 +18,16 @@ from baas.errors import ApiError, SchemaError
 from baas.settings import Settings
 
 T = TypeVar("T")
-app = typer.Typer(help="baas: a self-hostable backend, wire-compatible with PocketBase.", no_args_is_help=True,
-                  add_completion=False)
-schema_app = typer.Typer(help="Plan, apply and export the declarative schema (baas.yaml).", no_args_is_help=True)
-superuser_app = typer.Typer(help="Manage superusers.", no_args_is_help=True)
+# Plain (click) help: typer's rich help renders every flag as `--dev <bool>`, as if it took a value.
+PLAIN_HELP: dict[str, Any] = {"rich_markup_mode": None, "no_args_is_help": True}
+app = typer.Typer(help="baas: a self-hostable backend, wire-compatible with PocketBase.", add_completion=False,
+                  **PLAIN_HELP)
+schema_app = typer.Typer(help="Plan, apply and export the declarative schema (baas.yaml).", **PLAIN_HELP)
+superuser_app = typer.Typer(help="Manage superusers.", **PLAIN_HELP)
 app.add_typer(schema_app, name="schema")
 app.add_typer(superuser_app, name="superuser")
 app.add_typer(events_app, name="events")
-files_app = typer.Typer(help="File storage maintenance.", no_args_is_help=True)
+files_app = typer.Typer(help="File storage maintenance.", **PLAIN_HELP)
 app.add_typer(files_app, name="files")
 
 DirOpt = typer.Option("baas_data", "--dir", help="Data directory (SQLite file, files, secret).")
@@ -94,27 +96,50 @@ def serve(
     workers: int = typer.Option(0, "--workers", envvar="BAAS_WORKERS",
                                 help="Server processes; 0 (default): one per CPU core. SQLite in WAL mode and "
                                      "PostgreSQL both serve several."),
-    dev: bool = typer.Option(False, "--dev", help="Development mode: verbose logs."),
+    dev: bool = typer.Option(False, "--dev", help="Development mode: verbose logs and a request log."),
     max_body_size: int = typer.Option(0, "--max-body-size", envvar="BAAS_MAX_BODY_SIZE",
                                       help="Request body limit in bytes (default 32 MiB; record writes add "
                                            "their file fields' maxSize)."),
 ) -> None:
     """Serve the API (granian, uvloop)."""
+    from baas.cli.serve import (DEV_ACCESS_LOG_FORMAT, SHUTDOWN_GRACE_SECONDS, AddressInUse, check_address,
+                                log_migrations_here)
+
     host, _, port = http.rpartition(":")
     if not host or not port.isdigit():
         _fail(f"--http must be HOST:PORT, got {http!r}")
+    try:  # before anything is written: a second server must not start at all
+        check_address(host, int(port))
+    except AddressInUse as exc:
+        _fail(str(exc))
     settings = Settings(data_dir=data_dir, db_url=db, http=http, schema_file=schema, dev=dev,
                         accept_data_loss=accept_data_loss)
+    log_migrations_here()
+
+    async def prepare(eng: Engine) -> int:
+        if eng.schema_plan is not None:  # say what --schema changed (a dropped field included)
+            changes = eng.schema_plan.changes
+            typer.echo(f"Schema {schema}: " + (f"applied\n{eng.schema_plan.describe()}" if changes else "no changes."))
+        return int(await eng.db.fetchval('SELECT COUNT(*) FROM "_superusers"') or 0)
+
     # Prepare once in this process (schema, secret, system tables) so workers never race on DDL.
-    _with_engine(settings, lambda eng: asyncio.sleep(0), plugins=True)
+    superusers = _with_engine(settings, prepare, plugins=True)
     os.environ.update({"BAAS_DIR": data_dir, "BAAS_DB": db, "BAAS_HTTP": http, "BAAS_DEV": "1" if dev else "",
                        "BAAS_PROJECT": str(Path(schema).resolve()) if schema else ""})  # workers load its plugins
     if max_body_size > 0:
         os.environ["BAAS_MAX_BODY_SIZE"] = str(max_body_size)
     from granian import Granian
 
+    try:  # again: preparing took a while, and someone may have taken the port meanwhile
+        check_address(host, int(port))
+    except AddressInUse as exc:
+        _fail(str(exc))
     typer.echo(f"baas serving on http://{http} (data: {Path(data_dir).resolve()}, "
                f"db: {'postgresql' if db else 'sqlite'})")
+    if not superusers:  # the URL may hold a password: never echo it
+        where = f" --dir {data_dir}" if data_dir != "baas_data" else ""
+        typer.echo(f"No superuser yet. Create one with: baas superuser upsert EMAIL PASSWORD{where}"
+                   + (" --db <database URL>" if db else ""))
     Granian(
         target="baas.cli.serve:make_app",
         factory=True,
@@ -124,6 +149,10 @@ def serve(
         workers=workers if workers > 0 else _cpus(),
         loop="uvloop" if sys.platform != "win32" else "asyncio",
         log_level="info" if dev else "warning",
+        log_access=dev,
+        log_access_format=DEV_ACCESS_LOG_FORMAT,
+        # Shutdown is bounded: a worker that has not stopped after the grace period is killed.
+        workers_kill_timeout=SHUTDOWN_GRACE_SECONDS,
         # Concurrent requests per worker (granian's default: 1024 / workers). Every open realtime
         # (SSE) stream holds one for its whole life, so the default would cap subscribers at ~1,000
         # per server and stall other requests behind them.

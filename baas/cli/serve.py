@@ -1,13 +1,78 @@
-"""The app factory granian's workers import; settings come from ``BAAS_*`` variables."""
+"""What ``baas serve`` needs around granian: the app factory its workers import (settings come
+from ``BAAS_*`` variables), the listen-address check and the logging of master and workers."""
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
+import socket
+import sys
 
 from baas.api.fast import Gateway
 from baas.app import create_app
 from baas.settings import Settings
 
+# How long a worker may take to stop after SIGTERM/SIGINT before the master SIGKILLs it. A worker
+# signalled during its ASGI lifespan start-up can miss the signal (granian 2.8) and would
+# otherwise keep the master waiting for ever; 5 s leaves in-flight requests time to finish.
+SHUTDOWN_GRACE_SECONDS = 5
+
+# The --dev request log: method, path, status and time only. The path never carries the query
+# string, which is where file tokens travel (`?token=`), and headers are never logged.
+DEV_ACCESS_LOG_FORMAT = "%(method)s %(path)s %(status)d %(dt_ms).1fms"
+
+
+class AddressInUse(Exception):
+    """The listen address is taken by another process (or can't be bound at all)."""
+
+
+def check_address(host: str, port: int) -> None:
+    """Bind HOST:PORT once, without SO_REUSEPORT, and let it go.
+
+    granian's workers bind with SO_REUSEPORT so that they can share the port; any other server
+    doing the same on the port would silently share (and split) its traffic. A plain bind fails
+    while anyone listens there, so a taken port becomes a start-up error instead."""
+    host = host.strip("[]")
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise AddressInUse(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    family, kind, proto, _, addr = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        # SO_REUSEADDR only lets us past connections in TIME_WAIT (a server just restarted);
+        # on Linux it never allows a second listener.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(addr)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise AddressInUse(f"address {host}:{port} is already in use (is another server "
+                                   "running? choose another with --http HOST:PORT)") from None
+            raise AddressInUse(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+class _Migrations(logging.Filter):
+    """Only the migrations actually run, not Alembic's per-connection chatter."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage().startswith("Running upgrade")
+
+
+def log_migrations_here() -> None:
+    """In the master: print each migration it runs (the workers find nothing left to do)."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("migration: %(message)s"))
+    handler.addFilter(_Migrations())
+    log = logging.getLogger("alembic.runtime.migration")
+    log.setLevel(logging.INFO)
+    log.addHandler(handler)
+    log.propagate = False
+
 
 def make_app() -> Gateway:
+    """granian's factory, run in every worker."""
+    # Migrations ran in the master before any worker started; a worker's check finds nothing to
+    # do, and its Alembic INFO lines would only repeat once per worker.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     return create_app(Settings.from_env(dev=os.environ.get("BAAS_DEV") == "1"))
