@@ -12,6 +12,7 @@ from litestar import Request, Response
 from baas.auth import apikeys, tokens
 from baas.core import Engine
 from baas.errors import ApiError, BadRequest, Forbidden, NotFound, Unauthorized
+from baas.files.headers import parse_header
 from baas.files.multipart import OnFile, boundary_of, merge_json_payload, read_form, receive_chunks, too_large
 from baas.records.query import Reader, load_row
 from baas.records.serialize import raw_record, row_to_record, select_list
@@ -113,17 +114,20 @@ async def read_body(request: Request, *, limit: int | None = None, on_file: OnFi
     it. Whatever ``limit`` says, what is held in memory (JSON, form values) stays within the global
     limit: only multipart file parts may make a body bigger, and they are streamed to ``on_file``
     (see `baas.files.multipart.read_form`) — without one, a file part is refused with 400."""
-    ctype = request.headers.get("content-type", "").lower()
+    # Only the media type is case-insensitive: the parameters (a browser's mixed-case multipart
+    # boundary) are passed on exactly as sent.
+    content_type = request.headers.get("content-type", "")
+    ctype = parse_header(content_type)[0]
     length = request.headers.get("content-length")
     max_values = engine(request).settings.max_body_size
     own_limit = limit is not None  # the route lifted Litestar's limit: this function enforces it
     limit = limit or max_values
     if length and length.isdigit() and int(length) > limit:
         raise too_large(limit)
-    if ctype.startswith("multipart/form-data"):
-        return await read_form(_body_chunks(request, limit), boundary_of(ctype), max_values, on_file)
+    if ctype == "multipart/form-data":
+        return await read_form(_body_chunks(request, limit), boundary_of(content_type), max_values, on_file)
     raw = await _read_all(request, max_values, own_limit)
-    if ctype.startswith("application/x-www-form-urlencoded"):
+    if ctype == "application/x-www-form-urlencoded":
         data: dict[str, Any] = {}
         try:
             pairs = parse_qsl(raw.decode(), keep_blank_values=True)

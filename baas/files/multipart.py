@@ -34,6 +34,7 @@ import msgspec
 from multipart import MultipartError, MultipartSegment, PushMultipartParser
 
 from baas.errors import BadRequest, TooLarge
+from baas.files.headers import parse_header
 from baas.schema.fields import as_list
 
 # on_file(key, filename, chunks, values so far) -> the value the file stands for (its stored name)
@@ -73,16 +74,21 @@ async def receive_chunks(receive: Callable[[], Awaitable[dict[str, Any]]], limit
 
 
 def boundary_of(content_type: str) -> str:
-    """The ``boundary`` parameter of a multipart Content-Type; 400 without one."""
-    for param in content_type.split(";")[1:]:
-        key, _, value = param.strip().partition("=")
-        if key.strip().lower() == "boundary":
-            value = value.strip()
-            if len(value) >= 2 and value[0] == value[-1] == '"':
-                value = value[1:-1]
-            if value:
-                return value
-    raise BadRequest("Failed to read the request body: the multipart boundary is missing.")
+    """The ``boundary`` parameter of a multipart Content-Type, exactly as sent (browsers mix cases:
+    ``----WebKitFormBoundaryX7pQ…``); 400 without one."""
+    boundary = parse_header(content_type)[1].get("boundary")
+    if not boundary:
+        raise BadRequest("Failed to read the request body: the multipart boundary is missing.")
+    return boundary
+
+
+def _extended_filename(segment: MultipartSegment) -> str | None:
+    """``filename*=UTF-8''…`` (RFC 8187), which the multipart package does not read: it names the
+    file (over a plain ``filename``) for Go's reader, so for PocketBase."""
+    disposition = segment.header("Content-Disposition", "")
+    if "*" not in disposition:  # the common case stays free
+        return None
+    return parse_header(disposition)[1].get("filename*")
 
 
 def _malformed(exc: Exception) -> BadRequest:
@@ -99,7 +105,7 @@ class Part:
         self.name: str = segment.name or ""
         # An empty filename is what a browser sends for an empty file input: a plain (empty) value,
         # as Go's multipart reader (and so PocketBase) treats it.
-        self.filename: str | None = segment.filename or None
+        self.filename: str | None = _extended_filename(segment) or segment.filename or None
         self.content_type: str = segment.content_type or ""
         self.charset: str = segment.charset or "utf-8"
         self._reader = reader
