@@ -77,11 +77,13 @@ def create_table_sql(coll: Collection, dialect: str) -> list[str]:
 
     stmts = [_compile(CreateTable(table(coll, dialect)), dialect)]
     for idx in coll.indexes:
-        stmts.append(create_index_sql(coll.name, parse_index(idx, coll.name)))
+        stmts.append(create_index_sql(coll.name, parse_index(idx, coll.name), dialect))
     return stmts
 
 
 def create_index_sql(table_name: str, idx: Index, dialect: str = "sqlite") -> str:
+    """CREATE INDEX IF NOT EXISTS for a structured index. A ``nocase`` column is compared with
+    SQLite's NOCASE collation, or as ``lower(col)`` on PostgreSQL (which has no such collation)."""
     name = idx.name or f"idx_{table_name}_{'_'.join(c.lstrip('-') for c in idx.columns)}"
     where = {}
     if idx.where:
@@ -89,6 +91,12 @@ def create_index_sql(table_name: str, idx: Index, dialect: str = "sqlite") -> st
         cond = sa.text(idx.where.replace("`", chr(34)))
         where = {"sqlite_where": cond, "postgresql_where": cond}
     t = sa.Table(table_name, sa.MetaData(), *(sa.Column(c.lstrip("-")) for c in idx.columns))
-    index = sa.Index(name, *[t.c[c[1:]].desc() if c.startswith("-") else t.c[c] for c in idx.columns],
-                     unique=idx.unique, **where)
+
+    def element(col: str) -> sa.ColumnElement:
+        c: sa.ColumnElement = t.c[col.lstrip("-")]
+        if col.lstrip("-") in idx.nocase:
+            c = sa.func.lower(c) if dialect == "postgresql" else c.collate("NOCASE")
+        return c.desc() if col.startswith("-") else c
+
+    index = sa.Index(name, *[element(c) for c in idx.columns], unique=idx.unique, **where)
     return _compile(CreateIndex(index, if_not_exists=True), dialect)

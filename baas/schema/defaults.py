@@ -39,10 +39,24 @@ def auth_fields(collection: str) -> list[Field]:
 
 
 def auth_indexes(collection: str) -> list[Index]:
+    """The unique indexes every auth collection has. The email one ignores case, so an address
+    registered as ``alice@example.com`` cannot be taken again as ``Alice@Example.com``."""
     return [
         Index(name=f"idx_tokenKey_{collection}", columns=["tokenKey"], unique=True),
-        Index(name=f"idx_email_{collection}", columns=["email"], unique=True, where="\"email\" != ''"),
+        Index(name=f"idx_email_{collection}", columns=["email"], unique=True, where="`email` != ''",
+              nocase=["email"]),
     ]
+
+
+def with_auth_indexes(collection: str, declared: list[Index]) -> list[Index]:
+    """An auth collection's indexes: its system indexes first, whatever was declared, then the
+    declared ones that are not a system index again (same name, or unique on the same column)."""
+    system = auth_indexes(collection)
+    names = {i.name for i in system}
+    columns = [i.columns for i in system]
+    rest = [i for i in declared
+            if i.name not in names and not (i.unique and [c.lstrip("-") for c in i.columns] in columns)]
+    return system + rest
 
 
 def superusers() -> Collection:

@@ -32,8 +32,10 @@ import yaml
 
 from baas.errors import SchemaError
 from baas.schema import defaults
-from baas.schema.fields import FIELD_TYPES, RelationField
+from baas.schema.fields import FIELD_TYPES, Field, RelationField
 from baas.schema.model import Collection
+
+_encoder = msgspec.json.Encoder()
 
 
 class PluginEntry(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -193,18 +195,51 @@ def load_schema(path: str | Path) -> SchemaFile:
     return load_schema_text(text, str(p))
 
 
+def _defaults_of(cls: type) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in msgspec.structs.fields(cls):
+        if f.default is not msgspec.NODEFAULT:
+            out[f.encode_name] = f.default
+        elif f.default_factory is not msgspec.NODEFAULT:
+            out[f.encode_name] = f.default_factory()
+    return out
+
+
+def _without_defaults(d: dict[str, Any], cls: type, keep: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``d`` minus the keys whose value is the option's default: what loading fills in again.
+    Compared with the type too, so ``min: 0`` (not the default ``None``) is kept."""
+    dflt = _defaults_of(cls)
+    return {k: v for k, v in d.items()
+            if k in keep or k not in dflt or not (type(v) is type(dflt[k]) and v == dflt[k])}
+
+
+def _field_out(f: Field) -> dict[str, Any]:
+    return _without_defaults(msgspec.to_builtins(f), type(f), keep=("name", "type"))
+
+
 def dump_schema(collections: list[Collection]) -> str:
-    """The applied schema as ``baas.yaml`` text (ids included, so renames keep working)."""
+    """The applied schema as ``baas.yaml`` text (ids included, so renames keep working).
+
+    Loading the text and planning it against the same schema gives no changes: every option
+    that differs from its default is written, and nothing that loading adds back is."""
     out = []
     for c in collections:
         if c.system:
             continue
-        d = c.to_api()
+        d = _without_defaults(c.to_api(), Collection, keep=("name",))
         for k in ("created", "updated", "system"):
             d.pop(k, None)
-        d["fields"] = [{k: v for k, v in f.items() if v not in (None, False, "", [], 0) or k in ("name", "type")}
-                       for f in d["fields"] if not (f.get("system") and c.type == "auth" and f["name"] != "id")]
-        d["fields"] = [f for f in d["fields"] if f["name"] != "id"]
+        # System fields are added back on load: written only when changed from their defaults.
+        standard = {f.name: f for f in (defaults.auth_fields(c.name) if c.type == "auth" else [])}
+        standard["id"] = defaults.id_field(c.name)
+        fields = []
+        for f in c.fields:
+            std = standard.get(f.name)
+            if std is not None and (c.type == "view" or _encoder.encode(msgspec.structs.replace(f, id=std.id))
+                                    == _encoder.encode(std)):
+                continue
+            fields.append(_field_out(f))
+        d["fields"] = fields
         names = {f.name for f in c.fields}
         if c.type in ("base", "auth") and not {"created", "updated"} <= names:
             d["autodate"] = False  # the loader would otherwise add created/updated

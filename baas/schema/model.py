@@ -23,12 +23,15 @@ AUTH_OPTIONS = ("manageRule", "authRule", "authToken", "passwordAuth", "oauth2",
 
 
 class Index(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """A structured index: the columns (``-name`` for descending) and whether it is unique."""
+    """A structured index: the columns (``-name`` for descending), whether it is unique, and the
+    columns compared ignoring case (``nocase``: SQLite's ``COLLATE NOCASE``, ``lower(col)`` on
+    PostgreSQL)."""
 
     name: str = ""
     columns: list[str] = []
     unique: bool = False
     where: str = ""
+    nocase: list[str] = []
 
 
 class Collection(msgspec.Struct, kw_only=True, dict=True):
@@ -94,9 +97,15 @@ class Collection(msgspec.Struct, kw_only=True, dict=True):
 def index_sql(table: str, idx: Index) -> str:
     """A structured index as PocketBase-style SQL text."""
     name = idx.name or f"idx_{table}_{'_'.join(c.lstrip('-') for c in idx.columns)}"
-    cols = ", ".join(f"`{c[1:]}` DESC" if c.startswith("-") else f"`{c}`" for c in idx.columns)
+    cols = ", ".join(_index_column(c, idx) for c in idx.columns)
     sql = f"CREATE {'UNIQUE ' if idx.unique else ''}INDEX `{name}` ON `{table}` ({cols})"
     return sql + (f" WHERE {idx.where}" if idx.where else "")
+
+
+def _index_column(col: str, idx: Index) -> str:
+    name = col.lstrip("-")
+    out = f"`{name}`" + (" COLLATE NOCASE" if name in idx.nocase else "")
+    return out + (" DESC" if col.startswith("-") else "")
 
 
 _INDEX_RE = re.compile(
@@ -113,7 +122,8 @@ def parse_index(sql: str | Index, table: str) -> Index:
     m = _INDEX_RE.match(sql)
     if not m:
         raise ValueError(f"invalid index definition: {sql!r}")
-    cols = []
+    cols: list[str] = []
+    nocase: list[str] = []
     for raw in m.group(4).split(","):
         parts = raw.strip().split()
         if not parts:
@@ -121,6 +131,14 @@ def parse_index(sql: str | Index, table: str) -> Index:
         col = parts[0].strip("`\"[]")
         if not NAME_RE.match(col):
             raise ValueError(f"index columns must be field names: {sql!r}")
-        desc = len(parts) > 1 and parts[-1].upper() == "DESC"
+        mods = [p.upper().strip("`\"[]") for p in parts[1:]]
+        desc = bool(mods) and mods[-1] == "DESC"
+        if mods and mods[-1] in ("ASC", "DESC"):
+            mods = mods[:-1]
+        if mods == ["COLLATE", "NOCASE"]:
+            nocase.append(col)
+        elif mods not in ([], ["COLLATE", "BINARY"]):  # BINARY is the default comparison
+            raise ValueError(f"index columns may only be followed by COLLATE NOCASE, ASC or DESC: {sql!r}")
         cols.append(("-" if desc else "") + col)
-    return Index(name=m.group(2), columns=cols, unique=bool(m.group(1)), where=(m.group(5) or "").strip())
+    return Index(name=m.group(2), columns=cols, unique=bool(m.group(1)), where=(m.group(5) or "").strip(),
+                 nocase=nocase)

@@ -24,7 +24,7 @@ from baas.schema import defaults
 from baas.schema.fields import Field, RelationField
 from baas.schema.model import Collection, parse_index
 from baas.schema.validate import normalize
-from baas.schema.views import view_fields
+from baas.schema.views import db_columns, scratch_columns, view_fields, view_order, view_query
 
 _encoder = msgspec.json.Encoder()
 
@@ -122,22 +122,12 @@ async def make_plan(db: Any, applied: list[Collection], wanted: list[Collection]
         return None
 
     errors: dict[str, Any] = {}
-    target: list[Collection] = []
-    pairs: list[tuple[Collection | None, Collection]] = []
+    normalized: list[tuple[Collection | None, Collection]] = []
     for old, w in matched:
         try:
-            n = normalize(w, lookup, old)
+            normalized.append((old, normalize(w, lookup, old)))
         except SchemaError as exc:
             errors[w.name] = exc.errors
-            continue
-        if n.type == "view":
-            n = msgspec.structs.replace(n, fields=await view_fields(db, n, lookup, old))
-        target.append(n)
-        pairs.append((old, n))
-    for n in target:
-        rule_errors = _check_rules(n, lookup, db.dialect)
-        if rule_errors:
-            errors.setdefault(n.name, {}).update(rule_errors)
     names = [c.name for c in target_raw]
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:
@@ -145,9 +135,10 @@ async def make_plan(db: Any, applied: list[Collection], wanted: list[Collection]
                           "message": f"Collection name(s) already in use: {', '.join(sorted(dupes))}."}
     if errors:
         raise SchemaError("The schema has errors.", errors=errors)
-    plan = Plan(target=target + [c for c in kept if not prune or c.system], previous=list(applied),
-                base=await schema_mark(db))
-    for old, new in pairs:
+    others = [c for c in kept if not prune or c.system]
+    tables = [(o, n) for o, n in normalized if n.type != "view"]
+    plan = Plan(target=[n for _, n in tables] + others, previous=list(applied), base=await schema_mark(db))
+    for old, new in tables:
         if old is None:
             plan.changes.append(Change("create", new.name, f"({new.type}, {len(new.fields)} fields)", new=new))
         else:
@@ -158,7 +149,78 @@ async def make_plan(db: Any, applied: list[Collection], wanted: list[Collection]
                 continue
             lossy = c.type != "view" and await _has_data(db, c.name)
             plan.changes.append(Change("drop", c.name, "", destructive=lossy, old=c))
+    # Views last: their fields come from the database as it will be once the tables changed.
+    views = await _infer_views(db, plan, [(o, n) for o, n in normalized if n.type == "view"])
+    for old, new in views:
+        if old is None:
+            plan.changes.append(Change("create", new.name, f"({new.type}, {len(new.fields)} fields)", new=new))
+        else:
+            await _diff_collection(db, plan, old, new)
+    final = {n.name: n for _, n in tables + views}
+    plan.target = [final[n.name] for _, n in normalized] + others
+
+    def target_lookup(key: str) -> Collection | None:
+        return next((c for c in plan.target if c.id == key or c.name == key), None)
+
+    for n in plan.target:
+        rule_errors = _check_rules(n, target_lookup, db.dialect)
+        if rule_errors:
+            errors.setdefault(n.name, {}).update(rule_errors)
+    if errors:
+        raise SchemaError("The schema has errors.", errors=errors)
     return plan
+
+
+class _Rollback(Exception):
+    """Ends a scratch transaction: nothing it did is kept."""
+
+
+async def _infer_views(db: Any, plan: Plan, views: list[tuple[Collection | None, Collection]]
+                       ) -> list[tuple[Collection | None, Collection]]:
+    """The views with their fields inferred, in dependency order. When the plan changes tables or
+    views, the columns are read in a scratch transaction (rolled back) where the plan's tables
+    and the views before this one already exist: a view can read what the same file creates."""
+    if not views:
+        return []
+    olds = {n.name: o for o, n in views}
+    kept = [c for c in plan.target if c.type == "view"]  # applied views the plan does not name
+    ordered = view_order([n for _, n in views] + kept)
+    known = {c.name: c for c in plan.target}
+    done: list[tuple[Collection | None, Collection]] = []
+
+    def lookup(key: str) -> Collection | None:
+        return known.get(key) or next((c for c in known.values() if c.id == key), None)
+
+    async def infer(columns_of: Any, scratch: bool = False) -> None:
+        done.clear()
+        for v in ordered:
+            if v.name not in olds:
+                if scratch:  # later views may read it
+                    await columns_of(v, view_query(v))
+                continue
+            nv = msgspec.structs.replace(v, fields=await view_fields(columns_of, v, lookup, olds[v.name]))
+            known[v.name] = nv
+            done.append((olds[v.name], nv))
+
+    structural = any(ch.action not in ("alter", "indexes") for ch in plan.changes)
+    if not structural and all(o is not None and o.name == n.name and o.viewQuery == n.viewQuery for o, n in views):
+        await infer(db_columns(db))
+        return done
+
+    async def scratch(conn: Conn) -> None:
+        await _apply(conn, plan, structure_only=True)
+        await infer(scratch_columns(conn), scratch=True)
+        raise _Rollback
+
+    try:
+        await db.write(scratch, heavy=True)
+    except _Rollback:
+        pass
+    except SchemaError:
+        raise
+    except Exception as exc:  # the database refused the plan's own DDL
+        raise SchemaError(f"The database refused the change: {exc}") from None
+    return done
 
 
 def _realias(c: Collection, aliases: dict[str, str]) -> Collection:
@@ -188,6 +250,22 @@ def _check_rules(coll: Collection, lookup: Any, dialect: str) -> dict[str, Any]:
     return errors
 
 
+# Collection keys compared as "options" (everything but identity, fields, indexes, rules, stamps).
+_NOT_OPTIONS = {"id", "name", "type", "system", "fields", "indexes", "viewQuery", "created", "updated"}
+
+
+def _options(c: Collection) -> dict[str, Any]:
+    return {k: v for k, v in msgspec.to_builtins(c).items() if k not in _NOT_OPTIONS and k not in RULES}
+
+
+def _index_key(c: Collection, raw: Any) -> tuple:
+    """What an index means, independent of its name and of field renames (columns by field id)."""
+    idx = parse_index(raw, c.name)
+    ids = {f.name: f.id for f in c.fields}
+    cols = tuple(("-" if col.startswith("-") else "") + ids.get(col.lstrip("-"), col.lstrip("-")) for col in idx.columns)
+    return idx.unique, cols, tuple(sorted(ids.get(n, n) for n in idx.nocase)), idx.where
+
+
 async def _diff_collection(db: Any, plan: Plan, old: Collection, new: Collection) -> None:
     if old.type != new.type:
         raise SchemaError(f"Collection {old.name!r}: changing the type ({old.type} -> {new.type}) is not supported.")
@@ -197,9 +275,27 @@ async def _diff_collection(db: Any, plan: Plan, old: Collection, new: Collection
     if new.type == "view":
         if old.viewQuery != new.viewQuery or _encoder.encode(old.fields) != _encoder.encode(new.fields):
             plan.changes.append(Change("alter", new.name, "view query", old=old, new=new))
-        elif _encoder.encode(old) != _encoder.encode(new):
-            plan.changes.append(Change("alter", new.name, "rules/options", old=old, new=new))
-        return
+    else:
+        await _diff_fields(db, plan, old, new)
+        if [str(i) for i in old.indexes] != [str(i) for i in new.indexes]:
+            # Dropping an index (not recreating it under a new name) on a table with rows loses a
+            # guarantee the data may rely on (a unique index above all): it needs the flag.
+            kept = {_index_key(new, i) for i in new.indexes}
+            lost = [parse_index(i, old.name).name for i in old.indexes if _index_key(old, i) not in kept]
+            lossy = bool(lost) and await _has_data(db, table)
+            detail = f"{len(old.indexes)} -> {len(new.indexes)}" + (f" (drops {', '.join(lost)})" if lost else "")
+            plan.changes.append(Change("indexes", new.name, detail, destructive=lossy, old=old, new=new))
+    for rule in RULES:
+        if getattr(old, rule) != getattr(new, rule):
+            plan.changes.append(Change("alter", new.name, f"{rule}: {getattr(old, rule)!r} -> {getattr(new, rule)!r}"))
+    before, after = _options(old), _options(new)
+    changed = sorted(k for k in after if before.get(k) != after[k])
+    if changed:
+        plan.changes.append(Change("alter", new.name, f"options {', '.join(changed)}"))
+
+
+async def _diff_fields(db: Any, plan: Plan, old: Collection, new: Collection) -> None:
+    table = old.name
     old_fields = {f.id: f for f in old.fields}
     new_ids = {f.id for f in new.fields}
     for f in old.fields:
@@ -220,11 +316,6 @@ async def _diff_collection(db: Any, plan: Plan, old: Collection, new: Collection
                                        destructive=lossy and await _has_data(db, table, of), old=of, new=f))
         elif _field_sig(of) != _field_sig(msgspec.structs.replace(f, name=of.name)):
             plan.changes.append(Change("alter", new.name, f"field {f.name} options", old=of, new=f))
-    if [str(i) for i in old.indexes] != [str(i) for i in new.indexes]:
-        plan.changes.append(Change("indexes", new.name, f"{len(old.indexes)} -> {len(new.indexes)}", old=old, new=new))
-    for rule in RULES:
-        if getattr(old, rule) != getattr(new, rule):
-            plan.changes.append(Change("alter", new.name, f"{rule}: {getattr(old, rule)!r} -> {getattr(new, rule)!r}"))
 
 
 async def apply_plan(db: Database, plan: Plan, *, accept_data_loss: bool = False, source: str = "api") -> None:
@@ -239,7 +330,8 @@ async def apply_plan(db: Database, plan: Plan, *, accept_data_loss: bool = False
             await conn.execute("SELECT pg_advisory_xact_lock(724312)")
         if plan.base is not None and await schema_mark(conn) != plan.base:
             raise SchemaError("The schema was changed by someone else meanwhile; plan again and retry.")
-        await _apply(conn, plan)
+        if plan.changes:
+            await _apply(conn, plan)
         now = now_str()
         await conn.execute('DELETE FROM "_collections"')
         for c in plan.target:
@@ -270,12 +362,14 @@ def _changed(plan: Plan, c: Collection) -> bool:
     return any(ch.collection == c.name for ch in plan.changes)
 
 
-async def _apply(conn: Conn, plan: Plan) -> None:
+async def _apply(conn: Conn, plan: Plan, *, structure_only: bool = False) -> None:
+    """Run the plan's DDL. ``structure_only`` (a scratch run, see `_infer_views`) shapes the
+    tables and stops there: no conversions, no new indexes, no views."""
     dialect = conn.dialect
-    # Views first out (they may read tables about to change), back in last.
-    for ch in plan.changes:
-        if ch.old is not None and isinstance(ch.old, Collection) and ch.old.type == "view":
-            await conn.execute(f"DROP VIEW IF EXISTS {q(ch.old.name)}")
+    # Every view out first (they may read tables about to change, or each other: dependents
+    # first), all back in last in dependency order.
+    for v in reversed(view_order([c for c in plan.previous if c.type == "view"])):
+        await conn.execute(f"DROP VIEW IF EXISTS {q(v.name)}")
     for ch in plan.changes:
         if ch.action == "drop" and ch.old.type != "view":
             await conn.execute(f"DROP TABLE {q(ch.old.name)}")
@@ -284,7 +378,7 @@ async def _apply(conn: Conn, plan: Plan) -> None:
             await conn.execute(f"ALTER TABLE {q(ch.old.name)} RENAME TO {q(ch.new.name)}")
     for ch in plan.changes:
         if ch.action == "create" and ch.new.type != "view":
-            for stmt in create_table_sql(ch.new, dialect):
+            for stmt in create_table_sql(ch.new, dialect)[: 1 if structure_only else None]:
                 await conn.execute(stmt)
     by_name = {c.name: c for c in plan.target}
     reindex = {ch.collection for ch in plan.changes if ch.action in ("indexes", "drop_field", "rename_field", "convert_field")}
@@ -300,16 +394,16 @@ async def _apply(conn: Conn, plan: Plan) -> None:
             await conn.execute(f"ALTER TABLE {t} RENAME COLUMN {q(ch.old.name)} TO {q(ch.new.name)}")
         elif ch.action == "add_field":
             await conn.execute(f"ALTER TABLE {t} ADD COLUMN {q(ch.new.name)} {column_type(ch.new, dialect)}")
+    if structure_only:
+        return
     for ch in plan.changes:
         if ch.action == "convert_field":
             await _convert(conn, ch.collection, ch.old, ch.new)
     for name in reindex:
         for idx in by_name[name].indexes:
-            await conn.execute(create_index_sql(name, parse_index(idx, name)))
-    for c in plan.target:
-        if c.type == "view" and any(ch.collection == c.name or ch.old is not None for ch in plan.changes):
-            await conn.execute(f"DROP VIEW IF EXISTS {q(c.name)}")
-            await conn.execute(f"CREATE VIEW {q(c.name)} AS {c.viewQuery}")
+            await conn.execute(create_index_sql(name, parse_index(idx, name), dialect))
+    for v in view_order([c for c in plan.target if c.type == "view"]):
+        await conn.execute(f"CREATE VIEW {q(v.name)} AS {view_query(v)}")
 
 
 def _index_name(idx: Any, table: str) -> str:

@@ -11,7 +11,7 @@ import msgspec
 from baas.errors import FieldError, SchemaError
 from baas.schema import defaults
 from baas.schema.fields import AutodateField, FIELD_TYPES, RelationField, SelectField
-from baas.schema.fields.text import TextField
+from baas.schema.fields.text import TextField, generator
 from baas.schema.model import NAME_RE, SYSTEM_FIELD_NAMES, Collection, index_sql, parse_index
 
 Lookup = Callable[[str], "Collection | None"]
@@ -44,10 +44,9 @@ def normalize(coll: Collection, lookup: Lookup, old: Collection | None = None) -
     names = [f.name for f in fields]
     if "id" not in names:
         fields.insert(0, old_by_name.get("id") or defaults.id_field(name))
-    if coll.type == "auth":
-        for sf in defaults.auth_fields(name):
-            if sf.name not in names:
-                fields.insert(1, old_by_name.get(sf.name) or sf)
+    if coll.type == "auth":  # after id, in PocketBase's order
+        missing = [old_by_name.get(sf.name) or sf for sf in defaults.auth_fields(name) if sf.name not in names]
+        fields[1:1] = missing
     field_errors: dict[str, Any] = {}
     seen: set[str] = set()
     out_fields = []
@@ -77,6 +76,10 @@ def normalize(coll: Collection, lookup: Lookup, old: Collection | None = None) -
             errors["indexes"] = _err("validation_invalid_index_expression", str(exc))
             continue
         missing = [c.lstrip("-") for c in parsed.columns if c.lstrip("-") not in seen]
+        stray = [c for c in parsed.nocase if c not in [x.lstrip("-") for x in parsed.columns]]
+        if stray:
+            errors["indexes"] = _err("validation_invalid_index_expression",
+                                     f"nocase names {', '.join(stray)}, which the index does not cover.")
         if missing:
             errors["indexes"] = _err("validation_invalid_index_expression",
                                      f"Index column(s) {', '.join(missing)} are not fields of {name}.")
@@ -84,8 +87,12 @@ def normalize(coll: Collection, lookup: Lookup, old: Collection | None = None) -
         errors["viewQuery"] = _err("validation_required", "A view collection needs a viewQuery.")
     if errors:
         raise SchemaError(f"Invalid collection {name!r}.", errors=errors)
-    # Indexes are kept as PocketBase-style SQL text, one canonical spelling each.
-    indexes = [index_sql(name, parse_index(i, name)) for i in coll.indexes]
+    # Indexes are kept as PocketBase-style SQL text, one canonical spelling each. An auth
+    # collection always has its system indexes, whatever the file or the request says.
+    parsed_indexes = [parse_index(i, name) for i in coll.indexes]
+    if coll.type == "auth":
+        parsed_indexes = defaults.with_auth_indexes(name, parsed_indexes)
+    indexes = [index_sql(name, i) for i in parsed_indexes]
     return msgspec.structs.replace(coll, id=cid, fields=out_fields, indexes=indexes)
 
 
@@ -120,6 +127,12 @@ def _check_field(f: Any, coll: Collection, lookup: Lookup) -> dict[str, str] | N
             re.compile(f.pattern)
         except re.error as exc:
             return {"pattern": _err("validation_invalid_pattern", f"Invalid pattern: {exc}.")}
+    if isinstance(f, TextField) and f.autogeneratePattern:
+        try:
+            generator(f.autogeneratePattern)
+        except ValueError as exc:
+            return {"autogeneratePattern": _err("validation_invalid_pattern",
+                                                f"Cannot generate values from this pattern: {exc}.")}
     if coll.type != "auth" and f.type == "password":
         return {"type": _err("validation_invalid_type", "Password fields belong to auth collections only.")}
     return None

@@ -1,9 +1,14 @@
-"""View collections: a read-only collection over a SELECT, its fields inferred from the query."""
+"""View collections: a read-only collection over a SELECT, its fields inferred from the query.
+
+A view may read collections (and other views) created or changed in the same plan, so the
+planner asks for its columns inside a scratch transaction where those tables already have
+their new shape (`view_columns`), and creates views in dependency order (`view_order`).
+"""
 
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 import msgspec
 
@@ -15,33 +20,97 @@ from baas.schema.model import NAME_RE, Collection
 _FROM = re.compile(r"\b(?:FROM|JOIN)\s+[`\"\[]?(\w+)", re.I)
 _FORBIDDEN = re.compile(r";|\b(INSERT|UPDATE|DELETE|DROP|ALTER|CREATE|ATTACH|PRAGMA|REPLACE|GRANT|TRUNCATE)\b", re.I)
 
+Columns = Callable[[Collection, str], Awaitable[list[str]]]
 
-async def view_fields(db: Any, coll: Collection, lookup: Callable[[str], Collection | None],
+
+def _query_error(name: str, message: str) -> SchemaError:
+    return SchemaError(f"View {name!r}: {message}",
+                       errors={"viewQuery": {"code": "validation_invalid_view_query", "message": message}})
+
+
+def view_query(coll: Collection) -> str:
+    """The view's SELECT, checked to be one read-only statement."""
+    query = coll.viewQuery.strip().rstrip(";")
+    if not query.lower().startswith(("select", "with")) or _FORBIDDEN.search(query):
+        raise _query_error(coll.name, "viewQuery must be a single SELECT statement.")
+    return query
+
+
+def sources(query: str) -> list[str]:
+    """Names of the tables and views a query reads (FROM / JOIN)."""
+    return _FROM.findall(query)
+
+
+def view_order(views: list[Collection]) -> list[Collection]:
+    """``views`` ordered so that a view comes after the views it reads; a cycle is an error."""
+    by_name = {v.name: v for v in views}
+    done: list[Collection] = []
+    state: dict[str, int] = {}  # 1 = visiting, 2 = done
+
+    def visit(v: Collection) -> None:
+        if state.get(v.name) == 2:
+            return
+        if state.get(v.name) == 1:
+            raise _query_error(v.name, "views must not read each other in a cycle.")
+        state[v.name] = 1
+        for dep in sources(v.viewQuery):
+            if dep in by_name and dep != v.name:
+                visit(by_name[dep])
+        state[v.name] = 2
+        done.append(v)
+
+    for v in views:
+        visit(v)
+    return done
+
+
+def db_columns(db: Any) -> Columns:
+    """Columns of a view's query read from the applied database (nothing changes in the plan)."""
+
+    async def columns(coll: Collection, query: str) -> list[str]:
+        return await db.columns(query)
+
+    return columns
+
+
+def scratch_columns(conn: Any) -> Columns:
+    """Columns of a view's query inside a scratch transaction: the view is created there (so
+    later views can read it) and its columns read back from the catalogue."""
+
+    async def columns(coll: Collection, query: str) -> list[str]:
+        name = '"' + coll.name.replace('"', '""') + '"'
+        await conn.execute(f"DROP VIEW IF EXISTS {name}")
+        await conn.execute(f"CREATE VIEW {name} AS {query}")
+        if conn.dialect == "postgresql":
+            rows = await conn.fetch("SELECT attname FROM pg_attribute WHERE attrelid = CAST(? AS regclass) "
+                                    "AND attnum > 0 AND NOT attisdropped ORDER BY attnum", [name])
+            return [r[0] for r in rows]
+        return [r[1] for r in await conn.fetch(f"PRAGMA table_info({name})")]
+
+    return columns
+
+
+async def view_fields(columns_of: Columns, coll: Collection, lookup: Callable[[str], Collection | None],
                       old: Collection | None) -> list:
     """Fields of a view: a column named like a field of a queried collection copies that field
     (so types, relations and rules keep working); any other column is ``json``."""
-    query = coll.viewQuery.strip().rstrip(";")
-    if not query.lower().startswith(("select", "with")) or _FORBIDDEN.search(query):
-        raise SchemaError(f"View {coll.name!r}: viewQuery must be a single SELECT statement.",
-                          errors={"viewQuery": {"code": "validation_invalid_view_query",
-                                                "message": "Must be a single SELECT statement."}})
+    query = view_query(coll)
     try:
-        columns = await db.columns(query)
+        columns = await columns_of(coll, query)
+    except SchemaError:
+        raise
     except Exception as exc:  # the database names the problem
-        raise SchemaError(f"View {coll.name!r}: invalid viewQuery: {exc}",
-                          errors={"viewQuery": {"code": "validation_invalid_view_query", "message": str(exc)}}) from None
+        raise _query_error(coll.name, f"invalid viewQuery: {exc}") from None
     if "id" not in columns:
-        raise SchemaError(f"View {coll.name!r}: the query must select an id column.",
-                          errors={"viewQuery": {"code": "validation_invalid_view_query",
-                                                "message": "The query must select an id column."}})
-    sources = [c for c in (lookup(n) for n in _FROM.findall(query)) if c is not None]
+        raise _query_error(coll.name, "The query must select an id column.")
+    found = [c for c in (lookup(n) for n in sources(query)) if c is not None]
     declared = {f.name: f for f in coll.fields}
     old_ids = {f.name: f.id for f in old.fields} if old else {}
     fields = []
     for col in columns:
         if not NAME_RE.match(col):
-            raise SchemaError(f"View {coll.name!r}: column {col!r} needs a plain alias (AS name).")
-        f = declared.get(col) or next((s.field(col) for s in sources if s.field(col) is not None), None)
+            raise _query_error(coll.name, f"column {col!r} needs a plain alias (AS name).")
+        f = declared.get(col) or next((s.field(col) for s in found if s.field(col) is not None), None)
         if col == "id":
             f = defaults.id_field(coll.name)
         if f is None:
