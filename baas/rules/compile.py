@@ -29,17 +29,32 @@ class Compiler:
     """Compiles expressions for one collection, request and dialect."""
 
     def __init__(self, collection: Collection, lookup: Callable[[str], Collection | None],
-                 request: RequestInfo, dialect: str, alias: str, client: bool = False) -> None:
+                 request: RequestInfo, dialect: str, alias: str, client: bool = False,
+                 prefix: str = "_") -> None:
         if dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"unknown dialect {dialect!r}")
         self.dialect = dialect
         self.alias = alias
-        self.resolver = Resolver(collection, lookup, request, dialect, alias, self._changed, client)
+        self.lookup = lookup
+        self.request = request
+        # Join aliases start with ``prefix``: a related collection's list rule compiled inside a
+        # join condition gets the join's own alias as prefix, so its aliases never shadow ours.
+        self.prefix = prefix
+        self.resolver = Resolver(collection, lookup, request, dialect, alias, self._changed, client,
+                                 restrict=self._list_rule)
         self._mm = 0
+
+    def _list_rule(self, coll: Collection, alias: str) -> SQL:
+        """``coll``'s list rule over ``alias``, compiled as the founder wrote it (full access)."""
+        sub = Compiler(coll, self.lookup, self.request, self.dialect, alias, client=False, prefix=alias + "_")
+        try:
+            return sub.filter(coll.listRule or "")
+        except RuleError as exc:
+            raise RuleError(f"the list rule of a related collection is invalid: {exc}") from None
 
     # -- filter --------------------------------------------------------------------------------
     def filter(self, expr: str) -> SQL:
-        joins = Joins("_j")
+        joins = Joins(f"{self.prefix}j")
         body = self.node(parse(expr), joins)
         if not joins.items:
             return body
@@ -64,7 +79,7 @@ class Compiler:
             return expr
         # "every item": no row of the multi-valued path(s) may fail the comparison
         self._mm += 1
-        own = Joins(f"_m{self._mm}_")
+        own = Joins(f"{self.prefix}m{self._mm}_")
         l2 = self.resolver.operand(node.left, own)
         r2 = self.resolver.operand(node.right, own)
         inner = self.build(l2, node.base_op, r2)
@@ -136,7 +151,7 @@ class Compiler:
 
     def sort_values(self, name: str) -> list[SQL]:
         """The ORDER BY keys of one field path (a scalar subquery when it needs joins)."""
-        joins = Joins("_s")
+        joins = Joins(f"{self.prefix}s")
         op = self.resolver.operand(ast.Ident(name), joins)
         if self.dialect != "postgresql":
             values = [op.expr]

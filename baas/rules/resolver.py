@@ -52,7 +52,8 @@ class Resolver:
 
     def __init__(self, collection: Collection, lookup: Callable[[str], Collection | None],
                  request: RequestInfo, dialect: str, alias: str,
-                 changed: Callable[[Operand, Operand], SQL], client: bool = False) -> None:
+                 changed: Callable[[Operand, Operand], SQL], client: bool = False,
+                 restrict: Callable[[Collection, str], SQL] | None = None) -> None:
         self.coll = collection
         # A requester's own filter (not an admin's rule) is held to what PocketBase allows it.
         self.client = client and not request.is_superuser
@@ -62,6 +63,7 @@ class Resolver:
         self.dialect = dialect
         self.alias = qi(alias)
         self.changed = changed  # builds "body value differs from stored value" (compile.py)
+        self.restrict = restrict  # compiles a related collection's list rule over a join alias
 
     # -- entry -------------------------------------------------------------------------------
     def operand(self, node: ast.Operand, joins: Joins) -> Operand:
@@ -122,13 +124,14 @@ class Resolver:
             col = f"{alias}.{qi(f.name)}"
             if not f.is_multi() and i == len(props) - 2 and props[i + 1] == "id":
                 return self._last(coll, alias, prop, joins, multi=multi, nullify=nullify)  # "rel.id" is "rel"
+            self._reachable(target, prop)
             if f.is_multi():
                 je = joins.add(f"{alias}.{f.name}#each", lambda a: self._each_join(frag(col), a, True))
-                alias = joins.add(f"{alias}.{f.name}", lambda a: frag(
-                    f"LEFT JOIN {qi(target.name)} AS {a} ON {a}.\"id\" = {je}.\"value\""))
+                alias = joins.add(f"{alias}.{f.name}", lambda a: cat(frag(
+                    f"LEFT JOIN {qi(target.name)} AS {a} ON {a}.\"id\" = {je}.\"value\""), self._listed(target, a)))
             else:
-                alias = joins.add(f"{alias}.{f.name}", lambda a: frag(
-                    f"LEFT JOIN {qi(target.name)} AS {a} ON {a}.\"id\" = {col}"))
+                alias = joins.add(f"{alias}.{f.name}", lambda a: cat(frag(
+                    f"LEFT JOIN {qi(target.name)} AS {a} ON {a}.\"id\" = {col}"), self._listed(target, a)))
             coll, multi = target, multi or f.is_multi()
         raise RuleError("empty field path")
 
@@ -140,6 +143,7 @@ class Resolver:
         bf = back.field(m.group(2)) if back else None
         if back is None or not isinstance(bf, RelationField) or bf.collectionId not in (coll.id, coll.name):
             raise RuleError(f"invalid back relation {prop!r}")
+        self._reachable(back, prop)
         many = bf.is_multi() or not _has_unique_index(back, bf.name)
         col = f"{{a}}.{qi(bf.name)}"
         if not bf.is_multi():
@@ -148,8 +152,23 @@ class Resolver:
             on = f"{col} @> jsonb_build_array({alias}.\"id\")"
         else:
             on = f"{alias}.\"id\" IN (SELECT \"value\" FROM json_each({col}))"
-        new = joins.add(f"{alias}.{prop}", lambda a: frag(f"LEFT JOIN {qi(back.name)} AS {a} ON " + on.format(a=a)))
+        new = joins.add(f"{alias}.{prop}", lambda a: cat(
+            frag(f"LEFT JOIN {qi(back.name)} AS {a} ON " + on.format(a=a)), self._listed(back, a)))
         return back, new, many
+
+    # -- what a client expression may reach ----------------------------------------------------
+    def _reachable(self, coll: Collection, prop: str) -> None:
+        """A client may not filter or sort through a collection it may not list at all: any answer,
+        even a count, would be an oracle for values it cannot read (PocketBase answers 400)."""
+        if self.client and (coll.listRule is None or not _key_may_list(self.req, coll)):
+            raise RuleError(f"{prop!r} leads to a collection that you may not list")
+
+    def _listed(self, coll: Collection, alias: str) -> SQL:
+        """The extra join condition that keeps, for a client, only the related rows its list rule
+        lets this requester see; hidden rows join as NULL, exactly as a missing record would."""
+        if not self.client or not coll.listRule or self.restrict is None:
+            return frag("")
+        return cat(" AND (", self.restrict(coll, alias.strip('"')), ")")
 
     def _last(self, coll: Collection, alias: str, prop: str, joins: Joins, *, multi: bool,
               nullify: bool) -> Operand:
@@ -161,38 +180,38 @@ class Resolver:
             raise RuleError(f"unknown field {name!r}")
         if f.hidden and self.client:
             raise RuleForbidden(f"Only superusers can filter by the hidden field {name!r}.")
-        col = f"{alias}.{qi(f.name)}"
-        if self.client and coll.type == "auth" and f.name == "email" and not mod:
-            # Emails the owner keeps private read as empty to everybody else.
+        col = frag(f"{alias}.{qi(f.name)}")
+        if self.client and coll.type == "auth" and f.name == "email":
+            # Emails the owner keeps private read as empty to everybody else; masked before any
+            # modifier (:lower, :length, …) so no modifier can see past it.
             auth_id = str((self.req.auth or {}).get("id", ""))
-            visible = frag(f'(CASE WHEN {alias}."emailVisibility" OR {alias}."id" = {self._text_param()} '
-                           f"THEN {col} ELSE '' END)", auth_id)
-            return Operand(visible, "text", "TEXT", multi=multi)
+            col = frag(f'(CASE WHEN {alias}."emailVisibility" OR {alias}."id" = {self._text_param()} '
+                       f"THEN {col.sql} ELSE '' END)", auth_id)
         if mod == "length" and isinstance(f, MultiValueField):
             if f.is_multi():
-                sql = f"jsonb_array_length({col})" if self.pg else f"json_array_length({col})"
+                sql = cat("jsonb_array_length(" if self.pg else "json_array_length(", col, ")")
             else:
-                sql = f"(CASE WHEN {col} = '' OR {col} IS NULL THEN 0 ELSE 1 END)"
-            return Operand(frag(sql), "number", multi=multi)
+                sql = cat("(CASE WHEN ", col, " = '' OR ", col, " IS NULL THEN 0 ELSE 1 END)")
+            return Operand(sql, "number", multi=multi)
         if mod == "each" and isinstance(f, MultiValueField):
-            je = joins.add(f"{alias}.{f.name}#each", lambda a: self._each_join(frag(col), a, f.is_multi()))
+            je = joins.add(f"{alias}.{f.name}#each", lambda a: self._each_join(col, a, f.is_multi()))
             return Operand(frag(f'{je}."value"'), "text", multi=multi or f.is_multi())
         op = self._column(f, col, multi)
         if mod == "lower":
             op = self.lower(op)
         return op
 
-    def _column(self, f: Field, col: str, multi: bool) -> Operand:
+    def _column(self, f: Field, col: SQL, multi: bool) -> Operand:
         kind = f.kind()
         if kind == "number":
-            return Operand(frag(col), "number", "NUMERIC", multi=multi)
+            return Operand(col, "number", "NUMERIC", multi=multi)
         if kind == "bool":
-            return Operand(frag(f"CAST({col} AS INTEGER)" if self.pg else col), "number", "NUMERIC", multi=multi)
+            return Operand(cat("CAST(", col, " AS INTEGER)") if self.pg else col, "number", "NUMERIC", multi=multi)
         if kind == "json" and isinstance(f, JSONField):
-            return self._json_value(col, [], multi)
+            return self._json_value(col.sql, [], multi)
         if kind == "json":  # multi-value select/relation/file compared as its JSON text, as PocketBase does
-            return Operand(frag(f"CAST({col} AS TEXT)" if self.pg else col), "text", "TEXT", multi=multi)
-        return Operand(frag(col), "text", "TEXT", multi=multi)
+            return Operand(cat("CAST(", col, " AS TEXT)") if self.pg else col, "text", "TEXT", multi=multi)
+        return Operand(col, "text", "TEXT", multi=multi)
 
     def _json(self, alias: str, f: Field, path: list[str], multi: bool) -> Operand:
         for p in path:
@@ -275,7 +294,7 @@ class Resolver:
             if name not in body:
                 return literal(0, self.dialect)
             value = self._static(body, [name], self.coll)
-            stored = self._column(f, f"{self.alias}.{qi(f.name)}", False)
+            stored = self._column(f, frag(f"{self.alias}.{qi(f.name)}"), False)
             return Operand(cat("(CASE WHEN ", self.changed(value, stored), " THEN 1 ELSE 0 END)"), "number")
         if len(props) == 1 and isinstance(f, MultiValueField) and mod in ("each", "length"):
             items = _as_list(body.get(name))
@@ -313,6 +332,16 @@ class Resolver:
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _key_may_list(req: RequestInfo, coll: Collection) -> bool:
+    """An API key may only reach collections its scopes let it list (as ``auth.apikeys.check_scope``
+    decides for the collection it asks for; rules cannot import the auth package)."""
+    auth = req.auth
+    if not auth or auth.get("collectionName") != "_apikeys":
+        return True
+    return any(sc.get("collection") in ("*", coll.name) and "list" in (sc.get("actions") or ())
+               for sc in auth.get("scopes") or () if isinstance(sc, dict))
 
 
 def _field(coll: Collection, name: str) -> Field | None:
