@@ -58,3 +58,28 @@ class Logic:
 
 
 Node = Union[Compare, Logic]
+
+_JOIN = {"AND": "&&", "OR": "||"}
+
+
+def to_text(node: Node | Operand) -> str:
+    """The expression as filter text that parses back to an equal tree.
+
+    Strings are double-quoted with ``\\`` and ``\"`` escaped (the lexer's only escapes); parentheses
+    are written only where the tree needs them (an ``||`` inside ``&&``, or a group the parser
+    would otherwise flatten), so the text is never nested deeper than the one it came from."""
+    if isinstance(node, Text):
+        return '"' + node.value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(node, Number):
+        return node.raw
+    if isinstance(node, Ident):
+        return node.name
+    if isinstance(node, Compare):
+        return f"{to_text(node.left)} {node.op} {to_text(node.right)}"
+    parts = []
+    for item in node.items:
+        text = to_text(item)
+        if isinstance(item, Logic) and (item.op == node.op or item.op == "OR"):
+            text = f"({text})"
+        parts.append(text)
+    return f" {_JOIN[node.op]} ".join(parts)
