@@ -201,10 +201,15 @@ def schema_export(out: Optional[Path] = typer.Option(None, "--out", "-o", help="
     """Write the applied schema as baas.yaml."""
     from baas.schema.loader import dump_schema
 
+    settings = Settings(data_dir=data_dir, db_url=db)
+    if not db and not (Path(data_dir) / "data.db").is_file():  # exporting must not create a data dir
+        _fail(f"no data directory with a database at {data_dir!r}: nothing to export "
+              "(pass --dir DATA, or --db for PostgreSQL)")
+
     async def run(eng: Engine) -> str:
         return dump_schema(eng.registry.all())
 
-    text = _with_engine(Settings(data_dir=data_dir, db_url=db), run)
+    text = _with_engine(settings, run)
     if out:
         out.write_text(text)
         typer.echo(f"Wrote {out}.")
