@@ -180,11 +180,15 @@ async def auth_with_password(request: Request, collection_name: str) -> Response
 @post(BASE + "/auth-refresh")
 async def auth_refresh(request: Request, collection_name: str) -> Response:
     eng = engine(request)
-    coll = _auth_collection(eng, collection_name)
     token = bearer_token(request)
     found = await auth_record(eng, token) if token else None
-    if found is None or found[0].id != coll.id:
+    # PocketBase's order and answers: no valid token 401; a valid token of another collection
+    # (a superuser's on users/…) 403, naming the token's own collection as PocketBase does.
+    if found is None:
         raise Unauthorized("The request requires valid record authorization token.")
+    coll = collection(eng, collection_name)
+    if found[0].id != coll.id:
+        raise Forbidden(f"The request requires auth record from {found[0].name} collection.")
     _, record, raw = found
     record.pop("tokenKey", None)
     claims = tokens.peek(token) or {}
