@@ -17,6 +17,12 @@ PG_URL = os.environ.get("BAAS_TEST_POSTGRES_URL", "")
 BACKEND = "postgresql" if PG_URL else "sqlite"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Show why tests were skipped (e.g. the JS SDK tests without tests/js/node_modules) in the summary."""
+    if "s" not in config.option.reportchars and "a" not in config.option.reportchars:
+        config.option.reportchars += "s"
+
+
 async def _create_pg_database() -> str:
     name = "baas_t_" + secrets.token_hex(6)
     conn = await asyncpg.connect(PG_URL)

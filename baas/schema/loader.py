@@ -118,6 +118,9 @@ def load_schema_text(text: str, path: str = "baas.yaml") -> SchemaFile:
         m = re.search(r"- at `(\$[^`]*)`", msg)
         where = m.group(1) if m else "$"
         problem = msg.split(" - at ")[0]
+        if problem.startswith("Expected `str`, got `int`") or problem.startswith("Expected `str`, got `float`"):
+            # YAML reads some unquoted words as numbers: 0x300 (a thumb size) is hexadecimal 768.
+            problem += "; quote the value (YAML reads unquoted 0x300, 1_000 or 1e3 as numbers)"
         raise SchemaError(f"{problem} (at {where[2:] or 'top level'})", path=path, line=_line_for(where, lines)) from None
     _check_plugins(schema, path, lines)
     # Remember where each collection starts, so later (semantic) errors can name the line too.

@@ -1,0 +1,21 @@
+"""A skipped test says why in the summary (the JS SDK tests skip without node or node_modules)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_js_sdk_skip_shows_its_reason(tmp_path: Path) -> None:
+    node_dir = os.path.dirname(shutil.which("node") or "/nonexistent/node")
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p and p != node_dir)
+    r = subprocess.run([sys.executable, "-m", "pytest", "tests/test_js_sdk.py", "-p", "no:cacheprovider"],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert "1 skipped" in r.stdout, r.stdout + r.stderr
+    assert "SKIPPED" in r.stdout and "node is not installed" in r.stdout, r.stdout
