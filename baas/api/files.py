@@ -167,6 +167,10 @@ async def _serve(request: Request, storage: files.Storage, key: str, info: BlobI
         "Last-Modified": last_modified,
     }
     media_type = EXT_TYPES.get(ext, ctype)
+    # Given as a header, exactly as stored (as PocketBase serves it), so Litestar, which appends
+    # "; charset=utf-8" to any text/* media type, adds nothing: "text/plain; charset=utf-8" was
+    # sent with the charset twice and a sniffed "text/plain; charset=utf-16le" with two charsets.
+    headers["Content-Type"] = media_type
     if _not_modified(request, etag, info.modified):
         return Response(content=b"", status_code=304, headers={k: headers[k] for k in
                                                                ("ETag", "Last-Modified", "Cache-Control")})
