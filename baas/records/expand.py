@@ -15,7 +15,7 @@ import re
 from typing import TYPE_CHECKING
 
 from baas.db.tables import q
-from baas.errors import BadRequest, FieldError
+from baas.errors import ApiError, BadRequest, FieldError
 from baas.records.serialize import rows_to_records, select_list
 from baas.schema.fields import RelationField, as_list
 from baas.schema.model import Collection, parse_index
@@ -86,6 +86,16 @@ async def expand_records(r: Reader, coll: Collection, records: list[dict], spec:
             await _expand_back(r, coll, records, m.group(1), m.group(2), key, sub, budget, weights)
 
 
+def _key_may_view(r: Reader, target: Collection) -> bool:
+    """An API key expands only collections its scopes let it view (as it may only view those)."""
+    from baas.auth.apikeys import check_scope  # services share a layer; imported where used
+    try:
+        check_scope(r.req, target.name, "view")
+    except ApiError:
+        return False
+    return True
+
+
 async def _load(r: Reader, target: Collection, cond: str, params: list, limit: int,
                 extra_col: str = "", window: str = "", join: str = "") -> list:
     """Rows of ``target`` matching ``cond`` under its view rule: at most ``limit`` + 1 of them, so
@@ -93,7 +103,7 @@ async def _load(r: Reader, target: Collection, cond: str, params: list, limit: i
 
     ``join`` is added to the FROM clause, ``extra_col`` appended as the last column; ``window``
     (a PARTITION BY expression) keeps only the first `BACK_LIMIT` rows of each partition."""
-    if target.viewRule is None and not r.req.is_superuser:
+    if target.viewRule is None and not r.req.is_superuser or not _key_may_view(r, target):
         return []
     conds, rule_params = await r.where(target, target.viewRule)
     cols, _ = select_list(target)

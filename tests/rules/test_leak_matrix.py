@@ -307,3 +307,14 @@ async def test_api_key_reaches_only_collections_it_may_list(world: World):
     assert status == 400 and body["data"] == {}, body
     status, body, _ = await listing(w, "open-key", "open", filter='title = "o3" && mine = "{}"'.format(w.ids["Dcat"]))
     assert (status, names(w, body)) == (200, {"O3"})
+
+
+async def test_api_key_expands_only_collections_it_may_view(world: World):
+    w = world
+    status, body, text = await listing(w, "open-key", "open", expand="mine,many,owner,next.mine")
+    assert status == 200, text
+    o3 = next(i for i in body["items"] if i["id"] == w.ids["O3"])
+    assert o3["expand"] == {}, o3  # diary and users are outside the key's scopes
+    assert "CATDIARY" not in text
+    status, body, _ = await listing(w, "key", "open", expand="mine")  # control: a key scoped to "*"
+    assert next(i for i in body["items"] if i["id"] == w.ids["O3"])["expand"]["mine"]["code"] == "CATDIARY"
