@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional, TypeVar
@@ -137,7 +138,7 @@ def serve(
     typer.echo(f"baas serving on http://{http} (data: {Path(data_dir).resolve()}, "
                f"db: {'postgresql' if db else 'sqlite'})")
     if not superusers:  # the URL may hold a password: never echo it
-        where = f" --dir {data_dir}" if data_dir != "baas_data" else ""
+        where = f" --dir {shlex.quote(data_dir)}" if data_dir != "baas_data" else ""
         typer.echo(f"No superuser yet. Create one with: baas superuser upsert EMAIL PASSWORD{where}"
                    + (" --db <database URL>" if db else ""))
     Granian(
