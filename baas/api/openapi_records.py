@@ -122,12 +122,16 @@ def _many(f: Field, item: Schema) -> Schema:
     return _or_empty(item, f.required)
 
 
-def _modifiers(f: Field, value: Schema) -> Schema:
-    """PocketBase's update modifiers: ``n+``/``n-`` on numbers, ``f+``/``+f``/``f-`` on multi-value."""
+def _modifiers(f: Field, value: Schema, upload: bool) -> Schema:
+    """PocketBase's update modifiers: ``n+``/``n-`` on numbers, ``f+``/``+f``/``f-`` on multi-value
+    selects and relations; on files ``f-`` removes names and, in a form, ``f+`` appends uploads."""
     if f.type == "number":
         return {f"{f.name}+": {"type": "number"}, f"{f.name}-": {"type": "number"}}
     if f.type in ("select", "relation") and _multi(f):
         return {f"{f.name}+": value, f"+{f.name}": value, f"{f.name}-": value}
+    if f.type == "file":
+        names = input_value(f, upload=False) or {}
+        return {f"{f.name}+": value, f"{f.name}-": names} if upload else {f"{f.name}-": names}
     return {}
 
 
@@ -147,7 +151,7 @@ def write_schema(coll: Collection, *, update: bool, upload: bool) -> Schema:
             continue
         props[f.name] = value
         if update:
-            props.update(_modifiers(f, value))
+            props.update(_modifiers(f, value, upload))
         elif f.required and not getattr(f, "autogeneratePattern", ""):
             required.append(f.name)
     if coll.type == "auth":

@@ -113,7 +113,11 @@ class Compiler:
     def like(self, a: Operand, b: Operand, positive: bool) -> SQL:
         op = "LIKE" if positive else "NOT LIKE"
         if b.is_literal and b.kind != "null":
-            pattern = literal(like_pattern(like_text(b.literal)), self.dialect)
+            text = like_pattern(like_text(b.literal))
+            if _lone_trailing_escape(text):
+                # SQLite (so PocketBase) matches nothing with such a pattern; PostgreSQL raises.
+                return FALSE if positive else cat("(", a.expr, " IS NOT NULL)")
+            pattern = literal(text, self.dialect)
         else:  # a column on the right: "contains"
             pattern = Operand(cat("('%' || ", b.expr, " || '%')"), "text")
         return compare(a, op, pattern, self.dialect)
@@ -193,6 +197,11 @@ def like_pattern(value: str) -> str:
         if i == 0 and pending:
             out.append("\\")
     return "%" + "".join(reversed(out)) + "%"
+
+
+def _lone_trailing_escape(pattern: str) -> bool:
+    """Whether a LIKE pattern ends in an escape character that escapes nothing."""
+    return (len(pattern) - len(pattern.rstrip("\\"))) % 2 == 1
 
 
 def _has_unescaped_percent(value: str) -> bool:

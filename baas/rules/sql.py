@@ -85,5 +85,7 @@ def literal(value: Any, dialect: str) -> Operand:
         return Operand(frag(sql, v), "number", is_literal=True, literal=v)
     if not isinstance(value, str):
         raise TypeError(f"unsupported literal {value!r}")
+    if "\x00" in value:  # no stored text can hold NUL (PostgreSQL refuses it): say so, on every backend
+        raise RuleError("NUL character in a string value")
     sql = "CAST(? AS TEXT)" if dialect == "postgresql" else "?"
     return Operand(frag(sql, value), "text", is_literal=True, literal=value)

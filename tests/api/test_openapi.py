@@ -90,6 +90,8 @@ CONTENT = [
     ("update requires nothing", _s("posts_Update", "required"), None),
     ("number modifier on update", _s("posts_Update", "properties", "views+", "type"), "number"),
     ("multi select modifier on update", _s("posts_Update", "properties", "tags-", "maxItems"), 3),
+    ("file uploads appended on update", _s("users_UpdateForm", "properties", "avatar+", "format"), "binary"),
+    ("file names removed on update", _s("users_Update", "properties", "avatar-", "anyOf", 1, "type"), "string"),
     ("required relation on create", _s("notes_Create", "required"), ["post"]),
     ("unknown body keys refused", _s("posts_Create", "additionalProperties"), False),
     ("file upload in multipart", _s("users_CreateForm", "properties", "avatar", "format"), "binary"),

@@ -58,7 +58,7 @@ class Field(msgspec.Struct, tag_field="type", kw_only=True, forbid_unknown_field
             return "true" if value else "false"
         if isinstance(value, float) and value.is_integer():
             return str(int(value))
-        return str(value)
+        return refuse_nul(str(value))
 
     def is_empty(self, value: Any) -> bool:
         return value in (None, "", 0, False, [], {})
@@ -104,6 +104,22 @@ class Field(msgspec.Struct, tag_field="type", kw_only=True, forbid_unknown_field
         return self.to_api(raw)
 
 
+def refuse_nul(value: Any) -> Any:
+    """``value`` unchanged, unless a string in it (JSON keys too) holds NUL: no backend stores
+    that alike (PostgreSQL's text and jsonb refuse it), so it is refused on all of them."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise FieldError("validation_invalid_value", "Must not contain NUL characters.")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            refuse_nul(k)
+            refuse_nul(v)
+    elif isinstance(value, list):
+        for v in value:
+            refuse_nul(v)
+    return value
+
+
 def as_list(value: Any) -> list[Any]:
     """Multi-value input: a list, a JSON array in a string, one value, or nothing."""
     if value is None or value == "":
@@ -133,7 +149,7 @@ class MultiValueField(Field, kw_only=True):
         for v in as_list(value):
             if isinstance(v, (dict, list)) or v is None:
                 raise FieldError("validation_invalid_value", "Invalid value.")
-            s = v if isinstance(v, str) else str(v)
+            s = refuse_nul(v if isinstance(v, str) else str(v))
             if s and s not in out:
                 out.append(s)
         return out

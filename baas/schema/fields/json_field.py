@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from baas.errors import FieldError
-from baas.schema.fields.base import Field
+from baas.schema.fields.base import Field, refuse_nul
 
 
 class JSONField(Field, tag="json", kw_only=True):
@@ -18,10 +18,10 @@ class JSONField(Field, tag="json", kw_only=True):
         # Form values arrive as text: a JSON document in a string is parsed, as PocketBase does.
         if isinstance(value, str):
             try:
-                return json.loads(value) if value.strip() else None
+                return refuse_nul(json.loads(value)) if value.strip() else None
             except ValueError:
-                return value
-        return value
+                return refuse_nul(value)
+        return refuse_nul(value)
 
     def is_empty(self, value: Any) -> bool:
         return value in (None, "", [], {})
