@@ -217,7 +217,9 @@ def _without_defaults(d: dict[str, Any], cls: type, keep: tuple[str, ...] = ()) 
 
 
 def _field_out(f: Field) -> dict[str, Any]:
-    return _without_defaults(msgspec.to_builtins(f), type(f), keep=("name", "type"))
+    d = _without_defaults(msgspec.to_builtins(f), type(f), keep=("name", "type"))
+    # Whole-number limits read as written (min: 0, not min: 0.0); they load back as the same float.
+    return {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in d.items()}
 
 
 def dump_schema(collections: list[Collection]) -> str:

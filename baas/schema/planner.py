@@ -24,7 +24,7 @@ from baas.schema import defaults
 from baas.schema.fields import Field, RelationField
 from baas.schema.model import Collection, parse_index
 from baas.schema.validate import normalize
-from baas.schema.views import db_columns, scratch_columns, view_fields, view_order, view_query
+from baas.schema.views import infer_views, view_order, view_query
 
 _encoder = msgspec.json.Encoder()
 
@@ -150,7 +150,9 @@ async def make_plan(db: Any, applied: list[Collection], wanted: list[Collection]
             lossy = c.type != "view" and await _has_data(db, c.name)
             plan.changes.append(Change("drop", c.name, "", destructive=lossy, old=c))
     # Views last: their fields come from the database as it will be once the tables changed.
-    views = await _infer_views(db, plan, [(o, n) for o, n in normalized if n.type == "view"])
+    views = await infer_views(db, plan.target, [(o, n) for o, n in normalized if n.type == "view"],
+                              tables_change=any(ch.action not in ("alter", "indexes") for ch in plan.changes),
+                              shape=lambda conn: _apply(conn, plan, structure_only=True))
     for old, new in views:
         if old is None:
             plan.changes.append(Change("create", new.name, f"({new.type}, {len(new.fields)} fields)", new=new))
@@ -169,58 +171,6 @@ async def make_plan(db: Any, applied: list[Collection], wanted: list[Collection]
     if errors:
         raise SchemaError("The schema has errors.", errors=errors)
     return plan
-
-
-class _Rollback(Exception):
-    """Ends a scratch transaction: nothing it did is kept."""
-
-
-async def _infer_views(db: Any, plan: Plan, views: list[tuple[Collection | None, Collection]]
-                       ) -> list[tuple[Collection | None, Collection]]:
-    """The views with their fields inferred, in dependency order. When the plan changes tables or
-    views, the columns are read in a scratch transaction (rolled back) where the plan's tables
-    and the views before this one already exist: a view can read what the same file creates."""
-    if not views:
-        return []
-    olds = {n.name: o for o, n in views}
-    kept = [c for c in plan.target if c.type == "view"]  # applied views the plan does not name
-    ordered = view_order([n for _, n in views] + kept)
-    known = {c.name: c for c in plan.target}
-    done: list[tuple[Collection | None, Collection]] = []
-
-    def lookup(key: str) -> Collection | None:
-        return known.get(key) or next((c for c in known.values() if c.id == key), None)
-
-    async def infer(columns_of: Any, scratch: bool = False) -> None:
-        done.clear()
-        for v in ordered:
-            if v.name not in olds:
-                if scratch:  # later views may read it
-                    await columns_of(v, view_query(v))
-                continue
-            nv = msgspec.structs.replace(v, fields=await view_fields(columns_of, v, lookup, olds[v.name]))
-            known[v.name] = nv
-            done.append((olds[v.name], nv))
-
-    structural = any(ch.action not in ("alter", "indexes") for ch in plan.changes)
-    if not structural and all(o is not None and o.name == n.name and o.viewQuery == n.viewQuery for o, n in views):
-        await infer(db_columns(db))
-        return done
-
-    async def scratch(conn: Conn) -> None:
-        await _apply(conn, plan, structure_only=True)
-        await infer(scratch_columns(conn), scratch=True)
-        raise _Rollback
-
-    try:
-        await db.write(scratch, heavy=True)
-    except _Rollback:
-        pass
-    except SchemaError:
-        raise
-    except Exception as exc:  # the database refused the plan's own DDL
-        raise SchemaError(f"The database refused the change: {exc}") from None
-    return done
 
 
 def _realias(c: Collection, aliases: dict[str, str]) -> Collection:
@@ -363,7 +313,7 @@ def _changed(plan: Plan, c: Collection) -> bool:
 
 
 async def _apply(conn: Conn, plan: Plan, *, structure_only: bool = False) -> None:
-    """Run the plan's DDL. ``structure_only`` (a scratch run, see `_infer_views`) shapes the
+    """Run the plan's DDL. ``structure_only`` (a scratch run, see `views.infer_views`) shapes the
     tables and stops there: no conversions, no new indexes, no views."""
     dialect = conn.dialect
     # Every view out first (they may read tables about to change, or each other: dependents

@@ -118,3 +118,58 @@ async def view_fields(columns_of: Columns, coll: Collection, lookup: Callable[[s
         fid = old_ids.get(col) or defaults.stable_id(f.type, coll.name, col)
         fields.append(msgspec.structs.replace(f, id=fid, system=col == "id", name=col))
     return fields
+
+
+class _Rollback(Exception):
+    """Ends a scratch transaction: nothing it did is kept."""
+
+
+async def infer_views(db: Any, known: list[Collection], views: list[tuple[Collection | None, Collection]], *,
+                      tables_change: bool, shape: Callable[[Any], Awaitable[None]]
+                      ) -> list[tuple[Collection | None, Collection]]:
+    """``views`` (applied, wanted) with their fields inferred, in dependency order.
+
+    ``known``: the plan's other collections (tables, and applied views it does not name). When
+    tables or views change, the columns are read in a scratch transaction that is rolled back:
+    ``shape`` gives the tables their new shape there, then each view is created in order, so a
+    view can read what the same file creates (tables, fields, other views)."""
+    if not views:
+        return []
+    olds = {n.name: o for o, n in views}
+    by_name = {c.name: c for c in known}
+    ordered = view_order([n for _, n in views] + [c for c in known if c.type == "view"])
+    done: list[tuple[Collection | None, Collection]] = []
+
+    def lookup(key: str) -> Collection | None:
+        return by_name.get(key) or next((c for c in by_name.values() if c.id == key), None)
+
+    async def infer(columns_of: Columns, scratch: bool = False) -> None:
+        done.clear()
+        for v in ordered:
+            if v.name not in olds:
+                if scratch:  # an applied view left as it is: later views may read it
+                    await columns_of(v, view_query(v))
+                continue
+            nv = msgspec.structs.replace(v, fields=await view_fields(columns_of, v, lookup, olds[v.name]))
+            by_name[v.name] = nv
+            done.append((olds[v.name], nv))
+
+    if not tables_change and all(o is not None and o.name == n.name and o.viewQuery == n.viewQuery
+                                 for o, n in views):
+        await infer(db_columns(db))  # nothing they read changes: the applied database answers
+        return done
+
+    async def scratch(conn: Any) -> None:
+        await shape(conn)
+        await infer(scratch_columns(conn), scratch=True)
+        raise _Rollback
+
+    try:
+        await db.write(scratch, heavy=True)
+    except _Rollback:
+        pass
+    except SchemaError:
+        raise
+    except Exception as exc:  # the database refused the plan's own DDL
+        raise SchemaError(f"The database refused the change: {exc}") from None
+    return done
