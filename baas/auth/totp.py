@@ -46,7 +46,7 @@ WINDOW = 1  # steps accepted either side of the current one
 RECOVERY_CODES = 10
 MAX_ATTEMPTS = 5
 LOCK_SECONDS = 300
-_CODE = re.compile(r"^\d{6}$")
+_CODE = re.compile(r"[0-9]{6}")  # ASCII only: \d takes "١٢٣٤٥٦", which compare_digest refuses (500)
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: codes get typed by hand
 _SEALED_PREFIX = "v1."
 _WHERE = '"collectionRef" = ? AND "recordRef" = ?'
@@ -110,7 +110,7 @@ def new_recovery_codes() -> list[str]:
 
 def match_step(secret: str, code: str, at: float | None = None) -> int | None:
     """The time step (within ±WINDOW of now) whose code is ``code``, or None."""
-    if not isinstance(code, str) or not _CODE.match(code):
+    if not isinstance(code, str) or not _CODE.fullmatch(code):
         return None
     totp = pyotp.TOTP(secret, digits=DIGITS, interval=INTERVAL)
     step = int((time.time() if at is None else at) // INTERVAL)

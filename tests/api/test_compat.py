@@ -165,3 +165,20 @@ async def test_auth_refresh_with_a_token_of_another_collection(api: Api, coll, w
         assert r.json() == {"status": status, "message": message, "data": {}}
     else:
         assert r.json()["record"]["id"] == api.users["alice"]
+
+
+# Digits beyond ASCII, in inputs other than numbers: read as nothing (a 400), never a 500.
+TOTP_CODES = [
+    ("arabic-indic digits", "١٢٣٤٥٦"),
+    ("full-width digits", "１２３４５６"),
+    ("six digits and a newline", "123456\n"),
+]
+
+
+@pytest.mark.parametrize("code", [c[1] for c in TOTP_CODES], ids=[c[0] for c in TOTP_CODES])
+async def test_totp_code_outside_ascii_digits_is_a_400(api: Api, code: str):
+    r = await api.call("POST", "/api/collections/users/totp/enroll", "alice")
+    assert r.status_code == 200, r.text
+    r = await api.call("POST", "/api/collections/users/totp/confirm", "alice", json={"code": code})
+    assert r.status_code == 400, r.text
+    assert (await api.call("GET", "/api/collections/users/totp", "alice")).json()["enabled"] is False

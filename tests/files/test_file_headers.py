@@ -1,5 +1,5 @@
-"""The ``Content-Type`` of a served file is the stored type, once, as PocketBase 0.40.6 sends it
-(values read off the real binary): the framework must not append a second ``charset``."""
+"""Headers of served files. The ``Content-Type`` is the stored type, once, as PocketBase 0.40.6
+sends it (values read off the real binary): the framework must not append a second ``charset``."""
 
 from __future__ import annotations
 
@@ -32,3 +32,4 @@ async def test_served_content_type_is_the_stored_type_once(ctx: Ctx, filename: s
         assert r.status_code == 200, r.text
         assert r.headers.get_list("content-type") == [expected], (method, r.headers)
     assert (await ctx.get(url)).content == content
+
