@@ -11,6 +11,7 @@ from litestar import Litestar, Request, Response
 from litestar.config.cors import CORSConfig
 from litestar.exceptions import HTTPException
 
+from baas.api import console
 from baas.api.deps import error_response, json_response
 from baas.api.fast import Gateway
 from baas.api.ratelimit import RateLimitMiddleware
@@ -74,7 +75,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Gateway:
             await eng.stop()
 
     app = App(
-        route_handlers=[*ROUTES, *plugins.routes],
+        route_handlers=[*ROUTES, *console.ROUTES, *plugins.routes],  # /_/: static files, not API
         lifespan=[lifespan],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
         cors_config=CORSConfig(allow_origins=["*"], allow_methods=["*"], allow_headers=["*"]),

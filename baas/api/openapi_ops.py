@@ -144,6 +144,17 @@ OPS: list[Op] = [
     Op("PUT", "/api/collections/import", "collections", "Import collections", auth="superuser", status=204,
        body=_obj(("collections",), collections={"type": "array", "items": {"$ref": "#/components/schemas/Collection"}},
                  deleteMissing=B)),
+    Op("POST", "/api/collections/plan", "collections", "Dry run: the planner's changes for a collection create, "
+       "update or delete", auth="superuser",
+       answer=_obj(("changes", "destructive", "text"), destructive=B, text=S, changes={"type": "array", "items": _obj(
+           ("action", "collection", "destructive", "text"), action=S, collection=S, detail=S, destructive=B, text=S)}),
+       body=_obj(("action",), action={"type": "string", "enum": ["create", "update", "delete"]},
+                 collection={"$ref": "#/components/schemas/Collection"}, target=S)),
+    # the first superuser (baas/api/installer.py)
+    Op("GET", "/api/installer", "installer", "Whether a superuser exists yet",
+       answer=_obj(("superuserExists",), superuserExists=B)),
+    Op("POST", "/api/installer", "installer", "Create the first superuser with the installer token", status=204,
+       body=_obj(("token", "email", "password"), token=S, email=S, password=S, passwordConfirm=S)),
     # settings and health (baas/api/settings.py, health.py)
     Op("GET", "/api/settings", "settings", "The server settings", auth="superuser", answer="Settings"),
     Op("PATCH", "/api/settings", "settings", "Change server settings", auth="superuser", body="Settings",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from baas.api import files, openapi
+from baas.api import collections_plan, files, installer, openapi
 from baas.api import (apikeys, auth, auth_admin, auth_email, auth_oauth2, auth_otp, auth_totp, batch, collections,
                       health, records, settings)
 
@@ -10,4 +10,5 @@ ROUTES = [*health.ROUTES, *records.ROUTES, *auth.ROUTES, *collections.ROUTES, *b
           *auth_totp.ROUTES, *auth_admin.ROUTES, *apikeys.ROUTES,
           *auth_email.ROUTES, *auth_otp.ROUTES, *auth_oauth2.ROUTES]
 ROUTES += files.ROUTES
+ROUTES += installer.ROUTES + collections_plan.ROUTES  # what the console needs (console/, docs/console.md)
 ROUTES += openapi.ROUTES  # GET /api/openapi.json, built from the table in baas/api/openapi_ops.py

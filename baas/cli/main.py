@@ -103,6 +103,7 @@ def serve(
                                            "their file fields' maxSize)."),
 ) -> None:
     """Serve the API (granian, uvloop)."""
+    from baas.api.installer import issue_installer_token
     from baas.cli.serve import (DEV_ACCESS_LOG_FORMAT, SHUTDOWN_GRACE_SECONDS, AddressInUse, check_address,
                                 log_migrations_here)
 
@@ -117,14 +118,15 @@ def serve(
                         accept_data_loss=accept_data_loss)
     log_migrations_here()
 
-    async def prepare(eng: Engine) -> int:
+    async def prepare(eng: Engine) -> tuple[int, str]:
         if eng.schema_plan is not None:  # say what --schema changed (a dropped field included)
             changes = eng.schema_plan.changes
             typer.echo(f"Schema {schema}: " + (f"applied\n{eng.schema_plan.describe()}" if changes else "no changes."))
-        return int(await eng.db.fetchval('SELECT COUNT(*) FROM "_superusers"') or 0)
+        count = int(await eng.db.fetchval('SELECT COUNT(*) FROM "_superusers"') or 0)
+        return count, "" if count else issue_installer_token(eng.secret)  # the console's first-run link
 
     # Prepare once in this process (schema, secret, system tables) so workers never race on DDL.
-    superusers = _with_engine(settings, prepare, plugins=True)
+    superusers, installer = _with_engine(settings, prepare, plugins=True)
     os.environ.update({"BAAS_DIR": data_dir, "BAAS_DB": db, "BAAS_HTTP": http, "BAAS_DEV": "1" if dev else "",
                        "BAAS_PROJECT": str(Path(schema).resolve()) if schema else ""})  # workers load its plugins
     if max_body_size > 0:
@@ -141,6 +143,7 @@ def serve(
         where = f" --dir {shlex.quote(data_dir)}" if data_dir != "baas_data" else ""
         typer.echo(f"No superuser yet. Create one with: baas superuser upsert EMAIL PASSWORD{where}"
                    + (" --db <database URL>" if db else ""))
+        typer.echo(f"or open the one-time installer link (valid 30 minutes): http://{http}/_/#/install/{installer}")
     Granian(
         target="baas.cli.serve:make_app",
         factory=True,

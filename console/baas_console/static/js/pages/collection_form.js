@@ -1,0 +1,162 @@
+// Create or edit a collection: fields, rules, indexes. Nothing is applied before the planner's
+// diff (POST /api/collections/plan) has been shown, and a change that loses data needs an
+// explicit tick ("acceptDataLoss"). Any edit after planning hides the plan again.
+
+import {allCollections, api, ApiError} from "../api.js";
+import {h, labelled, mount, nextId, notice, setError} from "../dom.js";
+import {fieldRow, OPTIONS, showFieldErrors} from "../fields.js";
+
+const RULES = [["listRule", "List rule"], ["viewRule", "View rule"], ["createRule", "Create rule"],
+               ["updateRule", "Update rule"], ["deleteRule", "Delete rule"]];
+
+function blankField(type, name = "") {
+  const f = {name, type, required: false, hidden: false};
+  for (const [key, kind] of OPTIONS[type] || []) {
+    f[key] = kind === "bool" ? false : kind === "int" ? 0 : kind === "num" ? null : kind === "list" ? [] : "";
+  }
+  if (type === "select" || type === "relation" || type === "file") f.maxSelect = 1;
+  return f;
+}
+
+export async function render(main, [name]) {
+  const collections = await allCollections();
+  const editing = name !== undefined;
+  const coll = editing ? structuredClone(await api("GET", `/api/collections/${encodeURIComponent(name)}`))
+    : {name: "", type: "base", fields: [], indexes: [], listRule: null, viewRule: null, createRule: null,
+       updateRule: null, deleteRule: null};
+
+  const message = h("div", {id: "form-message"});
+  const planBox = h("section", {id: "plan", "aria-live": "polite"});
+  const fieldsBox = h("div", {id: "fields"});
+  const clearPlan = () => mount(planBox);
+
+  const nameInput = h("input", {type: "text", name: "name", value: coll.name, required: true, autocomplete: "off"});
+  nameInput.addEventListener("input", () => { coll.name = nameInput.value; clearPlan(); });
+  const typeSelect = h("select", {name: "type", disabled: editing || undefined},
+    ["base", "auth"].map((t) => h("option", {value: t, selected: t === coll.type}, t)));
+  typeSelect.addEventListener("change", () => { coll.type = typeSelect.value; clearPlan(); });
+
+  const drawFields = () => {
+    mount(fieldsBox, coll.fields.map((f, i) => fieldRow(f, i, coll.fields.length, {
+      collections,
+      changed: clearPlan,
+      onMove: (delta) => {
+        const [moved] = coll.fields.splice(i, 1);
+        coll.fields.splice(i + delta, 0, moved);
+        clearPlan(); drawFields();
+        fieldsBox.querySelector(`[data-field-index="${i + delta}"] input[name=name]`)?.focus();
+      },
+      onRemove: () => { coll.fields.splice(i, 1); clearPlan(); drawFields(); },
+      onType: (type) => {
+        coll.fields[i] = {...blankField(type, f.name), id: f.id, required: f.required, hidden: f.hidden};
+        clearPlan(); drawFields();
+        fieldsBox.querySelector(`[data-field-index="${i}"] select[name=type]`)?.focus();
+      },
+    })));
+  };
+  drawFields();
+  const newType = h("select", {name: "newFieldType"}, Object.keys(OPTIONS).map((t) => h("option", {value: t}, t)));
+  const addField = h("button", {type: "button", id: "add-field", onclick: () => {
+    coll.fields.push(blankField(newType.value));
+    clearPlan(); drawFields();
+    fieldsBox.querySelector(`[data-field-index="${coll.fields.length - 1}"] input[name=name]`)?.focus();
+  }}, "Add field");
+
+  const ruleControls = {};
+  const rules = RULES.map(([key, label]) => {
+    const text = h("textarea", {name: key, rows: "2", spellcheck: "false", disabled: coll[key] === null || undefined});
+    text.value = coll[key] ?? "";
+    const locked = h("input", {type: "checkbox", id: nextId("lock"), checked: coll[key] === null});
+    text.addEventListener("input", () => { coll[key] = text.value; clearPlan(); });
+    locked.addEventListener("change", () => {
+      text.disabled = locked.checked;
+      coll[key] = locked.checked ? null : text.value;
+      clearPlan();
+    });
+    ruleControls[key] = text;
+    return h("div", {class: "rule"}, labelled(label, text),
+      h("div", {class: "row check"}, locked, h("label", {for: locked.id}, `${label}: superusers only`)));
+  });
+  const indexes = h("textarea", {name: "indexes", rows: "3", spellcheck: "false"});
+  indexes.value = (coll.indexes || []).join("\n");
+  indexes.addEventListener("input", () => {
+    coll.indexes = indexes.value.split("\n").map((s) => s.trim()).filter(Boolean);
+    clearPlan();
+  });
+
+  const body = () => ({name: coll.name, type: coll.type, fields: coll.fields, indexes: coll.indexes || [],
+                       ...Object.fromEntries(RULES.map(([k]) => [k, coll[k]]))});
+
+  const showErrors = (err) => {
+    mount(message, notice(err.message));
+    const top = {name: nameInput, indexes, ...ruleControls};
+    for (const [key, e] of Object.entries(err.data || {})) {
+      if (key === "fields") showFieldErrors(fieldsBox, e);
+      else if (top[key]) setError(top[key], e.message);
+      else message.append(notice(`${key}: ${e && e.message ? e.message : JSON.stringify(e)}`));
+    }
+  };
+  const resetErrors = () => {
+    mount(message);
+    main.querySelectorAll("p.error").forEach((p) => { p.textContent = ""; });
+    main.querySelectorAll("[aria-invalid]").forEach((c) => c.removeAttribute("aria-invalid"));
+  };
+
+  // Plan, show the diff, and only then offer the button that applies it.
+  const review = async (action, apply, applyLabel) => {
+    resetErrors();
+    clearPlan();
+    let plan;
+    try {
+      plan = await api("POST", "/api/collections/plan", {body: {action, target: coll.id, collection: body()}});
+    } catch (err) {
+      if (err instanceof ApiError) { showErrors(err); return; }
+      throw err;
+    }
+    const consent = h("input", {type: "checkbox", id: "accept-data-loss"});
+    const go = h("button", {type: "button", id: "apply", disabled: plan.destructive || undefined}, applyLabel);
+    consent.addEventListener("change", () => { go.disabled = !consent.checked; });
+    go.addEventListener("click", async () => {
+      go.disabled = true;
+      try {
+        await apply(plan.destructive && consent.checked);
+      } catch (err) {
+        go.disabled = false;
+        if (err instanceof ApiError) { showErrors(err); return; }
+        throw err;
+      }
+    });
+    mount(planBox, h("h2", {}, "Planned changes"),
+      plan.changes.length ? h("ul", {class: "plan"}, plan.changes.map((c) =>
+        h("li", {class: c.destructive ? "destructive" : ""}, c.text))) : h("p", {}, "No changes."),
+      plan.destructive ? [notice("This change deletes data that cannot be recovered."),
+        h("div", {class: "row check"}, consent, h("label", {for: consent.id}, "I accept the data loss"))] : null,
+      go);
+    go.disabled ? consent.focus() : go.focus();
+  };
+
+  const save = (accept) => (editing
+    ? api("PATCH", `/api/collections/${encodeURIComponent(coll.id)}`, {body: {...body(), acceptDataLoss: accept}})
+    : api("POST", "/api/collections", {body: {...body(), acceptDataLoss: accept}}))
+    .then((out) => { location.hash = `#/collections/${encodeURIComponent(out.name)}/records`; });
+  const remove = () => api("DELETE", `/api/collections/${encodeURIComponent(coll.id)}`)
+    .then(() => { location.hash = "#/collections"; });
+
+  mount(main, h("form", {id: "collection-form", onsubmit: (e) => { e.preventDefault(); review(editing ? "update" : "create", save, "Apply changes"); }},
+    h("h1", {}, editing ? `Edit collection ${coll.name}` : "New collection"),
+    h("div", {class: "grid"}, labelled("Collection name", nameInput), labelled("Collection type", typeSelect)),
+    h("h2", {}, "Fields"), fieldsBox,
+    h("div", {class: "grid"}, labelled("New field type", newType), h("div", {class: "row"}, addField)),
+    h("h2", {}, "API rules"),
+    h("p", {class: "hint"}, "Empty: anyone. Superusers only: locked. Otherwise a filter each record must match, " +
+      "e.g. @request.auth.id != \"\"."),
+    rules,
+    h("h2", {}, "Indexes"), labelled("Indexes (one CREATE INDEX statement per line)", indexes),
+    message,
+    h("div", {class: "actions"},
+      h("button", {type: "submit", id: "review"}, "Review changes"),
+      editing && !coll.system ? h("button", {type: "button", class: "danger", id: "delete-collection",
+        onclick: () => review("delete", remove, "Delete collection")}, "Delete collection…") : null),
+    planBox));
+  nameInput.focus();
+}
