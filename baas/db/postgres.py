@@ -9,8 +9,19 @@ from typing import Any, Awaitable, Callable, TypeVar
 import asyncpg
 
 from baas.db.base import Params
+from baas.errors import BadRequest
 
 T = TypeVar("T")
+
+# PostgreSQL cannot hold U+0000 in text or jsonb (SQLite can). Whatever path a NUL arrives by — a
+# record id in the URL, a sign-in identity, a filter value — the bound parameter is refused here
+# with a 400 instead of surfacing as a server error.
+_TEXT_ERRORS = (asyncpg.exceptions.CharacterNotInRepertoireError,
+                asyncpg.exceptions.UntranslatableCharacterError)
+
+
+def _nul_refused() -> BadRequest:
+    return BadRequest("Invalid value: text may not contain NUL (\\u0000) characters.")
 
 
 @lru_cache(maxsize=4096)
@@ -35,17 +46,29 @@ class PgConn:
         self._c = conn
 
     async def fetch(self, sql: str, params: Params = ()) -> list[tuple]:
-        return [tuple(r) for r in await self._c.fetch(to_pg(sql), *params)]
+        try:
+            return [tuple(r) for r in await self._c.fetch(to_pg(sql), *params)]
+        except _TEXT_ERRORS:
+            raise _nul_refused() from None
 
     async def fetchone(self, sql: str, params: Params = ()) -> tuple | None:
-        row = await self._c.fetchrow(to_pg(sql), *params)
+        try:
+            row = await self._c.fetchrow(to_pg(sql), *params)
+        except _TEXT_ERRORS:
+            raise _nul_refused() from None
         return None if row is None else tuple(row)
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
-        return await self._c.fetchval(to_pg(sql), *params)
+        try:
+            return await self._c.fetchval(to_pg(sql), *params)
+        except _TEXT_ERRORS:
+            raise _nul_refused() from None
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        status = await self._c.execute(to_pg(sql), *params)
+        try:
+            status = await self._c.execute(to_pg(sql), *params)
+        except _TEXT_ERRORS:
+            raise _nul_refused() from None
         tail = status.rsplit(" ", 1)[-1]
         return int(tail) if tail.isdigit() else 0
 
@@ -81,16 +104,25 @@ class PostgresDatabase:
 
     async def fetch(self, sql: str, params: Params = ()) -> list[tuple]:
         assert self.pool is not None
-        return [tuple(r) for r in await self.pool.fetch(to_pg(sql), *params)]
+        try:
+            return [tuple(r) for r in await self.pool.fetch(to_pg(sql), *params)]
+        except _TEXT_ERRORS:
+            raise _nul_refused() from None
 
     async def fetchone(self, sql: str, params: Params = ()) -> tuple | None:
         assert self.pool is not None
-        row = await self.pool.fetchrow(to_pg(sql), *params)
+        try:
+            row = await self.pool.fetchrow(to_pg(sql), *params)
+        except _TEXT_ERRORS:
+            raise _nul_refused() from None
         return None if row is None else tuple(row)
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         assert self.pool is not None
-        return await self.pool.fetchval(to_pg(sql), *params)
+        try:
+            return await self.pool.fetchval(to_pg(sql), *params)
+        except _TEXT_ERRORS:
+            raise _nul_refused() from None
 
     async def schema_changed(self) -> None:
         """Drop pooled connections: their prepared statements know the old column types."""
