@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,8 @@ from baas.schema.model import Collection
 from baas.schema.registry import Registry
 
 MAX_PER_PAGE = 1000
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 @dataclass
@@ -34,10 +37,10 @@ class ListParams:
             raw = query.get(name)
             if raw in (None, ""):
                 return default
-            try:
-                value = int(raw)
-            except ValueError:
-                raise BadRequest(f"Invalid {name} value: must be an integer.") from None
+            # ASCII digits only, as Go's Atoi reads them: int() would also take "١٢", " 12 " and "1_0".
+            if not _INTEGER.fullmatch(raw):
+                raise BadRequest(f"Invalid {name} value: must be an integer.")
+            value = int(raw)
             if abs(value) > 2**31:
                 raise BadRequest(f"Invalid {name} value: out of range.")
             return value

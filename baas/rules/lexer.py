@@ -23,8 +23,9 @@ class Token:
 
 _IDENT = re.compile(r"[A-Za-z_@#][\w.:@#]*")
 _IDENT_OK = re.compile(r"^[\w.:@#]*\w$")
-_NUMBER = re.compile(r"-?\d+(\.\d+)?(?![\w.])")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?(?![\w.])")  # ASCII digits only, as PocketBase
 _SIGN_CHARS = "=!<>~?"
+_DIGITS = "0123456789"  # str.isdigit() would let "١٢" and "²" in as numbers
 _WS = " \t\n\r"
 
 
@@ -47,7 +48,7 @@ def tokenize(src: str) -> list[Token]:
             i += 1
         elif ch in "'\"":
             i = _text(src, i, out)
-        elif ch.isdigit() or (ch == "-" and i + 1 < n and src[i + 1].isdigit()):
+        elif ch in _DIGITS or (ch == "-" and i + 1 < n and src[i + 1] in _DIGITS):
             m = _NUMBER.match(src, i)
             if not m:
                 raise RuleError(f"invalid number at position {i}")

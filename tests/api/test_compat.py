@@ -182,3 +182,23 @@ async def test_totp_code_outside_ascii_digits_is_a_400(api: Api, code: str):
     r = await api.call("POST", "/api/collections/users/totp/confirm", "alice", json={"code": code})
     assert r.status_code == 400, r.text
     assert (await api.call("GET", "/api/collections/users/totp", "alice")).json()["enabled"] is False
+
+
+# Query numbers (page, perPage, filter literals) are ASCII decimal, as Go reads them; Python's
+# int() and str.isdigit() would take Arabic-Indic or superscript digits, blanks and underscores.
+QUERY_NUMBERS = [
+    ("page in Arabic-Indic digits", "?page=%D9%A1", 400),
+    ("perPage with blanks", "?perPage=%2012%20", 400),
+    ("perPage with an underscore", "?perPage=1_0", 400),
+    ("page with a plus sign (Go's Atoi takes it)", "?page=%2B1", 200),
+    ("filter number in Arabic-Indic digits", "?filter=" + "views%3D%D9%A1%D9%A2", 400),
+    ("filter number as a superscript", "?filter=views%3D%C2%B2", 400),
+    ("filter number in ASCII digits", "?filter=views%3D12", 200),
+]
+
+
+@pytest.mark.parametrize("query,status", [q[1:] for q in QUERY_NUMBERS], ids=[q[0] for q in QUERY_NUMBERS])
+async def test_query_numbers_are_ascii(api: Api, query: str, status: int) -> None:
+    r = await api.call("GET", P + query, "su")
+    assert r.status_code == status, r.text
+    assert set(r.json()) >= ({"status", "message", "data"} if status >= 400 else {"items"})
