@@ -14,7 +14,7 @@ from baas.auth import mfa, oauth2, otp, tokens
 from baas.auth.passwords import verify_password_async
 from baas.auth.throttle import login_throttle
 from baas.core import Engine
-from baas.db.tables import q
+from baas.db.tables import email_equals, q
 from baas.errors import BadRequest, Forbidden, Unauthorized
 from baas.hooks import RecordAuthEvent
 from baas.records.query import fetch_one
@@ -162,7 +162,7 @@ async def auth_with_password(request: Request, collection_name: str) -> Response
     cols, flds = select_list(coll)
     row = None
     for fname in fields:
-        cmp = f"lower({q('m')}.{q(fname)}) = lower(?)" if fname == "email" else f"{q('m')}.{q(fname)} = ?"
+        cmp = email_equals(eng.db.dialect, "m") if fname == "email" else f"{q('m')}.{q(fname)} = ?"
         row = await eng.db.fetchone(f"SELECT {cols} FROM {q(coll.name)} AS {q('m')} WHERE {cmp}", [identity])
         if row is not None:
             break

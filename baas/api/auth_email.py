@@ -165,7 +165,7 @@ async def request_email_change(request: Request, collection_name: str) -> Respon
     error = flows.email_error(new_email)
     if error is None and new_email.lower() == str(raw.get("email", "")).lower():
         error = FieldError("validation_not_in_invalid", "Must not be in list.")
-    if error is None and await eng.db.fetchone(flows.email_taken_sql(coll), [new_email, raw["id"]]):
+    if error is None and await eng.db.fetchone(flows.email_taken_sql(coll, eng.db.dialect), [new_email, raw["id"]]):
         error = FieldError("validation_invalid_new_email", "Invalid new email address.")
     fail_form({"newEmail": error})
     flows.spawn(flows.send_email_change(eng, coll, raw["id"], new_email), "email change email")
@@ -188,7 +188,7 @@ async def confirm_email_change(request: Request, collection_name: str) -> Respon
             checked = await _token_field(eng, coll, token, "emailChange")
     if not isinstance(checked, FieldError):
         new_email = checked[1]["newEmail"]
-        if await eng.db.fetchone(flows.email_taken_sql(coll), [new_email, checked[0]["id"]]):
+        if await eng.db.fetchone(flows.email_taken_sql(coll, eng.db.dialect), [new_email, checked[0]["id"]]):
             checked = FieldError("validation_invalid_token_email", "The new email address is invalid.")
     pw_error = required(password)
     if pw_error is None and (isinstance(checked, FieldError)

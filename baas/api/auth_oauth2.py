@@ -22,7 +22,7 @@ from baas.auth import oauth2
 from baas.auth.oauth2 import AuthUser, OAuth2Error, Provider
 from baas.auth.passwords import hash_password_async
 from baas.core import SUPERUSER, Engine
-from baas.db.tables import q
+from baas.db.tables import email_equals, q
 from baas.errors import ApiError, BadRequest, FieldError, Forbidden
 from baas.ids import new_id, now_str
 from baas.records.query import Reader, load_row
@@ -75,7 +75,7 @@ async def _load(eng: Engine, coll: Collection, record_id: str) -> tuple[dict[str
 async def _find_by_email(eng: Engine, coll: Collection, email: str) -> str | None:
     if coll.field("email") is None:
         return None
-    found = await eng.db.fetchval(f'SELECT "id" FROM {q(coll.name)} WHERE lower("email") = lower(?) LIMIT 1', [email])
+    found = await eng.db.fetchval(f'SELECT "id" FROM {q(coll.name)} WHERE {email_equals(eng.db.dialect)} LIMIT 1', [email])
     return str(found) if found is not None else None
 
 

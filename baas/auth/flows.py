@@ -28,7 +28,7 @@ from baas.api.settings import load_settings
 from baas.auth import emails, otp, tokens
 from baas.auth.mail import Mailer
 from baas.core import Engine
-from baas.db.tables import q
+from baas.db.tables import email_equals, q
 from baas.errors import FieldError
 from baas.records.query import load_row
 from baas.records.serialize import raw_record, row_to_record, select_list
@@ -121,14 +121,14 @@ async def find_by_email(eng: Engine, coll: Collection, email: str) -> tuple[dict
     """(stored values, API record) of the account with ``email`` (case-insensitive), else None."""
     cols, fields = select_list(coll)
     row = await eng.db.fetchone(
-        f"SELECT {cols} FROM {q(coll.name)} AS {q('m')} WHERE lower({q('m')}.{q('email')}) = lower(?)", [email])
+        f"SELECT {cols} FROM {q(coll.name)} AS {q('m')} WHERE {email_equals(eng.db.dialect, 'm')}", [email])
     if row is None:
         return None
     return raw_record(coll, fields, row), row_to_record(coll, fields, row, None)
 
 
-def email_taken_sql(coll: Collection) -> str:
-    return f"SELECT {q('id')} FROM {q(coll.name)} WHERE lower({q('email')}) = lower(?) AND {q('id')} != ?"
+def email_taken_sql(coll: Collection, dialect: str) -> str:
+    return f"SELECT {q('id')} FROM {q(coll.name)} WHERE {email_equals(dialect)} AND {q('id')} != ?"
 
 
 # -- background work ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from baas.core import Engine
+from baas.db.tables import email_equals
 from baas.records.write import create_record, update_record
 
 
@@ -15,7 +16,7 @@ async def upsert_superuser(eng: Engine, email: str, password: str) -> str:
     reader = eng.reader()
 
     async def run(conn: Any) -> str:
-        row = await conn.fetchone('SELECT "id" FROM "_superusers" WHERE lower("email") = lower(?)', [email])
+        row = await conn.fetchone(f'SELECT "id" FROM "_superusers" WHERE {email_equals(eng.db.dialect)}', [email])
         if row is None:
             return await create_record(conn, reader, coll, {"email": email, "password": password, "verified": True})
         return await update_record(conn, reader, coll, row[0], {"password": password})

@@ -33,6 +33,15 @@ def q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def email_equals(dialect: str, alias: str = "") -> str:
+    """``email = ?`` as auth collections' unique email index is built (case-insensitive, non-empty),
+    so that sign-in and address lookups search that index instead of scanning the table."""
+    col = f"{q(alias)}.{q('email')}" if alias else q("email")
+    if dialect == "postgresql":
+        return f"lower({col}) = lower(?) AND {col} != ''"
+    return f"{col} = ? COLLATE NOCASE AND {col} != ''"  # NOCASE folds ASCII, as SQLite's lower()
+
+
 def _compile(element: sa.sql.ClauseElement | sa.schema.DDLElement, dialect: str) -> str:
     return str(element.compile(dialect=DIALECTS[dialect])).strip()
 
