@@ -13,9 +13,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_js_sdk_skip_shows_its_reason(tmp_path: Path) -> None:
-    node_dir = os.path.dirname(shutil.which("node") or "/nonexistent/node")
     env = {k: v for k, v in os.environ.items() if k != "CI"}
-    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p and p != node_dir)
+    # every PATH entry that holds a node goes (merged-/usr systems have /bin and /usr/bin both)
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
+                                  if p and not os.path.exists(os.path.join(p, "node")))
+    assert shutil.which("node", path=env["PATH"]) is None
     r = subprocess.run([sys.executable, "-m", "pytest", "tests/test_js_sdk.py", "-p", "no:cacheprovider"],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert "1 skipped" in r.stdout, r.stdout + r.stderr
