@@ -56,6 +56,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Gateway:
     fast path for record routes (baas/api/fast.py)."""
     eng = engine or Engine(settings)
     realtime.attach(eng)  # SSE broker: started/stopped with the engine (on_start/on_stop)
+    eng.jobs.attach()  # the scheduler ticks while the server runs (baas/jobs)
     plugins = getattr(eng, "plugins", None)
     if plugins is None:  # plugins bind their hooks on the engine and bring routes (baas/plugins.py)
         plugins = eng.plugins = load_plugins(eng)  # type: ignore[attr-defined]

@@ -15,6 +15,8 @@ from baas.db.migrate import migrate
 from baas.errors import SchemaError
 from baas.hooks import Hooks, LifecycleEvent
 from baas.events import EventBus
+from baas.functions import Functions
+from baas.jobs import Scheduler
 from baas.records.query import Reader
 from baas.rules.context import RequestInfo
 from baas.schema import defaults
@@ -38,6 +40,8 @@ class Engine:
         self.registry = Registry()
         self.hooks = Hooks()  # record, auth and lifecycle hook chains (baas/hooks.py); plugins bind here
         self.events = EventBus(self.db)  # the durable event stream, tailed in this process
+        self.functions = Functions(self)  # callable functions (baas/functions), filled as plugins load
+        self.jobs = Scheduler(self)  # scheduled jobs of baas.yaml (baas/jobs); ticks only once attached
         self.secret = ""
         self._watch: asyncio.Task | None = None
         self._schema_lock = asyncio.Lock()
@@ -45,6 +49,7 @@ class Engine:
         self.schema_plan: Plan | None = None  # what start() applied from settings.schema_file
 
     async def start(self) -> None:
+        self.jobs.load()  # checked before anything is applied: a bad job leaves nothing half-done
         Path(self.settings.data_dir).mkdir(parents=True, exist_ok=True)
         self.secret = self._load_secret()
         await migrate(self.settings.database_url)

@@ -149,7 +149,21 @@ def _forget_other(name: str, target: Path) -> None:
 
 
 def _has_registration(obj: Any) -> bool:
-    return callable(getattr(obj, "register", None)) or any(isinstance(v, Plugin) for v in vars(obj).values())
+    from baas.functions import Function
+
+    return callable(getattr(obj, "register", None)) or any(isinstance(v, (Plugin, Function))
+                                                           for v in vars(obj).values())
+
+
+def _add_functions(obj: Any, spec: Spec, app: PluginApp) -> bool:
+    """Module-level ``@function`` callables (docs/functions.md) join the engine's functions."""
+    from baas.functions import Function
+
+    found = [v for v in vars(obj).values() if isinstance(v, Function)] if isinstance(obj, types.ModuleType) else []
+    if app._engine is not None:
+        for f in found:
+            app._engine.functions.add(f, source=f"{spec.name} ({spec.source})")
+    return bool(found)
 
 
 def _guard(fn: Callable[[], Any], what: str) -> Any:
@@ -164,6 +178,7 @@ def _guard(fn: Callable[[], Any], what: str) -> Any:
 
 def _register(spec: Spec, app: PluginApp) -> bool:
     obj = spec.load()
+    has_functions = _add_functions(obj, spec, app)
     if callable(obj) and not isinstance(obj, types.ModuleType):  # an entry point naming register itself
         result = obj(app)
     elif callable(getattr(obj, "register", None)):
@@ -171,6 +186,8 @@ def _register(spec: Spec, app: PluginApp) -> bool:
     else:
         found = [v for v in vars(obj).values() if isinstance(v, Plugin)]
         if not found:
+            if has_functions:
+                return True
             if spec.optional:
                 return False
             raise PluginError(f"plugin {spec.name} ({spec.source}) has no register(app) and no Plugin()")

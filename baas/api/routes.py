@@ -11,4 +11,7 @@ ROUTES = [*health.ROUTES, *records.ROUTES, *auth.ROUTES, *collections.ROUTES, *b
           *auth_email.ROUTES, *auth_otp.ROUTES, *auth_oauth2.ROUTES]
 ROUTES += files.ROUTES
 ROUTES += installer.ROUTES + collections_plan.ROUTES  # what the console needs (console/, docs/console.md)
+from baas.api import crons, functions  # noqa: E402  # callable functions and scheduled jobs (docs/functions.md, jobs.md)
+
+ROUTES += functions.ROUTES + crons.ROUTES
 ROUTES += openapi.ROUTES  # GET /api/openapi.json, built from the table in baas/api/openapi_ops.py

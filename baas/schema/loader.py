@@ -34,6 +34,7 @@ from baas.errors import SchemaError
 from baas.schema import defaults
 from baas.schema.fields import FIELD_TYPES, Field, RelationField
 from baas.schema.model import Collection
+from baas.schema.jobs import Job, check_jobs
 
 _encoder = msgspec.json.Encoder()
 
@@ -51,6 +52,7 @@ class SchemaFile(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, dict=
     collections: list[Collection] = []
     plugins: list[str | PluginEntry] = []
     functions: str = ""  # a package next to this file with the project's hooks (register(app))
+    jobs: list[Job] = []  # scheduled jobs (baas/schema/jobs.py, docs/jobs.md)
 
     def plugin_entries(self) -> list[PluginEntry]:
         return [PluginEntry(module=p) if isinstance(p, str) else p for p in self.plugins]
@@ -123,6 +125,8 @@ def load_schema_text(text: str, path: str = "baas.yaml") -> SchemaFile:
             problem += "; quote the value (YAML reads unquoted 0x300, 1_000 or 1e3 as numbers)"
         raise SchemaError(f"{problem} (at {where[2:] or 'top level'})", path=path, line=_line_for(where, lines)) from None
     _check_plugins(schema, path, lines)
+    check_jobs(schema.jobs, path, lines)
+    schema.__dict__["job_lines"] = {j.name: lines.get(f"$.jobs[{i}]") for i, j in enumerate(schema.jobs)}
     # Remember where each collection starts, so later (semantic) errors can name the line too.
     schema.__dict__["lines"] = {c.name: lines.get(f"$.collections[{i}]") for i, c in enumerate(schema.collections)}
     names = [c.name for c in schema.collections]

@@ -1,0 +1,268 @@
+"""The scheduler: every server process computes the same ticks (APScheduler 3 triggers) and
+races to claim each one in ``_job_runs``; the one that inserts the row runs it (baas/jobs/store.py).
+
+So a tick runs once per cluster however many workers and nodes there are, and a process that dies
+mid-run is noticed: its heartbeat stops, and the next claimer marks the run ``abandoned``.
+
+Tunables (environment, read once per process): ``BAAS_JOBS_LEASE`` seconds without a heartbeat
+before a run counts as abandoned (default 30; the heartbeat beats every third of it);
+``BAAS_JOBS_HISTORY_DAYS`` how long finished runs are kept (default 30).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from baas.errors import SchemaError
+from baas.hooks import LifecycleEvent
+from baas.ids import format_dt, new_id
+from baas.jobs import store
+from baas.rules.context import RequestInfo
+from baas.schema.jobs import Job
+
+if TYPE_CHECKING:
+    from baas.core import Engine
+
+log = logging.getLogger("baas.jobs")
+EXCERPT = 2000  # characters of output and error kept per run
+JOB_REQUEST = RequestInfo(auth={"id": "", "collectionName": "_superusers", "collectionId": ""}, context="job")
+_encode = msgspec.json.Encoder().encode
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+
+
+class Scheduler:
+    """The engine's jobs: loaded from ``baas.yaml``, ticking while the server runs."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.jobs: dict[str, Job] = {}
+        self.lease = _env_float("BAAS_JOBS_LEASE", 30.0)
+        self.history_days = _env_float("BAAS_JOBS_HISTORY_DAYS", 30.0)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id(6)}"
+        self._tasks: set[asyncio.Task] = set()
+        self._loop_task: asyncio.Task | None = None
+        self._beat_task: asyncio.Task | None = None
+        self._triggers: dict[str, Any] = {}
+
+    # -- configuration -------------------------------------------------------------------------
+    def load(self) -> None:
+        """Read the jobs of the project's ``baas.yaml`` and check their targets (functions load
+        with the plugins, before this). An error names the job and its line; nothing is kept."""
+        s = self.engine.settings
+        path = s.project_file or s.schema_file
+        jobs: dict[str, Job] = {}
+        if path and Path(path).is_file():
+            from baas.schema.loader import load_schema
+
+            schema = load_schema(path)
+            lines = schema.__dict__.get("job_lines", {})
+            for job in schema.jobs:
+                # Functions are known once plugins have loaded (the server; not plain CLI engines).
+                plugins = getattr(self.engine, "plugins", None) is not None
+                if plugins and job.function and self.engine.functions.get(job.function) is None:
+                    known = ", ".join(self.engine.functions.names()) or "none declared"
+                    raise SchemaError(f"job {job.name!r}: unknown function {job.function!r} (functions: {known})",
+                                      path=path, line=lines.get(job.name))
+                jobs[job.name] = job
+        self.jobs = jobs
+        self._triggers = {j.name: j.trigger() for j in jobs.values()}
+
+    def attach(self) -> None:
+        """Tick while the engine runs (``baas serve``); CLI engines never call this."""
+        hooks = self.engine.hooks
+
+        async def started(e: LifecycleEvent) -> None:
+            await self.start()
+            await e.next()
+
+        async def stopping(e: LifecycleEvent) -> None:
+            await self.stop()
+            await e.next()
+
+        hooks.on_start.bind(started, id="baas.jobs.start")
+        hooks.on_stop.bind(stopping, id="baas.jobs.stop", priority=-100)  # before plugins close anything
+
+    async def start(self) -> None:
+        if not self.jobs or self._loop_task is not None:
+            return
+        self._beat_task = asyncio.create_task(self._beat(), name="jobs-heartbeat")
+        self._loop_task = asyncio.create_task(self._loop(), name="jobs-scheduler")
+
+    async def stop(self) -> None:
+        for t in (self._loop_task, self._beat_task, *self._tasks):
+            if t is not None:
+                t.cancel()
+        for t in (self._loop_task, self._beat_task, *list(self._tasks)):
+            if t is not None:
+                try:
+                    await t
+                except (asyncio.CancelledError, Exception):
+                    pass
+        self._loop_task = self._beat_task = None
+
+    # -- ticking -------------------------------------------------------------------------------
+    def next_fire(self, name: str, after: datetime) -> datetime | None:
+        """The first tick of job ``name`` strictly after ``after`` (UTC), or None."""
+        nxt = self._triggers[name].get_next_fire_time(None, after + timedelta(microseconds=1))
+        return None if nxt is None else nxt.astimezone(store.now().tzinfo)
+
+    async def _loop(self) -> None:
+        now = store.now()
+        due = {n: self.next_fire(n, now) for n, j in self.jobs.items() if j.enabled}
+        pruned_at: datetime | None = None
+        while True:
+            pending = {n: t for n, t in due.items() if t is not None}
+            if not pending:
+                return
+            wake = min(pending.values())
+            await asyncio.sleep(max(0.0, (wake - store.now()).total_seconds()))
+            now = store.now()
+            for name, fire in pending.items():
+                if fire > now:
+                    continue
+                job = self.jobs[name]
+                if (now - fire).total_seconds() <= job.misfireGrace:
+                    self._spawn(self._tick(job, fire))
+                else:
+                    log.warning("job %s: tick %s missed (noticed %.1fs late)", name, format_dt(fire),
+                                (now - fire).total_seconds())
+                due[name] = self.next_fire(name, fire)
+            if pruned_at is None or now - pruned_at > timedelta(hours=1):
+                pruned_at = now
+                self._spawn(self._prune())
+
+    def _spawn(self, coro: Any) -> asyncio.Task:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _prune(self) -> None:
+        try:
+            await store.prune(self.engine.db, self.history_days)
+        except Exception:
+            log.warning("job history prune failed", exc_info=True)
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(max(self.lease / 3, 0.2))
+            try:
+                await store.heartbeat(self.engine.db, self.owner)
+            except Exception:  # a transient database error: the lease allows a few misses
+                log.warning("job heartbeat failed", exc_info=True)
+
+    async def _tick(self, job: Job, fire: datetime) -> None:
+        try:
+            run = await store.claim(self.engine.db, job.name, format_dt(fire), self.owner, overlap=job.overlap,
+                                    lease=self.lease)
+        except Exception:
+            log.warning("job %s: claiming tick %s failed", job.name, format_dt(fire), exc_info=True)
+            return
+        if run is None or run["status"] == "skipped":
+            return  # another process has it, or the previous run still goes
+        await self.execute(job, run)
+
+    async def run_now(self, name: str, *, wait: bool = False) -> dict[str, Any]:
+        """Run job ``name`` outside its schedule (``POST /api/crons/{id}``, ``baas jobs run``)."""
+        job = self.jobs[name]
+        run = await store.claim(self.engine.db, name, format_dt(store.now()), self.owner, overlap=job.overlap,
+                                lease=self.lease, trigger="manual")
+        if run is None:  # the same millisecond twice: try once more
+            run = await store.claim(self.engine.db, name, format_dt(store.now() + timedelta(milliseconds=1)),
+                                    self.owner, overlap=job.overlap, lease=self.lease, trigger="manual")
+        if run is None:
+            raise RuntimeError(f"job {name}: could not record a manual run")
+        if wait:
+            beat = self._beat_task is None and asyncio.create_task(self._beat())
+            try:
+                return await self.execute(job, run)
+            finally:
+                if beat:
+                    beat.cancel()
+        self._spawn(self.execute(job, run))
+        return run
+
+    # -- running -------------------------------------------------------------------------------
+    async def execute(self, job: Job, run: dict[str, Any]) -> dict[str, Any]:
+        """Run a claimed run to its end: queue, attempts with backoff, timeout, outcome."""
+        db = self.engine.db
+        try:
+            while run["status"] == "queued":
+                if await store.start_queued(db, run["id"], job.name, run["scheduled"]):
+                    run["status"] = "running"
+                else:
+                    await asyncio.sleep(min(1.0, self.lease / 3))
+            status, output, error = "failed", "", ""
+            for attempt in range(job.retries + 1):
+                await store.set_attempt(db, run["id"], attempt + 1)
+                try:
+                    result = await asyncio.wait_for(self._target(job), job.timeout)
+                    status, output, error = "success", _excerpt(result), ""
+                    break
+                except asyncio.TimeoutError:
+                    status, error = "timeout", f"timed out after {job.timeout:g}s"
+                except Exception as exc:
+                    status, error = "failed", _excerpt_text(f"{type(exc).__name__}: {getattr(exc, 'message', exc)}")
+                log.warning("job %s attempt %d/%d: %s", job.name, attempt + 1, job.retries + 1, error)
+                if attempt < job.retries:
+                    await asyncio.sleep(job.backoff * 2 ** attempt)
+        except asyncio.CancelledError:
+            status, output, error = "abandoned", "", "the server stopped during the run"
+            await asyncio.shield(self._finish(run, status, output, error))
+            raise
+        await self._finish(run, status, output, error)
+        return run
+
+    async def _finish(self, run: dict[str, Any], status: str, output: str, error: str) -> None:
+        run.update(status=status, output=output, error=error)
+        try:
+            if not await store.finish(self.engine.db, run["id"], status, output, error):
+                log.warning("job %s: run %s was already marked %s elsewhere", run["job"], run["id"], "abandoned")
+        except Exception:
+            log.warning("job %s: could not record the outcome of run %s", run["job"], run["id"], exc_info=True)
+
+    async def _target(self, job: Job) -> Any:
+        eng = self.engine
+        if job.function:
+            from baas.functions.context import Context
+
+            spec = eng.functions.get(job.function)
+            if spec is None:
+                raise LookupError(f"no function {job.function!r}")
+            return await eng.functions._run(spec, Context(eng, spec.name, JOB_REQUEST, dict(job.args)))
+        if job.task == "files.sweep":
+            from baas.files import storage_for
+            from baas.files.sweep import sweep_orphans
+
+            return {"removed": len(await sweep_orphans(eng, await storage_for(eng)))}
+        if job.task == "events.prune":
+            return {"pruned": await eng.events.prune()}
+        raise LookupError(f"unknown task {job.task!r}")
+
+
+def _excerpt(result: Any) -> str:
+    if result is None:
+        return ""
+    try:
+        text = _encode(result).decode()
+    except (TypeError, ValueError, OverflowError):
+        text = repr(result)
+    return _excerpt_text(text)
+
+
+def _excerpt_text(text: str) -> str:
+    return text if len(text) <= EXCERPT else text[:EXCERPT - 1] + "…"
