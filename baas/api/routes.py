@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from baas.api import collections_plan, files, installer, openapi
+from baas.api import collections_plan, files, installer, openapi, rules_check, rules_playground, schema_export
 from baas.api import (apikeys, auth, auth_admin, auth_email, auth_oauth2, auth_otp, auth_totp, batch, collections,
                       health, records, settings)
 
@@ -11,6 +11,7 @@ ROUTES = [*health.ROUTES, *records.ROUTES, *auth.ROUTES, *collections.ROUTES, *b
           *auth_email.ROUTES, *auth_otp.ROUTES, *auth_oauth2.ROUTES]
 ROUTES += files.ROUTES
 ROUTES += installer.ROUTES + collections_plan.ROUTES  # what the console needs (console/, docs/console.md)
+ROUTES += rules_check.ROUTES + rules_playground.ROUTES + schema_export.ROUTES
 from baas.api import crons, functions  # noqa: E402  # callable functions and scheduled jobs (docs/functions.md, jobs.md)
 
 ROUTES += functions.ROUTES + crons.ROUTES
