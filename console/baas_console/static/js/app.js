@@ -9,6 +9,8 @@ import * as collections from "./pages/collections.js";
 import * as collectionForm from "./pages/collection_form.js";
 import * as records from "./pages/records.js";
 import * as recordForm from "./pages/record_form.js";
+import * as playground from "./pages/playground.js";
+import * as exportPage from "./pages/export.js";
 
 // [pattern, page, needs a signed-in superuser]
 const ROUTES = [
@@ -19,6 +21,8 @@ const ROUTES = [
   [/^\/collections\/([^/]+)\/edit$/, collectionForm, true],
   [/^\/collections\/([^/]+)\/records$/, records, true],
   [/^\/collections\/([^/]+)\/records\/([^/]+)$/, recordForm, true],
+  [/^\/collections\/([^/]+)\/playground$/, playground, true],
+  [/^\/export$/, exportPage, true],
 ];
 
 function header() {
@@ -26,7 +30,8 @@ function header() {
   const s = session.get();
   mount(top, h("nav", {"aria-label": "Main"},
     h("a", {class: "brand", href: "#/collections"}, "baas"),
-    s ? h("a", {href: "#/collections"}, "Collections") : null),
+    s ? h("a", {href: "#/collections"}, "Collections") : null,
+    s ? h("a", {href: "#/export", id: "nav-export"}, "Export schema") : null),
     s ? h("div", {class: "who"}, h("span", {id: "signed-in-as"}, s.record && s.record.email),
           h("button", {type: "button", id: "sign-out", onclick: () => { signOut(); location.hash = "#/login"; }},
             "Sign out")) : null);

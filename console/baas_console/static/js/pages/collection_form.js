@@ -5,6 +5,7 @@
 import {allCollections, api, ApiError} from "../api.js";
 import {h, labelled, mount, nextId, notice, setError} from "../dom.js";
 import {fieldRow, OPTIONS, showFieldErrors} from "../fields.js";
+import {ruleInput} from "../rules.js";
 
 const RULES = [["listRule", "List rule"], ["viewRule", "View rule"], ["createRule", "Create rule"],
                ["updateRule", "Update rule"], ["deleteRule", "Delete rule"]];
@@ -74,7 +75,10 @@ export async function render(main, [name]) {
       clearPlan();
     });
     ruleControls[key] = text;
-    return h("div", {class: "rule"}, labelled(label, text),
+    // Checked against the server as you type, with the draft as it is now (unsaved fields count).
+    const suggestions = ruleInput(text, () => ({...body(), id: coll.id}), collections);
+    locked.addEventListener("change", () => text.dispatchEvent(new Event("blur")));
+    return h("div", {class: "rule"}, labelled(label, text), suggestions,
       h("div", {class: "row check"}, locked, h("label", {for: locked.id}, `${label}: superusers only`)));
   });
   const indexes = h("textarea", {name: "indexes", rows: "3", spellcheck: "false"});
@@ -155,6 +159,8 @@ export async function render(main, [name]) {
     message,
     h("div", {class: "actions"},
       h("button", {type: "submit", id: "review"}, "Review changes"),
+      editing ? h("a", {class: "button secondary", id: "open-playground",
+        href: `#/collections/${encodeURIComponent(coll.name)}/playground`}, "Rule playground") : null,
       editing && !coll.system ? h("button", {type: "button", class: "danger", id: "delete-collection",
         onclick: () => review("delete", remove, "Delete collection")}, "Delete collection…") : null),
     planBox));

@@ -4,22 +4,58 @@
 
 import {api, ApiError} from "../api.js";
 import {h, labelled, mount, nextId, notice, setError} from "../dom.js";
-import {cellText} from "./records.js";
+import {cellText, fileUrl, recordLabel} from "./records.js";
+
+const IMAGE = /\.(png|jpe?g|gif|webp)$/i;
 
 const SKIP = new Set(["id", "tokenKey"]); // never edited here (a new record's id is generated)
 
-async function relationOptions(field) {
-  const out = await api("GET", `/api/collections/${encodeURIComponent(field.collectionId)}/records`,
-                        {query: {perPage: 200, skipTotal: 1}}).catch(() => ({items: []}));
-  return out.items.map((r) => {
-    const label = Object.entries(r).find(([k, v]) => !["id", "collectionId", "collectionName", "created",
-      "updated"].includes(k) && typeof v === "string" && v)?.[1];
-    return {value: r.id, text: label ? `${label} (${r.id})` : r.id};
+/** Search the related collection by id and its text fields (the API's own filter syntax). */
+async function searchRelated(target, term) {
+  const texts = target.fields.filter((f) => !f.hidden && ["text", "email", "url"].includes(f.type)).map((f) => f.name);
+  // A double-quoted filter literal: the lexer reads \" and \\ as escapes, and JSON writes both so.
+  const lit = JSON.stringify(term);
+  const filter = term ? ["id", ...texts].map((n) => `${n} ~ ${lit}`).join(" || ") : "";
+  const out = await api("GET", `/api/collections/${encodeURIComponent(target.id)}/records`,
+                        {query: {perPage: 20, skipTotal: 1, filter}});
+  return out.items;
+}
+
+/** A relation picker: the chosen records (each removable) and a search that adds one. */
+async function relationPicker(field, value, expanded) {
+  const multi = (field.maxSelect || 1) > 1;
+  const target = await api("GET", `/api/collections/${encodeURIComponent(field.collectionId)}`);
+  const known = new Map([expanded].flat().filter(Boolean).map((r) => [r.id, recordLabel(r)]));
+  let chosen = [value].flat().filter(Boolean);
+  const search = h("input", {type: "search", name: field.name, autocomplete: "off",
+                             placeholder: `Search ${target.name}`, "aria-controls": `${field.name}-results`});
+  const list = h("ul", {class: "picker chosen", "aria-label": `Chosen ${field.name}`});
+  const results = h("ul", {class: "picker", id: `${field.name}-results`, "aria-label": `${target.name} found`});
+  const draw = () => mount(list, chosen.map((id) => h("li", {"data-id": id}, known.get(id) || id,
+    h("button", {type: "button", class: "secondary", "aria-label": `Remove ${known.get(id) || id}`,
+                 onclick: () => { chosen = chosen.filter((x) => x !== id); draw(); search.focus(); }}, "Remove"))));
+  let seq = 0;
+  const find = async () => {
+    const mine = ++seq;
+    const items = await searchRelated(target, search.value.trim()).catch(() => []);
+    if (mine !== seq) return; // an older answer after a newer question
+    mount(results, items.map((r) => h("li", {}, h("button", {type: "button", class: "secondary",
+      onclick: () => {
+        known.set(r.id, recordLabel(r));
+        chosen = multi ? [...new Set([...chosen, r.id])] : [r.id];
+        draw(); search.focus();
+      }}, `Choose ${recordLabel(r)}`))));
+  };
+  search.addEventListener("input", find);
+  search.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter") { ev.preventDefault(); results.querySelector("button")?.click(); }
   });
+  draw();
+  return {control: search, read: () => (multi ? chosen : chosen[0] || ""), extra: h("div", {}, list, results)};
 }
 
 /** A widget for ``field`` holding ``value``: {control, read(), files?} */
-async function widget(field, value, isNew) {
+async function widget(field, value, isNew, expanded, fileUrlOf) {
   const multi = (field.maxSelect || 1) > 1;
   switch (field.type) {
     case "bool": {
@@ -30,9 +66,10 @@ async function widget(field, value, isNew) {
       const c = h("input", {type: "number", step: "any", name: field.name, value: value === null || value === undefined ? "" : String(value)});
       return {control: c, read: () => (c.value === "" ? null : Number(c.value))};
     }
-    case "select":
-    case "relation": {
-      const options = field.type === "select" ? field.values.map((v) => ({value: v, text: v})) : await relationOptions(field);
+    case "relation":
+      return relationPicker(field, value, expanded);
+    case "select": {
+      const options = field.values.map((v) => ({value: v, text: v}));
       const chosen = new Set(Array.isArray(value) ? value : value ? [value] : []);
       const c = h("select", {name: field.name, multiple: multi || undefined},
         multi ? null : h("option", {value: ""}, "—"),
@@ -54,12 +91,20 @@ async function widget(field, value, isNew) {
       const current = Array.isArray(value) ? value : value ? [value] : [];
       const removals = current.map((fname) => {
         const box = h("input", {type: "checkbox", id: nextId("rm"), value: fname});
-        return {box, el: h("li", {}, h("span", {class: "filename"}, fname), " ",
-                               box, h("label", {for: box.id}, `Remove ${fname}`))};
+        return {box, el: h("li", {}, IMAGE.test(fname) ? h("img", {class: "preview", src: fileUrlOf(field, fname), alt: fname})
+          : null, h("span", {class: "filename"}, fname), " ", box, h("label", {for: box.id}, `Remove ${fname}`))};
+      });
+      // Chosen images previewed before upload, from blob: URLs (the CSP allows img-src blob:).
+      const previews = h("ul", {class: "files previews", "aria-label": `${field.name} to upload`});
+      c.addEventListener("change", () => {
+        previews.querySelectorAll("img").forEach((img) => URL.revokeObjectURL(img.src));
+        mount(previews, [...c.files].map((f) => h("li", {},
+          f.type.startsWith("image/") ? h("img", {class: "preview", src: URL.createObjectURL(f), alt: f.name}) : null,
+          h("span", {class: "filename"}, f.name))));
       });
       return {control: c, read: () => undefined, file: true,
               removed: () => removals.filter((r) => r.box.checked).map((r) => r.box.value),
-              extra: current.length ? h("ul", {class: "files"}, removals.map((r) => r.el)) : null};
+              extra: h("div", {}, current.length ? h("ul", {class: "files"}, removals.map((r) => r.el)) : null, previews)};
     }
     case "password": {
       const c = h("input", {type: "password", name: field.name, autocomplete: "new-password", required: isNew || undefined});
@@ -79,13 +124,18 @@ async function widget(field, value, isNew) {
 export async function render(main, [name, id]) {
   const coll = await api("GET", `/api/collections/${encodeURIComponent(name)}`);
   const isNew = id === "new";
-  const record = isNew ? {} : await api("GET", `/api/collections/${encodeURIComponent(name)}/records/${encodeURIComponent(id)}`);
+  const expand = coll.fields.filter((f) => f.type === "relation").map((f) => f.name).join(",");
+  const record = isNew ? {} : await api("GET", `/api/collections/${encodeURIComponent(name)}/records/${encodeURIComponent(id)}`,
+                                        {query: {expand}});
+  const fileToken = !isNew && coll.fields.some((f) => f.type === "file" && f.protected)
+    ? (await api("POST", "/api/files/token").catch(() => ({token: ""}))).token : "";
+  const fileUrlOf = (field, fname) => fileUrl(coll, record, fname, field.protected ? fileToken : "");
   const base = `/api/collections/${encodeURIComponent(name)}/records`;
   const widgets = {};
   const rows = [];
   for (const field of coll.fields) {
     if (SKIP.has(field.name)) continue;
-    const w = await widget(field, record[field.name], isNew);
+    const w = await widget(field, record[field.name], isNew, (record.expand || {})[field.name], fileUrlOf);
     if (!w) continue;
     widgets[field.name] = w;
     const label = `${field.name}${field.required ? " (required)" : ""}`;
