@@ -255,6 +255,38 @@ async def test_export_is_the_cli_export(steps: Steps) -> None:
     assert cli == await steps.call("GET", "/api/schema/export")
 
 
+HOSTILE = ["<img src=x onerror=\"window.__xss=1\">", "<script>window.__xss = 1</script>", "javascript:alert(1)"]
+
+
+async def test_hostile_values_stay_text_in_the_new_pages(steps: Steps) -> None:
+    from playwright.async_api import expect
+
+    page = steps.page
+    fields = (await steps.call("GET", "/api/collections/posts"))["fields"]
+    fields.append({"name": "kind", "type": "select", "values": HOSTILE, "maxSelect": 1})
+    await steps.call("PATCH", "/api/collections/posts", json={"fields": fields})
+    bob = steps.ids[USERS[1][0]]
+    await steps.call("PATCH", f"/api/collections/users/records/{bob}", json={"name": HOSTILE[0]})
+    await steps.call("POST", "/api/collections/posts/records",
+                     json={"title": HOSTILE[0], "published": True, "kind": HOSTILE[1], "author": bob})
+    # export: select values are text in the page
+    await page.reload()
+    await expect(page.locator("#schema-yaml")).to_contain_text("onerror")
+    # playground: records as text
+    await page.goto(f"{steps.srv.url}/_/#/collections/posts/playground")
+    await page.get_by_role("button", name="Run").click()
+    await expect(page.locator("#playground-records").get_by_role("cell", name=HOSTILE[0], exact=True)).to_have_count(1)
+    # records table (relation labels from expand) and the relation picker
+    await page.goto(f"{steps.srv.url}/_/#/collections/posts/records")
+    await expect(page.locator("#records").get_by_role("cell", name=HOSTILE[0], exact=True)).to_have_count(1)
+    await page.get_by_role("link", name="New record").click()
+    await page.get_by_label("author", exact=True).fill("bob@")
+    await expect(page.get_by_role("button", name="Choose")).to_have_count(1)
+    await expect(page.locator("main img")).to_have_count(0)
+    assert await page.locator("main script, main a[href^='javascript']").count() == 0
+    assert await page.evaluate("window.__xss") is None and steps.dialogs == []
+
+
 async def test_no_script_errors_or_dialogs(steps: Steps) -> None:
     # 4xx answers provoked on purpose (a broken rule) show up as failed loads; anything else is a bug.
     assert [e for e in steps.errors if "Failed to load resource" not in e] == []
