@@ -104,7 +104,7 @@ async def _auth_body(request: Request, coll: Collection, record: dict[str, Any],
                 shown.pop(f.name, None)
     r = reader(request, req)
     q_ = req.query
-    rec = (await r.finish(coll, [shown], q_.get("expand", ""), q_.get("fields", "")))[0]
+    rec = (await r.finish(coll, [shown], q_.get("expand", ""), q_.get("fields", ""), done=True))[0]
     return {"token": token, "record": rec}
 
 

@@ -59,7 +59,8 @@ async def impersonate(request: Request, collection_name: str, record_id: str) ->
     token = tokens.issue(eng.secret, record, coll.id, raw["tokenKey"], duration, refreshable=False)
     req = RequestInfo(auth=record, query=dict(request.query_params.items()))
     q = req.query
-    rec = (await reader(request, req).finish(coll, [dict(record)], q.get("expand", ""), q.get("fields", "")))[0]
+    rec = (await reader(request, req).finish(coll, [dict(record)], q.get("expand", ""), q.get("fields", ""),
+                                             done=True))[0]
     return json_response({"token": token, "record": rec})
 
 

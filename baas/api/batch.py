@@ -246,7 +246,7 @@ async def _one(conn: Any, eng: Any, base_req: Any, item: Any, hashed: str | None
     if rows:
         after.append((coll, action, req, api_record(coll, rows[0])))  # type: ignore[union-attr]
     rec = await fetch_one(r, coll, record_id, None)
-    rec = (await r.finish(coll, [rec], query.get("expand", ""), query.get("fields", "")))[0] if rec else None
+    rec = (await r.finish(coll, [rec], query.get("expand", ""), query.get("fields", ""), done=True))[0] if rec else None
     return {"status": 200, "body": rec}
 
 

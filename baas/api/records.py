@@ -73,7 +73,7 @@ def _hook_result(result: dict | None, what: str) -> dict:
 async def _respond_row(r: Reader, coll: Collection, row: tuple, query: dict[str, str]) -> bytes:
     """The record just written, from the row the write stored (no re-read), with expand/fields."""
     rec = row_to_record(coll, select_list(coll)[1], row, r.req)
-    rec = (await r.finish(coll, [rec], query.get("expand", ""), query.get("fields", "")))[0]
+    rec = (await r.finish(coll, [rec], query.get("expand", ""), query.get("fields", ""), done=True))[0]
     return to_json(rec)
 
 
