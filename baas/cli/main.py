@@ -30,6 +30,8 @@ app.add_typer(superuser_app, name="superuser")
 app.add_typer(events_app, name="events")
 files_app = typer.Typer(help="File storage maintenance.", **PLAIN_HELP)
 app.add_typer(files_app, name="files")
+from baas.cli.jobs import jobs_app  # noqa: E402
+app.add_typer(jobs_app, name="jobs")
 
 DirOpt = typer.Option("baas_data", "--dir", help="Data directory (SQLite file, files, secret).")
 DbOpt = typer.Option("", "--db", help="Database URL, e.g. postgresql://user@host/db (default: SQLite in --dir).")

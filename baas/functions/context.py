@@ -103,10 +103,13 @@ class RecordsService:
 class Context:
     """One call: ``body`` (the JSON object sent), ``request`` (``.auth``, ``.is_superuser``,
     ``.headers``, ``.query``), ``auth`` (the caller's record, None for guests), ``records``
-    (as the caller), ``system`` (as the system), ``db`` (the database), ``engine``, ``log``."""
+    (as the caller), ``system`` (as the system), ``db`` (the database), ``engine``, ``log``, and
+    ``run`` when a scheduled job called it."""
 
-    def __init__(self, engine: Engine, name: str, request: RequestInfo, body: dict[str, Any]) -> None:
+    def __init__(self, engine: Engine, name: str, request: RequestInfo, body: dict[str, Any],
+                 run: dict[str, Any] | None = None) -> None:
         self.engine = engine
+        self.run = run  # a job's run (id, job, scheduled, attempt, trigger); None over HTTP
         self.name = name
         self.request = request
         self.body = body

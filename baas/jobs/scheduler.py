@@ -209,8 +209,9 @@ class Scheduler:
             status, output, error = "failed", "", ""
             for attempt in range(job.retries + 1):
                 await store.set_attempt(db, run["id"], attempt + 1)
+                run["attempt"] = attempt + 1
                 try:
-                    result = await asyncio.wait_for(self._target(job), job.timeout)
+                    result = await asyncio.wait_for(self._target(job, run), job.timeout)
                     status, output, error = "success", _excerpt(result), ""
                     break
                 except asyncio.TimeoutError:
@@ -235,7 +236,7 @@ class Scheduler:
         except Exception:
             log.warning("job %s: could not record the outcome of run %s", run["job"], run["id"], exc_info=True)
 
-    async def _target(self, job: Job) -> Any:
+    async def _target(self, job: Job, run: dict[str, Any]) -> Any:
         eng = self.engine
         if job.function:
             from baas.functions.context import Context
@@ -243,7 +244,8 @@ class Scheduler:
             spec = eng.functions.get(job.function)
             if spec is None:
                 raise LookupError(f"no function {job.function!r}")
-            return await eng.functions._run(spec, Context(eng, spec.name, JOB_REQUEST, dict(job.args)))
+            return await eng.functions._run(spec, Context(eng, spec.name, JOB_REQUEST, dict(job.args),
+                                                          run=dict(run)))
         if job.task == "files.sweep":
             from baas.files import storage_for
             from baas.files.sweep import sweep_orphans

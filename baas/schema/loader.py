@@ -123,6 +123,9 @@ def load_schema_text(text: str, path: str = "baas.yaml") -> SchemaFile:
         if problem.startswith("Expected `str`, got `int`") or problem.startswith("Expected `str`, got `float`"):
             # YAML reads some unquoted words as numbers: 0x300 (a thumb size) is hexadecimal 768.
             problem += "; quote the value (YAML reads unquoted 0x300, 1_000 or 1e3 as numbers)"
+        job = re.match(r"\$\.jobs\[(\d+)\]", where)
+        if job and isinstance(raw.get("jobs"), list) and isinstance(raw["jobs"][int(job.group(1))], dict):
+            problem = f"job {raw['jobs'][int(job.group(1))].get('name', job.group(1))!r}: {problem}"
         raise SchemaError(f"{problem} (at {where[2:] or 'top level'})", path=path, line=_line_for(where, lines)) from None
     _check_plugins(schema, path, lines)
     check_jobs(schema.jobs, path, lines)

@@ -39,6 +39,7 @@ async def _make_old_data_dir(eng: Engine) -> None:
             table = "members" if rid.startswith("m") else "users"
             await conn.execute(f'INSERT INTO "{table}" ("id", "email", "tokenKey", "password") VALUES (?, ?, ?, ?)',
                                [rid, email, key, "x"])
+        await conn.execute('DROP TABLE IF EXISTS "_job_runs"')  # revision 0005's: not there at 0003
         await conn.execute('UPDATE "_migrations" SET "version_num" = \'0003\'')
 
     await eng.db.write(run)

@@ -1,0 +1,89 @@
+"""``baas jobs``: list the scheduled jobs of ``baas.yaml``, run one now, show the run history."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+jobs_app = typer.Typer(help="Scheduled jobs declared in baas.yaml (docs/jobs.md).", no_args_is_help=True,
+                       rich_markup_mode=None)
+
+DirOpt = typer.Option("baas_data", "--dir", help="Data directory (SQLite file, files, secret).")
+DbOpt = typer.Option("", "--db", help="Database URL, e.g. postgresql://user@host/db (default: SQLite in --dir).")
+ProjectOpt = typer.Option(None, "--project", help="The baas.yaml declaring the jobs (default: $BAAS_PROJECT, "
+                                                  "else ./baas.yaml).")
+
+
+def _settings(data_dir: str, db: str, project: Optional[Path]) -> Any:
+    from baas.settings import Settings
+
+    path = str(project) if project else os.environ.get("BAAS_PROJECT") or ("baas.yaml" if Path("baas.yaml").is_file()
+                                                                          else "")
+    if not path or not Path(path).is_file():
+        typer.echo(f"error: no baas.yaml declaring jobs (looked for {path or './baas.yaml'}; pass --project)", err=True)
+        raise typer.Exit(1)
+    return Settings(data_dir=data_dir, db_url=db, project_file=str(Path(path).resolve()))
+
+
+def _line(run: dict[str, Any]) -> str:
+    tail = run["error"] or run["output"]
+    return (f"{run['scheduled']}  {run['job']:<20} {run['status']:<10} attempt {run['attempt']}  {run['trigger']:<8}"
+            f" {tail[:80]}")
+
+
+@jobs_app.command("list")
+def jobs_list(project: Optional[Path] = ProjectOpt, data_dir: str = DirOpt, db: str = DbOpt) -> None:
+    """Each job: schedule, time zone, target, next run and last outcome."""
+    from baas.cli.main import _with_engine
+    from baas.ids import format_dt
+    from baas.jobs import store
+
+    async def run(eng: Any) -> list[str]:
+        last = await store.last_runs(eng.db)
+        now = store.now()
+        out = []
+        for name in sorted(eng.jobs.jobs):
+            job = eng.jobs.jobs[name]
+            nxt = eng.jobs.next_fire(name, now) if job.enabled else None
+            prev = last.get(name)
+            out.append(f"{name:<20} {job.schedule:<14} {job.timezone:<16} {job.target:<24} "
+                       f"next {format_dt(nxt) if nxt else '-':<24} last {prev['status'] if prev else '-'}")
+        return out
+
+    lines = _with_engine(_settings(data_dir, db, project), run, plugins=True)
+    typer.echo("\n".join(lines) if lines else "No jobs declared.")
+
+
+@jobs_app.command("run")
+def jobs_run(name: str, project: Optional[Path] = ProjectOpt, data_dir: str = DirOpt, db: str = DbOpt) -> None:
+    """Run a job now, here, and wait for its outcome (recorded in the history as a manual run)."""
+    from baas.cli.main import _with_engine
+
+    async def run(eng: Any) -> dict[str, Any] | None:
+        if name not in eng.jobs.jobs:
+            return None
+        return await eng.jobs.run_now(name, wait=True)
+
+    result = _with_engine(_settings(data_dir, db, project), run, plugins=True)
+    if result is None:
+        typer.echo(f"error: no job {name!r} in baas.yaml", err=True)
+        raise typer.Exit(1)
+    typer.echo(_line(result))
+    if result["status"] != "success":
+        raise typer.Exit(1)
+
+
+@jobs_app.command("history")
+def jobs_history(name: str = typer.Argument("", help="One job (default: every job)."),
+                 limit: int = typer.Option(20, "--limit", help="How many runs, newest first."),
+                 data_dir: str = DirOpt, db: str = DbOpt) -> None:
+    """The latest runs: tick, job, status, attempts, trigger, output or error."""
+    from baas.cli.main import _with_engine
+    from baas.jobs import store
+    from baas.settings import Settings
+
+    runs = _with_engine(Settings(data_dir=data_dir, db_url=db), lambda eng: store.history(eng.db, name, limit))
+    typer.echo("\n".join(_line(r) for r in runs) if runs else "No runs yet.")
