@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -22,13 +22,13 @@ def new_id(length: int = 15) -> str:
 
 def format_dt(dt: datetime) -> str:
     """``2022-06-25 11:03:35.163Z``: UTC, milliseconds, a space between date and time."""
-    dt = dt.astimezone(timezone.utc)
+    dt = dt.astimezone(UTC)
     return (f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d} {dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}."
             f"{dt.microsecond // 1000:03d}Z")
 
 
 def now_str() -> str:
-    return format_dt(datetime.now(timezone.utc))
+    return format_dt(datetime.now(UTC))
 
 
 def parse_dt(value: str) -> datetime | None:
@@ -46,6 +46,6 @@ def parse_dt(value: str) -> datetime | None:
         except ValueError:
             continue
         if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=timezone.utc)
+            dt = dt.replace(tzinfo=UTC)
         return dt
     return None

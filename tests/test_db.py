@@ -41,7 +41,7 @@ async def test_failed_write_rolls_back_alone(database):
 async def test_constraint_violation_is_reported(database):
     await database.write(lambda c: c.execute('CREATE TABLE "t" ("id" TEXT PRIMARY KEY)'))
     await database.write(lambda c: c.execute('INSERT INTO "t" ("id") VALUES (?)', ("x",)))
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017  (sqlite3.IntegrityError or asyncpg's UniqueViolationError)
         await database.write(lambda c: c.execute('INSERT INTO "t" ("id") VALUES (?)', ("x",)))
     assert await database.fetchval('SELECT count(*) FROM "t"') == 1
 

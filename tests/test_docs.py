@@ -7,8 +7,8 @@ The fenced blocks of docs/*.md and README.md are collected in order; one test pe
   real loader and planner (``baas schema apply`` in the doc's own folder and database);
 * ``sh`` blocks run with ``bash -e`` in the doc's folder. A block that starts ``baas serve`` runs
   its own server; the others that call one (curl, ``:8090``, ``$TOKEN``) share one server
-  started for the doc (its blocks build on each other). ``localhost:8090`` / ``127.0.0.1:8090`` become that server's free port, and a ``baas``
-  wrapper first on ``PATH`` adds ``--http`` (serve) and, on PostgreSQL, ``--db``;
+  started for the doc (its blocks build on each other). ``localhost:8090`` / ``127.0.0.1:8090`` become
+  that server's free port, and a ``baas`` wrapper first on ``PATH`` adds ``--http`` (serve) and, on PostgreSQL, ``--db``;
 * ``http`` blocks (``METHOD /path``, headers, a JSON body) are sent to that server with a
   superuser token as ``Authorization`` and must not answer an error.
 
@@ -28,9 +28,9 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest

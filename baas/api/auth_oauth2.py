@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import msgspec
 from litestar import Request, Response, post, route

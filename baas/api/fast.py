@@ -11,10 +11,9 @@ record writes — goes on to Litestar unchanged.
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import parse_qsl
-
-from litestar import Response
 
 from baas.api import realtime, records
 from baas.api.deps import error_response, json_response

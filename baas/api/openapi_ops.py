@@ -48,7 +48,7 @@ def _obj(required: tuple[str, ...] = (), **props: Schema) -> Schema:
     return out
 
 
-S, I, B = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
+S, I, B = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}  # noqa: E741  (I: integer, as S and B)
 EMAIL = _obj(("email",), email={"type": "string"})
 
 R = "/api/collections/{collection_name}/records"

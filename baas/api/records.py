@@ -9,12 +9,11 @@ from baas.api.uploads import read_record_body
 from baas.auth.apikeys import check_scope
 from baas.errors import BadRequest
 from baas.hooks import RecordListEvent, RecordViewEvent
-from baas.records.hooked import after_write, api_record, api_record_from_values
 from baas.records.files import RecordFiles
+from baas.records.hooked import after_write, api_record, api_record_from_values
 from baas.records.query import ListParams, Reader, list_records, view_record
 from baas.records.serialize import row_to_record, select_list
-from baas.records.write import (check_old_password, create_record, delete_record, prehash, prepare_create,
-                                update_record)
+from baas.records.write import check_old_password, create_record, delete_record, prehash, prepare_create, update_record
 from baas.schema.model import Collection
 
 BASE = "/api/collections/{collection_name:str}/records"

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
-from baas.api import collections_plan, files, installer, openapi, rules_check, rules_playground, schema_export
-from baas.api import (apikeys, auth, auth_admin, auth_email, auth_oauth2, auth_otp, auth_totp, batch, collections,
-                      health, records, settings)
+from baas.api import (
+    apikeys,
+    auth,
+    auth_admin,
+    auth_email,
+    auth_oauth2,
+    auth_otp,
+    auth_totp,
+    batch,
+    collections,
+    collections_plan,
+    files,
+    health,
+    installer,
+    openapi,
+    records,
+    rules_check,
+    rules_playground,
+    schema_export,
+    settings,
+)
 
 ROUTES = [*health.ROUTES, *records.ROUTES, *auth.ROUTES, *collections.ROUTES, *batch.ROUTES, *settings.ROUTES,
           *auth_totp.ROUTES, *auth_admin.ROUTES, *apikeys.ROUTES,

@@ -19,7 +19,8 @@ since an invalid rule is the answer, not a failed request)::
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import msgspec
 from litestar import Request, Response, post

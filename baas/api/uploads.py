@@ -15,7 +15,8 @@ plain values among it still count against the global limit alone.
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 from litestar import Request
 

@@ -20,7 +20,7 @@ import logging
 import re
 import secrets
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from baas.db import Database
@@ -86,7 +86,7 @@ def parse_expires(value: Any) -> str:
     dt = parse_dt(value) if isinstance(value, str) else None
     if dt is None:
         raise _err({"expires": {"code": "validation_invalid_datetime", "message": "Must be a valid datetime."}})
-    if dt <= datetime.now(timezone.utc):
+    if dt <= datetime.now(UTC):
         raise _err({"expires": {"code": "validation_min_date", "message": "Must be in the future."}})
     return format_dt(dt)
 
@@ -162,7 +162,7 @@ async def _touch(db: Database, key_id: str, last_used: str, now: str) -> None:
     mono = time.monotonic()
     if mono - _touched.get(key_id, -TOUCH_EVERY) < TOUCH_EVERY:
         return
-    if last_used and last_used > format_dt(datetime.now(timezone.utc) - timedelta(seconds=TOUCH_EVERY)):
+    if last_used and last_used > format_dt(datetime.now(UTC) - timedelta(seconds=TOUCH_EVERY)):
         return
     _touched[key_id] = mono
     await db.write(lambda conn: conn.execute('UPDATE "_apikeys" SET "lastUsed" = ? WHERE "id" = ?', [now, key_id]))

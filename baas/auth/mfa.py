@@ -8,7 +8,7 @@ include ``totp``.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from baas.auth import totp
@@ -35,7 +35,7 @@ def options(coll: Collection) -> tuple[bool, int, str]:
 
 
 def _cutoff(seconds: int) -> str:
-    return format_dt(datetime.now(timezone.utc) - timedelta(seconds=seconds))
+    return format_dt(datetime.now(UTC) - timedelta(seconds=seconds))
 
 
 async def requirement(db: Database, registry: Registry, coll: Collection, record_id: str,

@@ -22,9 +22,10 @@ import re
 import secrets
 import string
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -339,7 +340,7 @@ async def fetch_user(p: Provider, token: dict[str, Any]) -> AuthUser:
         raise OAuth2Error("user", "the provider answered no user id")
     expiry = ""
     if isinstance(token.get("expires_at"), (int, float)):
-        expiry = format_dt(datetime.fromtimestamp(token["expires_at"], timezone.utc))
+        expiry = format_dt(datetime.fromtimestamp(token["expires_at"], UTC))
     return AuthUser(id=uid, name=name, username=username, email=email, avatarURL=avatar, raw=raw,
                     accessToken=_s(token.get("access_token")), refreshToken=_s(token.get("refresh_token")),
                     expiry=expiry)

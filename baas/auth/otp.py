@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from baas.db import Database
@@ -48,7 +48,7 @@ def _digest(secret: str, otp_id: str, code: str) -> str:
 
 def _cutoff(seconds: int) -> str:
     """The ``created`` value before which a record of this age has expired (PocketBase's format sorts)."""
-    return format_dt(datetime.now(timezone.utc) - timedelta(seconds=seconds))
+    return format_dt(datetime.now(UTC) - timedelta(seconds=seconds))
 
 
 async def create(db: Database, secret: str, coll: Collection, record_id: str, sent_to: str, otp_id: str,

@@ -28,7 +28,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pyotp
 from cryptography.exceptions import InvalidTag
@@ -189,7 +189,7 @@ def _check_lock(state: Enrolment) -> None:
 
 async def _fail(db: Database, collection_id: str, record_id: str) -> None:
     """Count a wrong code; the MAX_ATTEMPTS-th in a row locks checks for LOCK_SECONDS."""
-    until = format_dt(datetime.now(timezone.utc) + timedelta(seconds=LOCK_SECONDS))
+    until = format_dt(datetime.now(UTC) + timedelta(seconds=LOCK_SECONDS))
     await db.write(lambda conn: conn.execute(
         'UPDATE "_totp" SET '
         '"lockedUntil" = CASE WHEN "attempts" + 1 >= ? THEN ? ELSE "lockedUntil" END, '

@@ -7,7 +7,8 @@ a placeholder). Rows come back as tuples in select order.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Protocol, Sequence, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 Params = Sequence[Any]

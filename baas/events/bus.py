@@ -24,7 +24,8 @@ import asyncio
 import inspect
 import logging
 import random
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from baas.events.stream import Cursor, Event, max_id, read_after, start_position, to_event
 
@@ -137,7 +138,7 @@ class EventBus:
         if self._signal is not None:
             self._signal.notify()
 
-    def consumer(self, name: str, *, start: str = "now") -> "Any":
+    def consumer(self, name: str, *, start: str = "now") -> Any:
         """A durable consumer with its own saved position (see `baas.events.consumer`)."""
         from baas.events.consumer import Consumer
 

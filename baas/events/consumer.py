@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from baas.events.stream import Event, StrictCursor, read_after, to_event
 from baas.ids import now_str
@@ -36,7 +37,7 @@ HOLD_RETRY = 0.05  # seconds: re-read soon while waiting on an id still being co
 class Consumer:
     """A named, durable reader of the event stream."""
 
-    def __init__(self, bus: "EventBus", name: str, *, start: str = "now") -> None:
+    def __init__(self, bus: EventBus, name: str, *, start: str = "now") -> None:
         if not name or len(name) > 100:
             raise ValueError("a consumer name is 1-100 characters")
         if start not in ("now", "beginning"):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import asyncpg
 
@@ -48,7 +48,7 @@ class PgSignal:
             try:
                 conn = await asyncpg.connect(self.url)
                 await conn.add_listener(CHANNEL, self._heard)
-            except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
                 log.warning("events: LISTEN connection failed (%s); polling only", exc)
                 return False
             conn.add_termination_listener(lambda _c: self.on_notify())

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from baas.ids import format_dt
@@ -69,7 +69,7 @@ _DELETE = ('DELETE FROM "_events" WHERE "id" IN (SELECT "id" FROM (SELECT "id", 
 
 async def prune(db: Any, *, now: datetime | None = None, pause: float = 0.05) -> int:
     """Delete events past retention that every live consumer has passed; returns how many."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     settings = await load(db)
     days, stale = int(settings["retentionDays"]), int(settings["staleConsumerDays"])
     if days <= 0:

@@ -20,7 +20,8 @@ will be (rolled back). Until then the id is a *gap* to look for again.
 from __future__ import annotations
 
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import msgspec
 

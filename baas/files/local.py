@@ -11,13 +11,22 @@ import asyncio
 import os
 import secrets
 import shutil
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from itertools import islice
 from pathlib import Path
-from typing import AsyncIterable, AsyncIterator, BinaryIO, Iterator
+from typing import BinaryIO
 
 from baas.files.sniff import SNIFF_BYTES, sniff
-from baas.files.storage import (CHUNK_SIZE, Blob, BlobInfo, BlobNotFound, BlobTooLarge, StorageError, check_key,
-                                check_prefix)
+from baas.files.storage import (
+    CHUNK_SIZE,
+    Blob,
+    BlobInfo,
+    BlobNotFound,
+    BlobTooLarge,
+    StorageError,
+    check_key,
+    check_prefix,
+)
 
 TMP_DIR = ".tmp"
 _FLUSH_AT = 1024 * 1024  # batch small chunks into ~1 MiB writes: fewer thread hops, bounded memory

@@ -28,7 +28,8 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-from typing import Any, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import msgspec
 from multipart import MultipartError, MultipartSegment, PushMultipartParser
@@ -101,7 +102,7 @@ class Part:
 
     __slots__ = ("name", "filename", "content_type", "charset", "_reader", "_ended")
 
-    def __init__(self, reader: "FormReader", segment: MultipartSegment) -> None:
+    def __init__(self, reader: FormReader, segment: MultipartSegment) -> None:
         self.name: str = segment.name or ""
         # An empty filename is what a browser sends for an empty file input: a plain (empty) value,
         # as Go's multipart reader (and so PocketBase) treats it.

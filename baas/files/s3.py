@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import email.utils
+from collections.abc import AsyncIterable, AsyncIterator
 from itertools import islice
-from typing import Any, AsyncIterable, AsyncIterator
+from typing import Any
 from urllib.parse import urlsplit
 
 from minio import Minio
@@ -21,8 +22,16 @@ from minio.deleteobjects import DeleteObject
 from minio.error import S3Error
 
 from baas.files.sniff import read_ahead, sniff
-from baas.files.storage import (CHUNK_SIZE, Blob, BlobInfo, BlobNotFound, BlobTooLarge, StorageError, check_key,
-                                check_prefix)
+from baas.files.storage import (
+    CHUNK_SIZE,
+    Blob,
+    BlobInfo,
+    BlobNotFound,
+    BlobTooLarge,
+    StorageError,
+    check_key,
+    check_prefix,
+)
 
 PART_SIZE = 8 * 1024 * 1024  # S3's minimum is 5 MiB; 10,000 parts of 8 MiB allow 80 GB objects
 _MISSING = {"NoSuchKey", "NoSuchObject", "ResourceNotFound", "NotFound"}
@@ -101,7 +110,7 @@ class S3Storage:
             self.client.disable_virtual_style_endpoint()
 
     @classmethod
-    def from_settings(cls, s3: dict[str, Any]) -> "S3Storage":
+    def from_settings(cls, s3: dict[str, Any]) -> S3Storage:
         """From PocketBase's ``s3`` settings section."""
         return cls(bucket=s3.get("bucket", ""), endpoint=s3.get("endpoint", ""), access_key=s3.get("accessKey", ""),
                    secret=s3.get("secret", ""), region=s3.get("region", ""),

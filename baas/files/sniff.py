@@ -12,9 +12,8 @@ differ, so a field's ``mimeTypes`` list written for PocketBase matches the same 
 
 from __future__ import annotations
 
-from typing import AsyncIterable, AsyncIterator
-
 import json
+from collections.abc import AsyncIterable, AsyncIterator
 
 import filetype
 

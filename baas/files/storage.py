@@ -12,9 +12,10 @@ so no backend ever holds a whole file in memory.
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterable, AsyncIterator, Awaitable, Callable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 CHUNK_SIZE = 64 * 1024
 MAX_KEY_LENGTH = 1024

@@ -148,7 +148,7 @@ class Thumbnailer:
     async def _make(self, storage: Storage, original_key: str, thumb_key: str, spec: ThumbSpec) -> bool:
         try:
             await asyncio.wait_for(self._sem.acquire(), self._max_wait)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("thumb: no worker free within %.0f s for %s", self._max_wait, thumb_key)
             return False
         try:

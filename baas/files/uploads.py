@@ -13,7 +13,8 @@ codes and leaves no blob.
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterable
+from collections.abc import AsyncIterable
+from typing import Any
 
 from baas.errors import FieldError
 from baas.files.names import InvalidFileName, stored_name

@@ -6,7 +6,7 @@ row is the lock: ``INSERT … ON CONFLICT DO NOTHING`` changes one row for exact
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from baas.ids import format_dt, new_id
@@ -18,7 +18,7 @@ _SELECT = "SELECT " + ", ".join(f'"{c}"' for c in COLUMNS) + ' FROM "_job_runs"'
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def as_dict(row: tuple) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, AsyncIterable
+from collections.abc import AsyncIterable
+from typing import Any
 
 from baas.errors import FieldError, ValidationFailed
 from baas.files import record_prefix, storage_for
@@ -66,7 +67,7 @@ class RecordFiles:
             self._storage = await storage_for(self.eng)
         return self._storage
 
-    async def __aenter__(self) -> "RecordFiles":
+    async def __aenter__(self) -> RecordFiles:
         return self
 
     async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:

@@ -8,7 +8,8 @@ path pays nothing for hooks.
 from __future__ import annotations
 
 import copy
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from baas.errors import BadRequest, FieldError
 from baas.hooks import Handler, Hook, RecordEvent, run_after

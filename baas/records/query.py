@@ -6,12 +6,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from baas import rules
 from baas.db.tables import q
 from baas.errors import BadRequest, Forbidden, NotFound
 from baas.records.expand import ExpandTooLarge, expand_records
 from baas.records.project import parse_fields, project
 from baas.records.serialize import row_to_record, rows_to_records, select_list
-from baas import rules
 from baas.rules.context import RequestInfo
 from baas.schema.model import Collection
 from baas.schema.registry import Registry
@@ -32,7 +32,7 @@ class ListParams:
     skipTotal: bool = False
 
     @classmethod
-    def from_query(cls, query: dict[str, str]) -> "ListParams":
+    def from_query(cls, query: dict[str, str]) -> ListParams:
         def integer(name: str, default: int) -> int:
             raw = query.get(name)
             if raw in (None, ""):

@@ -9,7 +9,7 @@ Knows nothing of HTTP: the request is plain data in `RequestInfo`.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from baas.rules import ast
 from baas.rules.compile import Compiler

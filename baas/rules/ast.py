@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 #: comparison operators; the ``?`` forms match when any item of a multi-valued operand does.
 OPERATORS = ("=", "!=", ">", ">=", "<", "<=", "~", "!~",
@@ -30,7 +29,7 @@ class Ident:
     name: str
 
 
-Operand = Union[Text, Number, Ident]
+Operand = Text | Number | Ident
 
 
 @dataclass(frozen=True)
@@ -54,10 +53,10 @@ class Logic:
     """``&&`` (op ``AND``) or ``||`` (op ``OR``) over two or more items."""
 
     op: str
-    items: tuple["Node", ...]
+    items: tuple[Node, ...]
 
 
-Node = Union[Compare, Logic]
+Node = Compare | Logic
 
 _JOIN = {"AND": "&&", "OR": "||"}
 

@@ -72,7 +72,7 @@ def sqlite_number_text(v: float) -> str:
     """How SQLite writes a REAL as text (``5.0``, ``4.5``)."""
     if math.isfinite(v) and v.is_integer() and abs(v) < 1e15:
         return f"{int(v)}.0"
-    return "%.15g" % v
+    return f"{v:.15g}"
 
 
 def like_text(v: object) -> str:

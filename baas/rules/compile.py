@@ -13,7 +13,7 @@ Mirrors PocketBase's ``search.FilterData.BuildExpr`` with the record field resol
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from baas.rules import ast
 from baas.rules.compare import FALSE, TRUE, coalesce_empty, compare, json_sort_keys, like_text

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from baas.ids import format_dt
@@ -11,7 +11,7 @@ from baas.ids import format_dt
 
 def macro_value(name: str, now: datetime | None = None) -> Any:
     """The value of a macro such as ``@now`` or ``@month``, or None if there is no such macro."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     day_end = now.replace(hour=23, minute=59, second=59, microsecond=999000)
     last_day = calendar.monthrange(now.year, now.month)[1]

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from baas.rules import ast
 from baas.rules.context import RequestInfo
@@ -125,13 +126,15 @@ class Resolver:
             if not f.is_multi() and i == len(props) - 2 and props[i + 1] == "id":
                 return self._last(coll, alias, prop, joins, multi=multi, nullify=nullify)  # "rel.id" is "rel"
             self._reachable(target, prop)
+            # Joins.add calls its factory at once or never, so the loop variables are current (noqa: B023).
             if f.is_multi():
-                je = joins.add(f"{alias}.{f.name}#each", lambda a: self._each_join(frag(col), a, True))
+                je = joins.add(f"{alias}.{f.name}#each", lambda a: self._each_join(frag(col), a, True))  # noqa: B023
                 alias = joins.add(f"{alias}.{f.name}", lambda a: cat(frag(
-                    f"LEFT JOIN {qi(target.name)} AS {a} ON {a}.\"id\" = {je}.\"value\""), self._listed(target, a)))
+                    f"LEFT JOIN {qi(target.name)} AS {a} ON {a}.\"id\" = {je}.\"value\""),  # noqa: B023
+                    self._listed(target, a)))  # noqa: B023
             else:
                 alias = joins.add(f"{alias}.{f.name}", lambda a: cat(frag(
-                    f"LEFT JOIN {qi(target.name)} AS {a} ON {a}.\"id\" = {col}"), self._listed(target, a)))
+                    f"LEFT JOIN {qi(target.name)} AS {a} ON {a}.\"id\" = {col}"), self._listed(target, a)))  # noqa: B023
             coll, multi = target, multi or f.is_multi()
         raise RuleError("empty field path")
 

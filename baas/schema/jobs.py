@@ -23,7 +23,7 @@ database (baas/jobs/). Everything here is checked when the file loads, with its 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,7 +34,7 @@ from baas.errors import SchemaError
 BUILTIN_TASKS = ("files.sweep", "events.prune")
 JOB_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
 # Interval ticks count from this instant, so every process and node computes the same ticks.
-EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _EVERY = re.compile(r"^@every\s+((?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+)$")
 _UNIT = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -91,8 +91,8 @@ def check_jobs(jobs: list[Job], path: str, lines: dict[str, int]) -> None:
     for i, job in enumerate(jobs):
         line = lines.get(f"$.jobs[{i}]")
 
-        def fail(msg: str) -> None:
-            raise SchemaError(f"job {job.name!r}: {msg}", path=path, line=line)
+        def fail(msg: str) -> None:  # called within this iteration only
+            raise SchemaError(f"job {job.name!r}: {msg}", path=path, line=line)  # noqa: B023
 
         if not JOB_NAME_RE.match(job.name):
             fail("the name may hold letters, digits, _ . - (at most 100)")

@@ -4,13 +4,14 @@ relation targets, options. Errors come back in PocketBase's ``data`` shape."""
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import msgspec
 
 from baas.errors import FieldError, SchemaError
 from baas.schema import defaults
-from baas.schema.fields import AutodateField, FIELD_TYPES, RelationField, SelectField
+from baas.schema.fields import FIELD_TYPES, AutodateField, RelationField, SelectField
 from baas.schema.fields.text import TextField, generator
 from baas.schema.model import NAME_RE, SYSTEM_FIELD_NAMES, Collection, index_sql, parse_index
 

@@ -8,7 +8,8 @@ their new shape (`view_columns`), and creates views in dependency order (`view_o
 from __future__ import annotations
 
 import re
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import msgspec
 

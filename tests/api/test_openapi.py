@@ -11,10 +11,10 @@ import re
 from typing import Any
 
 import pytest
+import schemathesis
 from litestar import Litestar
 from openapi_spec_validator import validate
 
-import schemathesis
 from baas.api import realtime
 from baas.api.openapi_ops import OPS
 from baas.api.routes import ROUTES

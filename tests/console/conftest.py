@@ -3,8 +3,9 @@ browser tests start a real ``baas serve`` instead (tests/servers.py)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
 import pytest

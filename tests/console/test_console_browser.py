@@ -10,7 +10,8 @@ the one before (a journey); keep them in this order."""
 from __future__ import annotations
 
 import re
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest

@@ -10,7 +10,8 @@ the one before."""
 from __future__ import annotations
 
 import io
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -285,6 +286,29 @@ async def test_hostile_values_stay_text_in_the_new_pages(steps: Steps) -> None:
     await expect(page.locator("main img")).to_have_count(0)
     assert await page.locator("main script, main a[href^='javascript']").count() == 0
     assert await page.evaluate("window.__xss") is None and steps.dialogs == []
+
+
+async def test_auth_rules_of_an_auth_collection_are_checked_and_saved(steps: Steps) -> None:
+    from playwright.async_api import expect
+
+    page = steps.page
+    await page.goto(f"{steps.srv.url}/_/#/collections/users/edit")
+    rule = page.get_by_label("Auth rule", exact=True)
+    await expect(rule).to_be_visible()
+    error = page.locator("#" + await rule.get_attribute("id") + "-error")
+    await rule.fill("verified = tru")
+    await expect(error).to_contain_text("unknown field 'tru'")
+    await rule.fill("verified = true")
+    await expect(error).to_be_empty()
+    await page.get_by_role("button", name="Review changes").click()
+    await expect(page.locator("#plan")).to_contain_text("users")
+    await page.get_by_role("button", name="Apply changes").click()
+    await expect(page.get_by_role("heading", name="users", exact=True)).to_be_visible()
+    assert (await steps.call("GET", "/api/collections/users"))["authRule"] == "verified = true"
+    # the rule now works: an unverified user may not sign in
+    r = await steps.client.post("/api/collections/users/auth-with-password",
+                                json={"identity": USERS[0][0], "password": USERS[0][1]})
+    assert r.status_code in (400, 403), r.text
 
 
 async def test_no_script_errors_or_dialogs(steps: Steps) -> None:

@@ -21,7 +21,8 @@ async def _cli_export(c: Console) -> str:
     """``baas schema export`` in its own process, against the same database."""
     s = c.engine.settings
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "from baas.cli.main import app; app()", "schema", "export", "--dir", str(s.data_dir), "--db", s.db_url,
+        sys.executable, "-c", "from baas.cli.main import app; app()", "schema", "export", "--dir", str(s.data_dir),
+        "--db", s.db_url,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={**os.environ, "NO_COLOR": "1"})
     out, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()

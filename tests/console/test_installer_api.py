@@ -3,7 +3,8 @@ while no superuser exists; every refusal leaves the database as it was."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 

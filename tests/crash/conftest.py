@@ -9,8 +9,9 @@ from __future__ import annotations
 import signal
 import sqlite3
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
 import pytest

@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import httpx
 import pytest
@@ -18,8 +18,7 @@ from baas.core import Engine
 from baas.settings import Settings
 from tests.conftest import PG_URL, _create_pg_database, _drop_pg_database
 from tests.events.conftest import Collector
-from tests.events.procs import (SU, Data, create_feed, kill, lines, superuser_token, wait_collection,
-                                wait_until)
+from tests.events.procs import SU, Data, create_feed, kill, lines, superuser_token, wait_collection, wait_until
 
 
 @pytest.fixture

@@ -4,13 +4,13 @@ durable consumer has read."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from baas.events import retention
 from baas.ids import format_dt
 from tests.events.conftest import all_events, create
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 async def _age(eng, ids: list[int], days: float) -> None:

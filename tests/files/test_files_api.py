@@ -17,6 +17,7 @@ from baas.db.tables import q
 from baas.files.storage import file_key, iter_bytes, thumb_key
 from tests.files.conftest import Ctx, png
 
+
 @pytest.fixture
 async def rec(ctx: Ctx) -> dict[str, Any]:
     """A docs record of alice's with a protected PNG and public files: PNG, text, HTML, SVG."""

@@ -8,7 +8,14 @@ import re
 import pytest
 from PIL import Image
 
-from baas.files.names import InvalidFileName, check_upload_name, extract_extension, is_stored_name, snakecase, stored_name
+from baas.files.names import (
+    InvalidFileName,
+    check_upload_name,
+    extract_extension,
+    is_stored_name,
+    snakecase,
+    stored_name,
+)
 from baas.files.sniff import SNIFF_BYTES, extension_for, mime_allowed, sniff
 
 SUFFIX = r"[a-z0-9]{10}"

@@ -6,12 +6,22 @@ import asyncio
 import hashlib
 import os
 import time
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import pytest
 
-from baas.files.storage import (BlobNotFound, BlobTooLarge, InvalidKey, Storage, check_key, file_key, iter_bytes,
-                                record_prefix, storage_from_settings, thumb_key)
+from baas.files.storage import (
+    BlobNotFound,
+    BlobTooLarge,
+    InvalidKey,
+    Storage,
+    check_key,
+    file_key,
+    iter_bytes,
+    record_prefix,
+    storage_from_settings,
+    thumb_key,
+)
 
 KEY = "pbc_1/rec1/photo_abc.png"
 

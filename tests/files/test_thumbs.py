@@ -12,7 +12,7 @@ from PIL import Image
 
 from baas.files import thumbs
 from baas.files.storage import Storage, iter_bytes, thumb_key
-from baas.files.thumbs import ThumbSpec, Thumbnailer, allowed_spec, parse_spec, render
+from baas.files.thumbs import Thumbnailer, ThumbSpec, allowed_spec, parse_spec, render
 
 
 def image_bytes(size: tuple[int, int], fmt: str = "PNG", color=(200, 10, 10), **kw) -> bytes:

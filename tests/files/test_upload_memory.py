@@ -14,8 +14,8 @@ import asyncio
 import hashlib
 import os
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import httpx
 import pytest
@@ -47,7 +47,7 @@ def _tree(pid: int) -> list[int]:
     return found
 
 
-async def _body(size: int, boundary: str, digest: "hashlib._Hash") -> AsyncIterator[bytes]:
+async def _body(size: int, boundary: str, digest: hashlib._Hash) -> AsyncIterator[bytes]:
     yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nbig\r\n"
            f"--{boundary}\r\nContent-Disposition: form-data; name=\"blob\"; filename=\"big.bin\"\r\n"
            f"Content-Type: application/octet-stream\r\n\r\n").encode()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import textwrap
 import uuid
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator
 
 import httpx
 import pytest

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from baas.errors import SchemaError
 from baas.plugins import PluginError
 from baas.schema.loader import load_schema_text
-from baas.errors import SchemaError
 from tests.plugins.conftest import app_for, install_dist, unique
 from tests.servers import baas_cmd
 

@@ -30,7 +30,7 @@ class SSE:
         self._headers = headers or []
         self.task: asyncio.Task | None = None
 
-    async def __aenter__(self) -> "SSE":
+    async def __aenter__(self) -> SSE:
         scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
                  "scheme": "http", "path": "/api/realtime", "raw_path": b"/api/realtime", "query_string": b"",
                  "headers": [(b"host", b"testserver"), *self._headers], "client": ("127.0.0.1", 5000),
@@ -50,7 +50,7 @@ class SSE:
         if self.task is not None:
             try:
                 await asyncio.wait_for(self.task, 5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.task.cancel()
 
     async def _run(self, scope: dict) -> None:
@@ -92,7 +92,7 @@ class SSE:
         """Assert that no message arrives within ``wait`` seconds (after the bus had time to deliver)."""
         try:
             event = await asyncio.wait_for(self.events.get(), wait)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return
         raise AssertionError(f"unexpected message: {event}")
 

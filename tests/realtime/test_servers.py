@@ -8,8 +8,8 @@ import asyncio
 import json
 import socket
 import subprocess
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 import httpx
 
@@ -27,7 +27,7 @@ class Stream:
         self.client_id = ""
         self._task: asyncio.Task | None = None
 
-    async def __aenter__(self) -> "Stream":
+    async def __aenter__(self) -> Stream:
         self._task = asyncio.create_task(self._read())
         first = await asyncio.wait_for(self.events.get(), 10)
         assert first["event"] == "PB_CONNECT"

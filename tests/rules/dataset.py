@@ -8,8 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from baas.schema.fields import (BoolField, DateField, EditorField, EmailField, JSONField, NumberField,
-                                RelationField, SelectField, TextField)
+from baas.schema.fields import (
+    BoolField,
+    DateField,
+    EditorField,
+    EmailField,
+    JSONField,
+    NumberField,
+    RelationField,
+    SelectField,
+    TextField,
+)
 from baas.schema.model import Collection
 
 

@@ -14,9 +14,10 @@ dan's diary and email are hidden from every requester: the sort cells change the
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
 import msgspec

@@ -6,8 +6,8 @@ One PocketBase process serves the whole module; rows that need a non-superuser r
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

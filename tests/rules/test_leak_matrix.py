@@ -13,8 +13,9 @@ same path must still find its record (so a blanket 400 on relation paths fails).
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 from urllib.parse import quote
 
 import pytest

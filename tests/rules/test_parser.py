@@ -9,7 +9,7 @@ from baas.rules.compile import like_pattern
 from baas.rules.lexer import tokenize
 from baas.rules.parser import MAX_COMPARISONS, MAX_DEPTH, MAX_LENGTH
 
-C, I, T, N = ast.Compare, ast.Ident, ast.Text, ast.Number
+C, I, T, N = ast.Compare, ast.Ident, ast.Text, ast.Number  # noqa: E741  (short node names for the tables)
 
 
 def test_single_comparison() -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import asyncpg
 import pytest

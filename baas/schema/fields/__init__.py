@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Union
-
 from baas.schema.fields.base import Field, MultiValueField, as_list
 from baas.schema.fields.boolean import BoolField
 from baas.schema.fields.date import AutodateField, DateField
@@ -17,8 +15,8 @@ from baas.schema.fields.relation import RelationField
 from baas.schema.fields.select import SelectField
 from baas.schema.fields.text import TextField
 
-AnyField = Union[TextField, NumberField, BoolField, EmailField, URLField, EditorField, DateField,
-                 AutodateField, SelectField, JSONField, RelationField, FileField, PasswordField]
+AnyField = (TextField | NumberField | BoolField | EmailField | URLField | EditorField | DateField
+            | AutodateField | SelectField | JSONField | RelationField | FileField | PasswordField)
 
 FIELD_TYPES: dict[str, type[Field]] = {
     cls.__struct_config__.tag: cls  # type: ignore[misc]

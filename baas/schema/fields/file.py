@@ -8,7 +8,8 @@ blob it did not upload.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from baas.errors import FieldError
 from baas.schema.fields.base import MultiValueField, as_list

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import secrets
 import string
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any
 
 from baas.errors import FieldError
 from baas.schema.fields.base import Field
