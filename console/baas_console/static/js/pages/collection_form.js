@@ -9,6 +9,8 @@ import {ruleInput} from "../rules.js";
 
 const RULES = [["listRule", "List rule"], ["viewRule", "View rule"], ["createRule", "Create rule"],
                ["updateRule", "Update rule"], ["deleteRule", "Delete rule"]];
+// Auth collections only: who may manage other users' email/password, and who may sign in.
+const AUTH_RULES = [["manageRule", "Manage rule"], ["authRule", "Auth rule"]];
 
 function blankField(type, name = "") {
   const f = {name, type, required: false, hidden: false};
@@ -24,7 +26,7 @@ export async function render(main, [name]) {
   const editing = name !== undefined;
   const coll = editing ? structuredClone(await api("GET", `/api/collections/${encodeURIComponent(name)}`))
     : {name: "", type: "base", fields: [], indexes: [], listRule: null, viewRule: null, createRule: null,
-       updateRule: null, deleteRule: null};
+       updateRule: null, deleteRule: null, manageRule: null, authRule: ""};
 
   const message = h("div", {id: "form-message"});
   const planBox = h("section", {id: "plan", "aria-live": "polite"});
@@ -35,7 +37,11 @@ export async function render(main, [name]) {
   nameInput.addEventListener("input", () => { coll.name = nameInput.value; clearPlan(); });
   const typeSelect = h("select", {name: "type", disabled: editing || undefined},
     ["base", "auth"].map((t) => h("option", {value: t, selected: t === coll.type}, t)));
-  typeSelect.addEventListener("change", () => { coll.type = typeSelect.value; clearPlan(); });
+  typeSelect.addEventListener("change", () => {
+    coll.type = typeSelect.value;
+    authRules.hidden = coll.type !== "auth";
+    clearPlan();
+  });
 
   const drawFields = () => {
     mount(fieldsBox, coll.fields.map((f, i) => fieldRow(f, i, coll.fields.length, {
@@ -64,7 +70,7 @@ export async function render(main, [name]) {
   }}, "Add field");
 
   const ruleControls = {};
-  const rules = RULES.map(([key, label]) => {
+  const ruleRow = ([key, label]) => {
     const text = h("textarea", {name: key, rows: "2", spellcheck: "false", disabled: coll[key] === null || undefined});
     text.value = coll[key] ?? "";
     const locked = h("input", {type: "checkbox", id: nextId("lock"), checked: coll[key] === null});
@@ -80,7 +86,10 @@ export async function render(main, [name]) {
     locked.addEventListener("change", () => text.dispatchEvent(new Event("blur")));
     return h("div", {class: "rule"}, labelled(label, text), suggestions,
       h("div", {class: "row check"}, locked, h("label", {for: locked.id}, `${label}: superusers only`)));
-  });
+  };
+  const rules = RULES.map(ruleRow);
+  const authRules = h("div", {id: "auth-rules", hidden: coll.type !== "auth" || undefined},
+    h("h3", {}, "Auth rules"), AUTH_RULES.map(ruleRow));
   const indexes = h("textarea", {name: "indexes", rows: "3", spellcheck: "false"});
   indexes.value = (coll.indexes || []).join("\n");
   indexes.addEventListener("input", () => {
@@ -89,7 +98,8 @@ export async function render(main, [name]) {
   });
 
   const body = () => ({name: coll.name, type: coll.type, fields: coll.fields, indexes: coll.indexes || [],
-                       ...Object.fromEntries(RULES.map(([k]) => [k, coll[k]]))});
+                       ...Object.fromEntries([...RULES, ...(coll.type === "auth" ? AUTH_RULES : [])]
+                         .map(([k]) => [k, coll[k] === undefined ? null : coll[k]]))});
 
   const showErrors = (err) => {
     mount(message, notice(err.message));
@@ -154,7 +164,7 @@ export async function render(main, [name]) {
     h("h2", {}, "API rules"),
     h("p", {class: "hint"}, "Empty: anyone. Superusers only: locked. Otherwise a filter each record must match, " +
       "e.g. @request.auth.id != \"\"."),
-    rules,
+    rules, authRules,
     h("h2", {}, "Indexes"), labelled("Indexes (one CREATE INDEX statement per line)", indexes),
     message,
     h("div", {class: "actions"},
