@@ -44,6 +44,7 @@ from baas.schema.model import Collection
 PATH = "/api/collections/rules/playground"
 ACTIONS = ("list", "view", "create", "update", "delete")
 SHOWN = 50  # records shown per answer: a sample, not an export
+MAX_PARTS = 20  # top-level parts explained one by one (each is a count over the table)
 _MESSAGE = "Failed to run the rule playground."
 
 
@@ -135,7 +136,7 @@ async def play(eng: Any, coll: Collection, action: str, rule: str | None, req: R
     if not rule.strip():
         out.update(allowed=True, reason="The rule is empty: anyone may.")
     if rule.strip():
-        for text in clauses(rule):
+        for text in clauses(rule)[:MAX_PARTS]:
             item: dict[str, Any] = {"text": text, "holds": await _holds(r, coll, text)}
             if item["holds"] is None and action != "create":
                 item["matches"] = (await _matching(r, coll, text, 1))["totalItems"]

@@ -215,3 +215,10 @@ async def test_playground_api_key_scopes_then_rules(console: Console) -> None:
     out = await _play(console, su, collection="posts", action="list", requester={"type": "apikey", "id": made[1]["id"]})
     assert out["allowed"] is False and "scope" in out["reason"]
     assert (await console.call("GET", "/api/collections/posts/records", made[1]["key"])).status_code == 403
+
+
+async def test_playground_explains_at_most_twenty_parts(console: Console) -> None:
+    su = await _setup(console)
+    rule = " || ".join(f"title = 'p{i}'" for i in range(25))
+    out = await _play(console, su, collection="posts", action="list", requester={"type": "guest"}, rule=rule)
+    assert len(out["clauses"]) == 20 and out["clauses"][0] == {"text": "title = \"p0\"", "holds": None, "matches": 0}
