@@ -72,14 +72,14 @@ class Collector:
         self.events.extend(events)
         self._changed.set()
 
-    async def wait_for(self, pred: Callable[[list[Event]], bool], timeout: float = 10.0) -> list[Event]:
+    async def wait_for(self, pred: Callable[[list[Event]], bool], timeout: float = 30.0) -> list[Event]:
         async with asyncio.timeout(timeout):
             while not pred(self.events):
                 self._changed.clear()
                 await self._changed.wait()
         return self.events
 
-    async def wait_count(self, n: int, timeout: float = 10.0) -> list[Event]:
+    async def wait_count(self, n: int, timeout: float = 30.0) -> list[Event]:
         return await self.wait_for(lambda evs: len(evs) >= n, timeout)
 
 

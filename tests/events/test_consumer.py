@@ -73,7 +73,7 @@ async def test_following_consumer_wakes_on_events_from_another_engine(engine, tm
         task = asyncio.create_task(consume())
         await asyncio.sleep(0.1)
         ids = [await create(other, {"n": i}) for i in range(3)]
-        await asyncio.wait_for(task, 10)
+        await asyncio.wait_for(task, 30)  # a bound against hanging
         assert got == ids
     finally:
         await other.stop()

@@ -301,4 +301,4 @@ async def test_a_plugin_listens_to_the_event_bus(tmp_path, site):
                 plugin.GOT.clear()  # no await between the check and this: no wake-up is lost
                 await plugin.GOT.wait()
 
-        await asyncio.wait_for(delivered(), 10)  # a bound on waiting, not a timing assertion
+        await asyncio.wait_for(delivered(), 30)  # a bound on waiting, not a timing assertion

@@ -11,7 +11,11 @@ import pytest
 
 from tests.api.conftest import SU_EMAIL, SU_PASS, Api, api  # noqa: F401  (the ``api`` fixture)
 
-__all__ = ["SSE", "api", "Api", "SU_EMAIL", "SU_PASS"]
+__all__ = ["SSE", "api", "Api", "SU_EMAIL", "SU_PASS", "GIVE_UP"]
+
+# How long a wait for an event may take before the test gives up: a bound against hanging, never a
+# timing assertion, so generous enough for a loaded machine (parallel workers, other jobs).
+GIVE_UP = 30.0
 
 
 class SSE:
@@ -36,7 +40,7 @@ class SSE:
                  "headers": [(b"host", b"testserver"), *self._headers], "client": ("127.0.0.1", 5000),
                  "server": ("testserver", 80), "root_path": ""}
         self.task = asyncio.create_task(self._run(scope))
-        first = await self.next(5)
+        first = await self.next()
         assert first["event"] == "PB_CONNECT", first
         self.client_id = json.loads(first["data"])["clientId"]
         assert first["id"] == self.client_id
@@ -49,7 +53,7 @@ class SSE:
         self._gone.set()
         if self.task is not None:
             try:
-                await asyncio.wait_for(self.task, 5)
+                await asyncio.wait_for(self.task, GIVE_UP)
             except TimeoutError:
                 self.task.cancel()
 
@@ -80,10 +84,10 @@ class SSE:
                 event[key] = value
             self.events.put_nowait(event)
 
-    async def next(self, timeout: float = 5) -> dict[str, str]:
+    async def next(self, timeout: float = GIVE_UP) -> dict[str, str]:
         return await asyncio.wait_for(self.events.get(), timeout)
 
-    async def message(self, timeout: float = 5) -> tuple[str, dict]:
+    async def message(self, timeout: float = GIVE_UP) -> tuple[str, dict]:
         """(topic, {"action", "record"}) of the next message."""
         event = await self.next(timeout)
         return event["event"], json.loads(event["data"])

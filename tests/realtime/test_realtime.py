@@ -10,7 +10,7 @@ import asyncio
 import json
 from urllib.parse import quote
 
-from tests.realtime.conftest import SSE, Api, app_of, subscribe
+from tests.realtime.conftest import GIVE_UP, SSE, Api, app_of, subscribe
 
 
 def opts(**query: str) -> str:
@@ -284,7 +284,7 @@ async def test_slow_client_is_dropped(api: Api):
             client = broker.clients.get(slow.client_id)
             if client is not None:
                 assert client._size <= 4096
-        await asyncio.wait_for(slow.ended.wait(), 5)
+        await asyncio.wait_for(slow.ended.wait(), GIVE_UP)
         assert stalled.is_set()
         assert slow.client_id not in broker.clients
         got = [(await ok.message())[1]["record"]["id"] for _ in ids]
@@ -295,7 +295,7 @@ async def test_idle_timeout_closes_the_stream(api: Api):
     api.engine.realtime.config.idle_timeout = 0.3
     async with SSE(app_of(api)) as sse:
         assert (await subscribe(api, sse, ["comments/*"])).status_code == 204
-        await asyncio.wait_for(sse.ended.wait(), 5)
+        await asyncio.wait_for(sse.ended.wait(), GIVE_UP)
         assert sse.client_id not in api.engine.realtime.clients
         r = await subscribe(api, sse, ["comments/*"])
         assert r.status_code == 404

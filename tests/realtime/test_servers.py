@@ -29,7 +29,7 @@ class Stream:
 
     async def __aenter__(self) -> Stream:
         self._task = asyncio.create_task(self._read())
-        first = await asyncio.wait_for(self.events.get(), 10)
+        first = await asyncio.wait_for(self.events.get(), 30)  # a bound against hanging
         assert first["event"] == "PB_CONNECT"
         self.client_id = json.loads(first["data"])["clientId"]
         return self
@@ -55,7 +55,7 @@ class Stream:
                     key, _, value = line.partition(":")
                     event[key] = value
 
-    async def message(self, timeout: float = 10) -> tuple[str, dict]:
+    async def message(self, timeout: float = 30) -> tuple[str, dict]:
         event = await asyncio.wait_for(self.events.get(), timeout)
         return event["event"], json.loads(event["data"])
 
@@ -133,7 +133,7 @@ async def test_two_processes_one_database(tmp_path):
             # The OAuth2 popup flow: the provider redirects the browser to B.
             r = await http.get(f"{b.url}/api/oauth2-redirect", params={"state": sse.client_id, "code": "c0de"})
             assert r.status_code == 200, r.text
-            event = await asyncio.wait_for(sse.events.get(), 10)
+            event = await asyncio.wait_for(sse.events.get(), 30)  # a bound against hanging
             assert event["event"] == "@oauth2"
             assert json.loads(event["data"]) == {"state": sse.client_id, "code": "c0de"}
         assert "Traceback" not in a.log_text() + b.log_text()
