@@ -157,3 +157,16 @@ async def test_a_run_without_heartbeat_is_reaped_as_abandoned(tmp_path):
         assert nxt["status"] == "running"  # not skipped: the dead run no longer counts
         rows = {r["id"]: r for r in await store.history(db, "flaky")}
         assert rows[dead["id"]]["status"] == "abandoned" and "heartbeat" in rows[dead["id"]]["error"]
+
+
+async def test_retention_deletes_old_finished_runs_only(tmp_path):
+    async with app_for(tmp_path, project(tmp_path)) as run:
+        db = run.engine.db
+        old = await store.claim(db, "flaky", "2001-01-01 00:00:00.000Z", "x", overlap="queue", lease=30)
+        await store.finish(db, old["id"], "success", "", "")
+        stuck = await store.claim(db, "prune", "2001-01-01 00:00:00.000Z", run.engine.jobs.owner, overlap="queue",
+                                  lease=1e9)  # still running: never pruned
+        recent = await store.claim(db, "flaky", "2999-01-01 00:00:00.000Z", "x", overlap="queue", lease=1e9)
+        assert await store.prune(db, 30) == 1
+        left = {r["id"] for r in await store.history(db, "", 1000)}
+        assert old["id"] not in left and {stuck["id"], recent["id"]} <= left
