@@ -6,8 +6,9 @@ import asyncio
 import inspect
 import logging
 import re
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from baas import rules
 from baas.errors import ApiError, BadRequest, Forbidden, NotFound, TooManyRequests
@@ -141,7 +142,7 @@ class Functions:
         try:
             return await asyncio.wait_for(self._run(spec, Context(self.engine, name, req, body)),
                                           timeout or spec.timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("function %s timed out after %ss", name, timeout or spec.timeout)
             raise FunctionTimeout(f"The function {name!r} did not finish within {timeout or spec.timeout:g}s.") from None
         except ApiError:

@@ -214,7 +214,7 @@ class Scheduler:
                     result = await asyncio.wait_for(self._target(job, run), job.timeout)
                     status, output, error = "success", _excerpt(result), ""
                     break
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     status, error = "timeout", f"timed out after {job.timeout:g}s"
                 except Exception as exc:
                     status, error = "failed", _excerpt_text(f"{type(exc).__name__}: {getattr(exc, 'message', exc)}")

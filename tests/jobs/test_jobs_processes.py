@@ -10,13 +10,13 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from pathlib import Path
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any, AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import httpx
-import pytest
 
 from tests.conftest import PG_URL, _create_pg_database, _drop_pg_database
 from tests.servers import Server, _wait_healthy, baas_cmd, free_port, running_server
