@@ -1,5 +1,6 @@
-"""The engine without HTTP: database, applied schema, install secret. The server and the CLI
-both start one."""
+"""The engine without HTTP: the one service hub, as PocketBase's ``core.App``. The server and
+the CLI both start one; every service is a typed attribute created in `Engine.__init__`
+(see docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ import secrets
 from pathlib import Path
 from typing import Any, Callable
 
+from baas.auth.mail import Mailer
+from baas.auth.throttle import LoginThrottle
 from baas.db import Database, open_database
 from baas.db.migrate import migrate
 from baas.errors import SchemaError
 from baas.hooks import Hooks, LifecycleEvent
 from baas.events import EventBus
+from baas.files import FileService
+from baas.limiter import Limiter
 from baas.functions import Functions
 from baas.jobs import Scheduler
 from baas.records.query import Reader
@@ -25,21 +30,33 @@ from baas.schema.model import Collection
 from baas.schema.planner import Plan, apply_plan, make_plan
 from baas.schema.registry import Registry
 from baas.settings import Settings
+from baas.settings_store import SettingsStore
+from baas.tasks import TaskGroup
 
 log = logging.getLogger("baas")
 SUPERUSER = RequestInfo(auth={"id": "", "collectionName": "_superusers", "collectionId": ""}, context="internal")
 
 
 class Engine:
-    """Owns the database connection, the schema registry and the signing secret."""
+    """The service hub: the database, the schema registry, the signing secret and every service
+    built on them. Services are created here, once, and nowhere else."""
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        self.settings = settings  # the process's settings (env / CLI); the stored ones: settings_store
         self.db: Database = open_database(settings.database_url, readers=settings.readers,
                                           timeout=settings.query_timeout)
         self.registry = Registry()
         self.hooks = Hooks()  # record, auth and lifecycle hook chains (baas/hooks.py); plugins bind here
         self.events = EventBus(self.db)  # the durable event stream, tailed in this process
+        self.settings_store = SettingsStore(self.db)  # /api/settings, kept in _params
+        self.limiter = Limiter()  # rate-limit rules and counters of this process
+        self.files = FileService(self.settings_store, settings.data_dir)  # local disk or S3, thumbnails
+        self.mailer = Mailer(settings.data_dir)  # SMTP, or the dev mailbox under the data dir
+        self.throttle = LoginThrottle()  # failed sign-ins per identity
+        self.tasks = TaskGroup()  # work after the response (mails); drained before the database closes
+        # A settings change made in this process reaches its services at once.
+        self.settings_store.listen(self.limiter.apply)
+        self.settings_store.listen(self.files.invalidate)
         self.functions = Functions(self)  # callable functions (baas/functions), filled as plugins load
         self.jobs = Scheduler(self)  # scheduled jobs of baas.yaml (baas/jobs); ticks only once attached
         self.secret = ""
@@ -84,9 +101,7 @@ class Engine:
             self._watch.cancel()
             self._watch = None
         await self.events.stop()
-        from baas.auth.flows import drain
-
-        await drain()  # mails still being sent read the database: let them finish first
+        await self.tasks.drain()  # mails still being sent read the database: let them finish first
         await self.db.close()
 
     async def _mark(self) -> Any:

@@ -9,10 +9,8 @@ from litestar import Request, Response, get, post
 from baas.api.clientip import client_ip
 from baas.api.deps import (HeaderView, auth_record, bearer_token, collection, engine, json_response, read_body, reader,
                            request_info)
-from baas.api.ratelimit import cached_settings
 from baas.auth import mfa, oauth2, otp, tokens
 from baas.auth.passwords import verify_password_async
-from baas.auth.throttle import login_throttle
 from baas.core import Engine
 from baas.db.tables import email_equals, q
 from baas.errors import BadRequest, Forbidden, Unauthorized
@@ -153,7 +151,7 @@ async def auth_with_password(request: Request, collection_name: str) -> Response
         raise BadRequest("Failed to authenticate.", {
             k: {"code": "validation_required", "message": "Cannot be blank."}
             for k, v in (("identity", identity), ("password", password)) if not isinstance(v, str) or not v})
-    throttle = login_throttle(eng)
+    throttle = eng.throttle
     throttle.check(coll.id, identity)  # 429 while this identity is locked; before any lookup
     fields = identity_fields(coll)
     wanted = body.get("identityField")
@@ -169,7 +167,7 @@ async def auth_with_password(request: Request, collection_name: str) -> Response
     raw = raw_record(coll, flds, row) if row is not None else {}
     # Verify even when nothing matched, so timing does not tell whether the account exists.
     if not await verify_password_async(raw.get("password", ""), password) or row is None:
-        throttle.failed(coll.id, identity, client_ip(request, cached_settings(eng)))
+        throttle.failed(coll.id, identity, client_ip(request, eng.settings_store.cached))
         raise BadRequest("Failed to authenticate.")
     throttle.succeeded(coll.id, identity)
     record = row_to_record(coll, flds, row, None)

@@ -2,7 +2,7 @@
 email change (``request-*`` sends a mail with a token, ``confirm-*`` uses it).
 
 Every ``request-*`` answers 204 at once, whether or not the account exists; the lookup and the
-mail happen after the response (`baas.auth.flows.spawn`), so neither answer nor timing tells.
+mail happen after the response (``eng.tasks.spawn``), so neither answer nor timing tells.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ async def request_verification(request: Request, collection_name: str) -> Respon
         raise BadRequest("All superusers are verified by default.")
     body = await read_body(request)
     fail_form({"email": flows.email_error(body.get("email"))})
-    flows.spawn(flows.send_verification(eng, coll, body["email"]), "verification email")
+    eng.tasks.spawn(flows.send_verification(eng, coll, body["email"]), "verification email")
     return _no_content()
 
 
@@ -105,7 +105,7 @@ async def request_password_reset(request: Request, collection_name: str) -> Resp
         raise BadRequest("The collection is not configured to allow password authentication.")
     body = await read_body(request)
     fail_form({"email": flows.email_error(body.get("email"))})
-    flows.spawn(flows.send_password_reset(eng, coll, body["email"]), "password reset email")
+    eng.tasks.spawn(flows.send_password_reset(eng, coll, body["email"]), "password reset email")
     return _no_content()
 
 
@@ -168,7 +168,7 @@ async def request_email_change(request: Request, collection_name: str) -> Respon
     if error is None and await eng.db.fetchone(flows.email_taken_sql(coll, eng.db.dialect), [new_email, raw["id"]]):
         error = FieldError("validation_invalid_new_email", "Invalid new email address.")
     fail_form({"newEmail": error})
-    flows.spawn(flows.send_email_change(eng, coll, raw["id"], new_email), "email change email")
+    eng.tasks.spawn(flows.send_email_change(eng, coll, raw["id"], new_email), "email change email")
     return _no_content()
 
 

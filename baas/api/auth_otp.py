@@ -48,7 +48,7 @@ async def request_otp(request: Request, collection_name: str) -> Response:
     body = await read_body(request)
     fail_form({"email": flows.email_error(body.get("email"))})
     otp_id = new_id()
-    flows.spawn(flows.send_otp(eng, coll, body["email"], otp_id), "OTP email")
+    eng.tasks.spawn(flows.send_otp(eng, coll, body["email"], otp_id), "OTP email")
     return json_response({"otpId": otp_id})
 
 

@@ -19,7 +19,6 @@ from litestar import Request, Response, delete, get, post
 from baas.api.auth import finish_auth
 from baas.api.deps import (auth_record, bearer_token, collection, engine, json_response, read_body, request_info,
                            require_superuser)
-from baas.api.settings import load_settings
 from baas.auth import mfa, totp
 from baas.auth.passwords import verify_password_async
 from baas.core import Engine
@@ -64,7 +63,7 @@ async def totp_enroll(request: Request, collection_name: str) -> Response:
     coll = _auth_coll(eng, collection_name)
     record, _ = await _requester(request, eng, coll)
     secret = await totp.enroll(eng.db, eng.secret, coll.id, record["id"])
-    issuer = (await load_settings(eng))["meta"].get("appName") or "baas"
+    issuer = (await eng.settings_store.load())["meta"].get("appName") or "baas"
     account = record.get("email") or record["id"]
     # The only time the secret leaves the server: the authenticator app needs it once.
     return json_response({"secret": secret, "uri": totp.provisioning_uri(secret, account, issuer)})

@@ -47,9 +47,7 @@ class _BatchFailed(Exception):
 @post("/api/batch", request_max_body_size=None)
 async def batch(request: Request) -> Response:
     eng = engine(request)
-    from baas.api.settings import load_settings
-
-    limits = (await load_settings(eng))["batch"]
+    limits = (await eng.settings_store.load())["batch"]
     if not limits.get("enabled"):
         raise Forbidden("Batch requests are not allowed.")
     max_requests = min(int(limits.get("maxRequests") or 50), MAX_REQUESTS)

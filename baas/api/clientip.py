@@ -6,7 +6,7 @@ gives the IP, its last value line taken (the one the proxy controls), and in it 
 valid address (``useLeftmostIP`` picks the leftmost instead). Only trust a header the proxy
 always overwrites or appends to; a client can send any header itself.
 
-    client_ip(request, settings)          # settings: the merged settings (load_settings)
+    client_ip(request, settings)          # settings: the merged stored settings (SettingsStore)
     client_ip(scope, settings)            # an ASGI scope works too
 """
 

@@ -101,7 +101,7 @@ async def file_download(request: Request, collection_name: str, record_id: str, 
     if field.protected and not await _may_view(request, eng, coll, record_id, query.get("token", "")):
         raise NotFound()
 
-    storage = await files.storage_for(eng)
+    storage = await eng.files.storage()
     try:
         key = file_key(coll.id, record_id, filename)
         info = await storage.stat(key)
@@ -111,7 +111,7 @@ async def file_download(request: Request, collection_name: str, record_id: str, 
     spec = thumbs.allowed_spec(query.get("thumb", ""), field.thumbs) if query.get("thumb") else None
     if spec is not None and thumbs.is_thumbable(info.content_type):
         tkey = thumb_key(coll.id, record_id, filename, str(spec))
-        if await files.thumbnailer_for(eng).ensure(storage, key, tkey, spec):
+        if await eng.files.thumbnailer.ensure(storage, key, tkey, spec):
             try:
                 info = await storage.stat(tkey)
                 key, served_name = tkey, f"{spec}_{filename}"

@@ -1,52 +1,39 @@
-"""Rate limits as PocketBase configures them: ``settings.rateLimits = {enabled, rules: [{label,
-maxRequests, duration, audience}]}``, answered with 429 in the API error shape.
+"""The rate-limit middleware: labels each request as PocketBase does, asks the engine's
+`baas.limiter.Limiter` and answers 429 in the API error shape.
 
-Which rule applies (PocketBase's ``FindRateLimitRule``): a request has a list of labels, most
-specific first. Collection routes start with ``<collection>:<tag>`` then ``*:<tag>`` (tags:
-``list view create update delete``, ``listAuthMethods authRefresh authWithPassword auth
-authWithOAuth2 authWithOTP requestOTP …``, ``file``); every route ends with ``"<METHOD> <path>"``
-and ``"<path>"``. For each label in turn, the first rule with exactly that label wins, then the
-first rule whose label ends with ``/`` and is a prefix of ``label + "/"``. A rule applies only to
-its audience: ``""`` everyone, ``@guest`` requests without a valid token, ``@auth`` with one.
-Superusers are never limited.
+Labels, most specific first: collection routes start with ``<collection>:<tag>`` then
+``*:<tag>`` (tags: ``list view create update delete``, ``listAuthMethods authRefresh
+authWithPassword auth authWithOAuth2 authWithOTP requestOTP …``, ``file``); every route ends with
+``"<METHOD> <path>"`` and ``"<path>"``. Superusers are never limited. Counters are per client:
+the client IP (see ``clientip``) for guests, the auth record for signed-in requests. A rule
+matched through a collection route counts per collection and route (as PocketBase); other rules
+count per rule.
 
-Counting: fixed windows of ``duration`` seconds, ``maxRequests`` per window, one counter per
-client: the client IP (see ``clientip``) for guests, the auth record for signed-in requests.
-A rule matched through a collection route counts per collection and route (as PocketBase);
-other rules count per rule. The counters live in this process's memory: with several workers or
-nodes each counts on its own, so the effective limit is N × maxRequests.
-
-Cheap when off: the middleware keeps a snapshot of the settings, refreshed when this process's
-settings API changes them (``settings_changed``) and re-read every few seconds for changes made
-by other processes; a disabled limiter costs one comparison per request.
+Cheap when off: the limiter keeps a snapshot of the settings, pushed by the settings store when
+this process changes them and re-read every few seconds for changes made by other processes; a
+disabled limiter costs one comparison per request.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import math
-import re
 import time
-import weakref
-from dataclasses import dataclass
 from typing import Any, Awaitable
 
 import msgspec
 
 from baas.api.clientip import client_ip
+from baas.api.deps import auth_record
+from baas.auth import apikeys
+from baas.core import Engine
 from baas.errors import ApiError
+from baas.limiter import AUTHED, GUEST, find_rule, is_excluded
 
 security = logging.getLogger("baas.security")
-log = logging.getLogger("baas")
 _monotonic = time.monotonic
 
 REFRESH_SECONDS = 3.0  # how stale another process's settings change may be here
-SWEEP_SECONDS = 60.0
-MAX_WINDOWS = 100_000  # counters kept before an early sweep (bounds memory under a flood)
-
-GUEST = ("", "@guest")
-AUTHED = ("", "@auth")
 
 # Collection-scoped actions (PocketBase's collectionPathRateLimit tags) by path segment.
 _AUTH_ACTIONS: dict[str, tuple[str, ...]] = {
@@ -67,126 +54,6 @@ _RECORD_ACTIONS = {("GET", False): "list", ("POST", False): "create", ("GET", Tr
                    ("PATCH", True): "update", ("DELETE", True): "delete"}
 
 _BODY_429 = msgspec.json.encode({"data": {}, "message": "Too Many Requests.", "status": 429})
-
-
-@dataclass(frozen=True)
-class Rule:
-    label: str
-    max_requests: int
-    duration: int
-    audience: str = ""
-
-
-def parse_rules(settings: dict[str, Any]) -> tuple[bool, tuple[Rule, ...]]:
-    """(enabled, rules) of the merged settings; malformed rules (never stored: the settings API
-    validates them) are skipped rather than trusted."""
-    section = settings.get("rateLimits") or {}
-    rules = []
-    for r in section.get("rules") or ():
-        try:
-            rule = Rule(str(r["label"]), int(r["maxRequests"]), int(r["duration"]), str(r.get("audience") or ""))
-        except (KeyError, TypeError, ValueError):
-            continue
-        if rule.max_requests >= 1 and rule.duration >= 1:
-            rules.append(rule)
-    return bool(section.get("enabled")) and bool(rules), tuple(rules)
-
-
-_LABEL = re.compile(r"^(\w+ /[\w/-]*|/[\w/-]*|\w+:\w+|\*:\w+|\w+)$", re.ASCII)
-_AUDIENCES = ("", "@guest", "@auth")
-
-
-def _err(code: str, message: str, **params: Any) -> dict[str, Any]:
-    return {"code": code, "message": message, **({"params": params} if params else {})}
-
-
-def _check_count(value: Any) -> dict[str, Any] | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
-        return _err("validation_invalid_value", "Must be a whole number.")
-    if value == 0:
-        return _err("validation_required", "Cannot be blank.")
-    if value < 1:
-        return _err("validation_min_greater_equal_than_required", "Must be no less than 1.", threshold=1)
-    return None
-
-
-def validate(section: dict[str, Any]) -> dict[str, Any]:
-    """Field errors of a ``rateLimits`` settings section, keyed as PocketBase keys them
-    (``rules.<i>.label`` …); {} when valid. Rules are checked even while disabled."""
-    errors: dict[str, Any] = {}
-    rules = section.get("rules")
-    if isinstance(rules, list):
-        rule_errors: dict[str, Any] = {}
-        for i, rule in enumerate(rules):
-            if not isinstance(rule, dict):
-                rule_errors[str(i)] = _err("validation_invalid_value", "Must be an object.")
-                continue
-            problems: dict[str, Any] = {}
-            label = rule.get("label")
-            if not isinstance(label, str) or not label:
-                problems["label"] = _err("validation_required", "Cannot be blank.")
-            elif not _LABEL.match(label):
-                problems["label"] = _err("validation_match_invalid", "Must be in a valid format.")
-            for name in ("maxRequests", "duration"):
-                bad = _check_count(rule.get(name, 0))
-                if bad:
-                    problems[name] = bad
-            if rule.get("audience", "") not in _AUDIENCES:
-                problems["audience"] = _err("validation_in_invalid", "Must be a valid value.")
-            if problems:
-                rule_errors[str(i)] = problems
-        if rule_errors:
-            errors["rules"] = rule_errors
-        elif section.get("enabled") is True and not rules:
-            errors["rules"] = _err("validation_required", "Cannot be blank.")
-        else:
-            # One rule per label and audience; "" (everyone) overlaps both "@guest" and "@auth".
-            seen: list[str] = []
-            for i, rule in enumerate(rules):
-                full = f"{rule['label']}@@{rule.get('audience', '')}"
-                if any(k.startswith(full) or full.startswith(k) for k in seen):
-                    errors["rules"] = {str(i): {"label": _err(
-                        "validation_conflicting_rate_limit_rule",
-                        f"Rate limit rule configuration with label {rule['label']} already exists or conflicts "
-                        "with another rule.", label=rule["label"])}}
-                    break
-                seen.append(full)
-    excluded = section.get("excludedIPs")
-    if excluded is not None:
-        if not isinstance(excluded, list):
-            errors["excludedIPs"] = _err("validation_invalid_value", "Must be a list.")
-        else:
-            bad_ips = {}
-            for i, ip in enumerate(excluded):
-                if not isinstance(ip, str) or not ip:
-                    bad_ips[str(i)] = _err("validation_required", "Cannot be blank.")
-                elif _network(ip) is None:
-                    bad_ips[str(i)] = _err("validation_invlaid_ip_or_subnet",  # sic: PocketBase's code
-                                        "Invalid IP or CIDR subnet.")
-            if bad_ips:
-                errors["excludedIPs"] = bad_ips
-    return errors
-
-
-def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
-    try:
-        return ipaddress.ip_network(value.strip(), strict=False)
-    except ValueError:
-        return None
-
-
-def find_rule(rules: tuple[Rule, ...], labels: list[str], audiences: tuple[str, ...]) -> Rule | None:
-    """The rule for the first label that has one: an exact label first, then a ``…/`` prefix."""
-    prefixes = [r for r in rules if r.label.endswith("/")]
-    for label in labels:
-        for r in rules:
-            if r.label == label and r.audience in audiences:
-                return r
-        slashed = label + "/"
-        for r in prefixes:
-            if slashed.startswith(r.label) and r.audience in audiences:
-                return r
-    return None
 
 
 def route_labels(method: str, path: str, registry: Any) -> tuple[list[str], str | None]:
@@ -218,96 +85,6 @@ def route_labels(method: str, path: str, registry: Any) -> tuple[list[str], str 
     return labels, f"{coll.id} {method} {pattern} {'/'.join(tags)}"
 
 
-class Limiter:
-    """A process's rate-limit settings snapshot and its fixed-window counters (one per engine)."""
-
-    def __init__(self) -> None:
-        self.enabled = False
-        self.rules: tuple[Rule, ...] = ()
-        self.excluded: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
-        self.settings: dict[str, Any] = {}
-        self.checked = -math.inf  # monotonic time of the last settings read
-        self._section: Any = None
-        self._windows: dict[str, list[Any]] = {}  # key -> [window start, count, duration, warned]
-        self._swept = time.monotonic()
-
-    def apply(self, settings: dict[str, Any]) -> None:
-        """Take new settings; changed rate limits start every counter afresh (as PocketBase)."""
-        self.settings = settings
-        self.checked = time.monotonic()
-        section = settings.get("rateLimits")
-        if section != self._section:
-            self._section = section
-            self.enabled, self.rules = parse_rules(settings)
-            nets = (_network(ip) for ip in (section or {}).get("excludedIPs") or () if isinstance(ip, str))
-            self.excluded = tuple(n for n in nets if n is not None)
-            self._windows = {}
-
-    async def refresh(self, eng: Any) -> None:
-        from baas.api.settings import load_settings
-
-        self.checked = time.monotonic()  # concurrent requests keep the old snapshot meanwhile
-        try:
-            self.apply(await load_settings(eng))
-        except Exception:  # a passing database error: keep the last known settings
-            log.warning("rate limits: could not read the settings", exc_info=True)
-
-    def hit(self, key: str, rule: Rule, now: float) -> float:
-        """Count one request; 0 if allowed, else the seconds until the window resets."""
-        w = self._windows.get(key)
-        if w is None or now - w[0] >= w[2]:
-            if now - self._swept > SWEEP_SECONDS or len(self._windows) > MAX_WINDOWS:
-                self._sweep(now)
-            self._windows[key] = [now, 1, rule.duration, 0]
-            return 0.0
-        if w[1] < rule.max_requests:
-            w[1] += 1
-            return 0.0
-        return max(w[0] + w[2] - now, 0.001)
-
-    def first_refusal(self, key: str) -> bool:
-        """True once per window and key: the security log gets one line per client and window."""
-        w = self._windows[key]
-        warned, w[3] = w[3], 1
-        return not warned
-
-    def _sweep(self, now: float) -> None:
-        self._swept = now
-        self._windows = {k: w for k, w in self._windows.items() if now - w[0] < w[2]}
-        if len(self._windows) > MAX_WINDOWS:  # a flood of distinct clients: keep the newest half
-            newest = sorted(self._windows.items(), key=lambda kw: kw[1][0])[-MAX_WINDOWS // 2:]
-            self._windows = dict(newest)
-
-
-def _is_excluded(ip: str, networks: tuple[Any, ...]) -> bool:
-    try:
-        addr = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    return any(addr in n for n in networks)
-
-
-_limiters: weakref.WeakKeyDictionary[Any, Limiter] = weakref.WeakKeyDictionary()
-
-
-def limiter_for(eng: Any) -> Limiter:
-    """The limiter of ``eng`` in this process."""
-    lim = _limiters.get(eng)
-    if lim is None:
-        lim = _limiters[eng] = Limiter()
-    return lim
-
-
-def settings_changed(eng: Any, settings: dict[str, Any]) -> None:
-    """Called by the settings API after a change, so this process applies it at once."""
-    limiter_for(eng).apply(settings)
-
-
-def cached_settings(eng: Any) -> dict[str, Any]:
-    """The settings this process last read (for the client IP in logs; {} before the first read)."""
-    return limiter_for(eng).settings
-
-
 def _token(scope: dict[str, Any]) -> str:
     for k, v in scope["headers"]:
         if k == b"authorization":
@@ -320,10 +97,10 @@ class RateLimitMiddleware:
     """Pure-ASGI middleware in front of the whole app (the record fast path included) that
     applies ``settings.rateLimits``; attributes it lacks are the wrapped app's."""
 
-    def __init__(self, app: Any, engine: Any) -> None:
+    def __init__(self, app: Any, engine: Engine) -> None:
         self.app = app
         self.engine = engine
-        self.limiter = limiter_for(engine)
+        self.limiter = engine.limiter
 
     def __getattr__(self, name: str) -> Any:  # ``app.state``, ``app.baas_engine`` … as before
         return getattr(self.app, name)
@@ -342,7 +119,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         if time.monotonic() - lim.checked >= REFRESH_SECONDS:
-            await lim.refresh(self.engine)
+            await lim.refresh(self.engine.settings_store)
         if lim.enabled:
             retry = await self._check(scope)
             if retry:
@@ -352,9 +129,6 @@ class RateLimitMiddleware:
 
     async def _requester(self, token: str) -> tuple[str, str] | None:
         """(collection name, counter key) of a valid token or API key; None for a guest."""
-        from baas.api.deps import auth_record
-        from baas.auth import apikeys
-
         if apikeys.is_key(token):
             try:
                 key = await apikeys.authenticate(self.engine.db, token)
@@ -382,7 +156,7 @@ class RateLimitMiddleware:
             rule, client = auth_rule, who[1]
         else:
             ip = client_ip(scope, lim.settings)
-            if lim.excluded and _is_excluded(ip, lim.excluded):
+            if lim.excluded and is_excluded(ip, lim.excluded):
                 return 0.0
             rule, client = guest_rule, f"ip:{ip}"
         if rule is None:

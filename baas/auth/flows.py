@@ -7,26 +7,23 @@ purpose has its own signing key, derived from the install secret and the collect
 never verifies for another, and a new password or email (which rotates the tokenKey) voids every
 token issued before it.
 
-Sending runs in the background (`spawn`): the request that asks for a mail answers at once, the
+Sending runs in the background (``eng.tasks.spawn``): the request that asks for a mail answers at once, the
 same way whether or not the account exists, so neither the answer nor its timing tells.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
 import secrets
 import string
 import time
-from typing import Any, Awaitable
+from typing import Any
 
 import jwt
 
-from baas.api.settings import load_settings
 from baas.auth import emails, otp, tokens
-from baas.auth.mail import Mailer
 from baas.core import Engine
 from baas.db.tables import email_equals, q
 from baas.errors import FieldError
@@ -131,32 +128,9 @@ def email_taken_sql(coll: Collection, dialect: str) -> str:
     return f"SELECT {q('id')} FROM {q(coll.name)} WHERE {email_equals(dialect)} AND {q('id')} != ?"
 
 
-# -- background work ------------------------------------------------------------------------------
+# -- resend guard ---------------------------------------------------------------------------------
 
-_tasks: set[asyncio.Task] = set()
 _recent: dict[str, float] = {}
-
-
-def spawn(work: Awaitable[Any], what: str) -> None:
-    """Run ``work`` after the response, logging (not raising) its failure."""
-    task = asyncio.ensure_future(_guard(work, what))
-    _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
-
-
-async def _guard(work: Awaitable[Any], what: str) -> None:
-    try:
-        await work
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:  # never reaches a client; the type is enough to act on, no token is logged
-        log.warning("%s failed: %s", what, type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
-
-
-async def drain() -> None:
-    """Wait for every mail still being sent (tests, and a clean shutdown)."""
-    while _tasks:
-        await asyncio.gather(*list(_tasks), return_exceptions=True)
 
 
 def _throttled(key: str) -> bool:
@@ -174,18 +148,11 @@ def clear_throttle(kind: str, coll: Collection, record_id: str) -> None:
     _recent.pop(f"{kind}:{coll.id}:{record_id}", None)
 
 
-def mailer(eng: Engine) -> Mailer:
-    m = eng.__dict__.get("_baas_mailer")
-    if m is None:
-        m = eng.__dict__["_baas_mailer"] = Mailer(eng.settings.data_dir)
-    return m
-
-
 async def _deliver(eng: Engine, coll: Collection, kind: str, record: dict[str, Any], to: str,
                    extra: dict[str, str]) -> None:
-    settings = await load_settings(eng)
+    settings = await eng.settings_store.load()
     msg = emails.render(coll, kind, settings, record, to, extra)
-    await mailer(eng).send(msg, settings)
+    await eng.mailer.send(msg, settings)
 
 
 async def send_verification(eng: Engine, coll: Collection, email: str) -> None:

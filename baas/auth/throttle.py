@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-import weakref
 from dataclasses import dataclass, field
-from typing import Any
 
 from baas.errors import TooManyRequests
 
@@ -39,7 +37,7 @@ class _Entry:
 
 @dataclass
 class LoginThrottle:
-    """Failed sign-in counts and locks by (collection id, identity)."""
+    """Failed sign-in counts and locks by (collection id, identity): ``Engine.throttle``."""
 
     free_failures: int = 5
     base_lock: float = 1.0
@@ -95,14 +93,3 @@ class LoginThrottle:
         if len(self._entries) >= self.max_entries:  # a flood of distinct identities: keep the newest
             keep = sorted(self._entries.items(), key=lambda kv: kv[1].last)[-self.max_entries // 2:]
             self._entries = dict(keep)
-
-
-_throttles: weakref.WeakKeyDictionary[Any, LoginThrottle] = weakref.WeakKeyDictionary()
-
-
-def login_throttle(eng: Any) -> LoginThrottle:
-    """The sign-in throttle of ``eng`` in this process."""
-    t = _throttles.get(eng)
-    if t is None:
-        t = _throttles[eng] = LoginThrottle()
-    return t

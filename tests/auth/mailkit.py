@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from baas.auth import flows
 from baas.auth.mail import Message, read_mailbox
 
 TOKEN_RE = re.compile(r"/auth/confirm-[a-z-]+/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)")
@@ -14,7 +13,7 @@ CODE_RE = re.compile(r"one-time password is:\s*(\d+)")
 
 async def mails(api: Any, to: str | None = None) -> list[Message]:
     """Every message in the app's dev mailbox (after the background sends have finished)."""
-    await flows.drain()
+    await api.engine.tasks.drain()
     return read_mailbox(api.engine.settings.data_dir, to)
 
 

@@ -23,7 +23,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from baas.auth import tokens
-from baas.auth.throttle import LOCKED_MESSAGE, login_throttle
+from baas.auth.throttle import LOCKED_MESSAGE
 from tests.api.conftest import SU_EMAIL, Api, api  # noqa: F401  (the in-process app fixture)
 
 USERS = "/api/collections/users"
@@ -274,7 +274,7 @@ async def test_brute_force_past_the_rate_limit(api: Api, caplog):
 
 
 async def test_brute_force_past_the_failed_login_slowdown(api: Api, caplog):
-    throttle = login_throttle(api.engine)
+    throttle = api.engine.throttle
     before = await snapshot(api)
     with caplog.at_level(logging.WARNING, logger="baas.security"):
         misses = [(await login(api, "alice@example.com", f"guess-{i}")).status_code
@@ -301,7 +301,7 @@ async def test_brute_force_past_the_failed_login_slowdown(api: Api, caplog):
 
 
 async def test_slowdown_doubles_and_unknown_identities_behave_the_same(api: Api):
-    throttle = login_throttle(api.engine)
+    throttle = api.engine.throttle
     throttle.free_failures = 2
     for identity in ("alice@example.com", "nobody@example.com"):
         got = [(await login(api, identity, "guess")).status_code for _ in range(3)]
@@ -328,7 +328,7 @@ async def test_unknown_and_known_identity_answer_alike(api: Api, caplog):
 async def test_unknown_and_known_identity_take_similar_time(api: Api, monkeypatch):
     # With production argon2 parameters: an unknown identity must still pay for a hash.
     monkeypatch.setenv("BAAS_FAST_HASH", "0")
-    login_throttle(api.engine).free_failures = 10_000  # measure the password check, not the lock
+    api.engine.throttle.free_failures = 10_000  # measure the password check, not the lock
     r = await api.call("POST", f"{USERS}/records", "su", json={"email": "timing@example.com",
                                                                "password": "timing-pass-1",
                                                                "passwordConfirm": "timing-pass-1"})

@@ -12,7 +12,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from baas.api.settings import DEFAULTS
+from baas.settings_store import DEFAULTS
 from baas.auth import emails, flows
 from baas.auth.mail import Mailer, Message, html_to_text, read_mailbox
 from baas.schema import defaults
@@ -129,7 +129,7 @@ async def test_collection_template_is_used_by_the_api(api: Api):
     flows._recent.clear()
     assert (await api.client.post("/api/collections/users/request-verification",
                                   json={"email": "alice@example.com"})).status_code == 204
-    await flows.drain()
+    await api.engine.tasks.drain()
     msg = read_mailbox(api.engine.settings.data_dir, "alice@example.com")[-1]
     assert msg.subject == "Welcome Alice"
     assert "http://127.0.0.1:8090/verify/ey" in msg.text
@@ -172,7 +172,7 @@ async def test_api_sends_through_smtp_when_enabled(api: Api, smtp_server):
     flows._recent.clear()
     r = await api.client.post("/api/collections/users/request-password-reset", json={"email": "bob@example.com"})
     assert r.status_code == 204
-    await flows.drain()
+    await api.engine.tasks.drain()
     assert inbox.received.wait(10)
     _, rcpt, got = inbox.messages[-1]
     assert rcpt == ["bob@example.com"] and got["Subject"] == "Reset your Acme password"
@@ -187,7 +187,7 @@ async def test_a_failed_send_is_logged_without_secrets(api: Api, caplog):
     caplog.set_level("INFO")
     r = await api.client.post("/api/collections/users/request-password-reset", json={"email": "bob@example.com"})
     assert r.status_code == 204  # the client is never told
-    await flows.drain()
+    await api.engine.tasks.drain()
     assert any("password reset email failed" in rec.getMessage() for rec in caplog.records)
     assert "s3cret" not in caplog.text and "ey" + "J" not in caplog.text
 

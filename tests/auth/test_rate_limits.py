@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from baas import limiter
 from baas.api import ratelimit
 from baas.api.clientip import client_ip
 from tests.api.conftest import Api, api  # noqa: F401  (the in-process app fixture)
@@ -366,9 +367,9 @@ async def test_rate_limits_in_a_real_server(tmp_path):
 
 
 def test_counters_stay_bounded_under_a_flood_of_clients(monkeypatch):
-    monkeypatch.setattr(ratelimit, "MAX_WINDOWS", 100)
-    lim = ratelimit.Limiter()
-    r = ratelimit.Rule("/api/", 1, 60)
+    monkeypatch.setattr(limiter, "MAX_WINDOWS", 100)
+    lim = limiter.Limiter()
+    r = limiter.Rule("/api/", 1, 60)
     for i in range(1000):  # all windows still open: none expire on their own
         assert lim.hit(f"/api/||ip:10.0.{i // 256}.{i % 256}", r, 1000.0 + i / 1000) == 0.0
     assert len(lim._windows) <= 101
