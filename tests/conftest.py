@@ -3,15 +3,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-import secrets
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 
 from baas.db import Database, open_database
 from baas.db.migrate import migrate
+from tests import pgpool
 
 PG_URL = os.environ.get("BAAS_TEST_POSTGRES_URL", "")
 BACKEND = "postgresql" if PG_URL else "sqlite"
@@ -23,24 +23,28 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.reportchars += "s"
 
 
+# One pool per test process (each xdist worker has its own): databases made ahead, dropped behind.
+_POOL = pgpool.shared(PG_URL) if PG_URL else None
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Drop the databases still held (the one made ahead), and say if a drop failed."""
+    if _POOL is not None:
+        _POOL.close()
+        for failure in _POOL.failures:
+            print(f"\nwarning: {failure}")
+
+
 async def _create_pg_database() -> str:
-    name = "baas_t_" + secrets.token_hex(6)
-    conn = await asyncpg.connect(PG_URL)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base, _, _ = PG_URL.rpartition("/")
-    return f"{base}/{name}"
+    """The URL of a new, empty PostgreSQL database of this test's own."""
+    assert _POOL is not None, "BAAS_TEST_POSTGRES_URL is not set"
+    return await asyncio.to_thread(_POOL.take)
 
 
 async def _drop_pg_database(url: str) -> None:
-    name = url.rpartition("/")[2]
-    conn = await asyncpg.connect(PG_URL)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    """Drop the database (in the background: the next test need not wait for the disk)."""
+    assert _POOL is not None, "BAAS_TEST_POSTGRES_URL is not set"
+    _POOL.give_back(url)
 
 
 @pytest.fixture

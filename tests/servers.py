@@ -9,6 +9,7 @@ On a fresh PostgreSQL database when ``BAAS_TEST_POSTGRES_URL`` is set; ``BAAS_FA
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -40,10 +41,32 @@ def require_node() -> str:
     return node  # type: ignore[return-value]
 
 
+# Ports for test servers come from 20000-32767: below the kernel's ephemeral range (32768+), so no
+# outgoing connection (to PostgreSQL, to another test server) can take one between our check and the
+# server's bind. Each xdist worker draws from its own slice, and a process never hands one out twice.
+_PORT_LOW, _PORT_HIGH = 20000, 32768
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A 127.0.0.1 port nobody listens on, unique within this test run's workers."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
+    size = (_PORT_HIGH - _PORT_LOW) // workers
+    low = _PORT_LOW + worker * size
+    start = random.randrange(size)  # other test runs on this machine start elsewhere in the slice
+    for i in range(size):
+        port = low + (start + i) % size
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port in {low}-{low + size - 1}")
 
 
 def baas_cmd(*args: str) -> list[str]:
@@ -70,7 +93,9 @@ class Server:
 
 
 def _wait_healthy(srv: Server) -> None:
-    deadline = time.monotonic() + 30
+    # Waits on the server (healthy, or exited); the deadline only gives up on a hung start, and is
+    # generous because a start on a loaded 2-core machine can take many seconds.
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if srv.proc is not None and srv.proc.poll() is not None:
             pytest.fail(f"baas serve exited with {srv.proc.returncode}:\n{srv.log_text()}")
@@ -80,7 +105,7 @@ def _wait_healthy(srv: Server) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    pytest.fail(f"baas serve did not become healthy in 30s:\n{srv.log_text()}")
+    pytest.fail(f"baas serve did not become healthy in 120s:\n{srv.log_text()}")
 
 
 @asynccontextmanager

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import PG_URL
+from tests.servers import free_port  # ports that parallel workers cannot collide on
 
 SCHEMA = """collections:
   - name: posts
@@ -70,12 +70,6 @@ def test_jsonschema_is_valid_json(tmp_path: Path) -> None:
     r = baas("schema", "jsonschema", cwd=tmp_path)
     doc = json.loads(r.stdout)
     assert "collections" in json.dumps(doc) and "relation" in json.dumps(doc)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_serve_with_schema_answers_crud(tmp_path: Path, pg_or_sqlite: str) -> None:

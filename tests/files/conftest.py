@@ -11,7 +11,6 @@ import io
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -33,12 +32,11 @@ from baas.files.storage import Storage, file_key, iter_bytes
 from baas.schema.loader import load_schema_text
 from baas.settings import Settings
 from tests.conftest import PG_URL, _create_pg_database, _drop_pg_database
+from tests.servers import free_port
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_port()  # tests/servers.py: ports that parallel workers cannot collide on
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -12,14 +11,13 @@ from typing import Any
 import httpx
 
 from tests.rules.dataset import COLLECTIONS, ROWS, record
+from tests.servers import free_port
 
 EMAIL, PASSWORD = "root@example.com", "rootpassword123"
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_port()  # tests/servers.py: ports that parallel workers cannot collide on
 
 
 def binary() -> str | None:
