@@ -7,8 +7,17 @@ from typing import Any
 from litestar import Request, Response, get, post
 
 from baas.api.clientip import client_ip
-from baas.api.deps import (HeaderView, auth_record, bearer_token, collection, engine, json_response, read_body, reader,
-                           request_info)
+from baas.api.deps import (
+    HeaderView,
+    auth_record,
+    bearer_token,
+    collection,
+    engine,
+    json_response,
+    read_body,
+    reader,
+    request_info,
+)
 from baas.auth import mfa, oauth2, otp, tokens
 from baas.auth.passwords import verify_password_async
 from baas.core import Engine

@@ -11,14 +11,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar import Request, Response, delete, get, post
 
 from baas.api.auth import finish_auth
-from baas.api.deps import (auth_record, bearer_token, collection, engine, json_response, read_body, request_info,
-                           require_superuser)
+from baas.api.deps import (
+    auth_record,
+    bearer_token,
+    collection,
+    engine,
+    json_response,
+    read_body,
+    request_info,
+    require_superuser,
+)
 from baas.auth import mfa, totp
 from baas.auth.passwords import verify_password_async
 from baas.core import Engine
@@ -121,7 +129,7 @@ async def _mfa_record(eng: Engine, coll: Collection, mfa_id: str) -> tuple:
     """The stored row of the record whose first factor opened MFA session ``mfa_id``."""
     row = await eng.db.fetchone('SELECT "collectionRef", "recordRef", "created" FROM "_mfas" WHERE "id" = ?',
                                 [mfa_id])
-    cutoff = format_dt(datetime.now(timezone.utc) - timedelta(seconds=mfa.options(coll)[1]))
+    cutoff = format_dt(datetime.now(UTC) - timedelta(seconds=mfa.options(coll)[1]))
     # Checked here too (finish_auth checks again) so an expired session does not use up a code.
     if row is None or row[0] != coll.id or row[2] < cutoff:
         raise BadRequest("Invalid or expired MFA session.", {"mfaId": {

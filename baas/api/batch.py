@@ -16,8 +16,9 @@ against the global limit.
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from litestar import Request, Response, post
@@ -62,7 +63,7 @@ async def batch(request: Request) -> Response:
 
 
 async def _run(request: Request, eng: Any, body: dict[str, Any], max_requests: int,
-               spooled: list["_Spooled"]) -> Response:
+               spooled: list[_Spooled]) -> Response:
     items = body.get("requests")
     if not isinstance(items, list) or not items:
         raise BadRequest("Failed to read the batch request.",

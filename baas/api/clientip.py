@@ -13,7 +13,8 @@ always overwrites or appends to; a client can send any header itself.
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 
 def _valid(value: str) -> str | None:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import email.utils
 import re
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import anyio
 from litestar import Request, Response, post, route

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -17,7 +17,7 @@ ProjectOpt = typer.Option(None, "--project", help="The baas.yaml declaring the j
                                                   "else ./baas.yaml).")
 
 
-def _settings(data_dir: str, db: str, project: Optional[Path]) -> Any:
+def _settings(data_dir: str, db: str, project: Path | None) -> Any:
     from baas.settings import Settings
 
     path = str(project) if project else os.environ.get("BAAS_PROJECT") or ("baas.yaml" if Path("baas.yaml").is_file()
@@ -35,7 +35,7 @@ def _line(run: dict[str, Any]) -> str:
 
 
 @jobs_app.command("list")
-def jobs_list(project: Optional[Path] = ProjectOpt, data_dir: str = DirOpt, db: str = DbOpt) -> None:
+def jobs_list(project: Path | None = ProjectOpt, data_dir: str = DirOpt, db: str = DbOpt) -> None:
     """Each job: schedule, time zone, target, next run and last outcome."""
     from baas.cli.main import _with_engine
     from baas.ids import format_dt
@@ -58,7 +58,7 @@ def jobs_list(project: Optional[Path] = ProjectOpt, data_dir: str = DirOpt, db: 
 
 
 @jobs_app.command("run")
-def jobs_run(name: str, project: Optional[Path] = ProjectOpt, data_dir: str = DirOpt, db: str = DbOpt) -> None:
+def jobs_run(name: str, project: Path | None = ProjectOpt, data_dir: str = DirOpt, db: str = DbOpt) -> None:
     """Run a job now, here, and wait for its outcome (recorded in the history as a manual run)."""
     from baas.cli.main import _with_engine
 

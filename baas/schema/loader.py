@@ -33,8 +33,8 @@ import yaml
 from baas.errors import SchemaError
 from baas.schema import defaults
 from baas.schema.fields import FIELD_TYPES, Field, RelationField
-from baas.schema.model import Collection
 from baas.schema.jobs import Job, check_jobs
+from baas.schema.model import Collection
 
 _encoder = msgspec.json.Encoder()
 

@@ -12,10 +12,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from baas.settings_store import DEFAULTS
 from baas.auth import emails, flows
 from baas.auth.mail import Mailer, Message, html_to_text, read_mailbox
 from baas.schema import defaults
+from baas.settings_store import DEFAULTS
 from tests.api.conftest import Api, api  # noqa: F401  (the fixture)
 from tests.auth.mailkit import token_for
 from tests.servers import free_port

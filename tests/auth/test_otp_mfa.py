@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from datetime import UTC
 from typing import Any
 
 import pyotp
@@ -46,10 +47,11 @@ async def with_password(api: Api, email: str, **extra: Any):
 
 async def age(api: Api, table: str, row_id: str, seconds: int) -> None:
     """Make a stored OTP or MFA session ``seconds`` older than now."""
-    from baas.ids import format_dt
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    then = format_dt(datetime.now(timezone.utc) - timedelta(seconds=seconds))
+    from baas.ids import format_dt
+
+    then = format_dt(datetime.now(UTC) - timedelta(seconds=seconds))
     n = await api.engine.db.write(lambda c: c.execute(f'UPDATE "{table}" SET "created" = ? WHERE "id" = ?',
                                                       [then, row_id]))
     assert n == 1
@@ -297,8 +299,9 @@ async def test_deleting_a_record_removes_its_sign_in_state(api: Api):
     await api.engine.db.write(lambda c: c.execute(
         'INSERT INTO "_externalAuths" ("id", "collectionRef", "recordRef", "provider", "providerId", "created", '
         '"updated") VALUES (?, ?, ?, ?, ?, ?, ?)', ["ext1", users_id, rid, "oidc", "p1", "", ""]))
-    counts = lambda: [api.engine.db.fetchval(f'SELECT count(*) FROM "{t}" WHERE "recordRef" = ?', [rid])
-                      for t in ("_otps", "_mfas", "_externalAuths")]
+    def counts() -> list[Any]:
+        return [api.engine.db.fetchval(f'SELECT count(*) FROM "{t}" WHERE "recordRef" = ?', [rid])
+                for t in ("_otps", "_mfas", "_externalAuths")]
     assert all([n > 0 for n in [await c for c in counts()]])
     r = await api.call("DELETE", f"{U}/records/{rid}", "su")
     assert r.status_code == 204, r.text

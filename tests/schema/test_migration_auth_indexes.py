@@ -86,9 +86,10 @@ async def test_migration_adds_auth_indexes_and_names_duplicates(tmp_path, db_url
         source = await eng.db.fetchval('SELECT "source" FROM "_schema_history" ORDER BY "id" DESC LIMIT 1')
         assert source == "migration 0004"
         for table, email in (("members", "BOB@example.com"), ("users", "Dan@Example.com")):
-            with pytest.raises(Exception):
+            # The driver's IntegrityError type differs per backend; the lambda runs within this iteration.
+            with pytest.raises(Exception):  # noqa: B017
                 await eng.db.write(lambda c: c.execute(
-                    f'INSERT INTO "{table}" ("id", "email", "tokenKey", "password") VALUES (?, ?, ?, ?)',
-                    ["zz", email, "k9", "x"]))
+                    f'INSERT INTO "{table}" ("id", "email", "tokenKey", "password") VALUES (?, ?, ?, ?)',  # noqa: B023
+                    ["zz", email, "k9", "x"]))  # noqa: B023
     finally:
         await eng.stop()
