@@ -7,8 +7,8 @@ from __future__ import annotations
 import ast
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 

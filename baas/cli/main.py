@@ -7,8 +7,9 @@ import json
 import os
 import shlex
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Optional, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 import typer
@@ -31,6 +32,7 @@ app.add_typer(events_app, name="events")
 files_app = typer.Typer(help="File storage maintenance.", **PLAIN_HELP)
 app.add_typer(files_app, name="files")
 from baas.cli.jobs import jobs_app  # noqa: E402
+
 app.add_typer(jobs_app, name="jobs")
 
 DirOpt = typer.Option("baas_data", "--dir", help="Data directory (SQLite file, files, secret).")
@@ -106,8 +108,13 @@ def serve(
 ) -> None:
     """Serve the API (granian, uvloop)."""
     from baas.api.installer import issue_installer_token
-    from baas.cli.serve import (DEV_ACCESS_LOG_FORMAT, SHUTDOWN_GRACE_SECONDS, AddressInUse, check_address,
-                                log_migrations_here)
+    from baas.cli.serve import (
+        DEV_ACCESS_LOG_FORMAT,
+        SHUTDOWN_GRACE_SECONDS,
+        AddressInUse,
+        check_address,
+        log_migrations_here,
+    )
 
     host, _, port = http.rpartition(":")
     if not host or not port.isdigit():
@@ -202,7 +209,7 @@ def schema_apply(file: Path = typer.Argument(Path("baas.yaml")), data_dir: str =
 
 
 @schema_app.command("export")
-def schema_export(out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write here instead of stdout."),
+def schema_export(out: Path | None = typer.Option(None, "--out", "-o", help="Write here instead of stdout."),
                   data_dir: str = DirOpt, db: str = DbOpt) -> None:
     """Write the applied schema as baas.yaml."""
     from baas.schema.loader import dump_schema
