@@ -210,6 +210,8 @@ def load_specs(specs: list[Spec], *, engine: Engine | None = None) -> Loaded:
         if _guard(lambda: _register(spec, app), f"{spec.name} ({spec.source})"):
             loaded.apps.append(app)
             log.info("plugin %s loaded (%s)", spec.name, spec.source)
+    if engine is not None:
+        engine.functions.loaded = True  # every @function is known now: jobs may check their targets
     return loaded
 
 

@@ -92,6 +92,7 @@ class Functions:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._slots: dict[str, _Slot] = {}
+        self.loaded = False  # set once the plugins (and so the functions package) have loaded
 
     def add(self, spec: Function, source: str = "") -> None:
         """Register ``spec``; a name declared twice is an error naming both places."""

@@ -72,8 +72,7 @@ class Scheduler:
             lines = schema.__dict__.get("job_lines", {})
             for job in schema.jobs:
                 # Functions are known once plugins have loaded (the server; not plain CLI engines).
-                plugins = getattr(self.engine, "plugins", None) is not None
-                if plugins and job.function and self.engine.functions.get(job.function) is None:
+                if self.engine.functions.loaded and job.function and self.engine.functions.get(job.function) is None:
                     known = ", ".join(self.engine.functions.names()) or "none declared"
                     raise SchemaError(f"job {job.name!r}: unknown function {job.function!r} (functions: {known})",
                                       path=path, line=lines.get(job.name))

@@ -100,3 +100,20 @@ def test_the_cli_reports_an_unknown_function_with_file_and_line(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 1, run.stdout + run.stderr
     assert f"{path}:9: job 'ghost': unknown function 'missing'" in run.stderr
+
+
+async def test_an_engine_without_plugins_loads_the_jobs_without_checking_functions(tmp_path):
+    """CLI engines (schema plan/apply, superuser …) never load the functions package: a job's
+    function is checked by the server and ``baas jobs``, not by them."""
+    path = _project(tmp_path)
+    url = await _create_pg_database() if PG_URL else f"sqlite:///{tmp_path / 'data.db'}"
+    try:
+        eng = Engine(Settings(data_dir=str(tmp_path / "data"), db_url=url, project_file=str(path)))
+        await eng.start()
+        try:
+            assert sorted(eng.jobs.jobs) == ["fine", "ghost"]
+        finally:
+            await eng.stop()
+    finally:
+        if PG_URL:
+            await _drop_pg_database(url)
