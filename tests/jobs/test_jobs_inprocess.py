@@ -4,6 +4,7 @@ run-now and the crons API (PocketBase's shape), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +31,21 @@ async def flaky(ctx):
     raise RuntimeError("boom " + str(len(CALLS)))
 
 
+ENTERED = asyncio.Event()
+
+
+@function()
+async def waits(ctx):
+    ENTERED.set()
+    await asyncio.Event().wait()
+
+
 @function()
 async def sleepy(ctx):
     await asyncio.Event().wait()   # never set: only the job timeout ends it
 '''
 
+PKG = [""]
 JOBS = """
 functions: {pkg}
 jobs:
@@ -51,6 +62,10 @@ jobs:
     schedule: "0 0 1 1 *"
     function: sleepy
     timeout: 0.2
+  - name: waits
+    schedule: "0 0 1 1 *"
+    function: waits
+    timeout: 3600
   - name: prune
     schedule: "0 0 1 1 *"
     timezone: Europe/Paris
@@ -59,7 +74,7 @@ jobs:
 
 
 def project(tmp_path: Path) -> str:
-    pkg = unique("jobfns")
+    pkg = PKG[0] = unique("jobfns")
     root = tmp_path / "proj"
     (root / pkg).mkdir(parents=True)
     (root / pkg / "__init__.py").write_text(FUNCTIONS)
@@ -117,7 +132,7 @@ async def test_crons_api_lists_jobs_as_pocketbase_and_guards_superusers(tmp_path
         r = await run.client.get("/api/crons", headers=su)
         assert r.status_code == 200
         jobs = {j["id"]: j for j in r.json()}
-        assert sorted(jobs) == ["counter", "flaky", "prune", "sleepy"]
+        assert sorted(jobs) == ["counter", "flaky", "prune", "sleepy", "waits"]
         assert jobs["prune"]["expression"] == "0 0 1 1 *" and jobs["prune"]["timezone"] == "Europe/Paris"
         assert jobs["prune"]["target"] == "task:events.prune" and jobs["prune"]["nextRun"].endswith("Z")
         r = await run.client.post("/api/crons/missing", headers=su)
@@ -170,3 +185,13 @@ async def test_retention_deletes_old_finished_runs_only(tmp_path):
         assert await store.prune(db, 30) == 1
         left = {r["id"] for r in await store.history(db, "", 1000)}
         assert old["id"] not in left and {stuck["id"], recent["id"]} <= left
+
+
+async def test_a_run_cut_by_a_server_stop_is_marked_abandoned(tmp_path):
+    async with app_for(tmp_path, project(tmp_path)) as run:
+        mod = sys.modules[PKG[0]]
+        started = await run.engine.jobs.run_now("waits")
+        await mod.ENTERED.wait()
+        await run.engine.jobs.stop()  # what the engine's on_stop does
+        row = {r["id"]: r for r in await store.history(run.engine.db, "waits")}[started["id"]]
+        assert row["status"] == "abandoned" and row["error"] == "the server stopped during the run", row
