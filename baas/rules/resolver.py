@@ -106,6 +106,7 @@ class Resolver:
             if ":" in prop:
                 raise RuleError(f"modifiers are only allowed on the last part of {'.'.join(props)!r}")
             f = _field(coll, prop)
+            self._check_hidden(f)  # a hidden JSON field or relation is no way through, as at the end
             if isinstance(f, JSONField):
                 return self._json(alias, f, props[i + 1:], multi)
             if i >= MAX_NESTED_RELATIONS:
@@ -146,6 +147,7 @@ class Resolver:
         bf = back.field(m.group(2)) if back else None
         if back is None or not isinstance(bf, RelationField) or bf.collectionId not in (coll.id, coll.name):
             raise RuleError(f"invalid back relation {prop!r}")
+        self._check_hidden(bf)
         self._reachable(back, prop)
         many = bf.is_multi() or not _has_unique_index(back, bf.name)
         col = f"{{a}}.{qi(bf.name)}"
@@ -160,6 +162,12 @@ class Resolver:
         return back, new, many
 
     # -- what a client expression may reach ----------------------------------------------------
+    def _check_hidden(self, f: Field | None) -> None:
+        """Hidden fields are superusers' alone, wherever they stand in a client's path: the last
+        part, a JSON path's field, a relation hop or the relation behind a back-relation."""
+        if f is not None and f.hidden and self.client:
+            raise RuleForbidden(f"Only superusers can filter by the hidden field {f.name!r}.")
+
     def _reachable(self, coll: Collection, prop: str) -> None:
         """A client may not filter or sort through a collection it may not list at all: any answer,
         even a count, would be an oracle for values it cannot read (PocketBase answers 400)."""
@@ -181,15 +189,19 @@ class Resolver:
             if nullify:
                 return literal(None, self.dialect)
             raise RuleError(f"unknown field {name!r}")
-        if f.hidden and self.client:
-            raise RuleForbidden(f"Only superusers can filter by the hidden field {name!r}.")
+        self._check_hidden(f)
         col = frag(f"{alias}.{qi(f.name)}")
         if self.client and coll.type == "auth" and f.name == "email":
             # Emails the owner keeps private read as empty to everybody else; masked before any
-            # modifier (:lower, :length, …) so no modifier can see past it.
-            auth_id = str((self.req.auth or {}).get("id", ""))
-            col = frag(f'(CASE WHEN {alias}."emailVisibility" OR {alias}."id" = {self._text_param()} '
-                       f"THEN {col.sql} ELSE '' END)", auth_id)
+            # modifier (:lower, :length, …) so no modifier can see past it. "The owner" is a record
+            # of this very collection: ids are only unique per collection, and clients may choose
+            # them on sign-up, so an equal id in another auth collection proves nothing.
+            auth = self.req.auth or {}
+            if auth.get("collectionId") == coll.id and auth.get("id"):
+                col = frag(f'(CASE WHEN {alias}."emailVisibility" OR {alias}."id" = {self._text_param()} '
+                           f"THEN {col.sql} ELSE '' END)", str(auth["id"]))
+            else:
+                col = frag(f"(CASE WHEN {alias}.\"emailVisibility\" THEN {col.sql} ELSE '' END)")
         if mod == "length" and isinstance(f, MultiValueField):
             if f.is_multi():
                 sql = cat("jsonb_array_length(" if self.pg else "json_array_length(", col, ")")

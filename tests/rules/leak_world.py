@@ -14,7 +14,7 @@ dan's diary and email are hidden from every requester: the sort cells change the
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,7 +105,10 @@ class World:
         return self.client._transport.app  # type: ignore[attr-defined]
 
 
-async def build(tmp: Path) -> AsyncIterator[World]:
+async def build(tmp: Path, schema: str = SCHEMA,
+                seed_with: Callable[[World], Awaitable[None]] | None = None) -> AsyncIterator[World]:
+    """The app on a fresh database with ``schema`` applied (users listable by anyone), seeded by
+    ``seed_with`` (default: this module's world)."""
     url = await _create_pg_database() if PG_URL else f"sqlite:///{tmp / 'data.db'}"
     settings = Settings(data_dir=str(tmp), db_url=url)
     setup = Engine(settings)
@@ -113,7 +116,7 @@ async def build(tmp: Path) -> AsyncIterator[World]:
     await upsert_superuser(setup, SU_EMAIL, SU_PASS)
     users = msgspec.structs.replace(setup.registry.get("users"), listRule="", viewRule="")
     await setup.apply([*(c for c in setup.registry.all() if c.name != "users"), users,
-                       *load_schema_text(SCHEMA).collections])
+                       *load_schema_text(schema).collections])
     await setup.stop()
     eng = Engine(settings)
     app = create_app(settings, eng)
@@ -125,7 +128,7 @@ async def build(tmp: Path) -> AsyncIterator[World]:
             r = await c.post("/api/collections/_superusers/auth-with-password",
                              json={"identity": SU_EMAIL, "password": SU_PASS})
             w.tokens["su"] = r.json()["token"]
-            await seed(w)
+            await (seed_with or seed)(w)
             yield w
     finally:
         await eng.stop()
