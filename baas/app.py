@@ -17,9 +17,7 @@ from baas.api.fast import Gateway
 from baas.api.ratelimit import RateLimitMiddleware
 from baas.api.routes import ROUTES
 from baas.core import Engine
-from baas import realtime
 from baas.errors import ApiError
-from baas.plugin_loader import load_plugins
 from baas.settings import Settings
 
 log = logging.getLogger("baas")
@@ -55,11 +53,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Gateway:
     """The ASGI app serving the PocketBase-compatible API for ``settings``: Litestar behind the
     fast path for record routes (baas/api/fast.py)."""
     eng = engine or Engine(settings)
-    realtime.attach(eng)  # SSE broker: started/stopped with the engine (on_start/on_stop)
     eng.jobs.attach()  # the scheduler ticks while the server runs (baas/jobs)
-    plugins = getattr(eng, "plugins", None)
-    if plugins is None:  # plugins bind their hooks on the engine and bring routes (baas/plugins.py)
-        plugins = eng.plugins = load_plugins(eng)  # type: ignore[attr-defined]
+    plugins = eng.load_plugins()  # they bind their hooks on the engine and bring routes (baas/plugins.py)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

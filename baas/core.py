@@ -20,6 +20,8 @@ from baas.hooks import Hooks, LifecycleEvent
 from baas.events import EventBus
 from baas.files import FileService
 from baas.limiter import Limiter
+from baas.plugin_loader import Loaded, load_plugins
+from baas.realtime import Broker
 from baas.functions import Functions
 from baas.jobs import Scheduler
 from baas.records.query import Reader
@@ -54,11 +56,14 @@ class Engine:
         self.mailer = Mailer(settings.data_dir)  # SMTP, or the dev mailbox under the data dir
         self.throttle = LoginThrottle()  # failed sign-ins per identity
         self.tasks = TaskGroup()  # work after the response (mails); drained before the database closes
+        self.realtime = Broker(self)  # SSE subscriptions fed by the event stream; started with the engine
+        self.plugins = Loaded()  # none until load_plugins(): the server and some CLI commands load them
         # A settings change made in this process reaches its services at once.
         self.settings_store.listen(self.limiter.apply)
         self.settings_store.listen(self.files.invalidate)
         self.functions = Functions(self)  # callable functions (baas/functions), filled as plugins load
         self.jobs = Scheduler(self)  # scheduled jobs of baas.yaml (baas/jobs); ticks only once attached
+        self._plugins_loaded = False
         self.secret = ""
         self._watch: asyncio.Task | None = None
         self._schema_lock = asyncio.Lock()
@@ -88,10 +93,12 @@ class Engine:
         self._schema_mark = await self._mark()
         self._watch = asyncio.create_task(self._watch_schema(), name="schema-watch")
         await self.events.start()
+        await self.realtime.start()  # before the plugins' on_start: their work may publish events
         if self.hooks.on_start.bound:  # plugins' startup work (their own tables, caches …)
             await self.hooks.on_start.trigger(LifecycleEvent("start"))
 
     async def stop(self) -> None:
+        await self.realtime.stop()  # SSE streams end first, so clients reconnect elsewhere
         if self.hooks.on_stop.bound:
             try:
                 await self.hooks.on_stop.trigger(LifecycleEvent("stop"))
@@ -131,6 +138,14 @@ class Engine:
         with os.fdopen(fd, "w") as fh:
             fh.write(value)
         return value
+
+    def load_plugins(self) -> Loaded:
+        """Discover the plugins and let each register on this engine (once, before `start`; their
+        routes go into the app being built)."""
+        if not self._plugins_loaded:
+            self.plugins = load_plugins(self)
+            self._plugins_loaded = True
+        return self.plugins
 
     def reader(self, req: RequestInfo | None = None) -> Reader:
         return Reader(self.db, self.registry, req or SUPERUSER)

@@ -20,7 +20,7 @@ from baas.settings_store import DEFAULTS
 BAAS = Path(__file__).resolve().parent.parent / "baas"
 # The layers below the HTTP API: they may not import it, not even inside a function.
 BELOW_API = ["core.py", "settings_store.py", "limiter.py", "tasks.py", "hooks.py", "events", "auth", "files",
-             "records", "rules", "schema", "db"]
+             "realtime", "records", "rules", "schema", "db"]
 ABOVE = ("baas.api", "baas.app", "baas.cli")
 
 
@@ -61,7 +61,7 @@ def test_services_are_attributes_of_each_engine(tmp_path) -> None:
     """Two engines (tests build several; a server has one) share no service state."""
     a = Engine(Settings(data_dir=str(tmp_path / "a")))
     b = Engine(Settings(data_dir=str(tmp_path / "b")))
-    for name in ("settings_store", "limiter", "files", "mailer", "throttle", "tasks"):
+    for name in ("settings_store", "limiter", "files", "mailer", "throttle", "tasks", "realtime", "plugins"):
         assert getattr(a, name) is not getattr(b, name), name
     a.throttle.failed("c", "x@example.com")
     assert a.throttle._entries and not b.throttle._entries

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -250,18 +249,6 @@ async def auth_with_oauth2(request: Request, collection_name: str) -> Response:
 
 # -- /api/oauth2-redirect -------------------------------------------------------------------------
 
-RedirectForwarder = Callable[[str, dict[str, str]], Awaitable[bool]]
-_forwarder: RedirectForwarder | None = None
-
-
-def set_redirect_forwarder(forward: RedirectForwarder | None) -> None:
-    """Register how a redirect reaches the app: ``forward(state, {"state", "code", "error"})`` sends
-    it to the realtime client whose id is ``state`` and that subscribed to ``@oauth2``, and answers
-    whether such a client exists. TODO(issue 6, realtime): register it when realtime lands."""
-    global _forwarder
-    _forwarder = forward
-
-
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}}</style>
@@ -288,11 +275,9 @@ async def oauth2_redirect(request: Request) -> Response:
     failed = "Failed to authenticate. You can close this window and go back to the app to try again."
     if not fields.get("state"):
         return _page(400, "Sign-in failed", failed)
-    if _forwarder is None:
-        return _page(501, "Sign-in not completed",
-                     "This server cannot hand the sign-in back to the app yet: the popup flow needs realtime, "
-                     "which is not available. The app can use authWithOAuth2Code() with its own redirect URL.")
-    if not await _forwarder(fields["state"], fields) or fields.get("error") or not fields.get("code"):
+    # The state is the id of the realtime client waiting for the code (subscribed to @oauth2).
+    forwarded = await engine(request).realtime.forward_oauth2(fields["state"], fields)
+    if not forwarded or fields.get("error") or not fields.get("code"):
         return _page(400, "Sign-in failed", failed)
     return _page(200, "Sign-in complete", "Auth completed. You can close this window and go back to the app.")
 

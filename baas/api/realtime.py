@@ -28,7 +28,7 @@ from typing import Any
 from baas.api.deps import bearer_token, error_response, read_body
 from baas.auth import apikeys, tokens
 from baas.errors import ApiError, Forbidden, NotFound
-from baas.realtime import AuthState, Client, attach, broker_of
+from baas.realtime import AuthState, Client
 from baas.realtime.broker import CLIENT_ID_LEN, fingerprint
 from baas.realtime.topics import parse_form
 
@@ -76,7 +76,7 @@ async def _preflight(scope: dict[str, Any], send: Any) -> None:
 # -- the stream -----------------------------------------------------------------------------------
 async def _stream(app: Any, scope: dict[str, Any], receive: Any, send: Any) -> None:
     eng = app.baas_engine
-    broker = broker_of(eng) or attach(eng)
+    broker = eng.realtime
     client = broker.connect()
     headers = _SSE_HEADERS + _CORS if _has_origin(scope) else _SSE_HEADERS
     watcher = asyncio.ensure_future(_watch(receive, client))
@@ -135,7 +135,7 @@ async def _subscribe(app: Any, scope: dict[str, Any], receive: Any, send: Any) -
     from baas.api.fast import Call, Disconnected
 
     eng = app.baas_engine
-    broker = broker_of(eng) or attach(eng)
+    broker = eng.realtime
     call = Call(app, scope, receive)
     try:
         body = await read_body(call)  # type: ignore[arg-type]

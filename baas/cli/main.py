@@ -48,9 +48,7 @@ def _with_engine(settings: Settings, fn: Callable[[Engine], Awaitable[T]], plugi
     async def run() -> T:
         eng = Engine(settings)
         if plugins:  # their on_start work (tables) runs here once, before any worker starts
-            from baas.plugin_loader import load_plugins
-
-            eng.plugins = load_plugins(eng)  # type: ignore[attr-defined]
+            eng.load_plugins()
         await eng.start()
         try:
             return await fn(eng)

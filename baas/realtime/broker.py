@@ -26,16 +26,20 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from baas.db.tables import q
 from baas.realtime import access
 from baas.realtime.client import AuthState, Client, random_id
+from baas.realtime.mailbox import Mailbox
 from baas.realtime.render import render, render_key
 from baas.realtime.topics import OAUTH2, Topic, parse_topic
 from baas.schema.model import Collection
+
+if TYPE_CHECKING:  # the engine creates the broker; the broker only uses it
+    from baas.core import Engine
 
 log = logging.getLogger("baas.realtime")
 _encode = msgspec.json.Encoder().encode
@@ -104,9 +108,7 @@ class _Plan:
 class Broker:
     """Owned by the engine (``eng.realtime``), started and stopped with it."""
 
-    def __init__(self, eng: Any, config: Config | None = None) -> None:
-        from baas.realtime.mailbox import Mailbox
-
+    def __init__(self, eng: Engine, config: Config | None = None) -> None:
         self.eng = eng
         self.config = config or Config.from_env()
         self.instance = random_id(INSTANCE_LEN)
@@ -206,8 +208,8 @@ class Broker:
         return client.push(OAUTH2.encode(), _encode(data))
 
     async def forward_oauth2(self, state: str, data: dict[str, Any]) -> bool:
-        """The OAuth2 redirect forwarder (`baas.api.auth_oauth2.set_redirect_forwarder`): the
-        client may be held by this process or, through the mailbox, by another."""
+        """Hand an OAuth2 redirect (``/api/oauth2-redirect``) to the client ``state`` names,
+        subscribed to ``@oauth2``: held by this process or, through the mailbox, by another."""
         if state in self.clients:
             return self.send_oauth2(state, data)
         if len(state) != CLIENT_ID_LEN or state.startswith(self.instance):

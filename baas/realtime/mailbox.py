@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from baas.ids import format_dt, now_str
-from baas.realtime.client import random_id
+from baas.realtime.client import AuthState, random_id
 
 if TYPE_CHECKING:
     from baas.realtime.broker import Broker
@@ -172,8 +172,6 @@ class Mailbox:
                 await asyncio.sleep(1.0)
 
     async def _answer(self, request: dict[str, Any]) -> int:
-        from baas.realtime.client import AuthState
-
         payload = request.get("payload") or {}
         client_id = str(request.get("client", ""))
         if request.get("kind") == "subscribe":

@@ -19,7 +19,6 @@ from urllib.parse import parse_qs, quote, urlsplit
 import httpx
 import pytest
 
-from baas.api import auth_oauth2
 from baas.auth import oauth2
 from baas.schema.loader import load_schema_text
 from tests.api.conftest import Api, api  # noqa: F401  (the in-process app fixture)
@@ -476,25 +475,3 @@ async def test_redirect_page_without_a_waiting_realtime_client(api: Api) -> None
     assert r.headers["referrer-policy"] == "no-referrer" and r.headers["cache-control"] == "no-store"
     r = await api.client.post("/api/oauth2-redirect", data={"state": "abc", "code": "<script>"})
     assert r.status_code == 400 and "<script>" not in r.text
-
-
-async def test_redirect_page_hands_the_code_to_the_forwarder(api: Api) -> None:
-    """The contract realtime (issue 6) will implement: the state names the waiting client."""
-    got: list[tuple[str, dict[str, str]]] = []
-
-    async def forward(state: str, data: dict[str, str]) -> bool:
-        got.append((state, data))
-        return state == "client-1"
-
-    auth_oauth2.set_redirect_forwarder(forward)
-    try:
-        ok = await api.client.get("/api/oauth2-redirect", params={"state": "client-1", "code": "c0de"})
-        assert ok.status_code == 200 and "Auth completed" in ok.text
-        denied = await api.client.get("/api/oauth2-redirect", params={"state": "client-1", "error": "access_denied"})
-        assert denied.status_code == 400
-        unknown = await api.client.post("/api/oauth2-redirect", data={"state": "nobody", "code": "c0de"})
-        assert unknown.status_code == 400
-    finally:
-        auth_oauth2.set_redirect_forwarder(None)
-    assert got[0] == ("client-1", {"state": "client-1", "code": "c0de"})
-    assert got[1][1] == {"state": "client-1", "error": "access_denied"}

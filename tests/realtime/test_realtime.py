@@ -311,5 +311,10 @@ async def test_oauth2_redirect_reaches_the_subscribed_client(api: Api):
         event = await sse.next()
         assert event["event"] == "@oauth2"
         assert json.loads(event["data"]) == {"state": sse.client_id, "code": "abc"}
+        # A refusal at the provider reaches the app too, and the page says the sign-in failed.
+        r = await api.client.get(f"/api/oauth2-redirect?state={sse.client_id}&error=access_denied")
+        assert r.status_code == 400
+        event = await sse.next()
+        assert json.loads(event["data"]) == {"state": sse.client_id, "error": "access_denied"}
         r = await api.client.get("/api/oauth2-redirect?state=unknown&code=abc")
         assert r.status_code == 400
