@@ -6,10 +6,13 @@ fixed constants are ever written into the SQL text.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from baas.rules.errors import RuleError
+
+_SURROGATE = re.compile("[\ud800-\udfff]")  # half of a UTF-16 pair: no valid text holds one alone
 
 
 class SQL(NamedTuple):
@@ -87,5 +90,7 @@ def literal(value: Any, dialect: str) -> Operand:
         raise TypeError(f"unsupported literal {value!r}")
     if "\x00" in value:  # no stored text can hold NUL (PostgreSQL refuses it): say so, on every backend
         raise RuleError("NUL character in a string value")
+    if _SURROGATE.search(value):  # not UTF-8 encodable: both drivers would raise while binding it (a 500)
+        raise RuleError("lone surrogate character in a string value")
     sql = "CAST(? AS TEXT)" if dialect == "postgresql" else "?"
     return Operand(frag(sql, value), "text", is_literal=True, literal=value)
