@@ -26,6 +26,7 @@ from litestar import Request, Response, post
 from baas.api.deps import engine, json_response, read_body, request_info
 from baas.api.uploads import check_upload, new_record_id
 from baas.auth.apikeys import check_scope
+from baas.core import Engine
 from baas.db.tables import q
 from baas.errors import ApiError, BadRequest, Forbidden, NotFound
 from baas.files.multipart import DiskSpool, OnFile, merge_files
@@ -62,7 +63,7 @@ async def batch(request: Request) -> Response:
             item.spool.close()
 
 
-async def _run(request: Request, eng: Any, body: dict[str, Any], max_requests: int,
+async def _run(request: Request, eng: Engine, body: dict[str, Any], max_requests: int,
                spooled: list[_Spooled]) -> Response:
     items = body.get("requests")
     if not isinstance(items, list) or not items:
@@ -117,7 +118,7 @@ class _Spooled:
         self.index, self.key, self.filename, self.spool = index, key, filename, spool
 
 
-def _spooler(eng: Any, spooled: list[_Spooled], max_requests: int) -> OnFile:
+def _spooler(eng: Engine, spooled: list[_Spooled], max_requests: int) -> OnFile:
     async def on_file(key: str, filename: str, chunks: AsyncIterator[bytes], data: dict[str, Any]) -> str:
         m = _FILE_KEY.match(key)
         if m is None or int(m.group(1)) >= max_requests:
@@ -130,7 +131,7 @@ def _spooler(eng: Any, spooled: list[_Spooled], max_requests: int) -> OnFile:
     return on_file
 
 
-async def _store_files(eng: Any, base_req: Any, items: list[Any], spooled: list[_Spooled],
+async def _store_files(eng: Engine, base_req: Any, items: list[Any], spooled: list[_Spooled],
                        files: RecordFiles) -> dict[int, str]:
     """Store the spooled files for the requests they belong to and put their names into those
     requests' bodies; the ids the creates among them must use."""
@@ -167,7 +168,7 @@ async def _store_files(eng: Any, base_req: Any, items: list[Any], spooled: list[
     return new_ids
 
 
-async def _prehash(eng: Any, item: Any) -> str | None:
+async def _prehash(eng: Engine, item: Any) -> str | None:
     if not isinstance(item, dict) or not isinstance(item.get("body"), dict):
         return None
     m = _URL.match(urlsplit(str(item.get("url", ""))).path)
@@ -175,7 +176,7 @@ async def _prehash(eng: Any, item: Any) -> str | None:
     return await prehash(coll, item["body"]) if coll is not None else None
 
 
-async def _old_password(eng: Any, item: Any) -> str | None:
+async def _old_password(eng: Engine, item: Any) -> str | None:
     if not isinstance(item, dict) or not isinstance(item.get("body"), dict):
         return None
     m = _URL.match(urlsplit(str(item.get("url", ""))).path)
@@ -186,7 +187,7 @@ async def _old_password(eng: Any, item: Any) -> str | None:
     return await check_old_password(eng.db, coll, record_id, item["body"])
 
 
-async def _one(conn: Any, eng: Any, base_req: Any, item: Any, hashed: str | None = None,
+async def _one(conn: Any, eng: Engine, base_req: Any, item: Any, hashed: str | None = None,
                old_hash: str | None = None, files: RecordFiles | None = None,
                new_id: str | None = None, after: list | None = None) -> dict[str, Any]:
     """One request of the batch inside its transaction (before-hooks included); ``after``

@@ -27,6 +27,7 @@ from typing import Any
 
 from baas.api.deps import bearer_token, error_response, read_body
 from baas.auth import apikeys, tokens
+from baas.core import Engine
 from baas.errors import ApiError, Forbidden, NotFound
 from baas.realtime import AuthState, Client
 from baas.realtime.broker import CLIENT_ID_LEN, fingerprint
@@ -161,7 +162,7 @@ async def _subscribe(app: Any, scope: dict[str, Any], receive: Any, send: Any) -
     await _respond(send, scope, 204)
 
 
-async def resolve_auth(eng: Any, token: str) -> AuthState | None:
+async def resolve_auth(eng: Engine, token: str) -> AuthState | None:
     """The auth a subscription request carries: a valid JWT's record, an API key (401 when
     malformed, revoked or expired, as everywhere), or None (a guest; an invalid JWT counts as
     none, as in PocketBase)."""

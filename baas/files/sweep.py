@@ -12,10 +12,13 @@ left alone.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from baas.db.tables import q
 from baas.files.storage import Storage
+
+if TYPE_CHECKING:  # the engine creates this service; here only its type is named
+    from baas.core import Engine
 
 DEFAULT_GRACE = 3600.0  # seconds
 _BATCH = 200  # records looked up per query
@@ -33,7 +36,7 @@ def parse_key(key: str) -> tuple[str, str, str] | None:
     return None
 
 
-async def sweep_orphans(eng: Any, storage: Storage, older_than: float = DEFAULT_GRACE, *, dry_run: bool = False,
+async def sweep_orphans(eng: Engine, storage: Storage, older_than: float = DEFAULT_GRACE, *, dry_run: bool = False,
                         now: float | None = None) -> list[str]:
     """Remove (unless ``dry_run``) orphan blobs last modified more than ``older_than`` seconds ago;
     return their keys (local temporary files as ``.tmp/<name>``), sorted."""
@@ -66,7 +69,7 @@ async def sweep_orphans(eng: Any, storage: Storage, older_than: float = DEFAULT_
     return sorted(found)
 
 
-async def _orphans(eng: Any, pending: dict[tuple[str, str], list[tuple[str, str]]]) -> list[str]:
+async def _orphans(eng: Engine, pending: dict[tuple[str, str], list[tuple[str, str]]]) -> list[str]:
     """The keys in ``pending`` whose record is gone or no longer names the file."""
     by_coll: dict[str, list[str]] = {}
     for coll_id, rec_id in pending:
@@ -92,7 +95,7 @@ async def _orphans(eng: Any, pending: dict[tuple[str, str], list[tuple[str, str]
     return out
 
 
-async def _was_collection(eng: Any, coll_id: str) -> bool:
+async def _was_collection(eng: Engine, coll_id: str) -> bool:
     """Whether the schema history ever knew a collection with this id."""
     pattern = '%"' + coll_id.replace("\\", "").replace("%", "").replace("_", "\\_") + '"%'
     hits = await eng.db.fetchval(f"SELECT count(*) FROM {q('_schema_history')} WHERE {q('schema')} LIKE ? ESCAPE '\\'",
@@ -100,7 +103,7 @@ async def _was_collection(eng: Any, coll_id: str) -> bool:
     return bool(hits)
 
 
-async def _file_names(eng: Any, coll: Any, rec_ids: list[str]) -> dict[str, set[str]]:
+async def _file_names(eng: Engine, coll: Any, rec_ids: list[str]) -> dict[str, set[str]]:
     """Record id -> the file names its file fields hold, for the records that exist."""
     file_fields = [f for f in coll.fields if f.type == "file"]
     cols = ", ".join([q("id"), *(q(f.name) for f in file_fields)])

@@ -18,14 +18,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from baas.errors import FieldError, ValidationFailed
-from baas.files import record_prefix, storage_for
+from baas.files import record_prefix
 from baas.files.storage import Storage, file_key
 from baas.files.uploads import remove_files, store_upload
 from baas.schema.fields import FileField
 from baas.schema.model import Collection
+
+if TYPE_CHECKING:  # the engine creates this service; here only its type is named
+    from baas.core import Engine
 
 log = logging.getLogger("baas.files")
 
@@ -53,7 +56,7 @@ class RecordFiles:
 
     __slots__ = ("eng", "record_id", "uploads", "_kept", "_dropped", "_deleted", "_storage")
 
-    def __init__(self, eng: Any) -> None:
+    def __init__(self, eng: Engine) -> None:
         self.eng = eng
         self.record_id: str | None = None  # where a create's uploads went (its id when the body names none)
         self.uploads: dict[Key, list[str]] = {}
@@ -64,7 +67,7 @@ class RecordFiles:
 
     async def storage(self) -> Storage:
         if self._storage is None:
-            self._storage = await storage_for(self.eng)
+            self._storage = await self.eng.files.storage()
         return self._storage
 
     async def __aenter__(self) -> RecordFiles:
