@@ -31,6 +31,7 @@ from baas.schema.loader import load_schema
 from baas.schema.model import Collection
 from baas.schema.planner import Plan, apply_plan, make_plan
 from baas.schema.registry import Registry
+from baas.schema.validate import field_error_message
 from baas.settings import Settings
 from baas.settings_store import SettingsStore
 from baas.tasks import TaskGroup
@@ -158,8 +159,6 @@ class Engine:
         try:
             return await self.plan(schema.collections)
         except SchemaError as exc:
-            from baas.schema.validate import field_error_message
-
             detail = field_error_message(exc.errors) if exc.errors else exc.message
             lines = schema.__dict__.get("lines", {})
             line = next((lines[name] for name in exc.errors if lines.get(name)), None)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from baas.hooks import Hooks
 from baas.plugins import GROUP, Plugin, PluginApp, PluginError
+from baas.schema.loader import load_schema
 
 if TYPE_CHECKING:
     import typer
@@ -70,8 +71,6 @@ def _entry_points() -> list[importlib.metadata.EntryPoint]:
 
 def discover(project_file: str = "") -> list[Spec]:
     """The plugins to load for a project (``project_file``: its baas.yaml, may be empty)."""
-    from baas.schema.loader import load_schema
-
     all_off, off = _disabled()
     entries = []
     base: Path | None = None
