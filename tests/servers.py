@@ -28,17 +28,32 @@ from tests.conftest import PG_URL, _create_pg_database, _drop_pg_database
 JS_DIR = Path(__file__).parent / "js"
 
 
-def require_node() -> str:
-    """The node binary; under ``CI=true`` a missing node or node_modules fails instead of skipping."""
-    node = shutil.which("node")
-    missing = ("node is not installed" if node is None else
-               None if (JS_DIR / "node_modules" / "pocketbase").is_dir() else
-               "tests/js/node_modules is missing (run `cd tests/js && npm install`)")
-    if missing:
+def _missing(what: str, reason: str | None) -> None:
+    """Skip with the reason on a developer's machine; under ``CI=true`` fail instead (.ci/run
+    installs everything, so a missing tool there is a broken CI script, not a reason to skip)."""
+    if reason:
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"JS SDK test cannot run under CI: {missing}")
-        pytest.skip(f"JS SDK test skipped: {missing}")
+            pytest.fail(f"{what} cannot run under CI: {reason}")
+        pytest.skip(f"{what} skipped: {reason}")
+
+
+def require_node() -> str:
+    """The node binary and the JS SDK in tests/js/node_modules."""
+    node = shutil.which("node")
+    _missing("JS SDK test", "node is not installed" if node is None else
+             None if (JS_DIR / "node_modules" / "pocketbase").is_dir() else
+             "tests/js/node_modules is missing (run `cd tests/js && npm install`)")
     return node  # type: ignore[return-value]
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def require_chromium() -> str:
+    """Debian's chromium for the browser tests (Playwright drives it; no browser download)."""
+    _missing("Browser test", None if os.path.exists(CHROMIUM) else
+             f"{CHROMIUM} is missing (apt-get install chromium, as .ci/run does)")
+    return CHROMIUM
 
 
 # Ports for test servers come from 20000-32767: below the kernel's ephemeral range (32768+), so no

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.servers import running_server
+from tests.servers import require_chromium, running_server
 
 pytestmark = pytest.mark.browser
 
@@ -57,7 +57,7 @@ async def journey(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Jou
 
     async with running_server(tmp_path_factory.mktemp("console")) as srv, \
             httpx.AsyncClient(base_url=srv.url) as client, async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        browser = await pw.chromium.launch(executable_path=require_chromium(), args=["--no-sandbox"])
         try:
             page = await browser.new_page()
             # A busy CI machine: generous bounds on Playwright's auto-waiting (never a sleep).

@@ -19,7 +19,7 @@ import pytest_asyncio
 import yaml
 
 from tests.console.test_console_browser import UNLABELLED
-from tests.servers import running_server
+from tests.servers import require_chromium, running_server
 
 pytestmark = pytest.mark.browser
 
@@ -59,7 +59,7 @@ async def steps(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Steps
 
     async with running_server(tmp_path_factory.mktemp("console2"), superuser=SU) as srv, \
             httpx.AsyncClient(base_url=srv.url) as client, async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        browser = await pw.chromium.launch(executable_path=require_chromium(), args=["--no-sandbox"])
         try:
             page = await browser.new_page(accept_downloads=True)
             page.set_default_timeout(30_000)

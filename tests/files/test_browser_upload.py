@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.servers import running_server
+from tests.servers import require_chromium, running_server
 
 pytestmark = pytest.mark.browser
 
@@ -58,7 +58,7 @@ async def test_chromium_formdata_upload_is_stored_byte_for_byte(tmp_path):
         assert r.status_code == 200, r.text
 
         async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+            browser = await pw.chromium.launch(executable_path=require_chromium(), args=["--no-sandbox"])
             try:
                 page = await browser.new_page()
                 sent: list[str] = []
