@@ -145,14 +145,19 @@ async def running_server(tmp_path: Path, *serve_args: str, superuser: tuple[str,
         yield srv
     finally:
         if srv.proc is not None:
-            srv.proc.terminate()
-            try:
-                srv.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                srv.proc.kill()
-                srv.proc.wait()
+            stop_server(srv.proc)
         if db_url:
             await _drop_pg_database(db_url)
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """SIGTERM a test server and reap it; SIGKILL it if it has not stopped within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def run_js(script: str, *args: str, srv: Server | None = None, timeout: int = 120) -> str:

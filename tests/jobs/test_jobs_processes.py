@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import PG_URL, _create_pg_database, _drop_pg_database
-from tests.servers import Server, _wait_healthy, baas_cmd, free_port, running_server
+from tests.servers import Server, _wait_healthy, baas_cmd, free_port, running_server, stop_server
 
 SU = ("root@example.com", "root-password-1")
 
@@ -160,12 +160,7 @@ async def nodes(tmp_path: Path, path: Path, n: int, env: dict[str, str] | None =
         yield started
     finally:
         for srv in started:
-            srv.proc.terminate()
-            try:
-                srv.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                srv.proc.kill()
-                srv.proc.wait()
+            stop_server(srv.proc)
         if db_url:
             await _drop_pg_database(db_url)
 

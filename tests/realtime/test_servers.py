@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 
-from tests.servers import Server, _wait_healthy, baas_cmd, free_port, running_server
+from tests.servers import Server, _wait_healthy, baas_cmd, free_port, running_server, stop_server
 
 EMAIL, PASSWORD = "root@example.com", "root-password-1"
 
@@ -74,11 +74,7 @@ async def second_server(srv: Server) -> AsyncIterator[Server]:
         _wait_healthy(other)
         yield other
     finally:
-        other.proc.terminate()
-        try:
-            other.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            other.proc.kill()
+        stop_server(other.proc)
 
 
 async def _setup(http: httpx.AsyncClient, url: str, coll: dict) -> dict[str, str]:
