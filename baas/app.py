@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import Any
 
 from litestar import Litestar, Request, Response
 from litestar.config.cors import CORSConfig
@@ -14,6 +15,7 @@ from litestar.exceptions import HTTPException
 from baas.api import console
 from baas.api.deps import error_response, json_response
 from baas.api.fast import Gateway
+from baas.api.plugin_routes import RequestHelpers
 from baas.api.ratelimit import RateLimitMiddleware
 from baas.api.routes import ROUTES
 from baas.core import Engine
@@ -29,17 +31,17 @@ _MESSAGES = {
 }
 
 
-def _api_error(_: Request, exc: ApiError) -> Response:
+def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
     return error_response(exc)
 
 
-def _http_error(_: Request, exc: HTTPException) -> Response:
+def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     message = _MESSAGES.get(status) or (exc.detail if status < 500 else "Something went wrong.")
     return json_response({"status": status, "message": message, "data": {}}, status)
 
 
-def _unexpected(request: Request, exc: Exception) -> Response:
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return json_response({"status": 500, "message": "Something went wrong while processing your request.",
                           "data": {}}, 500)
@@ -48,13 +50,16 @@ def _unexpected(request: Request, exc: Exception) -> Response:
 class App(Litestar):
     """Litestar with a plain ``baas_engine`` attribute (Litestar itself uses ``__slots__``)."""
 
+    baas_engine: Engine
 
-def create_app(settings: Settings, engine: Engine | None = None) -> Gateway:
-    """The ASGI app serving the PocketBase-compatible API for ``settings``: Litestar behind the
-    fast path for record routes (baas/api/fast.py)."""
+
+def create_app(settings: Settings, engine: Engine | None = None) -> RateLimitMiddleware:
+    """The ASGI app serving the PocketBase-compatible API for ``settings``: the rate limiter, then
+    the fast path for record routes (baas/api/fast.py), then Litestar for everything else."""
     eng = engine or Engine(settings)
     eng.jobs.attach()  # the scheduler ticks while the server runs (baas/jobs)
     plugins = eng.load_plugins()  # they bind their hooks on the engine and bring routes (baas/plugins.py)
+    plugins.serve(RequestHelpers())  # their routes' request helpers (app.request_info …) use this layer
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -79,5 +84,5 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Gateway:
         debug=False,
         openapi_config=None,
     )
-    app.baas_engine = eng  # type: ignore[attr-defined]
-    return RateLimitMiddleware(Gateway(app), eng)  # type: ignore[return-value]  # outermost: limits the fast path too
+    app.baas_engine = eng
+    return RateLimitMiddleware(Gateway(app), eng)  # outermost: limits the fast path too

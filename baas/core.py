@@ -8,28 +8,28 @@ import asyncio
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
 
 from baas.auth.mail import Mailer
 from baas.auth.throttle import LoginThrottle
 from baas.db import Database, open_database
 from baas.db.migrate import migrate
 from baas.errors import SchemaError
-from baas.hooks import Hooks, LifecycleEvent
 from baas.events import EventBus
 from baas.files import FileService
+from baas.functions import Functions
+from baas.hooks import Hooks, LifecycleEvent
+from baas.jobs import Scheduler
 from baas.limiter import Limiter
+from baas.planner import Plan, apply_plan, make_plan
 from baas.plugin_loader import Loaded, load_plugins
 from baas.realtime import Broker
-from baas.functions import Functions
-from baas.jobs import Scheduler
 from baas.records.query import Reader
-from baas.rules.context import RequestInfo
+from baas.rules.context import SUPERUSER, RequestInfo
 from baas.schema import defaults
 from baas.schema.loader import load_schema
 from baas.schema.model import Collection
-from baas.schema.planner import Plan, apply_plan, make_plan
 from baas.schema.registry import Registry
 from baas.schema.validate import field_error_message
 from baas.settings import Settings
@@ -37,7 +37,6 @@ from baas.settings_store import SettingsStore
 from baas.tasks import TaskGroup
 
 log = logging.getLogger("baas")
-SUPERUSER = RequestInfo(auth={"id": "", "collectionName": "_superusers", "collectionId": ""}, context="internal")
 
 
 class Engine:
@@ -66,9 +65,9 @@ class Engine:
         self.jobs = Scheduler(self)  # scheduled jobs of baas.yaml (baas/jobs); ticks only once attached
         self._plugins_loaded = False
         self.secret = ""
-        self._watch: asyncio.Task | None = None
+        self._watch: asyncio.Task[None] | None = None
         self._schema_lock = asyncio.Lock()
-        self._schema_mark: Any = None
+        self._schema_mark: int | None = None  # the newest _schema_history id this process has loaded
         self.schema_plan: Plan | None = None  # what start() applied from settings.schema_file
 
     async def start(self) -> None:
@@ -112,8 +111,9 @@ class Engine:
         await self.tasks.drain()  # mails still being sent read the database: let them finish first
         await self.db.close()
 
-    async def _mark(self) -> Any:
-        return await self.db.fetchval('SELECT max("id") FROM "_schema_history"')
+    async def _mark(self) -> int | None:
+        mark: int | None = await self.db.fetchval('SELECT max("id") FROM "_schema_history"')
+        return mark
 
     async def _watch_schema(self) -> None:
         """Pick up schema changes made by other processes or nodes (granian workers, a second
@@ -160,7 +160,7 @@ class Engine:
             return await self.plan(schema.collections)
         except SchemaError as exc:
             detail = field_error_message(exc.errors) if exc.errors else exc.message
-            lines = schema.__dict__.get("lines", {})
+            lines = schema.lines
             line = next((lines[name] for name in exc.errors if lines.get(name)), None)
             raise SchemaError(detail, path=path, line=line) from None
 

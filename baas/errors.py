@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -69,7 +70,7 @@ class TooManyRequests(ApiError):
 class ValidationFailed(BadRequest):
     """Raised with a ``{field: FieldError}`` map when a record or collection is invalid."""
 
-    def __init__(self, errors: dict[str, FieldError | dict], message: str = "Failed to validate.") -> None:
+    def __init__(self, errors: Mapping[str, FieldError | dict[str, Any]], message: str = "Failed to validate.") -> None:
         super().__init__(message, dict(errors))
 
 

@@ -155,6 +155,19 @@ def find_rule(rules: tuple[Rule, ...], labels: list[str], audiences: tuple[str, 
     return None
 
 
+class _Window:
+    """One counter: its window's start (monotonic seconds), requests counted, the rule's duration
+    and whether a refusal in this window was logged."""
+
+    __slots__ = ("start", "count", "duration", "warned")
+
+    def __init__(self, start: float, duration: int) -> None:
+        self.start = start
+        self.count = 1
+        self.duration = duration
+        self.warned = False
+
+
 class Limiter:
     """A process's rate-limit settings snapshot and its fixed-window counters (``Engine.limiter``)."""
 
@@ -164,8 +177,8 @@ class Limiter:
         self.excluded: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
         self.settings: dict[str, Any] = {}
         self.checked = -math.inf  # monotonic time of the last settings read
-        self._section: Any = None
-        self._windows: dict[str, list[Any]] = {}  # key -> [window start, count, duration, warned]
+        self._section: Any = None  # the rateLimits section the rules were parsed from
+        self._windows: dict[str, _Window] = {}
         self._swept = time.monotonic()
 
     def apply(self, settings: dict[str, Any]) -> None:
@@ -191,27 +204,27 @@ class Limiter:
     def hit(self, key: str, rule: Rule, now: float) -> float:
         """Count one request; 0 if allowed, else the seconds until the window resets."""
         w = self._windows.get(key)
-        if w is None or now - w[0] >= w[2]:
+        if w is None or now - w.start >= w.duration:
             if now - self._swept > SWEEP_SECONDS or len(self._windows) > MAX_WINDOWS:
                 self._sweep(now)
-            self._windows[key] = [now, 1, rule.duration, 0]
+            self._windows[key] = _Window(now, rule.duration)
             return 0.0
-        if w[1] < rule.max_requests:
-            w[1] += 1
+        if w.count < rule.max_requests:
+            w.count += 1
             return 0.0
-        return max(w[0] + w[2] - now, 0.001)
+        return max(w.start + w.duration - now, 0.001)
 
     def first_refusal(self, key: str) -> bool:
         """True once per window and key: the security log gets one line per client and window."""
         w = self._windows[key]
-        warned, w[3] = w[3], 1
+        warned, w.warned = w.warned, True
         return not warned
 
     def _sweep(self, now: float) -> None:
         self._swept = now
-        self._windows = {k: w for k, w in self._windows.items() if now - w[0] < w[2]}
+        self._windows = {k: w for k, w in self._windows.items() if now - w.start < w.duration}
         if len(self._windows) > MAX_WINDOWS:  # a flood of distinct clients: keep the newest half
-            newest = sorted(self._windows.items(), key=lambda kw: kw[1][0])[-MAX_WINDOWS // 2:]
+            newest = sorted(self._windows.items(), key=lambda kw: kw[1].start)[-MAX_WINDOWS // 2:]
             self._windows = dict(newest)
 
 

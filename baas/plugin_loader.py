@@ -9,6 +9,7 @@ keeps installed plugins from loading.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import importlib.metadata
 import logging
@@ -16,19 +17,22 @@ import os
 import pkgutil
 import sys
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
+import typer
+from litestar.types import ControllerRouterHandler
+
+from baas.functions import Function
 from baas.hooks import Hooks
-from baas.plugins import GROUP, Plugin, PluginApp, PluginError
+from baas.plugins import GROUP, Plugin, PluginApp, PluginError, RouteHelpers
 from baas.schema.loader import load_schema
+from baas.settings import Settings
 
-if TYPE_CHECKING:
-    import typer
-
+if TYPE_CHECKING:  # the engine loads the plugins: it imports this module
     from baas.core import Engine
-    from baas.settings import Settings
 
 log = logging.getLogger("baas.plugins")
 
@@ -51,8 +55,13 @@ class Loaded:
     apps: list[PluginApp] = field(default_factory=list)
 
     @property
-    def routes(self) -> list[Any]:
+    def routes(self) -> list[ControllerRouterHandler]:
         return [r for a in self.apps for r in a._routes]
+
+    def serve(self, helpers: RouteHelpers) -> None:
+        """Give every plugin's request helpers (``app.request_info`` …) the server's HTTP layer."""
+        for a in self.apps:
+            a._http = helpers
 
     @property
     def cli_apps(self) -> list[typer.Typer]:
@@ -128,7 +137,7 @@ def _functions_specs(base: Path, functions: str, project_file: str) -> list[Spec
     if not is_pkg or _has_registration(mod):
         return [Spec(name, source, lambda: mod)]
     subs = sorted(m.name for m in pkgutil.iter_modules(mod.__path__))
-    return [Spec(f"{name}.{sub}", source, (lambda s=sub: importlib.import_module(f"{name}.{s}")), optional=True)
+    return [Spec(f"{name}.{sub}", source, functools.partial(importlib.import_module, f"{name}.{sub}"), optional=True)
             for sub in subs]
 
 
@@ -148,16 +157,12 @@ def _forget_other(name: str, target: Path) -> None:
 
 
 def _has_registration(obj: Any) -> bool:
-    from baas.functions import Function
-
     return callable(getattr(obj, "register", None)) or any(isinstance(v, (Plugin, Function))
                                                            for v in vars(obj).values())
 
 
 def _add_functions(obj: Any, spec: Spec, app: PluginApp) -> bool:
     """Module-level ``@function`` callables (docs/functions.md) join the engine's functions."""
-    from baas.functions import Function
-
     found = [v for v in vars(obj).values() if isinstance(v, Function)] if isinstance(obj, types.ModuleType) else []
     if app._engine is not None:
         for f in found:
@@ -200,13 +205,15 @@ def _register(spec: Spec, app: PluginApp) -> bool:
     return True
 
 
-def load_specs(specs: list[Spec], *, engine: Engine | None = None) -> Loaded:
-    """Register each plugin with its own `PluginApp` (on ``engine``'s hooks, or detached ones)."""
+def load_specs(specs: list[Spec], *, engine: Engine | None = None,
+               engine_factory: Callable[[Settings], Engine] | None = None) -> Loaded:
+    """Register each plugin with its own `PluginApp` (on ``engine``'s hooks, or detached ones;
+    ``engine_factory``: what the apps' ``run`` starts, for CLI commands)."""
     loaded = Loaded()
     hooks = engine.hooks if engine is not None else Hooks()
     for spec in specs:
-        app = PluginApp(spec.name, spec.settings, hooks=hooks, engine=engine)
-        if _guard(lambda: _register(spec, app), f"{spec.name} ({spec.source})"):
+        app = PluginApp(spec.name, spec.settings, hooks=hooks, engine=engine, engine_factory=engine_factory)
+        if _guard(functools.partial(_register, spec, app), f"{spec.name} ({spec.source})"):
             loaded.apps.append(app)
             log.info("plugin %s loaded (%s)", spec.name, spec.source)
     if engine is not None:
@@ -217,13 +224,15 @@ def load_specs(specs: list[Spec], *, engine: Engine | None = None) -> Loaded:
 def load_plugins(engine: Engine) -> Loaded:
     """Discover and register every plugin for ``engine`` (before it starts; its routes go into
     the Litestar app being built)."""
-    s: Settings = engine.settings
+    s = engine.settings
     return load_specs(discover(s.project_file or s.schema_file), engine=engine)
 
 
-def add_cli_commands(cli: typer.Typer, project_file: str = "") -> None:
+def add_cli_commands(cli: typer.Typer, project_file: str = "", *,
+                     engine_factory: Callable[[Settings], Engine] | None = None) -> None:
     """Put the plugins' commands into the ``baas`` CLI. A plugin that fails to load is reported
-    on stderr and skipped: the built-in commands keep working."""
+    on stderr and skipped: the built-in commands keep working. ``engine_factory`` (the `Engine`
+    class) is what their ``app.run`` starts."""
     builtin = {c.name or (c.callback.__name__ if c.callback else "") for c in cli.registered_commands}
     builtin |= {g.name for g in cli.registered_groups if g.name}
     try:
@@ -234,7 +243,7 @@ def add_cli_commands(cli: typer.Typer, project_file: str = "") -> None:
         specs = discover("") if project_file else []
     for spec in specs:
         try:
-            loaded = load_specs([spec])
+            loaded = load_specs([spec], engine_factory=engine_factory)
         except PluginError as exc:
             print(f"warning: {exc}", file=sys.stderr)
             continue

@@ -27,18 +27,40 @@ side effects. Everything public is documented in docs/plugins.md.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, overload
 
-from baas.hooks import Hooks, LifecycleEvent
+import msgspec
+import typer
+from litestar import Request, Response
+from litestar import route as make_route
+from litestar.handlers import HTTPRouteHandler
+from litestar.types import ControllerRouterHandler, Method
+
+from baas.db import Conn, Database, Row
+from baas.events import EventBus
+from baas.hooks import Hook, Hooks, LifecycleEvent
+from baas.rules.context import RequestInfo
+from baas.schema.model import Collection
+from baas.settings import Settings
 
 if TYPE_CHECKING:
-    import typer
-
     from baas.core import Engine
-    from baas.rules.context import RequestInfo
-    from baas.schema.model import Collection
 
 GROUP = "baas.plugins"  # the entry point group (discovery: baas/plugin_loader.py)
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+_encoder = msgspec.json.Encoder()
+
+
+class RouteHelpers(Protocol):
+    """What `PluginApp`'s helpers for route handlers need from the HTTP layer: who is asking, as
+    the record API sees it. The server (`baas.app.create_app`) attaches the implementation in
+    `baas.api.plugin_routes` when it builds the app, so this module never imports the API."""
+
+    async def request_info(self, request: Request[Any, Any, Any]) -> RequestInfo: ...
+
+    def require_superuser(self, req: RequestInfo) -> None: ...
 
 
 class PluginError(ValueError):
@@ -57,7 +79,7 @@ class PluginDB:
         self._app = app
 
     @property
-    def _db(self) -> Any:
+    def _db(self) -> Database:
         eng = self._app._engine
         if eng is None:
             raise RuntimeError("app.db is not available here: use it in hooks, routes and on_start "
@@ -69,10 +91,10 @@ class PluginDB:
         """``"sqlite"`` or ``"postgresql"``."""
         return self._db.dialect
 
-    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return await self._db.fetch(sql, params)
 
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         return await self._db.fetchone(sql, params)
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -82,7 +104,7 @@ class PluginDB:
         """Run one statement in its own transaction; the number of rows it changed."""
         return await self._db.write(lambda conn: conn.execute(sql, params))
 
-    async def write(self, fn: Callable[[Any], Awaitable[Any]], *, heavy: bool = False) -> Any:
+    async def write(self, fn: Callable[[Conn], Awaitable[T]], *, heavy: bool = False) -> T:
         """``fn(conn)`` in one transaction (``heavy=True`` for DDL and bulk work)."""
         return await self._db.write(fn, heavy=heavy)
 
@@ -102,26 +124,40 @@ class PluginApp:
     """
 
     def __init__(self, name: str, settings: dict[str, Any] | None = None, *, hooks: Hooks | None = None,
-                 engine: Engine | None = None) -> None:
+                 engine: Engine | None = None, engine_factory: Callable[[Settings], Engine] | None = None) -> None:
         self.name = name
         self.settings: dict[str, Any] = dict(settings or {})
         self._engine = engine
+        # What `run` starts: the CLI hands in the Engine class (this module cannot import baas.core,
+        # which loads the plugins); an app bound to an engine starts another of the same kind.
+        self._engine_factory = engine_factory or (type(engine) if engine is not None else None)
         self.hooks: Hooks = engine.hooks if engine is not None else (hooks or Hooks())
         self.db = PluginDB(self)
-        self._routes: list[Any] = []
+        self._routes: list[ControllerRouterHandler] = []
         self._cli: typer.Typer | None = None
+        self._http: RouteHelpers | None = None  # attached by the server (`Loaded.serve`)
 
     # --- routes -----------------------------------------------------------------------------
-    def route(self, handler: Any, *more: Any, methods: Iterable[str] = ("GET",)) -> Any:
+    @overload
+    def route(self, handler: str, *, methods: Iterable[str] = ...
+              ) -> Callable[[Callable[..., Any]], HTTPRouteHandler]: ...
+
+    @overload
+    def route(self, handler: ControllerRouterHandler, *more: ControllerRouterHandler,
+              methods: Iterable[str] = ...) -> ControllerRouterHandler: ...
+
+    def route(self, handler: str | ControllerRouterHandler, *more: ControllerRouterHandler,
+              methods: Iterable[str] = ("GET",)
+              ) -> Callable[[Callable[..., Any]], HTTPRouteHandler] | ControllerRouterHandler:
         """Add Litestar route handlers (``@get(...)``-decorated functions, Routers, Controllers),
         or, given a path, return a decorator that makes one: ``@app.route("/api/x", methods=["POST"])``."""
         if isinstance(handler, str):
-            from litestar import route as make_route
-
             path = handler
+            # Litestar checks the names itself (an unknown method is refused with its own message).
+            http_method = cast("list[Method]", [m.upper() for m in methods])
 
-            def decorate(fn: Callable[..., Any]) -> Any:
-                h = make_route(path, http_method=[m.upper() for m in methods])(fn)
+            def decorate(fn: Callable[..., Any]) -> HTTPRouteHandler:
+                h = make_route(path, http_method=http_method)(fn)
                 self._routes.append(h)
                 return h
             return decorate
@@ -134,19 +170,18 @@ class PluginApp:
         """Commands added here (``@app.cli.command()``, ``app.cli.add_typer(group, name=…)``)
         become ``baas`` commands."""
         if self._cli is None:
-            import typer
-
             self._cli = typer.Typer()
         return self._cli
 
-    def run(self, fn: Callable[[PluginApp], Awaitable[Any]], *, data_dir: str = "baas_data", db: str = "") -> Any:
+    def run(self, fn: Callable[[PluginApp], Awaitable[T]], *, data_dir: str = "baas_data", db: str = "") -> T:
         """For CLI commands: start an engine on ``data_dir``/``db`` (like ``baas serve --dir --db``),
         ``await fn(app)`` with ``app.db`` ready, stop it; return what ``fn`` returned."""
-        from baas.core import Engine
-        from baas.settings import Settings
+        new_engine = self._engine_factory
+        if new_engine is None:
+            raise RuntimeError(f"plugin {self.name}: app.run works in `baas` CLI commands only")
 
-        async def go() -> Any:
-            eng = Engine(Settings(data_dir=data_dir, db_url=db))
+        async def go() -> T:
+            eng = new_engine(Settings(data_dir=data_dir, db_url=db))
             await eng.start()
             try:
                 return await fn(PluginApp(self.name, self.settings, engine=eng))
@@ -157,7 +192,7 @@ class PluginApp:
 
     # --- engine -----------------------------------------------------------------------------
     @property
-    def events(self) -> Any:
+    def events(self) -> EventBus:
         """The engine's event bus (every committed record change; see docs/events)."""
         if self._engine is None:
             raise RuntimeError("app.events is available in the server only")
@@ -180,7 +215,7 @@ class PluginApp:
         self._lifecycle(self.hooks.on_stop, fn)
         return fn
 
-    def _lifecycle(self, hook: Any, fn: Callable[[], Awaitable[None]]) -> None:
+    def _lifecycle(self, hook: Hook[LifecycleEvent], fn: Callable[[], Awaitable[None]]) -> None:
         async def handler(e: LifecycleEvent) -> None:
             await fn()
             await e.next()
@@ -189,27 +224,27 @@ class PluginApp:
         hook.bind(handler)
 
     # --- helpers for route handlers ---------------------------------------------------------
-    async def request_info(self, request: Any) -> RequestInfo:
+    @property
+    def _route_helpers(self) -> RouteHelpers:
+        if self._http is None:
+            raise RuntimeError(f"plugin {self.name}: request helpers work in the server's route handlers only")
+        return self._http
+
+    async def request_info(self, request: Request[Any, Any, Any]) -> RequestInfo:
         """The requester of a Litestar request (``.auth`` None for guests; ``.is_superuser``),
         from its auth token or API key, as the record routes see it."""
-        from baas.api.deps import request_info
+        return await self._route_helpers.request_info(request)
 
-        return await request_info(request)
-
-    async def require_superuser(self, request: Any) -> RequestInfo:
+    async def require_superuser(self, request: Request[Any, Any, Any]) -> RequestInfo:
         """The requester, if a superuser; else 401 (no auth) or 403, in PocketBase's shape."""
-        from baas.api.deps import require_superuser
-
         req = await self.request_info(request)
-        require_superuser(req)
+        self._route_helpers.require_superuser(req)
         return req
 
     @staticmethod
-    def json(data: Any, status: int = 200) -> Any:
-        """A JSON response (msgspec-encoded)."""
-        from baas.api.deps import json_response
-
-        return json_response(data, status)
+    def json(data: Any, status: int = 200) -> Response[bytes]:
+        """A JSON response (msgspec-encoded, as the API's own)."""
+        return Response(content=_encoder.encode(data), status_code=status, media_type="application/json")
 
 
 class Plugin:
@@ -217,43 +252,57 @@ class Plugin:
     app the module is loaded into (a module has this or ``register(app)``)."""
 
     def __init__(self) -> None:
-        self._steps: list[Callable[[PluginApp], Any]] = []
+        self._steps: list[Callable[[PluginApp], object]] = []
 
-    def hook(self, point: str, *tags: str, priority: int = 0, id: str | None = None) -> Callable[[Any], Any]:
+    def hook(self, point: str, *tags: str, priority: int = 0, id: str | None = None) -> Callable[[F], F]:
         """``@plugin.hook("on_record_create", "posts", priority=5)``."""
         if not hasattr(Hooks(), point):
             raise PluginError(f"no hook point {point!r} (see baas.hooks.Hooks)")
 
-        def decorate(fn: Any) -> Any:
+        def decorate(fn: F) -> F:
             self._steps.append(lambda app: getattr(app.hooks, point).bind(fn, priority=priority, id=id,
                                                                           tags=list(tags) or None))
             return fn
         return decorate
 
-    def route(self, handler: Any, *more: Any, methods: Iterable[str] = ("GET",)) -> Any:
+    @overload
+    def route(self, handler: str, *, methods: Iterable[str] = ...) -> Callable[[F], F]: ...
+
+    @overload
+    def route(self, handler: ControllerRouterHandler, *more: ControllerRouterHandler,
+              methods: Iterable[str] = ...) -> ControllerRouterHandler: ...
+
+    def route(self, handler: str | ControllerRouterHandler, *more: ControllerRouterHandler,
+              methods: Iterable[str] = ("GET",)) -> Callable[[F], F] | ControllerRouterHandler:
+        """As `PluginApp.route`, applied when the module is loaded into an app."""
         if isinstance(handler, str):
-            def decorate(fn: Any) -> Any:
-                self._steps.append(lambda app: app.route(handler, methods=methods)(fn))
+            path = handler
+
+            def decorate(fn: F) -> F:
+                self._steps.append(lambda app: app.route(path, methods=methods)(fn))
                 return fn
             return decorate
         self._steps.append(lambda app: app.route(handler, *more))
         return handler
 
-    def command(self, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
         """``@plugin.command("name")``: a ``baas`` CLI command (Typer)."""
-        def decorate(fn: Any) -> Any:
+        def decorate(fn: F) -> F:
             self._steps.append(lambda app: app.cli.command(*args, **kwargs)(fn))
             return fn
         return decorate
 
-    def on_start(self, fn: Any) -> Any:
+    def on_start(self, fn: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """As `PluginApp.on_start`."""
         self._steps.append(lambda app: app.on_start(fn))
         return fn
 
-    def on_stop(self, fn: Any) -> Any:
+    def on_stop(self, fn: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """As `PluginApp.on_stop`."""
         self._steps.append(lambda app: app.on_stop(fn))
         return fn
 
     def apply(self, app: PluginApp) -> None:
+        """Run the module's registrations on ``app``."""
         for step in self._steps:
             step(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -29,7 +30,7 @@ class Settings(msgspec.Struct, kw_only=True):
         return self.db_url or f"sqlite:///{Path(self.data_dir) / 'data.db'}"
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "Settings":
+    def from_env(cls, **overrides: object) -> Settings:
         env = {
             "data_dir": os.environ.get("BAAS_DIR"),
             "db_url": os.environ.get("BAAS_DB"),
@@ -37,8 +38,9 @@ class Settings(msgspec.Struct, kw_only=True):
             "schema_file": os.environ.get("BAAS_SCHEMA"),
             "project_file": os.environ.get("BAAS_PROJECT"),
         }
-        values: dict[str, object] = {k: v for k, v in env.items() if v}
+        # Field name -> value; the Struct's own __init__ takes them by keyword (mixed types: Any).
+        values: dict[str, Any] = {k: v for k, v in env.items() if v}
         if (size := os.environ.get("BAAS_MAX_BODY_SIZE", "").strip()).isdigit() and int(size) > 0:
             values["max_body_size"] = int(size)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**values)

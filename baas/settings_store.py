@@ -12,20 +12,72 @@ file storage re-reads its backend); other processes see a change when they next 
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
 
-from baas.db import Database
+from baas.db import Conn, Database
 from baas.errors import BadRequest
 from baas.events import retention as events_retention
-from baas.files import settings as files_settings
 from baas.ids import now_str
 from baas.limiter import validate as validate_rate_limits
 
 log = logging.getLogger("baas")
 
 SettingsListener = Callable[[dict[str, Any]], None]
+
+# The ``s3`` section (PocketBase's shape). As in PocketBase its ``secret`` is write-only: GET
+# /api/settings leaves it out (`public`), and a PATCH that sends it empty (or not at all) keeps the
+# stored one (`without_empty_secret`). The file storage reads it (baas/files).
+S3_DEFAULTS: dict[str, Any] = {"enabled": False, "bucket": "", "region": "", "endpoint": "", "accessKey": "",
+                               "secret": "", "forcePathStyle": False}
+_REQUIRED = ("bucket", "region", "endpoint", "accessKey", "secret")
+
+
+def check_s3(s3: Any) -> dict[str, Any]:
+    """Field errors of an enabled ``s3`` section (PocketBase requires every field then)."""
+    if not isinstance(s3, dict) or not s3.get("enabled"):
+        return {}
+    errors: dict[str, Any] = {}
+    for key in _REQUIRED:
+        if not isinstance(s3.get(key), str) or not s3[key].strip():
+            errors[key] = {"code": "validation_required", "message": "Cannot be blank."}
+    endpoint = s3.get("endpoint")
+    if "endpoint" not in errors and isinstance(endpoint, str):
+        url = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
+        if url.scheme not in ("http", "https") or not url.netloc or url.path not in ("", "/"):
+            errors["endpoint"] = {"code": "validation_invalid_url",
+                                  "message": "Must be a URL such as https://s3.example.com (no path)."}
+    return errors
+
+
+# Write-only secrets, by section: never shown by GET /api/settings (`public`); a PATCH that sends one
+# empty (or not at all) keeps the stored one (`without_empty_secret`), so a client can send back
+# the section it read.
+WRITE_ONLY: dict[str, str] = {"s3": "secret", "smtp": "password"}
+
+
+def without_empty_secret(body: dict[str, Any]) -> dict[str, Any]:
+    """A PATCH body with empty write-only secrets (``s3.secret``, ``smtp.password``) dropped, so
+    the stored ones are kept."""
+    for section, key in WRITE_ONLY.items():
+        part = body.get(section)
+        if isinstance(part, dict) and part.get(key) in ("", None):
+            body = {**body, section: {k: v for k, v in part.items() if k != key}}
+    return body
+
+
+def public(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings as the API shows them: the write-only secrets (S3 secret, SMTP password) left out."""
+    out = copy.copy(settings)
+    for section, key in WRITE_ONLY.items():
+        if isinstance(out.get(section), dict):
+            out[section] = {k: v for k, v in out[section].items() if k != key}
+    return out
+
 
 DEFAULTS: dict[str, Any] = {
     "meta": {"appName": "baas", "appURL": "http://127.0.0.1:8090", "hideControls": False,
@@ -40,7 +92,7 @@ DEFAULTS: dict[str, Any] = {
     # Client IP behind a proxy: headers to trust (e.g. X-Forwarded-For), leftmost or rightmost entry.
     "trustedProxy": {"headers": [], "useLeftmostIP": False},
     # File storage: local disk under the data dir unless enabled (see docs/files.md); secret is write-only.
-    "s3": dict(files_settings.S3_DEFAULTS),
+    "s3": dict(S3_DEFAULTS),
     # The durable event stream's retention (see docs/events.md).
     "events": dict(events_retention.DEFAULTS),
 }
@@ -80,7 +132,7 @@ def check(settings: dict[str, Any]) -> dict[str, Any]:
     limits = settings.get("rateLimits")
     if isinstance(limits, dict) and (limit_errors := validate_rate_limits(limits)):
         errors.setdefault("rateLimits", {}).update(limit_errors)
-    if s3_errors := files_settings.check_s3(settings.get("s3")):
+    if s3_errors := check_s3(settings.get("s3")):
         errors.setdefault("s3", {}).update(s3_errors)
     if event_errors := events_retention.check(settings.get("events")):
         errors.setdefault("events", {}).update(event_errors)
@@ -106,17 +158,17 @@ class SettingsStore:
         return self.cached
 
     async def update(self, patch: dict[str, Any]) -> dict[str, Any]:
-        """Merge ``patch`` (unknown sections ignored; an empty S3 secret keeps the stored one)
+        """Merge ``patch`` (unknown sections ignored; an empty write-only secret keeps the stored one)
         into the stored settings, check and save them, tell the listeners; the new settings.
         Raises `BadRequest` with field errors by section, saving nothing."""
-        patch = files_settings.without_empty_secret(patch)
+        patch = without_empty_secret(patch)
         merged = merge(await self.load(), {k: v for k, v in patch.items() if k in DEFAULTS})
         problems = check(merged)
         if problems:
             raise BadRequest(INVALID_FORM, problems)
         stored = json.dumps(merged)
 
-        async def save(conn: Any) -> None:
+        async def save(conn: Conn) -> None:
             await conn.execute('DELETE FROM "_params" WHERE "id" = ?', ["settings"])
             await conn.execute('INSERT INTO "_params" ("id", "value", "updated") VALUES (?, ?, ?)',
                                ["settings", stored, now_str()])

@@ -6,8 +6,13 @@ a checkpoint), up to a second apiece on a busy machine. A background thread, wit
 and admin connection, keeps one new database ready ahead of the next request and drops used ones
 while the tests go on. Jobs run in priority order: a database someone waits for comes before drops.
 
+A *prepared* database is a copy (``CREATE DATABASE … TEMPLATE``) of one the pool set up once with
+``prepare`` (the suite's: the system tables migrated to head): a test that starts an engine on it
+skips the migration (most of a second on PostgreSQL) and is otherwise as on a new database.
+
     pool = shared("postgresql://postgres@127.0.0.1:5432/test")   # one per test process
     url = pool.take()          # a new, empty database's URL (blocks until it exists)
+    url = pool.take(prepared=True)   # a new copy of the prepared database
     pool.give_back(url)        # dropped in the background
     pool.close()               # drops what is left; waits until done
 """
@@ -16,12 +21,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import queue
 import secrets
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import asyncpg
+
+from baas.db.migrate import migrate
 
 _MAKE, _DROP, _STOP = 0, 1, 2  # job priorities: lower runs first
 
@@ -31,43 +40,51 @@ class _Job:
     priority: int
     seq: int
     name: str = field(compare=False, default="")
+    prepared: bool = field(compare=False, default=False)
 
 
 class DatabasePool:
     """New databases on the server at ``admin_url`` (whose own database is only used to run DDL)."""
 
-    def __init__(self, admin_url: str, ahead: int = 1) -> None:
+    def __init__(self, admin_url: str, ahead: int = 1,
+                 prepare: Callable[[str], Awaitable[None]] | None = None) -> None:
         self.admin_url = admin_url
         self.base = admin_url.rpartition("/")[0]
         self.ahead = ahead
+        self.prepare = prepare  # run once on the template of prepared databases (given its URL)
         self._jobs: queue.PriorityQueue[_Job] = queue.PriorityQueue()
-        self._ready: queue.Queue[str | BaseException] = queue.Queue()
+        # Per kind (prepared or not): ready databases, and the ones asked for and not yet taken.
+        self._ready: dict[bool, queue.Queue[str | BaseException]] = {False: queue.Queue(), True: queue.Queue()}
         self._seq = itertools.count()
         self._lock = threading.Lock()
-        self._outstanding = 0  # databases asked for and not yet taken
+        self._outstanding = {False: 0, True: 0}
         self._thread: threading.Thread | None = None
         self._closed = False
         self.failures: list[str] = []  # drops that failed (reported at the end of the session)
 
-    def _submit(self, priority: int, name: str = "") -> None:
-        self._jobs.put(_Job(priority, next(self._seq), name))
+    def _submit(self, priority: int, name: str = "", prepared: bool = False) -> None:
+        self._jobs.put(_Job(priority, next(self._seq), name, prepared))
 
     def _start(self) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="pg-databases", daemon=True)
             self._thread.start()
 
-    def take(self) -> str:
-        """The URL of a new, empty database (made now if none is ready); the next one is started."""
+    def take(self, prepared: bool = False) -> str:
+        """The URL of a new, empty database (made now if none is ready); the next one is started.
+        ``prepared``: a new copy of the database set up by ``prepare`` instead."""
+        if prepared and self.prepare is None:
+            raise ValueError("this pool has no prepare step")
         with self._lock:
             if self._closed:
                 raise RuntimeError("the database pool is closed")
             self._start()
-            missing = 1 + self.ahead - self._outstanding  # the one taken now plus the ones kept ahead
+            # the one taken now plus the ones kept ahead
+            missing = 1 + self.ahead - self._outstanding[prepared]
             for _ in range(missing):
-                self._submit(_MAKE)
-            self._outstanding += max(missing, 0) - 1
-        got = self._ready.get()
+                self._submit(_MAKE, prepared=prepared)
+            self._outstanding[prepared] += max(missing, 0) - 1
+        got = self._ready[prepared].get()
         if isinstance(got, BaseException):
             raise RuntimeError(f"could not create a PostgreSQL test database: {got!r}") from got
         return f"{self.base}/{got}"
@@ -96,6 +113,7 @@ class DatabasePool:
         loop = asyncio.new_event_loop()
         conn: asyncpg.Connection | None = None
         made: list[str] = []  # created here and not yet dropped
+        template: str | None = None  # the prepared databases' source, made on first need
 
         def execute(sql: str) -> None:
             nonlocal conn
@@ -107,21 +125,35 @@ class DatabasePool:
             while (job := self._jobs.get()).priority != _STOP:
                 try:
                     if job.priority == _MAKE:
+                        source = ""
+                        if job.prepared:
+                            if template is None:
+                                template = "baas_t_tpl_" + secrets.token_hex(6)
+                                execute(f'CREATE DATABASE "{template}"')
+                                assert self.prepare is not None
+                                loop.run_until_complete(self.prepare(f"{self.base}/{template}"))
+                            source = f' TEMPLATE "{template}"'
                         name = "baas_t_" + secrets.token_hex(6)
-                        execute(f'CREATE DATABASE "{name}"')
+                        execute(f'CREATE DATABASE "{name}"{source}')
                         made.append(name)
-                        self._ready.put(name)
+                        self._ready[job.prepared].put(name)
                     else:
                         execute(f'DROP DATABASE IF EXISTS "{job.name}" WITH (FORCE)')
                         if job.name in made:
                             made.remove(job.name)
                 except Exception as exc:  # a waiting take() must hear of it, not hang
                     if job.priority == _MAKE:
-                        self._ready.put(exc)
+                        if job.prepared and template is not None:  # maybe half-prepared: make it anew
+                            stale, template = template, None
+                            try:
+                                execute(f'DROP DATABASE IF EXISTS "{stale}" WITH (FORCE)')
+                            except Exception as drop_exc:
+                                self.failures.append(f"DROP DATABASE {stale}: {drop_exc!r}")
+                        self._ready[job.prepared].put(exc)
                     else:
                         self.failures.append(f"DROP DATABASE {job.name}: {exc!r}")
             # Made and never taken (the ones kept ahead), or taken and never given back.
-            for name in made:
+            for name in made + ([template] if template else []):
                 execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             if conn is not None:
@@ -134,9 +166,28 @@ _SHARED_LOCK = threading.Lock()
 
 
 def shared(admin_url: str) -> DatabasePool:
-    """This process's pool for ``admin_url``. One module object holds it: tests/conftest.py is
-    imported twice (as ``conftest`` by pytest and as ``tests.conftest`` by test modules)."""
+    """This process's pool for ``admin_url`` (one per process, whoever asks); its prepared databases
+    have the system tables migrated to head."""
     with _SHARED_LOCK:
         if admin_url not in _SHARED:
-            _SHARED[admin_url] = DatabasePool(admin_url)
+            _SHARED[admin_url] = DatabasePool(admin_url, prepare=migrate)
         return _SHARED[admin_url]
+
+
+# -- the suite's databases (tests/harness.py re-exports these; tests/servers.py uses them) ----------
+PG_URL = os.environ.get("BAAS_TEST_POSTGRES_URL", "")
+# One pool per test process (each xdist worker has its own): databases made ahead, dropped behind.
+POOL = shared(PG_URL) if PG_URL else None
+
+
+async def create_pg_database(migrated: bool = False) -> str:
+    """The URL of a new PostgreSQL database of this test's own: empty, or (``migrated``) with the
+    system tables at head, as an engine's first start leaves them."""
+    assert POOL is not None, "BAAS_TEST_POSTGRES_URL is not set"
+    return await asyncio.to_thread(POOL.take, migrated)
+
+
+async def drop_pg_database(url: str) -> None:
+    """Drop the database (in the background: the next test need not wait for the disk)."""
+    assert POOL is not None, "BAAS_TEST_POSTGRES_URL is not set"
+    POOL.give_back(url)

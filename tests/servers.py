@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import PG_URL, _create_pg_database, _drop_pg_database
+from tests.pgpool import PG_URL, create_pg_database, drop_pg_database
 
 JS_DIR = Path(__file__).parent / "js"
 
@@ -107,7 +107,8 @@ class Server:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-def _wait_healthy(srv: Server) -> None:
+def wait_healthy(srv: Server) -> None:
+    """Wait until the server answers /api/health (fail the test if it exits or hangs on start)."""
     # Waits on the server (healthy, or exited); the deadline only gives up on a hung start, and is
     # generous because a start on a loaded 2-core machine can take many seconds.
     deadline = time.monotonic() + 120
@@ -127,7 +128,7 @@ def _wait_healthy(srv: Server) -> None:
 async def running_server(tmp_path: Path, *serve_args: str, superuser: tuple[str, str] | None = None,
                          env: dict[str, str] | None = None) -> AsyncIterator[Server]:
     """Start ``baas serve`` on a free port with its own data dir (and PostgreSQL database)."""
-    db_url = await _create_pg_database() if PG_URL else ""
+    db_url = await create_pg_database(migrated=True) if PG_URL else ""
     srv = Server(url="", data_dir=tmp_path / "data", db_args=["--db", db_url] if db_url else [],
                  log=tmp_path / "serve.log", env={**os.environ, "BAAS_FAST_HASH": "1", **(env or {})})
     try:
@@ -141,13 +142,13 @@ async def running_server(tmp_path: Path, *serve_args: str, superuser: tuple[str,
             srv.proc = subprocess.Popen(
                 baas_cmd("serve", "--http", f"127.0.0.1:{port}", "--dir", str(srv.data_dir), *srv.db_args,
                          *serve_args), env=srv.env, stdout=out, stderr=subprocess.STDOUT)
-        _wait_healthy(srv)
+        wait_healthy(srv)
         yield srv
     finally:
         if srv.proc is not None:
             stop_server(srv.proc)
         if db_url:
-            await _drop_pg_database(db_url)
+            await drop_pg_database(db_url)
 
 
 def stop_server(proc: subprocess.Popen) -> None:

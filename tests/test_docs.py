@@ -36,7 +36,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import PG_URL, _create_pg_database, _drop_pg_database
+from tests.harness import PG_URL, create_pg_database, drop_pg_database
 from tests.servers import baas_cmd, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,7 +196,7 @@ def doc_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[Path, Do
 
     def get(doc: Path) -> DocRun:
         if doc not in runs:
-            db = asyncio.run(_create_pg_database()) if PG_URL else ""
+            db = asyncio.run(create_pg_database()) if PG_URL else ""
             runs[doc] = DocRun(tmp_path_factory.mktemp(doc.stem), db)
         return runs[doc]
 
@@ -205,7 +205,7 @@ def doc_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[Path, Do
         run.stop()
     for run in runs.values():
         if run.db:
-            asyncio.run(_drop_pg_database(run.db))
+            asyncio.run(drop_pg_database(run.db))
 
 
 def _rewrite_port(text: str, port: int) -> str:

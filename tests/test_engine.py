@@ -1,14 +1,13 @@
 """The Engine as the one service hub: its services are its own attributes, the settings store
-pushes changes to them, background work drains per engine, and nothing below the HTTP layer
-imports it (no import circle through ``baas.api``)."""
+pushes changes to them, background work drains per engine. That nothing below the HTTP layer
+imports it (not even inside a function) is checked with the other import rules in
+tests/test_imports.py."""
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -16,12 +15,6 @@ from baas.core import Engine
 from baas.errors import BadRequest
 from baas.settings import Settings
 from baas.settings_store import DEFAULTS
-
-BAAS = Path(__file__).resolve().parent.parent / "baas"
-# The layers below the HTTP API: they may not import it, not even inside a function.
-BELOW_API = ["core.py", "settings_store.py", "limiter.py", "tasks.py", "hooks.py", "events", "auth", "files",
-             "realtime", "records", "rules", "schema", "db"]
-ABOVE = ("baas.api", "baas.app", "baas.cli")
 
 
 @pytest.fixture
@@ -32,29 +25,6 @@ async def engine(tmp_path, db_url) -> AsyncIterator[Engine]:
         yield eng
     finally:
         await eng.stop()
-
-
-def _imports(path: Path) -> list[tuple[int, str]]:
-    found = []
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            found += [(node.lineno, node.module)] + [(node.lineno, f"{node.module}.{a.name}") for a in node.names]
-        elif isinstance(node, ast.Import):
-            found += [(node.lineno, a.name) for a in node.names]
-    return found
-
-
-def _modules(entry: str) -> list[Path]:
-    path = BAAS / entry
-    return sorted(path.rglob("*.py")) if path.is_dir() else [path]
-
-
-@pytest.mark.parametrize("entry", BELOW_API)
-def test_layers_below_the_api_never_import_it(entry: str) -> None:
-    upward = [f"{p.relative_to(BAAS.parent)}:{line} imports {name}"
-              for p in _modules(entry) for line, name in _imports(p)
-              if name.startswith(ABOVE) or name in ("baas.api", "baas.app", "baas.cli")]
-    assert upward == []
 
 
 def test_services_are_attributes_of_each_engine(tmp_path) -> None:

@@ -8,7 +8,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from tests.conftest import PG_URL
+from tests.harness import PG_URL
 from tests.pgpool import DatabasePool
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="PostgreSQL only: set BAAS_TEST_POSTGRES_URL")

@@ -1,1 +1,2 @@
-"""HTTP: Litestar controllers, thin; the engine does the work."""
+"""HTTP only: each route parses the request, calls a service (`baas.records`, `baas.auth`,
+`baas.files`, `baas.admin`, …) and shapes the answer; `routes.ROUTES` lists them all."""

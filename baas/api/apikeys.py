@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request, Response, delete, get, post
 
 from baas.api.deps import engine, json_response, read_body, request_info, require_superuser
@@ -17,7 +19,7 @@ from baas.records.query import ListParams
 
 
 @post("/api/apikeys")
-async def apikeys_create(request: Request) -> Response:
+async def apikeys_create(request: Request[Any, Any, Any]) -> Response[bytes]:
     req = await request_info(request)
     require_superuser(req)
     eng = engine(request)
@@ -25,11 +27,11 @@ async def apikeys_create(request: Request) -> Response:
     name = apikeys.parse_name(body.get("name"))
     scopes = apikeys.parse_scopes(body.get("scopes"), lambda n: eng.registry.get(n) is not None)
     expires = apikeys.parse_expires(body.get("expires"))
-    return json_response(await apikeys.create(eng.db, name, scopes, expires, str(req.auth.get("id", ""))))
+    return json_response(await apikeys.create(eng.db, name, scopes, expires, str((req.auth or {}).get("id", ""))))
 
 
 @get("/api/apikeys")
-async def apikeys_list(request: Request) -> Response:
+async def apikeys_list(request: Request[Any, Any, Any]) -> Response[bytes]:
     req = await request_info(request)
     require_superuser(req)
     p = ListParams.from_query(req.query)
@@ -37,7 +39,7 @@ async def apikeys_list(request: Request) -> Response:
 
 
 @get("/api/apikeys/{key_id:str}")
-async def apikeys_view(request: Request, key_id: str) -> Response:
+async def apikeys_view(request: Request[Any, Any, Any], key_id: str) -> Response[bytes]:
     require_superuser(await request_info(request))
     found = await apikeys.view(engine(request).db, key_id)
     if found is None:
@@ -46,7 +48,7 @@ async def apikeys_view(request: Request, key_id: str) -> Response:
 
 
 @delete("/api/apikeys/{key_id:str}", status_code=204)
-async def apikeys_revoke(request: Request, key_id: str) -> None:
+async def apikeys_revoke(request: Request[Any, Any, Any], key_id: str) -> None:
     require_superuser(await request_info(request))
     if not await apikeys.revoke(engine(request).db, key_id):
         raise NotFound()

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar import Request, Response, delete, get, post
@@ -28,13 +27,8 @@ from baas.api.deps import (
     require_superuser,
 )
 from baas.auth import mfa, totp
-from baas.auth.passwords import verify_password_async
 from baas.core import Engine
 from baas.errors import BadRequest, NotFound, Unauthorized
-from baas.ids import format_dt
-from baas.records.query import load_row
-from baas.records.serialize import raw_record, row_to_record, select_list
-from baas.rules.context import RequestInfo
 from baas.schema.model import Collection
 
 BASE = "/api/collections/{collection_name:str}"
@@ -47,7 +41,8 @@ def _auth_coll(eng: Engine, name: str) -> Collection:
     return coll
 
 
-async def _requester(request: Request, eng: Engine, coll: Collection) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _requester(request: Request[Any, Any, Any], eng: Engine,
+                     coll: Collection) -> tuple[dict[str, Any], dict[str, Any]]:
     """The record (API view, stored values) whose token authorises this request; it must belong to ``coll``."""
     token = bearer_token(request)
     found = await auth_record(eng, token) if token else None
@@ -66,7 +61,7 @@ def _required(body: dict[str, Any], *names: str) -> dict[str, str]:
 
 
 @post(BASE + "/totp/enroll")
-async def totp_enroll(request: Request, collection_name: str) -> Response:
+async def totp_enroll(request: Request[Any, Any, Any], collection_name: str) -> Response[bytes]:
     eng = engine(request)
     coll = _auth_coll(eng, collection_name)
     record, _ = await _requester(request, eng, coll)
@@ -78,7 +73,7 @@ async def totp_enroll(request: Request, collection_name: str) -> Response:
 
 
 @post(BASE + "/totp/confirm")
-async def totp_confirm(request: Request, collection_name: str) -> Response:
+async def totp_confirm(request: Request[Any, Any, Any], collection_name: str) -> Response[bytes]:
     eng = engine(request)
     coll = _auth_coll(eng, collection_name)
     record, _ = await _requester(request, eng, coll)
@@ -88,7 +83,7 @@ async def totp_confirm(request: Request, collection_name: str) -> Response:
 
 
 @get(BASE + "/totp")
-async def totp_status(request: Request, collection_name: str) -> Response:
+async def totp_status(request: Request[Any, Any, Any], collection_name: str) -> Response[bytes]:
     eng = engine(request)
     coll = _auth_coll(eng, collection_name)
     record, _ = await _requester(request, eng, coll)
@@ -96,27 +91,18 @@ async def totp_status(request: Request, collection_name: str) -> Response:
 
 
 @delete(BASE + "/totp", status_code=204)
-async def totp_disable(request: Request, collection_name: str) -> None:
+async def totp_disable(request: Request[Any, Any, Any], collection_name: str) -> None:
     """Turn TOTP off, proving presence with a current code or the account password."""
     eng = engine(request)
     coll = _auth_coll(eng, collection_name)
     record, raw = await _requester(request, eng, coll)
     body = await read_body(request)
-    code, password = body.get("code"), body.get("password")
-    if not (isinstance(code, str) and code) and not (isinstance(password, str) and password):
-        raise BadRequest("An error occurred while validating the submitted data.", {
-            "code": {"code": "validation_required", "message": "Send a current code or the password."}})
-    if isinstance(code, str) and code:
-        await totp.verify(eng.db, eng.secret, coll.id, record["id"], code=code)
-    elif not await verify_password_async(raw.get("password", ""), password):
-        raise BadRequest("Invalid password.", {"password": {"code": "validation_invalid_password",
-                                                            "message": "Invalid password."}})
-    if not await totp.remove(eng.db, coll.id, record["id"]):
-        raise BadRequest("TOTP is not enabled for this account.")
+    await totp.disable(eng.db, eng.secret, coll.id, record["id"], code=body.get("code"),
+                       password=body.get("password"), password_hash=str(raw.get("password") or ""))
 
 
 @delete(BASE + "/totp/{record_id:str}", status_code=204)
-async def totp_reset(request: Request, collection_name: str, record_id: str) -> None:
+async def totp_reset(request: Request[Any, Any, Any], collection_name: str, record_id: str) -> None:
     """A superuser removes a record's enrolment (lost device and recovery codes)."""
     require_superuser(await request_info(request))
     eng = engine(request)
@@ -125,23 +111,8 @@ async def totp_reset(request: Request, collection_name: str, record_id: str) -> 
         raise NotFound()
 
 
-async def _mfa_record(eng: Engine, coll: Collection, mfa_id: str) -> tuple:
-    """The stored row of the record whose first factor opened MFA session ``mfa_id``."""
-    row = await eng.db.fetchone('SELECT "collectionRef", "recordRef", "created" FROM "_mfas" WHERE "id" = ?',
-                                [mfa_id])
-    cutoff = format_dt(datetime.now(UTC) - timedelta(seconds=mfa.options(coll)[1]))
-    # Checked here too (finish_auth checks again) so an expired session does not use up a code.
-    if row is None or row[0] != coll.id or row[2] < cutoff:
-        raise BadRequest("Invalid or expired MFA session.", {"mfaId": {
-            "code": "validation_invalid_mfa", "message": "Invalid or expired MFA session."}})
-    rec = await load_row(eng.db, coll, row[1])
-    if rec is None:
-        raise BadRequest("Invalid or expired MFA session.")
-    return rec
-
-
 @post(BASE + "/auth-with-totp")
-async def auth_with_totp(request: Request, collection_name: str) -> Response:
+async def auth_with_totp(request: Request[Any, Any, Any], collection_name: str) -> Response[bytes]:
     """The second factor: a current TOTP code (or a recovery code) for the record of ``mfaId``."""
     eng = engine(request)
     coll = _auth_coll(eng, collection_name)
@@ -152,15 +123,10 @@ async def auth_with_totp(request: Request, collection_name: str) -> Response:
     if has_code == has_recovery:
         raise BadRequest("An error occurred while validating the submitted data.", {
             "code": {"code": "validation_required", "message": "Send either code or recoveryCode."}})
-    row = await _mfa_record(eng, coll, mfa_id)
-    _, fields = select_list(coll)
-    raw = raw_record(coll, fields, row)
-    await totp.verify(eng.db, eng.secret, coll.id, raw["id"],
+    account = await mfa.session_account(eng.db, coll, mfa_id)
+    await totp.verify(eng.db, eng.secret, coll.id, account.id,
                       code=code if has_code else None, recovery_code=recovery if has_recovery else None)
-    # The record as its owner sees it (no hidden fields), as every auth response shows it.
-    me = RequestInfo(auth={"id": raw["id"], "collectionId": coll.id, "collectionName": coll.name})
-    record = row_to_record(coll, fields, row, me)
-    return await finish_auth(request, eng, coll, record, raw["tokenKey"], "totp", mfa_id)
+    return await finish_auth(request, eng, coll, account.own_view(), account.token_key, "totp", mfa_id)
 
 
 ROUTES = [totp_enroll, totp_confirm, totp_status, totp_disable, totp_reset, auth_with_totp]

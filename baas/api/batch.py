@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -24,20 +25,21 @@ from urllib.parse import parse_qsl, urlsplit
 from litestar import Request, Response, post
 
 from baas.api.deps import engine, json_response, read_body, request_info
+from baas.api.paths import record_route
 from baas.api.uploads import check_upload, new_record_id
-from baas.auth.apikeys import check_scope
 from baas.core import Engine
-from baas.db.tables import q
 from baas.errors import ApiError, BadRequest, Forbidden, NotFound
 from baas.files.multipart import DiskSpool, OnFile, merge_files
+from baas.records import service
+from baas.records.draft import Draft
 from baas.records.files import RecordFiles
-from baas.records.hooked import after_write, api_record, api_record_from_values
-from baas.records.query import Reader, fetch_one
-from baas.records.write import check_old_password, create_record, delete_record, prehash, update_record
+from baas.records.query import Reader
+from baas.records.write import check_old_password, prehash, record_exists, save
+from baas.rules.context import RequestInfo
+from baas.rules.scopes import check_scope
 
 MAX_REQUESTS = 1000
 DEFAULT_MAX_BODY = 128 * 1024 * 1024  # PocketBase's batch.maxBodySize when 0
-_URL = re.compile(r"^/api/collections/([^/?#]+)/records(?:/([^/?#]+))?$")
 _FILE_KEY = re.compile(r"^requests\.(\d+)\.(.+)$")
 
 
@@ -47,7 +49,7 @@ class _BatchFailed(Exception):
 
 
 @post("/api/batch", request_max_body_size=None)
-async def batch(request: Request) -> Response:
+async def batch(request: Request[Any, Any, Any]) -> Response[bytes]:
     eng = engine(request)
     limits = (await eng.settings_store.load())["batch"]
     if not limits.get("enabled"):
@@ -63,8 +65,8 @@ async def batch(request: Request) -> Response:
             item.spool.close()
 
 
-async def _run(request: Request, eng: Engine, body: dict[str, Any], max_requests: int,
-               spooled: list[_Spooled]) -> Response:
+async def _run(request: Request[Any, Any, Any], eng: Engine, body: dict[str, Any], max_requests: int,
+               spooled: list[_Spooled]) -> Response[bytes]:
     items = body.get("requests")
     if not isinstance(items, list) or not items:
         raise BadRequest("Failed to read the batch request.",
@@ -78,31 +80,22 @@ async def _run(request: Request, eng: Engine, body: dict[str, Any], max_requests
     try:
         async with RecordFiles(eng) as files:  # uploads go if the batch fails; dropped files after it commits
             new_ids = await _store_files(eng, base_req, items, spooled, files) if spooled else {}
-            # Passwords are hashed (and old passwords verified) before the transaction: the writer
-            # must not wait on argon2.
-            hashes = [await _prehash(eng, item) for item in items]
-            olds = [await _old_password(eng, item) for item in items]
-            # The written records for after-success hooks, run once the whole batch has committed.
-            hooks = eng.hooks
-            after: list | None = [] if (hooks.on_record_after_create_success.bound or
-                                        hooks.on_record_after_update_success.bound or
-                                        hooks.on_record_after_delete_success.bound) else None
+            plans = [_plan(eng, base_req, item, new_ids.get(i), files) for i, item in enumerate(items)]
+            for plan in plans:  # passwords hashed (and old ones verified) before the writer is held
+                await _prepare(eng, plan)
 
             async def run(conn: Any) -> list[dict[str, Any]]:
-                if after is not None:
-                    after.clear()
                 results = []
-                for i, item in enumerate(items):
+                for i, plan in enumerate(plans):
                     try:
-                        results.append(await _one(conn, eng, base_req, item, hashes[i], olds[i], files,
-                                                  new_ids.get(i), after))
+                        results.append(await _one(conn, eng, plan))
                     except ApiError as exc:
                         raise _BatchFailed(i, exc) from None
                 return results
 
             results = await eng.db.write(run)
-        for coll, action, req, record in after or ():
-            await after_write(getattr(hooks, f"on_record_after_{action}_success"), eng.db, coll, req, action, record)
+        # The after-success hooks, once the whole batch has committed.
+        await service.after(eng, [plan.draft for plan in plans if plan.draft is not None])
         return json_response(results)
     except _BatchFailed as failed:
         err = failed.error
@@ -142,11 +135,13 @@ async def _store_files(eng: Engine, base_req: Any, items: list[Any], spooled: li
         i = sp.index
         try:
             item = items[i] if i < len(items) else None
-            m = _URL.match(urlsplit(str(item.get("url", ""))).path) if isinstance(item, dict) else None
-            method = str(item.get("method", "")).upper() if m else ""
-            if m is None or method not in ("POST", "PUT", "PATCH") or (method == "PATCH") != bool(m.group(2)):
+            if not isinstance(item, dict):
                 raise BadRequest("Files can be sent only with a record create, update or upsert.")
-            coll = eng.registry.get(m.group(1))
+            target = record_route(urlsplit(str(item.get("url", ""))).path)
+            method = str(item.get("method", "")).upper() if target else ""
+            if target is None or method not in ("POST", "PUT", "PATCH") or (method == "PATCH") != bool(target.record_id):
+                raise BadRequest("Files can be sent only with a record create, update or upsert.")
+            coll = eng.registry.get(target.collection)
             if coll is None:
                 raise NotFound("Missing collection context.")
             body = item.get("body") or {}
@@ -154,8 +149,8 @@ async def _store_files(eng: Engine, base_req: Any, items: list[Any], spooled: li
                 raise BadRequest("The batch request body must be an object.")
             message = "Failed to update record." if method == "PATCH" else "Failed to save record."
             field = check_upload(coll, sp.key, counts.setdefault(i, {}), base_req.is_superuser, message)
-            record_id = m.group(2) or new_ids.get(i) or new_record_id(coll, body.get("id"))
-            if not m.group(2) and record_id != body.get("id"):
+            record_id = target.record_id or new_ids.get(i) or new_record_id(coll, body.get("id"))
+            if not target.record_id and record_id != body.get("id"):
                 new_ids[i] = record_id
             name = await files.store(coll, record_id, field, sp.filename, sp.spool.chunks(), message)
         except ApiError as exc:
@@ -168,85 +163,89 @@ async def _store_files(eng: Engine, base_req: Any, items: list[Any], spooled: li
     return new_ids
 
 
-async def _prehash(eng: Engine, item: Any) -> str | None:
-    if not isinstance(item, dict) or not isinstance(item.get("body"), dict):
-        return None
-    m = _URL.match(urlsplit(str(item.get("url", ""))).path)
-    coll = eng.registry.get(m.group(1)) if m else None
-    return await prehash(coll, item["body"]) if coll is not None else None
+@dataclass(slots=True)
+class _Plan:
+    """One request of the batch, read before the transaction. A request that cannot be read keeps
+    its ``error``, raised at its turn in the transaction (the answer names the first failing one)."""
+
+    method: str = ""
+    path: str = ""
+    query: dict[str, str] = field(default_factory=dict)
+    draft: Draft | None = None
+    upsert: bool = False  # PUT: an update when the body's id exists, else a create
+    error: ApiError | None = None
 
 
-async def _old_password(eng: Engine, item: Any) -> str | None:
-    if not isinstance(item, dict) or not isinstance(item.get("body"), dict):
-        return None
-    m = _URL.match(urlsplit(str(item.get("url", ""))).path)
-    coll = eng.registry.get(m.group(1)) if m else None
-    record_id = (m.group(2) or item["body"].get("id")) if m else None
-    if coll is None or not isinstance(record_id, str) or not record_id:
-        return None
-    return await check_old_password(eng.db, coll, record_id, item["body"])
+def _plan(eng: Engine, base_req: RequestInfo, item: Any, new_id: str | None, files: RecordFiles) -> _Plan:
+    try:
+        return _read(eng, base_req, item, new_id, files)
+    except ApiError as exc:
+        return _Plan(error=exc)
 
 
-async def _one(conn: Any, eng: Engine, base_req: Any, item: Any, hashed: str | None = None,
-               old_hash: str | None = None, files: RecordFiles | None = None,
-               new_id: str | None = None, after: list | None = None) -> dict[str, Any]:
-    """One request of the batch inside its transaction (before-hooks included); ``after``
-    collects ``(collection, action, request, record)`` for the after-success hooks."""
+def _read(eng: Engine, base_req: RequestInfo, item: Any, new_id: str | None, files: RecordFiles) -> _Plan:
     if not isinstance(item, dict):
         raise BadRequest("Invalid batch request item.")
     method = str(item.get("method", "")).upper()
     parts = urlsplit(str(item.get("url", "")))
-    m = _URL.match(parts.path)
-    if not m or method not in ("POST", "PUT", "PATCH", "DELETE"):
+    target = record_route(parts.path)
+    if target is None or method not in ("POST", "PUT", "PATCH", "DELETE"):
         raise BadRequest(f"Unsupported batch action: {method} {parts.path}.")
-    coll = eng.registry.get(m.group(1))
+    coll = eng.registry.get(target.collection)
     if coll is None:
         raise NotFound("Missing collection context.")
     body = item.get("body") or {}
     if not isinstance(body, dict):
         raise BadRequest("The batch request body must be an object.")
     query = dict(parse_qsl(parts.query))
-    req = type(base_req)(auth=base_req.auth, body=body, query=query, headers=base_req.headers, method=method)
-    r = Reader(conn, eng.registry, req)
-    record_id = m.group(2)
-    hooks = eng.hooks
-    rows: list | None = [] if after is not None else None
+    plan = _Plan(method, parts.path, query)
+    req = RequestInfo(auth=base_req.auth, body=body, query=query, headers=base_req.headers, method=method)
+    record_id = target.record_id
     if method == "DELETE" and record_id:
-        check_scope(req, coll.name, "delete")
-        await delete_record(conn, r, coll, record_id, files, hooks=hooks, deleted_out=rows)
-        if rows:
-            after.append((coll, "delete", req, api_record_from_values(coll, rows[0], conn.dialect)))  # type: ignore[union-attr]
-        return {"status": 204, "body": None}
-    action = "create"
-    if method == "POST" and not record_id:
-        check_scope(req, coll.name, "create")
-        record_id = await create_record(conn, r, coll, body, hashed=hashed, files=files, record_id=new_id,
-                                        hooks=hooks, row_out=rows)
+        plan.draft = Draft(coll, req, "delete", record_id=record_id, files=files)
+    elif method == "POST" and not record_id:
+        plan.draft = Draft(coll, req, "create", body, new_id=new_id, files=files)
     elif method == "PATCH" and record_id:
-        check_scope(req, coll.name, "update")
-        action = "update"
-        await update_record(conn, r, coll, record_id, body, hashed=hashed, old_hash=old_hash, files=files,
-                            hooks=hooks, row_out=rows)
+        plan.draft = Draft(coll, req, "update", body, record_id, files=files)
     elif method == "PUT" and not record_id:
-        rid = body.get("id")
-        exists = isinstance(rid, str) and rid and await conn.fetchone(
-            f'SELECT 1 FROM {q(coll.name)} WHERE "id" = ?', [rid]) is not None
-        if exists:
-            check_scope(req, coll.name, "update")
-            action = "update"
-            record_id = await update_record(conn, r, coll, rid, {k: v for k, v in body.items() if k != "id"},
-                                            hashed=hashed, old_hash=old_hash, files=files, hooks=hooks,
-                                            row_out=rows)
-        else:
-            check_scope(req, coll.name, "create")
-            record_id = await create_record(conn, r, coll, body, hashed=hashed, files=files, record_id=new_id,
-                                            hooks=hooks, row_out=rows)
-    else:
-        raise BadRequest(f"Unsupported batch action: {method} {parts.path}.")
-    if rows:
-        after.append((coll, action, req, api_record(coll, rows[0])))  # type: ignore[union-attr]
-    rec = await fetch_one(r, coll, record_id, None)
-    rec = (await r.finish(coll, [rec], query.get("expand", ""), query.get("fields", ""), done=True))[0] if rec else None
+        plan.draft = Draft(coll, req, "create", body, new_id=new_id, files=files)
+        plan.upsert = True
+    return plan
+
+
+async def _prepare(eng: Engine, plan: _Plan) -> None:
+    """The draft's work before the write lock (an upsert's, for both ways it may go)."""
+    draft = plan.draft
+    if draft is None:
+        return
+    if not plan.upsert:
+        await service.prepare(eng, draft)
+        return
+    draft.hashed = await prehash(draft.coll, draft.body)
+    rid = draft.body.get("id")
+    if isinstance(rid, str) and rid:
+        draft.old_hash = await check_old_password(eng.db, draft.coll, rid, draft.body)
+
+
+async def _one(conn: Any, eng: Engine, plan: _Plan) -> dict[str, Any]:
+    """One request of the batch inside its transaction (before-hooks included)."""
+    draft = plan.draft
+    if plan.error is not None:
+        raise plan.error
+    if draft is None:
+        raise BadRequest(f"Unsupported batch action: {plan.method} {plan.path}.")
+    coll, req = draft.coll, draft.req
+    if plan.upsert:
+        rid = draft.body.get("id")
+        if isinstance(rid, str) and rid and await record_exists(conn, coll, rid):
+            draft.action, draft.record_id = "update", rid
+            draft.body = {k: v for k, v in draft.body.items() if k != "id"}
+    check_scope(req, coll.name, draft.action)
+    await save(conn, eng.registry, draft, eng.hooks)
+    if draft.action == "delete":
+        return {"status": 204, "body": None}
+    rec = await service.respond(Reader(conn, eng.registry, req), draft, plan.query.get("expand", ""),
+                                plan.query.get("fields", ""))
     return {"status": 200, "body": rec}
 
 

@@ -46,7 +46,9 @@ _TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".
 def static_root() -> Path:
     """The folder holding index.html and the modules."""
     try:
-        import baas_console  # the installed package (wheel, or an editable install that maps it)
+        # import here: baas_console is optional (an editable install made before pyproject.toml mapped
+        # it has none), and the fallback below finds the files next to the source tree then.
+        import baas_console
 
         root = Path(baas_console.__file__).parent / "static"
         if root.is_dir():
@@ -56,7 +58,7 @@ def static_root() -> Path:
     return Path(__file__).resolve().parents[2] / "console" / "baas_console" / "static"
 
 
-def _file(rel: str) -> Response:
+def _file(rel: str) -> Response[bytes]:
     root = static_root()
     path = (root / rel).resolve()
     kind = _TYPES.get(path.suffix)
@@ -67,14 +69,14 @@ def _file(rel: str) -> Response:
 
 
 @get(PREFIX + "/", include_in_schema=False)
-async def console_index() -> Response:
+async def console_index() -> Response[bytes]:
     """The console's single page (also at ``/_``: Litestar treats both alike, so index.html
     names its files by absolute path); its routes live in the URL fragment (``#/collections``)."""
     return _file("index.html")
 
 
 @get(PREFIX + "/{file_path:path}", include_in_schema=False)
-async def console_static(file_path: str) -> Response:
+async def console_static(file_path: str) -> Response[bytes]:
     return _file(file_path.lstrip("/") or "index.html")
 
 

@@ -1,14 +1,18 @@
-"""Per-request plumbing: the engine, the requester (from the auth token), bodies and queries."""
+"""Per-request plumbing: the engine, the requester (from the auth token), bodies and queries.
+
+Everything here takes an `ApiRequest`: Litestar's ``Request`` or the record fast path's
+`baas.api.asgi.Call`, which run the same handlers.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 import msgspec
-from litestar import Request, Response
+from litestar import Litestar, Request, Response
 
 from baas.auth import apikeys, tokens
 from baas.core import Engine
@@ -24,12 +28,33 @@ _encoder = msgspec.json.Encoder()
 security = logging.getLogger("baas.security")  # refused tokens and privileges; never a secret
 
 
-def engine(request: Request) -> Engine:
+class ApiRequest(Protocol):
+    """What handlers and these helpers read of a request. Litestar's ``Request`` has it, and so
+    has the fast path's `baas.api.asgi.Call`: a handler the fast path also serves takes this
+    type, not ``Request``."""
+
+    @property
+    def app(self) -> Litestar: ...
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...  # lower-case names
+
+    @property
+    def query_params(self) -> Mapping[str, Any]: ...  # str values; Litestar's MultiDict says Any
+
+    async def body(self) -> bytes: ...
+
+
+def engine(request: ApiRequest) -> Engine:
     # A plain attribute: ``app.state`` lookups cost a few percent of a whole request.
-    return request.app.baas_engine  # type: ignore[attr-defined]
+    eng: Engine = request.app.baas_engine  # type: ignore[attr-defined]  # set by create_app; Litestar does not declare it
+    return eng
 
 
-class HeaderView(dict):
+class HeaderView(dict[str, Any]):
     """``@request.headers.x_name`` reads the ``x-name`` header, looked up only when a rule asks."""
 
     def __init__(self, headers: Any) -> None:
@@ -47,15 +72,15 @@ def to_json(data: Any) -> bytes:
     return _encoder.encode(data)
 
 
-def json_response(data: Any, status: int = 200) -> Response:
+def json_response(data: Any, status: int = 200) -> Response[bytes]:
     return Response(content=_encoder.encode(data), status_code=status, media_type="application/json")
 
 
-def error_response(exc: ApiError) -> Response:
+def error_response(exc: ApiError) -> Response[bytes]:
     return json_response(exc.as_dict(), exc.status)
 
 
-def query_dict(request: Request) -> dict[str, str]:
+def query_dict(request: ApiRequest) -> dict[str, str]:
     return {k: v for k, v in request.query_params.items()}
 
 
@@ -86,13 +111,17 @@ async def auth_record(eng: Engine, token: str) -> tuple[Collection, dict[str, An
     return coll, row_to_record(coll, fields, row, None), raw
 
 
-def bearer_token(request: Request) -> str:
+def bearer_token(request: ApiRequest) -> str:
     """The auth token of a request: PocketBase's SDK sends it bare, others as ``Bearer …``."""
-    header = request.headers.get("authorization", "")
-    return (header[7:] if header[:7].lower() == "bearer " else header).strip()
+    return token_of(request.headers.get("authorization", ""))
 
 
-async def request_info(request: Request, body: dict[str, Any] | None = None) -> RequestInfo:
+def token_of(authorization: str) -> str:
+    """The token in an ``Authorization`` header value (bare or ``Bearer …``)."""
+    return (authorization[7:] if authorization[:7].lower() == "bearer " else authorization).strip()
+
+
+async def request_info(request: ApiRequest, body: dict[str, Any] | None = None) -> RequestInfo:
     """``@request.*`` for rules: the authenticated record (or guest), body, query, headers."""
     eng = engine(request)
     token = bearer_token(request)
@@ -108,7 +137,7 @@ async def request_info(request: Request, body: dict[str, Any] | None = None) -> 
                        method=request.method.upper())
 
 
-async def read_body(request: Request, *, limit: int | None = None, on_file: OnFile | None = None) -> dict[str, Any]:
+async def read_body(request: ApiRequest, *, limit: int | None = None, on_file: OnFile | None = None) -> dict[str, Any]:
     """A JSON, urlencoded or multipart body as a dict (``@jsonPayload`` merged, as PocketBase's SDK sends).
 
     Read within ``limit`` bytes (default: the global ``max_body_size``) and refused with 413 past
@@ -154,15 +183,21 @@ async def read_body(request: Request, *, limit: int | None = None, on_file: OnFi
     return data
 
 
-def _body_chunks(request: Request, limit: int) -> AsyncIterator[bytes]:
-    # Straight from ASGI ``receive``, never buffered: Litestar's ``stream()`` would apply the
-    # app-wide limit, which record writes lift (theirs grows with the collection's file fields).
-    return receive_chunks(request.receive, limit)
+def _body_chunks(request: ApiRequest, limit: int) -> AsyncIterator[bytes]:
+    if isinstance(request, Request):
+        # Straight from ASGI ``receive``, never buffered: Litestar's ``stream()`` would apply the
+        # app-wide limit, which record writes lift (theirs grows with the collection's file fields).
+        return receive_chunks(request.receive, limit)  # type: ignore[arg-type]  # Litestar types ASGI messages as TypedDicts
+    return _whole_body(request)  # the fast path's request reads its (small) body within its own limit
 
 
-async def _read_all(request: Request, limit: int, own_limit: bool) -> bytes:
+async def _whole_body(request: ApiRequest) -> AsyncIterator[bytes]:
+    yield await request.body()
+
+
+async def _read_all(request: ApiRequest, limit: int, own_limit: bool) -> bytes:
     """The whole (small) body, refused with 413 past ``limit`` before it is all held."""
-    if own_limit and hasattr(request, "receive"):
+    if own_limit and isinstance(request, Request):
         return b"".join([chunk async for chunk in _body_chunks(request, limit)])
     raw = await request.body()  # Litestar's limit (or the fast path's) applies while reading
     if len(raw) > limit:
@@ -170,7 +205,7 @@ async def _read_all(request: Request, limit: int, own_limit: bool) -> bytes:
     return raw
 
 
-def reader(request: Request, req: RequestInfo) -> Reader:
+def reader(request: ApiRequest, req: RequestInfo) -> Reader:
     eng = engine(request)
     return Reader(eng.db, eng.registry, req)
 

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from litestar import Request, get, post
+from litestar import get, post
 
+from baas.api.admin_deps import AnyRequest
 from baas.api.deps import engine, read_body, request_info, require_superuser, to_json
 from baas.errors import ApiError, NotFound
 
@@ -17,7 +18,7 @@ class NotJSON(ApiError):
 
 
 @post("/api/functions/{name:str}", media_type=JSON, status_code=200)
-async def functions_call(request: Request, name: str) -> bytes:
+async def functions_call(request: AnyRequest, name: str) -> bytes:
     """Rule check, concurrency cap, timeout and error mapping all happen in `Functions.call`."""
     eng = engine(request)
     if eng.functions.get(name) is None:  # before reading a body nobody will use
@@ -32,16 +33,13 @@ async def functions_call(request: Request, name: str) -> bytes:
 
 
 @get("/api/functions", media_type=JSON)
-async def functions_list(request: Request) -> bytes:
+async def functions_list(request: AnyRequest) -> bytes:
     """The declared functions (superusers only): name, rule, timeout, concurrency cap."""
     eng = engine(request)
     require_superuser(await request_info(request))
-    items = []
-    for n in eng.functions.names():
-        f = eng.functions.get(n)
-        items.append({"name": f.name, "rule": f.rule, "timeout": f.timeout, "maxConcurrency": f.max_concurrency,
-                      "description": f.description})
-    return to_json(items)
+    specs = [f for f in map(eng.functions.get, eng.functions.names()) if f is not None]
+    return to_json([{"name": f.name, "rule": f.rule, "timeout": f.timeout, "maxConcurrency": f.max_concurrency,
+                     "description": f.description} for f in specs])
 
 
 ROUTES = [functions_call, functions_list]

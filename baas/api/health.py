@@ -8,7 +8,7 @@ from baas.api.deps import json_response
 
 
 @get("/api/health")
-async def health() -> Response:
+async def health() -> Response[bytes]:
     return json_response({"code": 200, "message": "API is healthy.", "data": {}})
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Response, get
 
 from baas import __version__
+from baas.api.admin_deps import AnyRequest
 from baas.api.deps import engine, json_response
 from baas.api.openapi_ops import OPS, Op, Ref, Schema
 from baas.api.openapi_records import collection_components, schema_name
@@ -160,8 +161,8 @@ def build_document(registry: Registry, server_url: str = "/") -> dict[str, Any]:
     """The OpenAPI 3.1 document for the collections in ``registry``."""
     collections = sorted(registry.all(), key=lambda c: c.name)
     schemas: dict[str, Schema] = dict(SHARED)
-    for coll in collections:
-        schemas.update(_collection_schemas(coll))
+    for each in collections:
+        schemas.update(_collection_schemas(each))
     paths: dict[str, dict[str, Schema]] = {}
     for op in OPS:
         for coll in _targets(op, collections):
@@ -182,7 +183,7 @@ def build_document(registry: Registry, server_url: str = "/") -> dict[str, Any]:
 
 
 @get(PATH, media_type="application/json")
-async def openapi_json(request: Request) -> Response:
+async def openapi_json(request: AnyRequest) -> Response[bytes]:
     """The document for the schema this process knows now. Built per request: it is not on a hot
     path, and a cache would have to follow schema changes made by other processes."""
     return json_response(build_document(engine(request).registry))

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from baas.schema.fields import Field
+from baas.schema.fields import (
+    Field,
+    FileField,
+    MultiValueField,
+    NumberField,
+    PasswordField,
+    RelationField,
+    SelectField,
+    TextField,
+)
 from baas.schema.model import Collection
 
 ID_PATTERN = "^[a-z0-9]+$"
@@ -41,9 +50,9 @@ def response_value(f: Field) -> Schema:
         return {"type": "boolean"}
     if t == "json":
         return {}
-    if t == "select":
-        values: list[Any] = [*f.values, ""]  # type: ignore[attr-defined]
-        return {"type": "array", "items": {"type": "string", "enum": f.values}} if _multi(f) else {  # type: ignore[attr-defined]
+    if isinstance(f, SelectField):
+        values: list[Any] = [*f.values, ""]
+        return {"type": "array", "items": {"type": "string", "enum": f.values}} if _multi(f) else {
             "type": "string", "enum": values}
     if t in ("relation", "file"):
         return {"type": "array", "items": {"type": "string"}} if _multi(f) else {"type": "string"}
@@ -71,27 +80,27 @@ def input_value(f: Field, *, upload: bool = False) -> Schema | None:
     t, req = f.type, f.required
     if t == "autodate":
         return None
-    if t == "text":
-        s: Schema = {"type": "string", "maxLength": f.max or 5000}  # type: ignore[attr-defined]
-        if f.min or req:  # type: ignore[attr-defined]
-            s["minLength"] = max(f.min, 1)  # type: ignore[attr-defined]
-        if f.pattern:  # type: ignore[attr-defined]
-            s["pattern"] = f.pattern  # type: ignore[attr-defined]
+    if isinstance(f, TextField):
+        s: Schema = {"type": "string", "maxLength": f.max or 5000}
+        if f.min or req:
+            s["minLength"] = max(f.min, 1)
+        if f.pattern:
+            s["pattern"] = f.pattern
         return _or_empty(s, req)
-    if t == "password":
-        return {"type": "string", "minLength": max(f.min, 1), "maxLength": f.max or 71}  # type: ignore[attr-defined]
+    if isinstance(f, PasswordField):
+        return {"type": "string", "minLength": max(f.min, 1), "maxLength": f.max or 71}
     if t in ("email", "url"):
         return _or_empty({"type": "string", "format": "email" if t == "email" else "uri", "maxLength": 255}, req)
     if t == "editor":
         return _or_empty({"type": "string", "minLength": 1}, req) if req else {"type": "string"}
     if t == "date":
         return _or_empty({"type": "string", "format": "date-time"}, req)
-    if t == "number":
-        n: Schema = {"type": "integer" if f.onlyInt else "number"}  # type: ignore[attr-defined]
-        if f.min is not None:  # type: ignore[attr-defined]
-            n["minimum"] = f.min  # type: ignore[attr-defined]
-        if f.max is not None:  # type: ignore[attr-defined]
-            n["maximum"] = f.max  # type: ignore[attr-defined]
+    if isinstance(f, NumberField):
+        n: Schema = {"type": "integer" if f.onlyInt else "number"}
+        if f.min is not None:
+            n["minimum"] = f.min
+        if f.max is not None:
+            n["maximum"] = f.max
         if req:
             n["not"] = {"const": 0}
         return n
@@ -99,23 +108,23 @@ def input_value(f: Field, *, upload: bool = False) -> Schema | None:
         return {"const": True} if req else {"type": "boolean"}
     if t == "json":
         return {}
-    if t == "file":
+    if isinstance(f, FileField):
         if upload:
             one: Schema = {"type": "string", "format": "binary"}
-            return {"type": "array", "items": one, "maxItems": f.max_files()} if _multi(f) else one  # type: ignore[attr-defined]
+            return {"type": "array", "items": one, "maxItems": f.max_files()} if _multi(f) else one
         names: Schema = {"type": "string", "description": "A name the field already holds."}
         return _many(f, names)
-    if t == "select":
-        return _many(f, {"type": "string", "enum": list(f.values)})  # type: ignore[attr-defined]
-    if t == "relation":
+    if isinstance(f, SelectField):
+        return _many(f, {"type": "string", "enum": list(f.values)})
+    if isinstance(f, RelationField):
         return _many(f, {"type": "string", "pattern": ID_PATTERN, "minLength": 15, "maxLength": 15})
     return {"type": "string"}
 
 
-def _many(f: Field, item: Schema) -> Schema:
+def _many(f: MultiValueField, item: Schema) -> Schema:
     """Select, relation and file values: one value, or an array of up to maxSelect."""
     if _multi(f):
-        arr: Schema = {"type": "array", "items": item, "maxItems": f.maxSelect, "uniqueItems": True}  # type: ignore[attr-defined]
+        arr: Schema = {"type": "array", "items": item, "maxItems": f.maxSelect, "uniqueItems": True}
         if f.required:
             arr["minItems"] = 1
         return arr

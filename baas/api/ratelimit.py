@@ -19,16 +19,17 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Any, Awaitable
+from collections.abc import Awaitable
 
-import msgspec
-
+from baas.api.asgi import ASGIApp, Receive, Scope, Send, send_error
 from baas.api.clientip import client_ip
-from baas.api.deps import auth_record
+from baas.api.deps import auth_record, token_of
+from baas.api.paths import parse_collection_path
 from baas.auth import apikeys
 from baas.core import Engine
-from baas.errors import ApiError
+from baas.errors import ApiError, TooManyRequests
 from baas.limiter import AUTHED, GUEST, find_rule, is_excluded
+from baas.schema.registry import Registry
 
 security = logging.getLogger("baas.security")
 _monotonic = time.monotonic
@@ -52,44 +53,55 @@ _AUTH_ACTIONS: dict[str, tuple[str, ...]] = {
 }
 _RECORD_ACTIONS = {("GET", False): "list", ("POST", False): "create", ("GET", True): "view",
                    ("PATCH", True): "update", ("DELETE", True): "delete"}
+_RECORDS_PATTERN = "/api/collections/{collection}/records"
+_FILE_PATTERN = "/api/files/{collection}/{id}/{filename}"
 
-_BODY_429 = msgspec.json.encode({"data": {}, "message": "Too Many Requests.", "status": 429})
+
+def _auth_tags(action: str) -> tuple[str, ...]:
+    """The tags of ``/api/collections/{collection}/{action}`` (none for an unknown action)."""
+    tags = _AUTH_ACTIONS.get(action)
+    if tags is not None:
+        return tags
+    if action.startswith("auth-with-"):  # a provider route PocketBase may add: auth-with-<name>
+        return ("authWith" + action[10:].replace("-", " ").title().replace(" ", ""), "auth")
+    return ()
 
 
-def route_labels(method: str, path: str, registry: Any) -> tuple[list[str], str | None]:
+def _tags(method: str, path: str) -> tuple[str, tuple[str, ...], str]:
+    """(collection, tags, route pattern) of a collection-scoped route; no tags for other routes."""
+    target = parse_collection_path(path)
+    if target is not None:
+        if target.is_records:
+            one = target.record_id is not None
+            tag = _RECORD_ACTIONS.get((method, one))
+            return target.collection, (tag,) if tag else (), _RECORDS_PATTERN + ("/{id}" if one else "")
+        if target.action and target.record_id is None:
+            return target.collection, _auth_tags(target.action), "/api/collections/{collection}/" + target.action
+        return "", (), ""
+    parts = path.split("/")
+    if len(parts) == 6 and parts[1] == "api" and parts[2] == "files" and method == "GET":
+        return parts[3], ("file",), _FILE_PATTERN
+    return "", (), ""
+
+
+def route_labels(method: str, path: str, registry: Registry) -> tuple[list[str], str | None]:
     """The labels of a request, most specific first, and for collection routes the counter id
     of the route (collection id + route + tags; None for other routes)."""
     tail = [f"{method} {path}", path]
-    parts = path.split("/")
-    tags: tuple[str, ...] = ()
-    pattern = ""
-    if len(parts) >= 5 and parts[1] == "api" and parts[2] == "collections":
-        action = parts[4]
-        if action == "records" and len(parts) in (5, 6):
-            tag = _RECORD_ACTIONS.get((method, len(parts) == 6))
-            tags = (tag,) if tag else ()
-            pattern = "/api/collections/{collection}/records" + ("/{id}" if len(parts) == 6 else "")
-        elif len(parts) == 5:
-            tags = _AUTH_ACTIONS.get(action) or (
-                ("authWith" + action[10:].replace("-", " ").title().replace(" ", ""), "auth")
-                if action.startswith("auth-with-") else ())
-            pattern = "/api/collections/{collection}/" + action
-    elif len(parts) == 6 and parts[1] == "api" and parts[2] == "files" and method == "GET":
-        tags, pattern = ("file",), "/api/files/{collection}/{id}/{filename}"
+    name, tags, pattern = _tags(method, path)
     if not tags:
         return tail, None
-    coll = registry.get(parts[3])
+    coll = registry.get(name)
     if coll is None:  # the handler answers 404; limit it as a plain path
         return tail, None
     labels = [f"{coll.name}:{t}" for t in tags] + [f"*:{t}" for t in tags] + tail
     return labels, f"{coll.id} {method} {pattern} {'/'.join(tags)}"
 
 
-def _token(scope: dict[str, Any]) -> str:
+def _token(scope: Scope) -> str:
     for k, v in scope["headers"]:
         if k == b"authorization":
-            value = v.decode("latin-1")
-            return (value[7:] if value[:7].lower() == "bearer " else value).strip()
+            return token_of(v.decode("latin-1"))
     return ""
 
 
@@ -97,15 +109,15 @@ class RateLimitMiddleware:
     """Pure-ASGI middleware in front of the whole app (the record fast path included) that
     applies ``settings.rateLimits``; attributes it lacks are the wrapped app's."""
 
-    def __init__(self, app: Any, engine: Engine) -> None:
+    def __init__(self, app: ASGIApp, engine: Engine) -> None:
         self.app = app
         self.engine = engine
         self.limiter = engine.limiter
 
-    def __getattr__(self, name: str) -> Any:  # ``app.state``, ``app.baas_engine`` … as before
+    def __getattr__(self, name: str) -> object:  # ``app.state``, ``app.baas_engine`` … as before
         return getattr(self.app, name)
 
-    def __call__(self, scope: Any, receive: Any, send: Any) -> Awaitable[None]:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         # A plain function handing back the app's own coroutine: while limits are off (and the
         # settings fresh) a request pays for one comparison, not for another coroutine frame.
         lim = self.limiter
@@ -113,7 +125,7 @@ class RateLimitMiddleware:
             return self.app(scope, receive, send)
         return self._limited(scope, receive, send)
 
-    async def _limited(self, scope: Any, receive: Any, send: Any) -> None:
+    async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
         lim = self.limiter
         if scope["type"] != "http" or scope["method"] == "OPTIONS":
             await self.app(scope, receive, send)
@@ -123,7 +135,8 @@ class RateLimitMiddleware:
         if lim.enabled:
             retry = await self._check(scope)
             if retry:
-                await self._refuse(scope, send, retry)
+                await send_error(send, scope, TooManyRequests(),
+                                 headers=[(b"retry-after", str(max(1, math.ceil(retry))).encode())])
                 return
         await self.app(scope, receive, send)
 
@@ -140,9 +153,10 @@ class RateLimitMiddleware:
             return None
         return found[0].name, f"auth:{found[0].id}:{found[1].get('id', '')}"
 
-    async def _check(self, scope: Any) -> float:
+    async def _check(self, scope: Scope) -> float:
         lim = self.limiter
-        method, path = scope["method"], scope["path"]
+        method: str = scope["method"]
+        path: str = scope["path"]
         labels, route_id = route_labels(method, path, self.engine.registry)
         guest_rule = find_rule(lim.rules, labels, GUEST)
         auth_rule = find_rule(lim.rules, labels, AUTHED)
@@ -168,12 +182,3 @@ class RateLimitMiddleware:
                              rule.max_requests, rule.duration, f", {rule.audience}" if rule.audience else "",
                              client, method, path)
         return retry
-
-    @staticmethod
-    async def _refuse(scope: Any, send: Any, retry: float) -> None:
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(_BODY_429)).encode()),
-                   (b"retry-after", str(max(1, math.ceil(retry))).encode())]
-        if any(k == b"origin" for k, _ in scope["headers"]):  # as the app's CORS config (any origin)
-            headers += [(b"access-control-allow-origin", b"*"), (b"vary", b"Origin")]
-        await send({"type": "http.response.start", "status": 429, "headers": headers})
-        await send({"type": "http.response.body", "body": _BODY_429})

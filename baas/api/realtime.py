@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
-from baas.api.deps import bearer_token, error_response, read_body
+from litestar import Litestar
+
+from baas.api.asgi import CORS, Call, Disconnected, Header, Receive, Scope, Send, has_origin, send_error, send_response
+from baas.api.deps import auth_record, bearer_token, read_body
 from baas.auth import apikeys, tokens
 from baas.core import Engine
 from baas.errors import ApiError, Forbidden, NotFound
@@ -36,50 +38,41 @@ from baas.realtime.topics import parse_form
 log = logging.getLogger("baas.realtime")
 PATH = "/api/realtime"
 
-_CORS = [(b"access-control-allow-origin", b"*"), (b"vary", b"Origin")]
-_SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-store"),
-                (b"x-accel-buffering", b"no")]
+_SSE_HEADERS: list[Header] = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-store"),
+                              (b"x-accel-buffering", b"no")]
 
 
-async def handle(app: Any, scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """Serve one request to ``/api/realtime``."""
+class _MethodNotAllowed(ApiError):
+    status = 405
+    default_message = "Method not allowed."
+
+
+async def handle(app: Litestar, eng: Engine, scope: Scope, receive: Receive, send: Send) -> None:
+    """Serve one request to ``/api/realtime`` (``app``: the Litestar app the request objects carry)."""
     method = scope["method"]
     if method == "GET":
-        await _stream(app, scope, receive, send)
+        await _stream(eng, scope, receive, send)
     elif method == "POST":
-        await _subscribe(app, scope, receive, send)
+        await _subscribe(app, eng, scope, receive, send)
     elif method == "OPTIONS":
         await _preflight(scope, send)
     else:
-        await _respond(send, scope, 405, b'{"status":405,"message":"Method not allowed.","data":{}}')
+        await send_error(send, scope, _MethodNotAllowed())
 
 
-def _has_origin(scope: dict[str, Any]) -> bool:
-    return any(name == b"origin" for name, _ in scope["headers"])
-
-
-async def _respond(send: Any, scope: dict[str, Any], status: int, body: bytes = b"") -> None:
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())] if body else []
-    if _has_origin(scope):
-        headers += _CORS
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _preflight(scope: dict[str, Any], send: Any) -> None:
+async def _preflight(scope: Scope, send: Send) -> None:
     asked = next((v for k, v in scope["headers"] if k == b"access-control-request-headers"), b"*")
-    headers = [*_CORS, (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+    headers = [*CORS, (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
                (b"access-control-allow-headers", asked), (b"access-control-max-age", b"600")]
     await send({"type": "http.response.start", "status": 204, "headers": headers})
     await send({"type": "http.response.body", "body": b""})
 
 
 # -- the stream -----------------------------------------------------------------------------------
-async def _stream(app: Any, scope: dict[str, Any], receive: Any, send: Any) -> None:
-    eng = app.baas_engine
+async def _stream(eng: Engine, scope: Scope, receive: Receive, send: Send) -> None:
     broker = eng.realtime
     client = broker.connect()
-    headers = _SSE_HEADERS + _CORS if _has_origin(scope) else _SSE_HEADERS
+    headers = [*_SSE_HEADERS, *CORS] if has_origin(scope) else _SSE_HEADERS
     watcher = asyncio.ensure_future(_watch(receive, client))
     me = asyncio.current_task()
     try:
@@ -117,7 +110,7 @@ async def _stream(app: Any, scope: dict[str, Any], receive: Any, send: Any) -> N
         pass
 
 
-async def _watch(receive: Any, client: Client) -> None:
+async def _watch(receive: Receive, client: Client) -> None:
     """End the client when its peer disconnects (the request has no body to wait for)."""
     try:
         while True:
@@ -132,16 +125,13 @@ async def _watch(receive: Any, client: Client) -> None:
 
 
 # -- subscriptions ----------------------------------------------------------------------------------
-async def _subscribe(app: Any, scope: dict[str, Any], receive: Any, send: Any) -> None:
-    from baas.api.fast import Call, Disconnected
-
-    eng = app.baas_engine
+async def _subscribe(app: Litestar, eng: Engine, scope: Scope, receive: Receive, send: Send) -> None:
     broker = eng.realtime
-    call = Call(app, scope, receive)
+    call = Call(app, scope, receive, eng.settings.max_body_size)
     try:
-        body = await read_body(call)  # type: ignore[arg-type]
+        body = await read_body(call)
         client_id, topics = parse_form(body)
-        auth = await resolve_auth(eng, bearer_token(call))  # type: ignore[arg-type]
+        auth = await resolve_auth(eng, bearer_token(call))
         if client_id in broker.clients:
             status = await broker.subscribe(client_id, auth, topics)
         elif len(client_id) == CLIENT_ID_LEN and not client_id.startswith(broker.instance):
@@ -154,12 +144,11 @@ async def _subscribe(app: Any, scope: dict[str, Any], receive: Any, send: Any) -
         if status == 403:
             raise Forbidden("The current and the previous request authorization don't match.")
     except ApiError as exc:
-        response = error_response(exc)
-        await _respond(send, scope, response.status_code, response.content)
+        await send_error(send, scope, exc)
         return
     except Disconnected:
         return
-    await _respond(send, scope, 204)
+    await send_response(send, 204, cors=has_origin(scope))
 
 
 async def resolve_auth(eng: Engine, token: str) -> AuthState | None:
@@ -171,8 +160,6 @@ async def resolve_auth(eng: Engine, token: str) -> AuthState | None:
     if apikeys.is_key(token):
         record = await apikeys.authenticate(eng.db, token)
         return AuthState(record, apikeys.hash_key(token), 0.0, api_key=True)
-    from baas.api.deps import auth_record
-
     found = await auth_record(eng, token)
     if found is None:
         return None

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from litestar import Request, delete, get, patch, post
+from typing import Any
 
-from baas.api.deps import collection, engine, query_dict, reader, request_info, to_json
+from litestar import delete, get, patch, post
+
+from baas.api.deps import ApiRequest, collection, engine, query_dict, reader, request_info, to_json
 from baas.api.uploads import read_record_body
-from baas.auth.apikeys import check_scope
 from baas.errors import BadRequest
 from baas.hooks import RecordListEvent, RecordViewEvent
+from baas.records import service
+from baas.records.draft import Draft
 from baas.records.files import RecordFiles
-from baas.records.hooked import after_write, api_record, api_record_from_values
-from baas.records.query import ListParams, Reader, list_records, view_record
-from baas.records.serialize import row_to_record, select_list
-from baas.records.write import check_old_password, create_record, delete_record, prehash, prepare_create, update_record
-from baas.schema.model import Collection
+from baas.records.query import ListParams, list_records, view_record
+from baas.rules.context import RequestInfo
+from baas.rules.scopes import check_scope
 
 BASE = "/api/collections/{collection_name:str}/records"
 JSON = "application/json"
@@ -23,7 +24,7 @@ JSON = "application/json"
 
 
 @get(BASE, media_type=JSON)
-async def records_list(request: Request, collection_name: str) -> bytes:
+async def records_list(request: ApiRequest, collection_name: str) -> bytes:
     """Rule check, filter, sort and page, expand and fields — all in `list_records`."""
     eng = engine(request)
     coll = collection(eng, collection_name)
@@ -42,7 +43,7 @@ async def records_list(request: Request, collection_name: str) -> bytes:
 
 
 @get(BASE + "/{record_id:str}", media_type=JSON)
-async def records_view(request: Request, collection_name: str, record_id: str) -> bytes:
+async def records_view(request: ApiRequest, collection_name: str, record_id: str) -> bytes:
     eng = engine(request)
     coll = collection(eng, collection_name)
     req = await request_info(request)
@@ -62,81 +63,60 @@ async def records_view(request: Request, collection_name: str, record_id: str) -
                                            q.get("fields", "")))
 
 
-def _hook_result(result: dict | None, what: str) -> dict:
+def _hook_result(result: dict[str, Any] | None, what: str) -> dict[str, Any]:
     """What a read hook chain answers: a handler that stops the chain must set ``e.result``."""
     if result is None:
         raise BadRequest(f"Failed to {what} the record{'s' if what == 'list' else ''}.")
     return result
 
 
-async def _respond_row(r: Reader, coll: Collection, row: tuple, query: dict[str, str]) -> bytes:
-    """The record just written, from the row the write stored (no re-read), with expand/fields."""
-    rec = row_to_record(coll, select_list(coll)[1], row, r.req)
-    rec = (await r.finish(coll, [rec], query.get("expand", ""), query.get("fields", ""), done=True))[0]
-    return to_json(rec)
-
-
 # Record writes lift Litestar's body limit: `read_record_body` applies theirs, which grows with
-# the collection's file fields (uploads stream to storage, see baas/api/uploads.py).
+# the collection's file fields (uploads stream to storage, see baas/api/uploads.py). The write
+# itself is `baas.records.service`'s: prepare outside the write lock, save, after-hooks, answer.
 @post(BASE, media_type=JSON, status_code=200, request_max_body_size=None)
-async def records_create(request: Request, collection_name: str) -> bytes:
+async def records_create(request: ApiRequest, collection_name: str) -> bytes:
     eng = engine(request)
     coll = collection(eng, collection_name)
     req = await request_info(request)
     check_scope(req, coll.name, "create")
     async with RecordFiles(eng) as files:  # uploads go if anything fails; replaced files after the commit
         body = req.body = await read_record_body(request, coll, req, files)
-        r = reader(request, req)
-        hashed = await prehash(coll, body)
-        stored: list = []
-        # Without create hooks, the body becomes values here, outside the write lock.
-        hooked = eng.hooks.on_record_create.bound and eng.hooks.on_record_create.chain_for(coll)
-        prepared = None if hooked or coll.type == "view" else prepare_create(r, coll, body, files.record_id)
-        await eng.db.write(lambda conn: create_record(conn, r, coll, body, hashed=hashed, row_out=stored,
-                                                      files=files, record_id=files.record_id, hooks=eng.hooks,
-                                                      prepared=prepared))
-    if eng.hooks.on_record_after_create_success.bound:  # after the commit
-        await after_write(eng.hooks.on_record_after_create_success, eng.db, coll, req, "create",
-                          api_record(coll, stored[0]))
-    return await _respond_row(r, coll, stored[0], query_dict(request))
+        draft = Draft(coll, req, "create", body, new_id=files.record_id, files=files)
+        await service.commit(eng, draft)
+    await service.after(eng, (draft,))
+    return await _answer(request, req, draft)
 
 
 @patch(BASE + "/{record_id:str}", media_type=JSON, request_max_body_size=None)
-async def records_update(request: Request, collection_name: str, record_id: str) -> bytes:
+async def records_update(request: ApiRequest, collection_name: str, record_id: str) -> bytes:
     eng = engine(request)
     coll = collection(eng, collection_name)
     req = await request_info(request)
     check_scope(req, coll.name, "update")
     async with RecordFiles(eng) as files:
         body = req.body = await read_record_body(request, coll, req, files, record_id)
-        r = reader(request, req)
-        hashed = await prehash(coll, body)
-        old_hash = await check_old_password(eng.db, coll, record_id, body)
-        stored: list = []
-        await eng.db.write(lambda conn: update_record(conn, r, coll, record_id, body, hashed=hashed,
-                                                      old_hash=old_hash, row_out=stored, files=files,
-                                                      hooks=eng.hooks))
-    if eng.hooks.on_record_after_update_success.bound:
-        await after_write(eng.hooks.on_record_after_update_success, eng.db, coll, req, "update",
-                          api_record(coll, stored[0]))
-    return await _respond_row(r, coll, stored[0], query_dict(request))
+        draft = Draft(coll, req, "update", body, record_id, files=files)
+        await service.commit(eng, draft)
+    await service.after(eng, (draft,))
+    return await _answer(request, req, draft)
+
+
+async def _answer(request: ApiRequest, req: RequestInfo, draft: Draft) -> bytes:
+    query = query_dict(request)
+    return to_json(await service.respond(reader(request, req), draft, query.get("expand", ""),
+                                         query.get("fields", "")))
 
 
 @delete(BASE + "/{record_id:str}", status_code=204)
-async def records_delete(request: Request, collection_name: str, record_id: str) -> None:
+async def records_delete(request: ApiRequest, collection_name: str, record_id: str) -> None:
     eng = engine(request)
     coll = collection(eng, collection_name)
     req = await request_info(request)
     check_scope(req, coll.name, "delete")
-    r = reader(request, req)
-    after = eng.hooks.on_record_after_delete_success
-    deleted: list | None = [] if after.bound else None
     async with RecordFiles(eng) as files:  # the deleted records' files go after the commit
-        await eng.db.write(lambda conn: delete_record(conn, r, coll, record_id, files, hooks=eng.hooks,
-                                                      deleted_out=deleted))
-    if deleted:
-        await after_write(after, eng.db, coll, req, "delete",
-                          api_record_from_values(coll, deleted[0], eng.db.dialect))
+        draft = Draft(coll, req, "delete", record_id=record_id, files=files)
+        await service.commit(eng, draft)
+    await service.after(eng, (draft,))
 
 
 ROUTES = [records_list, records_view, records_create, records_update, records_delete]

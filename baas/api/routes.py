@@ -13,7 +13,9 @@ from baas.api import (
     batch,
     collections,
     collections_plan,
+    crons,
     files,
+    functions,
     health,
     installer,
     openapi,
@@ -30,7 +32,5 @@ ROUTES = [*health.ROUTES, *records.ROUTES, *auth.ROUTES, *collections.ROUTES, *b
 ROUTES += files.ROUTES
 ROUTES += installer.ROUTES + collections_plan.ROUTES  # what the console needs (console/, docs/console.md)
 ROUTES += rules_check.ROUTES + rules_playground.ROUTES + schema_export.ROUTES
-from baas.api import crons, functions  # noqa: E402  # callable functions and scheduled jobs (docs/functions.md, jobs.md)
-
-ROUTES += functions.ROUTES + crons.ROUTES
+ROUTES += functions.ROUTES + crons.ROUTES  # callable functions and scheduled jobs (docs/functions.md, jobs.md)
 ROUTES += openapi.ROUTES  # GET /api/openapi.json, built from the table in baas/api/openapi_ops.py

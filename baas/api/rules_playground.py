@@ -2,10 +2,11 @@
 
 A superuser picks a collection, an action (``list``, ``view``, ``create``, ``update``,
 ``delete``) and a requester — a guest, a record of an auth collection, or an API key — and
-optionally a rule text to try instead of the saved one. The answer runs the real thing: the
-requester's `RequestInfo` as the API would build it for that record or key, the API key's
-scopes, the rule compiled by `baas.rules` and the records read by `baas.records.query`
-(hidden fields and emails shown as that requester would see them). Nothing is written.
+optionally a rule text to try instead of the saved one. The answer runs the real thing
+(`baas.admin.rule_playground`): the requester's `RequestInfo` as the API would build it for
+that record or key, the API key's scopes, the rule compiled by `baas.rules` and the records
+read by `baas.records.query` (hidden fields and emails shown as that requester would see them).
+Nothing is written.
 
 Body::
 
@@ -23,170 +24,46 @@ record) — so a deny says which part failed.
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from litestar import Response, post
 
-import msgspec
-from litestar import Request, Response, post
-
-from baas.api import collections as api
-from baas.api.deps import collection, json_response, read_body
-from baas.api.rules_check import check
-from baas.auth import apikeys
-from baas.errors import BadRequest, Forbidden
-from baas.ids import now_str
-from baas.records.query import ListParams, Reader, list_records, load_row
-from baas.records.serialize import row_to_record, select_list
-from baas.rules import RuleError, ast, compile_filter, parse
-from baas.rules.context import RequestInfo
-from baas.schema.model import Collection
+from baas.admin.collections import find
+from baas.admin.rule_check import check
+from baas.admin.rule_playground import ACTIONS, MESSAGE, invalid, play, requester
+from baas.api.admin_deps import AnyRequest, superuser_engine
+from baas.api.deps import json_response, read_body
+from baas.errors import BadRequest
+from baas.rules import RuleError
 
 PATH = "/api/collections/rules/playground"
-ACTIONS = ("list", "view", "create", "update", "delete")
-SHOWN = 50  # records shown per answer: a sample, not an export
-MAX_PARTS = 20  # top-level parts explained one by one (each is a count over the table)
-_MESSAGE = "Failed to run the rule playground."
-
-
-def _invalid(key: str, message: str) -> BadRequest:
-    return BadRequest(_MESSAGE, {key: {"code": "validation_invalid_value", "message": message}})
-
-
-async def requester(eng: Any, raw: Any) -> RequestInfo:
-    """The `RequestInfo` the API builds for this guest, auth record or API key."""
-    if not isinstance(raw, dict) or raw.get("type") not in ("guest", "record", "apikey"):
-        raise _invalid("requester", "Pick a guest, a record of an auth collection, or an API key.")
-    kind, rid = raw["type"], raw.get("id")
-    if kind == "guest":
-        return RequestInfo()
-    if not isinstance(rid, str) or not rid:
-        raise _invalid("requester", "The requester's id is required.")
-    if kind == "apikey":
-        row = await eng.db.fetchone('SELECT "id", "name", "scopes", "expires", "revoked" FROM "_apikeys" '
-                                    'WHERE "id" = ?', [rid])
-        if row is None:
-            raise _invalid("requester", "No API key with this id.")
-        if row[4] or (row[3] and row[3] <= now_str()):
-            raise _invalid("requester", "This API key is revoked or expired: the API refuses it (401).")
-        # The same @request.auth that apikeys.authenticate gives the key's requests.
-        return RequestInfo(auth={"id": row[0], "collectionId": apikeys.COLLECTION, "collectionName": apikeys.COLLECTION,
-                                 "name": row[1], "scopes": json.loads(row[2] or "[]")})
-    coll_name = raw.get("collection")
-    auth_coll = eng.registry.get(coll_name) if isinstance(coll_name, str) and coll_name else None
-    if auth_coll is None or auth_coll.type != "auth":
-        raise _invalid("requester", "The requester's collection must be an auth collection.")
-    if auth_coll.name == "_superusers":
-        raise _invalid("requester", "Superusers pass every rule; pick a guest, a user or an API key.")
-    row = await load_row(eng.db, auth_coll, rid)
-    if row is None:
-        raise _invalid("requester", f"No record {rid!r} in {auth_coll.name}.")
-    # As deps.request_info builds it from a valid token: the API record without the password hash.
-    record = row_to_record(auth_coll, select_list(auth_coll)[1], row, None)
-    return RequestInfo(auth={k: v for k, v in record.items() if k != "password"})
-
-
-def clauses(rule: str) -> list[str]:
-    """The top-level parts of ``rule`` (``a && b`` → ``[a, b]``), as text; one part if not joined."""
-    node = parse(rule)
-    if isinstance(node, ast.Logic):
-        return [ast.to_text(item) for item in node.items]
-    return [ast.to_text(node)]
-
-
-async def _matching(r: Reader, coll: Collection, rule: str, per_page: int) -> dict[str, Any]:
-    """The records ``rule`` lets the requester reach, read as a list under that rule would be."""
-    probe = msgspec.structs.replace(coll, listRule=rule)
-    return await list_records(r, probe, ListParams(perPage=per_page))
-
-
-def _reads_record(node: ast.Node) -> bool:
-    """Whether ``node`` names a field of the record (anything but ``@…`` paths, literals, null/true/false)."""
-    if isinstance(node, ast.Logic):
-        return any(_reads_record(item) for item in node.items)
-    return any(isinstance(o, ast.Ident) and not o.name.startswith("@") and o.name not in ("null", "true", "false")
-               for o in (node.left, node.right))
-
-
-async def _holds(r: Reader, coll: Collection, rule: str) -> bool | None:
-    """For a rule that reads no field of the record: whether it holds for this requester; else None.
-
-    Decided on the parsed rule rather than its SQL, which may hold subqueries either way."""
-    if _reads_record(parse(rule)):
-        return None
-    sql = compile_filter(rule, collection=coll, lookup=r.registry.get, request=r.req, dialect=r.db.dialect, alias="m")
-    return bool(await r.db.fetchval(f"SELECT CASE WHEN ({sql.sql}) THEN 1 ELSE 0 END", sql.params))
-
-
-async def play(eng: Any, coll: Collection, action: str, rule: str | None, req: RequestInfo,
-               body: dict[str, Any]) -> dict[str, Any]:
-    """Run ``rule`` for ``action`` as ``req`` would meet it; see the module docstring."""
-    out: dict[str, Any] = {"rule": rule, "allowed": False, "reason": "", "records": [], "totalItems": 0,
-                           "clauses": []}
-    try:
-        apikeys.check_scope(req, coll.name, action)
-    except Forbidden as exc:
-        return {**out, "reason": str(exc)}
-    if rule is None:
-        return {**out, "reason": "Superusers only: the rule is locked (the API answers 403)."}
-    if coll.type == "view" and action in ("create", "update", "delete"):
-        return {**out, "reason": "View collections are read-only."}
-    r = Reader(eng.db, eng.registry, RequestInfo(auth=req.auth, body=body, method="POST" if action == "create" else
-                                                 "PATCH" if action == "update" else
-                                                 "DELETE" if action == "delete" else "GET"))
-    if not rule.strip():
-        out.update(allowed=True, reason="The rule is empty: anyone may.")
-    if rule.strip():
-        for text in clauses(rule)[:MAX_PARTS]:
-            item: dict[str, Any] = {"text": text, "holds": await _holds(r, coll, text)}
-            if item["holds"] is None and action != "create":
-                item["matches"] = (await _matching(r, coll, text, 1))["totalItems"]
-            out["clauses"].append(item)
-    if action == "create":
-        holds = await _holds(r, coll, rule) if rule.strip() else True
-        out["allowed"] = holds
-        if holds is None:
-            out["reason"] = "Depends on the submitted record: the rule reads its fields."
-        elif not holds:
-            out["reason"] = "Denied: the rule does not hold for this requester (the API answers 400)."
-        return out
-    page = await _matching(r, coll, rule, SHOWN)
-    out.update(records=page["items"], totalItems=page["totalItems"])
-    if rule.strip():
-        out["allowed"] = page["totalItems"] > 0
-        verb = {"list": "lists", "view": "may view", "update": "may update", "delete": "may delete"}[action]
-        out["reason"] = (f"The requester {verb} {page['totalItems']} record(s)." if page["totalItems"] else
-                         "No record passes the rule for this requester" +
-                         (" (the list answers 200 with no items)." if action == "list" else " (the API answers 404)."))
-    return out
 
 
 @post(PATH)
-async def rules_playground(request: Request) -> Response:
+async def rules_playground(request: AnyRequest) -> Response[bytes]:
     """Allow/deny and the records a guest, user or API key would get under a collection's rule."""
-    eng = await api._superuser(request)
+    eng = await superuser_engine(request)
     body = await read_body(request)
     name = body.get("collection")
     if not isinstance(name, str) or not name:
-        raise _invalid("collection", "A collection name or id is required.")
-    coll = collection(eng, name)
+        raise invalid("collection", "A collection name or id is required.")
+    coll = find(eng, name)
     action = body.get("action")
     if action not in ACTIONS:
-        raise _invalid("action", "Must be one of " + ", ".join(ACTIONS) + ".")
+        raise invalid("action", "Must be one of " + ", ".join(ACTIONS) + ".")
     rule = body["rule"] if "rule" in body else getattr(coll, f"{action}Rule")
     if rule is not None and not isinstance(rule, str):
-        raise _invalid("rule", "The rule must be a string or null.")
+        raise invalid("rule", "The rule must be a string or null.")
     if rule:
         checked = check(coll, eng.registry.get, rule, eng.db.dialect)
         if not checked["ok"]:
-            raise BadRequest(_MESSAGE, {"rule": {"code": "validation_invalid_rule", "message": checked["message"]}})
+            raise BadRequest(MESSAGE, {"rule": {"code": "validation_invalid_rule", "message": checked["message"]}})
     submitted = body.get("body") or {}
     if not isinstance(submitted, dict):
-        raise _invalid("body", "The submitted body must be an object.")
+        raise invalid("body", "The submitted body must be an object.")
     req = await requester(eng, body.get("requester"))
     try:
         return json_response(await play(eng, coll, action, rule, req, submitted))
     except RuleError as exc:  # a rule that compiles for the probe but not for this requester
-        raise BadRequest(_MESSAGE, {"rule": {"code": "validation_invalid_rule", "message": f"Invalid rule: {exc}"}}) \
+        raise BadRequest(MESSAGE, {"rule": {"code": "validation_invalid_rule", "message": f"Invalid rule: {exc}"}}) \
             from None
 
 

@@ -7,18 +7,18 @@ over the schema as applied now, so the two are the same document. Superusers onl
 
 from __future__ import annotations
 
-from litestar import Request, Response, get
+from litestar import Response, get
 
-from baas.api import collections as api
+from baas.api.admin_deps import AnyRequest, superuser_engine
 from baas.schema.loader import dump_schema
 
 PATH = "/api/schema/export"
 
 
 @get(PATH)
-async def schema_export(request: Request) -> Response:
+async def schema_export(request: AnyRequest) -> Response[bytes]:
     """The applied schema as baas.yaml text (``?download=1`` asks the browser to save it)."""
-    eng = await api._superuser(request)
+    eng = await superuser_engine(request)
     await eng.refresh_schema()  # another node may have applied a change since this one loaded it
     text = dump_schema(eng.registry.all())
     headers = {"Cache-Control": "no-store"}

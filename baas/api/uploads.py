@@ -18,68 +18,24 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from litestar import Request
-
-from baas.api.deps import engine, read_body
-from baas.db.tables import q
-from baas.errors import BadRequest, FieldError, Forbidden, NotFound, ValidationFailed
-from baas.files.storage import InvalidKey, check_key
-from baas.ids import new_id
+from baas.api.deps import ApiRequest, engine, read_body
+from baas.files.uploads import check_part, check_target, new_record_id, usable_id
 from baas.records.files import RecordFiles, body_limit
 from baas.records.write import split_key
 from baas.rules.context import RequestInfo
-from baas.schema.fields import FileField
+from baas.schema.fields.file import FileField
 from baas.schema.model import Collection
 
-
-def _usable_id(coll: Collection, value: Any) -> bool:
-    """Whether a client-chosen id can name the folder of a new record's files (the write still
-    validates it as the id field says)."""
-    field = coll.field("id")
-    if not isinstance(value, str) or not value or field is None:
-        return False
-    try:
-        field.validate(field.prepare(value))
-        check_key(f"{coll.id}/{value}")
-    except (FieldError, InvalidKey):
-        return False
-    return True
+__all__ = ["check_upload", "new_record_id", "read_record_body"]
 
 
 def check_upload(coll: Collection, key: str, counts: dict[str, int], superuser: bool, message: str) -> FileField:
-    """The file field a file part sent under ``key`` is for; refuses (400 with PocketBase's error
-    shape) what the write would refuse, before anything is stored. ``counts``: files per field so
-    far in this request (``maxSelect`` is checked as they arrive)."""
-    if coll.type == "view":
-        raise BadRequest("View collections are read-only.")
+    """The file field a file part sent under body ``key`` is for (see `baas.files.uploads.check_part`)."""
     name, op = split_key(key)
-    field = coll.field(name)
-
-    def refuse(code: str, text: str) -> ValidationFailed:
-        return ValidationFailed({key: FieldError(code, text)}, message)
-
-    if field is None:
-        raise refuse("validation_unknown_field", "Unknown field.")
-    if not isinstance(field, FileField):
-        raise refuse("validation_invalid_value", f"{name} is not a file field: it takes no file uploads.")
-    if op == "-":
-        raise refuse("validation_invalid_value", f"Remove files by sending their names as {key}, not the files.")
-    if field.hidden and not superuser:
-        raise refuse("validation_forbidden", "Only superusers can change this field.")
-    counts[name] = counts.get(name, 0) + 1
-    if field.is_multi() and counts[name] > field.maxSelect:
-        raise ValidationFailed({name: FieldError("validation_too_many_files",
-                                                 f"The maximum allowed files is {field.maxSelect}.",
-                                                 {"maxSelect": field.maxSelect})}, message)
-    return field
+    return check_part(coll, key, name, op, counts, superuser, message)
 
 
-def new_record_id(coll: Collection, given: Any) -> str:
-    """The id a create's uploads are stored under: the one the body names, else a new one."""
-    return given if _usable_id(coll, given) else new_id()
-
-
-async def read_record_body(request: Request, coll: Collection, req: RequestInfo, files: RecordFiles,
+async def read_record_body(request: ApiRequest, coll: Collection, req: RequestInfo, files: RecordFiles,
                            record_id: str | None = None) -> dict[str, Any]:
     """The body of a create (``record_id`` None) or an update of ``record_id``. On a create with
     uploads, ``files.record_id`` is the id they are stored under (the write must use it)."""
@@ -88,13 +44,7 @@ async def read_record_body(request: Request, coll: Collection, req: RequestInfo,
         return await read_body(request, limit=eng.settings.max_body_size)
     creating = record_id is None
     message = "Failed to create record." if creating else "Failed to update record."
-    # Refuse before a byte is stored what the write would refuse anyway.
-    if coll.type == "view":
-        raise BadRequest("View collections are read-only.")
-    if (coll.createRule if creating else coll.updateRule) is None and not req.is_superuser:
-        raise Forbidden("Only superusers can perform this action.")
-    if not creating and await eng.db.fetchval(f'SELECT 1 FROM {q(coll.name)} WHERE "id" = ?', [record_id]) is None:
-        raise NotFound()
+    await check_target(eng.db, coll, record_id, req.is_superuser)
     counts: dict[str, int] = {}
 
     async def on_file(key: str, filename: str, chunks: AsyncIterator[bytes], data: dict[str, Any]) -> str:
@@ -105,7 +55,7 @@ async def read_record_body(request: Request, coll: Collection, req: RequestInfo,
 
     body = await read_body(request, limit=body_limit(coll, eng.settings.max_body_size), on_file=on_file)
     given = body.get("id")
-    if creating and files.record_id and given != files.record_id and _usable_id(coll, given):
+    if creating and files.record_id and isinstance(given, str) and given != files.record_id and usable_id(coll, given):
         # The id came after the files (e.g. ``create({file, id})``): their folder follows it.
         await files.move(coll, files.record_id, given)
         files.record_id = given

@@ -24,12 +24,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from baas.db import Database
-from baas.errors import BadRequest, Forbidden, Unauthorized
+from baas.errors import BadRequest, Unauthorized
 from baas.ids import format_dt, new_id, now_str, parse_dt
-from baas.rules.context import RequestInfo
+from baas.rules.scopes import APIKEYS
 
 PREFIX = "baas_"
-COLLECTION = "_apikeys"  # the collectionName rules see
+COLLECTION = APIKEYS  # the collectionName rules see
 ACTIONS = ("list", "view", "create", "update", "delete")
 TOUCH_EVERY = 60.0  # seconds between lastUsed writes for one key
 _KEY = re.compile(r"^baas_[A-Za-z0-9_-]{43}$")
@@ -100,7 +100,7 @@ def parse_name(value: Any) -> str:
 
 
 # -- storage -------------------------------------------------------------------------------------
-def _public(row: tuple) -> dict[str, Any]:
+def _public(row: tuple[Any, ...]) -> dict[str, Any]:
     """A stored key as the API lists it: never the key, never its hash."""
     return {"id": row[0], "name": row[1], "scopes": json.loads(row[2] or "[]"), "createdBy": row[3],
             "created": row[4], "lastUsed": row[5], "expires": row[6], "revoked": bool(row[7])}
@@ -114,8 +114,7 @@ async def create(db: Database, name: str, scopes: list[dict[str, Any]], expires:
         'INSERT INTO "_apikeys" ("id", "name", "hash", "scopes", "createdBy", "created", "lastUsed", "expires", '
         '"revoked") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
         [key_id, name, hash_key(key), json.dumps(scopes), created_by, now, "", expires, False]))
-    row = await db.fetchone(f'SELECT {_COLUMNS} FROM "_apikeys" WHERE "id" = ?', [key_id])
-    return {**_public(row), "key": key}
+    return {**_public((key_id, name, json.dumps(scopes), created_by, now, "", expires, False)), "key": key}
 
 
 async def list_keys(db: Database, page: int, per_page: int) -> dict[str, Any]:
@@ -166,14 +165,3 @@ async def _touch(db: Database, key_id: str, last_used: str, now: str) -> None:
         return
     _touched[key_id] = mono
     await db.write(lambda conn: conn.execute('UPDATE "_apikeys" SET "lastUsed" = ? WHERE "id" = ?', [now, key_id]))
-
-
-def check_scope(req: RequestInfo, collection_name: str, action: str) -> None:
-    """403 unless the requester is not an API key or the key has a scope for (collection, action)."""
-    auth = req.auth
-    if auth is None or auth.get("collectionName") != COLLECTION:
-        return
-    for scope in auth.get("scopes") or ():
-        if scope.get("collection") in ("*", collection_name) and action in scope.get("actions", ()):
-            return
-    raise Forbidden(f"The API key has no {action!r} scope for the collection {collection_name!r}.")

@@ -1,4 +1,5 @@
-"""The email-based auth flows without HTTP: purpose tokens, account lookup, and the mails they send.
+"""The email-based auth flows without HTTP: purpose tokens, the ``request-*`` mails and the
+``confirm-*`` checks and changes, as PocketBase serves them.
 
 Purpose tokens (verification, passwordReset, emailChange) are HS256 JWTs with PocketBase's claims
 (``id``, ``type``, ``collectionId``, ``email``, ``newEmail`` for an email change, ``exp``). Each
@@ -7,8 +8,12 @@ purpose has its own signing key, derived from the install secret and the collect
 never verifies for another, and a new password or email (which rotates the tokenKey) voids every
 token issued before it.
 
-Sending runs in the background (``eng.tasks.spawn``): the request that asks for a mail answers at once, the
-same way whether or not the account exists, so neither the answer nor its timing tells.
+Sending runs in the background (``eng.tasks.spawn``): the request that asks for a mail answers at
+once, the same way whether or not the account exists, so neither the answer nor its timing tells.
+A second request for the same mail within a while sends nothing (``eng.throttle.resend``).
+
+A ``confirm-*`` check that fails raises `BadRequest` with PocketBase's message and field errors
+(`fail_form`), every invalid field named at once.
 """
 
 from __future__ import annotations
@@ -19,18 +24,19 @@ import logging
 import secrets
 import string
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 
-from baas.auth import emails, otp, tokens
-from baas.core import Engine
-from baas.db.tables import email_equals, q
-from baas.errors import FieldError
-from baas.records.query import load_row
-from baas.records.serialize import raw_record, row_to_record, select_list
-from baas.schema.fields import EmailField
+from baas.auth import accounts, emails, otp, tokens
+from baas.errors import BadRequest, FieldError
+from baas.records.passwords import verify_password_async
+from baas.schema.fields.email import EmailField
+from baas.schema.fields.password import PasswordField
 from baas.schema.model import Collection
+
+if TYPE_CHECKING:
+    from baas.core import Engine
 
 log = logging.getLogger("baas.auth")
 
@@ -38,10 +44,9 @@ log = logging.getLogger("baas.auth")
 DURATIONS = {"verification": 86400, "passwordReset": 1800, "emailChange": 1800}
 _OPTION = {"verification": "verificationToken", "passwordReset": "passwordResetToken",
            "emailChange": "emailChangeToken"}
-# A second request for the same mail within this many seconds sends nothing (as PocketBase).
-RESEND_AFTER = 120.0
+INVALID_FORM = "An error occurred while validating the submitted data."
 _EMAIL = EmailField(name="email")
-
+Checked = tuple[dict[str, Any], dict[str, Any]]  # (stored record, claims) of a valid purpose token
 
 class TokenError(Exception):
     """A purpose token that cannot be used: PocketBase's field error code and message."""
@@ -55,6 +60,31 @@ def invalid_token() -> TokenError:
     return TokenError("validation_invalid_token", "Invalid or expired token.")
 
 
+# -- form checks ----------------------------------------------------------------------------------
+
+def required(value: Any) -> FieldError | None:
+    """``validation_required`` unless ``value`` is a non-empty string."""
+    return None if isinstance(value, str) and value else FieldError("validation_required", "Cannot be blank.")
+
+
+def fail_form(errors: dict[str, FieldError | None]) -> None:
+    """Raise PocketBase's form error naming every field with an error (None: no error)."""
+    found: dict[str, FieldError | dict[str, Any]] = {k: v for k, v in errors.items() if v is not None}
+    if found:
+        raise BadRequest(INVALID_FORM, found)
+
+
+def length_error(value: Any, most: int) -> FieldError | None:
+    """``validation_required``, or the length error past ``most`` characters."""
+    missing = required(value)
+    if missing:
+        return missing
+    if len(str(value)) > most:
+        return FieldError("validation_length_out_of_range", f"The length must be between 1 and {most}.",
+                          {"min": 1, "max": most})
+    return None
+
+
 def email_error(value: Any) -> FieldError | None:
     """PocketBase's check of an ``email`` body value: required, at most 255 chars, email format."""
     if not isinstance(value, str) or not value:
@@ -65,6 +95,27 @@ def email_error(value: Any) -> FieldError | None:
         return exc
     return None
 
+
+def password_error(coll: Collection, value: Any) -> FieldError | None:
+    """PocketBase's check of a new password: 1 (or the field's ``min``) to 255 characters, then the
+    password field's own limits (pattern, its max)."""
+    missing = required(value)
+    if missing:
+        return missing
+    field = coll.field("password")
+    least = field.min if isinstance(field, PasswordField) and field.min > 0 else 1
+    if not least <= len(value) <= 255:
+        return FieldError("validation_length_out_of_range", f"The length must be between {least} and 255.",
+                          {"min": least, "max": 255})
+    try:
+        if isinstance(field, PasswordField):
+            field.validate(value)
+    except FieldError as exc:
+        return exc
+    return None
+
+
+# -- purpose tokens -------------------------------------------------------------------------------
 
 def duration(coll: Collection, kind: str) -> int:
     opt = getattr(coll, _OPTION[kind]) or {}
@@ -90,7 +141,7 @@ def issue(eng: Engine, coll: Collection, raw: dict[str, Any], kind: str, **extra
     return jwt.encode(claims, _key(eng, coll, kind, raw["tokenKey"]), algorithm=tokens.ALGORITHM)
 
 
-async def check(eng: Engine, coll: Collection, token: str, kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
+async def check(eng: Engine, coll: Collection, token: str, kind: str) -> Checked:
     """(stored record, claims) of a valid ``kind`` token for ``coll``; raises `TokenError`."""
     claims = tokens.peek(token)
     if claims is None:
@@ -98,55 +149,112 @@ async def check(eng: Engine, coll: Collection, token: str, kind: str) -> tuple[d
     owner = eng.registry.get(claims["collectionId"])
     if owner is None or owner.type != "auth" or owner.id != claims["collectionId"]:
         raise invalid_token()
-    row = await load_row(eng.db, owner, claims["id"])
-    if row is None:
+    account = await accounts.load(eng.db, owner, claims["id"])
+    if account is None:
         raise invalid_token()
-    raw = raw_record(owner, select_list(owner)[1], row)
     try:
-        verified = jwt.decode(token, _key(eng, owner, kind, raw.get("tokenKey") or ""), algorithms=[tokens.ALGORITHM],
-                              options={"require": ["exp", "id", "collectionId", "type"]})
+        verified: dict[str, Any] = jwt.decode(token, _key(eng, owner, kind, account.token_key),
+                                              algorithms=[tokens.ALGORITHM],
+                                              options={"require": ["exp", "id", "collectionId", "type"]})
     except jwt.PyJWTError:
         raise invalid_token() from None
     if verified.get("type") != kind:
         raise invalid_token()
     if owner.id != coll.id:
         raise TokenError("validation_token_collection_mismatch", "The provided token is for different auth collection.")
-    return raw, verified
+    return account.raw, verified
 
 
-async def find_by_email(eng: Engine, coll: Collection, email: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """(stored values, API record) of the account with ``email`` (case-insensitive), else None."""
-    cols, fields = select_list(coll)
-    row = await eng.db.fetchone(
-        f"SELECT {cols} FROM {q(coll.name)} AS {q('m')} WHERE {email_equals(eng.db.dialect, 'm')}", [email])
-    if row is None:
-        return None
-    return raw_record(coll, fields, row), row_to_record(coll, fields, row, None)
+async def _token_field(eng: Engine, coll: Collection, token: Any, kind: str) -> Checked | FieldError:
+    """The stored record and claims of a body's ``token``, or the field error PocketBase gives."""
+    missing = required(token)
+    if missing:
+        return missing
+    try:
+        return await check(eng, coll, token, kind)
+    except TokenError as exc:
+        return exc.field_error
 
 
-def email_taken_sql(coll: Collection, dialect: str) -> str:
-    return f"SELECT {q('id')} FROM {q(coll.name)} WHERE {email_equals(dialect)} AND {q('id')} != ?"
+def _claim(token: Any, name: str) -> Any:
+    """An unverified claim of a token (None when there is no such token or claim)."""
+    return (tokens.peek(token) or {}).get(name) if isinstance(token, str) and token else None
 
 
-# -- resend guard ---------------------------------------------------------------------------------
+# -- confirm-* ------------------------------------------------------------------------------------
 
-_recent: dict[str, float] = {}
+async def confirm_verification(eng: Engine, coll: Collection, token: Any) -> None:
+    """Mark the token's record verified (once its email still is the token's)."""
+    if required(token) is None and not _claim(token, "email"):
+        fail_form({"token": FieldError("validation_invalid_token_claims", "Missing email token claim.")})
+    checked = await _token_field(eng, coll, token, "verification")
+    if isinstance(checked, FieldError):
+        raise BadRequest(INVALID_FORM, {"token": checked})
+    raw, claims = checked
+    if raw.get("email") != claims.get("email"):
+        fail_form({"token": FieldError("validation_token_email_mismatch",
+                                       "The record email doesn't match with the requested token claims.")})
+    if not raw.get("verified"):
+        await accounts.save_as_server(eng.db, eng.registry, coll, raw["id"], {"verified": True},
+                                      "An error occurred while saving the verified state.")
+    eng.throttle.resend.release("verification", coll.id, raw["id"])
 
 
-def _throttled(key: str) -> bool:
-    now = time.monotonic()
-    for k in [k for k, until in _recent.items() if until <= now]:
-        del _recent[k]
-    return key in _recent
+async def confirm_password_reset(eng: Engine, coll: Collection, token: Any, password: Any, confirm: Any) -> None:
+    """Set the new password of the token's record (which rotates its tokenKey: this token and
+    every session before it stop working); a proven address becomes verified."""
+    checked = await _token_field(eng, coll, token, "passwordReset")
+    mismatch = required(confirm) or (FieldError("validation_values_mismatch", "Values don't match.")
+                                     if confirm != password else None)
+    fail_form({"token": checked if isinstance(checked, FieldError) else None,
+               "password": password_error(coll, password), "passwordConfirm": mismatch})
+    assert not isinstance(checked, FieldError)  # fail_form raised
+    raw, claims = checked
+    change: dict[str, Any] = {"password": password, "passwordConfirm": confirm}
+    if not raw.get("verified") and raw.get("email") == claims.get("email"):
+        change["verified"] = True  # the mail reached its owner: the address is proven
+    await accounts.save_as_server(eng.db, eng.registry, coll, raw["id"], change, "Failed to set new password.")
+    eng.throttle.resend.release("passwordReset", coll.id, raw["id"])
 
 
-def _mark(key: str) -> None:
-    _recent[key] = time.monotonic() + RESEND_AFTER
+async def check_new_email(eng: Engine, coll: Collection, record_id: str, current: str, new_email: Any) -> str:
+    """``newEmail`` of a ``request-email-change`` for the record ``record_id`` (whose address is
+    ``current``), checked: an email, not the current one, not another record's."""
+    error = email_error(new_email)
+    if error is None and str(new_email).lower() == current.lower():
+        error = FieldError("validation_not_in_invalid", "Must not be in list.")
+    if error is None and await accounts.email_taken(eng.db, coll, str(new_email), record_id):
+        error = FieldError("validation_invalid_new_email", "Invalid new email address.")
+    fail_form({"newEmail": error})
+    return str(new_email)
 
 
-def clear_throttle(kind: str, coll: Collection, record_id: str) -> None:
-    _recent.pop(f"{kind}:{coll.id}:{record_id}", None)
+async def confirm_email_change(eng: Engine, coll: Collection, token: Any, password: Any) -> None:
+    """Switch the token's record to its new email, proven by the mail (so verified); the account
+    password confirms it. A new tokenKey ends every session of the old address."""
+    checked: Checked | FieldError | None = required(token)
+    if checked is None:
+        if not _claim(token, "newEmail"):
+            checked = FieldError("validation_invalid_token_payload", "Invalid token payload - newEmail must be set.")
+        else:
+            checked = await _token_field(eng, coll, token, "emailChange")
+    if not isinstance(checked, FieldError):
+        raw, claims = checked
+        if await accounts.email_taken(eng.db, coll, claims["newEmail"], raw["id"]):
+            checked = FieldError("validation_invalid_token_email", "The new email address is invalid.")
+    pw_error = required(password)
+    if pw_error is None and (isinstance(checked, FieldError)
+                             or not await verify_password_async(checked[0].get("password", ""), password)):
+        pw_error = FieldError("validation_invalid_password", "Missing or invalid auth record password.")
+    fail_form({"token": checked if isinstance(checked, FieldError) else None, "password": pw_error})
+    assert checked is not None and not isinstance(checked, FieldError)  # fail_form raised
+    raw, claims = checked
+    await accounts.save_as_server(eng.db, eng.registry, coll, raw["id"],
+                                  {"email": claims["newEmail"], "verified": True, "tokenKey": new_token_key()},
+                                  "Failed to confirm email change.")
 
+
+# -- request-* (run in the background) ------------------------------------------------------------
 
 async def _deliver(eng: Engine, coll: Collection, kind: str, record: dict[str, Any], to: str,
                    extra: dict[str, str]) -> None:
@@ -156,53 +264,40 @@ async def _deliver(eng: Engine, coll: Collection, kind: str, record: dict[str, A
 
 
 async def send_verification(eng: Engine, coll: Collection, email: str) -> None:
-    found = await find_by_email(eng, coll, email)
-    if found is None or found[0].get("verified"):
+    found = await accounts.by_email(eng.db, coll, email)
+    if found is None or found.verified or not eng.throttle.resend.claim("verification", coll.id, found.id):
         return
-    raw, record = found
-    key = f"verification:{coll.id}:{raw['id']}"
-    if _throttled(key):
-        return
-    _mark(key)
-    await _deliver(eng, coll, "verification", record, raw["email"],
-                   {"{TOKEN}": issue(eng, coll, raw, "verification")})
+    await _deliver(eng, coll, "verification", found.record(), found.email,
+                   {"{TOKEN}": issue(eng, coll, found.raw, "verification")})
 
 
 async def send_password_reset(eng: Engine, coll: Collection, email: str) -> None:
-    found = await find_by_email(eng, coll, email)
-    if found is None:
+    found = await accounts.by_email(eng.db, coll, email)
+    if found is None or not eng.throttle.resend.claim("passwordReset", coll.id, found.id):
         return
-    raw, record = found
-    key = f"passwordReset:{coll.id}:{raw['id']}"
-    if _throttled(key):
-        return
-    _mark(key)
-    await _deliver(eng, coll, "passwordReset", record, raw["email"],
-                   {"{TOKEN}": issue(eng, coll, raw, "passwordReset")})
+    await _deliver(eng, coll, "passwordReset", found.record(), found.email,
+                   {"{TOKEN}": issue(eng, coll, found.raw, "passwordReset")})
 
 
 async def send_email_change(eng: Engine, coll: Collection, record_id: str, new_email: str) -> None:
-    row = await load_row(eng.db, coll, record_id)
-    if row is None:
+    found = await accounts.load(eng.db, coll, record_id)
+    if found is None:
         return
-    fields = select_list(coll)[1]
-    raw, record = raw_record(coll, fields, row), row_to_record(coll, fields, row, None)
-    token = issue(eng, coll, raw, "emailChange", newEmail=new_email)
-    await _deliver(eng, coll, "emailChange", record, new_email, {"{TOKEN}": token})
+    token = issue(eng, coll, found.raw, "emailChange", newEmail=new_email)
+    await _deliver(eng, coll, "emailChange", found.record(), new_email, {"{TOKEN}": token})
 
 
 async def send_otp(eng: Engine, coll: Collection, email: str, otp_id: str) -> None:
     """Make a code under the ``otp_id`` already given to the client, and mail it."""
-    found = await find_by_email(eng, coll, email)
+    found = await accounts.by_email(eng.db, coll, email)
     if found is None:
         return
-    raw, record = found
     code = otp.new_code(otp.options(coll)[2])
-    if not await otp.create(eng.db, eng.secret, coll, raw["id"], raw["email"], otp_id, code):
+    if not await otp.create(eng.db, eng.secret, coll, found.id, found.email, otp_id, code):
         log.warning("too many live OTPs for a %s record: none sent", coll.name)
         return
     try:
-        await _deliver(eng, coll, "otp", record, raw["email"], {"{OTP}": code, "{OTP_ID}": otp_id})
+        await _deliver(eng, coll, "otp", found.record(), found.email, {"{OTP}": code, "{OTP_ID}": otp_id})
     except BaseException:
         await otp.discard(eng.db, otp_id)  # a code nobody received must not stay usable
         raise

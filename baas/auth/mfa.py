@@ -9,10 +9,11 @@ include ``totp``.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from baas.auth import totp
+from baas.auth import accounts, totp
+from baas.auth.accounts import Account
 from baas.db import Database
+from baas.db.base import Conn
 from baas.errors import ApiError, BadRequest
 from baas.ids import format_dt, new_id, now_str
 from baas.records.query import Reader, fetch_one
@@ -64,7 +65,7 @@ async def start(db: Database, coll: Collection, record_id: str, method: str) -> 
     _, dur, _ = options(coll)
     mfa_id, cutoff = new_id(), _cutoff(dur)
 
-    async def run(conn: Any) -> None:
+    async def run(conn: Conn) -> None:
         await conn.execute('DELETE FROM "_mfas" WHERE "collectionRef" = ? AND "created" < ?', [coll.id, cutoff])
         await conn.execute('INSERT INTO "_mfas" ("id", "collectionRef", "recordRef", "method", "created") '
                            "VALUES (?, ?, ?, ?, ?)", [mfa_id, coll.id, record_id, method, now_str()])
@@ -92,3 +93,18 @@ async def complete(db: Database, coll: Collection, record_id: str, mfa_id: str, 
     # Single use: of two sign-ins racing on one mfaId, only the one that deletes it goes through.
     if not await db.write(lambda conn: conn.execute('DELETE FROM "_mfas" WHERE "id" = ?', [mfa_id])):
         raise BadRequest("Invalid or expired MFA session.")
+
+
+async def session_account(db: Database, coll: Collection, mfa_id: str) -> Account:
+    """The account whose first factor opened the live session ``mfa_id`` of ``coll``; 400 when it
+    is unknown, expired or of another collection. (`complete` checks again: this check lets a
+    second factor refuse an expired session before it uses up a code.)"""
+    _, dur, _ = options(coll)
+    row = await db.fetchone('SELECT "collectionRef", "recordRef", "created" FROM "_mfas" WHERE "id" = ?', [mfa_id])
+    if row is None or row[0] != coll.id or row[2] < _cutoff(dur):
+        raise BadRequest("Invalid or expired MFA session.", {"mfaId": {
+            "code": "validation_invalid_mfa", "message": "Invalid or expired MFA session."}})
+    account = await accounts.load(db, coll, row[1])
+    if account is None:
+        raise BadRequest("Invalid or expired MFA session.")
+    return account

@@ -11,12 +11,15 @@ import hashlib
 import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
+from baas.auth import accounts
+from baas.auth.accounts import Account
 from baas.db import Database
+from baas.db.base import Conn
 from baas.errors import BadRequest, TooManyRequests
 from baas.ids import format_dt, now_str
 from baas.schema.model import Collection
+from baas.schema.registry import Registry
 
 # PocketBase 0.40.6's defaults.
 DEFAULT_DURATION = 180
@@ -57,7 +60,7 @@ async def create(db: Database, secret: str, coll: Collection, record_id: str, se
     _, dur, _ = options(coll)
     cutoff = _cutoff(dur)
 
-    async def run(conn: Any) -> bool:
+    async def run(conn: Conn) -> bool:
         if conn.dialect == "postgresql":
             # Concurrent requests for one account count and insert one at a time (SQLite's single
             # writer already does this).
@@ -89,7 +92,7 @@ async def consume(db: Database, secret: str, coll: Collection, otp_id: str, code
         await db.write(lambda conn: conn.execute('DELETE FROM "_otps" WHERE "id" = ?', [otp_id]))
         raise BadRequest(INVALID)
 
-    async def attempt(conn: Any) -> int:
+    async def attempt(conn: Conn) -> int:
         # Counted before the code is compared, so parallel guesses are counted too.
         n = await conn.execute('UPDATE "_otps" SET "attempts" = "attempts" + 1 WHERE "id" = ? AND "attempts" < ?',
                                [otp_id, MAX_ATTEMPTS])
@@ -105,6 +108,21 @@ async def consume(db: Database, secret: str, coll: Collection, otp_id: str, code
     if not await db.write(lambda conn: conn.execute('DELETE FROM "_otps" WHERE "id" = ?', [otp_id])):
         raise BadRequest(INVALID)
     return row[1], row[3]
+
+
+async def sign_in(db: Database, registry: Registry, secret: str, coll: Collection, otp_id: str,
+                  code: str) -> Account:
+    """The account a right code signs in (the code is used up, see `consume`). The address it
+    was sent to is proven by it: a record with that email becomes verified."""
+    record_id, sent_to = await consume(db, secret, coll, otp_id, code)
+    account = await accounts.load(db, coll, record_id)
+    if account is None:
+        raise BadRequest(INVALID)
+    if not account.verified and sent_to and account.email == sent_to:
+        # Done before MFA, as PocketBase does.
+        await accounts.save_as_server(db, registry, coll, record_id, {"verified": True}, "Failed to authenticate.")
+        account = await accounts.load(db, coll, record_id) or account
+    return account
 
 
 async def discard(db: Database, otp_id: str) -> None:

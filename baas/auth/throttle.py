@@ -1,4 +1,7 @@
-"""Failed-login slowdown per identity (beyond PocketBase, whose limits are per client only).
+"""The engine's auth throttles (``Engine.throttle``): failed sign-ins per identity, and the resend
+guard of the auth mails.
+
+Failed-login slowdown per identity (beyond PocketBase, whose limits are per client only).
 
 Password guessing spread over many addresses gets past a per-IP rate limit; this counts failed
 password sign-ins per collection and identity (lower-cased), whoever sends them. The first
@@ -12,6 +15,10 @@ before any lookup, so neither the status, the message nor the timing tells them 
 The cost: anyone can keep an account locked for ``max_lock`` at a time by failing on purpose;
 the cap keeps that a nuisance rather than a denial of service. Counts are per process (with N
 workers an identity gets N × the free failures), which still bounds guessing to a trickle.
+
+Resend guard (`ResendGuard`, ``Engine.throttle.resend``): a second request for the same auth mail
+(verification, password reset) of the same record within ``RESEND_AFTER`` seconds sends nothing,
+as PocketBase. Per engine, per process, like the sign-in counts.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from baas.errors import TooManyRequests
 security = logging.getLogger("baas.security")
 
 LOCKED_MESSAGE = "Too many failed sign-in attempts. Try again later."
+RESEND_AFTER = 120.0  # seconds during which the same mail for the same record is not sent again
 
 
 @dataclass
@@ -35,15 +43,43 @@ class _Entry:
     warned: bool = False
 
 
+class ResendGuard:
+    """Auth mails sent recently, by (kind, collection id, record id): ``Engine.throttle.resend``."""
+
+    def __init__(self, after: float = RESEND_AFTER) -> None:
+        self.after = after
+        self._until: dict[tuple[str, str, str], float] = {}  # key -> monotonic time it may be sent again
+
+    def claim(self, kind: str, collection_id: str, record_id: str) -> bool:
+        """Whether this mail may be sent now; if so, the next one waits ``after`` seconds."""
+        now = time.monotonic()
+        for k in [k for k, until in self._until.items() if until <= now]:
+            del self._until[k]
+        key = (kind, collection_id, record_id)
+        if key in self._until:
+            return False
+        self._until[key] = now + self.after
+        return True
+
+    def release(self, kind: str, collection_id: str, record_id: str) -> None:
+        """Allow the mail again at once (its token was used: a new request is a new need)."""
+        self._until.pop((kind, collection_id, record_id), None)
+
+    def clear(self) -> None:
+        self._until.clear()
+
+
 @dataclass
 class LoginThrottle:
-    """Failed sign-in counts and locks by (collection id, identity): ``Engine.throttle``."""
+    """Failed sign-in counts and locks by (collection id, identity): ``Engine.throttle``; its
+    ``resend`` guards the auth mails."""
 
     free_failures: int = 5
     base_lock: float = 1.0
     max_lock: float = 300.0
     forget_after: float = 900.0
     max_entries: int = 100_000
+    resend: ResendGuard = field(default_factory=ResendGuard)
     _entries: dict[tuple[str, str], _Entry] = field(default_factory=dict)
 
     @staticmethod

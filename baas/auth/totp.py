@@ -29,6 +29,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyotp
 from cryptography.exceptions import InvalidTag
@@ -37,8 +38,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from baas.db import Database
+from baas.db.base import Conn
 from baas.errors import BadRequest, TooManyRequests
 from baas.ids import format_dt, now_str
+from baas.records.passwords import verify_password_async
 
 DIGITS = 6
 INTERVAL = 30
@@ -161,7 +164,7 @@ async def enroll(db: Database, install_secret: str, collection_id: str, record_i
     sealed = seal(install_secret, secret, _aad(collection_id, record_id))
     now = now_str()
 
-    async def run(conn) -> int:
+    async def run(conn: Conn) -> int:
         # Replace an unconfirmed enrolment; never touch a confirmed one.
         changed = await conn.execute(
             'UPDATE "_totp" SET "secret" = ?, "recoveryCodes" = ?, "lastStep" = ?, "attempts" = ?, '
@@ -270,13 +273,29 @@ async def _use_recovery(db: Database, install_secret: str, collection_id: str, r
     return bool(changed)
 
 
-async def status(db: Database, collection_id: str, record_id: str) -> dict:
+async def status(db: Database, collection_id: str, record_id: str) -> dict[str, Any]:
     row = await db.fetchone(f'SELECT "confirmed", "recoveryCodes", "created" FROM "_totp" WHERE {_WHERE}',
                             [collection_id, record_id])
     if row is None:
         return {"enabled": False, "pending": False, "recoveryCodesLeft": 0}
     left = len(json.loads(row[1] or "[]")) if row[0] else 0
     return {"enabled": bool(row[0]), "pending": not row[0], "recoveryCodesLeft": left}
+
+
+async def disable(db: Database, install_secret: str, collection_id: str, record_id: str, *, code: Any,
+                  password: Any, password_hash: str) -> None:
+    """Turn TOTP off for its owner, who proves presence with a current ``code`` or the account
+    ``password`` (``password_hash``: the stored one); 400 when neither passes or TOTP is off."""
+    if not (isinstance(code, str) and code) and not (isinstance(password, str) and password):
+        raise BadRequest("An error occurred while validating the submitted data.", {
+            "code": {"code": "validation_required", "message": "Send a current code or the password."}})
+    if isinstance(code, str) and code:
+        await verify(db, install_secret, collection_id, record_id, code=code)
+    elif not await verify_password_async(password_hash, str(password)):
+        raise BadRequest("Invalid password.", {"password": {"code": "validation_invalid_password",
+                                                            "message": "Invalid password."}})
+    if not await remove(db, collection_id, record_id):
+        raise BadRequest("TOTP is not enabled for this account.")
 
 
 async def remove(db: Database, collection_id: str, record_id: str) -> bool:

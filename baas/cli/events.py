@@ -5,18 +5,20 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from typing import Any
+from collections.abc import AsyncGenerator
+from typing import cast
 
 import msgspec
 import typer
 
+from baas.cli.common import DbOpt, DirOpt, fail, with_engine
+from baas.core import Engine
+from baas.events.consumer import drop_consumer, list_consumers
 from baas.events.stream import Event
+from baas.settings import Settings
 
 events_app = typer.Typer(help="The durable event stream (record creates, updates and deletes).",
                          no_args_is_help=True, rich_markup_mode=None)  # plain help, as in main.py
-
-DirOpt = typer.Option("baas_data", "--dir", help="Data directory (SQLite file, files, secret).")
-DbOpt = typer.Option("", "--db", help="Database URL, e.g. postgresql://user@host/db (default: SQLite in --dir).")
 
 _encode = msgspec.json.Encoder().encode
 
@@ -53,16 +55,16 @@ def events_tail(
     db: str = DbOpt,
 ) -> None:
     """Print events as JSON lines: new ones as they are committed, or a consumer's unread ones."""
-    from baas.cli.main import _with_engine
-    from baas.settings import Settings
 
-    async def run(eng: Any) -> None:
+    async def run(eng: Engine) -> None:
         stop = _stop_event()
         printed = 0
         if consumer:
             c = eng.events.consumer(consumer, start="beginning" if from_beginning else "now")
             typer.echo(f"consumer {consumer} at {await c.position()}", err=True)
-            batches = c.batches(limit=min(limit, 500) if limit else 500, follow=follow, autocommit=False)
+            # An async generator (typed AsyncIterator by baas.events): closed below, once we stop reading.
+            batches = cast("AsyncGenerator[list[Event], None]",
+                           c.batches(limit=min(limit, 500) if limit else 500, follow=follow, autocommit=False))
             while not stop.is_set():
                 nxt = asyncio.ensure_future(anext(batches, None))
                 halt = asyncio.ensure_future(stop.wait())
@@ -102,7 +104,7 @@ def events_tail(
         finally:
             unlisten()
 
-    _with_engine(Settings(data_dir=data_dir, db_url=db), run)
+    with_engine(Settings(data_dir=data_dir, db_url=db), run)
 
 
 @events_app.command("consumers")
@@ -110,22 +112,19 @@ def events_consumers(data_dir: str = DirOpt, db: str = DbOpt,
                      drop: str = typer.Option("", "--drop", help="Forget this consumer (it stops holding back "
                                                                  "retention).")) -> None:
     """List durable consumers with their positions (or drop one)."""
-    from baas.cli.main import _fail, _with_engine
-    from baas.events.consumer import drop_consumer, list_consumers
-    from baas.settings import Settings
-
-    async def run(eng: Any) -> Any:
-        if drop:
-            return await drop_consumer(eng.db, drop)
-        return await list_consumers(eng.db), await eng.db.fetchval('SELECT max("id") FROM "_events"')
-
-    result = _with_engine(Settings(data_dir=data_dir, db_url=db), run)
+    settings = Settings(data_dir=data_dir, db_url=db)
     if drop:
-        if not result:
-            _fail(f"no consumer named {drop!r}")
+        if not with_engine(settings, lambda eng: drop_consumer(eng.db, drop)):
+            fail(f"no consumer named {drop!r}")
         typer.echo(f"Dropped consumer {drop}.")
         return
-    rows, newest = result
+
+    async def listing(eng: Engine) -> tuple[list[tuple[str, int, str]], int | None]:
+        consumers = await list_consumers(eng.db)
+        newest: int | None = await eng.db.fetchval('SELECT max("id") FROM "_events"')
+        return consumers, newest
+
+    rows, newest = with_engine(settings, listing)
     typer.echo(f"newest event: {newest or 0}")
     for name, position, updated in rows:
         typer.echo(f"{name}\t{position}\t{updated}")
@@ -134,8 +133,5 @@ def events_consumers(data_dir: str = DirOpt, db: str = DbOpt,
 @events_app.command("prune")
 def events_prune(data_dir: str = DirOpt, db: str = DbOpt) -> None:
     """Delete events past retention (events.retentionDays) that every live consumer has read."""
-    from baas.cli.main import _with_engine
-    from baas.settings import Settings
-
-    n = _with_engine(Settings(data_dir=data_dir, db_url=db), lambda eng: eng.events.prune())
+    n = with_engine(Settings(data_dir=data_dir, db_url=db), lambda eng: eng.events.prune())
     typer.echo(f"Pruned {n} event{'s' if n != 1 else ''}.")

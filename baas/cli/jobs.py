@@ -8,18 +8,19 @@ from typing import Any
 
 import typer
 
+from baas.cli.common import DbOpt, DirOpt, with_engine
+from baas.core import Engine
+from baas.ids import format_dt
+from baas.jobs import store
+from baas.settings import Settings
+
 jobs_app = typer.Typer(help="Scheduled jobs declared in baas.yaml (docs/jobs.md).", no_args_is_help=True,
                        rich_markup_mode=None)
-
-DirOpt = typer.Option("baas_data", "--dir", help="Data directory (SQLite file, files, secret).")
-DbOpt = typer.Option("", "--db", help="Database URL, e.g. postgresql://user@host/db (default: SQLite in --dir).")
 ProjectOpt = typer.Option(None, "--project", help="The baas.yaml declaring the jobs (default: $BAAS_PROJECT, "
                                                   "else ./baas.yaml).")
 
 
-def _settings(data_dir: str, db: str, project: Path | None) -> Any:
-    from baas.settings import Settings
-
+def _settings(data_dir: str, db: str, project: Path | None) -> Settings:
     path = str(project) if project else os.environ.get("BAAS_PROJECT") or ("baas.yaml" if Path("baas.yaml").is_file()
                                                                           else "")
     if not path or not Path(path).is_file():
@@ -37,11 +38,8 @@ def _line(run: dict[str, Any]) -> str:
 @jobs_app.command("list")
 def jobs_list(project: Path | None = ProjectOpt, data_dir: str = DirOpt, db: str = DbOpt) -> None:
     """Each job: schedule, time zone, target, next run and last outcome."""
-    from baas.cli.main import _with_engine
-    from baas.ids import format_dt
-    from baas.jobs import store
 
-    async def run(eng: Any) -> list[str]:
+    async def run(eng: Engine) -> list[str]:
         last = await store.last_runs(eng.db)
         now = store.now()
         out = []
@@ -53,21 +51,20 @@ def jobs_list(project: Path | None = ProjectOpt, data_dir: str = DirOpt, db: str
                        f"next {format_dt(nxt) if nxt else '-':<24} last {prev['status'] if prev else '-'}")
         return out
 
-    lines = _with_engine(_settings(data_dir, db, project), run, plugins=True)
+    lines = with_engine(_settings(data_dir, db, project), run, plugins=True)
     typer.echo("\n".join(lines) if lines else "No jobs declared.")
 
 
 @jobs_app.command("run")
 def jobs_run(name: str, project: Path | None = ProjectOpt, data_dir: str = DirOpt, db: str = DbOpt) -> None:
     """Run a job now, here, and wait for its outcome (recorded in the history as a manual run)."""
-    from baas.cli.main import _with_engine
 
-    async def run(eng: Any) -> dict[str, Any] | None:
+    async def run(eng: Engine) -> dict[str, Any] | None:
         if name not in eng.jobs.jobs:
             return None
         return await eng.jobs.run_now(name, wait=True)
 
-    result = _with_engine(_settings(data_dir, db, project), run, plugins=True)
+    result = with_engine(_settings(data_dir, db, project), run, plugins=True)
     if result is None:
         typer.echo(f"error: no job {name!r} in baas.yaml", err=True)
         raise typer.Exit(1)
@@ -81,9 +78,5 @@ def jobs_history(name: str = typer.Argument("", help="One job (default: every jo
                  limit: int = typer.Option(20, "--limit", help="How many runs, newest first."),
                  data_dir: str = DirOpt, db: str = DbOpt) -> None:
     """The latest runs: tick, job, status, attempts, trigger, output or error."""
-    from baas.cli.main import _with_engine
-    from baas.jobs import store
-    from baas.settings import Settings
-
-    runs = _with_engine(Settings(data_dir=data_dir, db_url=db), lambda eng: store.history(eng.db, name, limit))
+    runs = with_engine(Settings(data_dir=data_dir, db_url=db), lambda eng: store.history(eng.db, name, limit))
     typer.echo("\n".join(_line(r) for r in runs) if runs else "No runs yet.")

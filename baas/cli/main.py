@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shlex
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 import typer
+from granian import Granian
+from granian.constants import Interfaces, Loops
+from granian.log import LogLevels
 
+from baas import __version__
+from baas.admin.installer import issue_installer_token
+from baas.auth.superusers import upsert_superuser
+from baas.cli.common import DbOpt, DirOpt, fail, with_engine
 from baas.cli.events import events_app
+from baas.cli.jobs import jobs_app
+from baas.cli.serve import (
+    DEV_ACCESS_LOG_FORMAT,
+    SHUTDOWN_GRACE_SECONDS,
+    AddressInUse,
+    check_address,
+    log_migrations_here,
+)
 from baas.core import Engine
-from baas.errors import ApiError, SchemaError
+from baas.files import storage_for
+from baas.files.sweep import sweep_orphans
+from baas.planner import Plan, apply_plan
+from baas.plugin_loader import add_cli_commands
+from baas.schema.loader import SchemaFile, dump_schema
 from baas.settings import Settings
 
-T = TypeVar("T")
 # Plain (click) help: typer's rich help renders every flag as `--dev <bool>`, as if it took a value.
 PLAIN_HELP: dict[str, Any] = {"rich_markup_mode": None, "no_args_is_help": True}
 app = typer.Typer(help="baas: a self-hostable backend, wire-compatible with PocketBase.", add_completion=False,
@@ -31,46 +47,11 @@ app.add_typer(superuser_app, name="superuser")
 app.add_typer(events_app, name="events")
 files_app = typer.Typer(help="File storage maintenance.", **PLAIN_HELP)
 app.add_typer(files_app, name="files")
-from baas.cli.jobs import jobs_app  # noqa: E402
-
 app.add_typer(jobs_app, name="jobs")
-
-DirOpt = typer.Option("baas_data", "--dir", help="Data directory (SQLite file, files, secret).")
-DbOpt = typer.Option("", "--db", help="Database URL, e.g. postgresql://user@host/db (default: SQLite in --dir).")
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
-
-
-def _with_engine(settings: Settings, fn: Callable[[Engine], Awaitable[T]], plugins: bool = False) -> T:
-    async def run() -> T:
-        eng = Engine(settings)
-        if plugins:  # their on_start work (tables) runs here once, before any worker starts
-            eng.load_plugins()
-        await eng.start()
-        try:
-            return await fn(eng)
-        finally:
-            await eng.stop()
-
-    try:
-        return asyncio.run(run())
-    except SchemaError as exc:
-        _fail(exc.describe())
-    except ApiError as exc:
-        detail = "; ".join(f"{k}: {v.message if hasattr(v, 'message') else v}" for k, v in exc.data.items())
-        _fail(f"{exc.message} {detail}".strip())
-    except (OSError, ValueError) as exc:
-        _fail(str(exc))
-    raise AssertionError("unreachable")
 
 
 def _version(value: bool) -> None:
     if value:
-        from baas import __version__
-
         typer.echo(f"baas {__version__}")
         raise typer.Exit()
 
@@ -105,22 +86,13 @@ def serve(
                                            "their file fields' maxSize)."),
 ) -> None:
     """Serve the API (granian, uvloop)."""
-    from baas.api.installer import issue_installer_token
-    from baas.cli.serve import (
-        DEV_ACCESS_LOG_FORMAT,
-        SHUTDOWN_GRACE_SECONDS,
-        AddressInUse,
-        check_address,
-        log_migrations_here,
-    )
-
     host, _, port = http.rpartition(":")
     if not host or not port.isdigit():
-        _fail(f"--http must be HOST:PORT, got {http!r}")
+        fail(f"--http must be HOST:PORT, got {http!r}")
     try:  # before anything is written: a second server must not start at all
         check_address(host, int(port))
     except AddressInUse as exc:
-        _fail(str(exc))
+        fail(str(exc))
     settings = Settings(data_dir=data_dir, db_url=db, http=http, schema_file=schema, dev=dev,
                         accept_data_loss=accept_data_loss)
     log_migrations_here()
@@ -133,17 +105,15 @@ def serve(
         return count, "" if count else issue_installer_token(eng.secret)  # the console's first-run link
 
     # Prepare once in this process (schema, secret, system tables) so workers never race on DDL.
-    superusers, installer = _with_engine(settings, prepare, plugins=True)
+    superusers, installer = with_engine(settings, prepare, plugins=True)
     os.environ.update({"BAAS_DIR": data_dir, "BAAS_DB": db, "BAAS_HTTP": http, "BAAS_DEV": "1" if dev else "",
                        "BAAS_PROJECT": str(Path(schema).resolve()) if schema else ""})  # workers load its plugins
     if max_body_size > 0:
         os.environ["BAAS_MAX_BODY_SIZE"] = str(max_body_size)
-    from granian import Granian
-
     try:  # again: preparing took a while, and someone may have taken the port meanwhile
         check_address(host, int(port))
     except AddressInUse as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"baas serving on http://{http} (data: {Path(data_dir).resolve()}, "
                f"db: {'postgresql' if db else 'sqlite'})")
     if not superusers:  # the URL may hold a password: never echo it
@@ -156,10 +126,10 @@ def serve(
         factory=True,
         address=host,
         port=int(port),
-        interface="asgi",
+        interface=Interfaces.ASGI,
         workers=workers if workers > 0 else _cpus(),
-        loop="uvloop" if sys.platform != "win32" else "asyncio",
-        log_level="info" if dev else "warning",
+        loop=Loops.uvloop if sys.platform != "win32" else Loops.asyncio,
+        log_level=LogLevels.info if dev else LogLevels.warning,
         log_access=dev,
         log_access_format=DEV_ACCESS_LOG_FORMAT,
         # Shutdown is bounded: a worker that has not stopped after the grace period is killed.
@@ -174,16 +144,14 @@ def serve(
 @superuser_app.command("upsert")
 def superuser_upsert(email: str, password: str, data_dir: str = DirOpt, db: str = DbOpt) -> None:
     """Create a superuser, or set the password of an existing one."""
-    from baas.auth.superusers import upsert_superuser
-
-    _with_engine(Settings(data_dir=data_dir, db_url=db), lambda eng: upsert_superuser(eng, email, password))
+    with_engine(Settings(data_dir=data_dir, db_url=db), lambda eng: upsert_superuser(eng, email, password))
     typer.echo(f"Superuser {email} saved.")
 
 
 @schema_app.command("plan")
 def schema_plan(file: Path = typer.Argument(Path("baas.yaml")), data_dir: str = DirOpt, db: str = DbOpt) -> None:
     """Show what applying FILE would change."""
-    plan = _with_engine(Settings(data_dir=data_dir, db_url=db), lambda eng: eng.plan_file(str(file)))
+    plan = with_engine(Settings(data_dir=data_dir, db_url=db), lambda eng: eng.plan_file(str(file)))
     typer.echo(plan.describe())
     if plan.destructive:
         typer.echo("This plan loses data: apply it with --accept-data-loss.")
@@ -194,14 +162,13 @@ def schema_apply(file: Path = typer.Argument(Path("baas.yaml")), data_dir: str =
                  accept_data_loss: bool = typer.Option(False, "--accept-data-loss",
                                                        help="Apply even if the plan drops data.")) -> None:
     """Apply FILE in one transaction."""
-    from baas.schema.planner import apply_plan
 
-    async def run(eng: Engine) -> Any:
+    async def run(eng: Engine) -> Plan:
         plan = await eng.plan_file(str(file))
         await apply_plan(eng.db, plan, accept_data_loss=accept_data_loss, source=str(file))
         return plan
 
-    plan = _with_engine(Settings(data_dir=data_dir, db_url=db), run)
+    plan = with_engine(Settings(data_dir=data_dir, db_url=db), run)
     typer.echo(plan.describe())
     typer.echo("Applied." if plan.changes else "Nothing to apply.")
 
@@ -210,17 +177,15 @@ def schema_apply(file: Path = typer.Argument(Path("baas.yaml")), data_dir: str =
 def schema_export(out: Path | None = typer.Option(None, "--out", "-o", help="Write here instead of stdout."),
                   data_dir: str = DirOpt, db: str = DbOpt) -> None:
     """Write the applied schema as baas.yaml."""
-    from baas.schema.loader import dump_schema
-
     settings = Settings(data_dir=data_dir, db_url=db)
     if not db and not (Path(data_dir) / "data.db").is_file():  # exporting must not create a data dir
-        _fail(f"no data directory with a database at {data_dir!r}: nothing to export "
+        fail(f"no data directory with a database at {data_dir!r}: nothing to export "
               "(pass --dir DATA, or --db for PostgreSQL)")
 
     async def run(eng: Engine) -> str:
         return dump_schema(eng.registry.all())
 
-    text = _with_engine(settings, run)
+    text = with_engine(settings, run)
     if out:
         out.write_text(text)
         typer.echo(f"Wrote {out}.")
@@ -231,8 +196,6 @@ def schema_export(out: Path | None = typer.Option(None, "--out", "-o", help="Wri
 @schema_app.command("jsonschema")
 def schema_jsonschema() -> None:
     """Print a JSON Schema of the baas.yaml format (for editor autocompletion)."""
-    from baas.schema.loader import SchemaFile
-
     typer.echo(json.dumps(msgspec.json.schema(SchemaFile), indent=2))
 
 
@@ -242,13 +205,10 @@ def files_sweep(dry_run: bool = typer.Option(False, "--dry-run", help="List the 
                                                  help="Grace period in seconds: newer blobs may be uploads in flight."),
                 data_dir: str = DirOpt, db: str = DbOpt) -> None:
     """Find (and remove) stored files that no record names any more."""
-    from baas.files import storage_for
-    from baas.files.sweep import sweep_orphans
-
     async def run(eng: Engine) -> list[str]:
         return await sweep_orphans(eng, await storage_for(eng), older_than, dry_run=dry_run)
 
-    found = _with_engine(Settings(data_dir=data_dir, db_url=db), run)
+    found = with_engine(Settings(data_dir=data_dir, db_url=db), run)
     for key in found:
         typer.echo(key)
     verb = "Would remove" if dry_run else "Removed"
@@ -257,10 +217,8 @@ def files_sweep(dry_run: bool = typer.Option(False, "--dry-run", help="List the 
 
 def _plugin_commands() -> None:
     """Plugins' commands (docs/plugins.md): installed ones, and those of $BAAS_PROJECT or ./baas.yaml."""
-    from baas.plugin_loader import add_cli_commands
-
     project = os.environ.get("BAAS_PROJECT") or ("baas.yaml" if Path("baas.yaml").is_file() else "")
-    add_cli_commands(app, project)
+    add_cli_commands(app, project, engine_factory=Engine)
 
 
 _plugin_commands()

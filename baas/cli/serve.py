@@ -9,7 +9,7 @@ import os
 import socket
 import sys
 
-from baas.api.fast import Gateway
+from baas.api.ratelimit import RateLimitMiddleware
 from baas.app import create_app
 from baas.settings import Settings
 
@@ -70,7 +70,7 @@ def log_migrations_here() -> None:
     log.propagate = False
 
 
-def make_app() -> Gateway:
+def make_app() -> RateLimitMiddleware:
     """granian's factory, run in every worker."""
     # Migrations ran in the master before any worker started; a worker's check finds nothing to
     # do, and its Alembic INFO lines would only repeat once per worker.

@@ -7,21 +7,21 @@ requests run on the thin drivers in `baas.db.sqlite` and `baas.db.postgres`.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.ext.asyncio import create_async_engine
 
 
-def _config(connection: Any) -> Config:
+def _config(connection: sa.Connection) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", "baas.db:migrations")
     cfg.attributes["connection"] = connection
     return cfg
 
 
-def _upgrade(connection: Any) -> None:
+def _upgrade(connection: sa.Connection) -> None:
     command.upgrade(_config(connection), "head")
 
 
@@ -39,8 +39,6 @@ async def migrate(url: str) -> None:
 
         await asyncio.to_thread(run)
         return
-    from sqlalchemy.ext.asyncio import create_async_engine
-
     async_url = "postgresql+asyncpg://" + url.split("://", 1)[1]
     engine = create_async_engine(async_url, poolclass=sa.pool.NullPool)
     try:

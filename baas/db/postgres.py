@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from baas.db.base import Params
+from baas.db.base import Conn, Params, Row
 from baas.errors import BadRequest
 
 T = TypeVar("T")
@@ -30,7 +30,7 @@ def to_pg(sql: str) -> str:
     """Rewrite ``?`` placeholders to ``$1, $2, …`` (statement text holds no literals)."""
     n = 0
 
-    def repl(_: re.Match) -> str:
+    def repl(_: re.Match[str]) -> str:
         nonlocal n
         n += 1
         return f"${n}"
@@ -46,13 +46,13 @@ class PgConn:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._c = conn
 
-    async def fetch(self, sql: str, params: Params = ()) -> list[tuple]:
+    async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
         try:
             return [tuple(r) for r in await self._c.fetch(to_pg(sql), *params)]
         except _TEXT_ERRORS:
             raise _nul_refused() from None
 
-    async def fetchone(self, sql: str, params: Params = ()) -> tuple | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         try:
             row = await self._c.fetchrow(to_pg(sql), *params)
         except _TEXT_ERRORS:
@@ -103,14 +103,14 @@ class PostgresDatabase:
             await self.pool.close()
             self.pool = None
 
-    async def fetch(self, sql: str, params: Params = ()) -> list[tuple]:
+    async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
         assert self.pool is not None
         try:
             return [tuple(r) for r in await self.pool.fetch(to_pg(sql), *params)]
         except _TEXT_ERRORS:
             raise _nul_refused() from None
 
-    async def fetchone(self, sql: str, params: Params = ()) -> tuple | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         assert self.pool is not None
         try:
             row = await self.pool.fetchrow(to_pg(sql), *params)
@@ -137,7 +137,7 @@ class PostgresDatabase:
             stmt = await conn.prepare(sql)
             return [a.name for a in stmt.get_attributes()]
 
-    async def write(self, fn: Callable[[Any], Awaitable[T]], *, heavy: bool = False) -> T:
+    async def write(self, fn: Callable[[Conn], Awaitable[T]], *, heavy: bool = False) -> T:
         assert self.pool is not None
         async with self.pool.acquire() as conn:
             async with conn.transaction():

@@ -13,19 +13,31 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from enum import Enum
+from typing import Any, Literal, TypeVar
 
-from baas.db.base import Params
+from baas.db.base import Conn, Params, Row
 
 try:
     import fcntl
 except ImportError:  # Windows: SQLite's own lock and busy timeout only
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # None marks "no flock here"; every use checks _lock_fd first
 
 T = TypeVar("T")
 log = logging.getLogger("baas.db")
+# A queued write job and the future its caller awaits.
+_Job = tuple[Callable[[Conn], Awaitable[Any]], "asyncio.Future[Any]"]
+
+
+class _Miss(Enum):
+    """`SqliteDatabase._inline_try` gave up: run the read on a reader thread."""
+
+    MISS = 0
+
+
+_MISS: Literal[_Miss.MISS] = _Miss.MISS
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -62,22 +74,22 @@ class _Worker:
         self.conn: sqlite3.Connection | None = None
         self._deadline = 0.0
 
-    def _open(self) -> None:
+    def _open(self) -> sqlite3.Connection:
         conn = _open(self.path)
         # The progress handler enforces the query timeout without a watchdog thread.
         conn.set_progress_handler(lambda: 1 if time.monotonic() > self._deadline else 0, 10000)
         self.conn = conn
+        return conn
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, self._call, fn)
 
     def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        if self.conn is None:
-            self._open()
+        conn = self.conn if self.conn is not None else self._open()
         self._deadline = time.monotonic() + self.timeout
         try:
-            return fn(self.conn)  # type: ignore[arg-type]
+            return fn(conn)
         except sqlite3.OperationalError as exc:
             if str(exc) == "interrupted":
                 raise QueryTimeout("query timed out") from exc
@@ -93,12 +105,16 @@ class _Worker:
         self.pool.shutdown(wait=True)
 
 
-def _fetch(sql: str, params: Params) -> Callable[[sqlite3.Connection], list[tuple]]:
+def _fetch(sql: str, params: Params) -> Callable[[sqlite3.Connection], list[Row]]:
     return lambda c: c.execute(sql, params).fetchall()
 
 
-def _fetchone(sql: str, params: Params) -> Callable[[sqlite3.Connection], tuple | None]:
+def _fetchone(sql: str, params: Params) -> Callable[[sqlite3.Connection], Row | None]:
     return lambda c: c.execute(sql, params).fetchone()
+
+
+def _statement(sql: str) -> Callable[[sqlite3.Connection], object]:
+    return lambda c: c.execute(sql)
 
 
 class SqliteConn:
@@ -118,10 +134,10 @@ class SqliteConn:
             return self._w._call(fn)
         return await self._w.run(fn)
 
-    async def fetch(self, sql: str, params: Params = ()) -> list[tuple]:
+    async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
         return await self._run(_fetch(sql, params))
 
-    async def fetchone(self, sql: str, params: Params = ()) -> tuple | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         return await self._run(_fetchone(sql, params))
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
@@ -134,7 +150,7 @@ class SqliteConn:
     async def executescript(self, sql: str) -> None:
         # Statements one by one: executescript() would COMMIT the open transaction.
         for stmt in _split_sql(sql):
-            await self._run(lambda c, s=stmt: c.execute(s))
+            await self._run(_statement(stmt))
 
 
 def _split_sql(script: str) -> list[str]:
@@ -153,8 +169,8 @@ class SqliteDatabase:
         self._readers = [_Worker(path, timeout) for _ in range(max(1, readers))]
         self._free: asyncio.Queue[_Worker] | None = None
         self._writer = _Worker(path, timeout * 4)
-        self._queue: asyncio.Queue[tuple[Callable[..., Awaitable[Any]], asyncio.Future]] | None = None
-        self._task: asyncio.Task | None = None
+        self._queue: asyncio.Queue[_Job] | None = None
+        self._task: asyncio.Task[None] | None = None
         self._inline: sqlite3.Connection | None = None
         self._inline_deadline = 0.0
         self._slow: dict[str, None] = {}  # statements known to run over the inline budget
@@ -194,7 +210,7 @@ class SqliteDatabase:
             os.close(self._lock_fd)
             self._lock_fd = None
 
-    def _inline_try(self, key: str, fn: Callable[[sqlite3.Connection], T]) -> tuple[bool, T | None]:
+    def _inline_try(self, key: str, fn: Callable[[sqlite3.Connection], T]) -> T | Literal[_Miss.MISS]:
         """Run a read right here on the event loop if it finishes within ``INLINE_BUDGET``.
 
         Most reads (a record by id, a page by index) take tens of microseconds: a hop to a
@@ -203,24 +219,24 @@ class SqliteDatabase:
         stalls the loop for longer than the budget."""
         conn = self._inline
         if conn is None or key in self._slow:
-            return False, None
+            return _MISS
         self._inline_deadline = time.monotonic() + INLINE_BUDGET
         try:
-            return True, fn(conn)
+            return fn(conn)
         except sqlite3.OperationalError as exc:
             if str(exc) != "interrupted":
                 raise
         self._slow[key] = None
         if len(self._slow) > 2048:
             self._slow.pop(next(iter(self._slow)))
-        return False, None
+        return _MISS
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T], key: str = "") -> T:
         assert self._free is not None, "database not connected"
         if key:
-            done, value = self._inline_try(key, fn)
-            if done:
-                return value  # type: ignore[return-value]
+            value = self._inline_try(key, fn)
+            if value is not _MISS:
+                return value
         worker = await self._free.get()
         started = time.monotonic()
         try:
@@ -230,10 +246,10 @@ class SqliteDatabase:
             if key in self._slow and time.monotonic() - started < INLINE_BUDGET / 4:
                 del self._slow[key]  # it was a pause, not the statement: try it inline again
 
-    async def fetch(self, sql: str, params: Params = ()) -> list[tuple]:
+    async def fetch(self, sql: str, params: Params = ()) -> list[Row]:
         return await self._read(_fetch(sql, params), sql)
 
-    async def fetchone(self, sql: str, params: Params = ()) -> tuple | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         return await self._read(_fetchone(sql, params), sql)
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
@@ -247,11 +263,11 @@ class SqliteDatabase:
         """The result column names of a SELECT (runs it with no rows wanted)."""
         return await self._read(lambda c: [d[0] for d in c.execute(f"SELECT * FROM ({sql}) LIMIT 0").description])
 
-    async def write(self, fn: Callable[[Any], Awaitable[T]], *, heavy: bool = False) -> T:
+    async def write(self, fn: Callable[[Conn], Awaitable[T]], *, heavy: bool = False) -> T:
         """Queue a write job. ``heavy`` jobs (schema changes, bulk deletes) run their statements
         on the writer thread so they never hold up the event loop."""
         assert self._queue is not None, "database not connected"
-        fut: asyncio.Future = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((_Heavy(fn) if heavy else fn, fut))
         return await fut
 
@@ -282,9 +298,9 @@ class SqliteDatabase:
         except Exception:
             log.exception("sqlite writer: rollback failed")
 
-    async def _run_group(self, conn: SqliteConn, jobs: list) -> None:
+    async def _run_group(self, conn: SqliteConn, jobs: list[_Job]) -> None:
         """Run queued jobs in one transaction, each in a savepoint; resolve every job's future."""
-        results: list[tuple[asyncio.Future, bool, Any]] = []
+        results: list[tuple[asyncio.Future[Any], bool, Any]] = []
         conn.inline = False
         # On the writer thread: this is where other processes make us wait.
         await self._writer.run(self._lock_and_begin)
@@ -337,7 +353,8 @@ class SqliteDatabase:
         if self._lock_fd is not None:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
-    async def _run_jobs(self, conn: SqliteConn, jobs: list, results: list) -> None:
+    async def _run_jobs(self, conn: SqliteConn, jobs: list[_Job],
+                        results: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
         for i, (fn, fut) in enumerate(jobs):
             if fut.cancelled():
                 continue
@@ -380,14 +397,14 @@ class SqliteDatabase:
 class _Heavy:
     """Marks a write job whose statements run on the writer thread."""
 
-    def __init__(self, fn: Callable[[Any], Awaitable[Any]]) -> None:
+    def __init__(self, fn: Callable[[Conn], Awaitable[Any]]) -> None:
         self.fn = fn
 
-    def __call__(self, conn: Any) -> Awaitable[Any]:
+    def __call__(self, conn: Conn) -> Awaitable[Any]:
         return self.fn(conn)
 
 
-def _fail(jobs: list, exc: BaseException) -> None:
+def _fail(jobs: Iterable[tuple[object, asyncio.Future[Any]]], exc: BaseException) -> None:
     for _, fut in jobs:
         if not fut.done():
             fut.set_exception(exc)

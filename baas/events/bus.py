@@ -27,7 +27,10 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from baas.events.stream import Cursor, Event, max_id, read_after, start_position, to_event
+from baas.events import retention
+from baas.events.consumer import Consumer
+from baas.events.pg import PgSignal
+from baas.events.stream import Cursor, Event, max_id, read_after, start_position, to_event, xid_fence
 
 log = logging.getLogger("baas.events")
 
@@ -52,10 +55,10 @@ class EventBus:
         self._listeners: list[Listener] = []
         self._cursor = Cursor(0)
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
-        self._pruner: asyncio.Task | None = None
-        self._signal: Any = None  # PgSignal on PostgreSQL
-        self._synced: list[asyncio.Future] = []  # sync() callers waiting for the next read
+        self._task: asyncio.Task[None] | None = None
+        self._pruner: asyncio.Task[None] | None = None
+        self._signal: PgSignal | None = None  # PostgreSQL only
+        self._synced: list[asyncio.Future[None]] = []  # sync() callers waiting for the next read
 
     @property
     def last_id(self) -> int:
@@ -66,8 +69,6 @@ class EventBus:
         if self._task is not None:
             return
         if self.db.dialect == "postgresql":
-            from baas.events.pg import PgSignal
-
             self._signal = PgSignal(self.db.url, self.poke)
             await self._signal.connect()  # LISTEN before reading "now", so nothing falls between
             # Ids just below "now" may belong to transactions still in flight: watch them.
@@ -75,6 +76,8 @@ class EventBus:
             rows, xmin, xmax = await read_after(self.db, since, (), LOOKBACK + 1)
             self._cursor = Cursor(since)
             self._cursor.take(rows, xmin, xmax)
+            if self._cursor.needs_fence:
+                self._cursor.fence(await xid_fence(self.db))
             self._cursor.drop_held()  # committed before "now": not delivered
         else:
             self._cursor = Cursor(await max_id(self.db))
@@ -138,10 +141,8 @@ class EventBus:
         if self._signal is not None:
             self._signal.notify()
 
-    def consumer(self, name: str, *, start: str = "now") -> Any:
+    def consumer(self, name: str, *, start: str = "now") -> Consumer:
         """A durable consumer with its own saved position (see `baas.events.consumer`)."""
-        from baas.events.consumer import Consumer
-
         return Consumer(self, name, start=start)
 
     async def start_position(self) -> int:
@@ -149,9 +150,7 @@ class EventBus:
 
     async def prune(self) -> int:
         """Delete events past retention that every live consumer has read; returns how many."""
-        from baas.events.retention import prune
-
-        return await prune(self.db)
+        return await retention.prune(self.db)
 
     async def _run(self) -> None:
         while True:
@@ -186,6 +185,8 @@ class EventBus:
             cur = self._cursor
             rows, xmin, xmax = await read_after(self.db, cur.last, cur.gaps, BATCH)
             fresh = cur.take(rows, xmin, xmax)
+            if cur.needs_fence:  # new gaps: bound them before the next read (baas.events.stream)
+                cur.fence(await xid_fence(self.db))
             if fresh and self._listeners:
                 await self._deliver([to_event(r) for r in fresh])
             if len(rows) < BATCH:

@@ -22,9 +22,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from baas.events.stream import Event, StrictCursor, read_after, to_event
+from baas.events.stream import Event, StrictCursor, read_after, to_event, xid_fence
 from baas.ids import now_str
 
 if TYPE_CHECKING:
@@ -75,6 +75,8 @@ class Consumer:
         cur = await self._ensure()
         rows, xmin, xmax = await read_after(self.db, cur.position, (), max(1, limit))
         events = [to_event(r) for r in cur.take(rows, xmin, xmax)]
+        if cur.needs_fence:  # a new gap: bound it before the next read (baas.events.stream)
+            cur.fence(await xid_fence(self.db))
         if time.monotonic() - self._touched > TOUCH_EVERY:
             await self._touch()
         return events
@@ -132,13 +134,13 @@ class Consumer:
             unlisten()
 
 
-async def list_consumers(db: object) -> list[tuple[str, int, str]]:
+async def list_consumers(db: Any) -> list[tuple[str, int, str]]:
     """(name, position, updated) of every registered consumer."""
-    return [(r[0], int(r[1]), r[2]) for r in await db.fetch(  # type: ignore[attr-defined]
+    return [(r[0], int(r[1]), r[2]) for r in await db.fetch(
         'SELECT "name", "position", "updated" FROM "_event_consumers" ORDER BY "name"')]
 
 
-async def drop_consumer(db: object, name: str) -> bool:
+async def drop_consumer(db: Any, name: str) -> bool:
     """Forget a consumer (it no longer holds back retention). True if it existed."""
-    n = await db.write(lambda c: c.execute('DELETE FROM "_event_consumers" WHERE "name" = ?', [name]))  # type: ignore[attr-defined]
+    n = await db.write(lambda c: c.execute('DELETE FROM "_event_consumers" WHERE "name" = ?', [name]))
     return bool(n)

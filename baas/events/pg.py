@@ -33,7 +33,7 @@ class PgSignal:
         self.on_notify = on_notify
         self._conn: asyncpg.Connection | None = None
         self._pending = False
-        self._sender: asyncio.Task | None = None
+        self._sender: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
     @property

@@ -83,11 +83,11 @@ async def prune(db: Any, *, now: datetime | None = None, pause: float = 0.05) ->
     async def batch(conn: Any) -> int:
         if pg and not await conn.fetchval("SELECT pg_try_advisory_xact_lock(?)", [LOCK_KEY]):
             return -1  # another node is pruning
-        return await conn.execute(_DELETE, [limit, BATCH, cutoff])
+        return int(await conn.execute(_DELETE, [limit, BATCH, cutoff]))
 
     total = 0
     while True:
-        n = await db.write(batch, heavy=True)
+        n: int = await db.write(batch, heavy=True)
         if n <= 0:
             return total
         total += n

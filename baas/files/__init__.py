@@ -16,8 +16,19 @@ import json
 import time
 from typing import TYPE_CHECKING
 
-from baas.files.storage import (Blob, BlobInfo, BlobNotFound, BlobTooLarge, InvalidKey, Storage, StorageError,
-                                file_key, record_prefix, storage_from_settings, thumb_key)
+from baas.files.storage import (
+    Blob,
+    BlobInfo,
+    BlobNotFound,
+    BlobTooLarge,
+    InvalidKey,
+    Storage,
+    StorageError,
+    file_key,
+    record_prefix,
+    storage_from_settings,
+    thumb_key,
+)
 from baas.files.thumbs import Thumbnailer
 
 if TYPE_CHECKING:  # the engine builds a FileService; this module only reads it

@@ -8,6 +8,7 @@ sweep. All file I/O runs in worker threads so the event loop never waits on the 
 from __future__ import annotations
 
 import asyncio
+import builtins
 import os
 import secrets
 import shutil
@@ -16,8 +17,7 @@ from itertools import islice
 from pathlib import Path
 from typing import BinaryIO
 
-from baas.files.sniff import SNIFF_BYTES, sniff
-from baas.files.storage import (
+from baas.files.blob import (
     CHUNK_SIZE,
     Blob,
     BlobInfo,
@@ -27,6 +27,7 @@ from baas.files.storage import (
     check_key,
     check_prefix,
 )
+from baas.files.sniff import SNIFF_BYTES, sniff
 
 TMP_DIR = ".tmp"
 _FLUSH_AT = 1024 * 1024  # batch small chunks into ~1 MiB writes: fewer thread hops, bounded memory
@@ -158,7 +159,7 @@ class LocalStorage:
         want = max(0, info.size - offset) if length is None else min(length, max(0, info.size - offset))
         return Blob(info, offset, want, _read_chunks(fh, want), lambda: asyncio.to_thread(fh.close))
 
-    async def list(self, prefix: str = "") -> AsyncIterator[BlobInfo]:  # type: ignore[override]
+    async def list(self, prefix: str = "") -> AsyncIterator[BlobInfo]:
         check_prefix(prefix)
         walker = self._walk(prefix)
         while True:
@@ -190,7 +191,7 @@ class LocalStorage:
                     continue
                 yield BlobInfo(key=key, size=st.st_size, etag=_etag(st), modified=st.st_mtime)
 
-    async def stale_temp_files(self, older_than: float) -> list[str]:
+    async def stale_temp_files(self, older_than: float) -> builtins.list[str]:  # `list` is a method here
         """Temporary files a crash left in ``.tmp`` (for the sweep), older than the timestamp."""
         tmp_dir = self.root / TMP_DIR
 

@@ -14,15 +14,14 @@ import concurrent.futures
 import email.utils
 from collections.abc import AsyncIterable, AsyncIterator
 from itertools import islice
-from typing import Any
+from typing import Any, BinaryIO, cast
 from urllib.parse import urlsplit
 
 from minio import Minio
 from minio.deleteobjects import DeleteObject
 from minio.error import S3Error
 
-from baas.files.sniff import read_ahead, sniff
-from baas.files.storage import (
+from baas.files.blob import (
     CHUNK_SIZE,
     Blob,
     BlobInfo,
@@ -32,6 +31,7 @@ from baas.files.storage import (
     check_key,
     check_prefix,
 )
+from baas.files.sniff import read_ahead, sniff
 
 PART_SIZE = 8 * 1024 * 1024  # S3's minimum is 5 MiB; 10,000 parts of 8 MiB allow 80 GB objects
 _MISSING = {"NoSuchKey", "NoSuchObject", "ResourceNotFound", "NotFound"}
@@ -107,7 +107,7 @@ class S3Storage:
         self.client = Minio(url.netloc, access_key=access_key or None, secret_key=secret or None,
                             secure=url.scheme == "https", region=region or None)
         if force_path_style:
-            self.client.disable_virtual_style_endpoint()
+            self.client.disable_virtual_style_endpoint()  # type: ignore[no-untyped-call]  # minio leaves it unannotated
 
     @classmethod
     def from_settings(cls, s3: dict[str, Any]) -> S3Storage:
@@ -127,7 +127,8 @@ class S3Storage:
             content_type, chunks = await _sniffed(chunks)
         pipe = _Pipe(chunks, asyncio.get_running_loop(), max_size)
         try:
-            await asyncio.to_thread(self.client.put_object, self.bucket, key, pipe, -1,
+            # minio types ``data`` as BinaryIO but only ever calls ``read(n)``, which is all _Pipe has.
+            await asyncio.to_thread(self.client.put_object, self.bucket, key, cast(BinaryIO, pipe), -1,
                                     content_type=content_type,
                                     part_size=PART_SIZE, num_parallel_uploads=1)
         except asyncio.CancelledError:
@@ -214,7 +215,7 @@ class S3Storage:
 
         return Blob(info, offset, want, _read_response(resp, want), close)
 
-    async def list(self, prefix: str = "") -> AsyncIterator[BlobInfo]:  # type: ignore[override]
+    async def list(self, prefix: str = "") -> AsyncIterator[BlobInfo]:
         check_prefix(prefix)
         objects = self.client.list_objects(self.bucket, prefix=prefix or None, recursive=True)
         while True:

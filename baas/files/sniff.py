@@ -71,8 +71,9 @@ def sniff(head: bytes, *, complete: bool = False) -> str:
     if not head:
         return "text/plain; charset=utf-8"
     kind = filetype.guess(head[:SNIFF_BYTES])
-    if kind is not None and kind.mime != "application/octet-stream":
-        return _CANONICAL.get(kind.mime, kind.mime)
+    mime: str = kind.mime if kind is not None else ""  # filetype is untyped: its results are Any
+    if mime and mime != "application/octet-stream":
+        return _CANONICAL.get(mime, mime)
     return _sniff_text(head, complete)
 
 
@@ -117,7 +118,8 @@ def extension_for(mime: str) -> str:
     base = base_type(mime)
     for t in filetype.types:
         if _CANONICAL.get(t.mime, t.mime) == base:
-            return "." + t.extension
+            extension: str = t.extension  # filetype is untyped: its results are Any
+            return "." + extension
     return {"text/plain": ".txt", "text/html": ".html", "image/svg+xml": ".svg", "text/xml": ".xml",
             "application/json": ".json"}.get(base, "")
 

@@ -12,10 +12,12 @@ left alone.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from baas.db.tables import q
+from baas.files.local import LocalStorage
 from baas.files.storage import Storage
+from baas.schema.model import Collection
 
 if TYPE_CHECKING:  # the engine creates this service; here only its type is named
     from baas.core import Engine
@@ -60,12 +62,11 @@ async def sweep_orphans(eng: Engine, storage: Storage, older_than: float = DEFAU
         for key in found:
             await storage.delete(key)
 
-    temp_files = getattr(storage, "stale_temp_files", None)
-    if temp_files is not None:  # local disk: uploads a crash interrupted
-        for path in await temp_files(cutoff):
+    if isinstance(storage, LocalStorage):  # local disk: uploads a crash interrupted
+        for path in await storage.stale_temp_files(cutoff):
             found.append(".tmp/" + path.rsplit("/", 1)[-1])
             if not dry_run:
-                await storage.remove_temp_file(path)  # type: ignore[attr-defined]
+                await storage.remove_temp_file(path)
     return sorted(found)
 
 
@@ -103,7 +104,7 @@ async def _was_collection(eng: Engine, coll_id: str) -> bool:
     return bool(hits)
 
 
-async def _file_names(eng: Engine, coll: Any, rec_ids: list[str]) -> dict[str, set[str]]:
+async def _file_names(eng: Engine, coll: Collection, rec_ids: list[str]) -> dict[str, set[str]]:
     """Record id -> the file names its file fields hold, for the records that exist."""
     file_fields = [f for f in coll.fields if f.type == "file"]
     cols = ", ".join([q("id"), *(q(f.name) for f in file_fields)])

@@ -10,14 +10,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from baas.auth.apikeys import check_scope
 from baas.errors import NotFound
+from baas.records import service
+from baas.records.draft import Draft
 from baas.records.files import RecordFiles
-from baas.records.hooked import after_write, api_record, api_record_from_values
 from baas.records.query import ListParams, Reader, list_records, view_record
-from baas.records.serialize import row_to_record, select_list
-from baas.records.write import check_old_password, create_record, delete_record, prehash, update_record
 from baas.rules.context import RequestInfo
+from baas.rules.scopes import check_scope
 from baas.schema.model import Collection
 
 if TYPE_CHECKING:
@@ -59,45 +58,27 @@ class RecordsService:
     async def create(self, collection: str, body: dict[str, Any]) -> dict[str, Any]:
         """Create a record from a JSON body; the stored record as the requester sees it."""
         coll = self._coll(collection, "create")
-        eng, r, body = self.engine, self._reader(), dict(body)
-        stored: list = []
-        async with RecordFiles(eng) as files:
-            hashed = await prehash(coll, body)
-            await eng.db.write(lambda conn: create_record(conn, r, coll, body, hashed=hashed, row_out=stored,
-                                                          files=files, hooks=eng.hooks))
-        if eng.hooks.on_record_after_create_success.bound:
-            await after_write(eng.hooks.on_record_after_create_success, eng.db, coll, self.req, "create",
-                              api_record(coll, stored[0]))
-        return row_to_record(coll, select_list(coll)[1], stored[0], self.req)
+        return await self._write(Draft(coll, self.req, "create", dict(body)))
 
     async def update(self, collection: str, record_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Update a record from a JSON body; the stored record as the requester sees it."""
         coll = self._coll(collection, "update")
-        eng, r, body = self.engine, self._reader(), dict(body)
-        stored: list = []
-        async with RecordFiles(eng) as files:
-            hashed = await prehash(coll, body)
-            old_hash = await check_old_password(eng.db, coll, record_id, body)
-            await eng.db.write(lambda conn: update_record(conn, r, coll, record_id, body, hashed=hashed,
-                                                          old_hash=old_hash, row_out=stored, files=files,
-                                                          hooks=eng.hooks))
-        if eng.hooks.on_record_after_update_success.bound:
-            await after_write(eng.hooks.on_record_after_update_success, eng.db, coll, self.req, "update",
-                              api_record(coll, stored[0]))
-        return row_to_record(coll, select_list(coll)[1], stored[0], self.req)
+        return await self._write(Draft(coll, self.req, "update", dict(body), record_id))
 
     async def delete(self, collection: str, record_id: str) -> None:
         """Delete a record (cascades and file removal as the records API)."""
         coll = self._coll(collection, "delete")
-        eng, r = self.engine, self._reader()
-        after = eng.hooks.on_record_after_delete_success
-        deleted: list | None = [] if after.bound else None
+        await self._write(Draft(coll, self.req, "delete", record_id=record_id))
+
+    async def _write(self, draft: Draft) -> dict[str, Any]:
+        """The records API's write (`baas.records.service`); the record as the requester sees it
+        ({} for a delete)."""
+        eng = self.engine
         async with RecordFiles(eng) as files:
-            await eng.db.write(lambda conn: delete_record(conn, r, coll, record_id, files, hooks=eng.hooks,
-                                                          deleted_out=deleted))
-        if deleted:
-            await after_write(after, eng.db, coll, self.req, "delete",
-                              api_record_from_values(coll, deleted[0], eng.db.dialect))
+            draft.files = files
+            await service.commit(eng, draft)
+        await service.after(eng, (draft,))
+        return {} if draft.action == "delete" else await service.respond(self._reader(), draft)
 
 
 class Context:

@@ -15,18 +15,24 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import Coroutine
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+from apscheduler.triggers.base import BaseTrigger
 
 from baas.errors import SchemaError
+from baas.files import storage_for
+from baas.files.sweep import sweep_orphans
+from baas.functions.context import Context
 from baas.hooks import LifecycleEvent
 from baas.ids import format_dt, new_id
 from baas.jobs import store
 from baas.rules.context import RequestInfo
 from baas.schema.jobs import Job
+from baas.schema.loader import load_schema
 
 if TYPE_CHECKING:
     from baas.core import Engine
@@ -53,10 +59,10 @@ class Scheduler:
         self.lease = _env_float("BAAS_JOBS_LEASE", 30.0)
         self.history_days = _env_float("BAAS_JOBS_HISTORY_DAYS", 30.0)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id(6)}"
-        self._tasks: set[asyncio.Task] = set()
-        self._loop_task: asyncio.Task | None = None
-        self._beat_task: asyncio.Task | None = None
-        self._triggers: dict[str, Any] = {}
+        self._tasks: set[asyncio.Task[object]] = set()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._beat_task: asyncio.Task[None] | None = None
+        self._triggers: dict[str, BaseTrigger] = {}
 
     # -- configuration -------------------------------------------------------------------------
     def load(self) -> None:
@@ -66,10 +72,8 @@ class Scheduler:
         path = s.project_file or s.schema_file
         jobs: dict[str, Job] = {}
         if path and Path(path).is_file():
-            from baas.schema.loader import load_schema
-
             schema = load_schema(path)
-            lines = schema.__dict__.get("job_lines", {})
+            lines = schema.job_lines
             for job in schema.jobs:
                 # Functions are known once plugins have loaded (the server; not plain CLI engines).
                 if self.engine.functions.loaded and job.function and self.engine.functions.get(job.function) is None:
@@ -144,7 +148,7 @@ class Scheduler:
                 pruned_at = now
                 self._spawn(self._prune())
 
-    def _spawn(self, coro: Any) -> asyncio.Task:
+    def _spawn(self, coro: Coroutine[Any, Any, object]) -> asyncio.Task[object]:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -235,27 +239,22 @@ class Scheduler:
         except Exception:
             log.warning("job %s: could not record the outcome of run %s", run["job"], run["id"], exc_info=True)
 
-    async def _target(self, job: Job, run: dict[str, Any]) -> Any:
+    async def _target(self, job: Job, run: dict[str, Any]) -> object:
         eng = self.engine
         if job.function:
-            from baas.functions.context import Context
-
             spec = eng.functions.get(job.function)
             if spec is None:
                 raise LookupError(f"no function {job.function!r}")
             return await eng.functions._run(spec, Context(eng, spec.name, JOB_REQUEST, dict(job.args),
                                                           run=dict(run)))
         if job.task == "files.sweep":
-            from baas.files import storage_for
-            from baas.files.sweep import sweep_orphans
-
             return {"removed": len(await sweep_orphans(eng, await storage_for(eng)))}
         if job.task == "events.prune":
             return {"pruned": await eng.events.prune()}
         raise LookupError(f"unknown task {job.task!r}")
 
 
-def _excerpt(result: Any) -> str:
+def _excerpt(result: object) -> str:
     if result is None:
         return ""
     try:

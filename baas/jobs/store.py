@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from baas.db import Conn, Database
 from baas.ids import format_dt, new_id
 
 ACTIVE = ("queued", "running")
@@ -21,11 +22,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def as_dict(row: tuple) -> dict[str, Any]:
+def as_dict(row: tuple[Any, ...]) -> dict[str, Any]:
     return dict(zip(COLUMNS, row))
 
 
-async def reap(conn: Any, lease: float) -> int:
+async def reap(conn: Conn, lease: float) -> int:
     """Mark runs whose owner stopped heart-beating ``abandoned``; how many."""
     cutoff = format_dt(now() - timedelta(seconds=lease))
     return await conn.execute(
@@ -34,11 +35,11 @@ async def reap(conn: Any, lease: float) -> int:
         'WHERE "status" IN (\'queued\', \'running\') AND "heartbeat" < ?', [format_dt(now()), cutoff])
 
 
-async def claim(db: Any, job: str, scheduled: str, owner: str, *, overlap: str, lease: float,
+async def claim(db: Database, job: str, scheduled: str, owner: str, *, overlap: str, lease: float,
                 trigger: str = "schedule") -> dict[str, Any] | None:
     """Insert the run row of (``job``, ``scheduled``); None if another process holds it. Its status:
     ``running``; or ``skipped``/``queued`` when a run of the job is still active (``overlap``)."""
-    async def tx(conn: Any) -> dict[str, Any] | None:
+    async def tx(conn: Conn) -> dict[str, Any] | None:
         await reap(conn, lease)
         status = "running"
         if trigger == "schedule":
@@ -59,9 +60,9 @@ async def claim(db: Any, job: str, scheduled: str, owner: str, *, overlap: str, 
     return await db.write(tx)
 
 
-async def start_queued(db: Any, run_id: str, job: str, scheduled: str) -> bool:
+async def start_queued(db: Database, run_id: str, job: str, scheduled: str) -> bool:
     """Turn a queued run into a running one once no earlier run of its job is active."""
-    async def tx(conn: Any) -> bool:
+    async def tx(conn: Conn) -> bool:
         ahead = await conn.fetchval('SELECT count(*) FROM "_job_runs" WHERE "job" = ? AND "scheduled" < ? AND '
                                     "\"status\" IN ('queued', 'running') AND \"id\" <> ?", [job, scheduled, run_id])
         if ahead:
@@ -71,18 +72,18 @@ async def start_queued(db: Any, run_id: str, job: str, scheduled: str) -> bool:
     return await db.write(tx)
 
 
-async def heartbeat(db: Any, owner: str) -> None:
+async def heartbeat(db: Database, owner: str) -> None:
     await db.write(lambda conn: conn.execute(
         'UPDATE "_job_runs" SET "heartbeat" = ? WHERE "owner" = ? AND "status" IN (\'queued\', \'running\')',
         [format_dt(now()), owner]))
 
 
-async def set_attempt(db: Any, run_id: str, attempt: int) -> None:
+async def set_attempt(db: Database, run_id: str, attempt: int) -> None:
     await db.write(lambda conn: conn.execute('UPDATE "_job_runs" SET "attempt" = ? WHERE "id" = ?',
                                              [attempt, run_id]))
 
 
-async def finish(db: Any, run_id: str, status: str, output: str, error: str) -> bool:
+async def finish(db: Database, run_id: str, status: str, output: str, error: str) -> bool:
     """Record the outcome; False if the run was no longer active (reaped meanwhile)."""
     return await db.write(lambda conn: conn.execute(
         'UPDATE "_job_runs" SET "status" = ?, "finished" = ?, "output" = ?, "error" = ? '
@@ -90,7 +91,7 @@ async def finish(db: Any, run_id: str, status: str, output: str, error: str) -> 
         [status, format_dt(now()), output, error, run_id])) == 1
 
 
-async def history(db: Any, job: str = "", limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+async def history(db: Database, job: str = "", limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
     """Runs, newest tick first (of ``job``, or of every job)."""
     where, params = (' WHERE "job" = ?', [job]) if job else ("", [])
     rows = await db.fetch(_SELECT + where + ' ORDER BY "scheduled" DESC, "id" LIMIT ? OFFSET ?',
@@ -98,14 +99,14 @@ async def history(db: Any, job: str = "", limit: int = 50, offset: int = 0) -> l
     return [as_dict(r) for r in rows]
 
 
-async def last_runs(db: Any) -> dict[str, dict[str, Any]]:
+async def last_runs(db: Database) -> dict[str, dict[str, Any]]:
     """The latest run of each job."""
     rows = await db.fetch(_SELECT + ' AS "r" WHERE "scheduled" = (SELECT max("scheduled") FROM "_job_runs" '
                           'AS "o" WHERE "o"."job" = "r"."job")')
     return {r[1]: as_dict(r) for r in rows}
 
 
-async def prune(db: Any, days: float) -> int:
+async def prune(db: Database, days: float) -> int:
     """Delete finished runs older than ``days``."""
     cutoff = format_dt(now() - timedelta(days=days))
     return await db.write(lambda conn: conn.execute(

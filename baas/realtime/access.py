@@ -17,13 +17,15 @@ what PocketBase does too.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterator
+from typing import Any
 
-from baas.auth.apikeys import check_scope
 from baas.db.tables import q
 from baas.errors import ApiError
+from baas.records.layout import Fields, layout
 from baas.records.query import Reader
 from baas.rules.context import RequestInfo
+from baas.rules.scopes import check_scope
 from baas.schema.model import Collection
 from baas.schema.registry import Registry
 
@@ -40,24 +42,18 @@ _CASTS = {
 _ORDINAL_CAST = {"sqlite": "?", "postgresql": "CAST(? AS bigint)"}
 
 
-def _shape(coll: Collection, dialect: str) -> tuple[tuple, str, str]:
-    """(fields, first row's SELECT, later rows' SELECT) for the inline source, cached on the
-    collection object (replaced whenever the schema changes)."""
-    cache = coll.__dict__.setdefault("_rt_source", {})
-    hit = cache.get(dialect)
-    if hit is None:
-        casts = _CASTS[dialect]
-        fields = tuple(coll.fields)
-        exprs = [casts.get(f.kind(), casts["text"]) for f in fields] + [_ORDINAL_CAST[dialect]]
-        names = [q(f.name) for f in fields] + [q(ORDINAL)]
-        first = "SELECT " + ", ".join(f"{e} AS {n}" for e, n in zip(exprs, names))
-        later = "SELECT " + ", ".join(exprs)
-        hit = cache[dialect] = (fields, first, later)
-    return hit
+def _selects(fields: Fields, dialect: str) -> tuple[str, str]:
+    """(first row's SELECT, later rows' SELECT) of the inline source for ``fields``."""
+    casts = _CASTS[dialect]
+    exprs = [casts.get(f.kind(), casts["text"]) for f in fields] + [_ORDINAL_CAST[dialect]]
+    names = [q(f.name) for f in fields] + [q(ORDINAL)]
+    first = "SELECT " + ", ".join(f"{e} AS {n}" for e, n in zip(exprs, names))
+    later = "SELECT " + ", ".join(exprs)
+    return first, later
 
 
-def _row(fields: tuple, record: dict[str, Any], n: int, dialect: str) -> list[Any]:
-    out = []
+def _row(fields: Fields, record: dict[str, Any], n: int, dialect: str) -> list[Any]:
+    out: list[Any] = []
     for f in fields:
         value = record.get(f.name)
         if value is None:
@@ -69,7 +65,9 @@ def _row(fields: tuple, record: dict[str, Any], n: int, dialect: str) -> list[An
 
 def source(coll: Collection, records: list[tuple[int, dict[str, Any]]], dialect: str) -> tuple[str, list[Any]]:
     """The inline row source (without alias) for ``(ordinal, record)`` pairs, and its params."""
-    fields, first, later = _shape(coll, dialect)
+    lay = layout(coll)  # the source's SELECTs are cached per collection version
+    fields = lay.fields
+    first, later = lay.rt_source(dialect, _selects)
     parts: list[str] = []
     params: list[Any] = []
     for n, record in records:
@@ -78,7 +76,7 @@ def source(coll: Collection, records: list[tuple[int, dict[str, Any]]], dialect:
     return " UNION ALL ".join(parts), params
 
 
-def chunks(coll: Collection, records: list[tuple[int, dict[str, Any]]]) -> Iterable[list]:
+def chunks(coll: Collection, records: list[tuple[int, dict[str, Any]]]) -> Iterator[list[tuple[int, dict[str, Any]]]]:
     per = max(1, MAX_PARAMS // (len(coll.fields) + 1) - 100)
     for i in range(0, len(records), per):
         yield records[i:i + per]

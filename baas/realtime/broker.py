@@ -25,17 +25,21 @@ import hashlib
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from baas.db.tables import q
+from baas.events.stream import Event
+from baas.ids import now_str
 from baas.realtime import access
 from baas.realtime.client import AuthState, Client, random_id
 from baas.realtime.mailbox import Mailbox
 from baas.realtime.render import render, render_key
 from baas.realtime.topics import OAUTH2, Topic, parse_topic
+from baas.rules.context import RequestInfo
 from baas.schema.model import Collection
 
 if TYPE_CHECKING:  # the engine creates the broker; the broker only uses it
@@ -59,7 +63,7 @@ class Config:
     buffer_limit: int = 512 * 1024  # bytes a client may fall behind before it is dropped
 
     @classmethod
-    def from_env(cls) -> "Config":
+    def from_env(cls) -> Config:
         cfg = cls()
         try:
             cfg.idle_timeout = float(os.environ.get("BAAS_REALTIME_IDLE_TIMEOUT") or cfg.idle_timeout)
@@ -76,11 +80,16 @@ class _Change:
     client_id: str
     auth: AuthState | None
     keys: list[str]
-    done: asyncio.Future
+    done: asyncio.Future[int]
 
 
+RenderKey = tuple[Any, ...]  # equal keys: equal bytes for the same event (`baas.realtime.render.render_key`)
 # A subscription as a group member: (client, topic, SSE event name, @request, render key).
-Member = tuple[Client, Topic, bytes, Any, tuple]
+Member = tuple[Client, Topic, bytes, RequestInfo, RenderKey]
+# What decides a group's answer: (kind, who asks as far as the rule reads it, filter, query/headers read).
+GroupKey = tuple[str, Any, str, Any]
+Delivery = tuple[int, Client, bytes, bytes]  # (event ordinal, client, SSE event name, data)
+Rendered = dict[tuple[int, RenderKey], bytes]  # the batch's renderings, shared among subscribers
 
 
 @dataclass
@@ -89,7 +98,7 @@ class _Group:
 
     kind: str  # "list" | "view"
     rule: str | None
-    req: Any  # a member's RequestInfo: the one the group's query runs with
+    req: RequestInfo  # a member's: the one the group's query runs with
     lists: list[Member] = field(default_factory=list)  # every record of the batch
     views: dict[tuple[str, str], tuple[Member, set[int]]] = field(default_factory=dict)  # some records
 
@@ -115,10 +124,10 @@ class Broker:
         self.clients: dict[str, Client] = {}
         self._index: dict[str, dict[tuple[str, str], tuple[Client, Topic]]] = {}
         self._by_auth: dict[tuple[str, str], set[Client]] = {}
-        self._pending: list[Any] = []
+        self._pending: list[Event | _Change] = []
         self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
-        self._unlisten: Any = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._unlisten: Callable[[], None] | None = None
         self.mailbox = Mailbox(self)
         self.delivered = 0  # messages queued to clients (for tests and stats)
         self._version = 0  # bumped by every change of subscriptions or auth: plans are rebuilt
@@ -184,7 +193,7 @@ class Broker:
         self._wake.set()
         return await done
 
-    def _apply(self, change: "_Change") -> int:
+    def _apply(self, change: _Change) -> int:
         client = self.clients.get(change.client_id)
         if client is None or client.closed:
             return 404
@@ -240,7 +249,7 @@ class Broker:
             self._by_auth.setdefault(auth.identity, set()).add(client)
 
     # -- events -----------------------------------------------------------------------------------
-    def _on_events(self, events: list[Any]) -> None:
+    def _on_events(self, events: list[Event]) -> None:
         """The bus listener: queue and return at once (the bus serves other listeners too)."""
         if self.clients:
             self._pending.extend(events)
@@ -251,7 +260,7 @@ class Broker:
             await self._wake.wait()
             self._wake.clear()
             items, self._pending = self._pending, []
-            batch: list[Any] = []
+            batch: list[Event] = []
             for item in items:
                 if isinstance(item, _Change):
                     await self._deliver(batch)
@@ -262,7 +271,7 @@ class Broker:
                     batch.append(item)
             await self._deliver(batch)
 
-    async def _deliver(self, events: list[Any]) -> None:
+    async def _deliver(self, events: list[Event]) -> None:
         if not events:
             return
         try:
@@ -272,30 +281,31 @@ class Broker:
         except Exception:
             log.exception("realtime: delivering %d event(s) failed", len(events))
 
-    async def dispatch(self, events: list[Any]) -> None:
+    async def dispatch(self, events: list[Event]) -> None:
         """Deliver a batch of events (in order) to every client allowed to see them."""
         await self._reauthorize(events)
         if not self._index:
             return
-        by_coll: dict[str, list[tuple[int, Any]]] = {}
+        by_coll: dict[str, list[tuple[int, Event]]] = {}
         for i, ev in enumerate(events):
             by_coll.setdefault(ev.collection_id, []).append((i, ev))
-        out: list[tuple[int, Client, bytes, bytes]] = []
-        cache: dict[tuple, bytes] = {}
+        out: list[Delivery] = []
+        cache: Rendered = {}
         await asyncio.gather(*(self._collection(cid, evs, out, cache) for cid, evs in by_coll.items()))
         out.sort(key=lambda d: d[0])
         for _, client, name, data in out:
             if client.push(name, data):
                 self.delivered += 1
 
-    async def _collection(self, coll_id: str, evs: list[tuple[int, Any]], out: list, cache: dict) -> None:
+    async def _collection(self, coll_id: str, evs: list[tuple[int, Event]], out: list[Delivery],
+                          cache: Rendered) -> None:
         coll: Collection | None = self.eng.registry.get(coll_id)
         if coll is None or coll.id != coll_id:
             coll = await self._fresh_collection(coll_id)
             if coll is None:
                 return
         groups = list(self._list_plan(coll).groups)
-        views: dict[tuple, _Group] = {}
+        views: dict[GroupKey, _Group] = {}
         index = self._index
         for i, ev in evs:
             for base in (f"{coll.name}/{ev.record_id}", f"{coll.id}/{ev.record_id}"):
@@ -312,7 +322,7 @@ class Broker:
         plan = self._plans.get(coll.id)
         if plan is not None and plan.coll is coll and plan.version == self._version and time.time() < plan.until:
             return plan
-        groups: dict[tuple, _Group] = {}
+        groups: dict[GroupKey, _Group] = {}
         until = float("inf")
         for base in (f"{coll.name}/*", f"{coll.id}/*", coll.name, coll.id):
             for client, topic in (self._index.get(base) or {}).values():
@@ -333,7 +343,8 @@ class Broker:
         coll = self.eng.registry.get(coll_id)
         return coll if coll is not None and coll.id == coll_id else None
 
-    def _add(self, groups: dict, kind: str, coll: Collection, client: Client, topic: Topic, i: int | None) -> None:
+    def _add(self, groups: dict[GroupKey, _Group], kind: str, coll: Collection, client: Client, topic: Topic,
+             i: int | None) -> None:
         if client.closed:
             return
         rule = coll.listRule if kind == "list" else coll.viewRule
@@ -353,7 +364,7 @@ class Broker:
         extra: Any = None
         if "@request.query" in text or "@request.headers" in text:
             extra = (tuple(sorted(topic.query.items())), tuple(sorted(topic.headers.items())))
-        key = (kind, who, topic.filter, extra)
+        key: GroupKey = (kind, who, topic.filter, extra)
         group = groups.get(key)
         if group is None:
             group = groups[key] = _Group(kind, rule, req)
@@ -368,7 +379,8 @@ class Broker:
             else:
                 seen[1].add(i)
 
-    async def _group(self, coll: Collection, g: _Group, records: dict[int, Any], out: list, cache: dict) -> None:
+    async def _group(self, coll: Collection, g: _Group, records: dict[int, Event], out: list[Delivery],
+                     cache: Rendered) -> None:
         if g.lists:
             wanted = sorted(records)
         else:
@@ -390,12 +402,12 @@ class Broker:
                 out.append((i, client, name, data))
 
     # -- re-authorisation -------------------------------------------------------------------------
-    async def _reauthorize(self, events: list[Any]) -> None:
+    async def _reauthorize(self, events: list[Event]) -> None:
         """Apply auth record changes before the batch is delivered (conservative: a revoked
         client loses access for the whole batch)."""
         if not self._by_auth:
             return
-        updated: dict[str, dict[str, Any]] = {}
+        updated: dict[str, dict[str, Event]] = {}
         for ev in events:
             holders = self._by_auth.get((ev.collection_id, ev.record_id))
             if not holders:
@@ -440,8 +452,6 @@ class Broker:
     async def _sweep(self) -> None:
         """Every ``SWEEP_EVERY`` seconds: API-key clients whose key was revoked or expired become
         guests (keys are no records, so no event announces it)."""
-        from baas.ids import now_str
-
         while True:
             await asyncio.sleep(SWEEP_EVERY)
             keyed = [c for c in self.clients.values() if c.auth is not None and c.auth.api_key]

@@ -54,7 +54,7 @@ class AuthState:
                 "api_key": self.api_key}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any] | None) -> "AuthState | None":
+    def from_json(cls, data: dict[str, Any] | None) -> AuthState | None:
         if not data:
             return None
         return cls(dict(data["record"]), str(data.get("fingerprint", "")), float(data.get("expires", 0.0)),
@@ -73,11 +73,11 @@ class Client:
     reason: str = ""
     _chunks: list[bytes] = field(default_factory=list)
     _size: int = 0
-    _waiter: asyncio.Future | None = None
-    _requests: dict[tuple, RequestInfo] = field(default_factory=dict)
+    _waiter: asyncio.Future[None] | None = None
+    _requests: dict[tuple[int, int], RequestInfo] = field(default_factory=dict)  # by (topic, auth) identity
     # The connection's task while it waits in ``send``: closing the client cancels that wait
     # (a stalled peer would otherwise hold the task and its buffers forever).
-    on_drop: asyncio.Task | None = None
+    on_drop: asyncio.Task[Any] | None = None
     interrupted: bool = False
     indexed: tuple[str, str] | None = None  # the identity the broker lists this client under
     last_active: float = field(default_factory=time.monotonic)  # connected or last written to

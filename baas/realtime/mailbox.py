@@ -20,15 +20,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from baas.db.base import Conn, Database
 from baas.ids import format_dt, now_str
 from baas.realtime.client import AuthState, random_id
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the broker creates its mailbox
     from baas.realtime.broker import Broker
 
 log = logging.getLogger("baas.realtime")
@@ -42,18 +44,18 @@ _encode = msgspec.json.encode
 class Mailbox:
     """The broker's link to its peers."""
 
-    def __init__(self, broker: "Broker") -> None:
+    def __init__(self, broker: Broker) -> None:
         self.broker = broker
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._last_cleanup = 0.0
         self._last_request = 0.0
         self._asked: dict[str, asyncio.Future[int]] = {}  # row id -> its answer
         self._unanswered: list[str] = []  # rows of asks that timed out: to delete
-        self._collector: asyncio.Task | None = None
+        self._collector: asyncio.Task[None] | None = None
 
     @property
-    def db(self) -> Any:
+    def db(self) -> Database:
         return self.broker.eng.db
 
     @property
@@ -103,7 +105,7 @@ class Mailbox:
             self._collector = asyncio.create_task(self._collect(), name="realtime-mailbox-answers")
         try:
             return await asyncio.wait_for(asyncio.shield(answer), WAIT)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return 404
         finally:
             if self._asked.pop(row_id, None) is not None:  # not answered: the row is ours to delete
@@ -120,8 +122,8 @@ class Mailbox:
                 for i in range(0, len(ids), 500):
                     part = ids[i:i + 500]
                     marks = ", ".join("?" for _ in part)
-                    rows = dict(await self.db.fetch(
-                        f'SELECT "id", "value" FROM "_params" WHERE "id" IN ({marks})', part))
+                    found = await self.db.fetch(f'SELECT "id", "value" FROM "_params" WHERE "id" IN ({marks})', part)
+                    rows: dict[str, str] = {row[0]: row[1] for row in found}
                     for row_id in part:
                         raw = rows.get(row_id)
                         status = 404 if raw is None else int(_decode(raw).get("status") or 0)
@@ -134,7 +136,7 @@ class Mailbox:
                 done += self._unanswered
                 self._unanswered = []
                 if done:
-                    await self.db.write(lambda conn: _delete_rows(conn, done))
+                    await self.db.write(partial(_delete_rows, ids=done))
             except asyncio.CancelledError:
                 raise
             except Exception:  # a leftover row is removed by the stale-row cleanup
@@ -161,7 +163,7 @@ class Mailbox:
                            for (row_id, request), status in zip(open_, statuses)]
                 if answers:
                     self._last_request = time.monotonic()
-                    await self.db.write(lambda conn: _write_answers(conn, answers))
+                    await self.db.write(partial(_write_answers, answers=answers))
                 if time.monotonic() - self._last_cleanup > STALE:
                     self._last_cleanup = time.monotonic()
                     await self._cleanup()
@@ -182,18 +184,18 @@ class Mailbox:
         return 400
 
     async def _cleanup(self) -> None:
-        cutoff = format_dt(datetime.now(timezone.utc) - timedelta(seconds=STALE))
+        cutoff = format_dt(datetime.now(UTC) - timedelta(seconds=STALE))
         await self.db.write(lambda conn: conn.execute(
             'DELETE FROM "_params" WHERE "id" > ? AND "id" < ? AND "updated" < ?',
             [PREFIX, "realtime;", cutoff]))
 
 
-async def _write_answers(conn: Any, answers: list[tuple[str, dict[str, Any]]]) -> None:
+async def _write_answers(conn: Conn, answers: list[tuple[str, dict[str, Any]]]) -> None:
     for row_id, value in answers:
         await conn.execute('UPDATE "_params" SET "value" = ? WHERE "id" = ?', [_encode(value).decode(), row_id])
 
 
-async def _delete_rows(conn: Any, ids: list[str]) -> None:
+async def _delete_rows(conn: Conn, ids: list[str]) -> None:
     for i in range(0, len(ids), 500):
         part = ids[i:i + 500]
         await conn.execute(f'DELETE FROM "_params" WHERE "id" IN ({", ".join("?" for _ in part)})', part)

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from baas.errors import ApiError
+from baas.records.layout import layout
 from baas.records.query import Reader
 from baas.rules.context import RequestInfo
 from baas.schema.model import Collection
@@ -24,24 +25,11 @@ log = logging.getLogger("baas.realtime")
 _encode = msgspec.json.Encoder().encode
 
 
-def _visible(coll: Collection, superuser: bool) -> tuple[str, ...]:
-    """Field names shown to superusers / everyone else, in collection order (cached per schema
-    version on the collection object)."""
-    cache = coll.__dict__.setdefault("_rt_visible", {})
-    hit = cache.get(superuser)
-    if hit is None:
-        hit = cache[superuser] = tuple(
-            f.name for f in coll.fields
-            if f.type != "password" and not (coll.type == "auth" and f.name == "tokenKey")
-            and (superuser or not f.hidden))
-    return hit
-
-
 def shape(coll: Collection, record: dict[str, Any], req: RequestInfo) -> dict[str, Any]:
     """The API record for ``req`` (no expand, no fields picking)."""
     superuser = req.is_superuser
     out: dict[str, Any] = {"collectionId": coll.id, "collectionName": coll.name}
-    for name in _visible(coll, superuser):
+    for name in layout(coll).visible(superuser):  # in collection order, cached per schema version
         if name in record:
             out[name] = record[name]
     if coll.type == "auth" and not superuser and not out.get("emailVisibility"):
@@ -51,7 +39,7 @@ def shape(coll: Collection, record: dict[str, Any], req: RequestInfo) -> dict[st
     return out
 
 
-def render_key(coll: Collection, req: RequestInfo, expand: str, fields: str) -> tuple:
+def render_key(coll: Collection, req: RequestInfo, expand: str, fields: str) -> tuple[Any, str, str]:
     """Subscribers with equal keys get equal bytes for the same event."""
     auth = req.auth
     if expand or coll.type == "auth":  # expand rules and email visibility depend on who asks

@@ -111,9 +111,11 @@ def parse_form(body: dict[str, Any]) -> tuple[str, list[str]]:
                 for i, s in enumerate(subs) if len(s) > MAX_TOPIC_LENGTH}
         if long:
             errors["subscriptions"] = long
-    if errors:
+    # (The type checks repeat what ``errors`` says, for the type checker.)
+    if errors or not isinstance(client_id, str) or not isinstance(subs, list):
         raise ValidationFailed(errors, "Something went wrong while processing your request.")
     # A line break in a topic would end the SSE field it is written in: such topics match nothing
     # anyway (collection names and ids have none), so they are dropped.
-    topics = [s for s in dict.fromkeys(subs) if s and "\n" not in s and "\r" not in s]  # type: ignore[union-attr]
+    strings: list[str] = subs
+    topics = [s for s in dict.fromkeys(strings) if s and "\n" not in s and "\r" not in s]
     return client_id, topics

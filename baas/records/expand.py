@@ -12,11 +12,12 @@ budget stops at the first query that shows it, never after building the tree."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from baas.db.tables import q
 from baas.errors import ApiError, BadRequest, FieldError
 from baas.records.serialize import rows_to_records, select_list
+from baas.rules.scopes import check_scope
 from baas.schema.fields import RelationField, as_list
 from baas.schema.model import Collection, parse_index
 
@@ -56,8 +57,8 @@ class Budget:
             raise ExpandTooLarge(self.limit)
 
 
-def parse_expand(spec: str) -> dict[str, dict]:
-    tree: dict[str, dict] = {}
+def parse_expand(spec: str) -> dict[str, dict[str, Any]]:
+    tree: dict[str, dict[str, Any]] = {}
     for path in spec.split(","):
         node = tree
         for part in [p.strip() for p in path.strip().split(".") if p.strip()][:MAX_DEPTH]:
@@ -65,7 +66,7 @@ def parse_expand(spec: str) -> dict[str, dict]:
     return tree
 
 
-async def expand_records(r: Reader, coll: Collection, records: list[dict], spec: str | dict,
+async def expand_records(r: Reader, coll: Collection, records: list[dict[str, Any]], spec: str | dict[str, Any],
                          budget: Budget | None = None, weights: dict[int, int] | None = None) -> None:
     """Fill ``record["expand"]`` for each record, in place.
 
@@ -88,7 +89,6 @@ async def expand_records(r: Reader, coll: Collection, records: list[dict], spec:
 
 def _key_may_view(r: Reader, target: Collection) -> bool:
     """An API key expands only collections its scopes let it view (as it may only view those)."""
-    from baas.auth.apikeys import check_scope  # services share a layer; imported where used
     try:
         check_scope(r.req, target.name, "view")
     except ApiError:
@@ -96,8 +96,8 @@ def _key_may_view(r: Reader, target: Collection) -> bool:
     return True
 
 
-async def _load(r: Reader, target: Collection, cond: str, params: list, limit: int,
-                extra_col: str = "", window: str = "", join: str = "") -> list:
+async def _load(r: Reader, target: Collection, cond: str, params: list[Any], limit: int,
+                extra_col: str = "", window: str = "", join: str = "") -> list[Any]:
     """Rows of ``target`` matching ``cond`` under its view rule: at most ``limit`` + 1 of them, so
     a caller sees that the budget is exceeded without loading everything.
 
@@ -118,14 +118,15 @@ async def _load(r: Reader, target: Collection, cond: str, params: list, limit: i
                f"AS {q('__n')} FROM {src} WHERE {where}) AS {q('t')} WHERE {q('__n')} <= {BACK_LIMIT} LIMIT ?")
     else:
         sql = f"SELECT {cols} FROM {src} WHERE {where} LIMIT ?"
-    return await r.db.fetch(sql, [*params, *rule_params, max(0, limit) + 1])
+    rows: list[Any] = await r.db.fetch(sql, [*params, *rule_params, max(0, limit) + 1])
+    return rows
 
 
-def _chunks(items: list, n: int = _CHUNK) -> list[list]:
+def _chunks(items: list[Any], n: int = _CHUNK) -> list[list[Any]]:
     return [items[i:i + n] for i in range(0, len(items), n)]
 
 
-async def _expand_relation(r: Reader, records: list[dict], field: RelationField, key: str, sub: dict,
+async def _expand_relation(r: Reader, records: list[dict[str, Any]], field: RelationField, key: str, sub: dict[str, Any],
                            budget: Budget, weights: dict[int, int]) -> None:
     target = r.registry.get(field.collectionId)
     if target is None:
@@ -134,7 +135,7 @@ async def _expand_relation(r: Reader, records: list[dict], field: RelationField,
     if not ids:
         return
     _, fields = select_list(target)
-    found: dict[str, dict] = {}
+    found: dict[str, dict[str, Any]] = {}
     for chunk in _chunks(ids):
         marks = ", ".join("?" * len(chunk))
         rows = await _load(r, target, f'{q("m")}.{q("id")} IN ({marks})', chunk, budget.left - len(found))
@@ -161,8 +162,8 @@ async def _expand_relation(r: Reader, records: list[dict], field: RelationField,
             rec.setdefault("expand", {})[key] = found[rec[key]]
 
 
-async def _expand_back(r: Reader, coll: Collection, records: list[dict], src_name: str, field_name: str,
-                       key: str, sub: dict, budget: Budget, weights: dict[int, int]) -> None:
+async def _expand_back(r: Reader, coll: Collection, records: list[dict[str, Any]], src_name: str, field_name: str,
+                       key: str, sub: dict[str, Any], budget: Budget, weights: dict[int, int]) -> None:
     src = r.registry.get(src_name)
     field = src.field(field_name) if src else None
     if src is None or not isinstance(field, RelationField) or field.collectionId != coll.id:
@@ -170,8 +171,8 @@ async def _expand_back(r: Reader, coll: Collection, records: list[dict], src_nam
     parent_ids = list(dict.fromkeys(rec["id"] for rec in records if rec.get("id")))
     col = f'{q("m")}.{q(field.name)}'
     _, fields = select_list(src)
-    children: dict[str, dict] = {}  # one object per child, shared by all its parents
-    of_parent: dict[str, list[dict]] = {}
+    children: dict[str, dict[str, Any]] = {}  # one object per child, shared by all its parents
+    of_parent: dict[str, list[dict[str, Any]]] = {}
     pairs = 0
     for chunk in _chunks(parent_ids):
         marks = ", ".join("?" * len(chunk))

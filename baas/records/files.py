@@ -24,6 +24,7 @@ from baas.errors import FieldError, ValidationFailed
 from baas.files import record_prefix
 from baas.files.storage import Storage, file_key
 from baas.files.uploads import remove_files, store_upload
+from baas.records.layout import layout
 from baas.schema.fields import FileField
 from baas.schema.model import Collection
 
@@ -36,11 +37,8 @@ Key = tuple[str, str]  # (collection id, record id)
 
 
 def file_fields(coll: Collection) -> tuple[FileField, ...]:
-    """The collection's file fields (cached on the collection: the write path asks on every write)."""
-    found = coll.__dict__.get("_file_fields")
-    if found is None:
-        found = coll.__dict__["_file_fields"] = tuple(f for f in coll.fields if isinstance(f, FileField))
-    return found
+    """The collection's file fields (from its `Layout`: the write path asks on every write)."""
+    return layout(coll).file_fields
 
 
 def body_limit(coll: Collection, base: int) -> int:
@@ -154,12 +152,12 @@ class RecordFiles:
         gone: dict[Key, set[str]] = {k: set(v) for k, v in self._dropped.items()}
         for key, names in self.uploads.items():
             gone.setdefault(key, set()).update(names)
-        for key, names in gone.items():
+        for key, dropped in gone.items():
             if key in self._deleted:
                 continue
-            names = names - self._kept.get(key, set())
-            if names:
-                await self._best_effort(remove_files(storage, key[0], key[1], sorted(names)))
+            left = dropped - self._kept.get(key, set())
+            if left:
+                await self._best_effort(remove_files(storage, key[0], key[1], sorted(left)))
         self.uploads, self._dropped, self._deleted = {}, {}, set()
 
     @staticmethod

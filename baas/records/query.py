@@ -1,4 +1,4 @@
-"""Reading records: list (filter, sort, paging, total) and view, under the collection's rules."""
+"""Reading records: list[Any] (filter, sort, paging, total) and view, under the collection's rules."""
 
 from __future__ import annotations
 
@@ -62,14 +62,14 @@ class Reader:
     req: RequestInfo
 
     async def where(self, coll: Collection, rule: str | None, extra: str = "",
-                    alias: str = "m") -> tuple[list[str], list]:
+                    alias: str = "m") -> tuple[list[str], list[Any]]:
         """SQL conditions for ``rule`` (skipped for superusers) and a client ``filter``.
 
         A condition that reads no row (``@request.auth.id != ""`` and the like) is settled once
         by the database up front, so a list or count under it keeps its plain, indexed plan
         instead of evaluating a constant on every row."""
         parts: list[str] = []
-        params: list = []
+        params: list[Any] = []
         exprs = []
         if rule and not self.req.is_superuser:
             exprs.append((rule, False))
@@ -99,8 +99,8 @@ class Reader:
         if rule is None and not self.req.is_superuser:
             raise Forbidden("Only superusers can perform this action.")
 
-    async def finish(self, coll: Collection, records: list[dict], expand: str, fields: str, *,
-                     done: bool = False) -> list[dict]:
+    async def finish(self, coll: Collection, records: list[dict[str, Any]], expand: str, fields: str, *,
+                     done: bool = False) -> list[dict[str, Any]]:
         """Expand and project records for the answer. ``done``: the action already happened (a
         committed write, a sign-in), so an expand over the response bound is left out rather than
         answered with a 400 that would read as a failed action (PocketBase ignores expand errors
@@ -136,7 +136,7 @@ async def list_records(r: Reader, coll: Collection, p: ListParams) -> dict[str, 
     conds, params = await r.where(coll, coll.listRule, p.filter)
     where = f" WHERE {' AND '.join(conds)}" if conds else ""
     order = rowid(r.db.dialect) if coll.type != "view" else f'{q("m")}.{q("id")}'
-    sort_params: list = []
+    sort_params: list[Any] = []
     if p.sort:
         try:
             s = rules.compile_sort(p.sort, collection=coll, lookup=r.registry.get, request=r.req,
@@ -160,11 +160,12 @@ async def list_records(r: Reader, coll: Collection, p: ListParams) -> dict[str, 
     return {"page": p.page, "perPage": p.perPage, "totalPages": pages, "totalItems": total, "items": items}
 
 
-async def load_row(db: Any, coll: Collection, record_id: str) -> tuple | None:
+async def load_row(db: Any, coll: Collection, record_id: str) -> tuple[Any, ...] | None:
     """A record's stored row by id, no rule applied (columns in `select_list` order)."""
     cols, _ = select_list(coll)
-    return await db.fetchone(f"SELECT {cols} FROM {q(coll.name)} AS {q('m')} WHERE {q('m')}.{q('id')} = ?",
-                             [record_id])
+    row: tuple[Any, ...] | None = await db.fetchone(
+        f"SELECT {cols} FROM {q(coll.name)} AS {q('m')} WHERE {q('m')}.{q('id')} = ?", [record_id])
+    return row
 
 
 async def fetch_one(r: Reader, coll: Collection, record_id: str, rule: str | None,
@@ -177,7 +178,7 @@ async def fetch_one(r: Reader, coll: Collection, record_id: str, rule: str | Non
     return None if row is None else row_to_record(coll, fields, row, r.req)
 
 
-async def view_record(r: Reader, coll: Collection, record_id: str, expand: str = "", fields: str = "") -> dict:
+async def view_record(r: Reader, coll: Collection, record_id: str, expand: str = "", fields: str = "") -> dict[str, Any]:
     """``GET …/records/{id}``: 404 when missing or hidden by the view rule."""
     r.check_locked(coll.viewRule)
     rec = await fetch_one(r, coll, record_id, coll.viewRule)

@@ -5,22 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from baas.db.tables import q
+from baas.records.layout import Decoder, Fields, layout
 from baas.rules.context import RequestInfo
 from baas.schema.fields import Field
 from baas.schema.model import Collection
 
 
-def select_list(coll: Collection, alias: str = "m") -> tuple[str, tuple]:
-    """The SELECT list for a collection's records and the fields in the same order.
-
-    Cached on the collection object, which is replaced whenever the schema changes."""
-    cache = coll.__dict__.setdefault("_select_cache", {})
-    hit = cache.get(alias)
-    if hit is None:
-        fields = tuple(coll.fields)
-        hit = cache[alias] = (", ".join(f"{q(alias)}.{q(f.name)}" for f in fields), fields)
-    return hit
+def select_list(coll: Collection, alias: str = "m") -> tuple[str, Fields]:
+    """The SELECT list for a collection's records and the fields in the same order (from the
+    collection's `Layout`, rebuilt whenever the schema changes)."""
+    lay = layout(coll)
+    return lay.select(alias), lay.fields
 
 
 def _text(raw: Any) -> Any:
@@ -40,10 +35,11 @@ def _decoder(f: Field) -> Callable[[Any], Any]:
     """The fastest function that gives ``f.to_api(raw)``."""
     if type(f).to_api is not Field.to_api:
         return f.to_api
-    return {"text": _text, "number": _number, "bool": bool}.get(f.kind(), f.to_api)
+    fast: dict[str, Callable[[Any], Any]] = {"text": _text, "number": _number, "bool": bool}
+    return fast.get(f.kind(), f.to_api)
 
 
-def _build_decoder(coll: Collection, fields: tuple, superuser: bool) -> Callable[[tuple], dict[str, Any]]:
+def _build_decoder(coll: Collection, fields: Fields, superuser: bool) -> Decoder:
     """A function from a row to the record's dict, generated once per collection version.
 
     Why generated: a page of records converts every value of every row, and a single dict
@@ -63,25 +59,26 @@ def _build_decoder(coll: Collection, fields: tuple, superuser: bool) -> Callable
             env[f"_d{i}"] = decode
             expr = f"_d{i}(row[{i}])"
         parts.append(f"{f.name!r}: {expr}")
-    return eval(f"lambda row: {{{', '.join(parts)}}}", env)  # noqa: S307 - see docstring
+    decoder: Decoder = eval(f"lambda row: {{{', '.join(parts)}}}", env)  # noqa: S307 - see docstring
+    return decoder
 
 
-def _decoders(coll: Collection, fields: tuple) -> tuple[Callable, Callable]:
-    """(superuser decoder, everyone-else decoder), cached on the collection object, which is
-    replaced whenever the schema changes."""
-    cache = coll.__dict__.setdefault("_decoder_cache", {})
-    hit = cache.get(id(fields))
-    if hit is None or hit[0] is not fields:
-        hit = cache[id(fields)] = (fields, _build_decoder(coll, fields, True), _build_decoder(coll, fields, False))
-    return hit[1], hit[2]
+def _decoders(coll: Collection, fields: Fields) -> tuple[Decoder, Decoder]:
+    """(superuser decoder, everyone-else decoder) for rows in ``fields`` order: the layout's when
+    ``fields`` are its own (every caller passes `select_list`'s), else built now."""
+    lay = layout(coll)
+    if fields is lay.fields:
+        return lay.decoders(_build_decoder)
+    return _build_decoder(coll, fields, True), _build_decoder(coll, fields, False)
 
 
-def row_to_record(coll: Collection, fields: tuple, row: tuple, req: RequestInfo | None) -> dict[str, Any]:
+def row_to_record(coll: Collection, fields: Fields, row: tuple[Any, ...], req: RequestInfo | None) -> dict[str, Any]:
     """One row as PocketBase shows a record to the requester ``req`` (None: internal use)."""
     return rows_to_records(coll, fields, [row], req)[0]
 
 
-def rows_to_records(coll: Collection, fields: tuple, rows: list, req: RequestInfo | None) -> list[dict[str, Any]]:
+def rows_to_records(coll: Collection, fields: Fields, rows: list[tuple[Any, ...]],
+                    req: RequestInfo | None) -> list[dict[str, Any]]:
     """Rows as PocketBase shows records to the requester ``req`` (None: internal use)."""
     superuser = req is None or req.is_superuser
     decode = _decoders(coll, fields)[0 if superuser else 1]
@@ -95,6 +92,6 @@ def rows_to_records(coll: Collection, fields: tuple, rows: list, req: RequestInf
     return records
 
 
-def raw_record(coll: Collection, fields: tuple, row: tuple) -> dict[str, Any]:
+def raw_record(coll: Collection, fields: Fields, row: tuple[Any, ...]) -> dict[str, Any]:
     """Every stored value (hidden ones included) as Python values, for the write path."""
     return {f.name: f.from_db(raw) for f, raw in zip(fields, row)}

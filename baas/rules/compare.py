@@ -35,7 +35,7 @@ def compare(a: Operand, op: str, b: Operand, dialect: str) -> SQL:
             a = _integral(a)
         return cat(a.expr, f" {op} ", b.expr)
     if op in ("LIKE", "NOT LIKE"):
-        return cat(_ascii_lower(_as_text(a)), f" {op} ", _ascii_lower(_as_text(b)), " ESCAPE '\\'")
+        return cat(_ascii_lower(as_text(a)), f" {op} ", _ascii_lower(as_text(b)), " ESCAPE '\\'")
     a, b = _affinity(a, b)
     if a.kind == "null" and b.kind == "null":
         return TRUE if op == "IS" else FALSE if op == "IS NOT" else frag("NULL")
@@ -119,7 +119,8 @@ def _to_text(x: Operand) -> Operand:
     return Operand(cat("CAST(", x.expr, " AS TEXT)"), "text", multi=x.multi, flags=set(x.flags))
 
 
-def _as_text(x: Operand) -> SQL:
+def as_text(x: Operand) -> SQL:
+    """The operand as SQL text (a JSON value as its string or number text), for LIKE and case folding."""
     if x.kind == "text":
         return x.expr
     if x.kind == "json":

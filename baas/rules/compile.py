@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from baas.rules import ast
-from baas.rules.compare import FALSE, TRUE, coalesce_empty, compare, json_sort_keys, like_text
+from baas.rules.compare import FALSE, TRUE, as_text, coalesce_empty, compare, json_sort_keys, like_text
 from baas.rules.context import RequestInfo
 from baas.rules.errors import RuleError
 from baas.rules.parser import parse
@@ -119,7 +119,9 @@ class Compiler:
                 return FALSE if positive else cat("(", a.expr, " IS NOT NULL)")
             pattern = literal(text, self.dialect)
         else:  # a column on the right: "contains"
-            pattern = Operand(cat("('%' || ", b.expr, " || '%')"), "text")
+            # PostgreSQL reads `'%' || jsonb` as a jsonb concatenation and fails: compare JSON as its text.
+            right = as_text(b) if self.dialect == "postgresql" and b.kind == "json" else b.expr
+            pattern = Operand(cat("('%' || ", right, " || '%')"), "text")
         return compare(a, op, pattern, self.dialect)
 
     def _changed(self, value: Operand, stored: Operand) -> SQL:

@@ -24,4 +24,8 @@ class RequestInfo:
 
     @property
     def is_superuser(self) -> bool:
-        return bool(self.auth) and self.auth.get("collectionName") == "_superusers"
+        return bool(self.auth and self.auth.get("collectionName") == "_superusers")
+
+
+# The server acting on its own behalf (sign-in flows, jobs, the CLI): a superuser with no record.
+SUPERUSER = RequestInfo(auth={"id": "", "collectionName": "_superusers", "collectionId": ""}, context="internal")

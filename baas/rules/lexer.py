@@ -49,39 +49,46 @@ def tokenize(src: str) -> list[Token]:
         elif ch in "'\"":
             i = _text(src, i, out)
         elif ch in _DIGITS or (ch == "-" and i + 1 < n and src[i + 1] in _DIGITS):
-            m = _NUMBER.match(src, i)
-            if not m:
-                raise RuleError(f"invalid number at position {i}")
-            out.append(Token("number", m.group(), i))
-            i = m.end()
+            i = _number(src, i, out)
         elif ch in "&|":
-            j = i
-            while j < n and src[j] in "&|":
-                j += 1
-            lit = src[i:j]
-            if lit not in ("&&", "||"):
-                raise RuleError(f"invalid join operator {lit!r} at position {i}")
-            out.append(Token("join", lit, i))
-            i = j
+            i = _symbols(src, i, "&|", ("&&", "||"), "join", "join operator", out)
         elif ch in _SIGN_CHARS:
-            j = i
-            while j < n and src[j] in _SIGN_CHARS:
-                j += 1
-            lit = src[i:j]
-            if lit not in OPERATORS:
-                raise RuleError(f"invalid operator {lit!r} at position {i}")
-            out.append(Token("op", lit, i))
-            i = j
+            i = _symbols(src, i, _SIGN_CHARS, OPERATORS, "op", "operator", out)
         else:
-            m = _IDENT.match(src, i)
-            if not m:
-                raise RuleError(f"unexpected character {ch!r} at position {i}")
-            if not _IDENT_OK.match(m.group()):
-                raise RuleError(f"invalid identifier {m.group()!r} at position {i}")
-            out.append(Token("ident", m.group(), i))
-            i = m.end()
+            i = _ident(src, i, out)
     out.append(Token("eof", "", n))
     return out
+
+
+def _number(src: str, start: int, out: list[Token]) -> int:
+    m = _NUMBER.match(src, start)
+    if not m:
+        raise RuleError(f"invalid number at position {start}")
+    out.append(Token("number", m.group(), start))
+    return m.end()
+
+
+def _symbols(src: str, start: int, chars: str, allowed: tuple[str, ...], kind: str, what: str,
+             out: list[Token]) -> int:
+    """The longest run of ``chars`` at ``start``, which must be one of ``allowed`` (``&&``, ``>=``, …)."""
+    j = start
+    while j < len(src) and src[j] in chars:
+        j += 1
+    lit = src[start:j]
+    if lit not in allowed:
+        raise RuleError(f"invalid {what} {lit!r} at position {start}")
+    out.append(Token(kind, lit, start))
+    return j
+
+
+def _ident(src: str, start: int, out: list[Token]) -> int:
+    m = _IDENT.match(src, start)
+    if not m:
+        raise RuleError(f"unexpected character {src[start]!r} at position {start}")
+    if not _IDENT_OK.match(m.group()):
+        raise RuleError(f"invalid identifier {m.group()!r} at position {start}")
+    out.append(Token("ident", m.group(), start))
+    return m.end()
 
 
 def _text(src: str, start: int, out: list[Token]) -> int:

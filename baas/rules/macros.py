@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from baas.ids import format_dt
 
 
-def macro_value(name: str, now: datetime | None = None) -> Any:
+def macro_value(name: str, now: datetime | None = None) -> str | int | None:
     """The value of a macro such as ``@now`` or ``@month``, or None if there is no such macro."""
     now = now or datetime.now(UTC)
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     day_end = now.replace(hour=23, minute=59, second=59, microsecond=999000)
     last_day = calendar.monthrange(now.year, now.month)[1]
-    values: dict[str, Any] = {
+    values: dict[str, Callable[[], str | int]] = {
         "@now": lambda: format_dt(now),
         "@second": lambda: now.second,
         "@minute": lambda: now.minute,

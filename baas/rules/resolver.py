@@ -350,7 +350,7 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 
 
 def _key_may_list(req: RequestInfo, coll: Collection) -> bool:
-    """An API key may only reach collections its scopes let it list (as ``auth.apikeys.check_scope``
+    """An API key may only reach collections its scopes let it list (as ``rules.scopes.check_scope``
     decides for the collection it asks for; rules cannot import the auth package)."""
     auth = req.auth
     if not auth or auth.get("collectionName") != "_apikeys":

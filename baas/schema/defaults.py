@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 
-from baas.schema.fields import AutodateField, BoolField, EmailField, Field, FileField, PasswordField, TextField
+from baas.schema.fields import AnyField, AutodateField, BoolField, EmailField, FileField, PasswordField, TextField
 from baas.schema.model import Collection, Index
 
 
@@ -18,14 +18,14 @@ def id_field(collection: str) -> TextField:
                      required=True, min=15, max=15, pattern="^[a-z0-9]+$", autogeneratePattern="[a-z0-9]{15}")
 
 
-def autodates(collection: str) -> list[Field]:
+def autodates(collection: str) -> list[AnyField]:
     return [
         AutodateField(name="created", id=stable_id("autodate", collection, "created"), onCreate=True, onUpdate=False),
         AutodateField(name="updated", id=stable_id("autodate", collection, "updated"), onCreate=True, onUpdate=True),
     ]
 
 
-def auth_fields(collection: str) -> list[Field]:
+def auth_fields(collection: str) -> list[AnyField]:
     """The fields PocketBase puts on every auth collection."""
     return [
         PasswordField(name="password", id=stable_id("password", collection, "password"), system=True,

@@ -28,6 +28,9 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from baas.errors import SchemaError
 
@@ -63,11 +66,8 @@ class Job(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_default
     def target(self) -> str:
         return f"function:{self.function}" if self.function else f"task:{self.task}"
 
-    def trigger(self) -> Any:
+    def trigger(self) -> BaseTrigger:
         """The APScheduler trigger computing this job's fire times (ValueError if invalid)."""
-        from apscheduler.triggers.cron import CronTrigger
-        from apscheduler.triggers.interval import IntervalTrigger
-
         tz = ZoneInfo(self.timezone)
         expr = " ".join(self.schedule.split())
         m = _EVERY.match(expr)
@@ -89,32 +89,34 @@ def check_jobs(jobs: list[Job], path: str, lines: dict[str, int]) -> None:
     """Everything about ``jobs`` that needs no running engine; the error names the job and line."""
     seen: set[str] = set()
     for i, job in enumerate(jobs):
-        line = lines.get(f"$.jobs[{i}]")
-
-        def fail(msg: str) -> None:  # called within this iteration only
-            raise SchemaError(f"job {job.name!r}: {msg}", path=path, line=line)  # noqa: B023
-
-        if not JOB_NAME_RE.match(job.name):
-            fail("the name may hold letters, digits, _ . - (at most 100)")
-        if job.name in seen:
-            fail("declared twice")
+        problem = _job_problem(job, seen)
+        if problem:
+            raise SchemaError(f"job {job.name!r}: {problem}", path=path, line=lines.get(f"$.jobs[{i}]"))
         seen.add(job.name)
-        if bool(job.function) == bool(job.task):
-            fail("give exactly one target: function (a function name) or task "
-                 f"({', '.join(BUILTIN_TASKS)})")
-        if job.task and job.task not in BUILTIN_TASKS:
-            fail(f"unknown task {job.task!r} (built-in tasks: {', '.join(BUILTIN_TASKS)})")
-        try:
-            ZoneInfo(job.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            fail(f"unknown timezone {job.timezone!r} (use an IANA name like UTC or Europe/Paris)")
-        try:
-            job.trigger()
-        except ValueError as exc:
-            fail(f"invalid schedule {job.schedule!r}: {exc}")
-        if not job.timeout > 0:
-            fail("timeout must be a positive number of seconds")
-        if not 0 <= job.retries <= 100:
-            fail("retries must be between 0 and 100")
-        if job.backoff < 0 or not job.misfireGrace > 0:
-            fail("backoff must be >= 0 and misfireGrace > 0 (seconds)")
+
+
+def _job_problem(job: Job, seen: set[str]) -> str | None:
+    """The first thing wrong with ``job`` (``seen``: the names of the jobs before it), or None."""
+    if not JOB_NAME_RE.match(job.name):
+        return "the name may hold letters, digits, _ . - (at most 100)"
+    if job.name in seen:
+        return "declared twice"
+    if bool(job.function) == bool(job.task):
+        return f"give exactly one target: function (a function name) or task ({', '.join(BUILTIN_TASKS)})"
+    if job.task and job.task not in BUILTIN_TASKS:
+        return f"unknown task {job.task!r} (built-in tasks: {', '.join(BUILTIN_TASKS)})"
+    try:
+        ZoneInfo(job.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"unknown timezone {job.timezone!r} (use an IANA name like UTC or Europe/Paris)"
+    try:
+        job.trigger()
+    except ValueError as exc:
+        return f"invalid schedule {job.schedule!r}: {exc}"
+    if not job.timeout > 0:
+        return "timeout must be a positive number of seconds"
+    if not 0 <= job.retries <= 100:
+        return "retries must be between 0 and 100"
+    if job.backoff < 0 or not job.misfireGrace > 0:
+        return "backoff must be >= 0 and misfireGrace > 0 (seconds)"
+    return None

@@ -58,6 +58,15 @@ class SchemaFile(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, dict=
         return [PluginEntry(module=p) if isinstance(p, str) else p for p in self.plugins]
 
 
+class LoadedSchema(SchemaFile, kw_only=True):
+    """A loaded ``baas.yaml``: the file's content and where its parts start, so that errors found
+    later (by the planner, or the scheduler once functions are known) can name the line.
+    `SchemaFile` alone is the file format (``baas schema jsonschema``); these are not keys of it."""
+
+    lines: dict[str, int | None] = {}  # collection name -> line of its mapping
+    job_lines: dict[str, int | None] = {}  # job name -> line of its mapping
+
+
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _FUNCTIONS = re.compile(r"^([A-Za-z0-9_.-]+/)*[A-Za-z_][A-Za-z0-9_]*/?$")
 
@@ -66,7 +75,7 @@ class _LineLoader(yaml.SafeLoader):
     """A YAML loader that remembers the line of every mapping as ``__line__``."""
 
 
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     mapping = yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
@@ -96,25 +105,47 @@ def _line_for(path: str, lines: dict[str, int]) -> int | None:
     return None
 
 
-def load_schema_text(text: str, path: str = "baas.yaml") -> SchemaFile:
+def load_schema_text(text: str, path: str = "baas.yaml") -> LoadedSchema:
     """Parse the YAML text of a schema file; raise `SchemaError` naming file, line and problem."""
+    lines: dict[str, int] = {}
+    raw = _strip_lines(_parse_yaml(text, path), "$", lines)
+    if not isinstance(raw, dict):
+        raise SchemaError("the top level must be a mapping with a 'collections' list", path=path, line=1)
+    for i, c in enumerate(raw.get("collections") or []):
+        if isinstance(c, dict):
+            _expand_shorthands(c, f"$.collections[{i}]", path, lines)
+    doc = _convert(raw, path, lines)
+    _check_plugins(doc, path, lines)
+    check_jobs(doc.jobs, path, lines)
+    schema = LoadedSchema(
+        **msgspec.structs.asdict(doc),
+        job_lines={j.name: lines.get(f"$.jobs[{i}]") for i, j in enumerate(doc.jobs)},
+        # Where each collection starts, so later (semantic) errors can name the line too.
+        lines={c.name: lines.get(f"$.collections[{i}]") for i, c in enumerate(doc.collections)},
+    )
+    names = [c.name for c in schema.collections]
+    for i, name in enumerate(names):
+        if names.index(name) != i:
+            raise SchemaError(f"collection {name!r} is declared twice", path=path,
+                              line=lines.get(f"$.collections[{i}]"))
+    return schema
+
+
+def _parse_yaml(text: str, path: str) -> Any:
+    """The YAML document (mappings carry ``__line__``); an empty file is an empty mapping."""
     try:
         raw = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise SchemaError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=path,
                           line=mark.line + 1 if mark else None) from None
-    if raw is None:
-        raw = {}
-    lines: dict[str, int] = {}
-    raw = _strip_lines(raw, "$", lines)
-    if not isinstance(raw, dict):
-        raise SchemaError("the top level must be a mapping with a 'collections' list", path=path, line=1)
-    for i, c in enumerate(raw.get("collections") or []):
-        if isinstance(c, dict):
-            _expand_shorthands(c, f"$.collections[{i}]", path, lines)
+    return {} if raw is None else raw
+
+
+def _convert(raw: dict[str, Any], path: str, lines: dict[str, int]) -> SchemaFile:
+    """``raw`` as a `SchemaFile`; msgspec's complaint becomes a `SchemaError` with the line."""
     try:
-        schema = msgspec.convert(raw, SchemaFile)
+        return msgspec.convert(raw, SchemaFile)
     except msgspec.ValidationError as exc:
         msg = str(exc)
         m = re.search(r"- at `(\$[^`]*)`", msg)
@@ -127,17 +158,6 @@ def load_schema_text(text: str, path: str = "baas.yaml") -> SchemaFile:
         if job and isinstance(raw.get("jobs"), list) and isinstance(raw["jobs"][int(job.group(1))], dict):
             problem = f"job {raw['jobs'][int(job.group(1))].get('name', job.group(1))!r}: {problem}"
         raise SchemaError(f"{problem} (at {where[2:] or 'top level'})", path=path, line=_line_for(where, lines)) from None
-    _check_plugins(schema, path, lines)
-    check_jobs(schema.jobs, path, lines)
-    schema.__dict__["job_lines"] = {j.name: lines.get(f"$.jobs[{i}]") for i, j in enumerate(schema.jobs)}
-    # Remember where each collection starts, so later (semantic) errors can name the line too.
-    schema.__dict__["lines"] = {c.name: lines.get(f"$.collections[{i}]") for i, c in enumerate(schema.collections)}
-    names = [c.name for c in schema.collections]
-    for i, name in enumerate(names):
-        if names.index(name) != i:
-            raise SchemaError(f"collection {name!r} is declared twice", path=path,
-                              line=lines.get(f"$.collections[{i}]"))
-    return schema
 
 
 def _check_plugins(schema: SchemaFile, path: str, lines: dict[str, int]) -> None:
@@ -159,7 +179,7 @@ def _struct_keys(cls: type) -> set[str]:
     return {f.encode_name for f in msgspec.structs.fields(cls)}
 
 
-def _check_keys(node: dict, allowed: set[str], what: str, path: str, line: int | None) -> None:
+def _check_keys(node: dict[str, Any], allowed: set[str], what: str, path: str, line: int | None) -> None:
     """A misspelt option (``requried``, ``listrule``) is an error, never silently ignored."""
     unknown = sorted(k for k in node if k not in allowed)
     if unknown:
@@ -167,7 +187,7 @@ def _check_keys(node: dict, allowed: set[str], what: str, path: str, line: int |
                           path=path, line=line)
 
 
-def _expand_shorthands(c: dict, cpath: str, path: str, lines: dict[str, int]) -> None:
+def _expand_shorthands(c: dict[str, Any], cpath: str, path: str, lines: dict[str, int]) -> None:
     _check_keys(c, _struct_keys(Collection) | {"autodate"}, f"collection {c.get('name', '?')!r}", path,
                 lines.get(cpath))
     autodate = c.pop("autodate", True)
@@ -180,15 +200,7 @@ def _expand_shorthands(c: dict, cpath: str, path: str, lines: dict[str, int]) ->
         if not isinstance(f, dict):
             raise SchemaError("each field must be a mapping with at least name and type", path=path,
                               line=lines.get(cpath))
-        if "type" not in f:
-            raise SchemaError(f"field {f.get('name', j)!r} has no type", path=path, line=lines.get(f"{cpath}.fields[{j}]"))
-        cls = FIELD_TYPES.get(str(f.get("type")))
-        if cls is not None:
-            extra = {"collection"} if cls is RelationField else set()
-            _check_keys(f, _struct_keys(cls) | {"type"} | extra, f"field {f.get('name', j)!r}", path,
-                        lines.get(f"{cpath}.fields[{j}]"))
-        if f.get("type") == "relation" and "collection" in f:
-            f["collectionId"] = f.pop("collection")
+        _expand_field(f, j, path, lines.get(f"{cpath}.fields[{j}]"))
     names = {f.get("name") for f in fields}
     if autodate and c.get("type", "base") in ("base", "auth") and isinstance(c.get("name"), str):
         for af in defaults.autodates(c["name"]):
@@ -196,7 +208,19 @@ def _expand_shorthands(c: dict, cpath: str, path: str, lines: dict[str, int]) ->
                 fields.append(msgspec.to_builtins(af))
 
 
-def load_schema(path: str | Path) -> SchemaFile:
+def _expand_field(f: dict[str, Any], j: int, path: str, line: int | None) -> None:
+    """Check field ``j``'s keys against its type; a relation's ``collection`` becomes ``collectionId``."""
+    if "type" not in f:
+        raise SchemaError(f"field {f.get('name', j)!r} has no type", path=path, line=line)
+    cls = FIELD_TYPES.get(str(f.get("type")))
+    if cls is not None:
+        extra = {"collection"} if cls is RelationField else set()
+        _check_keys(f, _struct_keys(cls) | {"type"} | extra, f"field {f.get('name', j)!r}", path, line)
+    if f.get("type") == "relation" and "collection" in f:
+        f["collectionId"] = f.pop("collection")
+
+
+def load_schema(path: str | Path) -> LoadedSchema:
     p = Path(path)
     try:
         text = p.read_text()

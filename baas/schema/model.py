@@ -81,7 +81,7 @@ class Collection(msgspec.Struct, kw_only=True, dict=True):
 
     def to_api(self) -> dict[str, Any]:
         """PocketBase's JSON for this collection (auth-only keys only on auth collections)."""
-        out = msgspec.to_builtins(self)
+        out: dict[str, Any] = msgspec.to_builtins(self)
         out["indexes"] = [i if isinstance(i, str) else index_sql(self.name, i) for i in self.indexes]
         if self.type != "auth":
             for k in AUTH_OPTIONS:

@@ -5,21 +5,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 import msgspec
 
 from baas.errors import FieldError, SchemaError
 from baas.schema import defaults
-from baas.schema.fields import FIELD_TYPES, AutodateField, RelationField, SelectField
+from baas.schema.fields import FIELD_TYPES, AnyField, AutodateField, MultiValueField, RelationField, SelectField
 from baas.schema.fields.text import TextField, generator
-from baas.schema.model import NAME_RE, SYSTEM_FIELD_NAMES, Collection, index_sql, parse_index
+from baas.schema.model import NAME_RE, SYSTEM_FIELD_NAMES, Collection, Index, index_sql, parse_index
 
 Lookup = Callable[[str], "Collection | None"]
+# PocketBase's ``data`` error shape: {"code", "message"} leaves (some with "params"), keyed by
+# option, field position or collection name.
+ErrorTree: TypeAlias = dict[str, "str | int | ErrorTree"]
 _RESERVED_COLLECTIONS = {"_collections", "_schema_history", "_params", "_events", "sqlite_master"}
 
 
-def _err(code: str, message: str) -> dict[str, str]:
+def _err(code: str, message: str) -> ErrorTree:
     return {"code": code, "message": message}
 
 
@@ -29,28 +32,63 @@ def normalize(coll: Collection, lookup: Lookup, old: Collection | None = None) -
     ``lookup`` finds the other collections of the target schema (by name or id); ``old`` is the
     applied version of this collection, whose ids are kept for fields matched by name.
     """
-    errors: dict[str, Any] = {}
+    errors: ErrorTree = {}
+    name = coll.name
+    name_error = _check_name(coll, old)
+    if name_error:
+        errors["name"] = name_error
+    cid = coll.id or (old.id if old else "") or defaults.stable_id("pbc_", name)
+    out_fields, field_errors = _normalize_fields(coll, _with_system_fields(coll, old), lookup, old)
+    if field_errors:
+        errors["fields"] = field_errors
+    index_error = _check_indexes(coll, {f.name for f in out_fields})
+    if index_error:
+        errors["indexes"] = index_error
+    if coll.type == "view" and not coll.viewQuery.strip():
+        errors["viewQuery"] = _err("validation_required", "A view collection needs a viewQuery.")
+    if errors:
+        raise SchemaError(f"Invalid collection {name!r}.", errors=errors)
+    # Indexes are kept as PocketBase-style SQL text, one canonical spelling each. An auth
+    # collection always has its system indexes, whatever the file or the request says.
+    parsed_indexes = [parse_index(i, name) for i in coll.indexes]
+    if coll.type == "auth":
+        parsed_indexes = defaults.with_auth_indexes(name, parsed_indexes)
+    indexes: list[str | Index] = [index_sql(name, i) for i in parsed_indexes]
+    return msgspec.structs.replace(coll, id=cid, fields=out_fields, indexes=indexes)
+
+
+def _check_name(coll: Collection, old: Collection | None) -> ErrorTree | None:
     name = coll.name
     if not NAME_RE.match(name) or len(name) > 100:
-        errors["name"] = _err("validation_match_invalid", "Invalid collection name: use letters, digits and _.")
-    elif name.lower() in _RESERVED_COLLECTIONS or (name.startswith("_") and not coll.system
-                                                    and not (old and old.system)):
-        errors["name"] = _err("validation_reserved_name", "The name is reserved.")
-    cid = coll.id or (old.id if old else "") or defaults.stable_id("pbc_", name)
+        return _err("validation_match_invalid", "Invalid collection name: use letters, digits and _.")
+    if name.lower() in _RESERVED_COLLECTIONS or (name.startswith("_") and not coll.system
+                                                  and not (old and old.system)):
+        return _err("validation_reserved_name", "The name is reserved.")
+    return None
+
+
+def _with_system_fields(coll: Collection, old: Collection | None) -> list[AnyField]:
+    """The declared fields plus the missing system fields: id always, auth fields on auth
+    collections (the applied ones when ``old`` has them)."""
     fields = list(coll.fields)
     old_by_name = {f.name: f for f in old.fields} if old else {}
-    old_ids = {f.id for f in old.fields} if old else set()
-
-    # System fields: id always, auth fields on auth collections (added when missing).
     names = [f.name for f in fields]
     if "id" not in names:
-        fields.insert(0, old_by_name.get("id") or defaults.id_field(name))
+        fields.insert(0, old_by_name.get("id") or defaults.id_field(coll.name))
     if coll.type == "auth":  # after id, in PocketBase's order
-        missing = [old_by_name.get(sf.name) or sf for sf in defaults.auth_fields(name) if sf.name not in names]
+        missing = [old_by_name.get(sf.name) or sf for sf in defaults.auth_fields(coll.name) if sf.name not in names]
         fields[1:1] = missing
-    field_errors: dict[str, Any] = {}
+    return fields
+
+
+def _normalize_fields(coll: Collection, fields: list[AnyField], lookup: Lookup,
+                      old: Collection | None) -> tuple[list[AnyField], ErrorTree]:
+    """``fields`` with their ids settled and relation targets as ids, and the errors by position."""
+    old_by_name = {f.name: f for f in old.fields} if old else {}
+    old_ids = {f.id for f in old.fields} if old else set()
+    field_errors: ErrorTree = {}
     seen: set[str] = set()
-    out_fields = []
+    out_fields: list[AnyField] = []
     # Positions count the system fields too (id is field 0), as PocketBase reports them.
     for i, f in enumerate(fields):
         fe = _check_field(f, coll, lookup)
@@ -61,43 +99,38 @@ def normalize(coll: Collection, lookup: Lookup, old: Collection | None = None) -
             field_errors[str(i)] = {"name": fe} if "code" in fe else fe
         # Keep a known id (renames follow it); a new or foreign id on a same-named field is the same field.
         fid = f.id if f.id and f.id in old_ids else (
-            old_by_name[f.name].id if f.name in old_by_name else f.id or defaults.stable_id(f.type, name, f.name))
-        updates: dict[str, Any] = {"id": fid}
+            old_by_name[f.name].id if f.name in old_by_name else f.id or defaults.stable_id(f.type, coll.name, f.name))
+        updates: dict[str, str] = {"id": fid}
         if isinstance(f, RelationField) and f.collectionId:
             target = lookup(f.collectionId)
             if target is not None:
                 updates["collectionId"] = target.id
         out_fields.append(msgspec.structs.replace(f, **updates))
-    if field_errors:
-        errors["fields"] = field_errors
+    return out_fields, field_errors
+
+
+def _check_indexes(coll: Collection, field_names: set[str]) -> ErrorTree | None:
+    """The last problem found in the indexes (each index may replace an earlier one's)."""
+    error: ErrorTree | None = None
     for idx in coll.indexes:
         try:
-            parsed = parse_index(idx, name)
+            parsed = parse_index(idx, coll.name)
         except ValueError as exc:
-            errors["indexes"] = _err("validation_invalid_index_expression", str(exc))
+            error = _err("validation_invalid_index_expression", str(exc))
             continue
-        missing = [c.lstrip("-") for c in parsed.columns if c.lstrip("-") not in seen]
+        missing = [c.lstrip("-") for c in parsed.columns if c.lstrip("-") not in field_names]
         stray = [c for c in parsed.nocase if c not in [x.lstrip("-") for x in parsed.columns]]
         if stray:
-            errors["indexes"] = _err("validation_invalid_index_expression",
-                                     f"nocase names {', '.join(stray)}, which the index does not cover.")
+            error = _err("validation_invalid_index_expression",
+                         f"nocase names {', '.join(stray)}, which the index does not cover.")
         if missing:
-            errors["indexes"] = _err("validation_invalid_index_expression",
-                                     f"Index column(s) {', '.join(missing)} are not fields of {name}.")
-    if coll.type == "view" and not coll.viewQuery.strip():
-        errors["viewQuery"] = _err("validation_required", "A view collection needs a viewQuery.")
-    if errors:
-        raise SchemaError(f"Invalid collection {name!r}.", errors=errors)
-    # Indexes are kept as PocketBase-style SQL text, one canonical spelling each. An auth
-    # collection always has its system indexes, whatever the file or the request says.
-    parsed_indexes = [parse_index(i, name) for i in coll.indexes]
-    if coll.type == "auth":
-        parsed_indexes = defaults.with_auth_indexes(name, parsed_indexes)
-    indexes = [index_sql(name, i) for i in parsed_indexes]
-    return msgspec.structs.replace(coll, id=cid, fields=out_fields, indexes=indexes)
+            error = _err("validation_invalid_index_expression",
+                         f"Index column(s) {', '.join(missing)} are not fields of {coll.name}.")
+    return error
 
 
-def _check_field(f: Any, coll: Collection, lookup: Lookup) -> dict[str, str] | None:
+def _check_field(f: AnyField, coll: Collection, lookup: Lookup) -> ErrorTree | None:
+    """The first problem of one field: a bare {code, message} for its name, else keyed by option."""
     if not NAME_RE.match(f.name) or len(f.name) > 100:
         return _err("validation_match_invalid", f"Invalid field name {f.name!r}: use letters, digits and _.")
     if f.name in SYSTEM_FIELD_NAMES and not (f.name == "id" and isinstance(f, TextField)) and not (
@@ -106,14 +139,29 @@ def _check_field(f: Any, coll: Collection, lookup: Lookup) -> dict[str, str] | N
         return _err("validation_reserved_name", f"The field name {f.name!r} is reserved.")
     if type(f) not in FIELD_TYPES.values():
         return {"type": _err("validation_invalid_type", "Unknown field type.")}
-    if isinstance(f, RelationField):
-        if not f.collectionId:
-            return {"collectionId": _err("validation_required", "Cannot be blank.")}
-        if lookup(f.collectionId) is None:
-            return {"collectionId": _err("validation_missing_rel_collection",
-                                         f"Relation field {f.name!r}: collection {f.collectionId!r} does not exist.")}
-        if f.minSelect and f.maxSelect and f.minSelect > f.maxSelect:
-            return {"minSelect": _err("validation_invalid_value", "minSelect must not exceed maxSelect.")}
+    problem = _check_relation(f, lookup) or _check_select(f) or _check_text(f)
+    if problem:
+        return problem
+    if coll.type != "auth" and f.type == "password":
+        return {"type": _err("validation_invalid_type", "Password fields belong to auth collections only.")}
+    return None
+
+
+def _check_relation(f: AnyField, lookup: Lookup) -> ErrorTree | None:
+    if not isinstance(f, RelationField):
+        return None
+    if not f.collectionId:
+        return {"collectionId": _err("validation_required", "Cannot be blank.")}
+    if lookup(f.collectionId) is None:
+        return {"collectionId": _err("validation_missing_rel_collection",
+                                     f"Relation field {f.name!r}: collection {f.collectionId!r} does not exist.")}
+    if f.minSelect and f.maxSelect and f.minSelect > f.maxSelect:
+        return {"minSelect": _err("validation_invalid_value", "minSelect must not exceed maxSelect.")}
+    return None
+
+
+def _check_select(f: AnyField) -> ErrorTree | None:
+    """A select field's values, and ``maxSelect`` of every multi-value field."""
     if isinstance(f, SelectField) and not f.values:
         return {"values": _err("validation_required", f"Select field {f.name!r} needs at least one value.")}
     if isinstance(f, SelectField) and f.maxSelect > len(f.values):
@@ -121,21 +169,25 @@ def _check_field(f: Any, coll: Collection, lookup: Lookup) -> dict[str, str] | N
         n = len(f.values)
         return {"maxSelect": {**_err("validation_max_less_equal_than_required", f"Must be no greater than {n}."),
                               "params": {"threshold": n}}}
-    if getattr(f, "maxSelect", 1) < 1:
+    if isinstance(f, MultiValueField) and f.maxSelect < 1:
         return {"maxSelect": _err("validation_invalid_value", "maxSelect must be at least 1.")}
-    if isinstance(f, TextField) and f.pattern:
+    return None
+
+
+def _check_text(f: AnyField) -> ErrorTree | None:
+    if not isinstance(f, TextField):
+        return None
+    if f.pattern:
         try:
             re.compile(f.pattern)
         except re.error as exc:
             return {"pattern": _err("validation_invalid_pattern", f"Invalid pattern: {exc}.")}
-    if isinstance(f, TextField) and f.autogeneratePattern:
+    if f.autogeneratePattern:
         try:
             generator(f.autogeneratePattern)
         except ValueError as exc:
             return {"autogeneratePattern": _err("validation_invalid_pattern",
                                                 f"Cannot generate values from this pattern: {exc}.")}
-    if coll.type != "auth" and f.type == "password":
-        return {"type": _err("validation_invalid_type", "Password fields belong to auth collections only.")}
     return None
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import msgspec
 
+from baas.db import Conn, Database
 from baas.errors import SchemaError
 from baas.schema import defaults
-from baas.schema.fields import JSONField
+from baas.schema.fields import AnyField, JSONField
 from baas.schema.model import NAME_RE, Collection
 
 _FROM = re.compile(r"\b(?:FROM|JOIN)\s+[`\"\[]?(\w+)", re.I)
@@ -65,7 +65,7 @@ def view_order(views: list[Collection]) -> list[Collection]:
     return done
 
 
-def db_columns(db: Any) -> Columns:
+def db_columns(db: Database) -> Columns:
     """Columns of a view's query read from the applied database (nothing changes in the plan)."""
 
     async def columns(coll: Collection, query: str) -> list[str]:
@@ -74,7 +74,7 @@ def db_columns(db: Any) -> Columns:
     return columns
 
 
-def scratch_columns(conn: Any) -> Columns:
+def scratch_columns(conn: Conn) -> Columns:
     """Columns of a view's query inside a scratch transaction: the view is created there (so
     later views can read it) and its columns read back from the catalogue."""
 
@@ -92,7 +92,7 @@ def scratch_columns(conn: Any) -> Columns:
 
 
 async def view_fields(columns_of: Columns, coll: Collection, lookup: Callable[[str], Collection | None],
-                      old: Collection | None) -> list:
+                      old: Collection | None) -> list[AnyField]:
     """Fields of a view: a column named like a field of a queried collection copies that field
     (so types, relations and rules keep working); any other column is ``json``."""
     query = view_query(coll)
@@ -107,11 +107,11 @@ async def view_fields(columns_of: Columns, coll: Collection, lookup: Callable[[s
     found = [c for c in (lookup(n) for n in sources(query)) if c is not None]
     declared = {f.name: f for f in coll.fields}
     old_ids = {f.name: f.id for f in old.fields} if old else {}
-    fields = []
+    fields: list[AnyField] = []
     for col in columns:
         if not NAME_RE.match(col):
             raise _query_error(coll.name, f"column {col!r} needs a plain alias (AS name).")
-        f = declared.get(col) or next((s.field(col) for s in found if s.field(col) is not None), None)
+        f = declared.get(col) or _field_in(found, col)
         if col == "id":
             f = defaults.id_field(coll.name)
         if f is None:
@@ -121,12 +121,40 @@ async def view_fields(columns_of: Columns, coll: Collection, lookup: Callable[[s
     return fields
 
 
+def _field_in(colls: list[Collection], name: str) -> AnyField | None:
+    """The field ``name`` of the first of ``colls`` that has one (as `Collection.field` finds it)."""
+    for c in colls:
+        for f in reversed(c.fields):  # field_map keeps the last of a name
+            if f.name == name:
+                return f
+    return None
+
+
+async def _infer_in_order(ordered: list[Collection], olds: dict[str, Collection | None], by_name: dict[str, Collection],
+                          columns_of: Columns, done: list[tuple[Collection | None, Collection]], *,
+                          scratch: bool) -> None:
+    """Infer the fields of the views named in ``olds``, in ``ordered`` order, into ``done``; each
+    inferred view replaces its entry in ``by_name``, so the views after it see its fields."""
+
+    def lookup(key: str) -> Collection | None:
+        return by_name.get(key) or next((c for c in by_name.values() if c.id == key), None)
+
+    for v in ordered:
+        if v.name not in olds:
+            if scratch:  # an applied view left as it is: later views may read it
+                await columns_of(v, view_query(v))
+            continue
+        nv = msgspec.structs.replace(v, fields=await view_fields(columns_of, v, lookup, olds[v.name]))
+        by_name[v.name] = nv
+        done.append((olds[v.name], nv))
+
+
 class _Rollback(Exception):
     """Ends a scratch transaction: nothing it did is kept."""
 
 
-async def infer_views(db: Any, known: list[Collection], views: list[tuple[Collection | None, Collection]], *,
-                      tables_change: bool, shape: Callable[[Any], Awaitable[None]]
+async def infer_views(db: Database, known: list[Collection], views: list[tuple[Collection | None, Collection]], *,
+                      tables_change: bool, shape: Callable[[Conn], Awaitable[None]]
                       ) -> list[tuple[Collection | None, Collection]]:
     """``views`` (applied, wanted) with their fields inferred, in dependency order.
 
@@ -141,26 +169,16 @@ async def infer_views(db: Any, known: list[Collection], views: list[tuple[Collec
     ordered = view_order([n for _, n in views] + [c for c in known if c.type == "view"])
     done: list[tuple[Collection | None, Collection]] = []
 
-    def lookup(key: str) -> Collection | None:
-        return by_name.get(key) or next((c for c in by_name.values() if c.id == key), None)
-
     async def infer(columns_of: Columns, scratch: bool = False) -> None:
         done.clear()
-        for v in ordered:
-            if v.name not in olds:
-                if scratch:  # an applied view left as it is: later views may read it
-                    await columns_of(v, view_query(v))
-                continue
-            nv = msgspec.structs.replace(v, fields=await view_fields(columns_of, v, lookup, olds[v.name]))
-            by_name[v.name] = nv
-            done.append((olds[v.name], nv))
+        await _infer_in_order(ordered, olds, by_name, columns_of, done, scratch=scratch)
 
     if not tables_change and all(o is not None and o.name == n.name and o.viewQuery == n.viewQuery
                                  for o, n in views):
         await infer(db_columns(db))  # nothing they read changes: the applied database answers
         return done
 
-    async def scratch(conn: Any) -> None:
+    async def scratch(conn: Conn) -> None:
         await shape(conn)
         await infer(scratch_columns(conn), scratch=True)
         raise _Rollback

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import Api
+from tests.harness import Api
 from tests.rules.pocketbase import PocketBase, binary
 
 C = "/api/collections"

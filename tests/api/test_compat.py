@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import Api
+from tests.harness import Api
 
 P = "/api/collections/posts/records"
 U = "/api/collections/users/records"

@@ -13,7 +13,7 @@ import pytest
 from baas.records.expand import BACK_LIMIT, MAX_EXPANDED
 from baas.records.write import create_record
 from baas.schema.loader import load_schema_text
-from tests.api.conftest import SU_EMAIL, SU_PASS, Api
+from tests.harness import SU_EMAIL, SU_PASS, Api
 from tests.servers import running_server
 
 SCHEMA = """

@@ -19,7 +19,6 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from tests.api.conftest import api  # noqa: F401  (the in-process app fixture)
 from tests.servers import Server, running_server
 
 SU = ("root@example.com", "root-password-1")

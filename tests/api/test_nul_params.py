@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import api  # noqa: F401  (the in-process app fixture)
-from tests.conftest import PG_URL
+from tests.harness import PG_URL
 
 CASES = [
     ("record id in the path (view)", "GET", "/api/collections/posts/records/ab%00c", None),

@@ -18,7 +18,7 @@ from openapi_spec_validator import validate
 from baas.api import realtime
 from baas.api.openapi_ops import OPS
 from baas.api.routes import ROUTES
-from tests.api.conftest import Api
+from tests.harness import Api
 
 # Routes served in front of Litestar (baas/api/fast.py) that Litestar never sees.
 FAST_PATH_ONLY = {("GET", realtime.PATH), ("POST", realtime.PATH)}

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import Api
+from tests.harness import Api
 
 P = "/api/collections/posts/records"
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from baas.schema.loader import load_schema_text
-from tests.api.conftest import Api, api  # noqa: F401  (the in-process app fixture)
+from tests.harness import Api
 
 K = "/api/apikeys"
 C = "/api/collections/comments/records"

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from baas.auth import tokens
 from baas.auth.throttle import LOCKED_MESSAGE
-from tests.api.conftest import SU_EMAIL, Api, api  # noqa: F401  (the in-process app fixture)
+from tests.harness import SU_EMAIL, Api
 
 USERS = "/api/collections/users"
 TABLES = ("users", "_superusers", "posts", "comments", "_params", "_events")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from baas.db.tables import email_equals
-from tests.api.conftest import api  # noqa: F401  (the in-process app fixture)
 
 
 async def _plan(api: Any, sql: str) -> str:

@@ -9,7 +9,7 @@ import time
 import jwt
 import pytest
 
-from tests.api.conftest import Api, api  # noqa: F401  (the in-process app fixture)
+from tests.harness import Api
 
 URL = "/api/collections/users/impersonate/{alice}"
 

@@ -12,12 +12,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from baas.auth import emails, flows
+from baas.auth import emails
 from baas.auth.mail import Mailer, Message, html_to_text, read_mailbox
 from baas.schema import defaults
 from baas.settings_store import DEFAULTS
-from tests.api.conftest import Api, api  # noqa: F401  (the fixture)
 from tests.auth.mailkit import token_for
+from tests.harness import Api
 from tests.servers import free_port
 
 SETTINGS = {**DEFAULTS, "meta": {**DEFAULTS["meta"], "appName": "Acme <Cloud>", "appURL": "https://acme.test/",
@@ -126,7 +126,7 @@ async def test_collection_template_is_used_by_the_api(api: Api):
     tpl = {"subject": "Welcome {RECORD:name}", "body": "<p>Confirm: {APP_URL}/verify/{TOKEN}</p>"}
     r = await api.call("PATCH", "/api/collections/users", "su", json={"verificationTemplate": tpl})
     assert r.status_code == 200, r.text
-    flows._recent.clear()
+    api.engine.throttle.resend.clear()
     assert (await api.client.post("/api/collections/users/request-verification",
                                   json={"email": "alice@example.com"})).status_code == 204
     await api.engine.tasks.drain()
@@ -169,7 +169,7 @@ async def test_api_sends_through_smtp_when_enabled(api: Api, smtp_server):
     smtp = smtp_settings(port)["smtp"]
     r = await api.call("PATCH", "/api/settings", "su", json={"smtp": smtp, "meta": {"appName": "Acme"}})
     assert r.status_code == 200, r.text
-    flows._recent.clear()
+    api.engine.throttle.resend.clear()
     r = await api.client.post("/api/collections/users/request-password-reset", json={"email": "bob@example.com"})
     assert r.status_code == 204
     await api.engine.tasks.drain()
@@ -180,10 +180,29 @@ async def test_api_sends_through_smtp_when_enabled(api: Api, smtp_server):
     assert read_mailbox(api.engine.settings.data_dir) == []
 
 
+async def test_smtp_password_is_write_only(api: Api, smtp_server):
+    """GET/PATCH /api/settings never show the SMTP password; sending the section back as it was read
+    (no password, or an empty one) keeps the stored password, so mail still authenticates."""
+    inbox, port = smtp_server
+    r = await api.call("PATCH", "/api/settings", "su", json={"smtp": smtp_settings(port)["smtp"]})
+    assert r.status_code == 200 and "password" not in r.json()["smtp"] and "s3cret" not in r.text
+    got = await api.call("GET", "/api/settings", "su")
+    shown = got.json()["smtp"]
+    assert "password" not in shown and "s3cret" not in got.text and shown["username"] == "mailer"
+    for sent_back in (shown, {**shown, "password": ""}):
+        r = await api.call("PATCH", "/api/settings", "su", json={"smtp": sent_back})
+        assert r.status_code == 200, r.text
+    api.engine.throttle.resend.clear()
+    r = await api.client.post("/api/collections/users/request-password-reset", json={"email": "bob@example.com"})
+    assert r.status_code == 204
+    await api.engine.tasks.drain()
+    assert inbox.received.wait(10), "the stored password was lost: the SMTP server refused the sign-in"
+
+
 async def test_a_failed_send_is_logged_without_secrets(api: Api, caplog):
     r = await api.call("PATCH", "/api/settings", "su", json={"smtp": smtp_settings(free_port())["smtp"]})
     assert r.status_code == 200
-    flows._recent.clear()
+    api.engine.throttle.resend.clear()
     caplog.set_level("INFO")
     r = await api.client.post("/api/collections/users/request-password-reset", json={"email": "bob@example.com"})
     assert r.status_code == 204  # the client is never told
@@ -194,7 +213,7 @@ async def test_a_failed_send_is_logged_without_secrets(api: Api, caplog):
 
 async def test_mailbox_log_line_has_no_token(api: Api, caplog):
     caplog.set_level("INFO", logger="baas.mail")
-    flows._recent.clear()
+    api.engine.throttle.resend.clear()
     await api.client.post("/api/collections/users/request-verification", json={"email": "alice@example.com"})
     token = await token_for(api, "alice@example.com", "verification")
     lines = [rec.getMessage() for rec in caplog.records if rec.name == "baas.mail"]

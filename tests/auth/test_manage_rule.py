@@ -14,7 +14,7 @@ from baas.records.query import Reader
 from baas.records.write import check_old_password, update_record
 from baas.rules.context import RequestInfo
 from baas.schema.fields import TextField
-from tests.api.conftest import Api, api  # noqa: F401  (the in-process app fixture)
+from tests.harness import Api
 
 U = "/api/collections/users/records"
 PW = "password-123"

@@ -21,8 +21,8 @@ import pytest
 
 from baas.auth import oauth2
 from baas.schema.loader import load_schema_text
-from tests.api.conftest import Api, api  # noqa: F401  (the in-process app fixture)
 from tests.auth.oidc_provider import OIDCProvider
+from tests.harness import Api
 
 USERS = "/api/collections/users"
 REDIRECT = "http://app.test/oauth-callback"

@@ -8,19 +8,13 @@ from datetime import UTC
 from typing import Any
 
 import pyotp
-import pytest
 
-from baas.auth import flows, otp
-from tests.api.conftest import Api, api  # noqa: F401  (the fixture)
+from baas.auth import otp
 from tests.auth.mailkit import code_for, mails
+from tests.harness import Api
 
 U = "/api/collections/users"
 ALICE, BOB = "alice@example.com", "bob@example.com"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle():
-    flows._recent.clear()
 
 
 async def configure(api: Api, **options: Any) -> dict:

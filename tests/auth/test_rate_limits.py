@@ -19,7 +19,7 @@ import pytest
 from baas import limiter
 from baas.api import ratelimit
 from baas.api.clientip import client_ip
-from tests.api.conftest import Api, api  # noqa: F401  (the in-process app fixture)
+from tests.harness import Api
 from tests.servers import running_server
 
 P = "/api/collections/posts/records"

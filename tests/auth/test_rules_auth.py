@@ -15,7 +15,7 @@ from __future__ import annotations
 import pytest
 
 from baas.schema.loader import load_schema_text
-from tests.api.conftest import Api, api  # noqa: F401  (the in-process app fixture)
+from tests.harness import Api
 
 SCHEMA = """
 collections:

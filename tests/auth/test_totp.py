@@ -10,7 +10,7 @@ import pyotp
 import pytest
 
 from baas.auth import totp
-from tests.api.conftest import Api, api  # noqa: F401  (the in-process app fixture)
+from tests.harness import Api
 
 B = "/api/collections/users"
 PW = "password-123"

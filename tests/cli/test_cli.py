@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import PG_URL
-from tests.servers import free_port  # ports that parallel workers cannot collide on
+from tests.harness import PG_URL
+from tests.servers import free_port
 
 SCHEMA = """collections:
   - name: posts

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import PG_URL
+from tests.harness import PG_URL
 from tests.servers import baas_cmd, free_port
 
 SCHEMA = """collections:

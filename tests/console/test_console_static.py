@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from baas.api.console import CSP
-from tests.console.conftest import Console
+from tests.harness import Console
 
 SERVED = [("/_/", "text/html"), ("/_", "text/html"), ("/_/js/app.js", "text/javascript"),
           ("/_/js/pages/records.js", "text/javascript"), ("/_/style.css", "text/css")]

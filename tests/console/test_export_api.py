@@ -8,7 +8,7 @@ import sys
 
 import yaml
 
-from tests.console.conftest import Console
+from tests.harness import Console
 
 POSTS = {"name": "posts", "type": "base", "listRule": "", "viewRule": "title != ''",
          "fields": [{"name": "title", "type": "text", "required": True, "max": 80},

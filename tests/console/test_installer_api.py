@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from baas.api.installer import issue_installer_token
+from baas.admin.installer import issue_installer_token
 from baas.auth import tokens
-from tests.console.conftest import SU, Console
+from tests.harness import SU, Console
 
 GOOD = {"email": "first@example.com", "password": "first-password-1", "passwordConfirm": "first-password-1"}
 

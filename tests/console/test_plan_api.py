@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.console.conftest import Console
+from tests.harness import Console
 
 POSTS = {"name": "posts", "type": "base", "listRule": "", "fields": [
     {"name": "title", "type": "text", "required": True}, {"name": "views", "type": "number"}]}

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.console.conftest import Console
+from tests.harness import Console
 
 POSTS = {"name": "posts", "type": "base", "listRule": "", "viewRule": "published = true || author = @request.auth.id",
          "createRule": "@request.auth.id != '' && @request.body.author = @request.auth.id",

@@ -9,7 +9,7 @@ from collections import Counter
 import httpx
 import pytest
 
-from tests.crash.conftest import Node, all_records, create_collection
+from tests.harness import Node, all_records, create_collection
 
 pytestmark = pytest.mark.crash
 

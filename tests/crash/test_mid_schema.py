@@ -13,7 +13,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.crash.conftest import Node, all_records, create_collection
+from tests.harness import Node, all_records, create_collection
 
 pytestmark = pytest.mark.crash
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.crash.conftest import Node, all_records, create_collection
+from tests.harness import Node, all_records, create_collection
 
 pytestmark = pytest.mark.crash
 

@@ -12,7 +12,7 @@ import pytest
 
 from baas.core import Engine
 from baas.settings import Settings
-from tests.crash.conftest import Node, all_records, create_collection
+from tests.harness import Node, all_records, create_collection
 
 pytestmark = pytest.mark.crash
 

@@ -10,8 +10,7 @@ import asyncpg
 import pytest
 
 from baas.events.consumer import drop_consumer, list_consumers
-from tests.conftest import PG_URL
-from tests.events.conftest import create, start_engine
+from tests.harness import PG_URL, create, start_engine
 
 
 async def test_resume_from_the_saved_position(engine) -> None:

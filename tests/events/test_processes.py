@@ -16,14 +16,13 @@ import pytest
 
 from baas.core import Engine
 from baas.settings import Settings
-from tests.conftest import PG_URL, _create_pg_database, _drop_pg_database
-from tests.events.conftest import Collector
 from tests.events.procs import SU, Data, create_feed, kill, lines, superuser_token, wait_collection, wait_until
+from tests.harness import PG_URL, Collector, create_pg_database, drop_pg_database
 
 
 @pytest.fixture
 async def data(tmp_path: Path) -> AsyncIterator[Data]:
-    url = await _create_pg_database() if PG_URL else ""
+    url = await create_pg_database() if PG_URL else ""
     d = Data(tmp_path / "data", ["--db", url] if url else [])
     try:
         d.cli("superuser", "upsert", *SU)
@@ -31,7 +30,7 @@ async def data(tmp_path: Path) -> AsyncIterator[Data]:
     finally:
         d.close()
         if url:
-            await _drop_pg_database(url)
+            await drop_pg_database(url)
 
 
 def _settings(d: Data) -> Settings:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from baas.events import retention
 from baas.ids import format_dt
-from tests.events.conftest import all_events, create
+from tests.harness import all_events, create
 
 NOW = datetime.now(UTC)
 

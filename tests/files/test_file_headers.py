@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.files.conftest import Ctx, png
+from tests.harness import Ctx, png
 
 URL = "/api/collections/docs/records"
 

@@ -15,7 +15,7 @@ from baas import files
 from baas.auth import tokens
 from baas.db.tables import q
 from baas.files.storage import file_key, iter_bytes, thumb_key
-from tests.files.conftest import Ctx, png
+from tests.harness import Ctx, make_bucket, png, s3_settings
 
 
 @pytest.fixture
@@ -199,8 +199,6 @@ async def test_protected_file_of_superuser_only_collection(ctx: Ctx) -> None:
 
 
 async def test_settings_s3_secret_is_write_only_and_switches_storage(ctx: Ctx, rec, moto_endpoint) -> None:
-    from tests.files.conftest import make_bucket, s3_settings
-
     r = await ctx.get("/api/settings", "su")
     assert r.json()["s3"] == {"enabled": False, "bucket": "", "region": "", "endpoint": "", "accessKey": "",
                               "forcePathStyle": False}

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from baas.files.headers import parse_header
-from tests.files.conftest import Ctx
+from tests.harness import Ctx
 
 URL = "/api/collections/docs/records"
 WEBKIT = "----WebKitFormBoundaryX7pQzA9bC3dE1fGh"  # Chrome, Safari, Edge FormData

@@ -15,7 +15,7 @@ import pytest
 from baas import files
 from baas.files.storage import Storage
 from baas.schema.loader import load_schema_text
-from tests.files.conftest import Ctx, make_bucket, png, s3_settings
+from tests.harness import Ctx, make_bucket, png, s3_settings
 
 SCHEMA = """
 collections:

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.files.conftest import png
+from tests.harness import png
 from tests.servers import require_node, running_server
 
 EMAIL, PASSWORD = "su@example.com", "su-password-123"

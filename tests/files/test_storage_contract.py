@@ -22,6 +22,7 @@ from baas.files.storage import (
     storage_from_settings,
     thumb_key,
 )
+from tests.harness import s3_settings
 
 KEY = "pbc_1/rec1/photo_abc.png"
 
@@ -205,7 +206,6 @@ def test_check_key_accepts_pocketbase_keys() -> None:
 def test_storage_from_settings(tmp_path, moto_endpoint) -> None:
     from baas.files.local import LocalStorage
     from baas.files.s3 import S3Storage
-    from tests.files.conftest import s3_settings
 
     local = storage_from_settings({"s3": {"enabled": False}}, tmp_path)
     assert isinstance(local, LocalStorage) and local.root == (tmp_path / "storage").resolve()

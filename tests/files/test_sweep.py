@@ -9,7 +9,7 @@ import time
 from baas.files.local import LocalStorage
 from baas.files.storage import Storage, file_key, iter_bytes, thumb_key
 from baas.files.sweep import parse_key, sweep_orphans
-from tests.files.conftest import Ctx, png
+from tests.harness import Ctx, png
 from tests.servers import baas_cmd
 
 LATER = 7200.0  # "now" two hours ahead: every blob is past the one-hour grace period

@@ -11,7 +11,7 @@ from baas.errors import FieldError
 from baas.files.storage import Storage, file_key, iter_bytes, thumb_key
 from baas.files.uploads import DEFAULT_MAX_SIZE, remove_files, store_upload
 from baas.schema.fields.file import FileField
-from tests.files.conftest import png
+from tests.harness import png
 
 
 async def keys(st: Storage) -> list[str]:

@@ -8,7 +8,7 @@ import pytest
 
 from baas.functions import FunctionError, function
 from baas.plugins import PluginError
-from tests.plugins.conftest import app_for, unique
+from tests.harness import app_for, unique
 
 
 @pytest.mark.parametrize("kwargs,message", [

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from tests.functions.test_functions_api import _user_token
-from tests.plugins.conftest import app_for, unique
+from tests.harness import app_for, unique
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "functions.md"
 

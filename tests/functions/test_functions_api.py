@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.plugins.conftest import Running, app_for, unique
+from tests.harness import Running, app_for, unique
 
 SCHEMA = """
 collections:

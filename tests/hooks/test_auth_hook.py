@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from baas.errors import Forbidden
 from baas.hooks import RecordAuthEvent
-from tests.hooks.conftest import Api
+from tests.harness import Api
 
 LOGIN = "/api/collections/users/auth-with-password"
 

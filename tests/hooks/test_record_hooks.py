@@ -7,7 +7,7 @@ import logging
 
 from baas.errors import BadRequest, Forbidden
 from baas.hooks import RecordEvent, RecordListEvent, RecordViewEvent
-from tests.hooks.conftest import Api
+from tests.harness import Api
 
 C = "/api/collections/comments/records"
 

@@ -10,8 +10,7 @@ import pytest
 
 from baas.errors import SchemaError
 from baas.schema.loader import load_schema_text
-from tests.jobs.test_jobs_inprocess import wait_runs
-from tests.plugins.conftest import app_for, unique
+from tests.harness import app_for, unique, wait_runs
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "jobs.md"
 FUNCTIONS = """

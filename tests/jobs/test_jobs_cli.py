@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.conftest import PG_URL, _create_pg_database, _drop_pg_database
+from tests.harness import PG_URL, create_pg_database, drop_pg_database
 from tests.servers import baas_cmd
 
 FUNCTIONS = """
@@ -41,7 +41,7 @@ async def test_list_run_and_history(tmp_path: Path):
     (root / "clifns").mkdir(parents=True)
     (root / "clifns" / "__init__.py").write_text(FUNCTIONS)
     (root / "baas.yaml").write_text(YAML)
-    db_url = await _create_pg_database() if PG_URL else ""
+    db_url = await create_pg_database() if PG_URL else ""
     where = ["--dir", str(tmp_path / "data"), *(["--db", db_url] if db_url else [])]
     env = {**os.environ, "BAAS_PROJECT": ""}
 
@@ -68,4 +68,4 @@ async def test_list_run_and_history(tmp_path: Path):
         assert rows["breaks"].endswith("failed")
     finally:
         if db_url:
-            await _drop_pg_database(db_url)
+            await drop_pg_database(db_url)

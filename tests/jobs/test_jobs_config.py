@@ -12,8 +12,7 @@ from baas.core import Engine
 from baas.errors import SchemaError
 from baas.schema.loader import load_schema_text
 from baas.settings import Settings
-from tests.conftest import PG_URL, _create_pg_database, _drop_pg_database
-from tests.plugins.conftest import unique
+from tests.harness import PG_URL, create_pg_database, drop_pg_database, unique
 from tests.servers import baas_cmd
 
 HEAD = """collections:
@@ -72,7 +71,7 @@ def _project(tmp_path: Path) -> Path:
 
 async def test_an_unknown_function_stops_the_start_and_applies_nothing(tmp_path):
     path = _project(tmp_path)
-    url = await _create_pg_database() if PG_URL else f"sqlite:///{tmp_path / 'data.db'}"
+    url = await create_pg_database() if PG_URL else f"sqlite:///{tmp_path / 'data.db'}"
     try:
         settings = Settings(data_dir=str(tmp_path / "data"), db_url=url, schema_file=str(path))
         eng = Engine(settings)
@@ -90,7 +89,7 @@ async def test_an_unknown_function_stops_the_start_and_applies_nothing(tmp_path)
             await fresh.stop()
     finally:
         if PG_URL:
-            await _drop_pg_database(url)
+            await drop_pg_database(url)
 
 
 def test_the_cli_reports_an_unknown_function_with_file_and_line(tmp_path):
@@ -106,7 +105,7 @@ async def test_an_engine_without_plugins_loads_the_jobs_without_checking_functio
     """CLI engines (schema plan/apply, superuser …) never load the functions package: a job's
     function is checked by the server and ``baas jobs``, not by them."""
     path = _project(tmp_path)
-    url = await _create_pg_database() if PG_URL else f"sqlite:///{tmp_path / 'data.db'}"
+    url = await create_pg_database() if PG_URL else f"sqlite:///{tmp_path / 'data.db'}"
     try:
         eng = Engine(Settings(data_dir=str(tmp_path / "data"), db_url=url, project_file=str(path)))
         await eng.start()
@@ -116,4 +115,4 @@ async def test_an_engine_without_plugins_loads_the_jobs_without_checking_functio
             await eng.stop()
     finally:
         if PG_URL:
-            await _drop_pg_database(url)
+            await drop_pg_database(url)

@@ -3,13 +3,11 @@ run-now and the crons API (PocketBase's shape), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
-from typing import Any
 
 from baas.jobs import store
-from tests.plugins.conftest import Running, app_for, unique
+from tests.harness import app_for, unique, wait_runs
 
 FUNCTIONS = '''
 import asyncio
@@ -80,16 +78,6 @@ def project(tmp_path: Path) -> str:
     (root / pkg / "__init__.py").write_text(FUNCTIONS)
     (root / "baas.yaml").write_text(JOBS.format(pkg=pkg))
     return str(root / "baas.yaml")
-
-
-async def wait_runs(run: Running, job: str, n: int, *, done: bool = True, tries: int = 300) -> list[dict[str, Any]]:
-    """The job's runs once at least ``n`` exist (finished, if ``done``); polled a bounded number of times."""
-    for _ in range(tries):
-        runs = await store.history(run.engine.db, job, 1000)
-        if len([r for r in runs if not done or r["status"] not in store.ACTIVE]) >= n:
-            return runs
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"fewer than {n} runs of {job}: {await store.history(run.engine.db, job, 1000)}")
 
 
 async def test_an_interval_job_runs_each_tick_once_with_its_args_as_the_system(tmp_path):

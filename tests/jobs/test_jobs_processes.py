@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import PG_URL, _create_pg_database, _drop_pg_database
-from tests.servers import Server, _wait_healthy, baas_cmd, free_port, running_server, stop_server
+from tests.harness import PG_URL, create_pg_database, drop_pg_database
+from tests.servers import Server, baas_cmd, free_port, running_server, stop_server, wait_healthy
 
 SU = ("root@example.com", "root-password-1")
 
@@ -139,7 +139,7 @@ async def test_serve_with_four_workers_runs_each_tick_once(tmp_path):
 async def nodes(tmp_path: Path, path: Path, n: int, env: dict[str, str] | None = None) -> AsyncIterator[list[Server]]:
     """``n`` ``baas serve`` nodes (one worker each) sharing one database: a PostgreSQL database
     when ``BAAS_TEST_POSTGRES_URL`` is set, else one SQLite data directory; the same BAAS_SECRET."""
-    db_url = await _create_pg_database() if PG_URL else ""
+    db_url = await create_pg_database() if PG_URL else ""
     data = tmp_path / "shared"
     db_args = ["--db", db_url] if db_url else []
     full_env = {**os.environ, "BAAS_FAST_HASH": "1", "BAAS_SECRET": "shared-secret-for-every-node-0123456789",
@@ -155,14 +155,14 @@ async def nodes(tmp_path: Path, path: Path, n: int, env: dict[str, str] | None =
                 srv.proc = subprocess.Popen(baas_cmd("serve", "--http", srv.url[7:], "--dir", str(data), *db_args,
                                                      "--schema", str(path), "--workers", "1"),
                                             env=full_env, stdout=out, stderr=subprocess.STDOUT)
-            _wait_healthy(srv)  # one after the other: the first prepares the database
+            wait_healthy(srv)  # one after the other: the first prepares the database
             started.append(srv)
         yield started
     finally:
         for srv in started:
             stop_server(srv.proc)
         if db_url:
-            await _drop_pg_database(db_url)
+            await drop_pg_database(db_url)
 
 
 async def test_two_nodes_on_one_database_run_each_tick_once(tmp_path):

@@ -15,7 +15,7 @@ import pytest
 
 from baas.errors import Forbidden
 from baas.hooks import RecordEvent
-from tests.plugins.conftest import SU_EMAIL, SU_PASS, app_for
+from tests.harness import SU_EMAIL, SU_PASS, app_for
 from tests.servers import baas_cmd, running_server
 
 SCHEMA = """

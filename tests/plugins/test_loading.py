@@ -13,7 +13,7 @@ import pytest
 from baas.errors import SchemaError
 from baas.plugins import PluginError
 from baas.schema.loader import load_schema_text
-from tests.plugins.conftest import app_for, install_dist, unique
+from tests.harness import app_for, install_dist, unique
 from tests.servers import baas_cmd
 
 COLLECTIONS = """

@@ -10,7 +10,7 @@ import asyncio
 import json
 from urllib.parse import quote
 
-from tests.realtime.conftest import GIVE_UP, SSE, Api, app_of, subscribe
+from tests.harness import GIVE_UP, SSE, Api, app_of, subscribe
 
 
 def opts(**query: str) -> str:

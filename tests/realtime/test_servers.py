@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 
-from tests.servers import Server, _wait_healthy, baas_cmd, free_port, running_server, stop_server
+from tests.servers import Server, baas_cmd, free_port, running_server, stop_server, wait_healthy
 
 EMAIL, PASSWORD = "root@example.com", "root-password-1"
 
@@ -71,7 +71,7 @@ async def second_server(srv: Server) -> AsyncIterator[Server]:
             baas_cmd("serve", "--http", f"127.0.0.1:{port}", "--dir", str(srv.data_dir), *srv.db_args,
                      "--workers", "1"), env=srv.env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        _wait_healthy(other)
+        wait_healthy(other)
         yield other
     finally:
         stop_server(other.proc)

@@ -228,6 +228,12 @@ CASES: list[Case] = [
     Case('meta.missing != null', ""),
     Case('meta.tag > 5', "p1 p3 p6"),
     Case('meta.n < 6', "p1"),
+    # a JSON value on the right of ~ ("contains" a column): PostgreSQL once failed with a 500 here
+    Case('meta.tag ~ meta.tag', "p1 p3 p6"),
+    Case('views ~ meta.n', "p4"),
+    Case('title ~ meta', ""),
+    Case('id ~ meta', ""),
+    Case('meta.tag !~ meta.tag', ""),
     # -- dates and macros --------------------------------------------------------------------
     Case('published_at > @now', "p4"),
     Case('published_at < @now && published_at != ""', "p1 p3 p5 p6 p8"),

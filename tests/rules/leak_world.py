@@ -27,7 +27,7 @@ from baas.auth.superusers import upsert_superuser
 from baas.core import Engine
 from baas.schema.loader import load_schema_text
 from baas.settings import Settings
-from tests.conftest import PG_URL, _create_pg_database, _drop_pg_database
+from tests.harness import PG_URL, create_pg_database, drop_pg_database
 
 SU_EMAIL, SU_PASS = "root@example.com", "root-password-1"
 REQUESTERS = ("guest", "amy", "bob", "key")
@@ -109,7 +109,7 @@ async def build(tmp: Path, schema: str = SCHEMA,
                 seed_with: Callable[[World], Awaitable[None]] | None = None) -> AsyncIterator[World]:
     """The app on a fresh database with ``schema`` applied (users listable by anyone), seeded by
     ``seed_with`` (default: this module's world)."""
-    url = await _create_pg_database() if PG_URL else f"sqlite:///{tmp / 'data.db'}"
+    url = await create_pg_database() if PG_URL else f"sqlite:///{tmp / 'data.db'}"
     settings = Settings(data_dir=str(tmp), db_url=url)
     setup = Engine(settings)
     await setup.start()
@@ -133,7 +133,7 @@ async def build(tmp: Path, schema: str = SCHEMA,
     finally:
         await eng.stop()
         if PG_URL:
-            await _drop_pg_database(url)
+            await drop_pg_database(url)
 
 
 async def seed(w: World) -> None:

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.realtime.conftest import SSE
+from tests.harness import SSE
 from tests.rules.leak_world import HIDDEN_OWNER, REQUESTERS, TAGS, World, build, diary_code, email, visible_diaries
 
 Secret = Callable[[str], str]  # hidden owner -> the value the probe looks for

@@ -21,11 +21,10 @@ from hypothesis import strategies as st
 
 from baas.db import open_database
 from baas.db.postgres import to_pg
-from baas.db.tables import create_table_sql
 from baas.rules import RequestInfo, RuleError, ast, compile_filter, compile_sort, parse
 from baas.rules.ast import to_text
-from tests.conftest import PG_URL, _create_pg_database, _drop_pg_database
-from tests.rules.conftest import seed
+from baas.schema.ddl import create_table_sql
+from tests.harness import PG_URL, create_pg_database, drop_pg_database, seed
 from tests.rules.dataset import COLLECTIONS, POSTS, ROWS, record
 
 BOUNDED = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -99,7 +98,7 @@ class Backend:
         # PostgreSQL: a loop of our own in a thread, so sync hypothesis tests can call into it
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        self.url = self.run(_create_pg_database())
+        self.url = self.run(create_pg_database())
         self.run(self._seed_pg())
         self.conn = self.run(asyncpg.connect(self.url))
 
@@ -124,7 +123,7 @@ class Backend:
     def stop(self) -> None:
         if self.loop is not None:
             self.run(self.conn.close())
-            self.run(_drop_pg_database(self.url))
+            self.run(drop_pg_database(self.url))
             self.loop.call_soon_threadsafe(self.loop.stop)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from baas.core import Engine
 from baas.schema.loader import load_schema_text
-from tests.schema.conftest import Http
+from tests.harness import Http, db_indexes
 
 MEMBERS_YAML = """
 collections:
@@ -20,15 +20,6 @@ collections:
       - {name: nick, type: text}
 """
 MEMBERS_API = {"name": "members", "type": "auth", "createRule": "", "fields": [{"name": "nick", "type": "text"}]}
-
-
-async def db_indexes(eng: Engine, table: str) -> set[str]:
-    if eng.db.dialect == "postgresql":
-        rows = await eng.db.fetch("SELECT indexname FROM pg_indexes WHERE tablename = ?", [table])
-    else:
-        rows = await eng.db.fetch("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-                                  "AND sql IS NOT NULL", [table])
-    return {r[0] for r in rows}
 
 
 async def make_from_yaml(http: Http) -> None:

@@ -13,7 +13,7 @@ from baas.db.migrate import migrate
 from baas.errors import SchemaError
 from baas.schema.loader import dump_schema, load_schema_text
 from baas.settings import Settings
-from tests.schema.test_auth_indexes import db_indexes
+from tests.harness import db_indexes
 
 MEMBERS = "collections:\n  - name: members\n    type: auth\n    fields: [{name: nick, type: text}]\n"
 OLD_USERS_EMAIL = "CREATE UNIQUE INDEX `idx_email_users` ON `users` (`email`) WHERE \"email\" != ''"

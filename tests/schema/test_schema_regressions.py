@@ -10,9 +10,9 @@ import pytest
 
 from baas.core import Engine
 from baas.errors import SchemaError
+from baas.planner import make_plan
 from baas.schema.loader import dump_schema, load_schema_text
-from baas.schema.planner import make_plan
-from tests.schema.conftest import Http
+from tests.harness import Http
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "schema.md"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from baas.schema.fields.base import Field, MultiValueField, as_list
+from baas.schema.fields.base import Field, MultiValueField, as_list, type_name
 from baas.schema.fields.boolean import BoolField
 from baas.schema.fields.date import AutodateField, DateField
 from baas.schema.fields.editor import EditorField
@@ -18,9 +18,12 @@ from baas.schema.fields.text import TextField
 AnyField = (TextField | NumberField | BoolField | EmailField | URLField | EditorField | DateField
             | AutodateField | SelectField | JSONField | RelationField | FileField | PasswordField)
 
-FIELD_TYPES: dict[str, type[Field]] = {
-    cls.__struct_config__.tag: cls  # type: ignore[misc]
-    for cls in AnyField.__args__  # type: ignore[attr-defined]
-}
+# The members of `AnyField`, in its order (msgspec decodes a field by its ``type`` tag among these).
+FIELD_CLASSES: tuple[type[Field], ...] = (TextField, NumberField, BoolField, EmailField, URLField, EditorField,
+                                          DateField, AutodateField, SelectField, JSONField, RelationField,
+                                          FileField, PasswordField)
+FIELD_TYPES: dict[str, type[Field]] = {type_name(cls): cls for cls in FIELD_CLASSES}
 
-__all__ = ["AnyField", "FIELD_TYPES", "Field", "MultiValueField", "as_list", *[c.__name__ for c in AnyField.__args__]]  # type: ignore[attr-defined]
+__all__ = ["AnyField", "FIELD_CLASSES", "FIELD_TYPES", "Field", "MultiValueField", "as_list", "type_name",
+           "AutodateField", "BoolField", "DateField", "EditorField", "EmailField", "FileField", "JSONField",
+           "NumberField", "PasswordField", "RelationField", "SelectField", "TextField", "URLField"]

@@ -8,7 +8,7 @@ stored value (``to_api``). Multi-value fields (select, relation, file) store a J
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import msgspec
 
@@ -29,7 +29,7 @@ class Field(msgspec.Struct, tag_field="type", kw_only=True, forbid_unknown_field
 
     @property
     def type(self) -> str:
-        return type(self).__struct_config__.tag  # type: ignore[return-value]
+        return cast(str, type(self).__struct_config__.tag)  # see type_name
 
     def is_multi(self) -> bool:
         return False
@@ -102,6 +102,12 @@ class Field(msgspec.Struct, tag_field="type", kw_only=True, forbid_unknown_field
     def from_db(self, raw: Any) -> Any:
         """The Python value of a stored column value (same as the API value by default)."""
         return self.to_api(raw)
+
+
+def type_name(cls: type[Field]) -> str:
+    """The ``type`` tag of a field class (``text``, ``relation``, …): every field type is tagged
+    with a string (msgspec types the tag as ``str | int | None``)."""
+    return cast(str, cls.__struct_config__.tag)
 
 
 def refuse_nul(value: Any) -> Any:

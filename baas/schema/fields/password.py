@@ -6,6 +6,7 @@ from typing import Any
 
 from baas.errors import FieldError
 from baas.schema.fields.base import Field
+from baas.schema.fields.text import compiled
 
 
 class PasswordField(Field, tag="password", kw_only=True):
@@ -31,7 +32,5 @@ class PasswordField(Field, tag="password", kw_only=True):
             raise FieldError("validation_max_text_constraint", f"Must be less than {limit} character(s).",
                              {"max": limit})
         if self.pattern:
-            from baas.schema.fields.text import compiled
-
             if not compiled(self.pattern).search(value):
                 raise FieldError("validation_invalid_format", "Invalid value format.")

@@ -13,7 +13,7 @@ revision = "0001"
 down_revision = None
 
 
-def _serial() -> sa.types.TypeEngine:
+def _serial() -> sa.types.TypeEngine[int]:
     # INTEGER PRIMARY KEY AUTOINCREMENT on SQLite, BIGSERIAL on PostgreSQL.
     return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 

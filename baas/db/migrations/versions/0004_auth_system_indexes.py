@@ -17,10 +17,15 @@ Revises: 0003
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
+
+from baas.errors import SchemaError
+from baas.ids import now_str
+from baas.schema import defaults
+from baas.schema.ddl import create_index_sql
+from baas.schema.model import Index, index_sql, parse_index
 
 revision = "0004"
 down_revision = "0003"
@@ -32,7 +37,7 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _duplicates(bind: Any, table: str, column: str, fold: bool) -> tuple[int, list[str]]:
+def _duplicates(bind: sa.Connection, table: str, column: str, fold: bool) -> tuple[int, list[str]]:
     """(how many values are held by more than one record, the ids of those records)."""
     key = f"lower({_q(column)})" if fold else _q(column)
     rows = bind.execute(sa.text(
@@ -43,20 +48,14 @@ def _duplicates(bind: Any, table: str, column: str, fold: bool) -> tuple[int, li
 
 
 def upgrade() -> None:
-    # The schema package knows the canonical index text the planner compares against; importing
-    # it here (not at module level) keeps the db package free of it everywhere else.
-    from baas.db.tables import create_index_sql
-    from baas.errors import SchemaError
-    from baas.schema import defaults
-    from baas.schema.model import index_sql, parse_index
-
+    # The schema package knows the canonical index text the planner compares against.
     bind = op.get_bind()
     dialect = bind.dialect.name
     tables = set(sa.inspect(bind).get_table_names())
-    rows = bind.execute(sa.text('SELECT "id", "name", "type", "data" FROM "_collections" ORDER BY "created", "name"'))
-    rows = rows.fetchall()
+    rows = bind.execute(sa.text('SELECT "id", "name", "type", "data" FROM "_collections" ORDER BY "created", "name"')
+                        ).fetchall()
     problems: list[str] = []
-    updates: list[tuple[str, str, list, list]] = []  # (id, name, old indexes, new indexes)
+    updates: list[tuple[str, str, list[Index], list[Index]]] = []  # (id, name, old indexes, new indexes)
     for cid, name, ctype, data in rows:
         if ctype != "auth" or name not in tables:
             continue
@@ -80,7 +79,7 @@ def upgrade() -> None:
             bind.execute(sa.text(f"DROP INDEX IF EXISTS {_q(i.name)}"))
             bind.execute(sa.text(create_index_sql(name, i, dialect)))
         data = json.loads(bind.execute(sa.text('SELECT "data" FROM "_collections" WHERE "id" = :id'),
-                                       {"id": cid}).scalar())
+                                       {"id": cid}).scalar_one())
         data["indexes"] = [index_sql(name, i) for i in new]
         bind.execute(sa.text('UPDATE "_collections" SET "data" = :data WHERE "id" = :id'),
                      {"data": json.dumps(data, separators=(",", ":"), ensure_ascii=False), "id": cid})
@@ -96,8 +95,6 @@ def upgrade() -> None:
 
 
 def _now() -> str:
-    from baas.ids import now_str
-
     return now_str()
 
 

@@ -11,19 +11,22 @@ field's own ``prepare``; a value that does not convert refuses the plan with the
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
 from baas.db import Conn, Database
-from baas.db.tables import column_type, create_index_sql, create_table_sql, q
+from baas.db.tables import q
 from baas.errors import FieldError, SchemaError
 from baas.ids import now_str
+from baas.rules import RequestInfo, RuleError, compile_filter
 from baas.schema import defaults
+from baas.schema.ddl import column_type, create_index_sql, create_table_sql
 from baas.schema.fields import Field, RelationField
-from baas.schema.model import Collection, parse_index
-from baas.schema.validate import normalize
+from baas.schema.model import Collection, Index, parse_index
+from baas.schema.validate import ErrorTree, normalize
 from baas.schema.views import infer_views, view_order, view_query
 
 _encoder = msgspec.json.Encoder()
@@ -31,14 +34,17 @@ _encoder = msgspec.json.Encoder()
 
 @dataclass
 class Change:
-    """One step of a plan, readable by a person (``str``) and applied by `apply_plan`."""
+    """One step of a plan, readable by a person (``str``) and applied by `apply_plan`.
+
+    ``old``/``new`` are the collections of create, drop, rename and alter (view query) steps, and
+    the fields of the field steps (add, drop, rename, convert, alter options)."""
 
     action: str  # create | drop | rename | add_field | drop_field | rename_field | convert_field | alter | indexes
     collection: str
     detail: str = ""
     destructive: bool = False
-    old: Any = None
-    new: Any = None
+    old: Collection | Field | None = None
+    new: Collection | Field | None = None
 
     def __str__(self) -> str:
         sign = {"create": "+", "drop": "-", "add_field": "+", "drop_field": "-"}.get(self.action, "~")
@@ -53,7 +59,7 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     target: list[Collection] = field(default_factory=list)
     previous: list[Collection] = field(default_factory=list)
-    base: Any = None  # the schema history mark the plan was made against
+    base: int | None = None  # the schema history mark the plan was made against
 
     @property
     def destructive(self) -> bool:
@@ -63,11 +69,29 @@ class Plan:
         return "\n".join(str(c) for c in self.changes) or "No changes."
 
 
+Pair = tuple[Collection | None, Collection]  # (applied, wanted): applied is None for a new collection
+Lookup = Callable[[str], Collection | None]
+
+
+def _collection_of(x: Collection | Field | None) -> Collection:
+    """The collection a collection step carries (a field or nothing there is a planner bug)."""
+    if not isinstance(x, Collection):
+        raise TypeError(f"expected a collection in this plan step, got {x!r}")
+    return x
+
+
+def _field_of(x: Collection | Field | None) -> Field:
+    """The field a field step carries."""
+    if not isinstance(x, Field):
+        raise TypeError(f"expected a field in this plan step, got {x!r}")
+    return x
+
+
 def _field_sig(f: Field) -> bytes:
     return _encoder.encode(f)
 
 
-async def _has_data(db: Any, table: str, f: Field | None = None) -> bool:
+async def _has_data(db: Database, table: str, f: Field | None = None) -> bool:
     if f is None:
         return await db.fetchone(f"SELECT 1 FROM {q(table)} LIMIT 1") is not None
     kind = f.kind()
@@ -83,23 +107,49 @@ async def _has_data(db: Any, table: str, f: Field | None = None) -> bool:
     return await db.fetchone(f"SELECT 1 FROM {q(table)} WHERE {cond} LIMIT 1") is not None
 
 
-async def schema_mark(db: Any) -> Any:
+async def schema_mark(db: Database | Conn) -> int | None:
     """The newest schema history id: a plan only applies over the schema it was made from."""
-    return await db.fetchval('SELECT max("id") FROM "_schema_history"')
+    mark: int | None = await db.fetchval('SELECT max("id") FROM "_schema_history"')
+    return mark
 
 
-async def make_plan(db: Any, applied: list[Collection], wanted: list[Collection], *,
+async def make_plan(db: Database, applied: list[Collection], wanted: list[Collection], *,
                     prune: bool = False) -> Plan:
     """Diff ``applied`` against ``wanted``. Collections missing from ``wanted`` are dropped only
     with ``prune`` (system collections never). Raises `SchemaError` for an invalid target."""
+    matched, kept = _match(applied, wanted)
+    # Normalise against the target schema (relations may point at new collections).
+    target_raw = [w for _, w in matched] + ([] if prune else kept)
+    target_raw += [c for c in kept if c.system and prune]
+    normalized = _normalize_all(matched, target_raw)
+    others = [c for c in kept if not prune or c.system]
+    tables = [(o, n) for o, n in normalized if n.type != "view"]
+    plan = Plan(target=[n for _, n in tables] + others, previous=list(applied), base=await schema_mark(db))
+    await _diff_pairs(db, plan, tables)
+    if prune:
+        await _drop_missing(db, plan, kept)
+    # Views last: their fields come from the database as it will be once the tables changed.
+    views = await infer_views(db, plan.target, [(o, n) for o, n in normalized if n.type == "view"],
+                              tables_change=any(ch.action not in ("alter", "indexes") for ch in plan.changes),
+                              shape=lambda conn: _apply(conn, plan, structure_only=True))
+    await _diff_pairs(db, plan, views)
+    final = {n.name: n for _, n in tables + views}
+    plan.target = [final[n.name] for _, n in normalized] + others
+    _check_target_rules(plan.target, db.dialect)
+    return plan
+
+
+def _match(applied: list[Collection], wanted: list[Collection]) -> tuple[list[Pair], list[Collection]]:
+    """Pair each wanted collection with the applied one it changes (by id, else by name; new ones
+    get their stable id), and list the applied collections ``wanted`` does not name."""
     old_by_id = {c.id: c for c in applied}
     old_by_name = {c.name: c for c in applied}
-    # Match wanted collections to applied ones: by id, else by name.
-    matched: list[tuple[Collection | None, Collection]] = []
+    wanted_ids = {x.id for x in wanted}
+    matched: list[Pair] = []
     aliases: dict[str, str] = {}  # an imported id -> the applied id of the same-named collection
     for w in wanted:
         old = old_by_id.get(w.id) if w.id else None
-        if old is None and w.name in old_by_name and old_by_name[w.name].id not in {x.id for x in wanted}:
+        if old is None and w.name in old_by_name and old_by_name[w.name].id not in wanted_ids:
             old = old_by_name[w.name]
             if w.id:
                 aliases[w.id] = old.id
@@ -109,11 +159,14 @@ async def make_plan(db: Any, applied: list[Collection], wanted: list[Collection]
         matched.append((old, w))
     if aliases:
         matched = [(o, _realias(w, aliases)) for o, w in matched]
-    wanted_ids = {w.id for _, w in matched if w.id}
-    kept = [c for c in applied if c.id not in wanted_ids and c.name not in {w.name for w in wanted}]
-    # Normalise against the target schema (relations may point at new collections).
-    target_raw = [w for _, w in matched] + ([] if prune else kept)
-    target_raw += [c for c in kept if c.system and prune]
+    matched_ids = {w.id for _, w in matched if w.id}
+    kept = [c for c in applied if c.id not in matched_ids and c.name not in {w.name for w in wanted}]
+    return matched, kept
+
+
+def _normalize_all(matched: list[Pair], target_raw: list[Collection]) -> list[Pair]:
+    """``matched`` with each wanted collection normalised against ``target_raw``; every problem
+    of every collection (and names used twice) in one `SchemaError`."""
 
     def lookup(key: str) -> Collection | None:
         for c in target_raw:
@@ -121,8 +174,8 @@ async def make_plan(db: Any, applied: list[Collection], wanted: list[Collection]
                 return c
         return None
 
-    errors: dict[str, Any] = {}
-    normalized: list[tuple[Collection | None, Collection]] = []
+    errors: ErrorTree = {}
+    normalized: list[Pair] = []
     for old, w in matched:
         try:
             normalized.append((old, normalize(w, lookup, old)))
@@ -135,42 +188,40 @@ async def make_plan(db: Any, applied: list[Collection], wanted: list[Collection]
                           "message": f"Collection name(s) already in use: {', '.join(sorted(dupes))}."}
     if errors:
         raise SchemaError("The schema has errors.", errors=errors)
-    others = [c for c in kept if not prune or c.system]
-    tables = [(o, n) for o, n in normalized if n.type != "view"]
-    plan = Plan(target=[n for _, n in tables] + others, previous=list(applied), base=await schema_mark(db))
-    for old, new in tables:
+    return normalized
+
+
+async def _diff_pairs(db: Database, plan: Plan, pairs: list[Pair]) -> None:
+    """The changes of each (applied, wanted) pair: a create, or the differences."""
+    for old, new in pairs:
         if old is None:
             plan.changes.append(Change("create", new.name, f"({new.type}, {len(new.fields)} fields)", new=new))
         else:
             await _diff_collection(db, plan, old, new)
-    if prune:
-        for c in kept:
-            if c.system:
-                continue
-            lossy = c.type != "view" and await _has_data(db, c.name)
-            plan.changes.append(Change("drop", c.name, "", destructive=lossy, old=c))
-    # Views last: their fields come from the database as it will be once the tables changed.
-    views = await infer_views(db, plan.target, [(o, n) for o, n in normalized if n.type == "view"],
-                              tables_change=any(ch.action not in ("alter", "indexes") for ch in plan.changes),
-                              shape=lambda conn: _apply(conn, plan, structure_only=True))
-    for old, new in views:
-        if old is None:
-            plan.changes.append(Change("create", new.name, f"({new.type}, {len(new.fields)} fields)", new=new))
-        else:
-            await _diff_collection(db, plan, old, new)
-    final = {n.name: n for _, n in tables + views}
-    plan.target = [final[n.name] for _, n in normalized] + others
+
+
+async def _drop_missing(db: Database, plan: Plan, kept: list[Collection]) -> None:
+    """With ``prune``: drop the applied collections the wanted schema leaves out (not system ones)."""
+    for c in kept:
+        if c.system:
+            continue
+        lossy = c.type != "view" and await _has_data(db, c.name)
+        plan.changes.append(Change("drop", c.name, "", destructive=lossy, old=c))
+
+
+def _check_target_rules(target: list[Collection], dialect: str) -> None:
+    """Every rule of the target schema compiles against it, or one `SchemaError` lists them."""
 
     def target_lookup(key: str) -> Collection | None:
-        return next((c for c in plan.target if c.id == key or c.name == key), None)
+        return next((c for c in target if c.id == key or c.name == key), None)
 
-    for n in plan.target:
-        rule_errors = _check_rules(n, target_lookup, db.dialect)
+    errors: ErrorTree = {}
+    for n in target:
+        rule_errors = _check_rules(n, target_lookup, dialect)
         if rule_errors:
-            errors.setdefault(n.name, {}).update(rule_errors)
+            errors[n.name] = rule_errors  # names are unique in the target (checked above)
     if errors:
         raise SchemaError("The schema has errors.", errors=errors)
-    return plan
 
 
 def _realias(c: Collection, aliases: dict[str, str]) -> Collection:
@@ -182,15 +233,12 @@ def _realias(c: Collection, aliases: dict[str, str]) -> Collection:
 RULES = ("listRule", "viewRule", "createRule", "updateRule", "deleteRule", "manageRule", "authRule")
 
 
-def _check_rules(coll: Collection, lookup: Any, dialect: str) -> dict[str, Any]:
+def _check_rules(coll: Collection, lookup: Lookup, dialect: str) -> ErrorTree:
     """Compile each rule once so a broken rule is refused now, not on every request later."""
-    from baas.rules import RuleError, compile_filter
-    from baas.rules.context import RequestInfo
-
-    errors: dict[str, Any] = {}
+    errors: ErrorTree = {}
     probe = RequestInfo(auth={"id": "probe", "collectionName": "", "collectionId": ""})
     for rule in RULES:
-        expr = getattr(coll, rule)
+        expr: str | None = getattr(coll, rule)
         if not expr:
             continue
         try:
@@ -205,10 +253,14 @@ _NOT_OPTIONS = {"id", "name", "type", "system", "fields", "indexes", "viewQuery"
 
 
 def _options(c: Collection) -> dict[str, Any]:
-    return {k: v for k, v in msgspec.to_builtins(c).items() if k not in _NOT_OPTIONS and k not in RULES}
+    options: dict[str, Any] = msgspec.to_builtins(c)
+    return {k: v for k, v in options.items() if k not in _NOT_OPTIONS and k not in RULES}
 
 
-def _index_key(c: Collection, raw: Any) -> tuple:
+IndexKey = tuple[bool, tuple[str, ...], tuple[str, ...], str]  # unique, columns, nocase columns, where
+
+
+def _index_key(c: Collection, raw: str | Index) -> IndexKey:
     """What an index means, independent of its name and of field renames (columns by field id)."""
     idx = parse_index(raw, c.name)
     ids = {f.name: f.id for f in c.fields}
@@ -216,7 +268,7 @@ def _index_key(c: Collection, raw: Any) -> tuple:
     return idx.unique, cols, tuple(sorted(ids.get(n, n) for n in idx.nocase)), idx.where
 
 
-async def _diff_collection(db: Any, plan: Plan, old: Collection, new: Collection) -> None:
+async def _diff_collection(db: Database, plan: Plan, old: Collection, new: Collection) -> None:
     if old.type != new.type:
         raise SchemaError(f"Collection {old.name!r}: changing the type ({old.type} -> {new.type}) is not supported.")
     table = old.name
@@ -244,7 +296,7 @@ async def _diff_collection(db: Any, plan: Plan, old: Collection, new: Collection
         plan.changes.append(Change("alter", new.name, f"options {', '.join(changed)}"))
 
 
-async def _diff_fields(db: Any, plan: Plan, old: Collection, new: Collection) -> None:
+async def _diff_fields(db: Database, plan: Plan, old: Collection, new: Collection) -> None:
     table = old.name
     old_fields = {f.id: f for f in old.fields}
     new_ids = {f.id for f in new.fields}
@@ -315,48 +367,68 @@ def _changed(plan: Plan, c: Collection) -> bool:
 async def _apply(conn: Conn, plan: Plan, *, structure_only: bool = False) -> None:
     """Run the plan's DDL. ``structure_only`` (a scratch run, see `views.infer_views`) shapes the
     tables and stops there: no conversions, no new indexes, no views."""
-    dialect = conn.dialect
     # Every view out first (they may read tables about to change, or each other: dependents
     # first), all back in last in dependency order.
     for v in reversed(view_order([c for c in plan.previous if c.type == "view"])):
         await conn.execute(f"DROP VIEW IF EXISTS {q(v.name)}")
-    for ch in plan.changes:
-        if ch.action == "drop" and ch.old.type != "view":
-            await conn.execute(f"DROP TABLE {q(ch.old.name)}")
-    for ch in plan.changes:
-        if ch.action == "rename" and ch.new.type != "view":
-            await conn.execute(f"ALTER TABLE {q(ch.old.name)} RENAME TO {q(ch.new.name)}")
-    for ch in plan.changes:
-        if ch.action == "create" and ch.new.type != "view":
-            for stmt in create_table_sql(ch.new, dialect)[: 1 if structure_only else None]:
-                await conn.execute(stmt)
-    by_name = {c.name: c for c in plan.target}
-    reindex = {ch.collection for ch in plan.changes if ch.action in ("indexes", "drop_field", "rename_field", "convert_field")}
-    for name in reindex:
-        old = next((c for c in plan.previous if c.id == by_name[name].id), None)
-        for idx in old.indexes if old else []:
-            await conn.execute(f"DROP INDEX IF EXISTS {q(_index_name(parse_index(idx, old.name), old.name))}")
-    for ch in plan.changes:
-        t = q(ch.collection)
-        if ch.action == "drop_field":
-            await conn.execute(f"ALTER TABLE {t} DROP COLUMN {q(ch.old.name)}")
-        elif ch.action == "rename_field":
-            await conn.execute(f"ALTER TABLE {t} RENAME COLUMN {q(ch.old.name)} TO {q(ch.new.name)}")
-        elif ch.action == "add_field":
-            await conn.execute(f"ALTER TABLE {t} ADD COLUMN {q(ch.new.name)} {column_type(ch.new, dialect)}")
+    await _apply_tables(conn, plan, structure_only=structure_only)
+    reindex = {ch.collection for ch in plan.changes
+               if ch.action in ("indexes", "drop_field", "rename_field", "convert_field")}
+    await _drop_indexes(conn, plan, reindex)
+    await _apply_columns(conn, plan)
     if structure_only:
         return
     for ch in plan.changes:
         if ch.action == "convert_field":
-            await _convert(conn, ch.collection, ch.old, ch.new)
+            await _convert(conn, ch.collection, _field_of(ch.old), _field_of(ch.new))
+    by_name = {c.name: c for c in plan.target}
     for name in reindex:
         for idx in by_name[name].indexes:
-            await conn.execute(create_index_sql(name, parse_index(idx, name), dialect))
+            await conn.execute(create_index_sql(name, parse_index(idx, name), conn.dialect))
     for v in view_order([c for c in plan.target if c.type == "view"]):
         await conn.execute(f"CREATE VIEW {q(v.name)} AS {view_query(v)}")
 
 
-def _index_name(idx: Any, table: str) -> str:
+async def _apply_tables(conn: Conn, plan: Plan, *, structure_only: bool) -> None:
+    """Tables dropped, then renamed, then created (only the table itself when ``structure_only``)."""
+    for ch in plan.changes:
+        if ch.action == "drop" and (old := _collection_of(ch.old)).type != "view":
+            await conn.execute(f"DROP TABLE {q(old.name)}")
+    for ch in plan.changes:
+        if ch.action == "rename" and (new := _collection_of(ch.new)).type != "view":
+            await conn.execute(f"ALTER TABLE {q(_collection_of(ch.old).name)} RENAME TO {q(new.name)}")
+    for ch in plan.changes:
+        if ch.action == "create" and (new := _collection_of(ch.new)).type != "view":
+            for stmt in create_table_sql(new, conn.dialect)[: 1 if structure_only else None]:
+                await conn.execute(stmt)
+
+
+async def _drop_indexes(conn: Conn, plan: Plan, reindex: set[str]) -> None:
+    """The applied indexes of the ``reindex`` collections (named as the target names them)."""
+    by_name = {c.name: c for c in plan.target}
+    for name in reindex:
+        old = next((c for c in plan.previous if c.id == by_name[name].id), None)
+        if old is None:
+            continue
+        for idx in old.indexes:
+            await conn.execute(f"DROP INDEX IF EXISTS {q(_index_name(parse_index(idx, old.name), old.name))}")
+
+
+async def _apply_columns(conn: Conn, plan: Plan) -> None:
+    """Columns dropped, renamed and added, in the plan's order."""
+    for ch in plan.changes:
+        t = q(ch.collection)
+        if ch.action == "drop_field":
+            await conn.execute(f"ALTER TABLE {t} DROP COLUMN {q(_field_of(ch.old).name)}")
+        elif ch.action == "rename_field":
+            old, new = _field_of(ch.old), _field_of(ch.new)
+            await conn.execute(f"ALTER TABLE {t} RENAME COLUMN {q(old.name)} TO {q(new.name)}")
+        elif ch.action == "add_field":
+            added = _field_of(ch.new)
+            await conn.execute(f"ALTER TABLE {t} ADD COLUMN {q(added.name)} {column_type(added, conn.dialect)}")
+
+
+def _index_name(idx: Index, table: str) -> str:
     return idx.name or f"idx_{table}_{'_'.join(c.lstrip('-') for c in idx.columns)}"
 
 
