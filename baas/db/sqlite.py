@@ -355,6 +355,9 @@ class SqliteDatabase:
 
     async def _run_jobs(self, conn: SqliteConn, jobs: list[_Job],
                         results: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+        if len(jobs) == 1:
+            await self._run_one(conn, jobs[0])
+            return
         for i, (fn, fut) in enumerate(jobs):
             if fut.cancelled():
                 continue
@@ -392,6 +395,27 @@ class SqliteDatabase:
                 fut.set_result(value)
             else:
                 fut.set_exception(value)
+
+
+    async def _run_one(self, conn: SqliteConn, job: _Job) -> None:
+        """A group of one (the common case when writes don't overlap) needs no savepoint: its
+        failure rolls the whole transaction back. Two statements fewer per write."""
+        fn, fut = job
+        if fut.cancelled():
+            await self._rollback(conn)
+            return
+        try:
+            value = await fn(conn)
+            await conn.execute("COMMIT")
+        except Exception as exc:  # the job's error, or the commit's: handed to the job's caller
+            await self._rollback(conn)
+            if not fut.done():
+                fut.set_exception(exc)
+            return
+        if self.on_commit is not None:
+            self.on_commit()
+        if not fut.done():
+            fut.set_result(value)
 
 
 class _Heavy:
