@@ -43,8 +43,9 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return json_response({"status": 500, "message": "Something went wrong while processing your request.",
-                          "data": {}}, 500)
+    return json_response(
+        {"status": 500, "message": "Something went wrong while processing your request.", "data": {}}, 500
+    )
 
 
 class App(Litestar):

@@ -45,8 +45,9 @@ class Engine:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings  # the process's settings (env / CLI); the stored ones: settings_store
-        self.db: Database = open_database(settings.database_url, readers=settings.readers,
-                                          timeout=settings.query_timeout)
+        self.db: Database = open_database(
+            settings.database_url, readers=settings.readers, timeout=settings.query_timeout
+        )
         self.registry = Registry()
         self.hooks = Hooks()  # record, auth and lifecycle hook chains (baas/hooks.py); plugins bind here
         self.events = EventBus(self.db)  # the durable event stream, tailed in this process
@@ -84,8 +85,10 @@ class Engine:
         if self.settings.schema_file:
             plan = await self.plan_file(self.settings.schema_file)
             if plan.destructive and not self.settings.accept_data_loss:
-                raise SchemaError(f"{self.settings.schema_file}: the schema would lose data:\n{plan.describe()}\n"
-                                  "Start with --accept-data-loss to apply it anyway.")
+                raise SchemaError(
+                    f"{self.settings.schema_file}: the schema would lose data:\n{plan.describe()}\n"
+                    "Start with --accept-data-loss to apply it anyway."
+                )
             await apply_plan(self.db, plan, accept_data_loss=True, source=self.settings.schema_file)
             await self.registry.load(self.db)
             self.schema_plan = plan
@@ -164,8 +167,14 @@ class Engine:
             line = next((lines[name] for name in exc.errors if lines.get(name)), None)
             raise SchemaError(detail, path=path, line=line) from None
 
-    async def apply(self, wanted: list[Collection] | Callable[[], list[Collection]], *, prune: bool = False,
-                    accept_data_loss: bool = False, source: str = "api") -> Plan:
+    async def apply(
+        self,
+        wanted: list[Collection] | Callable[[], list[Collection]],
+        *,
+        prune: bool = False,
+        accept_data_loss: bool = False,
+        source: str = "api",
+    ) -> Plan:
         """Plan and apply a schema change. ``wanted`` may be a function of the current registry,
         called under the schema lock, so concurrent changes in this process build on each other."""
         async with self._schema_lock:

@@ -77,8 +77,9 @@ class ValidationFailed(BadRequest):
 class SchemaError(Exception):
     """A schema (file or API payload) is invalid or a change is refused."""
 
-    def __init__(self, message: str, *, path: str = "", line: int | None = None,
-                 errors: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, *, path: str = "", line: int | None = None, errors: dict[str, Any] | None = None
+    ) -> None:
         self.message = message
         self.path = path
         self.line = line

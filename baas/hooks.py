@@ -106,8 +106,15 @@ class RecordEvent(Event):
 
     __slots__ = ("collection", "record", "original", "request", "db", "action")
 
-    def __init__(self, collection: Collection, record: dict[str, Any], request: RequestInfo, db: Any,
-                 action: str, original: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        collection: Collection,
+        record: dict[str, Any],
+        request: RequestInfo,
+        db: Any,
+        action: str,
+        original: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__()
         self.collection = collection
         self.record = record
@@ -210,14 +217,22 @@ class Hook(Generic[E]):
         self._tagged = False
         self._cache: dict[tuple[str, str], tuple[Handler, ...]] = {}
 
-    def bind(self, handler: Handler | None = None, *, priority: int = 0, id: str | None = None,
-             tags: str | Iterable[str] | None = None) -> Any:
+    def bind(
+        self,
+        handler: Handler | None = None,
+        *,
+        priority: int = 0,
+        id: str | None = None,
+        tags: str | Iterable[str] | None = None,
+    ) -> Any:
         """Add ``handler``; return its id (``id``, or a generated one). A handler bound again under
         an existing id replaces it. Without ``handler``, a decorator: ``@hook.bind(priority=5)``."""
         if handler is None:
+
             def decorate(fn: Handler) -> Handler:
                 self.bind(fn, priority=priority, id=id, tags=tags)
                 return fn
+
             return decorate
         if not callable(handler):
             raise TypeError(f"{self.name}: a handler must be an async function, got {handler!r}")
@@ -234,8 +249,9 @@ class Hook(Generic[E]):
         self._rebuild()
         return hid
 
-    def bind_for(self, tags: str | Iterable[str], handler: Handler | None = None, *, priority: int = 0,
-                 id: str | None = None) -> Any:
+    def bind_for(
+        self, tags: str | Iterable[str], handler: Handler | None = None, *, priority: int = 0, id: str | None = None
+    ) -> Any:
         """`bind` for the collections named by ``tags`` (names or ids) only."""
         return self.bind(handler, priority=priority, id=id, tags=tags)
 
@@ -270,11 +286,13 @@ class Hook(Generic[E]):
         chain = self._cache.get(key)
         if chain is None:
             chain = self._cache[key] = tuple(
-                e.handler for e in self._entries if e.tags is None or key[0] in e.tags or key[1] in e.tags)
+                e.handler for e in self._entries if e.tags is None or key[0] in e.tags or key[1] in e.tags
+            )
         return chain
 
-    async def trigger(self, event: E, final: Callable[[E], Awaitable[None]] | None = None,
-                      chain: tuple[Handler, ...] | None = None) -> bool:
+    async def trigger(
+        self, event: E, final: Callable[[E], Awaitable[None]] | None = None, chain: tuple[Handler, ...] | None = None
+    ) -> bool:
         """Run the chain for ``event`` with ``final`` (the operation) at its end; True when the
         chain reached ``final`` (False: a handler stopped it by not calling ``e.next()``)."""
         if chain is None:

@@ -23,8 +23,10 @@ def new_id(length: int = 15) -> str:
 def format_dt(dt: datetime) -> str:
     """``2022-06-25 11:03:35.163Z``: UTC, milliseconds, a space between date and time."""
     dt = dt.astimezone(UTC)
-    return (f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d} {dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}."
-            f"{dt.microsecond // 1000:03d}Z")
+    return (
+        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d} {dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}."
+        f"{dt.microsecond // 1000:03d}Z"
+    )
 
 
 def now_str() -> str:
@@ -39,8 +41,15 @@ def parse_dt(value: str) -> datetime | None:
     v = v.replace("T", " ", 1)
     if v.endswith("Z") or v.endswith("z"):
         v = v[:-1] + "+00:00"
-    for fmt in ("%Y-%m-%d %H:%M:%S.%f%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d %H:%M:%S.%f",
-                "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M%z", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
+    for fmt in (
+        "%Y-%m-%d %H:%M:%S.%f%z",
+        "%Y-%m-%d %H:%M:%S%z",
+        "%Y-%m-%d %H:%M:%S.%f",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M%z",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d",
+    ):
         try:
             dt = datetime.strptime(v, fmt)
         except ValueError:

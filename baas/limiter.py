@@ -111,10 +111,16 @@ def validate(section: dict[str, Any]) -> dict[str, Any]:
             for i, rule in enumerate(rules):
                 full = f"{rule['label']}@@{rule.get('audience', '')}"
                 if any(k.startswith(full) or full.startswith(k) for k in seen):
-                    errors["rules"] = {str(i): {"label": _err(
-                        "validation_conflicting_rate_limit_rule",
-                        f"Rate limit rule configuration with label {rule['label']} already exists or conflicts "
-                        "with another rule.", label=rule["label"])}}
+                    errors["rules"] = {
+                        str(i): {
+                            "label": _err(
+                                "validation_conflicting_rate_limit_rule",
+                                f"Rate limit rule configuration with label {rule['label']} already exists or conflicts "
+                                "with another rule.",
+                                label=rule["label"],
+                            )
+                        }
+                    }
                     break
                 seen.append(full)
     excluded = section.get("excludedIPs")
@@ -127,8 +133,10 @@ def validate(section: dict[str, Any]) -> dict[str, Any]:
                 if not isinstance(ip, str) or not ip:
                     bad_ips[str(i)] = _err("validation_required", "Cannot be blank.")
                 elif _network(ip) is None:
-                    bad_ips[str(i)] = _err("validation_invlaid_ip_or_subnet",  # sic: PocketBase's code
-                                        "Invalid IP or CIDR subnet.")
+                    bad_ips[str(i)] = _err(
+                        "validation_invlaid_ip_or_subnet",  # sic: PocketBase's code
+                        "Invalid IP or CIDR subnet.",
+                    )
             if bad_ips:
                 errors["excludedIPs"] = bad_ips
     return errors
@@ -224,7 +232,7 @@ class Limiter:
         self._swept = now
         self._windows = {k: w for k, w in self._windows.items() if now - w.start < w.duration}
         if len(self._windows) > MAX_WINDOWS:  # a flood of distinct clients: keep the newest half
-            newest = sorted(self._windows.items(), key=lambda kw: kw[1].start)[-MAX_WINDOWS // 2:]
+            newest = sorted(self._windows.items(), key=lambda kw: kw[1].start)[-MAX_WINDOWS // 2 :]
             self._windows = dict(newest)
 
 

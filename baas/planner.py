@@ -113,8 +113,7 @@ async def schema_mark(db: Database | Conn) -> int | None:
     return mark
 
 
-async def make_plan(db: Database, applied: list[Collection], wanted: list[Collection], *,
-                    prune: bool = False) -> Plan:
+async def make_plan(db: Database, applied: list[Collection], wanted: list[Collection], *, prune: bool = False) -> Plan:
     """Diff ``applied`` against ``wanted``. Collections missing from ``wanted`` are dropped only
     with ``prune`` (system collections never). Raises `SchemaError` for an invalid target."""
     matched, kept = _match(applied, wanted)
@@ -129,9 +128,13 @@ async def make_plan(db: Database, applied: list[Collection], wanted: list[Collec
     if prune:
         await _drop_missing(db, plan, kept)
     # Views last: their fields come from the database as it will be once the tables changed.
-    views = await infer_views(db, plan.target, [(o, n) for o, n in normalized if n.type == "view"],
-                              tables_change=any(ch.action not in ("alter", "indexes") for ch in plan.changes),
-                              shape=lambda conn: _apply(conn, plan, structure_only=True))
+    views = await infer_views(
+        db,
+        plan.target,
+        [(o, n) for o, n in normalized if n.type == "view"],
+        tables_change=any(ch.action not in ("alter", "indexes") for ch in plan.changes),
+        shape=lambda conn: _apply(conn, plan, structure_only=True),
+    )
     await _diff_pairs(db, plan, views)
     final = {n.name: n for _, n in tables + views}
     plan.target = [final[n.name] for _, n in normalized] + others
@@ -184,8 +187,10 @@ def _normalize_all(matched: list[Pair], target_raw: list[Collection]) -> list[Pa
     names = [c.name for c in target_raw]
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:
-        errors["name"] = {"code": "validation_collection_name_exists",
-                          "message": f"Collection name(s) already in use: {', '.join(sorted(dupes))}."}
+        errors["name"] = {
+            "code": "validation_collection_name_exists",
+            "message": f"Collection name(s) already in use: {', '.join(sorted(dupes))}.",
+        }
     if errors:
         raise SchemaError("The schema has errors.", errors=errors)
     return normalized
@@ -225,8 +230,12 @@ def _check_target_rules(target: list[Collection], dialect: str) -> None:
 
 
 def _realias(c: Collection, aliases: dict[str, str]) -> Collection:
-    fields = [msgspec.structs.replace(f, collectionId=aliases[f.collectionId])
-              if isinstance(f, RelationField) and f.collectionId in aliases else f for f in c.fields]
+    fields = [
+        msgspec.structs.replace(f, collectionId=aliases[f.collectionId])
+        if isinstance(f, RelationField) and f.collectionId in aliases
+        else f
+        for f in c.fields
+    ]
     return msgspec.structs.replace(c, fields=fields)
 
 
@@ -264,7 +273,9 @@ def _index_key(c: Collection, raw: str | Index) -> IndexKey:
     """What an index means, independent of its name and of field renames (columns by field id)."""
     idx = parse_index(raw, c.name)
     ids = {f.name: f.id for f in c.fields}
-    cols = tuple(("-" if col.startswith("-") else "") + ids.get(col.lstrip("-"), col.lstrip("-")) for col in idx.columns)
+    cols = tuple(
+        ("-" if col.startswith("-") else "") + ids.get(col.lstrip("-"), col.lstrip("-")) for col in idx.columns
+    )
     return idx.unique, cols, tuple(sorted(ids.get(n, n) for n in idx.nocase)), idx.where
 
 
@@ -313,9 +324,17 @@ async def _diff_fields(db: Database, plan: Plan, old: Collection, new: Collectio
             plan.changes.append(Change("rename_field", new.name, f"{of.name} -> {f.name}", old=of, new=f))
         if of.type != f.type or of.kind() != f.kind():
             lossy = of.is_multi() and not f.is_multi() and f.kind() != "json"
-            plan.changes.append(Change("convert_field", new.name, f"{f.name}: {of.type} -> {f.type}"
-                                       + (" (multiple -> single)" if of.is_multi() and not f.is_multi() else ""),
-                                       destructive=lossy and await _has_data(db, table, of), old=of, new=f))
+            plan.changes.append(
+                Change(
+                    "convert_field",
+                    new.name,
+                    f"{f.name}: {of.type} -> {f.type}"
+                    + (" (multiple -> single)" if of.is_multi() and not f.is_multi() else ""),
+                    destructive=lossy and await _has_data(db, table, of),
+                    old=of,
+                    new=f,
+                )
+            )
         elif _field_sig(of) != _field_sig(msgspec.structs.replace(f, name=of.name)):
             plan.changes.append(Change("alter", new.name, f"field {f.name} options", old=of, new=f))
 
@@ -324,8 +343,10 @@ async def apply_plan(db: Database, plan: Plan, *, accept_data_loss: bool = False
     """Apply ``plan`` in one transaction and record it in ``_schema_history``."""
     if plan.destructive and not accept_data_loss:
         lossy = "; ".join(str(c) for c in plan.changes if c.destructive)
-        raise SchemaError(f"Refusing a change that would lose data ({lossy}). "
-                          "Re-run with --accept-data-loss (API: acceptDataLoss) to apply it.")
+        raise SchemaError(
+            f"Refusing a change that would lose data ({lossy}). "
+            "Re-run with --accept-data-loss (API: acceptDataLoss) to apply it."
+        )
 
     async def run(conn: Conn) -> None:
         if conn.dialect == "postgresql":  # one schema change at a time across every node
@@ -337,7 +358,9 @@ async def apply_plan(db: Database, plan: Plan, *, accept_data_loss: bool = False
         now = now_str()
         await conn.execute('DELETE FROM "_collections"')
         for c in plan.target:
-            c = msgspec.structs.replace(c, created=c.created or now, updated=now if _changed(plan, c) else c.updated or now)
+            c = msgspec.structs.replace(
+                c, created=c.created or now, updated=now if _changed(plan, c) else c.updated or now
+            )
             await conn.execute(
                 'INSERT INTO "_collections" ("id", "name", "type", "system", "data", "created", "updated") '
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -346,8 +369,7 @@ async def apply_plan(db: Database, plan: Plan, *, accept_data_loss: bool = False
         if plan.changes:
             await conn.execute(
                 'INSERT INTO "_schema_history" ("applied", "source", "changes", "schema") VALUES (?, ?, ?, ?)',
-                (now, source, json.dumps([str(c) for c in plan.changes]),
-                 _encoder.encode(plan.target).decode()),
+                (now, source, json.dumps([str(c) for c in plan.changes]), _encoder.encode(plan.target).decode()),
             )
 
     try:
@@ -372,8 +394,9 @@ async def _apply(conn: Conn, plan: Plan, *, structure_only: bool = False) -> Non
     for v in reversed(view_order([c for c in plan.previous if c.type == "view"])):
         await conn.execute(f"DROP VIEW IF EXISTS {q(v.name)}")
     await _apply_tables(conn, plan, structure_only=structure_only)
-    reindex = {ch.collection for ch in plan.changes
-               if ch.action in ("indexes", "drop_field", "rename_field", "convert_field")}
+    reindex = {
+        ch.collection for ch in plan.changes if ch.action in ("indexes", "drop_field", "rename_field", "convert_field")
+    }
     await _drop_indexes(conn, plan, reindex)
     await _apply_columns(conn, plan)
     if structure_only:
@@ -448,9 +471,12 @@ async def _convert(conn: Conn, table: str, old: Field, new: Field) -> None:
         try:
             prepared = new.prepare(value)
         except FieldError as exc:
-            raise SchemaError(f"Cannot convert {table}.{new.name} from {old.type} to {new.type}: record {rid} "
-                              f"has {value!r} ({exc.message})") from None
-        await conn.execute(f"UPDATE {q(table)} SET {q(tmp)} = ? WHERE {q('id')} = ?",
-                           (new.to_db(prepared, conn.dialect), rid))
+            raise SchemaError(
+                f"Cannot convert {table}.{new.name} from {old.type} to {new.type}: record {rid} "
+                f"has {value!r} ({exc.message})"
+            ) from None
+        await conn.execute(
+            f"UPDATE {q(table)} SET {q(tmp)} = ? WHERE {q('id')} = ?", (new.to_db(prepared, conn.dialect), rid)
+        )
     await conn.execute(f"ALTER TABLE {q(table)} DROP COLUMN {q(new.name)}")
     await conn.execute(f"ALTER TABLE {q(table)} RENAME COLUMN {q(tmp)} TO {q(new.name)}")

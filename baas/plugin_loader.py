@@ -95,8 +95,9 @@ def discover(project_file: str = "") -> list[Spec]:
         if all_off or ep.name in off or ep.module in off:
             continue
         entry = listed.pop(ep.module, None)
-        specs.append(Spec(ep.name, f"entry point {ep.name} = {ep.value}", ep.load,
-                          dict(entry.settings) if entry else {}))
+        specs.append(
+            Spec(ep.name, f"entry point {ep.name} = {ep.value}", ep.load, dict(entry.settings) if entry else {})
+        )
     for e in entries:
         if e.module not in listed:
             continue  # an installed entry point, loaded above with these settings
@@ -111,6 +112,7 @@ def _importer(module: str, base: Path | None) -> Callable[[], Any]:
         if base is not None and str(base) not in sys.path:
             sys.path.append(str(base))  # after installed packages: a project file never shadows them
         return importlib.import_module(module)
+
     return load
 
 
@@ -121,8 +123,7 @@ def _functions_specs(base: Path, functions: str, project_file: str) -> list[Spec
     name = target.name
     is_pkg = (target / "__init__.py").is_file()
     if not is_pkg and not target.with_suffix(".py").is_file():
-        raise PluginError(f"{project_file}: functions: no package {target}/ (with __init__.py) or module "
-                          f"{target}.py")
+        raise PluginError(f"{project_file}: functions: no package {target}/ (with __init__.py) or module {target}.py")
     parent = str(target.parent)
     source = f"functions ({project_file})"
 
@@ -137,8 +138,10 @@ def _functions_specs(base: Path, functions: str, project_file: str) -> list[Spec
     if not is_pkg or _has_registration(mod):
         return [Spec(name, source, lambda: mod)]
     subs = sorted(m.name for m in pkgutil.iter_modules(mod.__path__))
-    return [Spec(f"{name}.{sub}", source, functools.partial(importlib.import_module, f"{name}.{sub}"), optional=True)
-            for sub in subs]
+    return [
+        Spec(f"{name}.{sub}", source, functools.partial(importlib.import_module, f"{name}.{sub}"), optional=True)
+        for sub in subs
+    ]
 
 
 def _forget_other(name: str, target: Path) -> None:
@@ -157,8 +160,9 @@ def _forget_other(name: str, target: Path) -> None:
 
 
 def _has_registration(obj: Any) -> bool:
-    return callable(getattr(obj, "register", None)) or any(isinstance(v, (Plugin, Function))
-                                                           for v in vars(obj).values())
+    return callable(getattr(obj, "register", None)) or any(
+        isinstance(v, (Plugin, Function)) for v in vars(obj).values()
+    )
 
 
 def _add_functions(obj: Any, spec: Spec, app: PluginApp) -> bool:
@@ -200,13 +204,13 @@ def _register(spec: Spec, app: PluginApp) -> bool:
         return True
     if asyncio.iscoroutine(result):
         result.close()
-        raise PluginError(f"plugin {spec.name}: register(app) must be a plain function "
-                          "(do async work in app.on_start)")
+        raise PluginError(f"plugin {spec.name}: register(app) must be a plain function (do async work in app.on_start)")
     return True
 
 
-def load_specs(specs: list[Spec], *, engine: Engine | None = None,
-               engine_factory: Callable[[Settings], Engine] | None = None) -> Loaded:
+def load_specs(
+    specs: list[Spec], *, engine: Engine | None = None, engine_factory: Callable[[Settings], Engine] | None = None
+) -> Loaded:
     """Register each plugin with its own `PluginApp` (on ``engine``'s hooks, or detached ones;
     ``engine_factory``: what the apps' ``run`` starts, for CLI commands)."""
     loaded = Loaded()
@@ -228,8 +232,9 @@ def load_plugins(engine: Engine) -> Loaded:
     return load_specs(discover(s.project_file or s.schema_file), engine=engine)
 
 
-def add_cli_commands(cli: typer.Typer, project_file: str = "", *,
-                     engine_factory: Callable[[Settings], Engine] | None = None) -> None:
+def add_cli_commands(
+    cli: typer.Typer, project_file: str = "", *, engine_factory: Callable[[Settings], Engine] | None = None
+) -> None:
     """Put the plugins' commands into the ``baas`` CLI. A plugin that fails to load is reported
     on stderr and skipped: the built-in commands keep working. ``engine_factory`` (the `Engine`
     class) is what their ``app.run`` starts."""
@@ -251,13 +256,17 @@ def add_cli_commands(cli: typer.Typer, project_file: str = "", *,
             for cmd in sub.registered_commands:
                 name = cmd.name or (cmd.callback.__name__.replace("_", "-") if cmd.callback else "")
                 if name in builtin:
-                    print(f"warning: plugin {spec.name}: command {name!r} clashes with a built-in one; skipped",
-                          file=sys.stderr)
+                    print(
+                        f"warning: plugin {spec.name}: command {name!r} clashes with a built-in one; skipped",
+                        file=sys.stderr,
+                    )
                     continue
                 cli.registered_commands.append(cmd)
             for grp in sub.registered_groups:
                 if grp.name in builtin:
-                    print(f"warning: plugin {spec.name}: command group {grp.name!r} clashes with a built-in "
-                          "one; skipped", file=sys.stderr)
+                    print(
+                        f"warning: plugin {spec.name}: command group {grp.name!r} clashes with a built-in one; skipped",
+                        file=sys.stderr,
+                    )
                     continue
                 cli.registered_groups.append(grp)

@@ -82,8 +82,10 @@ class PluginDB:
     def _db(self) -> Database:
         eng = self._app._engine
         if eng is None:
-            raise RuntimeError("app.db is not available here: use it in hooks, routes and on_start "
-                               "(in CLI commands: app.run(fn, data_dir=…, db=…))")
+            raise RuntimeError(
+                "app.db is not available here: use it in hooks, routes and on_start "
+                "(in CLI commands: app.run(fn, data_dir=…, db=…))"
+            )
         return eng.db
 
     @property
@@ -123,8 +125,15 @@ class PluginApp:
     - ``run(fn, data_dir=…, db=…)``: for CLI commands, ``await fn(app)`` with a started engine.
     """
 
-    def __init__(self, name: str, settings: dict[str, Any] | None = None, *, hooks: Hooks | None = None,
-                 engine: Engine | None = None, engine_factory: Callable[[Settings], Engine] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        settings: dict[str, Any] | None = None,
+        *,
+        hooks: Hooks | None = None,
+        engine: Engine | None = None,
+        engine_factory: Callable[[Settings], Engine] | None = None,
+    ) -> None:
         self.name = name
         self.settings: dict[str, Any] = dict(settings or {})
         self._engine = engine
@@ -139,16 +148,18 @@ class PluginApp:
 
     # --- routes -----------------------------------------------------------------------------
     @overload
-    def route(self, handler: str, *, methods: Iterable[str] = ...
-              ) -> Callable[[Callable[..., Any]], HTTPRouteHandler]: ...
+    def route(
+        self, handler: str, *, methods: Iterable[str] = ...
+    ) -> Callable[[Callable[..., Any]], HTTPRouteHandler]: ...
 
     @overload
-    def route(self, handler: ControllerRouterHandler, *more: ControllerRouterHandler,
-              methods: Iterable[str] = ...) -> ControllerRouterHandler: ...
+    def route(
+        self, handler: ControllerRouterHandler, *more: ControllerRouterHandler, methods: Iterable[str] = ...
+    ) -> ControllerRouterHandler: ...
 
-    def route(self, handler: str | ControllerRouterHandler, *more: ControllerRouterHandler,
-              methods: Iterable[str] = ("GET",)
-              ) -> Callable[[Callable[..., Any]], HTTPRouteHandler] | ControllerRouterHandler:
+    def route(
+        self, handler: str | ControllerRouterHandler, *more: ControllerRouterHandler, methods: Iterable[str] = ("GET",)
+    ) -> Callable[[Callable[..., Any]], HTTPRouteHandler] | ControllerRouterHandler:
         """Add Litestar route handlers (``@get(...)``-decorated functions, Routers, Controllers),
         or, given a path, return a decorator that makes one: ``@app.route("/api/x", methods=["POST"])``."""
         if isinstance(handler, str):
@@ -160,6 +171,7 @@ class PluginApp:
                 h = make_route(path, http_method=http_method)(fn)
                 self._routes.append(h)
                 return h
+
             return decorate
         self._routes.extend([handler, *more])
         return handler
@@ -260,20 +272,24 @@ class Plugin:
             raise PluginError(f"no hook point {point!r} (see baas.hooks.Hooks)")
 
         def decorate(fn: F) -> F:
-            self._steps.append(lambda app: getattr(app.hooks, point).bind(fn, priority=priority, id=id,
-                                                                          tags=list(tags) or None))
+            self._steps.append(
+                lambda app: getattr(app.hooks, point).bind(fn, priority=priority, id=id, tags=list(tags) or None)
+            )
             return fn
+
         return decorate
 
     @overload
     def route(self, handler: str, *, methods: Iterable[str] = ...) -> Callable[[F], F]: ...
 
     @overload
-    def route(self, handler: ControllerRouterHandler, *more: ControllerRouterHandler,
-              methods: Iterable[str] = ...) -> ControllerRouterHandler: ...
+    def route(
+        self, handler: ControllerRouterHandler, *more: ControllerRouterHandler, methods: Iterable[str] = ...
+    ) -> ControllerRouterHandler: ...
 
-    def route(self, handler: str | ControllerRouterHandler, *more: ControllerRouterHandler,
-              methods: Iterable[str] = ("GET",)) -> Callable[[F], F] | ControllerRouterHandler:
+    def route(
+        self, handler: str | ControllerRouterHandler, *more: ControllerRouterHandler, methods: Iterable[str] = ("GET",)
+    ) -> Callable[[F], F] | ControllerRouterHandler:
         """As `PluginApp.route`, applied when the module is loaded into an app."""
         if isinstance(handler, str):
             path = handler
@@ -281,15 +297,18 @@ class Plugin:
             def decorate(fn: F) -> F:
                 self._steps.append(lambda app: app.route(path, methods=methods)(fn))
                 return fn
+
             return decorate
         self._steps.append(lambda app: app.route(handler, *more))
         return handler
 
     def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
         """``@plugin.command("name")``: a ``baas`` CLI command (Typer)."""
+
         def decorate(fn: F) -> F:
             self._steps.append(lambda app: app.cli.command(*args, **kwargs)(fn))
             return fn
+
         return decorate
 
     def on_start(self, fn: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:

@@ -32,8 +32,15 @@ SettingsListener = Callable[[dict[str, Any]], None]
 # The ``s3`` section (PocketBase's shape). As in PocketBase its ``secret`` is write-only: GET
 # /api/settings leaves it out (`public`), and a PATCH that sends it empty (or not at all) keeps the
 # stored one (`without_empty_secret`). The file storage reads it (baas/files).
-S3_DEFAULTS: dict[str, Any] = {"enabled": False, "bucket": "", "region": "", "endpoint": "", "accessKey": "",
-                               "secret": "", "forcePathStyle": False}
+S3_DEFAULTS: dict[str, Any] = {
+    "enabled": False,
+    "bucket": "",
+    "region": "",
+    "endpoint": "",
+    "accessKey": "",
+    "secret": "",
+    "forcePathStyle": False,
+}
 _REQUIRED = ("bucket", "region", "endpoint", "accessKey", "secret")
 
 
@@ -49,8 +56,10 @@ def check_s3(s3: Any) -> dict[str, Any]:
     if "endpoint" not in errors and isinstance(endpoint, str):
         url = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
         if url.scheme not in ("http", "https") or not url.netloc or url.path not in ("", "/"):
-            errors["endpoint"] = {"code": "validation_invalid_url",
-                                  "message": "Must be a URL such as https://s3.example.com (no path)."}
+            errors["endpoint"] = {
+                "code": "validation_invalid_url",
+                "message": "Must be a URL such as https://s3.example.com (no path).",
+            }
     return errors
 
 
@@ -80,15 +89,28 @@ def public(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 DEFAULTS: dict[str, Any] = {
-    "meta": {"appName": "baas", "appURL": "http://127.0.0.1:8090", "hideControls": False,
-             "senderName": "Support", "senderAddress": "support@example.com"},
+    "meta": {
+        "appName": "baas",
+        "appURL": "http://127.0.0.1:8090",
+        "hideControls": False,
+        "senderName": "Support",
+        "senderAddress": "support@example.com",
+    },
     # Off until a superuser turns it on, as in PocketBase: a batch holds the writer while it runs.
     "batch": {"enabled": False, "maxRequests": 50, "timeout": 3, "maxBodySize": 0},
     "logs": {"maxDays": 5, "minLevel": 0, "logIP": True, "logAuthId": False},
     "rateLimits": {"enabled": False, "rules": []},
     # Mail: with smtp disabled, messages go to the dev mailbox under the data dir (see baas/auth/mail.py).
-    "smtp": {"enabled": False, "host": "", "port": 587, "username": "", "password": "", "tls": False,
-             "authMethod": "PLAIN", "localName": ""},
+    "smtp": {
+        "enabled": False,
+        "host": "",
+        "port": 587,
+        "username": "",
+        "password": "",
+        "tls": False,
+        "authMethod": "PLAIN",
+        "localName": "",
+    },
     # Client IP behind a proxy: headers to trust (e.g. X-Forwarded-For), leftmost or rightmost entry.
     "trustedProxy": {"headers": [], "useLeftmostIP": False},
     # File storage: local disk under the data dir unless enabled (see docs/files.md); secret is write-only.
@@ -119,16 +141,26 @@ def check(settings: dict[str, Any]) -> dict[str, Any]:
             continue
         for key, default in defaults.items():
             got = value.get(key)
-            ok = isinstance(got, bool) if isinstance(default, bool) else (
-                isinstance(got, (int, float)) and not isinstance(got, bool) and got >= 0
-                if isinstance(default, (int, float)) else isinstance(got, type(default)))
+            ok = (
+                isinstance(got, bool)
+                if isinstance(default, bool)
+                else (
+                    isinstance(got, (int, float)) and not isinstance(got, bool) and got >= 0
+                    if isinstance(default, (int, float))
+                    else isinstance(got, type(default))
+                )
+            )
             if not ok:
-                errors.setdefault(section, {})[key] = {"code": "validation_invalid_value",
-                                                       "message": f"Must be a {type(default).__name__}."}
+                errors.setdefault(section, {})[key] = {
+                    "code": "validation_invalid_value",
+                    "message": f"Must be a {type(default).__name__}.",
+                }
     batch = settings.get("batch")
     if isinstance(batch, dict) and isinstance(batch.get("maxRequests"), int) and not 0 < batch["maxRequests"] <= 1000:
-        errors.setdefault("batch", {})["maxRequests"] = {"code": "validation_invalid_value",
-                                                         "message": "Must be between 1 and 1000."}
+        errors.setdefault("batch", {})["maxRequests"] = {
+            "code": "validation_invalid_value",
+            "message": "Must be between 1 and 1000.",
+        }
     limits = settings.get("rateLimits")
     if isinstance(limits, dict) and (limit_errors := validate_rate_limits(limits)):
         errors.setdefault("rateLimits", {}).update(limit_errors)
@@ -170,8 +202,9 @@ class SettingsStore:
 
         async def save(conn: Conn) -> None:
             await conn.execute('DELETE FROM "_params" WHERE "id" = ?', ["settings"])
-            await conn.execute('INSERT INTO "_params" ("id", "value", "updated") VALUES (?, ?, ?)',
-                               ["settings", stored, now_str()])
+            await conn.execute(
+                'INSERT INTO "_params" ("id", "value", "updated") VALUES (?, ?, ?)', ["settings", stored, now_str()]
+            )
 
         await self.db.write(save)
         self.cached = merged

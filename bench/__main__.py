@@ -10,8 +10,8 @@ from pathlib import Path
 
 from bench.report import markdown, to_json
 from bench.runner import Config, run
-from bench.servers import ServerFailed, ServerSpec, ServerUnavailable
 from bench.seed import SetupError
+from bench.servers import ServerFailed, ServerSpec, ServerUnavailable
 from bench.workloads import BY_NAME, WORKLOADS
 from bench.wrk import WrkMissing
 
@@ -26,39 +26,48 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run the side-by-side benchmark")
     r.add_argument("--rows", type=int, default=None, help="posts to seed (default 40000)")
     r.add_argument("--users", type=int, default=None, help="users to seed (default 100)")
-    r.add_argument("--duration", type=float, default=None,
-                   help="seconds per wrk run (default 10)")
+    r.add_argument("--duration", type=float, default=None, help="seconds per wrk run (default 10)")
     r.add_argument("--rounds", type=int, default=None, help="A/B rounds (default 3)")
-    r.add_argument("--warmup", type=float, default=None,
-                   help="warm-up seconds per workload per server (default 2)")
-    r.add_argument("--pause", type=float, default=None,
-                   help="seconds of rest after each wrk run (default 1)")
+    r.add_argument("--warmup", type=float, default=None, help="warm-up seconds per workload per server (default 2)")
+    r.add_argument("--pause", type=float, default=None, help="seconds of rest after each wrk run (default 1)")
     r.add_argument("--threads", type=int, default=2, help="wrk -t (default 2)")
     r.add_argument("--connections", type=int, default=32, help="wrk -c (default 32)")
-    r.add_argument("--timeout", type=float, default=30,
-                   help="wrk --timeout seconds; slower responses count as errors (default 30)")
-    r.add_argument("--rt-subscribers", type=int, default=None,
-                   help="realtime workload: SSE subscribers (default 1000; smoke 50)")
-    r.add_argument("--rt-events", type=int, default=None,
-                   help="realtime workload: creates each subscriber must receive (default 20; smoke 5)")
-    r.add_argument("--servers", default="pocketbase,baas",
-                   help="comma list of pocketbase,baas (default both)")
-    r.add_argument("--workloads", default=",".join(w.name for w in WORKLOADS),
-                   help="comma list (default all): " + ",".join(BY_NAME))
+    r.add_argument(
+        "--timeout", type=float, default=30, help="wrk --timeout seconds; slower responses count as errors (default 30)"
+    )
+    r.add_argument(
+        "--rt-subscribers", type=int, default=None, help="realtime workload: SSE subscribers (default 1000; smoke 50)"
+    )
+    r.add_argument(
+        "--rt-events",
+        type=int,
+        default=None,
+        help="realtime workload: creates each subscriber must receive (default 20; smoke 5)",
+    )
+    r.add_argument("--servers", default="pocketbase,baas", help="comma list of pocketbase,baas (default both)")
+    r.add_argument(
+        "--workloads",
+        default=",".join(w.name for w in WORKLOADS),
+        help="comma list (default all): " + ",".join(BY_NAME),
+    )
     r.add_argument("--pocketbase-exe", default="pocketbase")
     r.add_argument("--baas-exe", default="baas")
-    r.add_argument("--baas-args", default="",
-                   help='extra args for `baas serve`, e.g. "--workers 2"')
-    r.add_argument("--smoke", action="store_true",
-                   help="tiny run (1000 rows, 1 s, 1 round) on the servers that are available; "
-                        "does not write docs/benchmarks.md unless --out is given")
-    r.add_argument("--out", type=Path, default=None,
-                   help=f"Markdown report (default {DEFAULT_OUT.relative_to(ROOT)}; "
-                        "none in --smoke)")
+    r.add_argument("--baas-args", default="", help='extra args for `baas serve`, e.g. "--workers 2"')
+    r.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny run (1000 rows, 1 s, 1 round) on the servers that are available; "
+        "does not write docs/benchmarks.md unless --out is given",
+    )
+    r.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"Markdown report (default {DEFAULT_OUT.relative_to(ROOT)}; none in --smoke)",
+    )
     r.add_argument("--json", type=Path, default=None, help="also write results as JSON")
     r.add_argument("--keep", action="store_true", help="keep the temp data dirs and logs")
-    r.add_argument("--no-install", action="store_true",
-                   help="do not apt-get install wrk when it is missing")
+    r.add_argument("--no-install", action="store_true", help="do not apt-get install wrk when it is missing")
     return p
 
 

@@ -6,7 +6,8 @@ a ratio meaningless, so a workload whose check fails is not measured on that ser
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -17,9 +18,7 @@ class CheckFailed(AssertionError):
     """A workload's response does not have the expected content."""
 
 
-def _get(
-    client: httpx.Client, path: str, token: str = "", params: dict[str, Any] | None = None
-) -> dict[str, Any]:
+def _get(client: httpx.Client, path: str, token: str = "", params: dict[str, Any] | None = None) -> dict[str, Any]:
     resp = client.get(path, params=params, headers={"Authorization": token} if token else {})
     if resp.status_code != 200:
         raise CheckFailed(f"GET {path}: HTTP {resp.status_code} {resp.text[:300]}")
@@ -35,8 +34,7 @@ def _page(data: dict[str, Any], total: int, rows: int) -> list[dict[str, Any]]:
     items = data.get("items")
     _expect(isinstance(items, list), f"no items list in {str(data)[:200]}")
     _expect(len(items) == min(20, rows), f"expected {min(20, rows)} items, got {len(items)}")
-    _expect(data.get("totalItems") == total,
-            f"expected totalItems {total}, got {data.get('totalItems')}")
+    _expect(data.get("totalItems") == total, f"expected totalItems {total}, got {data.get('totalItems')}")
     return list(items)
 
 
@@ -46,13 +44,14 @@ def check(name: str, client: httpx.Client, seeded: Seeded, rows: int) -> None:
 
 
 def _create(client: httpx.Client, s: Seeded, rows: int) -> None:
-    body = {"title": "check", "body": "b", "views": 7, "published": True,
-            "author": s.user_ids[0]}
+    body = {"title": "check", "body": "b", "views": 7, "published": True, "author": s.user_ids[0]}
     resp = client.post("/api/collections/posts_new/records", json=body)
     _expect(resp.status_code == 200, f"create: HTTP {resp.status_code} {resp.text[:300]}")
     rec = resp.json()
-    _expect(len(rec.get("id", "")) == 15 and rec.get("author") == s.user_ids[0]
-            and rec.get("views") == 7, f"create returned {rec}")
+    _expect(
+        len(rec.get("id", "")) == 15 and rec.get("author") == s.user_ids[0] and rec.get("views") == 7,
+        f"create returned {rec}",
+    )
 
 
 def _view(client: httpx.Client, s: Seeded, rows: int) -> None:
@@ -72,17 +71,23 @@ def _list_skiptotal(client: httpx.Client, s: Seeded, rows: int) -> None:
 
 
 def _filter_sort(client: httpx.Client, s: Seeded, rows: int) -> None:
-    data = _get(client, "/api/collections/posts/records", params={
-        "filter": "views>500 && published=true", "sort": "-views", "perPage": 20,
-    })
+    data = _get(
+        client,
+        "/api/collections/posts/records",
+        params={
+            "filter": "views>500 && published=true",
+            "sort": "-views",
+            "perPage": 20,
+        },
+    )
     total = sum(1 for i in range(rows) if i % 1000 > 500 and i % 2 == 0)
     items = data.get("items", [])
-    _expect(data.get("totalItems") == total, f"filter totalItems {data.get('totalItems')} "
-            f"!= {total}")
+    _expect(data.get("totalItems") == total, f"filter totalItems {data.get('totalItems')} != {total}")
     _expect(len(items) == min(20, total), f"filter returned {len(items)} items")
     views = [it["views"] for it in items]
-    _expect(all(v > 500 for v in views) and all(it["published"] for it in items),
-            "filter returned rows that do not match")
+    _expect(
+        all(v > 500 for v in views) and all(it["published"] for it in items), "filter returned rows that do not match"
+    )
     _expect(views == sorted(views, reverse=True), "sort=-views not applied")
 
 
@@ -90,28 +95,30 @@ def _list_authed(client: httpx.Client, s: Seeded, rows: int) -> None:
     path = "/api/collections/posts_private/records?perPage=20"
     _page(_get(client, path, s.user_token), rows, rows)
     anon = httpx.get(str(client.base_url).rstrip("/") + path, timeout=30)
-    _expect(anon.status_code == 200 and anon.json().get("items") == [],
-            f"rule not applied: anonymous list gave HTTP {anon.status_code} {anon.text[:200]}")
+    _expect(
+        anon.status_code == 200 and anon.json().get("items") == [],
+        f"rule not applied: anonymous list gave HTTP {anon.status_code} {anon.text[:200]}",
+    )
 
 
 def _list_expand(client: httpx.Client, s: Seeded, rows: int) -> None:
     items = _page(
         _get(client, "/api/collections/posts/records?perPage=20&skipTotal=1&expand=author"),
-        -1, rows,
+        -1,
+        rows,
     )
     for it in items:
         author = (it.get("expand") or {}).get("author") or {}
-        _expect(author.get("id") == it.get("author"),
-                f"expand=author missing or wrong: {str(it)[:300]}")
+        _expect(author.get("id") == it.get("author"), f"expand=author missing or wrong: {str(it)[:300]}")
 
 
 def _update(client: httpx.Client, s: Seeded, rows: int) -> None:
     rid = s.post_ids[-1]
     resp = client.patch(f"/api/collections/posts/records/{rid}", json={"views": 3})
-    _expect(resp.status_code == 200 and resp.json().get("views") == 3,
-            f"update: HTTP {resp.status_code} {resp.text[:300]}")
-    _expect(_get(client, f"/api/collections/posts/records/{rid}")["views"] == 3,
-            "update not visible to a later read")
+    _expect(
+        resp.status_code == 200 and resp.json().get("views") == 3, f"update: HTTP {resp.status_code} {resp.text[:300]}"
+    )
+    _expect(_get(client, f"/api/collections/posts/records/{rid}")["views"] == 3, "update not visible to a later read")
     client.patch(f"/api/collections/posts/records/{rid}", json={"views": (rows - 1) % 1000})
 
 

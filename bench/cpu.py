@@ -21,8 +21,10 @@ from bench.servers import Server, ServerSpec
 from bench.workloads import WORKLOADS, Workload
 from bench.wrk import run_wrk
 
-PROBES = [Workload("health", "get.lua", "GET /api/health", path="/api/health"),
-          Workload("notfound", "get.lua", "GET a missing collection", path="/api/collections/nope/records")]
+PROBES = [
+    Workload("health", "get.lua", "GET /api/health", path="/api/health"),
+    Workload("notfound", "get.lua", "GET a missing collection", path="/api/collections/nope/records"),
+]
 
 
 def session_cpu_seconds(sid: int) -> float:
@@ -67,8 +69,11 @@ def main() -> None:
             before = session_cpu_seconds(srv.proc.pid)
             r = run_wrk(srv.url, w.script, args, duration=a.dur, connections=a.connections)
             used = session_cpu_seconds(srv.proc.pid) - before
-            print(f"{w.name:15s} {r.requests / a.dur:9.0f} req/s {1e6 * used / max(1, r.requests):8.1f} us CPU/req"
-                  f"  p99 {r.p99_ms:.1f} ms  errors {r.errors}", flush=True)
+            print(
+                f"{w.name:15s} {r.requests / a.dur:9.0f} req/s {1e6 * used / max(1, r.requests):8.1f} us CPU/req"
+                f"  p99 {r.p99_ms:.1f} ms  errors {r.errors}",
+                flush=True,
+            )
     finally:
         srv.stop()
 

@@ -64,7 +64,8 @@ class _Subscriber(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         self.transport.write(  # type: ignore[union-attr]
             f"GET /api/realtime HTTP/1.1\r\nHost: {self.host}\r\nAccept: text/event-stream\r\n"
-            "Cache-Control: no-store\r\n\r\n".encode())
+            "Cache-Control: no-store\r\n\r\n".encode()
+        )
 
     def data_received(self, data: bytes) -> None:
         now = time.monotonic()
@@ -73,7 +74,7 @@ class _Subscriber(asyncio.Protocol):
         if end < 0:
             self._buf = buf
             return
-        done, self._buf = buf[:end], buf[end + 2:]
+        done, self._buf = buf[:end], buf[end + 2 :]
         if not self.connected.done():
             m = _CLIENT_ID.search(done)
             if m:
@@ -88,21 +89,33 @@ class _Subscriber(asyncio.Protocol):
 
 
 async def _ensure_collection(http: httpx.AsyncClient) -> None:
-    r = await http.post("/api/collections/_superusers/auth-with-password",
-                        json={"identity": SUPERUSER_EMAIL, "password": SUPERUSER_PASSWORD})
+    r = await http.post(
+        "/api/collections/_superusers/auth-with-password",
+        json={"identity": SUPERUSER_EMAIL, "password": SUPERUSER_PASSWORD},
+    )
     r.raise_for_status()
     headers = {"Authorization": r.json()["token"]}
     if (await http.get(f"/api/collections/{COLLECTION}", headers=headers)).status_code == 200:
         return
-    r = await http.post("/api/collections", headers=headers, json={
-        "name": COLLECTION, "type": "base", "listRule": "", "viewRule": "", "createRule": "",
-        "fields": [{"name": "title", "type": "text"}, {"name": "body", "type": "text"}]})
+    r = await http.post(
+        "/api/collections",
+        headers=headers,
+        json={
+            "name": COLLECTION,
+            "type": "base",
+            "listRule": "",
+            "viewRule": "",
+            "createRule": "",
+            "fields": [{"name": "title", "type": "text"}, {"name": "body", "type": "text"}],
+        },
+    )
     if r.status_code != 200:
         raise RuntimeError(f"creating {COLLECTION}: HTTP {r.status_code} {r.text[:300]}")
 
 
-async def measure(url: str, subscribers: int, events: int, *, spacing: float = 0.1,
-                  timeout: float = 10.0) -> dict[str, Any]:
+async def measure(
+    url: str, subscribers: int, events: int, *, spacing: float = 0.1, timeout: float = 10.0
+) -> dict[str, Any]:
     """Run the workload once; raw numbers (latencies in ms)."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -118,7 +131,7 @@ async def measure(url: str, subscribers: int, events: int, *, spacing: float = 0
                 _, proto = await loop.create_connection(lambda: _Subscriber(f"{host}:{port}"), host, port)
                 await asyncio.wait_for(proto.connected, 30)
                 return proto
-            except (OSError, asyncio.TimeoutError, ConnectionError):
+            except (TimeoutError, OSError, ConnectionError):
                 return None
 
         for i in range(0, subscribers, 100):  # in waves: no SYN flood against the listen backlog
@@ -127,8 +140,9 @@ async def measure(url: str, subscribers: int, events: int, *, spacing: float = 0
             failed += sum(p is None for p in opened)
 
         async def subscribe(proto: _Subscriber) -> bool:
-            r = await http.post("/api/realtime", json={"clientId": proto.connected.result(),
-                                                       "subscriptions": [f"{COLLECTION}/*"]})
+            r = await http.post(
+                "/api/realtime", json={"clientId": proto.connected.result(), "subscriptions": [f"{COLLECTION}/*"]}
+            )
             return r.status_code == 204
 
         oks = await asyncio.gather(*(subscribe(p) for p in subs))
@@ -141,8 +155,7 @@ async def measure(url: str, subscribers: int, events: int, *, spacing: float = 0
             if n:
                 await asyncio.sleep(spacing)
             t0[n] = time.monotonic()
-            r = await http.post(f"/api/collections/{COLLECTION}/records",
-                                json={"title": f"rt-{n}", "body": stamp})
+            r = await http.post(f"/api/collections/{COLLECTION}/records", json={"title": f"rt-{n}", "body": stamp})
             if r.status_code != 200:
                 raise RuntimeError(f"create: HTTP {r.status_code} {r.text[:300]}")
         deadline = time.monotonic() + timeout
@@ -154,9 +167,17 @@ async def measure(url: str, subscribers: int, events: int, *, spacing: float = 0
         if p.transport is not None:
             p.transport.close()
     expected = len(live) * events
-    return {"subscribers": subscribers, "events": events, "connected": len(live), "failed": failed,
-            "expected": expected, "received": len(latencies), "lost": expected - len(latencies),
-            "latencies_ms": latencies, "window_s": max(1e-6, last - t0.get(0, last))}
+    return {
+        "subscribers": subscribers,
+        "events": events,
+        "connected": len(live),
+        "failed": failed,
+        "expected": expected,
+        "received": len(latencies),
+        "lost": expected - len(latencies),
+        "latencies_ms": latencies,
+        "window_s": max(1e-6, last - t0.get(0, last)),
+    }
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -174,9 +195,16 @@ def run_realtime(url: str, subscribers: int, events: int, *, spacing: float = 0.
     raw = uvloop.run(measure(url, subscribers, events, spacing=spacing))
     lat = raw["latencies_ms"]
     return WrkResult(
-        requests=raw["received"], seconds=raw["window_s"], rps=raw["received"] / raw["window_s"],
-        p50_ms=statistics.median(lat) if lat else 0.0, p90_ms=_pct(lat, 90), p99_ms=_pct(lat, 99),
-        max_ms=max(lat, default=0.0), non_2xx=raw["lost"], socket_errors=raw["failed"] * events)
+        requests=raw["received"],
+        seconds=raw["window_s"],
+        rps=raw["received"] / raw["window_s"],
+        p50_ms=statistics.median(lat) if lat else 0.0,
+        p90_ms=_pct(lat, 90),
+        p99_ms=_pct(lat, 99),
+        max_ms=max(lat, default=0.0),
+        non_2xx=raw["lost"],
+        socket_errors=raw["failed"] * events,
+    )
 
 
 def check_realtime(url: str) -> None:

@@ -19,9 +19,9 @@ def machine_info() -> dict[str, str]:
     """nproc, memory, CPU model, kernel and Python of this machine."""
     info = {"nproc": str(os.cpu_count() or "?")}
     try:
-        info["nproc"] = subprocess.run(
-            ["nproc"], capture_output=True, text=True, timeout=5
-        ).stdout.strip() or info["nproc"]
+        info["nproc"] = (
+            subprocess.run(["nproc"], capture_output=True, text=True, timeout=5).stdout.strip() or info["nproc"]
+        )
     except OSError:
         pass
     try:
@@ -47,8 +47,11 @@ def git_rev() -> str:
     """Short commit of the working tree (read-only), or "?"."""
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-            timeout=5, cwd=Path(__file__).resolve().parent,
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).resolve().parent,
         )
         return out.stdout.strip() or "?"
     except OSError:
@@ -177,7 +180,7 @@ def markdown(res: Results, command: str) -> str:
         "Data: `posts` and `posts_private` hold the same deterministic rows (title, body, "
         "views = i % 1000, published = i even, author = one of the users, 15-char ids). "
         "`posts` and `posts_new` have public rules; `posts_private` lists/views only for "
-        "`@request.auth.id != \"\"`. Creates go to the initially empty `posts_new` so the read "
+        '`@request.auth.id != ""`. Creates go to the initially empty `posts_new` so the read '
         "workloads always see the same row count. No extra indexes are defined. Random ids "
         "come from the seeded set with a fixed per-thread seed, so both servers get the same "
         "request sequence.",
@@ -210,10 +213,7 @@ def to_json(res: Results, command: str) -> dict[str, Any]:
             w.name: {
                 s: {
                     "summary": asdict(sm) if (sm := res.summary(w.name, s)) else None,
-                    "runs": [
-                        {**asdict(r), "errors": r.errors}
-                        for r in res.runs.get(w.name, {}).get(s, [])
-                    ],
+                    "runs": [{**asdict(r), "errors": r.errors} for r in res.runs.get(w.name, {}).get(s, [])],
                 }
                 for s in res.servers
             }

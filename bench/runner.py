@@ -132,17 +132,17 @@ def run(cfg: Config) -> Results:
             srv.start()
             servers.append(srv)
             sampler.add(srv)
-            log(f"[{spec.name}] up on {srv.url}; seeding {cfg.users} users, "
-                f"2 x {cfg.rows} posts ...")
+            log(f"[{spec.name}] up on {srv.url}; seeding {cfg.users} users, 2 x {cfg.rows} posts ...")
             try:
                 res.seeded[spec.name] = seed(srv.url, cfg.rows, cfg.users, log=log)
             except (SetupError, httpx.HTTPError) as exc:
                 raise SetupError(
-                    f"{spec.name}: setup failed: {exc}\n--- server log tail ---\n"
-                    + srv.log_tail()
+                    f"{spec.name}: setup failed: {exc}\n--- server log tail ---\n" + srv.log_tail()
                 ) from exc
-            log(f"[{spec.name}] seeded in {res.seeded[spec.name].seed_seconds:.1f}s "
-                f"({'batch' if res.seeded[spec.name].used_batch else 'single creates'})")
+            log(
+                f"[{spec.name}] seeded in {res.seeded[spec.name].seed_seconds:.1f}s "
+                f"({'batch' if res.seeded[spec.name].used_batch else 'single creates'})"
+            )
         for srv in servers:
             with httpx.Client(base_url=srv.url, timeout=60) as client:
                 for w in cfg.workloads:
@@ -172,9 +172,16 @@ def run(cfg: Config) -> Results:
                     sampler.sample()
                     time.sleep(cfg.pause)
                     return r
-                r = run_wrk(srv.url, w.script, args, duration=duration,
-                            threads=cfg.threads, connections=cfg.connections,
-                            timeout=cfg.timeout, exe=wrk_exe)
+                r = run_wrk(
+                    srv.url,
+                    w.script,
+                    args,
+                    duration=duration,
+                    threads=cfg.threads,
+                    connections=cfg.connections,
+                    timeout=cfg.timeout,
+                    exe=wrk_exe,
+                )
             except (WrkFailed, RuntimeError, OSError) as exc:
                 res.failures.setdefault(w.name, {})[srv.name] = str(exc)[:500]
                 log(f"  {w.name:15} {srv.name:10} FAILED: {exc}")
@@ -201,8 +208,10 @@ def run(cfg: Config) -> Results:
                     if r is None:
                         continue
                     res.runs.setdefault(w.name, {}).setdefault(srv.name, []).append(r)
-                    log(f"  {w.name:15} {srv.name:10} {r.rps:9.0f} req/s  "
-                        f"p50 {r.p50_ms:7.2f} ms  p99 {r.p99_ms:8.2f} ms  errors {r.errors}")
+                    log(
+                        f"  {w.name:15} {srv.name:10} {r.rps:9.0f} req/s  "
+                        f"p50 {r.p50_ms:7.2f} ms  p99 {r.p99_ms:8.2f} ms  errors {r.errors}"
+                    )
     finally:
         sampler.sample()
         for srv in servers:

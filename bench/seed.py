@@ -67,8 +67,11 @@ def posts_fields(users_id: str) -> list[dict[str, Any]]:
         {"name": "views", "type": "number"},
         {"name": "published", "type": "bool"},
         {
-            "name": "author", "type": "relation", "collectionId": users_id,
-            "maxSelect": 1, "cascadeDelete": False,
+            "name": "author",
+            "type": "relation",
+            "collectionId": users_id,
+            "maxSelect": 1,
+            "cascadeDelete": False,
         },
         {"name": "created", "type": "autodate", "onCreate": True, "onUpdate": False},
         {"name": "updated", "type": "autodate", "onCreate": True, "onUpdate": True},
@@ -116,9 +119,7 @@ class Seeder:
 
     def enable_batch(self) -> bool:
         """Turn on the batch API (off by default in PocketBase); False if refused."""
-        resp = self.client.patch(
-            "/api/settings", json={"batch": {"enabled": True, "maxRequests": 1000, "timeout": 60}}
-        )
+        resp = self.client.patch("/api/settings", json={"batch": {"enabled": True, "maxRequests": 1000, "timeout": 60}})
         return resp.status_code < 300
 
     def upsert_users(self) -> str:
@@ -128,12 +129,15 @@ class Seeder:
             data = _check(
                 self.client.post(
                     "/api/collections",
-                    json={"name": "users", "type": "auth", "fields": [
-                        {"name": "name", "type": "text"},
-                        {"name": "created", "type": "autodate", "onCreate": True},
-                        {"name": "updated", "type": "autodate", "onCreate": True,
-                         "onUpdate": True},
-                    ]},
+                    json={
+                        "name": "users",
+                        "type": "auth",
+                        "fields": [
+                            {"name": "name", "type": "text"},
+                            {"name": "created", "type": "autodate", "onCreate": True},
+                            {"name": "updated", "type": "autodate", "onCreate": True, "onUpdate": True},
+                        ],
+                    },
                 ),
                 "create collection users",
             )
@@ -142,9 +146,7 @@ class Seeder:
         # Public list/view so that `expand=author` actually expands for anonymous
         # clients (PocketBase only expands relations the client may view).
         _check(
-            self.client.patch(
-                f"/api/collections/{data['id']}", json={"listRule": "", "viewRule": ""}
-            ),
+            self.client.patch(f"/api/collections/{data['id']}", json={"listRule": "", "viewRule": ""}),
             "update users rules",
         )
         return str(data["id"])
@@ -155,9 +157,13 @@ class Seeder:
             self.client.post(
                 "/api/collections",
                 json={
-                    "name": name, "type": "base",
-                    "listRule": rule, "viewRule": rule,
-                    "createRule": "", "updateRule": "", "deleteRule": None,
+                    "name": name,
+                    "type": "base",
+                    "listRule": rule,
+                    "viewRule": rule,
+                    "createRule": "",
+                    "updateRule": "",
+                    "deleteRule": None,
                     "fields": posts_fields(users_id),
                 },
             ),
@@ -169,15 +175,21 @@ class Seeder:
         if use_batch:
             for start in range(0, len(bodies), BATCH_SIZE):
                 chunk = bodies[start : start + BATCH_SIZE]
-                resp = self.client.post("/api/batch", json={"requests": [
-                    {"method": "POST", "url": f"/api/collections/{collection}/records",
-                     "body": body}
-                    for body in chunk
-                ]})
+                resp = self.client.post(
+                    "/api/batch",
+                    json={
+                        "requests": [
+                            {"method": "POST", "url": f"/api/collections/{collection}/records", "body": body}
+                            for body in chunk
+                        ]
+                    },
+                )
                 if start == 0 and 400 <= resp.status_code < 500:
                     # Disabled or missing batch API; a real data error resurfaces below.
-                    self.log(f"  batch API refused (HTTP {resp.status_code} "
-                             f"{resp.text[:200]}); falling back to single creates")
+                    self.log(
+                        f"  batch API refused (HTTP {resp.status_code} "
+                        f"{resp.text[:200]}); falling back to single creates"
+                    )
                     return self.insert(collection, bodies, use_batch=False)
                 _check(resp, f"batch insert into {collection}")
             return True
@@ -189,6 +201,7 @@ class Seeder:
         async with httpx.AsyncClient(
             base_url=str(self.client.base_url), headers=dict(self.client.headers), timeout=120
         ) as client:
+
             async def one(body: dict[str, Any]) -> None:
                 async with sem:
                     resp = await client.post(f"/api/collections/{collection}/records", json=body)
@@ -198,10 +211,12 @@ class Seeder:
 
     def count(self, collection: str) -> int:
         """totalItems of `collection`."""
-        return int(_check(
-            self.client.get(f"/api/collections/{collection}/records", params={"perPage": 1}),
-            f"count {collection}",
-        )["totalItems"])
+        return int(
+            _check(
+                self.client.get(f"/api/collections/{collection}/records", params={"perPage": 1}),
+                f"count {collection}",
+            )["totalItems"]
+        )
 
 
 def seed(base_url: str, rows: int, users: int, log: Any = print) -> Seeded:

@@ -45,24 +45,17 @@ class ServerSpec:
         if path is None:
             raise ServerUnavailable(f"executable {self.exe!r} is not on PATH")
         try:
-            proc = subprocess.run(
-                [path, "--help"], capture_output=True, text=True, timeout=60
-            )
+            proc = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=60)
         except subprocess.TimeoutExpired as exc:
             raise ServerUnavailable(f"`{self.exe} --help` timed out") from exc
         if proc.returncode != 0:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-            raise ServerUnavailable(
-                f"`{self.exe} --help` exited {proc.returncode}:\n  "
-                + "\n  ".join(tail)
-            )
+            raise ServerUnavailable(f"`{self.exe} --help` exited {proc.returncode}:\n  " + "\n  ".join(tail))
 
     def version(self) -> str:
         """The first line of ``EXE --version``, or "?"."""
         try:
-            proc = subprocess.run(
-                [self.exe, "--version"], capture_output=True, text=True, timeout=30
-            )
+            proc = subprocess.run([self.exe, "--version"], capture_output=True, text=True, timeout=30)
         except (OSError, subprocess.TimeoutExpired):
             return "?"
         out = (proc.stdout or proc.stderr).strip()
@@ -72,6 +65,7 @@ class ServerSpec:
             # `baas` has no --version flag (yet): fall back to the installed package's.
             try:
                 from importlib.metadata import PackageNotFoundError, version
+
                 return f"baas {version('baas')}"
             except (ImportError, PackageNotFoundError):
                 pass
@@ -115,35 +109,43 @@ class Server:
         """Upsert the superuser, start `serve` and wait for ``/api/health``."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         upsert = [
-            self.spec.exe, "superuser", "upsert", SUPERUSER_EMAIL, SUPERUSER_PASSWORD,
-            "--dir", str(self.data_dir),
+            self.spec.exe,
+            "superuser",
+            "upsert",
+            SUPERUSER_EMAIL,
+            SUPERUSER_PASSWORD,
+            "--dir",
+            str(self.data_dir),
         ]
-        proc = subprocess.run(
-            upsert, capture_output=True, text=True, timeout=120, cwd=self.home
-        )
+        proc = subprocess.run(upsert, capture_output=True, text=True, timeout=120, cwd=self.home)
         if proc.returncode != 0:
             raise ServerFailed(
-                f"{self.name}: {' '.join(upsert[:3])} exited {proc.returncode}:\n"
-                f"{proc.stdout}{proc.stderr}"
+                f"{self.name}: {' '.join(upsert[:3])} exited {proc.returncode}:\n{proc.stdout}{proc.stderr}"
             )
         self.port = free_port()
         cmd = [
-            self.spec.exe, "serve", "--http", f"127.0.0.1:{self.port}",
-            "--dir", str(self.data_dir), *self.spec.extra_args,
+            self.spec.exe,
+            "serve",
+            "--http",
+            f"127.0.0.1:{self.port}",
+            "--dir",
+            str(self.data_dir),
+            *self.spec.extra_args,
         ]
         log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self._log = log
         self.proc = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            cwd=self.home, start_new_session=True,
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=self.home,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise ServerFailed(
-                    f"{self.name}: `{' '.join(cmd)}` exited {self.proc.returncode}:\n"
-                    + self.log_tail()
-                )
+                raise ServerFailed(f"{self.name}: `{' '.join(cmd)}` exited {self.proc.returncode}:\n" + self.log_tail())
             try:
                 if httpx.get(self.url + "/api/health", timeout=2).status_code == 200:
                     return

@@ -40,28 +40,46 @@ class Workload:
 
 
 WORKLOADS: list[Workload] = [
-    Workload("create", "create.lua", "POST posts_new/records {title,body,views,published,author}",
-             coll="posts_new"),
+    Workload("create", "create.lua", "POST posts_new/records {title,body,views,published,author}", coll="posts_new"),
     Workload("view", "view.lua", "GET posts/records/:id (random seeded id)"),
-    Workload("list", "get.lua", "GET posts/records?perPage=20",
-             path=list_path("posts", perPage=20)),
-    Workload("list_skiptotal", "get.lua", "GET posts/records?perPage=20&skipTotal=1",
-             path=list_path("posts", perPage=20, skipTotal=1)),
-    Workload("filter_sort", "get.lua",
-             "GET posts/records?filter=views>500 && published=true&sort=-views&perPage=20",
-             path=list_path("posts", filter="views>500 && published=true", sort="-views",
-                            perPage=20)),
-    Workload("list_authed", "get.lua",
-             'GET posts_private/records?perPage=20 as a user (rule @request.auth.id != "")',
-             coll="posts_private", path=list_path("posts_private", perPage=20), authed=True),
-    Workload("list_expand", "get.lua", "GET posts/records?perPage=20&skipTotal=1&expand=author",
-             path=list_path("posts", perPage=20, skipTotal=1, expand="author")),
+    Workload("list", "get.lua", "GET posts/records?perPage=20", path=list_path("posts", perPage=20)),
+    Workload(
+        "list_skiptotal",
+        "get.lua",
+        "GET posts/records?perPage=20&skipTotal=1",
+        path=list_path("posts", perPage=20, skipTotal=1),
+    ),
+    Workload(
+        "filter_sort",
+        "get.lua",
+        "GET posts/records?filter=views>500 && published=true&sort=-views&perPage=20",
+        path=list_path("posts", filter="views>500 && published=true", sort="-views", perPage=20),
+    ),
+    Workload(
+        "list_authed",
+        "get.lua",
+        'GET posts_private/records?perPage=20 as a user (rule @request.auth.id != "")',
+        coll="posts_private",
+        path=list_path("posts_private", perPage=20),
+        authed=True,
+    ),
+    Workload(
+        "list_expand",
+        "get.lua",
+        "GET posts/records?perPage=20&skipTotal=1&expand=author",
+        path=list_path("posts", perPage=20, skipTotal=1, expand="author"),
+    ),
     Workload("update", "update.lua", "PATCH posts/records/:id {views} (random seeded id)"),
     Workload("mixed", "mixed.lua", "80% GET posts/records/:id, 20% PATCH {views}"),
     # Not wrk: bench/realtime.py (SSE subscribers, create-to-receive latency, messages lost).
-    Workload("realtime", "", "SSE: N subscribers on posts_rt/*, E creates 0.1 s apart; every message "
-             "to every subscriber (req/s = messages delivered/s, p50/p99 = create-to-receive, "
-             "errors = messages lost)", coll="posts_rt"),
+    Workload(
+        "realtime",
+        "",
+        "SSE: N subscribers on posts_rt/*, E creates 0.1 s apart; every message "
+        "to every subscriber (req/s = messages delivered/s, p50/p99 = create-to-receive, "
+        "errors = messages lost)",
+        coll="posts_rt",
+    ),
 ]
 
 BY_NAME = {w.name: w for w in WORKLOADS}

@@ -80,20 +80,23 @@ def run_wrk(
 ) -> WrkResult:
     """Run ``wrk -tT -cC -dD --latency -s SCRIPT URL -- key=value ...`` from bench/lua."""
     cmd = [
-        exe, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s",
-        "--timeout", f"{timeout:g}s", "--latency", "-s", script, url, "--",
+        exe,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(duration))}s",
+        "--timeout",
+        f"{timeout:g}s",
+        "--latency",
+        "-s",
+        script,
+        url,
+        "--",
         *(f"{k}={v}" for k, v in args.items()),
     ]
-    proc = subprocess.run(
-        cmd, cwd=LUA_DIR, capture_output=True, text=True, timeout=duration + 60
-    )
-    line = next(
-        (ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH_JSON ")), None
-    )
+    proc = subprocess.run(cmd, cwd=LUA_DIR, capture_output=True, text=True, timeout=duration + 60)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH_JSON ")), None)
     if proc.returncode != 0 or line is None:
-        raise WrkFailed(
-            f"wrk exited {proc.returncode} for {script} {url}:\n{proc.stdout}\n{proc.stderr}"
-        )
+        raise WrkFailed(f"wrk exited {proc.returncode} for {script} {url}:\n{proc.stdout}\n{proc.stderr}")
     d = json.loads(line.removeprefix("BENCH_JSON "))
     seconds = d["duration_us"] / 1e6
     return WrkResult(

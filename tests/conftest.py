@@ -53,6 +53,7 @@ async def database(db_url: str) -> AsyncIterator[Database]:
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
     """The app in-process with tests/harness.py's API_SCHEMA (posts, comments, notes, vault), signed in
     as the superuser ``su`` and the users ``alice`` and ``bob``."""
+
     async def prepare(setup: Engine) -> None:
         await upsert_superuser(setup, SU_EMAIL, SU_PASS)
         await setup.apply(load_schema_text(API_SCHEMA).collections + [c for c in setup.registry.all()])

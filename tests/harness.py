@@ -120,11 +120,15 @@ collections:
 """
 
 
-
 @asynccontextmanager
-async def in_process(tmp_path: Path, *, data_dir: Path | None = None, db_url: str = "", schema_file: str = "",
-                     prepare: Callable[[Engine], Awaitable[None]] | None = None,
-                     ) -> AsyncIterator[tuple[httpx.AsyncClient, Engine]]:
+async def in_process(
+    tmp_path: Path,
+    *,
+    data_dir: Path | None = None,
+    db_url: str = "",
+    schema_file: str = "",
+    prepare: Callable[[Engine], Awaitable[None]] | None = None,
+) -> AsyncIterator[tuple[httpx.AsyncClient, Engine]]:
     """The real app (as ``baas serve`` builds it, plugins included) on a started engine, reached through
     httpx's ASGI transport. ``db_url`` defaults to a fresh database (`fresh_db_url`); ``prepare`` runs
     on an engine of its own, stopped before the app's engine starts (a schema loaded "from before")."""
@@ -155,11 +159,13 @@ async def _given(url: str) -> AsyncIterator[str]:
     yield url
 
 
-async def sign_in(client: httpx.AsyncClient, identity: str = SU_EMAIL, password: str = SU_PASS,
-                  collection: str = "_superusers") -> str:
+async def sign_in(
+    client: httpx.AsyncClient, identity: str = SU_EMAIL, password: str = SU_PASS, collection: str = "_superusers"
+) -> str:
     """A token for ``identity`` (asserting the sign-in succeeds)."""
-    r = await client.post(f"/api/collections/{collection}/auth-with-password",
-                          json={"identity": identity, "password": password})
+    r = await client.post(
+        f"/api/collections/{collection}/auth-with-password", json={"identity": identity, "password": password}
+    )
     assert r.status_code == 200, r.text
     return str(r.json()["token"])
 
@@ -263,14 +269,22 @@ def png(size: tuple[int, int] = (300, 200), color: tuple[int, int, int] = (200, 
 
 def s3_settings(endpoint: str, bucket: str) -> dict[str, Any]:
     """PocketBase's ``s3`` settings section for a moto bucket."""
-    return {"enabled": True, "bucket": bucket, "region": "us-east-1", "endpoint": endpoint,
-            "accessKey": "test", "secret": "test-secret", "forcePathStyle": True}
+    return {
+        "enabled": True,
+        "bucket": bucket,
+        "region": "us-east-1",
+        "endpoint": endpoint,
+        "accessKey": "test",
+        "secret": "test-secret",
+        "forcePathStyle": True,
+    }
 
 
 def make_bucket(endpoint: str) -> str:
     bucket = "t-" + secrets.token_hex(6)
-    Minio(endpoint.split("://", 1)[1], access_key="test", secret_key="test-secret", secure=False,
-          region="us-east-1").make_bucket(bucket)
+    Minio(
+        endpoint.split("://", 1)[1], access_key="test", secret_key="test-secret", secure=False, region="us-east-1"
+    ).make_bucket(bucket)
     return bucket
 
 
@@ -358,7 +372,8 @@ class Collector:
 
 async def all_events(eng: Engine) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = await eng.db.fetch(
-        'SELECT "id", "collection", "record_id", "action" FROM "_events" ORDER BY "id"')
+        'SELECT "id", "collection", "record_id", "action" FROM "_events" ORDER BY "id"'
+    )
     return rows
 
 
@@ -386,10 +401,20 @@ class SSE:
         self.task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> SSE:
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-                 "scheme": "http", "path": "/api/realtime", "raw_path": b"/api/realtime", "query_string": b"",
-                 "headers": [(b"host", b"testserver"), *self._headers], "client": ("127.0.0.1", 5000),
-                 "server": ("testserver", 80), "root_path": ""}
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/api/realtime",
+            "raw_path": b"/api/realtime",
+            "query_string": b"",
+            "headers": [(b"host", b"testserver"), *self._headers],
+            "client": ("127.0.0.1", 5000),
+            "server": ("testserver", 80),
+            "root_path": "",
+        }
         self.task = asyncio.create_task(self._run(scope))
         first = await self.next()
         assert first["event"] == "PB_CONNECT", first
@@ -456,11 +481,11 @@ def app_of(api: Api) -> Any:
     return api.client._transport.app  # type: ignore[attr-defined]  # httpx's ASGITransport keeps the app
 
 
-async def subscribe(api: Api, sse: SSE, topics: list[str], who: str | None = None,
-                    token: str | None = None) -> Any:
+async def subscribe(api: Api, sse: SSE, topics: list[str], who: str | None = None, token: str | None = None) -> Any:
     headers = {"Authorization": token} if token else api.headers(who)
-    return await api.client.post("/api/realtime", json={"clientId": sse.client_id, "subscriptions": topics},
-                                 headers=headers)
+    return await api.client.post(
+        "/api/realtime", json={"clientId": sse.client_id, "subscriptions": topics}, headers=headers
+    )
 
 
 # -- crash tests: a restartable server on one data dir --------------------------------------------
@@ -499,9 +524,20 @@ class Node:
 
 
 def create_collection(url: str, token: str, name: str, fields: list[dict[str, Any]]) -> dict[str, Any]:
-    r = httpx.post(f"{url}/api/collections", headers={"Authorization": token}, timeout=60, json={
-        "name": name, "listRule": "", "viewRule": "", "createRule": "", "updateRule": "", "deleteRule": "",
-        "fields": fields})
+    r = httpx.post(
+        f"{url}/api/collections",
+        headers={"Authorization": token},
+        timeout=60,
+        json={
+            "name": name,
+            "listRule": "",
+            "viewRule": "",
+            "createRule": "",
+            "updateRule": "",
+            "deleteRule": "",
+            "fields": fields,
+        },
+    )
     assert r.status_code == 200, r.text
     out: dict[str, Any] = r.json()
     return out
@@ -512,8 +548,12 @@ def all_records(url: str, coll: str, token: str = "") -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     page = 1
     while True:
-        r = httpx.get(f"{url}/api/collections/{coll}/records", params={"page": page, "perPage": 1000},
-                      headers={"Authorization": token} if token else {}, timeout=60)
+        r = httpx.get(
+            f"{url}/api/collections/{coll}/records",
+            params={"page": page, "perPage": 1000},
+            headers={"Authorization": token} if token else {},
+            timeout=60,
+        )
         assert r.status_code == 200, r.text
         out += r.json()["items"]
         if page >= r.json()["totalPages"]:
@@ -546,8 +586,9 @@ async def db_indexes(eng: Engine, table: str) -> set[str]:
     if eng.db.dialect == "postgresql":
         rows = await eng.db.fetch("SELECT indexname FROM pg_indexes WHERE tablename = ?", [table])
     else:
-        rows = await eng.db.fetch("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-                                  "AND sql IS NOT NULL", [table])
+        rows = await eng.db.fetch(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", [table]
+        )
     return {r[0] for r in rows}
 
 

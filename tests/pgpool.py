@@ -46,8 +46,7 @@ class _Job:
 class DatabasePool:
     """New databases on the server at ``admin_url`` (whose own database is only used to run DDL)."""
 
-    def __init__(self, admin_url: str, ahead: int = 1,
-                 prepare: Callable[[str], Awaitable[None]] | None = None) -> None:
+    def __init__(self, admin_url: str, ahead: int = 1, prepare: Callable[[str], Awaitable[None]] | None = None) -> None:
         self.admin_url = admin_url
         self.base = admin_url.rpartition("/")[0]
         self.ahead = ahead

@@ -40,9 +40,14 @@ def _missing(what: str, reason: str | None) -> None:
 def require_node() -> str:
     """The node binary and the JS SDK in tests/js/node_modules."""
     node = shutil.which("node")
-    _missing("JS SDK test", "node is not installed" if node is None else
-             None if (JS_DIR / "node_modules" / "pocketbase").is_dir() else
-             "tests/js/node_modules is missing (run `cd tests/js && npm install`)")
+    _missing(
+        "JS SDK test",
+        "node is not installed"
+        if node is None
+        else None
+        if (JS_DIR / "node_modules" / "pocketbase").is_dir()
+        else "tests/js/node_modules is missing (run `cd tests/js && npm install`)",
+    )
     return node  # type: ignore[return-value]
 
 
@@ -51,8 +56,10 @@ CHROMIUM = "/usr/bin/chromium"
 
 def require_chromium() -> str:
     """Debian's chromium for the browser tests (Playwright drives it; no browser download)."""
-    _missing("Browser test", None if os.path.exists(CHROMIUM) else
-             f"{CHROMIUM} is missing (apt-get install chromium, as .ci/run does)")
+    _missing(
+        "Browser test",
+        None if os.path.exists(CHROMIUM) else f"{CHROMIUM} is missing (apt-get install chromium, as .ci/run does)",
+    )
     return CHROMIUM
 
 
@@ -100,8 +107,14 @@ class Server:
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """Run ``baas <args> --dir <data_dir> [--db …]`` against this server's data."""
-        return subprocess.run(baas_cmd(*args, "--dir", str(self.data_dir), *self.db_args), env=self.env,
-                              check=check, capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            baas_cmd(*args, "--dir", str(self.data_dir), *self.db_args),
+            env=self.env,
+            check=check,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -125,12 +138,18 @@ def wait_healthy(srv: Server) -> None:
 
 
 @asynccontextmanager
-async def running_server(tmp_path: Path, *serve_args: str, superuser: tuple[str, str] | None = None,
-                         env: dict[str, str] | None = None) -> AsyncIterator[Server]:
+async def running_server(
+    tmp_path: Path, *serve_args: str, superuser: tuple[str, str] | None = None, env: dict[str, str] | None = None
+) -> AsyncIterator[Server]:
     """Start ``baas serve`` on a free port with its own data dir (and PostgreSQL database)."""
     db_url = await create_pg_database(migrated=True) if PG_URL else ""
-    srv = Server(url="", data_dir=tmp_path / "data", db_args=["--db", db_url] if db_url else [],
-                 log=tmp_path / "serve.log", env={**os.environ, "BAAS_FAST_HASH": "1", **(env or {})})
+    srv = Server(
+        url="",
+        data_dir=tmp_path / "data",
+        db_args=["--db", db_url] if db_url else [],
+        log=tmp_path / "serve.log",
+        env={**os.environ, "BAAS_FAST_HASH": "1", **(env or {})},
+    )
     try:
         if superuser:
             srv.cli("superuser", "upsert", *superuser)
@@ -140,8 +159,11 @@ async def running_server(tmp_path: Path, *serve_args: str, superuser: tuple[str,
             serve_args = (*serve_args, "--workers", "1")
         with srv.log.open("wb") as out:
             srv.proc = subprocess.Popen(
-                baas_cmd("serve", "--http", f"127.0.0.1:{port}", "--dir", str(srv.data_dir), *srv.db_args,
-                         *serve_args), env=srv.env, stdout=out, stderr=subprocess.STDOUT)
+                baas_cmd("serve", "--http", f"127.0.0.1:{port}", "--dir", str(srv.data_dir), *srv.db_args, *serve_args),
+                env=srv.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         wait_healthy(srv)
         yield srv
     finally:
@@ -164,9 +186,18 @@ def stop_server(proc: subprocess.Popen) -> None:
 def run_js(script: str, *args: str, srv: Server | None = None, timeout: int = 120) -> str:
     """Run ``tests/js/<script>`` with node; fail the test with its output (and the server log) on error."""
     node = require_node()
-    run = subprocess.run([node, str(JS_DIR / script), *args], cwd=JS_DIR, capture_output=True, text=True,
-                         timeout=timeout, env={**os.environ})
+    run = subprocess.run(
+        [node, str(JS_DIR / script), *args],
+        cwd=JS_DIR,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ},
+    )
     if run.returncode != 0:
-        pytest.fail(f"{script} exited {run.returncode}\n--- stdout\n{run.stdout}\n--- stderr\n{run.stderr}"
-                    + (f"\n--- server log\n{srv.log_text()}" if srv else ""), pytrace=False)
+        pytest.fail(
+            f"{script} exited {run.returncode}\n--- stdout\n{run.stdout}\n--- stderr\n{run.stderr}"
+            + (f"\n--- server log\n{srv.log_text()}" if srv else ""),
+            pytrace=False,
+        )
     return run.stdout

@@ -21,8 +21,16 @@ ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SERVERS = ["pocketbase", "baas"]
 WORKLOADS = [
-    "create", "view", "list", "list_skiptotal", "filter_sort",
-    "list_authed", "list_expand", "update", "mixed", "realtime",
+    "create",
+    "view",
+    "list",
+    "list_skiptotal",
+    "filter_sort",
+    "list_authed",
+    "list_expand",
+    "update",
+    "mixed",
+    "realtime",
 ]
 
 
@@ -41,9 +49,22 @@ def test_bench_smoke(tmp_path: Path) -> None:
     _require("baas", "pip install -e .")
     out = tmp_path / "smoke.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "bench", "run", "--smoke", "--no-install",
-         "--servers", ",".join(SERVERS), "--json", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "run",
+            "--smoke",
+            "--no-install",
+            "--servers",
+            ",".join(SERVERS),
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert proc.returncode == 0, f"bench exited {proc.returncode}:\n{proc.stderr[-4000:]}"
     data = json.loads(out.read_text())

@@ -67,7 +67,6 @@ async def test_writer_survives_a_job_that_ends_the_transaction(database):
 
 async def test_slow_reads_leave_the_event_loop(database):
     """A read over the inline budget is finished on a reader thread, with the right answer."""
-    slow = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
-            "SELECT count(*) FROM n")
+    slow = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) SELECT count(*) FROM n"
     assert await database.fetchval(slow, (300000,)) == 300000
     assert await database.fetchval(slow, (3,)) == 3

@@ -73,7 +73,7 @@ def fenced_blocks(doc: Path) -> list[Block]:
         body: list[str] = []
         i += 1
         while i < len(lines) and lines[i].strip() != "```":
-            body.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i])
+            body.append(lines[i][len(indent) :] if lines[i].startswith(indent) else lines[i])
             i += 1
         above = next((ln for ln in reversed(lines[:start]) if ln.strip()), "")
         skip = SKIP_RE.search(above)
@@ -133,15 +133,27 @@ class DocRun:
             bin_dir.mkdir()
             (bin_dir / "baas").write_text(WRAPPER.format(python=sys.executable))
             (bin_dir / "baas").chmod(0o755)
-        return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "BAAS_FAST_HASH": "1",
-                "DOCS_PORT": str(self.port), "DOCS_DB": self.db, "TOKEN": self.token}
+        return {
+            **os.environ,
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "BAAS_FAST_HASH": "1",
+            "DOCS_PORT": str(self.port),
+            "DOCS_DB": self.db,
+            "TOKEN": self.token,
+        }
 
     def run(self, script: str, timeout: int = 120) -> str:
         """``bash -e`` in the doc's folder; background servers it starts are stopped at the end."""
         out_path = self.dir / ".out"
         with out_path.open("wb") as out:  # a file, not a pipe: a background server keeps a pipe open
-            proc = subprocess.Popen(["bash", "-e", "-c", script], cwd=self.dir, env=self.env(), stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                ["bash", "-e", "-c", script],
+                cwd=self.dir,
+                env=self.env(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
             self.groups.append(proc.pid)
             try:
                 code = proc.wait(timeout=timeout)
@@ -156,10 +168,14 @@ class DocRun:
         if self.token:
             return
         self.run(f"baas superuser upsert {SUPERUSER[0]} {SUPERUSER[1]}")
-        self.run("baas serve > serve.log 2>&1 &\n"
-                 f"until curl -sf {self.url}/api/health >/dev/null; do sleep 0.1; done", timeout=60)
-        r = httpx.post(f"{self.url}/api/collections/_superusers/auth-with-password",
-                       json={"identity": SUPERUSER[0], "password": SUPERUSER[1]})
+        self.run(
+            f"baas serve > serve.log 2>&1 &\nuntil curl -sf {self.url}/api/health >/dev/null; do sleep 0.1; done",
+            timeout=60,
+        )
+        r = httpx.post(
+            f"{self.url}/api/collections/_superusers/auth-with-password",
+            json={"identity": SUPERUSER[0], "password": SUPERUSER[1]},
+        )
         assert r.status_code == 200, r.text
         self.token = r.json()["token"]
         _sample_files(self.dir)
@@ -227,8 +243,9 @@ def _run_yaml(block: Block, run: DocRun) -> None:
     doc = yaml.safe_load(block.text)
     # A fragment can't be checked (files.md's `fields:` fragment hid a hex-number thumb size):
     # show a whole schema file, or mark the block with a skip reason.
-    assert isinstance(doc, dict) and {"collections", "plugins"} & doc.keys(), \
+    assert isinstance(doc, dict) and {"collections", "plugins"} & doc.keys(), (
         f"{block.name}: a yaml example must be a whole schema file (collections: / plugins:)"
+    )
     (run.dir / "example.yaml").write_text(block.text)
     out = run.run("baas schema apply example.yaml")
     assert "Applied." in out or "Nothing to apply." in out, out
@@ -248,8 +265,7 @@ def _run_http(block: Block, run: DocRun) -> None:
     method, path = lines[0].split()[:2]
     body_lines = [ln for ln in lines[1:] if not re.match(r"^[A-Za-z-]+:\s", ln)]
     payload = "\n".join(body_lines) + body
-    r = httpx.request(method, run.url + path, headers={"Authorization": run.token},
-                      content=payload.strip() or None)
+    r = httpx.request(method, run.url + path, headers={"Authorization": run.token}, content=payload.strip() or None)
     assert r.status_code < 400, f"{block.name}: {method} {path} -> {r.status_code} {r.text}"
 
 
@@ -274,8 +290,9 @@ UNQUOTED_THUMBS = textwrap.dedent("""\
 def test_an_unquoted_hex_like_thumb_size_is_a_clear_schema_error(tmp_path: Path) -> None:
     """files.md once showed `thumbs: [100x100, 0x300]`: YAML reads 0x300 as 768."""
     (tmp_path / "baas.yaml").write_text(UNQUOTED_THUMBS)
-    r = subprocess.run(baas_cmd("schema", "plan", "baas.yaml"), cwd=tmp_path, capture_output=True, text=True,
-                       timeout=60)
+    r = subprocess.run(
+        baas_cmd("schema", "plan", "baas.yaml"), cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 1, r.stdout
     assert "baas.yaml:4" in r.stderr and "thumbs[1]" in r.stderr and "quote" in r.stderr, r.stderr
 
@@ -287,11 +304,15 @@ def test_protected_files_follow_the_view_rule_as_files_md_says(doc_runs) -> None
     run.server()
     auth = {"Authorization": run.token}
     for name, rule in (("open_contracts", ""), ("signed_contracts", '@request.auth.id != ""')):
-        r = httpx.post(run.url + "/api/collections", headers=auth, json={
-            "name": name, "viewRule": rule, "fields": [{"name": "doc", "type": "file", "protected": True}]})
+        r = httpx.post(
+            run.url + "/api/collections",
+            headers=auth,
+            json={"name": name, "viewRule": rule, "fields": [{"name": "doc", "type": "file", "protected": True}]},
+        )
         assert r.status_code == 200, r.text
-        rec = httpx.post(f"{run.url}/api/collections/{name}/records", headers=auth,
-                         files={"doc": ("c.txt", b"terms", "text/plain")}).json()
+        rec = httpx.post(
+            f"{run.url}/api/collections/{name}/records", headers=auth, files={"doc": ("c.txt", b"terms", "text/plain")}
+        ).json()
         url = f"{run.url}/api/files/{name}/{rec['id']}/{rec['doc']}"
         token = httpx.post(run.url + "/api/files/token", headers=auth).json()["token"]
         assert httpx.get(url, params={"token": token}).status_code == 200

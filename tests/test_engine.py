@@ -51,12 +51,15 @@ async def test_a_settings_change_reaches_the_limiter_and_storage_at_once(engine:
     assert await engine.files.storage() is storage
 
 
-@pytest.mark.parametrize("patch, section", [
-    ({"batch": {"maxRequests": 0}}, "batch"),
-    ({"rateLimits": {"enabled": True, "rules": [{"label": "", "maxRequests": 1, "duration": 1}]}}, "rateLimits"),
-    ({"s3": {"enabled": True}}, "s3"),
-    ({"meta": "not an object"}, "meta"),
-])
+@pytest.mark.parametrize(
+    "patch, section",
+    [
+        ({"batch": {"maxRequests": 0}}, "batch"),
+        ({"rateLimits": {"enabled": True, "rules": [{"label": "", "maxRequests": 1, "duration": 1}]}}, "rateLimits"),
+        ({"s3": {"enabled": True}}, "s3"),
+        ({"meta": "not an object"}, "meta"),
+    ],
+)
 async def test_an_invalid_settings_change_saves_and_pushes_nothing(engine: Engine, patch, section) -> None:
     before = await engine.settings_store.load()
     with pytest.raises(BadRequest) as caught:

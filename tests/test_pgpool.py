@@ -25,8 +25,12 @@ async def _names(prefix: str = "baas_t_") -> set[str]:
 async def _tables(url: str) -> list[str]:
     conn = await asyncpg.connect(url)
     try:
-        return [r[0] for r in await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")]
+        return [
+            r[0]
+            for r in await conn.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+            )
+        ]
     finally:
         await conn.close()
 

@@ -50,8 +50,9 @@ def decode(data: Any, message: str) -> Collection:
     try:
         return msgspec.convert(data, Collection)
     except msgspec.ValidationError as exc:
-        raise BadRequest(message, {"collection": {"code": "validation_invalid_collection", "message": str(exc)}}) \
-            from None
+        raise BadRequest(
+            message, {"collection": {"code": "validation_invalid_collection", "message": str(exc)}}
+        ) from None
 
 
 def find(eng: Engine, name_or_id: str) -> Collection:
@@ -93,8 +94,10 @@ def create_change(eng: Engine, raw: Any, message: str) -> Change:
         raise BadRequest(message, {"collection": _BLANK})
     new = decode(raw, message)
     if eng.registry.get(new.name) is not None or (new.id and eng.registry.get(new.id) is not None):
-        raise BadRequest(message, {"name": {"code": "validation_collection_name_exists",
-                                            "message": "Collection name must be unique."}})
+        raise BadRequest(
+            message,
+            {"name": {"code": "validation_collection_name_exists", "message": "Collection name must be unique."}},
+        )
     return Change(lambda: [*eng.registry.all(), new], own=new.name)
 
 
@@ -104,8 +107,15 @@ def update_change(eng: Engine, old: Collection, raw: Any, message: str) -> Chang
         raise BadRequest(message, {"collection": _BLANK})
     current = old.to_api()
     if old.system and any(k in raw and raw[k] != current[k] for k in _SYSTEM_FIXED):
-        raise BadRequest(message, {"system": {
-            "code": "validation_system_collection", "message": "Only the rules of a system collection can change."}})
+        raise BadRequest(
+            message,
+            {
+                "system": {
+                    "code": "validation_system_collection",
+                    "message": "Only the rules of a system collection can change.",
+                }
+            },
+        )
     raw = dict(raw)
     if isinstance(raw.get("oauth2"), dict):  # an echoed, redacted collection keeps its client secrets
         raw["oauth2"] = oauth2.keep_secrets(raw["oauth2"], old.oauth2)
@@ -127,8 +137,16 @@ def import_change(eng: Engine, raw: Any, message: str, *, prune: bool) -> Change
         raise BadRequest(message, {"collections": _BLANK})
     # PocketBase's own internal collections (_otps, _mfas, _authOrigins, _externalAuths) have no
     # meaning here; _superusers is matched by name to ours.
-    raw = [c for c in raw if not (isinstance(c, dict) and c.get("system") and str(c.get("name", "")).startswith("_")
-                                  and c.get("name") != "_superusers")]
+    raw = [
+        c
+        for c in raw
+        if not (
+            isinstance(c, dict)
+            and c.get("system")
+            and str(c.get("name", "")).startswith("_")
+            and c.get("name") != "_superusers"
+        )
+    ]
     wanted = [decode(c, message) for c in raw]
 
     def target() -> list[Collection]:
@@ -167,9 +185,20 @@ async def plan_change(eng: Engine, change: Change, message: str) -> Plan:
 
 def plan_to_api(plan: Plan) -> dict[str, Any]:
     """A plan as JSON: each change readable by a person (``text``) and by a program."""
-    return {"changes": [{"action": c.action, "collection": c.collection, "detail": c.detail,
-                         "destructive": c.destructive, "text": str(c)} for c in plan.changes],
-            "destructive": plan.destructive, "text": plan.describe()}
+    return {
+        "changes": [
+            {
+                "action": c.action,
+                "collection": c.collection,
+                "detail": c.detail,
+                "destructive": c.destructive,
+                "text": str(c),
+            }
+            for c in plan.changes
+        ],
+        "destructive": plan.destructive,
+        "text": plan.describe(),
+    }
 
 
 async def truncate(eng: Engine, coll: Collection, req: RequestInfo) -> None:

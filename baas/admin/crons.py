@@ -30,8 +30,16 @@ async def overview(eng: Engine) -> list[dict[str, Any]]:
     for name in sorted(sched.jobs):
         job = sched.jobs[name]
         nxt = sched.next_fire(name, now) if job.enabled else None
-        out.append({"id": name, "expression": job.schedule, "timezone": job.timezone, "target": job.target,
-                    "nextRun": format_dt(nxt) if nxt else "", "lastRun": last.get(name)})
+        out.append(
+            {
+                "id": name,
+                "expression": job.schedule,
+                "timezone": job.timezone,
+                "target": job.target,
+                "nextRun": format_dt(nxt) if nxt else "",
+                "lastRun": last.get(name),
+            }
+        )
     return out
 
 

@@ -50,8 +50,9 @@ async def issue_file_token(eng: Engine, auth: dict[str, Any] | None) -> str:
         raise Unauthorized(_NO_AUTH)
     raw = raw_record(coll, select_list(coll)[1], row)
     duration = int(coll.fileToken.get("duration") or DEFAULT_FILE_TOKEN_DURATION)
-    return tokens.issue(eng.secret, {"id": auth["id"]}, coll.id, raw.get("tokenKey", ""), duration,
-                        kind="file", refreshable=False)
+    return tokens.issue(
+        eng.secret, {"id": auth["id"]}, coll.id, raw.get("tokenKey", ""), duration, kind="file", refreshable=False
+    )
 
 
 async def file_token_record(eng: Engine, token: str) -> dict[str, Any] | None:
@@ -71,9 +72,17 @@ async def file_token_record(eng: Engine, token: str) -> dict[str, Any] | None:
     return row_to_record(coll, fields, row, None)
 
 
-async def find_file(eng: Engine, collection_name: str, record_id: str, filename: str, *, thumb: str = "",
-                    token: str = "", query: dict[str, Any] | None = None,
-                    headers: dict[str, Any] | None = None) -> StoredFile:
+async def find_file(
+    eng: Engine,
+    collection_name: str,
+    record_id: str,
+    filename: str,
+    *,
+    thumb: str = "",
+    token: str = "",
+    query: dict[str, Any] | None = None,
+    headers: dict[str, Any] | None = None,
+) -> StoredFile:
     """The stored file ``filename`` of a record, or its ``thumb`` when the field allows that size
     and the file is an image; `NotFound` for anything missing or refused.
 
@@ -119,8 +128,9 @@ def _field_holding(coll: Collection, row: tuple[Any, ...], filename: str) -> Fil
     return None
 
 
-async def _may_view(eng: Engine, coll: Collection, record_id: str, token: str, query: dict[str, Any],
-                    headers: dict[str, Any]) -> bool:
+async def _may_view(
+    eng: Engine, coll: Collection, record_id: str, token: str, query: dict[str, Any], headers: dict[str, Any]
+) -> bool:
     """Whether the file token's record (or a guest, without one) passes the view rule."""
     auth = await file_token_record(eng, token)
     if auth is not None:

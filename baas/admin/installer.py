@@ -50,8 +50,10 @@ async def create_first_superuser(eng: Engine, token: str, body: dict[str, Any]) 
 
     401 for a bad token, 400 once a superuser exists or for invalid values."""
     if not valid_installer_token(eng.secret, token):
-        raise Unauthorized("The installer token is missing, invalid or expired. Restart `baas serve` for a new "
-                           "link, or create a superuser with `baas superuser upsert EMAIL PASSWORD`.")
+        raise Unauthorized(
+            "The installer token is missing, invalid or expired. Restart `baas serve` for a new "
+            "link, or create a superuser with `baas superuser upsert EMAIL PASSWORD`."
+        )
     coll = eng.registry.get("_superusers")
     assert coll is not None  # created by Engine.start on every install
     data: dict[str, Any] = {k: body.get(k) for k in ("email", "password", "passwordConfirm") if k in body}

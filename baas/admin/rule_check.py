@@ -33,8 +33,9 @@ _AT = re.compile(r"at position (\d+)")
 _QUOTED = re.compile(r"'([^']+)'")
 
 
-def target(eng: Engine, raw: str | dict[str, Any],
-           message: str) -> tuple[Collection, Callable[[str], Collection | None]]:
+def target(
+    eng: Engine, raw: str | dict[str, Any], message: str
+) -> tuple[Collection, Callable[[str], Collection | None]]:
     """The collection a rule is checked against (a saved one by name or id, or a draft in its
     JSON form) and the lookup for the others; errors in a draft are a 400 with ``message``.
 
@@ -102,6 +103,10 @@ def check(coll: Collection, lookup: Callable[[str], Collection | None], rule: st
         compile_filter(rule, collection=coll, lookup=lookup, request=PROBE, dialect=dialect, alias="m")
     except RuleError as exc:
         where = locate(rule, str(exc))
-        return {"ok": False, "message": f"Invalid rule: {exc}", "position": where[0] if where else None,
-                "length": where[1] if where else None}
+        return {
+            "ok": False,
+            "message": f"Invalid rule: {exc}",
+            "position": where[0] if where else None,
+            "length": where[1] if where else None,
+        }
     return {"ok": True, "message": "", "position": None, "length": None}

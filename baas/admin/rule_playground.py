@@ -54,8 +54,15 @@ async def requester(eng: Engine, raw: Any) -> RequestInfo:
         if key["revoked"] or (key["expires"] and key["expires"] <= now_str()):
             raise invalid("requester", "This API key is revoked or expired: the API refuses it (401).")
         # The same @request.auth that apikeys.authenticate gives the key's requests.
-        return RequestInfo(auth={"id": key["id"], "collectionId": apikeys.COLLECTION,
-                                 "collectionName": apikeys.COLLECTION, "name": key["name"], "scopes": key["scopes"]})
+        return RequestInfo(
+            auth={
+                "id": key["id"],
+                "collectionId": apikeys.COLLECTION,
+                "collectionName": apikeys.COLLECTION,
+                "name": key["name"],
+                "scopes": key["scopes"],
+            }
+        )
     coll_name = raw.get("collection")
     auth_coll = eng.registry.get(coll_name) if isinstance(coll_name, str) and coll_name else None
     if auth_coll is None or auth_coll.type != "auth":
@@ -88,8 +95,10 @@ def _reads_record(node: ast.Node) -> bool:
     """Whether ``node`` names a field of the record (anything but ``@…`` paths, literals, null/true/false)."""
     if isinstance(node, ast.Logic):
         return any(_reads_record(item) for item in node.items)
-    return any(isinstance(o, ast.Ident) and not o.name.startswith("@") and o.name not in ("null", "true", "false")
-               for o in (node.left, node.right))
+    return any(
+        isinstance(o, ast.Ident) and not o.name.startswith("@") and o.name not in ("null", "true", "false")
+        for o in (node.left, node.right)
+    )
 
 
 async def _holds(r: Reader, coll: Collection, rule: str) -> bool | None:
@@ -102,11 +111,11 @@ async def _holds(r: Reader, coll: Collection, rule: str) -> bool | None:
     return bool(await r.db.fetchval(f"SELECT CASE WHEN ({sql.sql}) THEN 1 ELSE 0 END", sql.params))
 
 
-async def play(eng: Engine, coll: Collection, action: str, rule: str | None, req: RequestInfo,
-               body: dict[str, Any]) -> dict[str, Any]:
+async def play(
+    eng: Engine, coll: Collection, action: str, rule: str | None, req: RequestInfo, body: dict[str, Any]
+) -> dict[str, Any]:
     """Run ``rule`` for ``action`` as ``req`` would meet it; see the module docstring."""
-    out: dict[str, Any] = {"rule": rule, "allowed": False, "reason": "", "records": [], "totalItems": 0,
-                           "clauses": []}
+    out: dict[str, Any] = {"rule": rule, "allowed": False, "reason": "", "records": [], "totalItems": 0, "clauses": []}
     try:
         check_scope(req, coll.name, action)
     except Forbidden as exc:
@@ -115,9 +124,21 @@ async def play(eng: Engine, coll: Collection, action: str, rule: str | None, req
         return {**out, "reason": "Superusers only: the rule is locked (the API answers 403)."}
     if coll.type == "view" and action in ("create", "update", "delete"):
         return {**out, "reason": "View collections are read-only."}
-    r = Reader(eng.db, eng.registry, RequestInfo(auth=req.auth, body=body, method="POST" if action == "create" else
-                                                 "PATCH" if action == "update" else
-                                                 "DELETE" if action == "delete" else "GET"))
+    r = Reader(
+        eng.db,
+        eng.registry,
+        RequestInfo(
+            auth=req.auth,
+            body=body,
+            method="POST"
+            if action == "create"
+            else "PATCH"
+            if action == "update"
+            else "DELETE"
+            if action == "delete"
+            else "GET",
+        ),
+    )
     if not rule.strip():
         out.update(allowed=True, reason="The rule is empty: anyone may.")
     if rule.strip():
@@ -139,7 +160,10 @@ async def play(eng: Engine, coll: Collection, action: str, rule: str | None, req
     if rule.strip():
         out["allowed"] = page["totalItems"] > 0
         verb = {"list": "lists", "view": "may view", "update": "may update", "delete": "may delete"}[action]
-        out["reason"] = (f"The requester {verb} {page['totalItems']} record(s)." if page["totalItems"] else
-                         "No record passes the rule for this requester" +
-                         (" (the list answers 200 with no items)." if action == "list" else " (the API answers 404)."))
+        out["reason"] = (
+            f"The requester {verb} {page['totalItems']} record(s)."
+            if page["totalItems"]
+            else "No record passes the rule for this requester"
+            + (" (the list answers 200 with no items)." if action == "list" else " (the API answers 404).")
+        )
     return out

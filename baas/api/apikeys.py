@@ -1,9 +1,9 @@
 """``/api/apikeys``: superusers create, list, view and revoke API keys (see baas/auth/apikeys.py).
 
-    POST   /api/apikeys        {name, scopes: [{collection, actions}], expires?} -> key record + "key" (once)
-    GET    /api/apikeys        ?page=&perPage=  -> list shape, no key material
-    GET    /api/apikeys/{id}   -> key record (no key material)
-    DELETE /api/apikeys/{id}   -> 204; the key is refused (401) from then on
+POST   /api/apikeys        {name, scopes: [{collection, actions}], expires?} -> key record + "key" (once)
+GET    /api/apikeys        ?page=&perPage=  -> list shape, no key material
+GET    /api/apikeys/{id}   -> key record (no key material)
+DELETE /api/apikeys/{id}   -> 204; the key is refused (401) from then on
 """
 
 from __future__ import annotations

@@ -36,7 +36,8 @@ JSON_TYPE: Header = (b"content-type", b"application/json")
 # What the app's CORSConfig(allow_origins=["*"]) sends on a simple cross-origin request.
 CORS: tuple[Header, ...] = ((b"access-control-allow-origin", b"*"), (b"vary", b"Origin"))
 INTERNAL_ERROR = msgspec.json.encode(
-    {"status": 500, "message": "Something went wrong while processing your request.", "data": {}})
+    {"status": 500, "message": "Something went wrong while processing your request.", "data": {}}
+)
 
 _encode = msgspec.json.Encoder().encode
 
@@ -51,8 +52,9 @@ def error_body(error: ApiError) -> bytes:
     return _encode(error.as_dict())
 
 
-async def send_response(send: Send, status: int, body: bytes = b"", *, cors: bool,
-                        headers: Iterable[Header] = ()) -> None:
+async def send_response(
+    send: Send, status: int, body: bytes = b"", *, cors: bool, headers: Iterable[Header] = ()
+) -> None:
     """A whole response: ``body`` is JSON (``b""``: no body and no content headers), ``cors``
     adds the CORS headers, ``headers`` any others."""
     out = [JSON_TYPE, (b"content-length", str(len(body)).encode())] if body else []

@@ -42,8 +42,15 @@ def mfa_id_of(body: dict[str, Any]) -> str | None:
     return str(value) if value else None
 
 
-async def finish_auth(request: Request[Any, Any, Any], eng: Engine, coll: Collection, record: dict[str, Any],
-                      token_key: str, method: str, mfa_id: str | None = None) -> Response[bytes]:
+async def finish_auth(
+    request: Request[Any, Any, Any],
+    eng: Engine,
+    coll: Collection,
+    record: dict[str, Any],
+    token_key: str,
+    method: str,
+    mfa_id: str | None = None,
+) -> Response[bytes]:
     """The end of every sign-in method (``method``: password, otp, oauth2, totp, …): the token and
     the record, as PocketBase answers.
 
@@ -59,8 +66,9 @@ async def finish_auth(request: Request[Any, Any, Any], eng: Engine, coll: Collec
         event = RecordAuthEvent(coll, record, method, _guest_info(request))
 
         async def answer(e: RecordAuthEvent) -> None:
-            e.status, e.result = await _mfa_and_token(request, eng, coll, e.record, token_key, e.method, mfa_id,
-                                                      e.token)
+            e.status, e.result = await _mfa_and_token(
+                request, eng, coll, e.record, token_key, e.method, mfa_id, e.token
+            )
             if e.status == 200:
                 e.token = e.result["token"]
                 if e.meta is not None:
@@ -74,9 +82,16 @@ async def finish_auth(request: Request[Any, Any, Any], eng: Engine, coll: Collec
     return json_response(body, status)
 
 
-async def _mfa_and_token(request: Request[Any, Any, Any], eng: Engine, coll: Collection, record: dict[str, Any],
-                         token_key: str, method: str, mfa_id: str | None,
-                         token: str = "") -> tuple[int, dict[str, Any]]:
+async def _mfa_and_token(
+    request: Request[Any, Any, Any],
+    eng: Engine,
+    coll: Collection,
+    record: dict[str, Any],
+    token_key: str,
+    method: str,
+    mfa_id: str | None,
+    token: str = "",
+) -> tuple[int, dict[str, Any]]:
     """401 ``{mfaId}`` while MFA needs a second factor, else 200 ``{token, record}`` (``token``: a hook's own)."""
     mfa_id = mfa_id or request.query_params.get("mfaId") or None
     opened = await signin.mfa_step(eng, coll, record["id"], method, mfa_id, _guest_info(request))
@@ -86,8 +101,9 @@ async def _mfa_and_token(request: Request[Any, Any, Any], eng: Engine, coll: Col
     return 200, await auth_body(request, coll, record, token)
 
 
-async def auth_body(request: Request[Any, Any, Any], coll: Collection, record: dict[str, Any],
-                    token: str) -> dict[str, Any]:
+async def auth_body(
+    request: Request[Any, Any, Any], coll: Collection, record: dict[str, Any], token: str
+) -> dict[str, Any]:
     """``{token, record}`` with the record as its owner sees it (hidden fields only for superusers),
     expanded and trimmed as the query asks."""
     req = RequestInfo(auth=record, query=dict(request.query_params.items()))
@@ -102,8 +118,9 @@ async def auth_body(request: Request[Any, Any, Any], coll: Collection, record: d
 
 
 def _guest_info(request: Request[Any, Any, Any]) -> RequestInfo:
-    return RequestInfo(query=dict(request.query_params.items()), headers=HeaderView(request.headers),
-                       method=request.method.upper())
+    return RequestInfo(
+        query=dict(request.query_params.items()), headers=HeaderView(request.headers), method=request.method.upper()
+    )
 
 
 def _factor_info(enabled: bool, duration: int) -> dict[str, Any]:
@@ -114,12 +131,14 @@ def _factor_info(enabled: bool, duration: int) -> dict[str, Any]:
 async def auth_methods(request: Request[Any, Any, Any], collection_name: str) -> Response[bytes]:
     coll = auth_collection(engine(request), collection_name)
     enabled = coll.passwordAuth.get("enabled", True)
-    return json_response({
-        "password": {"enabled": enabled, "identityFields": signin.identity_fields(coll)},
-        "oauth2": oauth2.auth_methods(coll.oauth2),
-        "mfa": _factor_info(*mfa.options(coll)[:2]),
-        "otp": _factor_info(*otp.options(coll)[:2]),
-    })
+    return json_response(
+        {
+            "password": {"enabled": enabled, "identityFields": signin.identity_fields(coll)},
+            "oauth2": oauth2.auth_methods(coll.oauth2),
+            "mfa": _factor_info(*mfa.options(coll)[:2]),
+            "otp": _factor_info(*otp.options(coll)[:2]),
+        }
+    )
 
 
 @post(BASE + "/auth-with-password")
@@ -129,11 +148,17 @@ async def auth_with_password(request: Request[Any, Any, Any], collection_name: s
     body = await read_body(request)
     identity, password = body.get("identity"), body.get("password")
     if not isinstance(identity, str) or not identity or not isinstance(password, str) or not password:
-        raise BadRequest(signin.FAILED, {
-            k: {"code": "validation_required", "message": "Cannot be blank."}
-            for k, v in (("identity", identity), ("password", password)) if not isinstance(v, str) or not v})
-    account = await signin.with_password(eng, coll, identity, password, body.get("identityField"),
-                                         client_ip(request, eng.settings_store.cached))
+        raise BadRequest(
+            signin.FAILED,
+            {
+                k: {"code": "validation_required", "message": "Cannot be blank."}
+                for k, v in (("identity", identity), ("password", password))
+                if not isinstance(v, str) or not v
+            },
+        )
+    account = await signin.with_password(
+        eng, coll, identity, password, body.get("identityField"), client_ip(request, eng.settings_store.cached)
+    )
     return await finish_auth(request, eng, coll, account.record(), account.token_key, "password", mfa_id_of(body))
 
 

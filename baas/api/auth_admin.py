@@ -27,13 +27,27 @@ def _duration(body: dict[str, Any], default: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadRequest("An error occurred while loading the submitted data.")
     if value < 0:
-        raise BadRequest(INVALID_FORM, {"duration": {
-            "code": "validation_min_greater_equal_than_required", "message": "Must be no less than 0.",
-            "params": {"threshold": 0}}})
+        raise BadRequest(
+            INVALID_FORM,
+            {
+                "duration": {
+                    "code": "validation_min_greater_equal_than_required",
+                    "message": "Must be no less than 0.",
+                    "params": {"threshold": 0},
+                }
+            },
+        )
     if value > MAX_DURATION:
-        raise BadRequest(INVALID_FORM, {"duration": {
-            "code": "validation_max_less_equal_than_required", "message": f"Must be no greater than {MAX_DURATION}.",
-            "params": {"threshold": MAX_DURATION}}})
+        raise BadRequest(
+            INVALID_FORM,
+            {
+                "duration": {
+                    "code": "validation_max_less_equal_than_required",
+                    "message": f"Must be no greater than {MAX_DURATION}.",
+                    "params": {"threshold": MAX_DURATION},
+                }
+            },
+        )
     return value or default
 
 

@@ -97,5 +97,11 @@ async def confirm_email_change(request: Request[Any, Any, Any], collection_name:
     return _no_content()
 
 
-ROUTES = [request_verification, confirm_verification, request_password_reset, confirm_password_reset,
-          request_email_change, confirm_email_change]
+ROUTES = [
+    request_verification,
+    confirm_verification,
+    request_password_reset,
+    confirm_password_reset,
+    request_email_change,
+    confirm_email_change,
+]

@@ -36,8 +36,9 @@ def _form(coll: Collection, body: dict[str, Any]) -> tuple[Provider, str, str, s
     if not isinstance(name, str) or not name:
         errors["provider"] = FieldError("validation_required", "Cannot be blank.")
     elif provider is None:
-        errors["provider"] = FieldError("validation_invalid_provider",
-                                        f"Provider with name {name} is missing or is not enabled.", {"name": name})
+        errors["provider"] = FieldError(
+            "validation_invalid_provider", f"Provider with name {name} is missing or is not enabled.", {"name": name}
+        )
     if not isinstance(code, str) or not code:
         errors["code"] = FieldError("validation_required", "Cannot be blank.")
     create_data = body.get("createData")
@@ -48,7 +49,8 @@ def _form(coll: Collection, body: dict[str, Any]) -> tuple[Provider, str, str, s
     redirect = body.get("redirectURL") or body.get("redirectUrl") or ""
     if not isinstance(verifier, str) or not isinstance(redirect, str):
         errors["codeVerifier" if not isinstance(verifier, str) else "redirectURL"] = FieldError(
-            "validation_invalid_value", "Must be a string.")
+            "validation_invalid_value", "Must be a string."
+        )
     if errors or provider is None:
         raise BadRequest(FORM_ERROR, errors)
     return provider, str(code), verifier, redirect, dict(create_data or {})
@@ -74,8 +76,9 @@ async def auth_with_oauth2(request: Request[Any, Any, Any], collection_name: str
         raise BadRequest("Failed to fetch OAuth2 user.") from None
     caller = (await request_info(request)).auth
     try:
-        record_id, is_new = await oauth2_signin.submit(eng, coll, provider, user, create_data, caller,
-                                                       dict(request.query_params.items()))
+        record_id, is_new = await oauth2_signin.submit(
+            eng, coll, provider, user, create_data, caller, dict(request.query_params.items())
+        )
     except ApiError:
         raise
     except Exception:  # a constraint raced us (same account or email signing in twice at once)
@@ -104,9 +107,16 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{ti
 def _page(status: int, title: str, text: str) -> Response[bytes]:
     body = _PAGE.format(title=html.escape(title), text=html.escape(text))
     # The URL holds an authorization code: keep it out of caches and Referer headers.
-    return Response(content=body.encode(), status_code=status, media_type="text/html; charset=utf-8", headers={
-        "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+    return Response(
+        content=body.encode(),
+        status_code=status,
+        media_type="text/html; charset=utf-8",
+        headers={
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+        },
+    )
 
 
 @route("/api/oauth2-redirect", http_method=["GET", "POST"])

@@ -41,8 +41,9 @@ def _auth_coll(eng: Engine, name: str) -> Collection:
     return coll
 
 
-async def _requester(request: Request[Any, Any, Any], eng: Engine,
-                     coll: Collection) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _requester(
+    request: Request[Any, Any, Any], eng: Engine, coll: Collection
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The record (API view, stored values) whose token authorises this request; it must belong to ``coll``."""
     token = bearer_token(request)
     found = await auth_record(eng, token) if token else None
@@ -53,8 +54,11 @@ async def _requester(request: Request[Any, Any, Any], eng: Engine,
 
 def _required(body: dict[str, Any], *names: str) -> dict[str, str]:
     """The named body values as non-empty strings; a 400 naming every missing or invalid one."""
-    errors = {n: {"code": "validation_required", "message": "Cannot be blank."}
-              for n in names if not isinstance(body.get(n), str) or not body.get(n)}
+    errors = {
+        n: {"code": "validation_required", "message": "Cannot be blank."}
+        for n in names
+        if not isinstance(body.get(n), str) or not body.get(n)
+    }
     if errors:
         raise BadRequest("An error occurred while validating the submitted data.", errors)
     return {n: body[n] for n in names}
@@ -97,8 +101,15 @@ async def totp_disable(request: Request[Any, Any, Any], collection_name: str) ->
     coll = _auth_coll(eng, collection_name)
     record, raw = await _requester(request, eng, coll)
     body = await read_body(request)
-    await totp.disable(eng.db, eng.secret, coll.id, record["id"], code=body.get("code"),
-                       password=body.get("password"), password_hash=str(raw.get("password") or ""))
+    await totp.disable(
+        eng.db,
+        eng.secret,
+        coll.id,
+        record["id"],
+        code=body.get("code"),
+        password=body.get("password"),
+        password_hash=str(raw.get("password") or ""),
+    )
 
 
 @delete(BASE + "/totp/{record_id:str}", status_code=204)
@@ -121,11 +132,19 @@ async def auth_with_totp(request: Request[Any, Any, Any], collection_name: str) 
     code, recovery = body.get("code"), body.get("recoveryCode")
     has_code, has_recovery = isinstance(code, str) and bool(code), isinstance(recovery, str) and bool(recovery)
     if has_code == has_recovery:
-        raise BadRequest("An error occurred while validating the submitted data.", {
-            "code": {"code": "validation_required", "message": "Send either code or recoveryCode."}})
+        raise BadRequest(
+            "An error occurred while validating the submitted data.",
+            {"code": {"code": "validation_required", "message": "Send either code or recoveryCode."}},
+        )
     account = await mfa.session_account(eng.db, coll, mfa_id)
-    await totp.verify(eng.db, eng.secret, coll.id, account.id,
-                      code=code if has_code else None, recovery_code=recovery if has_recovery else None)
+    await totp.verify(
+        eng.db,
+        eng.secret,
+        coll.id,
+        account.id,
+        code=code if has_code else None,
+        recovery_code=recovery if has_recovery else None,
+    )
     return await finish_auth(request, eng, coll, account.own_view(), account.token_key, "totp", mfa_id)
 
 

@@ -57,24 +57,36 @@ async def batch(request: Request[Any, Any, Any]) -> Response[bytes]:
     max_requests = min(int(limits.get("maxRequests") or 50), MAX_REQUESTS)
     spooled: list[_Spooled] = []
     try:
-        body = await read_body(request, limit=int(limits.get("maxBodySize") or 0) or DEFAULT_MAX_BODY,
-                               on_file=_spooler(eng, spooled, max_requests))
+        body = await read_body(
+            request,
+            limit=int(limits.get("maxBodySize") or 0) or DEFAULT_MAX_BODY,
+            on_file=_spooler(eng, spooled, max_requests),
+        )
         return await _run(request, eng, body, max_requests, spooled)
     finally:
         for item in spooled:
             item.spool.close()
 
 
-async def _run(request: Request[Any, Any, Any], eng: Engine, body: dict[str, Any], max_requests: int,
-               spooled: list[_Spooled]) -> Response[bytes]:
+async def _run(
+    request: Request[Any, Any, Any], eng: Engine, body: dict[str, Any], max_requests: int, spooled: list[_Spooled]
+) -> Response[bytes]:
     items = body.get("requests")
     if not isinstance(items, list) or not items:
-        raise BadRequest("Failed to read the batch request.",
-                         {"requests": {"code": "validation_required", "message": "Cannot be blank."}})
+        raise BadRequest(
+            "Failed to read the batch request.",
+            {"requests": {"code": "validation_required", "message": "Cannot be blank."}},
+        )
     if len(items) > max_requests:
-        raise BadRequest(f"The batch has more than {max_requests} requests.",
-                         {"requests": {"code": "validation_length_too_long",
-                                       "message": f"The length must be no more than {max_requests}."}})
+        raise BadRequest(
+            f"The batch has more than {max_requests} requests.",
+            {
+                "requests": {
+                    "code": "validation_length_too_long",
+                    "message": f"The length must be no more than {max_requests}.",
+                }
+            },
+        )
     base_req = await request_info(request)
 
     try:
@@ -99,9 +111,18 @@ async def _run(request: Request[Any, Any, Any], eng: Engine, body: dict[str, Any
         return json_response(results)
     except _BatchFailed as failed:
         err = failed.error
-        raise BadRequest("Batch transaction failed.", {"requests": {str(failed.index): {
-            "code": "batch_request_failed", "message": "Batch request failed.",
-            "response": err.as_dict()}}}) from None
+        raise BadRequest(
+            "Batch transaction failed.",
+            {
+                "requests": {
+                    str(failed.index): {
+                        "code": "batch_request_failed",
+                        "message": "Batch request failed.",
+                        "response": err.as_dict(),
+                    }
+                }
+            },
+        ) from None
 
 
 class _Spooled:
@@ -115,17 +136,26 @@ def _spooler(eng: Engine, spooled: list[_Spooled], max_requests: int) -> OnFile:
     async def on_file(key: str, filename: str, chunks: AsyncIterator[bytes], data: dict[str, Any]) -> str:
         m = _FILE_KEY.match(key)
         if m is None or int(m.group(1)) >= max_requests:
-            raise BadRequest("Failed to read the batch request.", {key: {
-                "code": "validation_invalid_value", "message": "File parts must be named requests.<index>.<field>."}})
+            raise BadRequest(
+                "Failed to read the batch request.",
+                {
+                    key: {
+                        "code": "validation_invalid_value",
+                        "message": "File parts must be named requests.<index>.<field>.",
+                    }
+                },
+            )
         spool = DiskSpool(str(Path(eng.settings.data_dir) / ".tmp"))
         spooled.append(_Spooled(int(m.group(1)), m.group(2), filename, spool))
         await spool.fill(chunks)
         return ""  # the name comes when the file is stored (`_store_files`)
+
     return on_file
 
 
-async def _store_files(eng: Engine, base_req: Any, items: list[Any], spooled: list[_Spooled],
-                       files: RecordFiles) -> dict[int, str]:
+async def _store_files(
+    eng: Engine, base_req: Any, items: list[Any], spooled: list[_Spooled], files: RecordFiles
+) -> dict[int, str]:
     """Store the spooled files for the requests they belong to and put their names into those
     requests' bodies; the ids the creates among them must use."""
     new_ids: dict[int, str] = {}
@@ -139,7 +169,11 @@ async def _store_files(eng: Engine, base_req: Any, items: list[Any], spooled: li
                 raise BadRequest("Files can be sent only with a record create, update or upsert.")
             target = record_route(urlsplit(str(item.get("url", ""))).path)
             method = str(item.get("method", "")).upper() if target else ""
-            if target is None or method not in ("POST", "PUT", "PATCH") or (method == "PATCH") != bool(target.record_id):
+            if (
+                target is None
+                or method not in ("POST", "PUT", "PATCH")
+                or (method == "PATCH") != bool(target.record_id)
+            ):
                 raise BadRequest("Files can be sent only with a record create, update or upsert.")
             coll = eng.registry.get(target.collection)
             if coll is None:
@@ -244,8 +278,9 @@ async def _one(conn: Any, eng: Engine, plan: _Plan) -> dict[str, Any]:
     await save(conn, eng.registry, draft, eng.hooks)
     if draft.action == "delete":
         return {"status": 204, "body": None}
-    rec = await service.respond(Reader(conn, eng.registry, req), draft, plan.query.get("expand", ""),
-                                plan.query.get("fields", ""))
+    rec = await service.respond(
+        Reader(conn, eng.registry, req), draft, plan.query.get("expand", ""), plan.query.get("fields", "")
+    )
     return {"status": 200, "body": rec}
 
 

@@ -26,9 +26,16 @@ async def collections_list(request: AnyRequest) -> Response[bytes]:
     items = admin.listed(eng, query.get("filter", ""))
     paging = ListParams.from_query(query)
     page, per_page = paging.page, paging.perPage
-    chunk = items[(page - 1) * per_page: page * per_page]
-    return json_response({"page": page, "perPage": per_page, "totalItems": len(items),
-                          "totalPages": (len(items) + per_page - 1) // per_page, "items": chunk})
+    chunk = items[(page - 1) * per_page : page * per_page]
+    return json_response(
+        {
+            "page": page,
+            "perPage": per_page,
+            "totalItems": len(items),
+            "totalPages": (len(items) + per_page - 1) // per_page,
+            "items": chunk,
+        }
+    )
 
 
 @get(BASE + "/{collection_name:str}")
@@ -84,5 +91,12 @@ async def collections_import(request: AnyRequest) -> None:
     await admin.apply_change(eng, change, message, accept_data_loss=accept)
 
 
-ROUTES = [collections_list, collections_view, collections_create, collections_update, collections_delete,
-          collections_truncate, collections_import]
+ROUTES = [
+    collections_list,
+    collections_view,
+    collections_create,
+    collections_update,
+    collections_delete,
+    collections_truncate,
+    collections_import,
+]

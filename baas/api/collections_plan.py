@@ -46,8 +46,9 @@ async def collections_plan(request: AnyRequest) -> Response[bytes]:
     body = await read_body(request)
     action = body.get("action")
     if action not in ("create", "update", "delete"):
-        raise BadRequest(_MESSAGE, {"action": {"code": "validation_in_invalid",
-                                               "message": "Must be one of create, update, delete."}})
+        raise BadRequest(
+            _MESSAGE, {"action": {"code": "validation_in_invalid", "message": "Must be one of create, update, delete."}}
+        )
     await eng.refresh_schema()  # plan against what is applied now, as Engine.apply does
     plan = await admin.plan_change(eng, _change(eng, action, body), _MESSAGE)
     return json_response(admin.plan_to_api(plan))

@@ -23,9 +23,11 @@ from litestar import Response, get
 from baas.errors import NotFound
 
 PREFIX = "/_"
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
-       "connect-src 'self'; font-src 'self'; manifest-src 'self'; form-action 'self'; base-uri 'none'; "
-       "frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    "connect-src 'self'; font-src 'self'; manifest-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Frame-Options": "DENY",
@@ -37,9 +39,15 @@ HEADERS = {
 }
 # Only these kinds are served: a stray file in the folder (a README, a .py) is not part of the site.
 # Litestar adds "; charset=utf-8" to text/* types itself (naming it here would send it twice).
-_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml",
-          ".png": "image/png",
-          ".ico": "image/x-icon", ".json": "application/json"}
+_TYPES = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".json": "application/json",
+}
 
 
 @lru_cache(maxsize=1)

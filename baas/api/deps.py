@@ -133,8 +133,13 @@ async def request_info(request: ApiRequest, body: dict[str, Any] | None = None) 
             found = await auth_record(eng, token)
             if found is not None:
                 auth = {k: v for k, v in found[1].items() if k != "password"}
-    return RequestInfo(auth=auth, body=body or {}, query=query_dict(request), headers=HeaderView(request.headers),
-                       method=request.method.upper())
+    return RequestInfo(
+        auth=auth,
+        body=body or {},
+        query=query_dict(request),
+        headers=HeaderView(request.headers),
+        method=request.method.upper(),
+    )
 
 
 async def read_body(request: ApiRequest, *, limit: int | None = None, on_file: OnFile | None = None) -> dict[str, Any]:

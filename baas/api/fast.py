@@ -78,8 +78,11 @@ class Gateway:
             await eng.refresh_schema()
         method: str = scope["method"]
         rid = target.record_id
-        if (not (target.canonical and target.is_records) or method not in (_ON_RECORDS if rid is None else _ON_RECORD)
-                or (method in ("POST", "PATCH") and not _json_body(scope))):
+        if (
+            not (target.canonical and target.is_records)
+            or method not in (_ON_RECORDS if rid is None else _ON_RECORD)
+            or (method in ("POST", "PATCH") and not _json_body(scope))
+        ):
             await self._litestar(scope, receive, send)
             return
         call = Call(self.app, scope, receive, eng.settings.max_body_size)

@@ -32,11 +32,35 @@ from baas.files.storage import Blob, BlobNotFound
 
 CACHE_CONTROL = "max-age=2592000, stale-while-revalidate=86400"
 CSP = "default-src 'none'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
-INLINE_TYPES = frozenset({
-    "image/png", "image/jpg", "image/jpeg", "image/gif", "image/webp", "image/x-icon", "image/bmp",
-    "video/webm", "video/mp4", "video/3gpp", "video/quicktime", "video/x-ms-wmv",
-    "audio/basic", "audio/aiff", "audio/mpeg", "audio/midi", "audio/mp3", "audio/wave", "audio/wav", "audio/x-wav",
-    "audio/x-mpeg", "audio/x-m4a", "audio/aac", "application/pdf", "application/x-pdf"})
+INLINE_TYPES = frozenset(
+    {
+        "image/png",
+        "image/jpg",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/x-icon",
+        "image/bmp",
+        "video/webm",
+        "video/mp4",
+        "video/3gpp",
+        "video/quicktime",
+        "video/x-ms-wmv",
+        "audio/basic",
+        "audio/aiff",
+        "audio/mpeg",
+        "audio/midi",
+        "audio/mp3",
+        "audio/wave",
+        "audio/wav",
+        "audio/x-wav",
+        "audio/x-mpeg",
+        "audio/x-m4a",
+        "audio/aac",
+        "application/pdf",
+        "application/x-pdf",
+    }
+)
 # Types given by the extension whatever the sniffer says (a browser needs them to load the file);
 # still served as attachments with the sandboxing CSP, so an SVG or HTML file cannot run script.
 EXT_TYPES = {".svg": "image/svg+xml", ".css": "text/css", ".js": "text/javascript", ".mjs": "text/javascript"}
@@ -54,8 +78,16 @@ async def file_token(request: AnyRequest) -> Response[bytes]:
 @route("/api/files/{collection_name:str}/{record_id:str}/{filename:str}", http_method=[HttpMethod.GET, HttpMethod.HEAD])
 async def file_download(request: AnyRequest, collection_name: str, record_id: str, filename: str) -> Response[Any]:
     query = query_dict(request)
-    found = await find_file(engine(request), collection_name, record_id, filename, thumb=query.get("thumb", ""),
-                            token=query.get("token", ""), query=query, headers=HeaderView(request.headers))
+    found = await find_file(
+        engine(request),
+        collection_name,
+        record_id,
+        filename,
+        thumb=query.get("thumb", ""),
+        token=query.get("token", ""),
+        query=query,
+        headers=HeaderView(request.headers),
+    )
     return await _serve(request, found, _truthy(query.get("download", "")))
 
 
@@ -85,13 +117,15 @@ async def _serve(request: AnyRequest, found: StoredFile, download: bool) -> Resp
     # sent with the charset twice and a sniffed "text/plain; charset=utf-16le" with two charsets.
     headers["Content-Type"] = media_type
     if _not_modified(request, etag, info.modified):
-        return Response(content=b"", status_code=304, headers={k: headers[k] for k in
-                                                               ("ETag", "Last-Modified", "Cache-Control")})
+        return Response(
+            content=b"", status_code=304, headers={k: headers[k] for k in ("ETag", "Last-Modified", "Cache-Control")}
+        )
     status, offset, length = 200, 0, info.size
     wanted = _wanted_range(request, etag, info.modified, info.size)
     if wanted == _UNSATISFIABLE:
-        return Response(content=b"", status_code=416, headers={"Content-Range": f"bytes */{info.size}",
-                                                               "Accept-Ranges": "bytes"})
+        return Response(
+            content=b"", status_code=416, headers={"Content-Range": f"bytes */{info.size}", "Accept-Ranges": "bytes"}
+        )
     if isinstance(wanted, tuple):
         status, (offset, length) = 206, wanted
         headers["Content-Range"] = f"bytes {offset}-{offset + length - 1}/{info.size}"

@@ -38,8 +38,18 @@ async def functions_list(request: AnyRequest) -> bytes:
     eng = engine(request)
     require_superuser(await request_info(request))
     specs = [f for f in map(eng.functions.get, eng.functions.names()) if f is not None]
-    return to_json([{"name": f.name, "rule": f.rule, "timeout": f.timeout, "maxConcurrency": f.max_concurrency,
-                     "description": f.description} for f in specs])
+    return to_json(
+        [
+            {
+                "name": f.name,
+                "rule": f.rule,
+                "timeout": f.timeout,
+                "maxConcurrency": f.max_concurrency,
+                "description": f.description,
+            }
+            for f in specs
+        ]
+    )
 
 
 ROUTES = [functions_call, functions_list]

@@ -25,51 +25,122 @@ PATH = "/api/openapi.json"
 _PARAM = re.compile(r"{(\w+)}")
 
 ERROR = {
-    "type": "object", "required": ["status", "message", "data"],
-    "properties": {"status": {"type": "integer"}, "message": {"type": "string"},
-                   "data": {"type": "object", "description": "Field errors: {field: {code, message}}."}},
+    "type": "object",
+    "required": ["status", "message", "data"],
+    "properties": {
+        "status": {"type": "integer"},
+        "message": {"type": "string"},
+        "data": {"type": "object", "description": "Field errors: {field: {code, message}}."},
+    },
 }
 # Statuses any operation may answer in the error shape: invalid input, a refused or invalid token,
 # a failed rule, a missing resource, a rate limit (settings.rateLimits covers every route).
 ERRORS = (400, 401, 403, 404, 429)
-_REASONS = {200: "OK", 204: "No content", 400: "Invalid request", 401: "Missing or invalid authorization",
-            403: "Not allowed", 404: "Not found", 413: "Body too large", 429: "Too many requests"}
+_REASONS = {
+    200: "OK",
+    204: "No content",
+    400: "Invalid request",
+    401: "Missing or invalid authorization",
+    403: "Not allowed",
+    404: "Not found",
+    413: "Body too large",
+    429: "Too many requests",
+}
 
 _OBJECT = {"type": "object"}
 SHARED: dict[str, Schema] = {
     "Error": ERROR,
-    "Health": {"type": "object", "required": ["code", "message"],
-               "properties": {"code": {"type": "integer"}, "message": {"type": "string"}, "data": _OBJECT}},
-    "AuthMethods": {"type": "object", "required": ["password", "oauth2", "mfa", "otp"], "properties": {
-        "password": {"type": "object", "properties": {"enabled": {"type": "boolean"},
-                                                      "identityFields": {"type": "array", "items": {"type": "string"}}}},
-        "oauth2": {"type": "object", "properties": {"enabled": {"type": "boolean"},
-                                                    "providers": {"type": "array", "items": _OBJECT}}},
-        "mfa": {"type": "object", "properties": {"enabled": {"type": "boolean"}, "duration": {"type": "integer"}}},
-        "otp": {"type": "object", "properties": {"enabled": {"type": "boolean"}, "duration": {"type": "integer"}}}}},
+    "Health": {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {"code": {"type": "integer"}, "message": {"type": "string"}, "data": _OBJECT},
+    },
+    "AuthMethods": {
+        "type": "object",
+        "required": ["password", "oauth2", "mfa", "otp"],
+        "properties": {
+            "password": {
+                "type": "object",
+                "properties": {
+                    "enabled": {"type": "boolean"},
+                    "identityFields": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+            "oauth2": {
+                "type": "object",
+                "properties": {"enabled": {"type": "boolean"}, "providers": {"type": "array", "items": _OBJECT}},
+            },
+            "mfa": {"type": "object", "properties": {"enabled": {"type": "boolean"}, "duration": {"type": "integer"}}},
+            "otp": {"type": "object", "properties": {"enabled": {"type": "boolean"}, "duration": {"type": "integer"}}},
+        },
+    },
     "MfaRequired": {"type": "object", "required": ["mfaId"], "properties": {"mfaId": {"type": "string"}}},
     "FileToken": {"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}},
-    "TotpEnroll": {"type": "object", "required": ["secret", "uri"],
-                   "properties": {"secret": {"type": "string"}, "uri": {"type": "string"}}},
-    "TotpStatus": {"type": "object", "properties": {"enabled": {"type": "boolean"}, "pending": {"type": "boolean"},
-                                                     "recoveryCodesLeft": {"type": "integer"}}},
-    "ApiKey": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"},
-                                                "scopes": {"type": "array", "items": _OBJECT},
-                                                "key": {"type": "string", "description": "Only when created."}}},
+    "TotpEnroll": {
+        "type": "object",
+        "required": ["secret", "uri"],
+        "properties": {"secret": {"type": "string"}, "uri": {"type": "string"}},
+    },
+    "TotpStatus": {
+        "type": "object",
+        "properties": {
+            "enabled": {"type": "boolean"},
+            "pending": {"type": "boolean"},
+            "recoveryCodesLeft": {"type": "integer"},
+        },
+    },
+    "ApiKey": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "scopes": {"type": "array", "items": _OBJECT},
+            "key": {"type": "string", "description": "Only when created."},
+        },
+    },
     "ApiKeyList": {"$ref": "#/components/schemas/Page"},
-    "Page": {"type": "object", "required": ["page", "perPage", "totalItems", "totalPages", "items"], "properties": {
-        "page": {"type": "integer"}, "perPage": {"type": "integer"}, "totalItems": {"type": "integer"},
-        "totalPages": {"type": "integer"}, "items": {"type": "array", "items": _OBJECT}}},
-    "Collection": {"type": "object", "description": "A collection as PocketBase exports it (docs/schema.md).",
-                   "properties": {"id": {"type": "string"}, "name": {"type": "string"},
-                                  "type": {"enum": ["base", "auth", "view"]},
-                                  "fields": {"type": "array", "items": _OBJECT}}},
+    "Page": {
+        "type": "object",
+        "required": ["page", "perPage", "totalItems", "totalPages", "items"],
+        "properties": {
+            "page": {"type": "integer"},
+            "perPage": {"type": "integer"},
+            "totalItems": {"type": "integer"},
+            "totalPages": {"type": "integer"},
+            "items": {"type": "array", "items": _OBJECT},
+        },
+    },
+    "Collection": {
+        "type": "object",
+        "description": "A collection as PocketBase exports it (docs/schema.md).",
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "type": {"enum": ["base", "auth", "view"]},
+            "fields": {"type": "array", "items": _OBJECT},
+        },
+    },
     "CollectionList": {"$ref": "#/components/schemas/Page"},
     "Settings": {"type": "object", "description": "Server settings (docs/api.md)."},
-    "BatchRequest": {"type": "object", "required": ["requests"], "properties": {"requests": {
-        "type": "array", "items": {"type": "object", "required": ["method", "url"], "properties": {
-            "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]}, "url": {"type": "string"},
-            "headers": _OBJECT, "body": _OBJECT}}}}},
+    "BatchRequest": {
+        "type": "object",
+        "required": ["requests"],
+        "properties": {
+            "requests": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["method", "url"],
+                    "properties": {
+                        "method": {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
+                        "url": {"type": "string"},
+                        "headers": _OBJECT,
+                        "body": _OBJECT,
+                    },
+                },
+            }
+        },
+    },
 }
 
 PARAMS: dict[str, Schema] = {
@@ -101,10 +172,15 @@ def _schema(ref: Ref, coll: Collection | None) -> Schema | None:
 
 
 def _operation(op: Op, path: str, coll: Collection | None) -> Schema:
-    out: Schema = {"tags": [op.tag], "summary": op.summary,
-                   "operationId": re.sub(r"\W+", "_", f"{op.method.lower()}{path}").strip("_")}
-    params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
-              for n in _PARAM.findall(path)]
+    out: Schema = {
+        "tags": [op.tag],
+        "summary": op.summary,
+        "operationId": re.sub(r"\W+", "_", f"{op.method.lower()}{path}").strip("_"),
+    }
+    params = [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+        for n in _PARAM.findall(path)
+    ]
     params += [{"name": n, "in": "query", "required": False, "schema": PARAMS[n]} for n in op.query]
     if params:
         out["parameters"] = params
@@ -121,11 +197,12 @@ def _operation(op: Op, path: str, coll: Collection | None) -> Schema:
         ok["content"] = {op.media: {"schema": answer if answer is not None else {}}}
     responses: Schema = {str(op.status): ok}
     for status in (*ERRORS, *((413,) if content else ())):
-        responses[str(status)] = {"description": _REASONS[status],
-                                  "content": {"application/json": {"schema": _ref("Error")}}}
+        responses[str(status)] = {
+            "description": _REASONS[status],
+            "content": {"application/json": {"schema": _ref("Error")}},
+        }
     if op.answer == "@Auth":  # a first factor of an MFA sign-in answers 401 {mfaId}
-        responses["401"]["content"]["application/json"]["schema"] = {
-            "anyOf": [_ref("Error"), _ref("MfaRequired")]}
+        responses["401"]["content"]["application/json"]["schema"] = {"anyOf": [_ref("Error"), _ref("MfaRequired")]}
     out["responses"] = responses
     if op.auth != "optional":
         out["security"] = [{"authToken": []}]
@@ -137,13 +214,22 @@ def _collection_schemas(coll: Collection) -> dict[str, Schema]:
     out = collection_components(coll)
     record = _ref(schema_name(coll, "Record"))
     out[schema_name(coll, "List")] = {
-        "type": "object", "required": ["page", "perPage", "totalItems", "totalPages", "items"],
-        "properties": {"page": {"type": "integer"}, "perPage": {"type": "integer"},
-                       "totalItems": {"type": "integer"}, "totalPages": {"type": "integer"},
-                       "items": {"type": "array", "items": record}}}
+        "type": "object",
+        "required": ["page", "perPage", "totalItems", "totalPages", "items"],
+        "properties": {
+            "page": {"type": "integer"},
+            "perPage": {"type": "integer"},
+            "totalItems": {"type": "integer"},
+            "totalPages": {"type": "integer"},
+            "items": {"type": "array", "items": record},
+        },
+    }
     if coll.type == "auth":
-        out[schema_name(coll, "Auth")] = {"type": "object", "required": ["token", "record"], "properties": {
-            "token": {"type": "string"}, "record": record, "meta": _OBJECT}}
+        out[schema_name(coll, "Auth")] = {
+            "type": "object",
+            "required": ["token", "record"],
+            "properties": {"token": {"type": "string"}, "record": record, "meta": _OBJECT},
+        }
     return out
 
 
@@ -170,15 +256,26 @@ def build_document(registry: Registry, server_url: str = "/") -> dict[str, Any]:
             paths.setdefault(path, {})[op.method.lower()] = _operation(op, path, coll)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "baas", "version": __version__,
-                 "description": "PocketBase-compatible API (docs/api.md). Send auth tokens as "
-                                "`Authorization: <token>`; errors are `{status, message, data}`."},
+        "info": {
+            "title": "baas",
+            "version": __version__,
+            "description": "PocketBase-compatible API (docs/api.md). Send auth tokens as "
+            "`Authorization: <token>`; errors are `{status, message, data}`.",
+        },
         "servers": [{"url": server_url}],
         "tags": [{"name": t} for t in dict.fromkeys(op.tag for op in OPS)],
         "paths": paths,
-        "components": {"schemas": schemas, "securitySchemes": {
-            "authToken": {"type": "apiKey", "in": "header", "name": "Authorization",
-                          "description": "A record's or superuser's auth token, or an API key."}}},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "authToken": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "A record's or superuser's auth token, or an API key.",
+                }
+            },
+        },
     }
 
 

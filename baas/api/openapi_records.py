@@ -52,8 +52,11 @@ def response_value(f: Field) -> Schema:
         return {}
     if isinstance(f, SelectField):
         values: list[Any] = [*f.values, ""]
-        return {"type": "array", "items": {"type": "string", "enum": f.values}} if _multi(f) else {
-            "type": "string", "enum": values}
+        return (
+            {"type": "array", "items": {"type": "string", "enum": f.values}}
+            if _multi(f)
+            else {"type": "string", "enum": values}
+        )
     if t in ("relation", "file"):
         return {"type": "array", "items": {"type": "string"}} if _multi(f) else {"type": "string"}
     return {"type": "string"}
@@ -64,8 +67,10 @@ def record_schema(coll: Collection) -> Schema:
     hidden fields appear for superusers only and an auth record's email where it is visible.
     Passwords and an auth record's tokenKey never appear, not even to superusers: with
     ``additionalProperties: false`` a leak of either is a contract violation."""
-    props: Schema = {"collectionId": {"type": "string", "const": coll.id},
-                     "collectionName": {"type": "string", "const": coll.name}}
+    props: Schema = {
+        "collectionId": {"type": "string", "const": coll.id},
+        "collectionName": {"type": "string", "const": coll.name},
+    }
     for f in coll.fields:
         if f.type == "password" or (f.name == "tokenKey" and coll.type == "auth"):
             continue

@@ -59,8 +59,15 @@ def parse_collection_path(path: str) -> CollectionPath | None:
     segments = tail.split("/", 3)
     n = len(segments)
     # _make: the NamedTuple's generated __new__ costs twice as much, on every record request
-    return _make((segments[0], segments[1] if n > 1 else "", segments[2] if n > 2 else None,
-                  segments[3] if n > 3 else "", canonical))
+    return _make(
+        (
+            segments[0],
+            segments[1] if n > 1 else "",
+            segments[2] if n > 2 else None,
+            segments[3] if n > 3 else "",
+            canonical,
+        )
+    )
 
 
 def record_route(path: str) -> CollectionPath | None:

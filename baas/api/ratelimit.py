@@ -51,8 +51,13 @@ _AUTH_ACTIONS: dict[str, tuple[str, ...]] = {
     "request-email-change": ("requestEmailChange",),
     "confirm-email-change": ("confirmEmailChange",),
 }
-_RECORD_ACTIONS = {("GET", False): "list", ("POST", False): "create", ("GET", True): "view",
-                   ("PATCH", True): "update", ("DELETE", True): "delete"}
+_RECORD_ACTIONS = {
+    ("GET", False): "list",
+    ("POST", False): "create",
+    ("GET", True): "view",
+    ("PATCH", True): "update",
+    ("DELETE", True): "delete",
+}
 _RECORDS_PATTERN = "/api/collections/{collection}/records"
 _FILE_PATTERN = "/api/files/{collection}/{id}/{filename}"
 
@@ -135,8 +140,9 @@ class RateLimitMiddleware:
         if lim.enabled:
             retry = await self._check(scope)
             if retry:
-                await send_error(send, scope, TooManyRequests(),
-                                 headers=[(b"retry-after", str(max(1, math.ceil(retry))).encode())])
+                await send_error(
+                    send, scope, TooManyRequests(), headers=[(b"retry-after", str(max(1, math.ceil(retry))).encode())]
+                )
                 return
         await self.app(scope, receive, send)
 
@@ -178,7 +184,14 @@ class RateLimitMiddleware:
         key = f"{route_id or rule.label}|{rule.audience}|{client}"
         retry = lim.hit(key, rule, time.monotonic())
         if retry and lim.first_refusal(key):  # one line per client and window, not per refusal
-            security.warning("rate limit hit: rule %r (%d per %ds%s) for %s on %s %s", rule.label,
-                             rule.max_requests, rule.duration, f", {rule.audience}" if rule.audience else "",
-                             client, method, path)
+            security.warning(
+                "rate limit hit: rule %r (%d per %ds%s) for %s on %s %s",
+                rule.label,
+                rule.max_requests,
+                rule.duration,
+                f", {rule.audience}" if rule.audience else "",
+                client,
+                method,
+                path,
+            )
         return retry

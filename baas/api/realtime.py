@@ -38,8 +38,11 @@ from baas.realtime.topics import parse_form
 log = logging.getLogger("baas.realtime")
 PATH = "/api/realtime"
 
-_SSE_HEADERS: list[Header] = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-store"),
-                              (b"x-accel-buffering", b"no")]
+_SSE_HEADERS: list[Header] = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-store"),
+    (b"x-accel-buffering", b"no"),
+]
 
 
 class _MethodNotAllowed(ApiError):
@@ -62,8 +65,12 @@ async def handle(app: Litestar, eng: Engine, scope: Scope, receive: Receive, sen
 
 async def _preflight(scope: Scope, send: Send) -> None:
     asked = next((v for k, v in scope["headers"] if k == b"access-control-request-headers"), b"*")
-    headers = [*CORS, (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
-               (b"access-control-allow-headers", asked), (b"access-control-max-age", b"600")]
+    headers = [
+        *CORS,
+        (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+        (b"access-control-allow-headers", asked),
+        (b"access-control-max-age", b"600"),
+    ]
     await send({"type": "http.response.start", "status": 204, "headers": headers})
     await send({"type": "http.response.body", "body": b""})
 
@@ -78,7 +85,7 @@ async def _stream(eng: Engine, scope: Scope, receive: Receive, send: Send) -> No
     try:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         cid = client.id.encode()
-        first = b"id:" + cid + b"\nevent:PB_CONNECT\ndata:{\"clientId\":\"" + cid + b"\"}\n\n"
+        first = b"id:" + cid + b'\nevent:PB_CONNECT\ndata:{"clientId":"' + cid + b'"}\n\n'
         await send({"type": "http.response.body", "body": first, "more_body": True})
         while True:
             chunk = await client.next_chunk()
@@ -135,8 +142,9 @@ async def _subscribe(app: Litestar, eng: Engine, scope: Scope, receive: Receive,
         if client_id in broker.clients:
             status = await broker.subscribe(client_id, auth, topics)
         elif len(client_id) == CLIENT_ID_LEN and not client_id.startswith(broker.instance):
-            status = await broker.mailbox.ask(client_id, "subscribe", {
-                "subscriptions": topics, "auth": auth.to_json() if auth else None})
+            status = await broker.mailbox.ask(
+                client_id, "subscribe", {"subscriptions": topics, "auth": auth.to_json() if auth else None}
+            )
         else:
             status = 404
         if status == 404:
@@ -166,5 +174,8 @@ async def resolve_auth(eng: Engine, token: str) -> AuthState | None:
     _, record, raw = found
     claims = tokens.peek(token) or {}
     exp = claims.get("exp")
-    return AuthState({k: v for k, v in record.items() if k != "password"}, fingerprint(raw.get("tokenKey") or ""),
-                     float(exp) if isinstance(exp, (int, float)) else 0.0)
+    return AuthState(
+        {k: v for k, v in record.items() if k != "password"},
+        fingerprint(raw.get("tokenKey") or ""),
+        float(exp) if isinstance(exp, (int, float)) else 0.0,
+    )

@@ -54,13 +54,13 @@ async def records_view(request: ApiRequest, collection_name: str, record_id: str
         event = RecordViewEvent(coll, req, record_id)
 
         async def read(e: RecordViewEvent) -> None:
-            e.result = await view_record(reader(request, req), coll, e.record_id, q.get("expand", ""),
-                                         q.get("fields", ""))
+            e.result = await view_record(
+                reader(request, req), coll, e.record_id, q.get("expand", ""), q.get("fields", "")
+            )
 
         await hook.trigger(event, read, chain)
         return to_json(_hook_result(event.result, "view"))
-    return to_json(await view_record(reader(request, req), coll, record_id, q.get("expand", ""),
-                                           q.get("fields", "")))
+    return to_json(await view_record(reader(request, req), coll, record_id, q.get("expand", ""), q.get("fields", "")))
 
 
 def _hook_result(result: dict[str, Any] | None, what: str) -> dict[str, Any]:
@@ -103,8 +103,7 @@ async def records_update(request: ApiRequest, collection_name: str, record_id: s
 
 async def _answer(request: ApiRequest, req: RequestInfo, draft: Draft) -> bytes:
     query = query_dict(request)
-    return to_json(await service.respond(reader(request, req), draft, query.get("expand", ""),
-                                         query.get("fields", "")))
+    return to_json(await service.respond(reader(request, req), draft, query.get("expand", ""), query.get("fields", "")))
 
 
 @delete(BASE + "/{record_id:str}", status_code=204)

@@ -26,9 +26,20 @@ from baas.api import (
     settings,
 )
 
-ROUTES = [*health.ROUTES, *records.ROUTES, *auth.ROUTES, *collections.ROUTES, *batch.ROUTES, *settings.ROUTES,
-          *auth_totp.ROUTES, *auth_admin.ROUTES, *apikeys.ROUTES,
-          *auth_email.ROUTES, *auth_otp.ROUTES, *auth_oauth2.ROUTES]
+ROUTES = [
+    *health.ROUTES,
+    *records.ROUTES,
+    *auth.ROUTES,
+    *collections.ROUTES,
+    *batch.ROUTES,
+    *settings.ROUTES,
+    *auth_totp.ROUTES,
+    *auth_admin.ROUTES,
+    *apikeys.ROUTES,
+    *auth_email.ROUTES,
+    *auth_otp.ROUTES,
+    *auth_oauth2.ROUTES,
+]
 ROUTES += files.ROUTES
 ROUTES += installer.ROUTES + collections_plan.ROUTES  # what the console needs (console/, docs/console.md)
 ROUTES += rules_check.ROUTES + rules_playground.ROUTES + schema_export.ROUTES

@@ -63,8 +63,9 @@ async def rules_playground(request: AnyRequest) -> Response[bytes]:
     try:
         return json_response(await play(eng, coll, action, rule, req, submitted))
     except RuleError as exc:  # a rule that compiles for the probe but not for this requester
-        raise BadRequest(MESSAGE, {"rule": {"code": "validation_invalid_rule", "message": f"Invalid rule: {exc}"}}) \
-            from None
+        raise BadRequest(
+            MESSAGE, {"rule": {"code": "validation_invalid_rule", "message": f"Invalid rule: {exc}"}}
+        ) from None
 
 
 ROUTES = [rules_playground]

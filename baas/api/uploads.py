@@ -35,8 +35,9 @@ def check_upload(coll: Collection, key: str, counts: dict[str, int], superuser: 
     return check_part(coll, key, name, op, counts, superuser, message)
 
 
-async def read_record_body(request: ApiRequest, coll: Collection, req: RequestInfo, files: RecordFiles,
-                           record_id: str | None = None) -> dict[str, Any]:
+async def read_record_body(
+    request: ApiRequest, coll: Collection, req: RequestInfo, files: RecordFiles, record_id: str | None = None
+) -> dict[str, Any]:
     """The body of a create (``record_id`` None) or an update of ``record_id``. On a create with
     uploads, ``files.record_id`` is the id they are stored under (the write must use it)."""
     eng = engine(request)

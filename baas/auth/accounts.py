@@ -129,13 +129,15 @@ async def value_free(db: Database, coll: Collection, name: str, value: str) -> b
     return True
 
 
-async def save_as_server(db: Database, registry: Registry, coll: Collection, record_id: str,
-                         changes: dict[str, Any], message: str) -> None:
+async def save_as_server(
+    db: Database, registry: Registry, coll: Collection, record_id: str, changes: dict[str, Any], message: str
+) -> None:
     """Write ``changes`` through the record write path as the server itself (validation, hashing,
     the event row); a refused change is a 400 ``message`` with the field errors."""
     hashed = await prehash(coll, changes)
     try:
-        await db.write(lambda conn: update_record(conn, Reader(conn, registry, SUPERUSER), coll, record_id,
-                                                  changes, hashed=hashed))
+        await db.write(
+            lambda conn: update_record(conn, Reader(conn, registry, SUPERUSER), coll, record_id, changes, hashed=hashed)
+        )
     except ValidationFailed as exc:
         raise BadRequest(message, exc.data) from None

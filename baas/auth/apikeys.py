@@ -59,22 +59,44 @@ def _err(errors: dict[str, Any]) -> BadRequest:
 def parse_scopes(value: Any, collection_exists: Any) -> list[dict[str, Any]]:
     """``[{collection: name | "*", actions: [...]}]`` checked and normalised; 400 naming the bad entry."""
     if not isinstance(value, list) or not value:
-        raise _err({"scopes": {"code": "validation_required",
-                               "message": "At least one scope {collection, actions} is required."}})
+        raise _err(
+            {
+                "scopes": {
+                    "code": "validation_required",
+                    "message": "At least one scope {collection, actions} is required.",
+                }
+            }
+        )
     out: list[dict[str, Any]] = []
     for i, scope in enumerate(value):
         where = f"scopes.{i}"
         if not isinstance(scope, dict) or set(scope) - {"collection", "actions"}:
-            raise _err({where: {"code": "validation_invalid_value",
-                                "message": "A scope is an object {collection, actions}."}})
+            raise _err(
+                {where: {"code": "validation_invalid_value", "message": "A scope is an object {collection, actions}."}}
+            )
         coll, actions = scope.get("collection"), scope.get("actions")
         if not isinstance(coll, str) or not coll or (coll != "*" and not collection_exists(coll)):
-            raise _err({f"{where}.collection": {"code": "validation_invalid_collection",
-                                                "message": "Must be an existing collection name or \"*\"."}})
-        if not isinstance(actions, list) or not actions or \
-                any(not isinstance(a, str) or a not in ACTIONS for a in actions):
-            raise _err({f"{where}.actions": {"code": "validation_invalid_value",
-                                             "message": f"Must be a non-empty list of {', '.join(ACTIONS)}."}})
+            raise _err(
+                {
+                    f"{where}.collection": {
+                        "code": "validation_invalid_collection",
+                        "message": 'Must be an existing collection name or "*".',
+                    }
+                }
+            )
+        if (
+            not isinstance(actions, list)
+            or not actions
+            or any(not isinstance(a, str) or a not in ACTIONS for a in actions)
+        ):
+            raise _err(
+                {
+                    f"{where}.actions": {
+                        "code": "validation_invalid_value",
+                        "message": f"Must be a non-empty list of {', '.join(ACTIONS)}.",
+                    }
+                }
+            )
         out.append({"collection": coll, "actions": sorted(set(actions), key=ACTIONS.index)})
     return out
 
@@ -102,27 +124,46 @@ def parse_name(value: Any) -> str:
 # -- storage -------------------------------------------------------------------------------------
 def _public(row: tuple[Any, ...]) -> dict[str, Any]:
     """A stored key as the API lists it: never the key, never its hash."""
-    return {"id": row[0], "name": row[1], "scopes": json.loads(row[2] or "[]"), "createdBy": row[3],
-            "created": row[4], "lastUsed": row[5], "expires": row[6], "revoked": bool(row[7])}
+    return {
+        "id": row[0],
+        "name": row[1],
+        "scopes": json.loads(row[2] or "[]"),
+        "createdBy": row[3],
+        "created": row[4],
+        "lastUsed": row[5],
+        "expires": row[6],
+        "revoked": bool(row[7]),
+    }
 
 
-async def create(db: Database, name: str, scopes: list[dict[str, Any]], expires: str,
-                 created_by: str) -> dict[str, Any]:
+async def create(
+    db: Database, name: str, scopes: list[dict[str, Any]], expires: str, created_by: str
+) -> dict[str, Any]:
     """Store a new key; its public fields plus ``key`` (the only time it is shown)."""
     key, key_id, now = generate(), new_id(), now_str()
-    await db.write(lambda conn: conn.execute(
-        'INSERT INTO "_apikeys" ("id", "name", "hash", "scopes", "createdBy", "created", "lastUsed", "expires", '
-        '"revoked") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        [key_id, name, hash_key(key), json.dumps(scopes), created_by, now, "", expires, False]))
+    await db.write(
+        lambda conn: conn.execute(
+            'INSERT INTO "_apikeys" ("id", "name", "hash", "scopes", "createdBy", "created", "lastUsed", "expires", '
+            '"revoked") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            [key_id, name, hash_key(key), json.dumps(scopes), created_by, now, "", expires, False],
+        )
+    )
     return {**_public((key_id, name, json.dumps(scopes), created_by, now, "", expires, False)), "key": key}
 
 
 async def list_keys(db: Database, page: int, per_page: int) -> dict[str, Any]:
     total = await db.fetchval('SELECT count(*) FROM "_apikeys"')
-    rows = await db.fetch(f'SELECT {_COLUMNS} FROM "_apikeys" ORDER BY "created" DESC, "id" LIMIT ? OFFSET ?',
-                          [per_page, (page - 1) * per_page])
-    return {"page": page, "perPage": per_page, "totalItems": total,
-            "totalPages": (total + per_page - 1) // per_page, "items": [_public(r) for r in rows]}
+    rows = await db.fetch(
+        f'SELECT {_COLUMNS} FROM "_apikeys" ORDER BY "created" DESC, "id" LIMIT ? OFFSET ?',
+        [per_page, (page - 1) * per_page],
+    )
+    return {
+        "page": page,
+        "perPage": per_page,
+        "totalItems": total,
+        "totalPages": (total + per_page - 1) // per_page,
+        "items": [_public(r) for r in rows],
+    }
 
 
 async def view(db: Database, key_id: str) -> dict[str, Any] | None:
@@ -132,8 +173,9 @@ async def view(db: Database, key_id: str) -> dict[str, Any] | None:
 
 async def revoke(db: Database, key_id: str) -> bool:
     """Mark a key revoked (kept for the audit trail); whether it exists."""
-    return bool(await db.write(lambda conn: conn.execute(
-        'UPDATE "_apikeys" SET "revoked" = ? WHERE "id" = ?', [True, key_id])))
+    return bool(
+        await db.write(lambda conn: conn.execute('UPDATE "_apikeys" SET "revoked" = ? WHERE "id" = ?', [True, key_id]))
+    )
 
 
 async def authenticate(db: Database, key: str) -> dict[str, Any]:
@@ -141,8 +183,10 @@ async def authenticate(db: Database, key: str) -> dict[str, Any]:
     if not _KEY.match(key):
         security.warning("refused API key: malformed")
         raise Unauthorized("Invalid API key.")
-    row = await db.fetchone('SELECT "id", "name", "scopes", "lastUsed", "expires", "revoked" FROM "_apikeys" '
-                            'WHERE "hash" = ?', [hash_key(key)])
+    row = await db.fetchone(
+        'SELECT "id", "name", "scopes", "lastUsed", "expires", "revoked" FROM "_apikeys" WHERE "hash" = ?',
+        [hash_key(key)],
+    )
     if row is None or row[5]:
         security.warning("refused API key: %s", f"revoked key {row[0]!r}" if row else "unknown key")
         raise Unauthorized("Invalid or revoked API key.")
@@ -151,8 +195,13 @@ async def authenticate(db: Database, key: str) -> dict[str, Any]:
         security.warning("refused API key: key %r expired at %s", row[0], row[4])
         raise Unauthorized("The API key has expired.")
     await _touch(db, row[0], row[3], now)
-    return {"id": row[0], "collectionId": COLLECTION, "collectionName": COLLECTION, "name": row[1],
-            "scopes": json.loads(row[2] or "[]")}
+    return {
+        "id": row[0],
+        "collectionId": COLLECTION,
+        "collectionName": COLLECTION,
+        "name": row[1],
+        "scopes": json.loads(row[2] or "[]"),
+    }
 
 
 async def _touch(db: Database, key_id: str, last_used: str, now: str) -> None:

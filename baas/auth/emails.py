@@ -29,38 +29,36 @@ DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {
     "verification": {
         "subject": "Verify your {APP_NAME} email",
         "body": "<p>Hello,</p>\n<p>Thank you for joining us at {APP_NAME}.</p>\n"
-                "<p>Click on the button below to verify your email address.</p>\n<p>\n"
-                "  <a class=\"btn\" href=\"{APP_URL}/_/#/auth/confirm-verification/{TOKEN}\" target=\"_blank\" "
-                "rel=\"noopener\">Verify</a>\n</p>\n"
-                "<p><i>If you didn't recently register, please ignore this email.</i></p>\n" + _SIGNATURE,
+        "<p>Click on the button below to verify your email address.</p>\n<p>\n"
+        '  <a class="btn" href="{APP_URL}/_/#/auth/confirm-verification/{TOKEN}" target="_blank" '
+        'rel="noopener">Verify</a>\n</p>\n'
+        "<p><i>If you didn't recently register, please ignore this email.</i></p>\n" + _SIGNATURE,
     },
     "passwordReset": {
         "subject": "Reset your {APP_NAME} password",
         "body": "<p>Hello,</p>\n<p>Click on the button below to reset your password.</p>\n<p>\n"
-                "  <a class=\"btn\" href=\"{APP_URL}/_/#/auth/confirm-password-reset/{TOKEN}\" target=\"_blank\" "
-                "rel=\"noopener\">Reset password</a>\n</p>\n"
-                "<p><i>If you didn't ask to reset your password, please ignore this email.</i></p>\n" + _SIGNATURE,
+        '  <a class="btn" href="{APP_URL}/_/#/auth/confirm-password-reset/{TOKEN}" target="_blank" '
+        'rel="noopener">Reset password</a>\n</p>\n'
+        "<p><i>If you didn't ask to reset your password, please ignore this email.</i></p>\n" + _SIGNATURE,
     },
     "emailChange": {
         "subject": "Confirm your {APP_NAME} new email address",
         "body": "<p>Hello,</p>\n<p>Click on the button below to confirm your new email address.</p>\n<p>\n"
-                "  <a class=\"btn\" href=\"{APP_URL}/_/#/auth/confirm-email-change/{TOKEN}\" target=\"_blank\" "
-                "rel=\"noopener\">Confirm new email</a>\n</p>\n"
-                "<p><i>If you didn't ask to change your email address, please ignore this email.</i></p>\n"
-                + _SIGNATURE,
+        '  <a class="btn" href="{APP_URL}/_/#/auth/confirm-email-change/{TOKEN}" target="_blank" '
+        'rel="noopener">Confirm new email</a>\n</p>\n'
+        "<p><i>If you didn't ask to change your email address, please ignore this email.</i></p>\n" + _SIGNATURE,
     },
     "otp": {
         "subject": "OTP for {APP_NAME}",
         "body": "<p>Hello,</p>\n<p>Your one-time password is: <strong>{OTP}</strong></p>\n"
-                "<p><i>If you didn't ask for the one-time password, you can ignore this email.</i></p>\n"
-                + _SIGNATURE,
+        "<p><i>If you didn't ask for the one-time password, you can ignore this email.</i></p>\n" + _SIGNATURE,
     },
     "authAlert": {
         "subject": "Login from a new location",
         "body": "<p>Hello,</p>\n<p>We noticed a login to your {APP_NAME} account from a new location:</p>\n"
-                "<p><em>{ALERT_INFO}</em></p>\n<p><strong>If this wasn't you, you should immediately change your "
-                "{APP_NAME} account password to revoke access from all other locations.</strong></p>\n"
-                "<p>If this was you, you may disregard this email.</p>\n" + _SIGNATURE,
+        "<p><em>{ALERT_INFO}</em></p>\n<p><strong>If this wasn't you, you should immediately change your "
+        "{APP_NAME} account password to revoke access from all other locations.</strong></p>\n"
+        "<p>If this was you, you may disregard this email.</p>\n" + _SIGNATURE,
     },
 }
 
@@ -97,12 +95,17 @@ def template_of(coll: Collection, kind: str) -> dict[str, str]:
     elif kind == "authAlert":
         custom = (coll.authAlert or {}).get("emailTemplate")
     else:
-        custom = {"verification": coll.verificationTemplate, "passwordReset": coll.resetPasswordTemplate,
-                  "emailChange": coll.confirmEmailChangeTemplate}[kind]
+        custom = {
+            "verification": coll.verificationTemplate,
+            "passwordReset": coll.resetPasswordTemplate,
+            "emailChange": coll.confirmEmailChangeTemplate,
+        }[kind]
     default = DEFAULT_TEMPLATES[kind]
     custom = custom if isinstance(custom, dict) else {}
-    return {"subject": str(custom.get("subject") or default["subject"]),
-            "body": str(custom.get("body") or default["body"])}
+    return {
+        "subject": str(custom.get("subject") or default["subject"]),
+        "body": str(custom.get("body") or default["body"]),
+    }
 
 
 def _replace(text: str, values: dict[str, str], escape: bool) -> str:
@@ -112,24 +115,33 @@ def _replace(text: str, values: dict[str, str], escape: bool) -> str:
     return text
 
 
-def placeholders(settings: dict[str, Any], coll: Collection, record: dict[str, Any],
-                 extra: dict[str, str] | None = None) -> dict[str, str]:
+def placeholders(
+    settings: dict[str, Any], coll: Collection, record: dict[str, Any], extra: dict[str, str] | None = None
+) -> dict[str, str]:
     """``{APP_NAME}``, ``{APP_URL}``, ``{RECORD:field}`` (hidden fields left out) and ``extra``."""
     meta = settings.get("meta") or {}
-    values = {"{APP_NAME}": str(meta.get("appName") or ""),
-              "{APP_URL}": str(meta.get("appURL") or "").rstrip("/")}
+    values = {"{APP_NAME}": str(meta.get("appName") or ""), "{APP_URL}": str(meta.get("appURL") or "").rstrip("/")}
     for f in coll.fields:
         if f.hidden or f.type == "password" or f.name == "tokenKey":
             continue
         value = record.get(f.name)
-        values[f"{{RECORD:{f.name}}}"] = "" if value is None else (
-            value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value))
+        values[f"{{RECORD:{f.name}}}"] = (
+            ""
+            if value is None
+            else (value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value))
+        )
     values.update(extra or {})
     return values
 
 
-def render(coll: Collection, kind: str, settings: dict[str, Any], record: dict[str, Any], to: str,
-           extra: dict[str, str] | None = None) -> Message:
+def render(
+    coll: Collection,
+    kind: str,
+    settings: dict[str, Any],
+    record: dict[str, Any],
+    to: str,
+    extra: dict[str, str] | None = None,
+) -> Message:
     """The message of ``kind`` (verification, passwordReset, emailChange, otp, authAlert) to ``to``."""
     tpl = template_of(coll, kind)
     values = placeholders(settings, coll, record, extra)

@@ -42,11 +42,15 @@ log = logging.getLogger("baas.auth")
 
 # PocketBase 0.40.6's defaults (seconds).
 DURATIONS = {"verification": 86400, "passwordReset": 1800, "emailChange": 1800}
-_OPTION = {"verification": "verificationToken", "passwordReset": "passwordResetToken",
-           "emailChange": "emailChangeToken"}
+_OPTION = {
+    "verification": "verificationToken",
+    "passwordReset": "passwordResetToken",
+    "emailChange": "emailChangeToken",
+}
 INVALID_FORM = "An error occurred while validating the submitted data."
 _EMAIL = EmailField(name="email")
 Checked = tuple[dict[str, Any], dict[str, Any]]  # (stored record, claims) of a valid purpose token
+
 
 class TokenError(Exception):
     """A purpose token that cannot be used: PocketBase's field error code and message."""
@@ -61,6 +65,7 @@ def invalid_token() -> TokenError:
 
 
 # -- form checks ----------------------------------------------------------------------------------
+
 
 def required(value: Any) -> FieldError | None:
     """``validation_required`` unless ``value`` is a non-empty string."""
@@ -80,8 +85,9 @@ def length_error(value: Any, most: int) -> FieldError | None:
     if missing:
         return missing
     if len(str(value)) > most:
-        return FieldError("validation_length_out_of_range", f"The length must be between 1 and {most}.",
-                          {"min": 1, "max": most})
+        return FieldError(
+            "validation_length_out_of_range", f"The length must be between 1 and {most}.", {"min": 1, "max": most}
+        )
     return None
 
 
@@ -105,8 +111,9 @@ def password_error(coll: Collection, value: Any) -> FieldError | None:
     field = coll.field("password")
     least = field.min if isinstance(field, PasswordField) and field.min > 0 else 1
     if not least <= len(value) <= 255:
-        return FieldError("validation_length_out_of_range", f"The length must be between {least} and 255.",
-                          {"min": least, "max": 255})
+        return FieldError(
+            "validation_length_out_of_range", f"The length must be between {least} and 255.", {"min": least, "max": 255}
+        )
     try:
         if isinstance(field, PasswordField):
             field.validate(value)
@@ -116,6 +123,7 @@ def password_error(coll: Collection, value: Any) -> FieldError | None:
 
 
 # -- purpose tokens -------------------------------------------------------------------------------
+
 
 def duration(coll: Collection, kind: str) -> int:
     opt = getattr(coll, _OPTION[kind]) or {}
@@ -136,8 +144,14 @@ def new_token_key() -> str:
 
 def issue(eng: Engine, coll: Collection, raw: dict[str, Any], kind: str, **extra: str) -> str:
     """A ``kind`` token for the stored record ``raw`` (it must hold ``tokenKey`` and ``email``)."""
-    claims = {"id": raw["id"], "type": kind, "collectionId": coll.id, "email": raw.get("email", ""), **extra,
-              "exp": int(time.time()) + duration(coll, kind)}
+    claims = {
+        "id": raw["id"],
+        "type": kind,
+        "collectionId": coll.id,
+        "email": raw.get("email", ""),
+        **extra,
+        "exp": int(time.time()) + duration(coll, kind),
+    }
     return jwt.encode(claims, _key(eng, coll, kind, raw["tokenKey"]), algorithm=tokens.ALGORITHM)
 
 
@@ -153,9 +167,12 @@ async def check(eng: Engine, coll: Collection, token: str, kind: str) -> Checked
     if account is None:
         raise invalid_token()
     try:
-        verified: dict[str, Any] = jwt.decode(token, _key(eng, owner, kind, account.token_key),
-                                              algorithms=[tokens.ALGORITHM],
-                                              options={"require": ["exp", "id", "collectionId", "type"]})
+        verified: dict[str, Any] = jwt.decode(
+            token,
+            _key(eng, owner, kind, account.token_key),
+            algorithms=[tokens.ALGORITHM],
+            options={"require": ["exp", "id", "collectionId", "type"]},
+        )
     except jwt.PyJWTError:
         raise invalid_token() from None
     if verified.get("type") != kind:
@@ -183,6 +200,7 @@ def _claim(token: Any, name: str) -> Any:
 
 # -- confirm-* ------------------------------------------------------------------------------------
 
+
 async def confirm_verification(eng: Engine, coll: Collection, token: Any) -> None:
     """Mark the token's record verified (once its email still is the token's)."""
     if required(token) is None and not _claim(token, "email"):
@@ -192,11 +210,22 @@ async def confirm_verification(eng: Engine, coll: Collection, token: Any) -> Non
         raise BadRequest(INVALID_FORM, {"token": checked})
     raw, claims = checked
     if raw.get("email") != claims.get("email"):
-        fail_form({"token": FieldError("validation_token_email_mismatch",
-                                       "The record email doesn't match with the requested token claims.")})
+        fail_form(
+            {
+                "token": FieldError(
+                    "validation_token_email_mismatch", "The record email doesn't match with the requested token claims."
+                )
+            }
+        )
     if not raw.get("verified"):
-        await accounts.save_as_server(eng.db, eng.registry, coll, raw["id"], {"verified": True},
-                                      "An error occurred while saving the verified state.")
+        await accounts.save_as_server(
+            eng.db,
+            eng.registry,
+            coll,
+            raw["id"],
+            {"verified": True},
+            "An error occurred while saving the verified state.",
+        )
     eng.throttle.resend.release("verification", coll.id, raw["id"])
 
 
@@ -204,10 +233,16 @@ async def confirm_password_reset(eng: Engine, coll: Collection, token: Any, pass
     """Set the new password of the token's record (which rotates its tokenKey: this token and
     every session before it stop working); a proven address becomes verified."""
     checked = await _token_field(eng, coll, token, "passwordReset")
-    mismatch = required(confirm) or (FieldError("validation_values_mismatch", "Values don't match.")
-                                     if confirm != password else None)
-    fail_form({"token": checked if isinstance(checked, FieldError) else None,
-               "password": password_error(coll, password), "passwordConfirm": mismatch})
+    mismatch = required(confirm) or (
+        FieldError("validation_values_mismatch", "Values don't match.") if confirm != password else None
+    )
+    fail_form(
+        {
+            "token": checked if isinstance(checked, FieldError) else None,
+            "password": password_error(coll, password),
+            "passwordConfirm": mismatch,
+        }
+    )
     assert not isinstance(checked, FieldError)  # fail_form raised
     raw, claims = checked
     change: dict[str, Any] = {"password": password, "passwordConfirm": confirm}
@@ -243,21 +278,29 @@ async def confirm_email_change(eng: Engine, coll: Collection, token: Any, passwo
         if await accounts.email_taken(eng.db, coll, claims["newEmail"], raw["id"]):
             checked = FieldError("validation_invalid_token_email", "The new email address is invalid.")
     pw_error = required(password)
-    if pw_error is None and (isinstance(checked, FieldError)
-                             or not await verify_password_async(checked[0].get("password", ""), password)):
+    if pw_error is None and (
+        isinstance(checked, FieldError) or not await verify_password_async(checked[0].get("password", ""), password)
+    ):
         pw_error = FieldError("validation_invalid_password", "Missing or invalid auth record password.")
     fail_form({"token": checked if isinstance(checked, FieldError) else None, "password": pw_error})
     assert checked is not None and not isinstance(checked, FieldError)  # fail_form raised
     raw, claims = checked
-    await accounts.save_as_server(eng.db, eng.registry, coll, raw["id"],
-                                  {"email": claims["newEmail"], "verified": True, "tokenKey": new_token_key()},
-                                  "Failed to confirm email change.")
+    await accounts.save_as_server(
+        eng.db,
+        eng.registry,
+        coll,
+        raw["id"],
+        {"email": claims["newEmail"], "verified": True, "tokenKey": new_token_key()},
+        "Failed to confirm email change.",
+    )
 
 
 # -- request-* (run in the background) ------------------------------------------------------------
 
-async def _deliver(eng: Engine, coll: Collection, kind: str, record: dict[str, Any], to: str,
-                   extra: dict[str, str]) -> None:
+
+async def _deliver(
+    eng: Engine, coll: Collection, kind: str, record: dict[str, Any], to: str, extra: dict[str, str]
+) -> None:
     settings = await eng.settings_store.load()
     msg = emails.render(coll, kind, settings, record, to, extra)
     await eng.mailer.send(msg, settings)
@@ -267,16 +310,23 @@ async def send_verification(eng: Engine, coll: Collection, email: str) -> None:
     found = await accounts.by_email(eng.db, coll, email)
     if found is None or found.verified or not eng.throttle.resend.claim("verification", coll.id, found.id):
         return
-    await _deliver(eng, coll, "verification", found.record(), found.email,
-                   {"{TOKEN}": issue(eng, coll, found.raw, "verification")})
+    await _deliver(
+        eng, coll, "verification", found.record(), found.email, {"{TOKEN}": issue(eng, coll, found.raw, "verification")}
+    )
 
 
 async def send_password_reset(eng: Engine, coll: Collection, email: str) -> None:
     found = await accounts.by_email(eng.db, coll, email)
     if found is None or not eng.throttle.resend.claim("passwordReset", coll.id, found.id):
         return
-    await _deliver(eng, coll, "passwordReset", found.record(), found.email,
-                   {"{TOKEN}": issue(eng, coll, found.raw, "passwordReset")})
+    await _deliver(
+        eng,
+        coll,
+        "passwordReset",
+        found.record(),
+        found.email,
+        {"{TOKEN}": issue(eng, coll, found.raw, "passwordReset")},
+    )
 
 
 async def send_email_change(eng: Engine, coll: Collection, record_id: str, new_email: str) -> None:

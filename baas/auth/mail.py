@@ -176,4 +176,3 @@ def read_mailbox(data_dir: str | os.PathLike[str], to: str | None = None) -> lis
         if to is None or to.lower() in (addr.lower() for addr in msg.to):
             out.append(msg)
     return out
-

@@ -31,16 +31,20 @@ def options(coll: Collection) -> tuple[bool, int, str]:
     opt = coll.mfa or {}
     dur = opt.get("duration")
     rule = opt.get("rule")
-    return (bool(opt.get("enabled")), int(dur) if isinstance(dur, (int, float)) and dur > 0 else DEFAULT_DURATION,
-            rule if isinstance(rule, str) else "")
+    return (
+        bool(opt.get("enabled")),
+        int(dur) if isinstance(dur, (int, float)) and dur > 0 else DEFAULT_DURATION,
+        rule if isinstance(rule, str) else "",
+    )
 
 
 def _cutoff(seconds: int) -> str:
     return format_dt(datetime.now(UTC) - timedelta(seconds=seconds))
 
 
-async def requirement(db: Database, registry: Registry, coll: Collection, record_id: str,
-                      req: RequestInfo) -> tuple[bool, bool]:
+async def requirement(
+    db: Database, registry: Registry, coll: Collection, record_id: str, req: RequestInfo
+) -> tuple[bool, bool]:
     """(MFA needed, TOTP must be one of the factors) for this record's sign-in."""
     needs_totp = await totp.is_enrolled(db, coll.id, record_id)
     enabled, _, rule = options(coll)
@@ -52,8 +56,13 @@ async def requirement(db: Database, registry: Registry, coll: Collection, record
         return True, False
     try:
         # Evaluated for the requester (usually a guest), never with a superuser's bypass.
-        guest = RequestInfo(auth=None if req.is_superuser else req.auth, body=req.body, query=req.query,
-                            headers=req.headers, method=req.method)
+        guest = RequestInfo(
+            auth=None if req.is_superuser else req.auth,
+            body=req.body,
+            query=req.query,
+            headers=req.headers,
+            method=req.method,
+        )
         return await fetch_one(Reader(db, registry, guest), coll, record_id, rule) is not None, False
     except ApiError:
         # A broken rule must not switch MFA off: refuse, as PocketBase does.
@@ -67,19 +76,21 @@ async def start(db: Database, coll: Collection, record_id: str, method: str) -> 
 
     async def run(conn: Conn) -> None:
         await conn.execute('DELETE FROM "_mfas" WHERE "collectionRef" = ? AND "created" < ?', [coll.id, cutoff])
-        await conn.execute('INSERT INTO "_mfas" ("id", "collectionRef", "recordRef", "method", "created") '
-                           "VALUES (?, ?, ?, ?, ?)", [mfa_id, coll.id, record_id, method, now_str()])
+        await conn.execute(
+            'INSERT INTO "_mfas" ("id", "collectionRef", "recordRef", "method", "created") VALUES (?, ?, ?, ?, ?)',
+            [mfa_id, coll.id, record_id, method, now_str()],
+        )
 
     await db.write(run)
     return mfa_id
 
 
-async def complete(db: Database, coll: Collection, record_id: str, mfa_id: str, method: str,
-                   needs_totp: bool) -> None:
+async def complete(db: Database, coll: Collection, record_id: str, mfa_id: str, method: str, needs_totp: bool) -> None:
     """Close the session ``mfa_id`` with the second factor ``method``; 400 if it may not."""
     _, dur, _ = options(coll)
-    row = await db.fetchone('SELECT "collectionRef", "recordRef", "method", "created" FROM "_mfas" WHERE "id" = ?',
-                            [mfa_id])
+    row = await db.fetchone(
+        'SELECT "collectionRef", "recordRef", "method", "created" FROM "_mfas" WHERE "id" = ?', [mfa_id]
+    )
     if row is None or row[3] < _cutoff(dur):
         if row is not None:
             await db.write(lambda conn: conn.execute('DELETE FROM "_mfas" WHERE "id" = ?', [mfa_id]))
@@ -102,8 +113,10 @@ async def session_account(db: Database, coll: Collection, mfa_id: str) -> Accoun
     _, dur, _ = options(coll)
     row = await db.fetchone('SELECT "collectionRef", "recordRef", "created" FROM "_mfas" WHERE "id" = ?', [mfa_id])
     if row is None or row[0] != coll.id or row[2] < _cutoff(dur):
-        raise BadRequest("Invalid or expired MFA session.", {"mfaId": {
-            "code": "validation_invalid_mfa", "message": "Invalid or expired MFA session."}})
+        raise BadRequest(
+            "Invalid or expired MFA session.",
+            {"mfaId": {"code": "validation_invalid_mfa", "message": "Invalid or expired MFA session."}},
+        )
     account = await accounts.load(db, coll, row[1])
     if account is None:
         raise BadRequest("Invalid or expired MFA session.")

@@ -86,9 +86,19 @@ class AuthUser:
     expiry: str = ""
 
     def meta(self, is_new: bool) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "username": self.username, "email": self.email,
-                "avatarURL": self.avatarURL, "avatarUrl": self.avatarURL, "accessToken": self.accessToken,
-                "refreshToken": self.refreshToken, "expiry": self.expiry, "rawUser": self.raw, "isNew": is_new}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "username": self.username,
+            "email": self.email,
+            "avatarURL": self.avatarURL,
+            "avatarUrl": self.avatarURL,
+            "accessToken": self.accessToken,
+            "refreshToken": self.refreshToken,
+            "expiry": self.expiry,
+            "rawUser": self.raw,
+            "isNew": is_new,
+        }
 
 
 def _s(value: Any) -> str:
@@ -115,13 +125,23 @@ def _google_user(raw: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _github_user(raw: dict[str, Any]) -> tuple[str, ...]:
-    return (_s(raw.get("id")), _s(raw.get("name")), _s(raw.get("login")), _s(raw.get("email")),
-            _s(raw.get("avatar_url")))
+    return (
+        _s(raw.get("id")),
+        _s(raw.get("name")),
+        _s(raw.get("login")),
+        _s(raw.get("email")),
+        _s(raw.get("avatar_url")),
+    )
 
 
 def _gitlab_user(raw: dict[str, Any]) -> tuple[str, ...]:
-    return (_s(raw.get("id")), _s(raw.get("name")), _s(raw.get("username")), _s(raw.get("email")),
-            _s(raw.get("avatar_url")))
+    return (
+        _s(raw.get("id")),
+        _s(raw.get("name")),
+        _s(raw.get("username")),
+        _s(raw.get("email")),
+        _s(raw.get("avatar_url")),
+    )
 
 
 def _microsoft_user(raw: dict[str, Any]) -> tuple[str, ...]:
@@ -162,26 +182,61 @@ class Spec:
 
 _OIDC = Spec("OIDC", ("openid", "email", "profile"), _oidc_user, source="oidc")
 SPECS: dict[str, Spec] = {
-    "google": Spec("Google", ("https://www.googleapis.com/auth/userinfo.profile",
-                              "https://www.googleapis.com/auth/userinfo.email"), _google_user,
-                   "https://accounts.google.com/o/oauth2/v2/auth", "https://oauth2.googleapis.com/token",
-                   "https://www.googleapis.com/oauth2/v3/userinfo"),
+    "google": Spec(
+        "Google",
+        ("https://www.googleapis.com/auth/userinfo.profile", "https://www.googleapis.com/auth/userinfo.email"),
+        _google_user,
+        "https://accounts.google.com/o/oauth2/v2/auth",
+        "https://oauth2.googleapis.com/token",
+        "https://www.googleapis.com/oauth2/v3/userinfo",
+    ),
     # GitHub ignores the PKCE parameters; sending them is harmless (PocketBase does too).
-    "github": Spec("GitHub", ("read:user", "user:email"), _github_user, "https://github.com/login/oauth/authorize",
-                   "https://github.com/login/oauth/access_token", "https://api.github.com/user"),
-    "gitlab": Spec("GitLab", ("read_user",), _gitlab_user, "https://gitlab.com/oauth/authorize",
-                   "https://gitlab.com/oauth/token", "https://gitlab.com/api/v4/user"),
-    "microsoft": Spec("Microsoft", ("User.Read",), _microsoft_user,
-                      "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
-                      "https://login.microsoftonline.com/common/oauth2/v2.0/token",
-                      "https://graph.microsoft.com/v1.0/me"),
-    "discord": Spec("Discord", ("identify", "email"), _discord_user, "https://discord.com/api/oauth2/authorize",
-                    "https://discord.com/api/oauth2/token", "https://discord.com/api/users/@me"),
+    "github": Spec(
+        "GitHub",
+        ("read:user", "user:email"),
+        _github_user,
+        "https://github.com/login/oauth/authorize",
+        "https://github.com/login/oauth/access_token",
+        "https://api.github.com/user",
+    ),
+    "gitlab": Spec(
+        "GitLab",
+        ("read_user",),
+        _gitlab_user,
+        "https://gitlab.com/oauth/authorize",
+        "https://gitlab.com/oauth/token",
+        "https://gitlab.com/api/v4/user",
+    ),
+    "microsoft": Spec(
+        "Microsoft",
+        ("User.Read",),
+        _microsoft_user,
+        "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
+        "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+        "https://graph.microsoft.com/v1.0/me",
+    ),
+    "discord": Spec(
+        "Discord",
+        ("identify", "email"),
+        _discord_user,
+        "https://discord.com/api/oauth2/authorize",
+        "https://discord.com/api/oauth2/token",
+        "https://discord.com/api/users/@me",
+    ),
     # Apple has no userinfo endpoint: the user is the verified id_token's claims.
-    "apple": Spec("Apple", ("name", "email"), _apple_user, "https://appleid.apple.com/auth/authorize",
-                  "https://appleid.apple.com/auth/token", source="id_token",
-                  jwks_url="https://appleid.apple.com/auth/keys", auth_params=(("response_mode", "form_post"),)),
-    "oidc": _OIDC, "oidc2": _OIDC, "oidc3": _OIDC,
+    "apple": Spec(
+        "Apple",
+        ("name", "email"),
+        _apple_user,
+        "https://appleid.apple.com/auth/authorize",
+        "https://appleid.apple.com/auth/token",
+        source="id_token",
+        jwks_url="https://appleid.apple.com/auth/keys",
+        auth_params=(("response_mode", "form_post"),),
+    ),
+    "oidc": _OIDC,
+    "oidc2": _OIDC,
+    "oidc3": _OIDC,
 }
 APPLE_ISSUER = "https://appleid.apple.com"
 
@@ -222,13 +277,18 @@ class Provider:
             return None
         pkce = cfg.get("pkce")
         extra = cfg.get("extra")
-        return cls(name=cfg["name"], spec=spec, client_id=_s(cfg.get("clientId")),
-                   client_secret=resolve_secret(_s(cfg.get("clientSecret"))),
-                   auth_url=_s(cfg.get("authURL")) or spec.auth_url,
-                   token_url=_s(cfg.get("tokenURL")) or spec.token_url,
-                   user_info_url=_s(cfg.get("userInfoURL")) or spec.user_info_url,
-                   display_name=_s(cfg.get("displayName")) or spec.display_name or cfg["name"],
-                   pkce=spec.pkce if pkce is None else bool(pkce), extra=extra if isinstance(extra, dict) else {})
+        return cls(
+            name=cfg["name"],
+            spec=spec,
+            client_id=_s(cfg.get("clientId")),
+            client_secret=resolve_secret(_s(cfg.get("clientSecret"))),
+            auth_url=_s(cfg.get("authURL")) or spec.auth_url,
+            token_url=_s(cfg.get("tokenURL")) or spec.token_url,
+            user_info_url=_s(cfg.get("userInfoURL")) or spec.user_info_url,
+            display_name=_s(cfg.get("displayName")) or spec.display_name or cfg["name"],
+            pkce=spec.pkce if pkce is None else bool(pkce),
+            extra=extra if isinstance(extra, dict) else {},
+        )
 
     def auth_entry(self) -> dict[str, Any]:
         """This provider's entry in auth-methods: a fresh state and PKCE pair, and the authorize URL
@@ -245,8 +305,16 @@ class Provider:
         # Sorted like Go's url.Values, so the URL reads the same as PocketBase's.
         url = self.auth_url + ("&" if "?" in self.auth_url else "?") + urlencode(sorted(params.items()))
         url += "&redirect_uri="
-        return {"name": self.name, "displayName": self.display_name, "state": state, "authURL": url,
-                "authUrl": url, "codeVerifier": verifier, "codeChallenge": challenge, "codeChallengeMethod": method}
+        return {
+            "name": self.name,
+            "displayName": self.display_name,
+            "state": state,
+            "authURL": url,
+            "authUrl": url,
+            "codeVerifier": verifier,
+            "codeChallenge": challenge,
+            "codeChallengeMethod": method,
+        }
 
 
 def providers(options: dict[str, Any]) -> list[Provider]:
@@ -274,8 +342,10 @@ def redact(options: dict[str, Any]) -> dict[str, Any]:
     """The option without client secrets, as PocketBase shows collections (even to superusers)."""
     out = dict(options)
     if isinstance(options.get("providers"), list):
-        out["providers"] = [{k: v for k, v in p.items() if k != "clientSecret"} if isinstance(p, dict) else p
-                            for p in options["providers"]]
+        out["providers"] = [
+            {k: v for k, v in p.items() if k != "clientSecret"} if isinstance(p, dict) else p
+            for p in options["providers"]
+        ]
     return out
 
 
@@ -287,12 +357,15 @@ def keep_secrets(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
     if isinstance(new.get("providers"), list):
         out["providers"] = [
             {**p, "clientSecret": stored[p.get("name")]}
-            if isinstance(p, dict) and not p.get("clientSecret") and stored.get(p.get("name")) else p
-            for p in new["providers"]]
+            if isinstance(p, dict) and not p.get("clientSecret") and stored.get(p.get("name"))
+            else p
+            for p in new["providers"]
+        ]
     return out
 
 
 # -- the code exchange and the user ---------------------------------------------------------------
+
 
 async def exchange_code(p: Provider, code: str, code_verifier: str, redirect_url: str) -> dict[str, Any]:
     """Trade the authorization code for tokens at the provider's token endpoint.
@@ -304,8 +377,9 @@ async def exchange_code(p: Provider, code: str, code_verifier: str, redirect_url
         body["code_verifier"] = code_verifier
     last: OAuthError | None = None
     for method in ("client_secret_basic", "client_secret_post"):
-        async with AsyncOAuth2Client(client_id=p.client_id, client_secret=p.client_secret,
-                                     token_endpoint_auth_method=method, timeout=timeout()) as client:
+        async with AsyncOAuth2Client(
+            client_id=p.client_id, client_secret=p.client_secret, token_endpoint_auth_method=method, timeout=timeout()
+        ) as client:
             try:
                 token = await client.fetch_token(p.token_url, grant_type="authorization_code", **body)
             except OAuthError as exc:
@@ -341,9 +415,17 @@ async def fetch_user(p: Provider, token: dict[str, Any]) -> AuthUser:
     expiry = ""
     if isinstance(token.get("expires_at"), (int, float)):
         expiry = format_dt(datetime.fromtimestamp(token["expires_at"], UTC))
-    return AuthUser(id=uid, name=name, username=username, email=email, avatarURL=avatar, raw=raw,
-                    accessToken=_s(token.get("access_token")), refreshToken=_s(token.get("refresh_token")),
-                    expiry=expiry)
+    return AuthUser(
+        id=uid,
+        name=name,
+        username=username,
+        email=email,
+        avatarURL=avatar,
+        raw=raw,
+        accessToken=_s(token.get("access_token")),
+        refreshToken=_s(token.get("refresh_token")),
+        expiry=expiry,
+    )
 
 
 async def _get(url: str, token: dict[str, Any] | None) -> httpx.Response:
@@ -398,8 +480,11 @@ async def _id_token_claims(p: Provider, token: dict[str, Any]) -> dict[str, Any]
     try:
         header = jws.extract_compact(raw.encode()).headers()
         if jwks_url:
-            claims = jwt.decode(raw, await _key_set(jwks_url, _s(header.get("kid"))),
-                                algorithms=["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]).claims
+            claims = jwt.decode(
+                raw,
+                await _key_set(jwks_url, _s(header.get("kid"))),
+                algorithms=["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"],
+            ).claims
         else:
             claims = json.loads(jws.extract_compact(raw.encode()).payload)
         issuers = [APPLE_ISSUER] if apple else [i for i in p.extra.get("issuers") or [] if isinstance(i, str)]

@@ -65,7 +65,9 @@ async def _find_link(eng: Engine, coll: Collection, provider: Provider, user: Au
     """(record id of a live link, id of a stale link whose record was deleted: "" if none)."""
     link = await eng.db.fetchone(
         'SELECT "id", "recordRef" FROM "_externalAuths" WHERE "collectionRef" = ? AND "provider" = ? '
-        'AND "providerId" = ?', [coll.id, provider.name, user.id])
+        'AND "providerId" = ?',
+        [coll.id, provider.name, user.id],
+    )
     if link is None:
         return None, ""
     if await accounts.exists(eng.db, coll, link[1]):
@@ -73,8 +75,15 @@ async def _find_link(eng: Engine, coll: Collection, provider: Provider, user: Au
     return None, str(link[0])  # its record was deleted: relink
 
 
-async def submit(eng: Engine, coll: Collection, provider: Provider, user: AuthUser, create_data: dict[str, Any],
-                 caller: dict[str, Any] | None, query: dict[str, str]) -> tuple[str, bool]:
+async def submit(
+    eng: Engine,
+    coll: Collection,
+    provider: Provider,
+    user: AuthUser,
+    create_data: dict[str, Any],
+    caller: dict[str, Any] | None,
+    query: dict[str, str],
+) -> tuple[str, bool]:
     """Find, create or update the record and link the account; (record id, is new)."""
     record_id, stale_link = await _find_link(eng, coll, provider, user)
     linked = record_id is not None
@@ -88,14 +97,23 @@ async def submit(eng: Engine, coll: Collection, provider: Provider, user: AuthUs
     return await _update(eng, coll, provider, user, record_id, caller, linked, stale_link), False
 
 
-async def _create(eng: Engine, coll: Collection, provider: Provider, user: AuthUser, create_data: dict[str, Any],
-                  caller: dict[str, Any] | None, query: dict[str, str], stale_link: str) -> str:
+async def _create(
+    eng: Engine,
+    coll: Collection,
+    provider: Provider,
+    user: AuthUser,
+    create_data: dict[str, Any],
+    caller: dict[str, Any] | None,
+    query: dict[str, str],
+    stale_link: str,
+) -> str:
     if coll.name == "_superusers":
         raise BadRequest(FAILED)  # superusers never sign up through OAuth2
     payload = await create_payload(eng, coll, user, create_data)
     hashed = await hash_password_async(payload["password"])
-    creator = Reader(eng.db, eng.registry, RequestInfo(auth=caller, body=payload, query=query, method="POST",
-                                                       context="oauth2"))
+    creator = Reader(
+        eng.db, eng.registry, RequestInfo(auth=caller, body=payload, query=query, method="POST", context="oauth2")
+    )
     server = Reader(eng.db, eng.registry, SUPERUSER)
 
     async def create(conn: Conn) -> str:
@@ -110,8 +128,16 @@ async def _create(eng: Engine, coll: Collection, provider: Provider, user: AuthU
     return await eng.db.write(create)
 
 
-async def _update(eng: Engine, coll: Collection, provider: Provider, user: AuthUser, record_id: str,
-                  caller: dict[str, Any] | None, linked: bool, stale_link: str) -> str:
+async def _update(
+    eng: Engine,
+    coll: Collection,
+    provider: Provider,
+    user: AuthUser,
+    record_id: str,
+    caller: dict[str, Any] | None,
+    linked: bool,
+    stale_link: str,
+) -> str:
     found = await accounts.load(eng.db, coll, record_id)
     if found is None:
         raise BadRequest(FAILED)
@@ -145,4 +171,6 @@ async def _link(conn: Conn, coll: Collection, provider: Provider, user: AuthUser
     now = now_str()
     await conn.execute(
         'INSERT INTO "_externalAuths" ("id", "collectionRef", "recordRef", "provider", "providerId", "created", '
-        '"updated") VALUES (?, ?, ?, ?, ?, ?, ?)', [new_id(), coll.id, record_id, provider.name, user.id, now, now])
+        '"updated") VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [new_id(), coll.id, record_id, provider.name, user.id, now, now],
+    )

@@ -36,9 +36,11 @@ def options(coll: Collection) -> tuple[bool, int, int]:
     """(enabled, duration in seconds, code length) with PocketBase's defaults."""
     opt = coll.otp or {}
     dur, length = opt.get("duration"), opt.get("length")
-    return (bool(opt.get("enabled")),
-            int(dur) if isinstance(dur, (int, float)) and dur > 0 else DEFAULT_DURATION,
-            int(length) if isinstance(length, int) and 4 <= length <= 64 else DEFAULT_LENGTH)
+    return (
+        bool(opt.get("enabled")),
+        int(dur) if isinstance(dur, (int, float)) and dur > 0 else DEFAULT_DURATION,
+        int(length) if isinstance(length, int) and 4 <= length <= 64 else DEFAULT_LENGTH,
+    )
 
 
 def new_code(length: int) -> str:
@@ -54,8 +56,9 @@ def _cutoff(seconds: int) -> str:
     return format_dt(datetime.now(UTC) - timedelta(seconds=seconds))
 
 
-async def create(db: Database, secret: str, coll: Collection, record_id: str, sent_to: str, otp_id: str,
-                 code: str) -> bool:
+async def create(
+    db: Database, secret: str, coll: Collection, record_id: str, sent_to: str, otp_id: str, code: str
+) -> bool:
     """Store a new code under ``otp_id``; False (nothing stored) if the account has too many live codes."""
     _, dur, _ = options(coll)
     cutoff = _cutoff(dur)
@@ -67,14 +70,16 @@ async def create(db: Database, secret: str, coll: Collection, record_id: str, se
             await conn.fetchval("SELECT pg_advisory_xact_lock(hashtext(?))", [f"otp:{coll.id}:{record_id}"])
         # Expired codes of this collection are of no further use: drop them as we go.
         await conn.execute('DELETE FROM "_otps" WHERE "collectionRef" = ? AND "created" < ?', [coll.id, cutoff])
-        live = await conn.fetchval('SELECT count(*) FROM "_otps" WHERE "collectionRef" = ? AND "recordRef" = ?',
-                                   [coll.id, record_id])
+        live = await conn.fetchval(
+            'SELECT count(*) FROM "_otps" WHERE "collectionRef" = ? AND "recordRef" = ?', [coll.id, record_id]
+        )
         if live >= MAX_ACTIVE:
             return False
         await conn.execute(
             'INSERT INTO "_otps" ("id", "collectionRef", "recordRef", "password", "sentTo", "attempts", "created") '
             "VALUES (?, ?, ?, ?, ?, 0, ?)",
-            [otp_id, coll.id, record_id, _digest(secret, otp_id, code), sent_to, now_str()])
+            [otp_id, coll.id, record_id, _digest(secret, otp_id, code), sent_to, now_str()],
+        )
         return True
 
     return await db.write(run)
@@ -84,8 +89,9 @@ async def consume(db: Database, secret: str, coll: Collection, otp_id: str, code
     """Use up a code: (record id, address it was sent to). Raises 400 for an unknown, foreign,
     expired or wrong code (the same answer for each) and 429 past `MAX_ATTEMPTS` tries."""
     _, dur, _ = options(coll)
-    row = await db.fetchone('SELECT "collectionRef", "recordRef", "password", "sentTo", "created" FROM "_otps" '
-                            'WHERE "id" = ?', [otp_id])
+    row = await db.fetchone(
+        'SELECT "collectionRef", "recordRef", "password", "sentTo", "created" FROM "_otps" WHERE "id" = ?', [otp_id]
+    )
     if row is None or row[0] != coll.id:
         raise BadRequest(INVALID)
     if row[4] < _cutoff(dur):
@@ -94,8 +100,9 @@ async def consume(db: Database, secret: str, coll: Collection, otp_id: str, code
 
     async def attempt(conn: Conn) -> int:
         # Counted before the code is compared, so parallel guesses are counted too.
-        n = await conn.execute('UPDATE "_otps" SET "attempts" = "attempts" + 1 WHERE "id" = ? AND "attempts" < ?',
-                               [otp_id, MAX_ATTEMPTS])
+        n = await conn.execute(
+            'UPDATE "_otps" SET "attempts" = "attempts" + 1 WHERE "id" = ? AND "attempts" < ?', [otp_id, MAX_ATTEMPTS]
+        )
         if not n:
             await conn.execute('DELETE FROM "_otps" WHERE "id" = ?', [otp_id])
         return n
@@ -110,8 +117,7 @@ async def consume(db: Database, secret: str, coll: Collection, otp_id: str, code
     return row[1], row[3]
 
 
-async def sign_in(db: Database, registry: Registry, secret: str, coll: Collection, otp_id: str,
-                  code: str) -> Account:
+async def sign_in(db: Database, registry: Registry, secret: str, coll: Collection, otp_id: str, code: str) -> Account:
     """The account a right code signs in (the code is used up, see `consume`). The address it
     was sent to is proven by it: a record with that email becomes verified."""
     record_id, sent_to = await consume(db, secret, coll, otp_id, code)

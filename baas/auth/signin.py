@@ -42,8 +42,9 @@ def identity_fields(coll: Collection) -> list[str]:
     return [f for f in fields if isinstance(f, str) and coll.field(f) is not None]
 
 
-async def with_password(eng: Engine, coll: Collection, identity: str, password: str, wanted_field: Any = None,
-                        ip: str = "") -> Account:
+async def with_password(
+    eng: Engine, coll: Collection, identity: str, password: str, wanted_field: Any = None, ip: str = ""
+) -> Account:
     """The account ``identity`` names (in one of the identity fields, or only ``wanted_field``)
     if ``password`` is its password; else `BadRequest` — the same answer, and about the same
     time, whether or not the account exists. While the identity is locked after failures
@@ -62,8 +63,9 @@ async def with_password(eng: Engine, coll: Collection, identity: str, password: 
     return found
 
 
-async def check_auth_rule(eng: Engine, coll: Collection, record_id: str,
-                          requester: Callable[[], Awaitable[RequestInfo]]) -> None:
+async def check_auth_rule(
+    eng: Engine, coll: Collection, record_id: str, requester: Callable[[], Awaitable[RequestInfo]]
+) -> None:
     """PocketBase's ``authRule``, evaluated against the signing-in record for the requester
     (null: superusers only, "": anyone). ``requester`` is asked only when the rule needs it."""
     rule = coll.authRule
@@ -78,8 +80,9 @@ async def check_auth_rule(eng: Engine, coll: Collection, record_id: str,
         raise Forbidden("The request doesn't satisfy the collection requirements to authenticate.")
 
 
-async def mfa_step(eng: Engine, coll: Collection, record_id: str, method: str, mfa_id: str | None,
-                   guest: RequestInfo) -> str | None:
+async def mfa_step(
+    eng: Engine, coll: Collection, record_id: str, method: str, mfa_id: str | None, guest: RequestInfo
+) -> str | None:
     """MFA for a sign-in by ``method`` (see `baas.auth.mfa`): None when the sign-in may complete
     (no MFA needed, or ``mfa_id`` names a session this method completes), else the id of the
     session just opened, for the client to pass back with its second factor."""

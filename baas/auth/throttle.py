@@ -96,8 +96,13 @@ class LoginThrottle:
         if entry.locked_until > now:
             if not entry.warned:  # one line per lock, not per refused attempt
                 entry.warned = True
-                security.warning("sign-in locked: collection %s identity %r after %d failures (%.0fs left)",
-                                 collection_id, key[1][:200], entry.failures, entry.locked_until - now)
+                security.warning(
+                    "sign-in locked: collection %s identity %r after %d failures (%.0fs left)",
+                    collection_id,
+                    key[1][:200],
+                    entry.failures,
+                    entry.locked_until - now,
+                )
             raise TooManyRequests(LOCKED_MESSAGE)
         if now - entry.last > self.forget_after:
             del self._entries[key]
@@ -117,15 +122,21 @@ class LoginThrottle:
         if over >= 0:
             entry.locked_until = now + min(self.max_lock, self.base_lock * 2 ** min(over, 32))
             entry.warned = False
-        security.warning("failed sign-in: collection %s identity %r from %s (failure %d)",
-                         collection_id, key[1][:200], ip or "?", entry.failures)
+        security.warning(
+            "failed sign-in: collection %s identity %r from %s (failure %d)",
+            collection_id,
+            key[1][:200],
+            ip or "?",
+            entry.failures,
+        )
 
     def succeeded(self, collection_id: str, identity: str) -> None:
         self._entries.pop(self._key(collection_id, identity), None)
 
     def _sweep(self, now: float) -> None:
-        self._entries = {k: e for k, e in self._entries.items()
-                         if e.locked_until > now or now - e.last <= self.forget_after}
+        self._entries = {
+            k: e for k, e in self._entries.items() if e.locked_until > now or now - e.last <= self.forget_after
+        }
         if len(self._entries) >= self.max_entries:  # a flood of distinct identities: keep the newest
-            keep = sorted(self._entries.items(), key=lambda kv: kv[1].last)[-self.max_entries // 2:]
+            keep = sorted(self._entries.items(), key=lambda kv: kv[1].last)[-self.max_entries // 2 :]
             self._entries = dict(keep)

@@ -18,11 +18,25 @@ def signing_key(secret: str, token_key: str) -> str:
     return f"{secret}{token_key}"
 
 
-def issue(secret: str, record: dict[str, Any], collection_id: str, token_key: str, duration: int,
-          *, kind: str = "auth", refreshable: bool = True) -> str:
+def issue(
+    secret: str,
+    record: dict[str, Any],
+    collection_id: str,
+    token_key: str,
+    duration: int,
+    *,
+    kind: str = "auth",
+    refreshable: bool = True,
+) -> str:
     now = int(time.time())
-    claims = {"id": record["id"], "type": kind, "collectionId": collection_id, "refreshable": refreshable,
-              "iat": now, "exp": now + duration}
+    claims = {
+        "id": record["id"],
+        "type": kind,
+        "collectionId": collection_id,
+        "refreshable": refreshable,
+        "iat": now,
+        "exp": now + duration,
+    }
     return jwt.encode(claims, signing_key(secret, token_key), algorithm=ALGORITHM)
 
 
@@ -85,12 +99,22 @@ def verify(token: str, secret: str, token_key: str, kind: str = "auth") -> dict[
 
 def _verify(token: str, secret: str, token_key: str, kind: str) -> dict[str, Any] | None:
     try:
-        claims = jwt.decode(token, signing_key(secret, token_key), algorithms=[ALGORITHM],
-                            options={"require": ["exp", "id", "collectionId"]})
+        claims = jwt.decode(
+            token,
+            signing_key(secret, token_key),
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "id", "collectionId"]},
+        )
     except jwt.PyJWTError as exc:
-        _refused(token, kind, "expired" if isinstance(exc, jwt.ExpiredSignatureError) else
-                 "bad signature (forged, or the record's tokenKey changed)"
-                 if isinstance(exc, jwt.InvalidSignatureError) else f"invalid ({type(exc).__name__})")
+        _refused(
+            token,
+            kind,
+            "expired"
+            if isinstance(exc, jwt.ExpiredSignatureError)
+            else "bad signature (forged, or the record's tokenKey changed)"
+            if isinstance(exc, jwt.InvalidSignatureError)
+            else f"invalid ({type(exc).__name__})",
+        )
         return None
     if claims.get("type") != kind:
         _refused(token, kind, f"a {str(claims.get('type'))[:20]!r} token")
@@ -103,5 +127,10 @@ def _refused(token: str, kind: str, reason: str) -> None:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
         claims = {}
-    security.warning("refused %s token for record %r of collection %r: %s", kind, str(claims.get("id"))[:40],
-                     str(claims.get("collectionId"))[:40], reason)
+    security.warning(
+        "refused %s token for record %r of collection %r: %s",
+        kind,
+        str(claims.get("id"))[:40],
+        str(claims.get("collectionId"))[:40],
+        reason,
+    )

@@ -86,7 +86,7 @@ def unseal(install_secret: str, sealed: str, aad: str) -> str | None:
     if not sealed.startswith(_SEALED_PREFIX):
         return None
     try:
-        raw = base64.urlsafe_b64decode(sealed[len(_SEALED_PREFIX):])
+        raw = base64.urlsafe_b64decode(sealed[len(_SEALED_PREFIX) :])
         key = _derive(install_secret, b"baas/totp-secret/v1")
         return AESGCM(key).decrypt(raw[:12], raw[12:], aad.encode()).decode()
     except (InvalidTag, ValueError):
@@ -132,8 +132,9 @@ def provisioning_uri(secret: str, account: str, issuer: str) -> str:
 # -- storage -------------------------------------------------------------------------------------
 async def is_enrolled(db: Database, collection_id: str, record_id: str) -> bool:
     """Whether the record has a confirmed TOTP enrolment (then every sign-in needs a TOTP code)."""
-    row = await db.fetchone('SELECT "confirmed" FROM "_totp" WHERE "collectionRef" = ? AND "recordRef" = ?',
-                            [collection_id, record_id])
+    row = await db.fetchone(
+        'SELECT "confirmed" FROM "_totp" WHERE "collectionRef" = ? AND "recordRef" = ?', [collection_id, record_id]
+    )
     return bool(row and row[0])
 
 
@@ -144,13 +145,14 @@ def _aad(collection_id: str, record_id: str) -> str:
 async def load(db: Database, install_secret: str, collection_id: str, record_id: str) -> Enrolment | None:
     row = await db.fetchone(
         'SELECT "secret", "confirmed", "recoveryCodes", "lastStep", "attempts", "lockedUntil" FROM "_totp" '
-        f"WHERE {_WHERE}", [collection_id, record_id])
+        f"WHERE {_WHERE}",
+        [collection_id, record_id],
+    )
     if row is None:
         return None
     secret = unseal(install_secret, row[0], _aad(collection_id, record_id))
     if secret is None:
-        raise BadRequest("The TOTP enrolment cannot be read (the server secret changed); "
-                         "ask a superuser to reset it.")
+        raise BadRequest("The TOTP enrolment cannot be read (the server secret changed); ask a superuser to reset it.")
     try:
         recovery = [h for h in json.loads(row[2] or "[]") if isinstance(h, str)]
     except ValueError:
@@ -169,7 +171,8 @@ async def enroll(db: Database, install_secret: str, collection_id: str, record_i
         changed = await conn.execute(
             'UPDATE "_totp" SET "secret" = ?, "recoveryCodes" = ?, "lastStep" = ?, "attempts" = ?, '
             f'"lockedUntil" = ?, "updated" = ? WHERE {_WHERE} AND "confirmed" = ?',
-            [sealed, "[]", 0, 0, "", now, collection_id, record_id, False])
+            [sealed, "[]", 0, 0, "", now, collection_id, record_id, False],
+        )
         if changed:
             return changed
         if await conn.fetchone(f'SELECT 1 FROM "_totp" WHERE {_WHERE}', [collection_id, record_id]):
@@ -177,7 +180,8 @@ async def enroll(db: Database, install_secret: str, collection_id: str, record_i
         await conn.execute(
             'INSERT INTO "_totp" ("collectionRef", "recordRef", "secret", "confirmed", "recoveryCodes", '
             '"lastStep", "attempts", "lockedUntil", "created", "updated") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-            [collection_id, record_id, sealed, False, "[]", 0, 0, "", now, now])
+            [collection_id, record_id, sealed, False, "[]", 0, 0, "", now, now],
+        )
         return 1
 
     if not await db.write(run):
@@ -193,23 +197,31 @@ def _check_lock(state: Enrolment) -> None:
 async def _fail(db: Database, collection_id: str, record_id: str) -> None:
     """Count a wrong code; the MAX_ATTEMPTS-th in a row locks checks for LOCK_SECONDS."""
     until = format_dt(datetime.now(UTC) + timedelta(seconds=LOCK_SECONDS))
-    await db.write(lambda conn: conn.execute(
-        'UPDATE "_totp" SET '
-        '"lockedUntil" = CASE WHEN "attempts" + 1 >= ? THEN ? ELSE "lockedUntil" END, '
-        '"attempts" = CASE WHEN "attempts" + 1 >= ? THEN 0 ELSE "attempts" + 1 END '
-        f"WHERE {_WHERE}", [MAX_ATTEMPTS, until, MAX_ATTEMPTS, collection_id, record_id]))
+    await db.write(
+        lambda conn: conn.execute(
+            'UPDATE "_totp" SET '
+            '"lockedUntil" = CASE WHEN "attempts" + 1 >= ? THEN ? ELSE "lockedUntil" END, '
+            '"attempts" = CASE WHEN "attempts" + 1 >= ? THEN 0 ELSE "attempts" + 1 END '
+            f"WHERE {_WHERE}",
+            [MAX_ATTEMPTS, until, MAX_ATTEMPTS, collection_id, record_id],
+        )
+    )
 
 
-async def _accept_step(db: Database, collection_id: str, record_id: str, step: int, *,
-                       confirm_with: list[str] | None = None) -> bool:
+async def _accept_step(
+    db: Database, collection_id: str, record_id: str, step: int, *, confirm_with: list[str] | None = None
+) -> bool:
     """Raise ``lastStep`` to ``step`` unless a code of that step or a later one was used already."""
     sets, params = ['"lastStep" = ?', '"attempts" = ?', '"lockedUntil" = ?', '"updated" = ?'], [step, 0, "", now_str()]
     if confirm_with is not None:
         sets += ['"confirmed" = ?', '"recoveryCodes" = ?']
         params += [True, json.dumps(confirm_with)]
-    changed = await db.write(lambda conn: conn.execute(
-        f'UPDATE "_totp" SET {", ".join(sets)} WHERE {_WHERE} AND "lastStep" < ? AND "confirmed" = ?',
-        [*params, collection_id, record_id, step, confirm_with is None]))
+    changed = await db.write(
+        lambda conn: conn.execute(
+            f'UPDATE "_totp" SET {", ".join(sets)} WHERE {_WHERE} AND "lastStep" < ? AND "confirmed" = ?',
+            [*params, collection_id, record_id, step, confirm_with is None],
+        )
+    )
     return bool(changed)
 
 
@@ -226,13 +238,22 @@ async def confirm(db: Database, install_secret: str, collection_id: str, record_
     hashed = [hash_recovery(install_secret, c) for c in codes]
     if step is None or not await _accept_step(db, collection_id, record_id, step, confirm_with=hashed):
         await _fail(db, collection_id, record_id)
-        raise InvalidCode("Invalid or expired TOTP code.", {"code": {
-            "code": "validation_invalid_totp", "message": "Invalid or expired code."}})
+        raise InvalidCode(
+            "Invalid or expired TOTP code.",
+            {"code": {"code": "validation_invalid_totp", "message": "Invalid or expired code."}},
+        )
     return codes
 
 
-async def verify(db: Database, install_secret: str, collection_id: str, record_id: str, *,
-                 code: str | None = None, recovery_code: str | None = None) -> str:
+async def verify(
+    db: Database,
+    install_secret: str,
+    collection_id: str,
+    record_id: str,
+    *,
+    code: str | None = None,
+    recovery_code: str | None = None,
+) -> str:
     """Check a current code (single use) or a recovery code (consumed); "totp" or "recovery".
     Raises `InvalidCode` (counted towards the lock) or `TooManyRequests`."""
     state = await load(db, install_secret, collection_id, record_id)
@@ -243,18 +264,28 @@ async def verify(db: Database, install_secret: str, collection_id: str, record_i
         if await _use_recovery(db, install_secret, collection_id, record_id, state, recovery_code):
             return "recovery"
         await _fail(db, collection_id, record_id)
-        raise InvalidCode("Invalid or already used recovery code.", {"recoveryCode": {
-            "code": "validation_invalid_recovery_code", "message": "Invalid or already used recovery code."}})
+        raise InvalidCode(
+            "Invalid or already used recovery code.",
+            {
+                "recoveryCode": {
+                    "code": "validation_invalid_recovery_code",
+                    "message": "Invalid or already used recovery code.",
+                }
+            },
+        )
     step = match_step(state.secret, code or "")
     if step is not None and await _accept_step(db, collection_id, record_id, step):
         return "totp"
     await _fail(db, collection_id, record_id)
-    raise InvalidCode("Invalid or expired TOTP code.", {"code": {
-        "code": "validation_invalid_totp", "message": "Invalid or expired code."}})
+    raise InvalidCode(
+        "Invalid or expired TOTP code.",
+        {"code": {"code": "validation_invalid_totp", "message": "Invalid or expired code."}},
+    )
 
 
-async def _use_recovery(db: Database, install_secret: str, collection_id: str, record_id: str,
-                        state: Enrolment, code: str) -> bool:
+async def _use_recovery(
+    db: Database, install_secret: str, collection_id: str, record_id: str, state: Enrolment, code: str
+) -> bool:
     if not isinstance(code, str) or not code.strip():
         return False
     wanted = hash_recovery(install_secret, code)
@@ -266,39 +297,55 @@ async def _use_recovery(db: Database, install_secret: str, collection_id: str, r
         return False
     remaining = [h for h in state.recovery if h != match]
     # Compare-and-swap on the stored list: two requests with the same code cannot both win.
-    changed = await db.write(lambda conn: conn.execute(
-        f'UPDATE "_totp" SET "recoveryCodes" = ?, "attempts" = ?, "lockedUntil" = ?, "updated" = ? '
-        f'WHERE {_WHERE} AND "recoveryCodes" = ?',
-        [json.dumps(remaining), 0, "", now_str(), collection_id, record_id, state.recovery_raw]))
+    changed = await db.write(
+        lambda conn: conn.execute(
+            f'UPDATE "_totp" SET "recoveryCodes" = ?, "attempts" = ?, "lockedUntil" = ?, "updated" = ? '
+            f'WHERE {_WHERE} AND "recoveryCodes" = ?',
+            [json.dumps(remaining), 0, "", now_str(), collection_id, record_id, state.recovery_raw],
+        )
+    )
     return bool(changed)
 
 
 async def status(db: Database, collection_id: str, record_id: str) -> dict[str, Any]:
-    row = await db.fetchone(f'SELECT "confirmed", "recoveryCodes", "created" FROM "_totp" WHERE {_WHERE}',
-                            [collection_id, record_id])
+    row = await db.fetchone(
+        f'SELECT "confirmed", "recoveryCodes", "created" FROM "_totp" WHERE {_WHERE}', [collection_id, record_id]
+    )
     if row is None:
         return {"enabled": False, "pending": False, "recoveryCodesLeft": 0}
     left = len(json.loads(row[1] or "[]")) if row[0] else 0
     return {"enabled": bool(row[0]), "pending": not row[0], "recoveryCodesLeft": left}
 
 
-async def disable(db: Database, install_secret: str, collection_id: str, record_id: str, *, code: Any,
-                  password: Any, password_hash: str) -> None:
+async def disable(
+    db: Database,
+    install_secret: str,
+    collection_id: str,
+    record_id: str,
+    *,
+    code: Any,
+    password: Any,
+    password_hash: str,
+) -> None:
     """Turn TOTP off for its owner, who proves presence with a current ``code`` or the account
     ``password`` (``password_hash``: the stored one); 400 when neither passes or TOTP is off."""
     if not (isinstance(code, str) and code) and not (isinstance(password, str) and password):
-        raise BadRequest("An error occurred while validating the submitted data.", {
-            "code": {"code": "validation_required", "message": "Send a current code or the password."}})
+        raise BadRequest(
+            "An error occurred while validating the submitted data.",
+            {"code": {"code": "validation_required", "message": "Send a current code or the password."}},
+        )
     if isinstance(code, str) and code:
         await verify(db, install_secret, collection_id, record_id, code=code)
     elif not await verify_password_async(password_hash, str(password)):
-        raise BadRequest("Invalid password.", {"password": {"code": "validation_invalid_password",
-                                                            "message": "Invalid password."}})
+        raise BadRequest(
+            "Invalid password.", {"password": {"code": "validation_invalid_password", "message": "Invalid password."}}
+        )
     if not await remove(db, collection_id, record_id):
         raise BadRequest("TOTP is not enabled for this account.")
 
 
 async def remove(db: Database, collection_id: str, record_id: str) -> bool:
     """Delete the enrolment (confirmed or pending); whether there was one."""
-    return bool(await db.write(lambda conn: conn.execute(f'DELETE FROM "_totp" WHERE {_WHERE}',
-                                                         [collection_id, record_id])))
+    return bool(
+        await db.write(lambda conn: conn.execute(f'DELETE FROM "_totp" WHERE {_WHERE}', [collection_id, record_id]))
+    )

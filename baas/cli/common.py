@@ -28,6 +28,7 @@ def fail(message: str) -> NoReturn:
 def with_engine(settings: Settings, fn: Callable[[Engine], Awaitable[T]], plugins: bool = False) -> T:
     """Start an engine on ``settings``, ``await fn(engine)``, stop it; what ``fn`` returned. Schema,
     API and OS errors end the command with their message (`fail`)."""
+
     async def run() -> T:
         eng = Engine(settings)
         if plugins:  # their on_start work (tables) runs here once, before any worker starts

@@ -17,8 +17,9 @@ from baas.events.consumer import drop_consumer, list_consumers
 from baas.events.stream import Event
 from baas.settings import Settings
 
-events_app = typer.Typer(help="The durable event stream (record creates, updates and deletes).",
-                         no_args_is_help=True, rich_markup_mode=None)  # plain help, as in main.py
+events_app = typer.Typer(
+    help="The durable event stream (record creates, updates and deletes).", no_args_is_help=True, rich_markup_mode=None
+)  # plain help, as in main.py
 
 _encode = msgspec.json.Encoder().encode
 
@@ -44,12 +45,17 @@ def _stop_event() -> asyncio.Event:
 
 @events_app.command("tail")
 def events_tail(
-    consumer: str = typer.Option("", "--consumer", help="A durable consumer: resume from its saved position and "
-                                                        "save it after each printed batch."),
-    follow: bool = typer.Option(False, "--follow", "-f", help="Keep waiting for new events (always on without "
-                                                              "--consumer)."),
-    from_beginning: bool = typer.Option(False, "--from-beginning", help="A new consumer starts at the oldest "
-                                                                        "retained event instead of now."),
+    consumer: str = typer.Option(
+        "",
+        "--consumer",
+        help="A durable consumer: resume from its saved position and save it after each printed batch.",
+    ),
+    follow: bool = typer.Option(
+        False, "--follow", "-f", help="Keep waiting for new events (always on without --consumer)."
+    ),
+    from_beginning: bool = typer.Option(
+        False, "--from-beginning", help="A new consumer starts at the oldest retained event instead of now."
+    ),
     limit: int = typer.Option(0, "--limit", help="Stop after this many events (0: no limit)."),
     data_dir: str = DirOpt,
     db: str = DbOpt,
@@ -63,8 +69,10 @@ def events_tail(
             c = eng.events.consumer(consumer, start="beginning" if from_beginning else "now")
             typer.echo(f"consumer {consumer} at {await c.position()}", err=True)
             # An async generator (typed AsyncIterator by baas.events): closed below, once we stop reading.
-            batches = cast("AsyncGenerator[list[Event], None]",
-                           c.batches(limit=min(limit, 500) if limit else 500, follow=follow, autocommit=False))
+            batches = cast(
+                "AsyncGenerator[list[Event], None]",
+                c.batches(limit=min(limit, 500) if limit else 500, follow=follow, autocommit=False),
+            )
             while not stop.is_set():
                 nxt = asyncio.ensure_future(anext(batches, None))
                 halt = asyncio.ensure_future(stop.wait())
@@ -99,8 +107,10 @@ def events_tail(
         unlisten = eng.events.listen(on_events)
         typer.echo(f"listening after event {eng.events.last_id}", err=True)
         try:
-            await asyncio.wait({asyncio.ensure_future(stop.wait()), asyncio.ensure_future(done_printing.wait())},
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(done_printing.wait())},
+                return_when=asyncio.FIRST_COMPLETED,
+            )
         finally:
             unlisten()
 
@@ -108,9 +118,11 @@ def events_tail(
 
 
 @events_app.command("consumers")
-def events_consumers(data_dir: str = DirOpt, db: str = DbOpt,
-                     drop: str = typer.Option("", "--drop", help="Forget this consumer (it stops holding back "
-                                                                 "retention).")) -> None:
+def events_consumers(
+    data_dir: str = DirOpt,
+    db: str = DbOpt,
+    drop: str = typer.Option("", "--drop", help="Forget this consumer (it stops holding back retention)."),
+) -> None:
     """List durable consumers with their positions (or drop one)."""
     settings = Settings(data_dir=data_dir, db_url=db)
     if drop:

@@ -14,15 +14,20 @@ from baas.ids import format_dt
 from baas.jobs import store
 from baas.settings import Settings
 
-jobs_app = typer.Typer(help="Scheduled jobs declared in baas.yaml (docs/jobs.md).", no_args_is_help=True,
-                       rich_markup_mode=None)
-ProjectOpt = typer.Option(None, "--project", help="The baas.yaml declaring the jobs (default: $BAAS_PROJECT, "
-                                                  "else ./baas.yaml).")
+jobs_app = typer.Typer(
+    help="Scheduled jobs declared in baas.yaml (docs/jobs.md).", no_args_is_help=True, rich_markup_mode=None
+)
+ProjectOpt = typer.Option(
+    None, "--project", help="The baas.yaml declaring the jobs (default: $BAAS_PROJECT, else ./baas.yaml)."
+)
 
 
 def _settings(data_dir: str, db: str, project: Path | None) -> Settings:
-    path = str(project) if project else os.environ.get("BAAS_PROJECT") or ("baas.yaml" if Path("baas.yaml").is_file()
-                                                                          else "")
+    path = (
+        str(project)
+        if project
+        else os.environ.get("BAAS_PROJECT") or ("baas.yaml" if Path("baas.yaml").is_file() else "")
+    )
     if not path or not Path(path).is_file():
         typer.echo(f"error: no baas.yaml declaring jobs (looked for {path or './baas.yaml'}; pass --project)", err=True)
         raise typer.Exit(1)
@@ -31,8 +36,10 @@ def _settings(data_dir: str, db: str, project: Path | None) -> Settings:
 
 def _line(run: dict[str, Any]) -> str:
     tail = run["error"] or run["output"]
-    return (f"{run['scheduled']}  {run['job']:<20} {run['status']:<10} attempt {run['attempt']}  {run['trigger']:<8}"
-            f" {tail[:80]}")
+    return (
+        f"{run['scheduled']}  {run['job']:<20} {run['status']:<10} attempt {run['attempt']}  {run['trigger']:<8}"
+        f" {tail[:80]}"
+    )
 
 
 @jobs_app.command("list")
@@ -47,8 +54,10 @@ def jobs_list(project: Path | None = ProjectOpt, data_dir: str = DirOpt, db: str
             job = eng.jobs.jobs[name]
             nxt = eng.jobs.next_fire(name, now) if job.enabled else None
             prev = last.get(name)
-            out.append(f"{name:<20} {job.schedule:<14} {job.timezone:<16} {job.target:<24} "
-                       f"next {format_dt(nxt) if nxt else '-':<24} last {prev['status'] if prev else '-'}")
+            out.append(
+                f"{name:<20} {job.schedule:<14} {job.timezone:<16} {job.target:<24} "
+                f"next {format_dt(nxt) if nxt else '-':<24} last {prev['status'] if prev else '-'}"
+            )
         return out
 
     lines = with_engine(_settings(data_dir, db, project), run, plugins=True)
@@ -74,9 +83,12 @@ def jobs_run(name: str, project: Path | None = ProjectOpt, data_dir: str = DirOp
 
 
 @jobs_app.command("history")
-def jobs_history(name: str = typer.Argument("", help="One job (default: every job)."),
-                 limit: int = typer.Option(20, "--limit", help="How many runs, newest first."),
-                 data_dir: str = DirOpt, db: str = DbOpt) -> None:
+def jobs_history(
+    name: str = typer.Argument("", help="One job (default: every job)."),
+    limit: int = typer.Option(20, "--limit", help="How many runs, newest first."),
+    data_dir: str = DirOpt,
+    db: str = DbOpt,
+) -> None:
     """The latest runs: tick, job, status, attempts, trigger, output or error."""
     runs = with_engine(Settings(data_dir=data_dir, db_url=db), lambda eng: store.history(eng.db, name, limit))
     typer.echo("\n".join(_line(r) for r in runs) if runs else "No runs yet.")

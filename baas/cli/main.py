@@ -38,8 +38,9 @@ from baas.settings import Settings
 
 # Plain (click) help: typer's rich help renders every flag as `--dev <bool>`, as if it took a value.
 PLAIN_HELP: dict[str, Any] = {"rich_markup_mode": None, "no_args_is_help": True}
-app = typer.Typer(help="baas: a self-hostable backend, wire-compatible with PocketBase.", add_completion=False,
-                  **PLAIN_HELP)
+app = typer.Typer(
+    help="baas: a self-hostable backend, wire-compatible with PocketBase.", add_completion=False, **PLAIN_HELP
+)
 schema_app = typer.Typer(help="Plan, apply and export the declarative schema (baas.yaml).", **PLAIN_HELP)
 superuser_app = typer.Typer(help="Manage superusers.", **PLAIN_HELP)
 app.add_typer(schema_app, name="schema")
@@ -57,8 +58,11 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                      help="Print the version and exit.")) -> None:
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
     """baas: a self-hostable backend, wire-compatible with PocketBase."""
 
 
@@ -77,13 +81,19 @@ def serve(
     db: str = DbOpt,
     schema: str = typer.Option("", "--schema", help="A baas.yaml applied at start (refused if it would lose data)."),
     accept_data_loss: bool = typer.Option(False, "--accept-data-loss", help="Apply a destructive --schema anyway."),
-    workers: int = typer.Option(0, "--workers", envvar="BAAS_WORKERS",
-                                help="Server processes; 0 (default): one per CPU core. SQLite in WAL mode and "
-                                     "PostgreSQL both serve several."),
+    workers: int = typer.Option(
+        0,
+        "--workers",
+        envvar="BAAS_WORKERS",
+        help="Server processes; 0 (default): one per CPU core. SQLite in WAL mode and PostgreSQL both serve several.",
+    ),
     dev: bool = typer.Option(False, "--dev", help="Development mode: verbose logs and a request log."),
-    max_body_size: int = typer.Option(0, "--max-body-size", envvar="BAAS_MAX_BODY_SIZE",
-                                      help="Request body limit in bytes (default 32 MiB; record writes add "
-                                           "their file fields' maxSize)."),
+    max_body_size: int = typer.Option(
+        0,
+        "--max-body-size",
+        envvar="BAAS_MAX_BODY_SIZE",
+        help="Request body limit in bytes (default 32 MiB; record writes add their file fields' maxSize).",
+    ),
 ) -> None:
     """Serve the API (granian, uvloop)."""
     host, _, port = http.rpartition(":")
@@ -93,8 +103,9 @@ def serve(
         check_address(host, int(port))
     except AddressInUse as exc:
         fail(str(exc))
-    settings = Settings(data_dir=data_dir, db_url=db, http=http, schema_file=schema, dev=dev,
-                        accept_data_loss=accept_data_loss)
+    settings = Settings(
+        data_dir=data_dir, db_url=db, http=http, schema_file=schema, dev=dev, accept_data_loss=accept_data_loss
+    )
     log_migrations_here()
 
     async def prepare(eng: Engine) -> tuple[int, str]:
@@ -106,20 +117,30 @@ def serve(
 
     # Prepare once in this process (schema, secret, system tables) so workers never race on DDL.
     superusers, installer = with_engine(settings, prepare, plugins=True)
-    os.environ.update({"BAAS_DIR": data_dir, "BAAS_DB": db, "BAAS_HTTP": http, "BAAS_DEV": "1" if dev else "",
-                       "BAAS_PROJECT": str(Path(schema).resolve()) if schema else ""})  # workers load its plugins
+    os.environ.update(
+        {
+            "BAAS_DIR": data_dir,
+            "BAAS_DB": db,
+            "BAAS_HTTP": http,
+            "BAAS_DEV": "1" if dev else "",
+            "BAAS_PROJECT": str(Path(schema).resolve()) if schema else "",
+        }
+    )  # workers load its plugins
     if max_body_size > 0:
         os.environ["BAAS_MAX_BODY_SIZE"] = str(max_body_size)
     try:  # again: preparing took a while, and someone may have taken the port meanwhile
         check_address(host, int(port))
     except AddressInUse as exc:
         fail(str(exc))
-    typer.echo(f"baas serving on http://{http} (data: {Path(data_dir).resolve()}, "
-               f"db: {'postgresql' if db else 'sqlite'})")
+    typer.echo(
+        f"baas serving on http://{http} (data: {Path(data_dir).resolve()}, db: {'postgresql' if db else 'sqlite'})"
+    )
     if not superusers:  # the URL may hold a password: never echo it
         where = f" --dir {shlex.quote(data_dir)}" if data_dir != "baas_data" else ""
-        typer.echo(f"No superuser yet. Create one with: baas superuser upsert EMAIL PASSWORD{where}"
-                   + (" --db <database URL>" if db else ""))
+        typer.echo(
+            f"No superuser yet. Create one with: baas superuser upsert EMAIL PASSWORD{where}"
+            + (" --db <database URL>" if db else "")
+        )
         typer.echo(f"or open the one-time installer link (valid 30 minutes): http://{http}/_/#/install/{installer}")
     Granian(
         target="baas.cli.serve:make_app",
@@ -158,9 +179,12 @@ def schema_plan(file: Path = typer.Argument(Path("baas.yaml")), data_dir: str = 
 
 
 @schema_app.command("apply")
-def schema_apply(file: Path = typer.Argument(Path("baas.yaml")), data_dir: str = DirOpt, db: str = DbOpt,
-                 accept_data_loss: bool = typer.Option(False, "--accept-data-loss",
-                                                       help="Apply even if the plan drops data.")) -> None:
+def schema_apply(
+    file: Path = typer.Argument(Path("baas.yaml")),
+    data_dir: str = DirOpt,
+    db: str = DbOpt,
+    accept_data_loss: bool = typer.Option(False, "--accept-data-loss", help="Apply even if the plan drops data."),
+) -> None:
     """Apply FILE in one transaction."""
 
     async def run(eng: Engine) -> Plan:
@@ -174,13 +198,18 @@ def schema_apply(file: Path = typer.Argument(Path("baas.yaml")), data_dir: str =
 
 
 @schema_app.command("export")
-def schema_export(out: Path | None = typer.Option(None, "--out", "-o", help="Write here instead of stdout."),
-                  data_dir: str = DirOpt, db: str = DbOpt) -> None:
+def schema_export(
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write here instead of stdout."),
+    data_dir: str = DirOpt,
+    db: str = DbOpt,
+) -> None:
     """Write the applied schema as baas.yaml."""
     settings = Settings(data_dir=data_dir, db_url=db)
     if not db and not (Path(data_dir) / "data.db").is_file():  # exporting must not create a data dir
-        fail(f"no data directory with a database at {data_dir!r}: nothing to export "
-              "(pass --dir DATA, or --db for PostgreSQL)")
+        fail(
+            f"no data directory with a database at {data_dir!r}: nothing to export "
+            "(pass --dir DATA, or --db for PostgreSQL)"
+        )
 
     async def run(eng: Engine) -> str:
         return dump_schema(eng.registry.all())
@@ -200,11 +229,16 @@ def schema_jsonschema() -> None:
 
 
 @files_app.command("sweep")
-def files_sweep(dry_run: bool = typer.Option(False, "--dry-run", help="List the orphans without removing them."),
-                older_than: float = typer.Option(3600.0, "--older-than",
-                                                 help="Grace period in seconds: newer blobs may be uploads in flight."),
-                data_dir: str = DirOpt, db: str = DbOpt) -> None:
+def files_sweep(
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the orphans without removing them."),
+    older_than: float = typer.Option(
+        3600.0, "--older-than", help="Grace period in seconds: newer blobs may be uploads in flight."
+    ),
+    data_dir: str = DirOpt,
+    db: str = DbOpt,
+) -> None:
     """Find (and remove) stored files that no record names any more."""
+
     async def run(eng: Engine) -> list[str]:
         return await sweep_orphans(eng, await storage_for(eng), older_than, dry_run=dry_run)
 

@@ -47,8 +47,10 @@ def check_address(host: str, port: int) -> None:
             sock.bind(addr)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise AddressInUse(f"address {host}:{port} is already in use (is another server "
-                                   "running? choose another with --http HOST:PORT)") from None
+                raise AddressInUse(
+                    f"address {host}:{port} is already in use (is another server "
+                    "running? choose another with --http HOST:PORT)"
+                ) from None
             raise AddressInUse(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 

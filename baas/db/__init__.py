@@ -14,5 +14,5 @@ def open_database(url: str, *, readers: int = 4, timeout: float = 30.0) -> Datab
     if url.startswith(("postgres://", "postgresql://")):
         return PostgresDatabase(url, max_size=max(readers * 2, 4), timeout=timeout)
     if url.startswith("sqlite:///"):
-        return SqliteDatabase(url[len("sqlite:///"):], readers=readers, timeout=timeout)
+        return SqliteDatabase(url[len("sqlite:///") :], readers=readers, timeout=timeout)
     raise ValueError(f"unsupported database URL: {url!r} (use sqlite:///path or postgresql://…)")

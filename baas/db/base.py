@@ -51,4 +51,3 @@ class Database(Protocol):
         """Run ``fn`` in a write transaction; commit if it returns, roll back if it raises.
         ``heavy`` marks long jobs (schema changes, bulk deletes) that must stay off the event loop."""
         ...
-

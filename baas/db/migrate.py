@@ -28,9 +28,9 @@ def _upgrade(connection: sa.Connection) -> None:
 async def migrate(url: str) -> None:
     """Upgrade the system tables of the database at ``url`` to head."""
     if url.startswith("sqlite:///"):
+
         def run() -> None:
-            engine = sa.create_engine(url, poolclass=sa.pool.NullPool,
-                                      connect_args={"timeout": 30})
+            engine = sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args={"timeout": 30})
             try:
                 with engine.begin() as conn:
                     _upgrade(conn)

@@ -17,8 +17,7 @@ T = TypeVar("T")
 # PostgreSQL cannot hold U+0000 in text or jsonb (SQLite can). Whatever path a NUL arrives by — a
 # record id in the URL, a sign-in identity, a filter value — the bound parameter is refused here
 # with a 400 instead of surfacing as a server error.
-_TEXT_ERRORS = (asyncpg.exceptions.CharacterNotInRepertoireError,
-                asyncpg.exceptions.UntranslatableCharacterError)
+_TEXT_ERRORS = (asyncpg.exceptions.CharacterNotInRepertoireError, asyncpg.exceptions.UntranslatableCharacterError)
 
 
 def _nul_refused() -> BadRequest:

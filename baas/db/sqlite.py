@@ -353,8 +353,9 @@ class SqliteDatabase:
         if self._lock_fd is not None:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
-    async def _run_jobs(self, conn: SqliteConn, jobs: list[_Job],
-                        results: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    async def _run_jobs(
+        self, conn: SqliteConn, jobs: list[_Job], results: list[tuple[asyncio.Future[Any], bool, Any]]
+    ) -> None:
         if len(jobs) == 1:
             await self._run_one(conn, jobs[0])
             return
@@ -369,8 +370,8 @@ class SqliteDatabase:
                     # SQLite rolled the whole transaction back itself (I/O error, disk full, …):
                     # the jobs before this one are gone too; the ones after run in a new group.
                     _fail([(None, f) for f, _, _ in results] + [(None, fut)], exc)
-                    if jobs[i + 1:]:
-                        await self._run_group(conn, jobs[i + 1:])
+                    if jobs[i + 1 :]:
+                        await self._run_group(conn, jobs[i + 1 :])
                     return
                 await conn.execute("ROLLBACK TO SAVEPOINT job")
                 await conn.execute("RELEASE SAVEPOINT job")
@@ -395,7 +396,6 @@ class SqliteDatabase:
                 fut.set_result(value)
             else:
                 fut.set_exception(value)
-
 
     async def _run_one(self, conn: SqliteConn, job: _Job) -> None:
         """A group of one (the common case when writes don't overlap) needs no savepoint: its

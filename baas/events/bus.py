@@ -156,8 +156,7 @@ class EventBus:
         while True:
             if not self._wake.is_set():
                 # Events held back behind an id still being committed: look again soon.
-                wait = (HOLD_POLL if self._cursor.holding else
-                        self.interval if self._listeners else self.idle_interval)
+                wait = HOLD_POLL if self._cursor.holding else self.interval if self._listeners else self.idle_interval
                 try:
                     async with asyncio.timeout(wait):
                         await self._wake.wait()

@@ -54,11 +54,14 @@ class Consumer:
             pos = await self.db.fetchval('SELECT "position" FROM "_event_consumers" WHERE "name" = ?', [self.name])
             if pos is None:
                 initial = 0 if self.start == "beginning" else await self.bus.start_position()
-                await self.db.write(lambda c: c.execute(
-                    'INSERT INTO "_event_consumers" ("name", "position", "updated") VALUES (?, ?, ?) '
-                    'ON CONFLICT ("name") DO NOTHING', [self.name, initial, now_str()]))
-                pos = await self.db.fetchval('SELECT "position" FROM "_event_consumers" WHERE "name" = ?',
-                                             [self.name])
+                await self.db.write(
+                    lambda c: c.execute(
+                        'INSERT INTO "_event_consumers" ("name", "position", "updated") VALUES (?, ?, ?) '
+                        'ON CONFLICT ("name") DO NOTHING',
+                        [self.name, initial, now_str()],
+                    )
+                )
+                pos = await self.db.fetchval('SELECT "position" FROM "_event_consumers" WHERE "name" = ?', [self.name])
             self._cursor = StrictCursor(int(pos))
             self._touched = time.monotonic()
         return self._cursor
@@ -66,8 +69,9 @@ class Consumer:
     async def position(self) -> int:
         """The saved position: every event with a lower or equal id has been processed."""
         await self._ensure()
-        return int(await self.db.fetchval('SELECT "position" FROM "_event_consumers" WHERE "name" = ?',
-                                          [self.name]) or 0)
+        return int(
+            await self.db.fetchval('SELECT "position" FROM "_event_consumers" WHERE "name" = ?', [self.name]) or 0
+        )
 
     async def read(self, limit: int = 100) -> list[Event]:
         """The next events after what this object has read so far (at first: after the saved
@@ -85,9 +89,12 @@ class Consumer:
         """Save the position (default: the last event read). It only ever moves forward."""
         cur = await self._ensure()
         pos = cur.position if position is None else int(position)
-        await self.db.write(lambda c: c.execute(
-            'UPDATE "_event_consumers" SET "position" = ?, "updated" = ? WHERE "name" = ? AND "position" < ?',
-            [pos, now_str(), self.name, pos]))
+        await self.db.write(
+            lambda c: c.execute(
+                'UPDATE "_event_consumers" SET "position" = ?, "updated" = ? WHERE "name" = ? AND "position" < ?',
+                [pos, now_str(), self.name, pos],
+            )
+        )
         self._touched = time.monotonic()
 
     ack = commit
@@ -95,18 +102,23 @@ class Consumer:
     async def seek(self, position: int) -> None:
         """Set the saved position, backwards too (to replay retained events)."""
         await self._ensure()
-        await self.db.write(lambda c: c.execute(
-            'UPDATE "_event_consumers" SET "position" = ?, "updated" = ? WHERE "name" = ?',
-            [int(position), now_str(), self.name]))
+        await self.db.write(
+            lambda c: c.execute(
+                'UPDATE "_event_consumers" SET "position" = ?, "updated" = ? WHERE "name" = ?',
+                [int(position), now_str(), self.name],
+            )
+        )
         self._cursor = StrictCursor(int(position))
 
     async def _touch(self) -> None:
-        await self.db.write(lambda c: c.execute('UPDATE "_event_consumers" SET "updated" = ? WHERE "name" = ?',
-                                                [now_str(), self.name]))
+        await self.db.write(
+            lambda c: c.execute('UPDATE "_event_consumers" SET "updated" = ? WHERE "name" = ?', [now_str(), self.name])
+        )
         self._touched = time.monotonic()
 
-    async def batches(self, limit: int = 100, *, follow: bool = True, autocommit: bool = True,
-                      idle: float = 1.0) -> AsyncIterator[list[Event]]:
+    async def batches(
+        self, limit: int = 100, *, follow: bool = True, autocommit: bool = True, idle: float = 1.0
+    ) -> AsyncIterator[list[Event]]:
         """Batches of new events. With ``autocommit`` a batch is committed when the loop asks for
         the next one (so a batch whose processing crashed or broke out of the loop is read again).
         Without ``follow`` the iteration ends once caught up; with it, it waits for new events
@@ -136,8 +148,10 @@ class Consumer:
 
 async def list_consumers(db: Any) -> list[tuple[str, int, str]]:
     """(name, position, updated) of every registered consumer."""
-    return [(r[0], int(r[1]), r[2]) for r in await db.fetch(
-        'SELECT "name", "position", "updated" FROM "_event_consumers" ORDER BY "name"')]
+    return [
+        (r[0], int(r[1]), r[2])
+        for r in await db.fetch('SELECT "name", "position", "updated" FROM "_event_consumers" ORDER BY "name"')
+    ]
 
 
 async def drop_consumer(db: Any, name: str) -> bool:

@@ -36,8 +36,10 @@ def check(section: Any) -> dict[str, Any]:
     for key in DEFAULTS:
         value = section.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DAYS:
-            errors[key] = {"code": "validation_invalid_value",
-                           "message": f"Must be a whole number of days between 0 and {MAX_DAYS}."}
+            errors[key] = {
+                "code": "validation_invalid_value",
+                "message": f"Must be a whole number of days between 0 and {MAX_DAYS}.",
+            }
     return errors
 
 
@@ -55,16 +57,19 @@ def _ago(now: datetime, days: int) -> str:
 async def horizon(db: Any, stale_days: int, now: datetime) -> int | None:
     """The highest id every live consumer has read (None: no consumer holds anything back)."""
     if stale_days > 0:
-        value = await db.fetchval('SELECT min("position") FROM "_event_consumers" WHERE "updated" >= ?',
-                                  [_ago(now, stale_days)])
+        value = await db.fetchval(
+            'SELECT min("position") FROM "_event_consumers" WHERE "updated" >= ?', [_ago(now, stale_days)]
+        )
     else:
         value = await db.fetchval('SELECT min("position") FROM "_event_consumers"')
     return None if value is None else int(value)
 
 
 # The oldest BATCH events by id (an index walk, bounded), of those the ones past retention.
-_DELETE = ('DELETE FROM "_events" WHERE "id" IN (SELECT "id" FROM (SELECT "id", "created" FROM "_events" '
-           'WHERE "id" <= ? ORDER BY "id" LIMIT ?) AS t WHERE "created" < ?)')
+_DELETE = (
+    'DELETE FROM "_events" WHERE "id" IN (SELECT "id" FROM (SELECT "id", "created" FROM "_events" '
+    'WHERE "id" <= ? ORDER BY "id" LIMIT ?) AS t WHERE "created" < ?)'
+)
 
 
 async def prune(db: Any, *, now: datetime | None = None, pause: float = 0.05) -> int:

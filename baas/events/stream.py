@@ -63,7 +63,7 @@ _SQLITE_READ = f'SELECT {COLUMNS} FROM "_events" WHERE "id" > ? ORDER BY "id" LI
 # One statement, so the snapshot returned is the one the rows were read with; the LEFT JOIN
 # gives one row even when there are no events.
 _PG_READ = (
-    'SELECT txid_snapshot_xmin(s.snap), txid_snapshot_xmax(s.snap), e.* '
+    "SELECT txid_snapshot_xmin(s.snap), txid_snapshot_xmax(s.snap), e.* "
     "FROM (SELECT txid_current_snapshot() AS snap) AS s "
     f'LEFT JOIN LATERAL (SELECT {COLUMNS} FROM "_events" WHERE "id" > ? OR "id" = ANY(?::bigint[]) '
     'ORDER BY "id" LIMIT ?) AS e ON TRUE'

@@ -37,8 +37,21 @@ if TYPE_CHECKING:  # the engine builds a FileService; this module only reads it
 
 SETTINGS_TTL = 2.0
 
-__all__ = ["Blob", "BlobInfo", "BlobNotFound", "BlobTooLarge", "FileService", "InvalidKey", "Storage", "StorageError",
-           "file_key", "record_prefix", "storage_for", "storage_from_settings", "thumb_key"]
+__all__ = [
+    "Blob",
+    "BlobInfo",
+    "BlobNotFound",
+    "BlobTooLarge",
+    "FileService",
+    "InvalidKey",
+    "Storage",
+    "StorageError",
+    "file_key",
+    "record_prefix",
+    "storage_for",
+    "storage_from_settings",
+    "thumb_key",
+]
 
 
 class FileService:

@@ -58,8 +58,14 @@ class Blob:
     Iterate it once; call ``aclose()`` when stopping early (a client that went away) so the file
     or HTTP connection behind it is released at once rather than at garbage collection."""
 
-    def __init__(self, info: BlobInfo, offset: int, length: int, chunks: AsyncIterator[bytes],
-                 closer: Callable[[], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self,
+        info: BlobInfo,
+        offset: int,
+        length: int,
+        chunks: AsyncIterator[bytes],
+        closer: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.info = info
         self.offset = offset
         self.length = length

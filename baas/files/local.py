@@ -46,8 +46,9 @@ class LocalStorage:
         return self.root.joinpath(*check_key(key).split("/"))
 
     # -- writing --------------------------------------------------------------------------------
-    async def put(self, key: str, chunks: AsyncIterable[bytes], *, content_type: str = "",
-                  max_size: int | None = None) -> int:
+    async def put(
+        self, key: str, chunks: AsyncIterable[bytes], *, content_type: str = "", max_size: int | None = None
+    ) -> int:
         target = self._path(key)
         tmp_dir = self.root / TMP_DIR
         tmp = tmp_dir / f"{secrets.token_hex(8)}.part"
@@ -126,8 +127,7 @@ class LocalStorage:
                 head = fh.read(SNIFF_BYTES)
         except (FileNotFoundError, NotADirectoryError):
             raise BlobNotFound(key) from None
-        return BlobInfo(key=key, size=st.st_size, etag=_etag(st), modified=st.st_mtime,
-                        content_type=sniff(head))
+        return BlobInfo(key=key, size=st.st_size, etag=_etag(st), modified=st.st_mtime, content_type=sniff(head))
 
     async def stat(self, key: str) -> BlobInfo:
         return await asyncio.to_thread(self._stat_sync, key)
@@ -150,8 +150,9 @@ class LocalStorage:
             except BaseException:
                 fh.close()
                 raise
-            return fh, BlobInfo(key=key, size=st.st_size, etag=_etag(st), modified=st.st_mtime,
-                                content_type=sniff(head))
+            return fh, BlobInfo(
+                key=key, size=st.st_size, etag=_etag(st), modified=st.st_mtime, content_type=sniff(head)
+            )
 
         if offset < 0 or (length is not None and length < 0):
             raise StorageError("offset and length must not be negative")

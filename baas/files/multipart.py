@@ -200,8 +200,9 @@ def merge_json_payload(data: dict[str, Any], raw: bytes | str) -> None:
         data.update(payload)
 
 
-async def read_form(source: AsyncIterator[bytes], boundary: str, max_values: int,
-                    on_file: OnFile | None = None) -> dict[str, Any]:
+async def read_form(
+    source: AsyncIterator[bytes], boundary: str, max_values: int, on_file: OnFile | None = None
+) -> dict[str, Any]:
     """A multipart form as a dict: ``@jsonPayload`` merged, a repeated key as a list, and the
     names ``on_file`` returns for the file parts of a key merged in by `merge_files`.
 
@@ -213,9 +214,15 @@ async def read_form(source: AsyncIterator[bytes], boundary: str, max_values: int
     async for part in FormReader(source, boundary).parts():
         if part.filename is not None:
             if on_file is None:
-                raise BadRequest("Failed to read the request body: this endpoint does not take files.",
-                                 {part.name: {"code": "validation_file_upload_unsupported",
-                                              "message": "Files are not accepted here."}})
+                raise BadRequest(
+                    "Failed to read the request body: this endpoint does not take files.",
+                    {
+                        part.name: {
+                            "code": "validation_file_upload_unsupported",
+                            "message": "Files are not accepted here.",
+                        }
+                    },
+                )
             files.setdefault(part.name, []).append(await on_file(part.name, part.filename, part.chunks(), data))
             continue
         raw = await part.read(left)
@@ -226,8 +233,9 @@ async def read_form(source: AsyncIterator[bytes], boundary: str, max_values: int
             try:
                 _add(data, part.name, raw.decode(part.charset))
             except (LookupError, UnicodeDecodeError):
-                raise BadRequest(f"Failed to read the request body: the form value {part.name!r} is not valid "
-                                 f"{part.charset}.") from None
+                raise BadRequest(
+                    f"Failed to read the request body: the form value {part.name!r} is not valid {part.charset}."
+                ) from None
     for key, names in files.items():
         merge_files(data, key, names)
     return data

@@ -95,8 +95,16 @@ def _missing(exc: S3Error) -> bool:
 class S3Storage:
     """The `Storage` protocol on one bucket of an S3-compatible store."""
 
-    def __init__(self, *, bucket: str, endpoint: str, access_key: str, secret: str, region: str = "",
-                 force_path_style: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        endpoint: str,
+        access_key: str,
+        secret: str,
+        region: str = "",
+        force_path_style: bool = False,
+    ) -> None:
         if not bucket or not endpoint:
             raise StorageError("S3 storage needs a bucket and an endpoint")
         url = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
@@ -104,33 +112,51 @@ class S3Storage:
             raise StorageError(f"invalid S3 endpoint {endpoint!r}: expected e.g. https://s3.example.com")
         self.bucket = bucket
         self.endpoint = f"{url.scheme}://{url.netloc}"
-        self.client = Minio(url.netloc, access_key=access_key or None, secret_key=secret or None,
-                            secure=url.scheme == "https", region=region or None)
+        self.client = Minio(
+            url.netloc,
+            access_key=access_key or None,
+            secret_key=secret or None,
+            secure=url.scheme == "https",
+            region=region or None,
+        )
         if force_path_style:
             self.client.disable_virtual_style_endpoint()  # type: ignore[no-untyped-call]  # minio leaves it unannotated
 
     @classmethod
     def from_settings(cls, s3: dict[str, Any]) -> S3Storage:
         """From PocketBase's ``s3`` settings section."""
-        return cls(bucket=s3.get("bucket", ""), endpoint=s3.get("endpoint", ""), access_key=s3.get("accessKey", ""),
-                   secret=s3.get("secret", ""), region=s3.get("region", ""),
-                   force_path_style=bool(s3.get("forcePathStyle")))
+        return cls(
+            bucket=s3.get("bucket", ""),
+            endpoint=s3.get("endpoint", ""),
+            access_key=s3.get("accessKey", ""),
+            secret=s3.get("secret", ""),
+            region=s3.get("region", ""),
+            force_path_style=bool(s3.get("forcePathStyle")),
+        )
 
     def __repr__(self) -> str:
         return f"S3Storage(endpoint={self.endpoint!r}, bucket={self.bucket!r})"
 
     # -- writing --------------------------------------------------------------------------------
-    async def put(self, key: str, chunks: AsyncIterable[bytes], *, content_type: str = "",
-                  max_size: int | None = None) -> int:
+    async def put(
+        self, key: str, chunks: AsyncIterable[bytes], *, content_type: str = "", max_size: int | None = None
+    ) -> int:
         check_key(key)
         if not content_type:  # keep the sniffed type, as the local backend reports it
             content_type, chunks = await _sniffed(chunks)
         pipe = _Pipe(chunks, asyncio.get_running_loop(), max_size)
         try:
             # minio types ``data`` as BinaryIO but only ever calls ``read(n)``, which is all _Pipe has.
-            await asyncio.to_thread(self.client.put_object, self.bucket, key, cast(BinaryIO, pipe), -1,
-                                    content_type=content_type,
-                                    part_size=PART_SIZE, num_parallel_uploads=1)
+            await asyncio.to_thread(
+                self.client.put_object,
+                self.bucket,
+                key,
+                cast(BinaryIO, pipe),
+                -1,
+                content_type=content_type,
+                part_size=PART_SIZE,
+                num_parallel_uploads=1,
+            )
         except asyncio.CancelledError:
             pipe.cancelled = True  # minio's thread stops at its next read and aborts the upload
             raise
@@ -178,8 +204,13 @@ class S3Storage:
                 raise BlobNotFound(key) from None
             raise StorageError(f"S3 stat of {key!r} failed: {exc.code}") from exc
         modified = obj.last_modified.timestamp() if obj.last_modified else 0.0
-        return BlobInfo(key=key, size=obj.size or 0, etag=(obj.etag or "").strip('"'), modified=modified,
-                        content_type=obj.content_type or "")
+        return BlobInfo(
+            key=key,
+            size=obj.size or 0,
+            etag=(obj.etag or "").strip('"'),
+            modified=modified,
+            content_type=obj.content_type or "",
+        )
 
     async def exists(self, key: str) -> bool:
         try:
@@ -211,6 +242,7 @@ class S3Storage:
             def run() -> None:
                 resp.close()
                 resp.release_conn()
+
             await asyncio.to_thread(run)
 
         return Blob(info, offset, want, _read_response(resp, want), close)
@@ -228,8 +260,12 @@ class S3Storage:
             for obj in batch:
                 if obj.is_dir:
                     continue
-                yield BlobInfo(key=obj.object_name, size=obj.size or 0, etag=(obj.etag or "").strip('"'),
-                               modified=obj.last_modified.timestamp() if obj.last_modified else 0.0)
+                yield BlobInfo(
+                    key=obj.object_name,
+                    size=obj.size or 0,
+                    etag=(obj.etag or "").strip('"'),
+                    modified=obj.last_modified.timestamp() if obj.last_modified else 0.0,
+                )
 
     async def close(self) -> None:
         await asyncio.to_thread(self.client._http.clear)  # the pool's sockets; no public close in minio
@@ -244,8 +280,13 @@ def _info_from_headers(key: str, headers: Any) -> BlobInfo:
             modified = email.utils.parsedate_to_datetime(headers["last-modified"]).timestamp()
         except (TypeError, ValueError):
             pass
-    return BlobInfo(key=key, size=size, etag=headers.get("etag", "").strip('"'), modified=modified,
-                    content_type=headers.get("content-type", ""))
+    return BlobInfo(
+        key=key,
+        size=size,
+        etag=headers.get("etag", "").strip('"'),
+        modified=modified,
+        content_type=headers.get("content-type", ""),
+    )
 
 
 async def _sniffed(chunks: AsyncIterable[bytes]) -> tuple[str, AsyncIterator[bytes]]:

@@ -56,8 +56,25 @@ _ALIASES = [
 ]
 _ALIAS_OF = {name: group for group in _ALIASES for name in group}
 
-_HTML_TAGS = (b"<!doctype html", b"<html", b"<head", b"<script", b"<iframe", b"<h1", b"<div", b"<font",
-              b"<table", b"<a", b"<style", b"<title", b"<b", b"<body", b"<br", b"<p", b"<!--")
+_HTML_TAGS = (
+    b"<!doctype html",
+    b"<html",
+    b"<head",
+    b"<script",
+    b"<iframe",
+    b"<h1",
+    b"<div",
+    b"<font",
+    b"<table",
+    b"<a",
+    b"<style",
+    b"<title",
+    b"<b",
+    b"<body",
+    b"<br",
+    b"<p",
+    b"<!--",
+)
 _WS = b"\t\n\x0c\r "
 # Bytes that never occur in text (WHATWG "binary data byte").
 _BINARY = set(range(0x00, 0x09)) | {0x0B} | set(range(0x0E, 0x1B)) | set(range(0x1C, 0x20))
@@ -120,8 +137,13 @@ def extension_for(mime: str) -> str:
         if _CANONICAL.get(t.mime, t.mime) == base:
             extension: str = t.extension  # filetype is untyped: its results are Any
             return "." + extension
-    return {"text/plain": ".txt", "text/html": ".html", "image/svg+xml": ".svg", "text/xml": ".xml",
-            "application/json": ".json"}.get(base, "")
+    return {
+        "text/plain": ".txt",
+        "text/html": ".html",
+        "image/svg+xml": ".svg",
+        "text/xml": ".xml",
+        "application/json": ".json",
+    }.get(base, "")
 
 
 def mime_allowed(detected: str, allowed: list[str] | None) -> bool:

@@ -29,17 +29,33 @@ from baas.files.blob import (
 )
 from baas.files.local import LocalStorage
 
-__all__ = ["CHUNK_SIZE", "MAX_KEY_LENGTH", "Blob", "BlobInfo", "BlobNotFound", "BlobTooLarge", "InvalidKey", "Storage",
-           "StorageError", "check_key", "check_prefix", "file_key", "iter_bytes", "record_prefix",
-           "storage_from_settings", "thumb_key"]
+__all__ = [
+    "CHUNK_SIZE",
+    "MAX_KEY_LENGTH",
+    "Blob",
+    "BlobInfo",
+    "BlobNotFound",
+    "BlobTooLarge",
+    "InvalidKey",
+    "Storage",
+    "StorageError",
+    "check_key",
+    "check_prefix",
+    "file_key",
+    "iter_bytes",
+    "record_prefix",
+    "storage_from_settings",
+    "thumb_key",
+]
 
 
 @runtime_checkable
 class Storage(Protocol):
     """The operations file fields, thumbnails and the orphan sweep need from a blob store."""
 
-    async def put(self, key: str, chunks: AsyncIterable[bytes], *, content_type: str = "",
-                  max_size: int | None = None) -> int:
+    async def put(
+        self, key: str, chunks: AsyncIterable[bytes], *, content_type: str = "", max_size: int | None = None
+    ) -> int:
         """Store the chunks under ``key`` (replacing any blob there) and return the size.
 
         Without ``content_type`` the type is sniffed from the content. (The local backend always
@@ -57,8 +73,7 @@ class Storage(Protocol):
         """Size, etag, modified time (and content type if kept). Raises `BlobNotFound`."""
         ...
 
-    async def exists(self, key: str) -> bool:
-        ...
+    async def exists(self, key: str) -> bool: ...
 
     async def delete(self, key: str) -> None:
         """Remove the blob; a missing key is not an error."""
@@ -72,8 +87,7 @@ class Storage(Protocol):
         """Every blob under ``prefix`` (content_type left empty)."""
         ...
 
-    async def close(self) -> None:
-        ...
+    async def close(self) -> None: ...
 
 
 def file_key(collection_id: str, record_id: str, filename: str) -> str:
@@ -106,4 +120,4 @@ def storage_from_settings(settings: dict[str, Any], data_dir: str | Path) -> Sto
 async def iter_bytes(data: bytes, chunk_size: int = CHUNK_SIZE) -> AsyncIterator[bytes]:
     """An async chunk iterator over bytes already in memory (thumbnails, tests)."""
     for i in range(0, len(data), chunk_size):
-        yield data[i:i + chunk_size]
+        yield data[i : i + chunk_size]

@@ -32,14 +32,15 @@ def parse_key(key: str) -> tuple[str, str, str] | None:
     if len(parts) == 3:
         return parts[0], parts[1], parts[2]
     if len(parts) == 4 and parts[2].startswith("thumbs_"):
-        name = parts[2][len("thumbs_"):]
+        name = parts[2][len("thumbs_") :]
         if name and parts[3].endswith("_" + name):
             return parts[0], parts[1], name
     return None
 
 
-async def sweep_orphans(eng: Engine, storage: Storage, older_than: float = DEFAULT_GRACE, *, dry_run: bool = False,
-                        now: float | None = None) -> list[str]:
+async def sweep_orphans(
+    eng: Engine, storage: Storage, older_than: float = DEFAULT_GRACE, *, dry_run: bool = False, now: float | None = None
+) -> list[str]:
     """Remove (unless ``dry_run``) orphan blobs last modified more than ``older_than`` seconds ago;
     return their keys (local temporary files as ``.tmp/<name>``), sorted."""
     cutoff = (time.time() if now is None else now) - older_than
@@ -99,8 +100,9 @@ async def _orphans(eng: Engine, pending: dict[tuple[str, str], list[tuple[str, s
 async def _was_collection(eng: Engine, coll_id: str) -> bool:
     """Whether the schema history ever knew a collection with this id."""
     pattern = '%"' + coll_id.replace("\\", "").replace("%", "").replace("_", "\\_") + '"%'
-    hits = await eng.db.fetchval(f"SELECT count(*) FROM {q('_schema_history')} WHERE {q('schema')} LIKE ? ESCAPE '\\'",
-                                 [pattern])
+    hits = await eng.db.fetchval(
+        f"SELECT count(*) FROM {q('_schema_history')} WHERE {q('schema')} LIKE ? ESCAPE '\\'", [pattern]
+    )
     return bool(hits)
 
 

@@ -36,8 +36,16 @@ MAX_SOURCE_BYTES = 50 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # about 200 MB as RGBA; a larger image is refused before decoding
 MAX_SIDE = 4000  # a thumbnail's own width or height
 _SPEC = re.compile(r"^(\d{1,5})x(\d{1,5})([tbf])?$")
-_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".gif": "GIF", ".webp": "WEBP", ".bmp": "BMP",
-            ".tif": "TIFF", ".tiff": "TIFF"}
+_FORMATS = {
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
+    ".gif": "GIF",
+    ".webp": "WEBP",
+    ".bmp": "BMP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+}
 _SPOOL = 1024 * 1024
 
 

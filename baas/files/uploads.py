@@ -59,13 +59,13 @@ async def check_target(db: Database, coll: Collection, record_id: str | None, su
         raise BadRequest("View collections are read-only.")
     if (coll.createRule if record_id is None else coll.updateRule) is None and not superuser:
         raise Forbidden("Only superusers can perform this action.")
-    if record_id is not None and await db.fetchval(f'SELECT 1 FROM {q(coll.name)} WHERE "id" = ?',
-                                                   [record_id]) is None:
+    if record_id is not None and await db.fetchval(f'SELECT 1 FROM {q(coll.name)} WHERE "id" = ?', [record_id]) is None:
         raise NotFound()
 
 
-def check_part(coll: Collection, key: str, name: str, op: str | None, counts: dict[str, int], superuser: bool,
-               message: str) -> FileField:
+def check_part(
+    coll: Collection, key: str, name: str, op: str | None, counts: dict[str, int], superuser: bool, message: str
+) -> FileField:
     """The file field a file part sent under body ``key`` (field ``name``, modifier ``op``: "+",
     "^", "-" or None) is for; refuses (400 with PocketBase's error shape) what the write would
     refuse, before anything is stored. ``counts``: files per field so far in this request
@@ -87,14 +87,27 @@ def check_part(coll: Collection, key: str, name: str, op: str | None, counts: di
         raise refuse("validation_forbidden", "Only superusers can change this field.")
     counts[name] = counts.get(name, 0) + 1
     if field.is_multi() and counts[name] > field.maxSelect:
-        raise ValidationFailed({name: FieldError("validation_too_many_files",
-                                                 f"The maximum allowed files is {field.maxSelect}.",
-                                                 {"maxSelect": field.maxSelect})}, message)
+        raise ValidationFailed(
+            {
+                name: FieldError(
+                    "validation_too_many_files",
+                    f"The maximum allowed files is {field.maxSelect}.",
+                    {"maxSelect": field.maxSelect},
+                )
+            },
+            message,
+        )
     return field
 
 
-async def store_upload(storage: Storage, collection_id: str, record_id: str, field: FileField, original_name: str,
-                       chunks: AsyncIterable[bytes]) -> str:
+async def store_upload(
+    storage: Storage,
+    collection_id: str,
+    record_id: str,
+    field: FileField,
+    original_name: str,
+    chunks: AsyncIterable[bytes],
+) -> str:
     """Store an upload for ``field`` (a FileField) and return its new stored name."""
     try:
         stored_name(original_name)  # refuse a bad name before reading any byte
@@ -104,16 +117,21 @@ async def store_upload(storage: Storage, collection_id: str, record_id: str, fie
     mime = sniff(head, complete=complete)
     if not mime_allowed(mime, field.mimeTypes):
         allowed = ", ".join(field.mimeTypes or [])
-        raise FieldError("validation_invalid_mime_type",
-                         f'"{original_name}" mime type must be one of: {allowed}.', {"mimeTypes": allowed})
+        raise FieldError(
+            "validation_invalid_mime_type",
+            f'"{original_name}" mime type must be one of: {allowed}.',
+            {"mimeTypes": allowed},
+        )
     max_size = field.maxSize or DEFAULT_MAX_SIZE
     name = stored_name(original_name, extension_for(mime))
     try:
         await storage.put(file_key(collection_id, record_id, name), stream, content_type=mime, max_size=max_size)
     except BlobTooLarge:
-        raise FieldError("validation_file_size_limit",
-                         f'Failed to upload "{original_name}" - the maximum allowed file size is {max_size} bytes.',
-                         {"maxSize": max_size}) from None
+        raise FieldError(
+            "validation_file_size_limit",
+            f'Failed to upload "{original_name}" - the maximum allowed file size is {max_size} bytes.',
+            {"maxSize": max_size},
+        ) from None
     return name
 
 

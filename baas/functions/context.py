@@ -42,12 +42,27 @@ class RecordsService:
     def _reader(self) -> Reader:
         return Reader(self.engine.db, self.engine.registry, self.req)
 
-    async def list(self, collection: str, *, filter: str = "", sort: str = "", page: int = 1, per_page: int = 30,
-                   expand: str = "", skip_total: bool = False) -> dict[str, Any]:
+    async def list(
+        self,
+        collection: str,
+        *,
+        filter: str = "",
+        sort: str = "",
+        page: int = 1,
+        per_page: int = 30,
+        expand: str = "",
+        skip_total: bool = False,
+    ) -> dict[str, Any]:
         """A page ``{page, perPage, totalItems, totalPages, items}``, as ``GET …/records``."""
         coll = self._coll(collection, "list")
-        params = ListParams(page=max(1, page), perPage=max(1, min(per_page, 1000)), sort=sort, filter=filter,
-                            expand=expand, skipTotal=skip_total)
+        params = ListParams(
+            page=max(1, page),
+            perPage=max(1, min(per_page, 1000)),
+            sort=sort,
+            filter=filter,
+            expand=expand,
+            skipTotal=skip_total,
+        )
         return await list_records(self._reader(), coll, params)
 
     async def view(self, collection: str, record_id: str, *, expand: str = "") -> dict[str, Any]:
@@ -87,8 +102,9 @@ class Context:
     (as the caller), ``system`` (as the system), ``db`` (the database), ``engine``, ``log``, and
     ``run`` when a scheduled job called it."""
 
-    def __init__(self, engine: Engine, name: str, request: RequestInfo, body: dict[str, Any],
-                 run: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, engine: Engine, name: str, request: RequestInfo, body: dict[str, Any], run: dict[str, Any] | None = None
+    ) -> None:
         self.engine = engine
         self.run = run  # a job's run (id, job, scheduled, attempt, trigger); None over HTTP
         self.name = name

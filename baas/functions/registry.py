@@ -68,14 +68,16 @@ class Function:
         return self.fn(ctx)
 
 
-def function(name: str | None = None, *, rule: str | None = None, timeout: float = 10.0,
-             max_concurrency: int = 4) -> Callable[[Callable[[Context], Any]], Function]:
+def function(
+    name: str | None = None, *, rule: str | None = None, timeout: float = 10.0, max_concurrency: int = 4
+) -> Callable[[Callable[[Context], Any]], Function]:
     """Declare ``fn(ctx)`` as a callable function. ``rule``: ``None`` superusers only, ``""``
     anyone, else an expression over ``@request.*``. ``timeout`` in seconds; ``max_concurrency``
     calls at once per server process (more answer 429)."""
+
     def decorate(fn: Callable[[Context], Any]) -> Function:
-        return Function(name or fn.__name__, fn, rule, float(timeout), max_concurrency,
-                        inspect.getdoc(fn) or "")
+        return Function(name or fn.__name__, fn, rule, float(timeout), max_concurrency, inspect.getdoc(fn) or "")
+
     return decorate
 
 
@@ -116,15 +118,31 @@ class Functions:
             return False
         db = self.engine.db
         try:
-            sql = rules.compile_filter(spec.rule, collection=_NO_FIELDS, lookup=self.engine.registry.get,
-                                       request=req, dialect=db.dialect, alias="m")
+            sql = rules.compile_filter(
+                spec.rule,
+                collection=_NO_FIELDS,
+                lookup=self.engine.registry.get,
+                request=req,
+                dialect=db.dialect,
+                alias="m",
+            )
         except rules.RuleError as exc:  # e.g. a field name: a function has no record to read
             raise BadRequest(f"The function's {spec.name!r} rule is invalid: {exc}") from None
-        return bool(await db.fetchval(f'SELECT CASE WHEN ({sql.sql}) THEN 1 ELSE 0 END FROM (SELECT 1 AS "x") AS "m"',
-                                      sql.params))
+        return bool(
+            await db.fetchval(
+                f'SELECT CASE WHEN ({sql.sql}) THEN 1 ELSE 0 END FROM (SELECT 1 AS "x") AS "m"', sql.params
+            )
+        )
 
-    async def call(self, name: str, req: RequestInfo, body: dict[str, Any], *, check_rule: bool = True,
-                   timeout: float | None = None) -> Any:
+    async def call(
+        self,
+        name: str,
+        req: RequestInfo,
+        body: dict[str, Any],
+        *,
+        check_rule: bool = True,
+        timeout: float | None = None,
+    ) -> Any:
         """Run function ``name`` for ``req``: rule, concurrency cap, timeout. Errors are `ApiError`s
         (404 unknown, 403 locked, 400 refused by the rule, 429 busy, 504 timeout, 500 failure)."""
         slot = self._slots.get(name)
@@ -137,15 +155,19 @@ class Functions:
             if not await self.allowed(spec, req):
                 raise BadRequest("Failed to call the function: the call rule refused it.")
         if slot.busy >= spec.max_concurrency:
-            raise TooManyRequests(f"The function {name!r} is busy ({spec.max_concurrency} calls running); "
-                                  "try again later.")
+            raise TooManyRequests(
+                f"The function {name!r} is busy ({spec.max_concurrency} calls running); try again later."
+            )
         slot.busy += 1
         try:
-            return await asyncio.wait_for(self._run(spec, Context(self.engine, name, req, body)),
-                                          timeout or spec.timeout)
+            return await asyncio.wait_for(
+                self._run(spec, Context(self.engine, name, req, body)), timeout or spec.timeout
+            )
         except TimeoutError:
             log.warning("function %s timed out after %ss", name, timeout or spec.timeout)
-            raise FunctionTimeout(f"The function {name!r} did not finish within {timeout or spec.timeout:g}s.") from None
+            raise FunctionTimeout(
+                f"The function {name!r} did not finish within {timeout or spec.timeout:g}s."
+            ) from None
         except ApiError:
             raise  # the function's own 4xx (or one from the records it touched)
         except Exception:
@@ -164,5 +186,3 @@ class Functions:
         if inspect.isawaitable(result):
             result = await result
         return result
-
-

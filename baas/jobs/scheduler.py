@@ -78,8 +78,11 @@ class Scheduler:
                 # Functions are known once plugins have loaded (the server; not plain CLI engines).
                 if self.engine.functions.loaded and job.function and self.engine.functions.get(job.function) is None:
                     known = ", ".join(self.engine.functions.names()) or "none declared"
-                    raise SchemaError(f"job {job.name!r}: unknown function {job.function!r} (functions: {known})",
-                                      path=path, line=lines.get(job.name))
+                    raise SchemaError(
+                        f"job {job.name!r}: unknown function {job.function!r} (functions: {known})",
+                        path=path,
+                        line=lines.get(job.name),
+                    )
                 jobs[job.name] = job
         self.jobs = jobs
         self._triggers = {j.name: j.trigger() for j in jobs.values()}
@@ -141,8 +144,12 @@ class Scheduler:
                 if (now - fire).total_seconds() <= job.misfireGrace:
                     self._spawn(self._tick(job, fire))
                 else:
-                    log.warning("job %s: tick %s missed (noticed %.1fs late)", name, format_dt(fire),
-                                (now - fire).total_seconds())
+                    log.warning(
+                        "job %s: tick %s missed (noticed %.1fs late)",
+                        name,
+                        format_dt(fire),
+                        (now - fire).total_seconds(),
+                    )
                 due[name] = self.next_fire(name, fire)
             if pruned_at is None or now - pruned_at > timedelta(hours=1):
                 pruned_at = now
@@ -170,8 +177,9 @@ class Scheduler:
 
     async def _tick(self, job: Job, fire: datetime) -> None:
         try:
-            run = await store.claim(self.engine.db, job.name, format_dt(fire), self.owner, overlap=job.overlap,
-                                    lease=self.lease)
+            run = await store.claim(
+                self.engine.db, job.name, format_dt(fire), self.owner, overlap=job.overlap, lease=self.lease
+            )
         except Exception:
             log.warning("job %s: claiming tick %s failed", job.name, format_dt(fire), exc_info=True)
             return
@@ -182,11 +190,25 @@ class Scheduler:
     async def run_now(self, name: str, *, wait: bool = False) -> dict[str, Any]:
         """Run job ``name`` outside its schedule (``POST /api/crons/{id}``, ``baas jobs run``)."""
         job = self.jobs[name]
-        run = await store.claim(self.engine.db, name, format_dt(store.now()), self.owner, overlap=job.overlap,
-                                lease=self.lease, trigger="manual")
+        run = await store.claim(
+            self.engine.db,
+            name,
+            format_dt(store.now()),
+            self.owner,
+            overlap=job.overlap,
+            lease=self.lease,
+            trigger="manual",
+        )
         if run is None:  # the same millisecond twice: try once more
-            run = await store.claim(self.engine.db, name, format_dt(store.now() + timedelta(milliseconds=1)),
-                                    self.owner, overlap=job.overlap, lease=self.lease, trigger="manual")
+            run = await store.claim(
+                self.engine.db,
+                name,
+                format_dt(store.now() + timedelta(milliseconds=1)),
+                self.owner,
+                overlap=job.overlap,
+                lease=self.lease,
+                trigger="manual",
+            )
         if run is None:
             raise RuntimeError(f"job {name}: could not record a manual run")
         if wait:
@@ -223,7 +245,7 @@ class Scheduler:
                     status, error = "failed", _excerpt_text(f"{type(exc).__name__}: {getattr(exc, 'message', exc)}")
                 log.warning("job %s attempt %d/%d: %s", job.name, attempt + 1, job.retries + 1, error)
                 if attempt < job.retries:
-                    await asyncio.sleep(job.backoff * 2 ** attempt)
+                    await asyncio.sleep(job.backoff * 2**attempt)
         except asyncio.CancelledError:
             status, output, error = "abandoned", "", "the server stopped during the run"
             await asyncio.shield(self._finish(run, status, output, error))
@@ -245,8 +267,7 @@ class Scheduler:
             spec = eng.functions.get(job.function)
             if spec is None:
                 raise LookupError(f"no function {job.function!r}")
-            return await eng.functions._run(spec, Context(eng, spec.name, JOB_REQUEST, dict(job.args),
-                                                          run=dict(run)))
+            return await eng.functions._run(spec, Context(eng, spec.name, JOB_REQUEST, dict(job.args), run=dict(run)))
         if job.task == "files.sweep":
             return {"removed": len(await sweep_orphans(eng, await storage_for(eng)))}
         if job.task == "events.prune":
@@ -265,4 +286,4 @@ def _excerpt(result: object) -> str:
 
 
 def _excerpt_text(text: str) -> str:
-    return text if len(text) <= EXCERPT else text[:EXCERPT - 1] + "…"
+    return text if len(text) <= EXCERPT else text[: EXCERPT - 1] + "…"

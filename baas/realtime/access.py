@@ -34,10 +34,18 @@ MAX_PARAMS = 30000
 ORDINAL = "__rt_n"
 
 _CASTS = {
-    "sqlite": {"text": "CAST(? AS TEXT)", "number": "CAST(? AS NUMERIC)", "bool": "CAST(? AS NUMERIC)",
-               "json": "?"},  # a JSON column has NUMERIC affinity, which leaves JSON text as text
-    "postgresql": {"text": "CAST(? AS text)", "number": "CAST(? AS double precision)",
-                   "bool": "CAST(? AS boolean)", "json": "CAST(? AS jsonb)"},
+    "sqlite": {
+        "text": "CAST(? AS TEXT)",
+        "number": "CAST(? AS NUMERIC)",
+        "bool": "CAST(? AS NUMERIC)",
+        "json": "?",
+    },  # a JSON column has NUMERIC affinity, which leaves JSON text as text
+    "postgresql": {
+        "text": "CAST(? AS text)",
+        "number": "CAST(? AS double precision)",
+        "bool": "CAST(? AS boolean)",
+        "json": "CAST(? AS jsonb)",
+    },
 }
 _ORDINAL_CAST = {"sqlite": "?", "postgresql": "CAST(? AS bigint)"}
 
@@ -79,11 +87,18 @@ def source(coll: Collection, records: list[tuple[int, dict[str, Any]]], dialect:
 def chunks(coll: Collection, records: list[tuple[int, dict[str, Any]]]) -> Iterator[list[tuple[int, dict[str, Any]]]]:
     per = max(1, MAX_PARAMS // (len(coll.fields) + 1) - 100)
     for i in range(0, len(records), per):
-        yield records[i:i + per]
+        yield records[i : i + per]
 
 
-async def passing(db: Any, registry: Registry, coll: Collection, rule: str | None, req: RequestInfo,
-                  action: str, records: list[tuple[int, dict[str, Any]]]) -> set[int]:
+async def passing(
+    db: Any,
+    registry: Registry,
+    coll: Collection,
+    rule: str | None,
+    req: RequestInfo,
+    action: str,
+    records: list[tuple[int, dict[str, Any]]],
+) -> set[int]:
     """The ordinals of ``records`` that ``req`` may see under ``rule`` and its topic's filter.
 
     ``action`` is ``list`` or ``view`` (for API keys' scopes). A locked rule (None) passes only
@@ -105,6 +120,6 @@ async def passing(db: Any, registry: Registry, coll: Collection, rule: str | Non
     where = " AND ".join(conds)
     for part in chunks(coll, records):
         src, params = source(coll, part, db.dialect)
-        sql = f'SELECT {q("m")}.{q(ORDINAL)} FROM ({src}) AS {q("m")} WHERE {where}'
+        sql = f"SELECT {q('m')}.{q(ORDINAL)} FROM ({src}) AS {q('m')} WHERE {where}"
         out.update(int(row[0]) for row in await db.fetch(sql, [*params, *cond_params]))
     return out

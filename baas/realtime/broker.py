@@ -138,9 +138,11 @@ class Broker:
         if self._tasks:
             return
         self._unlisten = self.eng.events.listen(self._on_events)
-        self._tasks = [asyncio.create_task(self._run(), name="realtime-dispatch"),
-                       asyncio.create_task(self._sweep(), name="realtime-sweep"),
-                       asyncio.create_task(self._idle(), name="realtime-idle")]
+        self._tasks = [
+            asyncio.create_task(self._run(), name="realtime-dispatch"),
+            asyncio.create_task(self._sweep(), name="realtime-sweep"),
+            asyncio.create_task(self._idle(), name="realtime-idle"),
+        ]
         self.mailbox.start()
 
     async def stop(self) -> None:
@@ -297,8 +299,9 @@ class Broker:
             if client.push(name, data):
                 self.delivered += 1
 
-    async def _collection(self, coll_id: str, evs: list[tuple[int, Event]], out: list[Delivery],
-                          cache: Rendered) -> None:
+    async def _collection(
+        self, coll_id: str, evs: list[tuple[int, Event]], out: list[Delivery], cache: Rendered
+    ) -> None:
         coll: Collection | None = self.eng.registry.get(coll_id)
         if coll is None or coll.id != coll_id:
             coll = await self._fresh_collection(coll_id)
@@ -343,8 +346,9 @@ class Broker:
         coll = self.eng.registry.get(coll_id)
         return coll if coll is not None and coll.id == coll_id else None
 
-    def _add(self, groups: dict[GroupKey, _Group], kind: str, coll: Collection, client: Client, topic: Topic,
-             i: int | None) -> None:
+    def _add(
+        self, groups: dict[GroupKey, _Group], kind: str, coll: Collection, client: Client, topic: Topic, i: int | None
+    ) -> None:
         if client.closed:
             return
         rule = coll.listRule if kind == "list" else coll.viewRule
@@ -368,8 +372,7 @@ class Broker:
         group = groups.get(key)
         if group is None:
             group = groups[key] = _Group(kind, rule, req)
-        member: Member = (client, topic, topic.key.encode(), req,
-                          render_key(coll, req, topic.expand, topic.fields))
+        member: Member = (client, topic, topic.key.encode(), req, render_key(coll, req, topic.expand, topic.fields))
         if i is None:
             group.lists.append(member)
         else:
@@ -379,14 +382,16 @@ class Broker:
             else:
                 seen[1].add(i)
 
-    async def _group(self, coll: Collection, g: _Group, records: dict[int, Event], out: list[Delivery],
-                     cache: Rendered) -> None:
+    async def _group(
+        self, coll: Collection, g: _Group, records: dict[int, Event], out: list[Delivery], cache: Rendered
+    ) -> None:
         if g.lists:
             wanted = sorted(records)
         else:
             wanted = sorted(set().union(*(ords for _, ords in g.views.values())))
-        ok = await access.passing(self.eng.db, self.eng.registry, coll, g.rule, g.req, g.kind,
-                                  [(i, records[i].record) for i in wanted])
+        ok = await access.passing(
+            self.eng.db, self.eng.registry, coll, g.rule, g.req, g.kind, [(i, records[i].record) for i in wanted]
+        )
         if not ok:
             return
         db, registry = self.eng.db, self.eng.registry
@@ -397,8 +402,9 @@ class Broker:
                 key = (i, rkey)
                 data = cache.get(key)
                 if data is None:
-                    data = cache[key] = await render(db, registry, coll, ev.action, ev.record, req,
-                                                     topic.expand, topic.fields)
+                    data = cache[key] = await render(
+                        db, registry, coll, ev.action, ev.record, req, topic.expand, topic.fields
+                    )
                 out.append((i, client, name, data))
 
     # -- re-authorisation -------------------------------------------------------------------------
@@ -425,7 +431,8 @@ class Broker:
             if coll is not None and coll.type == "auth":
                 marks = ", ".join("?" for _ in ids)
                 rows = await self.eng.db.fetch(
-                    f'SELECT "id", "tokenKey" FROM {q(coll.name)} WHERE "id" IN ({marks})', ids)
+                    f'SELECT "id", "tokenKey" FROM {q(coll.name)} WHERE "id" IN ({marks})', ids
+                )
                 keys = {row[0]: fingerprint(row[1] or "") for row in rows}
             for rid, ev in evs.items():
                 for client in list(self._by_auth.get((coll_id, rid), ())):
@@ -461,7 +468,8 @@ class Broker:
                 hashes = sorted({c.auth.fingerprint for c in keyed if c.auth})
                 marks = ", ".join("?" for _ in hashes)
                 rows = await self.eng.db.fetch(
-                    f'SELECT "hash", "revoked", "expires" FROM "_apikeys" WHERE "hash" IN ({marks})', hashes)
+                    f'SELECT "hash", "revoked", "expires" FROM "_apikeys" WHERE "hash" IN ({marks})', hashes
+                )
                 now = now_str()
                 live = {r[0] for r in rows if not r[1] and (not r[2] or r[2] > now)}
                 for client in keyed:

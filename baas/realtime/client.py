@@ -50,15 +50,23 @@ class AuthState:
         return self.record.get("collectionName") == "_superusers"
 
     def to_json(self) -> dict[str, Any]:
-        return {"record": self.record, "fingerprint": self.fingerprint, "expires": self.expires,
-                "api_key": self.api_key}
+        return {
+            "record": self.record,
+            "fingerprint": self.fingerprint,
+            "expires": self.expires,
+            "api_key": self.api_key,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> AuthState | None:
         if not data:
             return None
-        return cls(dict(data["record"]), str(data.get("fingerprint", "")), float(data.get("expires", 0.0)),
-                   bool(data.get("api_key", False)))
+        return cls(
+            dict(data["record"]),
+            str(data.get("fingerprint", "")),
+            float(data.get("expires", 0.0)),
+            bool(data.get("api_key", False)),
+        )
 
 
 @dataclass
@@ -111,8 +119,13 @@ class Client:
         req = self._requests.get(key)
         if req is None:
             auth = self.current_auth()
-            req = RequestInfo(auth=auth.record if auth else None, query=topic.query, headers=topic.headers,
-                              method="GET", context="realtime")
+            req = RequestInfo(
+                auth=auth.record if auth else None,
+                query=topic.query,
+                headers=topic.headers,
+                method="GET",
+                context="realtime",
+            )
             if len(self._requests) > 64:
                 self._requests.clear()
             self._requests[key] = req

@@ -97,8 +97,11 @@ class Mailbox:
             return 404
         row_id = f"{PREFIX}{owner}:{random_id(16)}"
         value = _encode({"kind": kind, "client": client_id, "payload": payload, "status": 0}).decode()
-        await self.db.write(lambda conn: conn.execute(
-            'INSERT INTO "_params" ("id", "value", "updated") VALUES (?, ?, ?)', [row_id, value, now_str()]))
+        await self.db.write(
+            lambda conn: conn.execute(
+                'INSERT INTO "_params" ("id", "value", "updated") VALUES (?, ?, ?)', [row_id, value, now_str()]
+            )
+        )
         answer: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._asked[row_id] = answer
         if self._collector is None or self._collector.done():
@@ -120,7 +123,7 @@ class Mailbox:
                 ids = list(self._asked)
                 done: list[str] = []
                 for i in range(0, len(ids), 500):
-                    part = ids[i:i + 500]
+                    part = ids[i : i + 500]
                     marks = ", ".join("?" for _ in part)
                     found = await self.db.fetch(f'SELECT "id", "value" FROM "_params" WHERE "id" IN ({marks})', part)
                     rows: dict[str, str] = {row[0]: row[1] for row in found}
@@ -153,14 +156,14 @@ class Mailbox:
                 await self._wake.wait()
             await asyncio.sleep(self.interval)
             try:
-                rows = await self.db.fetch(
-                    'SELECT "id", "value" FROM "_params" WHERE "id" > ? AND "id" < ?', [lo, hi])
+                rows = await self.db.fetch('SELECT "id", "value" FROM "_params" WHERE "id" > ? AND "id" < ?', [lo, hi])
                 open_ = [(row_id, _decode(raw)) for row_id, raw in rows]
                 open_ = [(row_id, request) for row_id, request in open_ if not request.get("status")]
                 # All at once: the subscriptions share one event-bus sync and one queue pass.
                 statuses = await asyncio.gather(*(self._answer(request) for _, request in open_))
-                answers = [(row_id, {**request, "status": status})
-                           for (row_id, request), status in zip(open_, statuses)]
+                answers = [
+                    (row_id, {**request, "status": status}) for (row_id, request), status in zip(open_, statuses)
+                ]
                 if answers:
                     self._last_request = time.monotonic()
                     await self.db.write(partial(_write_answers, answers=answers))
@@ -185,9 +188,11 @@ class Mailbox:
 
     async def _cleanup(self) -> None:
         cutoff = format_dt(datetime.now(UTC) - timedelta(seconds=STALE))
-        await self.db.write(lambda conn: conn.execute(
-            'DELETE FROM "_params" WHERE "id" > ? AND "id" < ? AND "updated" < ?',
-            [PREFIX, "realtime;", cutoff]))
+        await self.db.write(
+            lambda conn: conn.execute(
+                'DELETE FROM "_params" WHERE "id" > ? AND "id" < ? AND "updated" < ?', [PREFIX, "realtime;", cutoff]
+            )
+        )
 
 
 async def _write_answers(conn: Conn, answers: list[tuple[str, dict[str, Any]]]) -> None:
@@ -197,5 +202,5 @@ async def _write_answers(conn: Conn, answers: list[tuple[str, dict[str, Any]]]) 
 
 async def _delete_rows(conn: Conn, ids: list[str]) -> None:
     for i in range(0, len(ids), 500):
-        part = ids[i:i + 500]
+        part = ids[i : i + 500]
         await conn.execute(f'DELETE FROM "_params" WHERE "id" IN ({", ".join("?" for _ in part)})', part)

@@ -49,8 +49,16 @@ def render_key(coll: Collection, req: RequestInfo, expand: str, fields: str) -> 
     return (who, expand, fields)
 
 
-async def render(db: Any, registry: Registry, coll: Collection, action: str, record: dict[str, Any],
-                 req: RequestInfo, expand: str, fields: str) -> bytes:
+async def render(
+    db: Any,
+    registry: Registry,
+    coll: Collection,
+    action: str,
+    record: dict[str, Any],
+    req: RequestInfo,
+    expand: str,
+    fields: str,
+) -> bytes:
     """``{"record": …, "action": …}`` as PocketBase sends it (that key order)."""
     rec = shape(coll, record, req)
     if expand or fields:

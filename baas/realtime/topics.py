@@ -96,19 +96,27 @@ def parse_form(body: dict[str, Any]) -> tuple[str, list[str]]:
     if not isinstance(client_id, str) or not client_id:
         errors["clientId"] = FieldError("validation_required", "Cannot be blank.")
     elif len(client_id) > MAX_CLIENT_ID:
-        errors["clientId"] = FieldError("validation_length_out_of_range", "The length must be between 1 and 255.",
-                                        {"max": MAX_CLIENT_ID, "min": 1})
+        errors["clientId"] = FieldError(
+            "validation_length_out_of_range", "The length must be between 1 and 255.", {"max": MAX_CLIENT_ID, "min": 1}
+        )
     if not isinstance(subs, list) or not all(isinstance(s, str) for s in subs):
         errors["subscriptions"] = FieldError("validation_invalid_value", "Must be a list of strings.")
     elif len(subs) > MAX_TOPICS:
-        errors["subscriptions"] = FieldError("validation_length_too_long",
-                                             f"The length must be no more than {MAX_TOPICS}.",
-                                             {"max": MAX_TOPICS, "min": 0})
+        errors["subscriptions"] = FieldError(
+            "validation_length_too_long",
+            f"The length must be no more than {MAX_TOPICS}.",
+            {"max": MAX_TOPICS, "min": 0},
+        )
     else:
-        long = {str(i): {"code": "validation_length_too_long",
-                         "message": f"The length must be no more than {MAX_TOPIC_LENGTH}.",
-                         "params": {"max": MAX_TOPIC_LENGTH, "min": 0}}
-                for i, s in enumerate(subs) if len(s) > MAX_TOPIC_LENGTH}
+        long = {
+            str(i): {
+                "code": "validation_length_too_long",
+                "message": f"The length must be no more than {MAX_TOPIC_LENGTH}.",
+                "params": {"max": MAX_TOPIC_LENGTH, "min": 0},
+            }
+            for i, s in enumerate(subs)
+            if len(s) > MAX_TOPIC_LENGTH
+        }
         if long:
             errors["subscriptions"] = long
     # (The type checks repeat what ``errors`` says, for the type checker.)

@@ -35,8 +35,10 @@ class ExpandTooLarge(BadRequest):
     """The expand would put more than the per-response number of records in the answer."""
 
     def __init__(self, limit: int) -> None:
-        msg = (f"The expand would return more than {limit} related records in one response. "
-               "Expand fewer or shorter paths, or ask for fewer records (perPage).")
+        msg = (
+            f"The expand would return more than {limit} related records in one response. "
+            "Expand fewer or shorter paths, or ask for fewer records (perPage)."
+        )
         super().__init__(msg, {"expand": FieldError("validation_expand_limit", msg, {"max": limit})})
 
 
@@ -66,8 +68,14 @@ def parse_expand(spec: str) -> dict[str, dict[str, Any]]:
     return tree
 
 
-async def expand_records(r: Reader, coll: Collection, records: list[dict[str, Any]], spec: str | dict[str, Any],
-                         budget: Budget | None = None, weights: dict[int, int] | None = None) -> None:
+async def expand_records(
+    r: Reader,
+    coll: Collection,
+    records: list[dict[str, Any]],
+    spec: str | dict[str, Any],
+    budget: Budget | None = None,
+    weights: dict[int, int] | None = None,
+) -> None:
     """Fill ``record["expand"]`` for each record, in place.
 
     ``weights`` maps ``id(record)`` to the times the record appears in the response (1 when
@@ -96,8 +104,16 @@ def _key_may_view(r: Reader, target: Collection) -> bool:
     return True
 
 
-async def _load(r: Reader, target: Collection, cond: str, params: list[Any], limit: int,
-                extra_col: str = "", window: str = "", join: str = "") -> list[Any]:
+async def _load(
+    r: Reader,
+    target: Collection,
+    cond: str,
+    params: list[Any],
+    limit: int,
+    extra_col: str = "",
+    window: str = "",
+    join: str = "",
+) -> list[Any]:
     """Rows of ``target`` matching ``cond`` under its view rule: at most ``limit`` + 1 of them, so
     a caller sees that the budget is exceeded without loading everything.
 
@@ -112,10 +128,15 @@ async def _load(r: Reader, target: Collection, cond: str, params: list[Any], lim
         cols += f", {extra_col} AS {q('__p')}"
     src = f"{q(target.name)} AS {q('m')}{join}"
     if window:
-        order = f'{q("m")}.{q("id")}' if target.type == "view" else (
-            f'{q("m")}.{q("_rowid" if r.db.dialect == "postgresql" else "rowid")}')
-        sql = (f"SELECT * FROM (SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY {window} ORDER BY {order}) "
-               f"AS {q('__n')} FROM {src} WHERE {where}) AS {q('t')} WHERE {q('__n')} <= {BACK_LIMIT} LIMIT ?")
+        order = (
+            f"{q('m')}.{q('id')}"
+            if target.type == "view"
+            else (f"{q('m')}.{q('_rowid' if r.db.dialect == 'postgresql' else 'rowid')}")
+        )
+        sql = (
+            f"SELECT * FROM (SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY {window} ORDER BY {order}) "
+            f"AS {q('__n')} FROM {src} WHERE {where}) AS {q('t')} WHERE {q('__n')} <= {BACK_LIMIT} LIMIT ?"
+        )
     else:
         sql = f"SELECT {cols} FROM {src} WHERE {where} LIMIT ?"
     rows: list[Any] = await r.db.fetch(sql, [*params, *rule_params, max(0, limit) + 1])
@@ -123,11 +144,18 @@ async def _load(r: Reader, target: Collection, cond: str, params: list[Any], lim
 
 
 def _chunks(items: list[Any], n: int = _CHUNK) -> list[list[Any]]:
-    return [items[i:i + n] for i in range(0, len(items), n)]
+    return [items[i : i + n] for i in range(0, len(items), n)]
 
 
-async def _expand_relation(r: Reader, records: list[dict[str, Any]], field: RelationField, key: str, sub: dict[str, Any],
-                           budget: Budget, weights: dict[int, int]) -> None:
+async def _expand_relation(
+    r: Reader,
+    records: list[dict[str, Any]],
+    field: RelationField,
+    key: str,
+    sub: dict[str, Any],
+    budget: Budget,
+    weights: dict[int, int],
+) -> None:
     target = r.registry.get(field.collectionId)
     if target is None:
         return
@@ -138,7 +166,7 @@ async def _expand_relation(r: Reader, records: list[dict[str, Any]], field: Rela
     found: dict[str, dict[str, Any]] = {}
     for chunk in _chunks(ids):
         marks = ", ".join("?" * len(chunk))
-        rows = await _load(r, target, f'{q("m")}.{q("id")} IN ({marks})', chunk, budget.left - len(found))
+        rows = await _load(r, target, f"{q('m')}.{q('id')} IN ({marks})", chunk, budget.left - len(found))
         for rec in rows_to_records(target, fields, rows, r.req):
             found[rec["id"]] = rec
         if len(found) > budget.left:  # each found record appears at least once
@@ -162,14 +190,23 @@ async def _expand_relation(r: Reader, records: list[dict[str, Any]], field: Rela
             rec.setdefault("expand", {})[key] = found[rec[key]]
 
 
-async def _expand_back(r: Reader, coll: Collection, records: list[dict[str, Any]], src_name: str, field_name: str,
-                       key: str, sub: dict[str, Any], budget: Budget, weights: dict[int, int]) -> None:
+async def _expand_back(
+    r: Reader,
+    coll: Collection,
+    records: list[dict[str, Any]],
+    src_name: str,
+    field_name: str,
+    key: str,
+    sub: dict[str, Any],
+    budget: Budget,
+    weights: dict[int, int],
+) -> None:
     src = r.registry.get(src_name)
     field = src.field(field_name) if src else None
     if src is None or not isinstance(field, RelationField) or field.collectionId != coll.id:
         return
     parent_ids = list(dict.fromkeys(rec["id"] for rec in records if rec.get("id")))
-    col = f'{q("m")}.{q(field.name)}'
+    col = f"{q('m')}.{q(field.name)}"
     _, fields = select_list(src)
     children: dict[str, dict[str, Any]] = {}  # one object per child, shared by all its parents
     of_parent: dict[str, list[dict[str, Any]]] = {}

@@ -76,14 +76,22 @@ class RecordFiles:
             await self.committed()
         elif isinstance(exc, asyncio.CancelledError):
             # The write may still commit after its caller was cancelled: leave the uploads to the sweep.
-            log.info("record write cancelled: %d upload(s) left for the orphan sweep",
-                     sum(map(len, self.uploads.values())))
+            log.info(
+                "record write cancelled: %d upload(s) left for the orphan sweep", sum(map(len, self.uploads.values()))
+            )
         else:
             await self.discard()
 
     # -- before the transaction ----------------------------------------------------------------
-    async def store(self, coll: Collection, record_id: str, field: FileField, filename: str,
-                    chunks: AsyncIterable[bytes], message: str = "Failed to save record.") -> str:
+    async def store(
+        self,
+        coll: Collection,
+        record_id: str,
+        field: FileField,
+        filename: str,
+        chunks: AsyncIterable[bytes],
+        message: str = "Failed to save record.",
+    ) -> str:
         """Stream one upload into storage; its new name. A refused file raises `ValidationFailed`
         keyed by the field, as PocketBase answers."""
         storage = await self.storage()

@@ -18,8 +18,9 @@ from baas.rules.context import RequestInfo
 from baas.schema.model import Collection
 
 
-async def around_write(hook: Hook[RecordEvent], chain: tuple[Handler, ...], conn: Any, draft: Draft,
-                       write: Callable[[], Awaitable[None]]) -> None:
+async def around_write(
+    hook: Hook[RecordEvent], chain: tuple[Handler, ...], conn: Any, draft: Draft, write: Callable[[], Awaitable[None]]
+) -> None:
     """Run ``chain`` around ``write``: the handlers see (and may change) ``draft.values``, the
     values about to be stored; what they changed goes through `apply_body` like the request's own
     values (trusted: server code may set any field). A changed password is hashed again, not
@@ -39,8 +40,11 @@ async def around_write(hook: Hook[RecordEvent], chain: tuple[Handler, ...], conn
             values.clear()
             values.update(replaced)
             e.record = values
-        changes = {name: values.get(name, UNSET) for name in set(values) | set(before)
-                   if name not in values or name not in before or before[name] != values[name]}
+        changes = {
+            name: values.get(name, UNSET)
+            for name in set(values) | set(before)
+            if name not in values or name not in before or before[name] != values[name]
+        }
         apply_body(draft, changes, trusted=True)
         if "password" in changes:
             draft.hashed = None
@@ -54,9 +58,15 @@ def _snapshot(values: dict[str, Any]) -> dict[str, Any]:
     return {k: copy.deepcopy(v) if isinstance(v, (list, dict)) else v for k, v in values.items()}
 
 
-async def around_delete(hook: Hook[RecordEvent], chain: tuple[Handler, ...], conn: Any,
-                        req: RequestInfo, coll: Collection, record: dict[str, Any],
-                        delete: Callable[[], Awaitable[None]]) -> None:
+async def around_delete(
+    hook: Hook[RecordEvent],
+    chain: tuple[Handler, ...],
+    conn: Any,
+    req: RequestInfo,
+    coll: Collection,
+    record: dict[str, Any],
+    delete: Callable[[], Awaitable[None]],
+) -> None:
     """Run ``chain`` around a delete (``record``: the stored values); stopped: nothing deleted (400)."""
     event = RecordEvent(coll, record, req, conn, "delete")
 
@@ -67,8 +77,9 @@ async def around_delete(hook: Hook[RecordEvent], chain: tuple[Handler, ...], con
         raise BadRequest("Failed to delete record.")
 
 
-async def after_write(hook: Hook[RecordEvent], db: Any, coll: Collection, req: RequestInfo, action: str,
-                      record: dict[str, Any]) -> None:
+async def after_write(
+    hook: Hook[RecordEvent], db: Any, coll: Collection, req: RequestInfo, action: str, record: dict[str, Any]
+) -> None:
     """The after-success chain of one committed write (``db``: the database, for new transactions)."""
     chain = hook.chain_for(coll)
     if chain:

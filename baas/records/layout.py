@@ -45,8 +45,21 @@ class Layout:
     """Derived data of one collection version (see the module docstring). Cheap fields are
     computed up front; the SELECT lists, decoders and realtime shapes on first use."""
 
-    __slots__ = ("coll", "fields", "insert_sql", "insert_select_sql", "autodates", "secret_names", "file_fields",
-                 "relations", "_defaults", "_selects", "_decoders", "_rt_sources", "_rt_visible")
+    __slots__ = (
+        "coll",
+        "fields",
+        "insert_sql",
+        "insert_select_sql",
+        "autodates",
+        "secret_names",
+        "file_fields",
+        "relations",
+        "_defaults",
+        "_selects",
+        "_decoders",
+        "_rt_sources",
+        "_rt_visible",
+    )
 
     def __init__(self, coll: Collection) -> None:
         self.coll = coll
@@ -99,6 +112,8 @@ class Layout:
         if hit is None:
             auth = self.coll.type == "auth"
             hit = self._rt_visible[superuser] = tuple(
-                f.name for f in self.fields
-                if f.type != "password" and not (auth and f.name == "tokenKey") and (superuser or not f.hidden))
+                f.name
+                for f in self.fields
+                if f.type != "password" and not (auth and f.name == "tokenKey") and (superuser or not f.hidden)
+            )
         return hit

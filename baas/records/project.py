@@ -71,6 +71,9 @@ def _project_value(value: Any, tree: dict[str, Any]) -> Any:
     if isinstance(value, dict):
         if "collectionId" in value or "id" in value:
             return project(value, tree)
-        return {k: _project_value(v, tree[k]) if isinstance(tree.get(k), dict) else v
-                for k, v in value.items() if k in tree or "*" in tree}
+        return {
+            k: _project_value(v, tree[k]) if isinstance(tree.get(k), dict) else v
+            for k, v in value.items()
+            if k in tree or "*" in tree
+        }
     return value

@@ -48,9 +48,15 @@ class ListParams:
         page = max(1, integer("page", 1))
         per_page = integer("perPage", 30)
         per_page = 30 if per_page <= 0 else min(per_page, MAX_PER_PAGE)
-        return cls(page=page, perPage=per_page, sort=query.get("sort", ""), filter=query.get("filter", ""),
-                   expand=query.get("expand", ""), fields=query.get("fields", ""),
-                   skipTotal=query.get("skipTotal", "") in ("1", "true", "t", "True"))
+        return cls(
+            page=page,
+            perPage=per_page,
+            sort=query.get("sort", ""),
+            filter=query.get("filter", ""),
+            expand=query.get("expand", ""),
+            fields=query.get("fields", ""),
+            skipTotal=query.get("skipTotal", "") in ("1", "true", "t", "True"),
+        )
 
 
 @dataclass
@@ -61,8 +67,9 @@ class Reader:
     registry: Registry
     req: RequestInfo
 
-    async def where(self, coll: Collection, rule: str | None, extra: str = "",
-                    alias: str = "m") -> tuple[list[str], list[Any]]:
+    async def where(
+        self, coll: Collection, rule: str | None, extra: str = "", alias: str = "m"
+    ) -> tuple[list[str], list[Any]]:
         """SQL conditions for ``rule`` (skipped for superusers) and a client ``filter``.
 
         A condition that reads no row (``@request.auth.id != ""`` and the like) is settled once
@@ -77,15 +84,21 @@ class Reader:
             exprs.append((extra, True))
         for expr, client in exprs:
             try:
-                sql = rules.compile_filter(expr, collection=coll, lookup=self.registry.get, request=self.req,
-                                           dialect=self.db.dialect, alias=alias, client=client)
+                sql = rules.compile_filter(
+                    expr,
+                    collection=coll,
+                    lookup=self.registry.get,
+                    request=self.req,
+                    dialect=self.db.dialect,
+                    alias=alias,
+                    client=client,
+                )
             except rules.RuleForbidden as exc:
                 raise Forbidden(str(exc)) from None
             except rules.RuleError as exc:
                 if not client:  # the collection's own rule is broken: an admin's problem, not the client's
                     raise BadRequest(f"The collection's {coll.name!r} rule is invalid: {exc}") from None
-                raise BadRequest("Something went wrong while processing your request. Invalid filter: "
-                                 f"{exc}") from None
+                raise BadRequest(f"Something went wrong while processing your request. Invalid filter: {exc}") from None
             if _reads_no_row(sql.sql, alias):
                 if await self.db.fetchval(f"SELECT CASE WHEN ({sql.sql}) THEN 1 ELSE 0 END", sql.params):
                     continue
@@ -99,8 +112,9 @@ class Reader:
         if rule is None and not self.req.is_superuser:
             raise Forbidden("Only superusers can perform this action.")
 
-    async def finish(self, coll: Collection, records: list[dict[str, Any]], expand: str, fields: str, *,
-                     done: bool = False) -> list[dict[str, Any]]:
+    async def finish(
+        self, coll: Collection, records: list[dict[str, Any]], expand: str, fields: str, *, done: bool = False
+    ) -> list[dict[str, Any]]:
         """Expand and project records for the answer. ``done``: the action already happened (a
         committed write, a sign-in), so an expand over the response bound is left out rather than
         answered with a 400 that would read as a failed action (PocketBase ignores expand errors
@@ -127,7 +141,7 @@ def _reads_no_row(sql: str, alias: str) -> bool:
 
 
 def rowid(dialect: str, alias: str = "m") -> str:
-    return f'{q(alias)}.{"_rowid" if dialect == "postgresql" else "rowid"}'
+    return f"{q(alias)}.{'_rowid' if dialect == 'postgresql' else 'rowid'}"
 
 
 async def list_records(r: Reader, coll: Collection, p: ListParams) -> dict[str, Any]:
@@ -135,12 +149,13 @@ async def list_records(r: Reader, coll: Collection, p: ListParams) -> dict[str, 
     r.check_locked(coll.listRule)
     conds, params = await r.where(coll, coll.listRule, p.filter)
     where = f" WHERE {' AND '.join(conds)}" if conds else ""
-    order = rowid(r.db.dialect) if coll.type != "view" else f'{q("m")}.{q("id")}'
+    order = rowid(r.db.dialect) if coll.type != "view" else f"{q('m')}.{q('id')}"
     sort_params: list[Any] = []
     if p.sort:
         try:
-            s = rules.compile_sort(p.sort, collection=coll, lookup=r.registry.get, request=r.req,
-                             dialect=r.db.dialect, alias="m")
+            s = rules.compile_sort(
+                p.sort, collection=coll, lookup=r.registry.get, request=r.req, dialect=r.db.dialect, alias="m"
+            )
         except rules.RuleForbidden as exc:
             raise Forbidden(str(exc)) from None
         except rules.RuleError as exc:
@@ -148,7 +163,7 @@ async def list_records(r: Reader, coll: Collection, p: ListParams) -> dict[str, 
         order = s.sql
         sort_params = s.params
     cols, fields = select_list(coll)
-    sql = (f"SELECT {cols} FROM {q(coll.name)} AS {q('m')}{where} ORDER BY {order} LIMIT ? OFFSET ?")
+    sql = f"SELECT {cols} FROM {q(coll.name)} AS {q('m')}{where} ORDER BY {order} LIMIT ? OFFSET ?"
     rows = await r.db.fetch(sql, [*params, *sort_params, p.perPage, (p.page - 1) * p.perPage])
     items = rows_to_records(coll, fields, rows, r.req)
     items = await r.finish(coll, items, p.expand, p.fields)
@@ -164,21 +179,25 @@ async def load_row(db: Any, coll: Collection, record_id: str) -> tuple[Any, ...]
     """A record's stored row by id, no rule applied (columns in `select_list` order)."""
     cols, _ = select_list(coll)
     row: tuple[Any, ...] | None = await db.fetchone(
-        f"SELECT {cols} FROM {q(coll.name)} AS {q('m')} WHERE {q('m')}.{q('id')} = ?", [record_id])
+        f"SELECT {cols} FROM {q(coll.name)} AS {q('m')} WHERE {q('m')}.{q('id')} = ?", [record_id]
+    )
     return row
 
 
-async def fetch_one(r: Reader, coll: Collection, record_id: str, rule: str | None,
-                    extra: str = "") -> dict[str, Any] | None:
+async def fetch_one(
+    r: Reader, coll: Collection, record_id: str, rule: str | None, extra: str = ""
+) -> dict[str, Any] | None:
     """One record as the requester may see it under ``rule``; None if missing or hidden."""
     conds, params = await r.where(coll, rule, extra)
     cols, fields = select_list(coll)
-    where = " AND ".join([f'{q("m")}.{q("id")} = ?', *conds])
+    where = " AND ".join([f"{q('m')}.{q('id')} = ?", *conds])
     row = await r.db.fetchone(f"SELECT {cols} FROM {q(coll.name)} AS {q('m')} WHERE {where}", [record_id, *params])
     return None if row is None else row_to_record(coll, fields, row, r.req)
 
 
-async def view_record(r: Reader, coll: Collection, record_id: str, expand: str = "", fields: str = "") -> dict[str, Any]:
+async def view_record(
+    r: Reader, coll: Collection, record_id: str, expand: str = "", fields: str = ""
+) -> dict[str, Any]:
     """``GET …/records/{id}``: 404 when missing or hidden by the view rule."""
     r.check_locked(coll.viewRule)
     rec = await fetch_one(r, coll, record_id, coll.viewRule)

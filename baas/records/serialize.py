@@ -77,8 +77,9 @@ def row_to_record(coll: Collection, fields: Fields, row: tuple[Any, ...], req: R
     return rows_to_records(coll, fields, [row], req)[0]
 
 
-def rows_to_records(coll: Collection, fields: Fields, rows: list[tuple[Any, ...]],
-                    req: RequestInfo | None) -> list[dict[str, Any]]:
+def rows_to_records(
+    coll: Collection, fields: Fields, rows: list[tuple[Any, ...]], req: RequestInfo | None
+) -> list[dict[str, Any]]:
     """Rows as PocketBase shows records to the requester ``req`` (None: internal use)."""
     superuser = req is None or req.is_superuser
     decode = _decoders(coll, fields)[0 if superuser else 1]

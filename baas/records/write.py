@@ -59,8 +59,16 @@ def _token_key() -> str:
 
 # -- the short form ----------------------------------------------------------------------------
 
-async def create_record(conn: Any, reader: Reader, coll: Collection, body: dict[str, Any], *,
-                        hashed: str | None = None, hooks: Hooks | None = None) -> str:
+
+async def create_record(
+    conn: Any,
+    reader: Reader,
+    coll: Collection,
+    body: dict[str, Any],
+    *,
+    hashed: str | None = None,
+    hooks: Hooks | None = None,
+) -> str:
     """Insert one record as ``reader.req``; its id. Raises `ValidationFailed`, `Forbidden` or
     `BadRequest`. ``hashed``: `prehash` of the body; ``hooks``: the engine's, to run before-hooks."""
     draft = Draft(coll, reader.req, "create", body, hashed=hashed)
@@ -68,8 +76,17 @@ async def create_record(conn: Any, reader: Reader, coll: Collection, body: dict[
     return draft.record_id
 
 
-async def update_record(conn: Any, reader: Reader, coll: Collection, record_id: str, body: dict[str, Any], *,
-                        hashed: str | None = None, old_hash: str | None = None, hooks: Hooks | None = None) -> str:
+async def update_record(
+    conn: Any,
+    reader: Reader,
+    coll: Collection,
+    record_id: str,
+    body: dict[str, Any],
+    *,
+    hashed: str | None = None,
+    old_hash: str | None = None,
+    hooks: Hooks | None = None,
+) -> str:
     """Update one record the update rule lets through (404 otherwise); its id. ``old_hash``:
     `check_old_password`'s answer, found before the transaction."""
     draft = Draft(coll, reader.req, "update", body, record_id, hashed=hashed, old_hash=old_hash)
@@ -77,14 +94,22 @@ async def update_record(conn: Any, reader: Reader, coll: Collection, record_id: 
     return draft.record_id
 
 
-async def delete_record(conn: Any, reader: Reader, coll: Collection, record_id: str,
-                        files: RecordFiles | None = None, *, hooks: Hooks | None = None) -> None:
+async def delete_record(
+    conn: Any,
+    reader: Reader,
+    coll: Collection,
+    record_id: str,
+    files: RecordFiles | None = None,
+    *,
+    hooks: Hooks | None = None,
+) -> None:
     """Delete one record the delete rule lets through (cascades included); ``files`` learns every
     deleted record, whose files go after the commit."""
     await save(conn, reader.registry, Draft(coll, reader.req, "delete", record_id=record_id, files=files), hooks)
 
 
 # -- before the transaction --------------------------------------------------------------------
+
 
 async def prehash(coll: Collection, body: dict[str, Any]) -> str | None:
     """Hash a valid new password before the write transaction, so argon2's ~0.3 s is not spent
@@ -143,6 +168,7 @@ def _may_manage(coll: Collection, auth: dict[str, Any] | None) -> bool:
 
 # -- inside the transaction --------------------------------------------------------------------
 
+
 async def save(conn: Any, registry: Registry, draft: Draft, hooks: Hooks | None = None) -> None:
     """Run ``draft``'s write in the transaction of ``conn``; ``hooks``: the engine's, whose
     before-hooks (when bound for the collection) run around it. Fills ``draft.record_id``,
@@ -199,8 +225,7 @@ async def _insert(conn: Any, r: Reader, draft: Draft) -> None:
     draft.record_id = values["id"]
     if coll.createRule and not su and await fetch_one(r, coll, draft.record_id, coll.createRule) is None:
         raise BadRequest(draft.message)
-    if draft.manager and values.get("verified") and \
-            await fetch_one(r, coll, draft.record_id, coll.manageRule) is None:
+    if draft.manager and values.get("verified") and await fetch_one(r, coll, draft.record_id, coll.manageRule) is None:
         raise ValidationFailed({"verified": values_mismatch()}, draft.message)
     await append_event(conn, coll, "create", _api_values(coll, values))
     if draft.files is not None and lay.file_fields:
@@ -220,12 +245,20 @@ async def _update(conn: Any, r: Reader, draft: Draft, hooks: Hooks | None) -> No
         draft.current = current
         # A requester matching the manageRule changes email, verified and password (no oldPassword)
         # as a superuser would; asked only when the body touches one of them.
-        draft.manager = not su and any(k in body for k in _MANAGED) and _may_manage(coll, draft.req.auth) and \
-            await fetch_one(r, coll, record_id, coll.manageRule) is not None
+        draft.manager = (
+            not su
+            and any(k in body for k in _MANAGED)
+            and _may_manage(coll, draft.req.auth)
+            and await fetch_one(r, coll, record_id, coll.manageRule) is not None
+        )
         draft.values = dict(current)
         apply_body(draft, body)
-        if coll.type == "auth" and not (su or draft.manager) and "email" in draft.touched and \
-                draft.values.get("email") != current.get("email"):
+        if (
+            coll.type == "auth"
+            and not (su or draft.manager)
+            and "email" in draft.touched
+            and draft.values.get("email") != current.get("email")
+        ):
             draft.errors["email"] = values_mismatch()  # PocketBase's answer; the email change request is the way
         draft.prepared = True
         hook = hooks.on_record_update if hooks is not None else None
@@ -291,8 +324,9 @@ def _check_files(draft: Draft, old: dict[str, Any] | None) -> None:
         uploaded = files.uploaded(coll.id, values["id"]) if files is not None else ()
         bad = f.invalid_names(values.get(f.name), (old or {}).get(f.name), uploaded)
         if bad:
-            draft.errors[f.name] = FieldError("validation_invalid_file", f"Invalid new files: [{' '.join(bad)}].",
-                                              {"invalidFiles": bad})
+            draft.errors[f.name] = FieldError(
+                "validation_invalid_file", f"Invalid new files: [{' '.join(bad)}].", {"invalidFiles": bad}
+            )
 
 
 async def _check_relations(conn: Any, registry: Registry, draft: Draft) -> None:
@@ -305,11 +339,15 @@ async def _check_relations(conn: Any, registry: Registry, draft: Draft) -> None:
             continue
         target = registry.get(f.collectionId)
         marks = ", ".join("?" * len(ids))
-        found = {r[0] for r in await conn.fetch(
-            f'SELECT "id" FROM {q(target.name)} WHERE "id" IN ({marks})', ids)} if target else set()
+        found = (
+            {r[0] for r in await conn.fetch(f'SELECT "id" FROM {q(target.name)} WHERE "id" IN ({marks})', ids)}
+            if target
+            else set()
+        )
         if set(ids) - found:
-            draft.errors[f.name] = FieldError("validation_missing_rel_records",
-                                              "Failed to find all relation records with the provided ids.")
+            draft.errors[f.name] = FieldError(
+                "validation_missing_rel_records", "Failed to find all relation records with the provided ids."
+            )
 
 
 def _relation_guard(registry: Registry, draft: Draft) -> tuple[str, list[Any]] | None:
@@ -332,8 +370,10 @@ def _relation_guard(registry: Registry, draft: Draft) -> tuple[str, list[Any]] |
             params.append(ids[0])
         else:
             distinct = list(dict.fromkeys(ids))
-            conds.append(f'(SELECT COUNT(*) FROM {q(target.name)} WHERE "id" IN ({", ".join("?" * len(distinct))})) '
-                         f"= {len(distinct)}")
+            conds.append(
+                f'(SELECT COUNT(*) FROM {q(target.name)} WHERE "id" IN ({", ".join("?" * len(distinct))})) '
+                f"= {len(distinct)}"
+            )
             params.extend(distinct)
     return " AND ".join(conds), params
 
@@ -364,14 +404,23 @@ def _log_escalation(draft: Draft, record_id: str) -> None:
     body, errors, coll = draft.body, draft.errors, draft.coll
     if not errors and "collectionId" not in body and "collectionName" not in body:
         return  # the common case, kept cheap
-    refused = sorted(k for k, e in errors.items() if e.code in _ESCALATIONS
-                     or k in _MISMATCH_ESCALATIONS and e.code == "validation_values_mismatch")
+    refused = sorted(
+        k
+        for k, e in errors.items()
+        if e.code in _ESCALATIONS or k in _MISMATCH_ESCALATIONS and e.code == "validation_values_mismatch"
+    )
     moved = [k for k in ("collectionId", "collectionName") if k in body and body[k] not in (coll.id, coll.name)]
     if refused or moved:
         auth = draft.req.auth or {}
-        security.warning("privilege escalation %s: %s record %r on %s/%s: %s", "refused" if refused else "ignored",
-                         auth.get("collectionName", "guest"), auth.get("id", ""), coll.name, record_id,
-                         ", ".join(refused + [f"{k} (ignored)" for k in moved]))
+        security.warning(
+            "privilege escalation %s: %s record %r on %s/%s: %s",
+            "refused" if refused else "ignored",
+            auth.get("collectionName", "guest"),
+            auth.get("id", ""),
+            coll.name,
+            record_id,
+            ", ".join(refused + [f"{k} (ignored)" for k in moved]),
+        )
 
 
 def _unique_fields(exc: Exception) -> list[str] | None:
@@ -393,8 +442,9 @@ async def _store(conn: Any, sql: str, params: Sequence[Any], message: str) -> in
         names = _unique_fields(exc)
         if names is None:
             raise
-        raise ValidationFailed({n: FieldError("validation_not_unique", "Value must be unique.") for n in names},
-                               message) from None
+        raise ValidationFailed(
+            {n: FieldError("validation_not_unique", "Value must be unique.") for n in names}, message
+        ) from None
 
 
 async def append_event(conn: Any, coll: Collection, action: str, record: dict[str, Any]) -> None:
@@ -447,8 +497,15 @@ async def _delete_checked(conn: Any, r: Reader, draft: Draft, hooks: Hooks | Non
         current = await _load_raw(conn, coll, record_id)
         if current is None:
             raise NotFound()
-        await around_delete(hook, chain, conn, draft.req, coll, current,
-                            lambda: _delete(conn, r, coll, record_id, set(), draft.files, draft))
+        await around_delete(
+            hook,
+            chain,
+            conn,
+            draft.req,
+            coll,
+            current,
+            lambda: _delete(conn, r, coll, record_id, set(), draft.files, draft),
+        )
         return
     await _delete(conn, r, coll, record_id, set(), draft.files, draft)
 
@@ -456,8 +513,15 @@ async def _delete_checked(conn: Any, r: Reader, draft: Draft, hooks: Hooks | Non
 AUTH_STATE_TABLES = ("_otps", "_mfas", "_externalAuths", "_totp")
 
 
-async def _delete(conn: Any, reader: Reader, coll: Collection, record_id: str, seen: set[tuple[str, str]],
-                  files: RecordFiles | None = None, top: Draft | None = None) -> None:
+async def _delete(
+    conn: Any,
+    reader: Reader,
+    coll: Collection,
+    record_id: str,
+    seen: set[tuple[str, str]],
+    files: RecordFiles | None = None,
+    top: Draft | None = None,
+) -> None:
     # ``seen`` stops cycles (two collections cascading into each other) from recursing forever.
     if (coll.id, record_id) in seen:
         return
@@ -477,20 +541,24 @@ async def _delete(conn: Any, reader: Reader, coll: Collection, record_id: str, s
             if not remaining and field.cascadeDelete:
                 await _delete(conn, reader, src, ref_id, seen, files)
             elif not remaining and field.required:
-                raise BadRequest("Failed to delete record. Make sure that the record is not part of a required "
-                                 "relation reference.")
+                raise BadRequest(
+                    "Failed to delete record. Make sure that the record is not part of a required relation reference."
+                )
             else:
                 new_value = remaining if field.is_multi() else ""
-                await conn.execute(f'UPDATE {q(src.name)} SET {q(fname)} = ? WHERE "id" = ?',
-                                   [field.to_db(new_value, conn.dialect), ref_id])
+                await conn.execute(
+                    f'UPDATE {q(src.name)} SET {q(fname)} = ? WHERE "id" = ?',
+                    [field.to_db(new_value, conn.dialect), ref_id],
+                )
                 ref = await _load_raw(conn, src, ref_id)
                 if ref is not None:
                     await append_event(conn, src, "update", ref)
     await conn.execute(f'DELETE FROM {q(coll.name)} WHERE "id" = ?', [record_id])
     if coll.type == "auth":  # the record's sign-in state goes with it, as in PocketBase
         for table in AUTH_STATE_TABLES:
-            await conn.execute(f'DELETE FROM {q(table)} WHERE "collectionRef" = ? AND "recordRef" = ?',
-                               [coll.id, record_id])
+            await conn.execute(
+                f'DELETE FROM {q(table)} WHERE "collectionRef" = ? AND "recordRef" = ?', [coll.id, record_id]
+            )
     await append_event(conn, coll, "delete", current)
     if files is not None and layout(coll).file_fields:
         files.deleted(coll, record_id)

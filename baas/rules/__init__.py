@@ -22,8 +22,16 @@ from baas.schema.model import Collection
 __all__ = ["SQL", "RuleError", "RuleForbidden", "RequestInfo", "ast", "parse", "compile_filter", "compile_sort"]
 
 
-def compile_filter(expr: str, *, collection: Collection, lookup: Callable[[str], Collection | None],
-                   request: RequestInfo, dialect: str, alias: str, client: bool = False) -> SQL:
+def compile_filter(
+    expr: str,
+    *,
+    collection: Collection,
+    lookup: Callable[[str], Collection | None],
+    request: RequestInfo,
+    dialect: str,
+    alias: str,
+    client: bool = False,
+) -> SQL:
     """A boolean SQL expression over ``"<alias>"`` (the collection's table) with ``?`` params.
 
     ``client`` marks a filter sent by the requester rather than a collection rule written by an
@@ -32,7 +40,15 @@ def compile_filter(expr: str, *, collection: Collection, lookup: Callable[[str],
     return Compiler(collection, lookup, request, dialect, alias, client).filter(expr)
 
 
-def compile_sort(sort: str, *, collection: Collection, lookup: Callable[[str], Collection | None],
-                 request: RequestInfo, dialect: str, alias: str, client: bool = True) -> SQL:
+def compile_sort(
+    sort: str,
+    *,
+    collection: Collection,
+    lookup: Callable[[str], Collection | None],
+    request: RequestInfo,
+    dialect: str,
+    alias: str,
+    client: bool = True,
+) -> SQL:
     """An ORDER BY list (without the keyword) for ``-views,+title,@random,@rowid,author.name``."""
     return Compiler(collection, lookup, request, dialect, alias, client).sort(sort)

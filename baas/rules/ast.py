@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: comparison operators; the ``?`` forms match when any item of a multi-valued operand does.
-OPERATORS = ("=", "!=", ">", ">=", "<", "<=", "~", "!~",
-             "?=", "?!=", "?>", "?>=", "?<", "?<=", "?~", "?!~")
+OPERATORS = ("=", "!=", ">", ">=", "<", "<=", "~", "!~", "?=", "?!=", "?>", "?>=", "?<", "?<=", "?~", "?!~")
 
 
 @dataclass(frozen=True)

@@ -152,11 +152,35 @@ def _triple(x: Operand) -> tuple[SQL, SQL, SQL]:
         txt = cat("(CASE WHEN ", looks, " THEN NULL ELSE ", e, " END)")
     else:  # json: SQLite's json_extract gives NULL, an integer/real (true=1, false=0) or text
         t = cat("jsonb_typeof(", e, ")")
-        cls = cat("(CASE WHEN ", t, " IN ('number', 'boolean') THEN 1 WHEN ", t, " IN ('string', 'object', 'array') THEN 2 END)")
-        num = cat("(CASE WHEN ", t, " = 'number' THEN CAST(", e, " AS DOUBLE PRECISION) WHEN ", t,
-                  " = 'boolean' THEN (CASE WHEN CAST(", e, " AS BOOLEAN) THEN 1 ELSE 0 END) END)")
-        txt = cat("(CASE WHEN ", t, " = 'string' THEN ", e, " #>> '{}' WHEN ", t,
-                  " IN ('object', 'array') THEN CAST(", e, " AS TEXT) END)")
+        cls = cat(
+            "(CASE WHEN ",
+            t,
+            " IN ('number', 'boolean') THEN 1 WHEN ",
+            t,
+            " IN ('string', 'object', 'array') THEN 2 END)",
+        )
+        num = cat(
+            "(CASE WHEN ",
+            t,
+            " = 'number' THEN CAST(",
+            e,
+            " AS DOUBLE PRECISION) WHEN ",
+            t,
+            " = 'boolean' THEN (CASE WHEN CAST(",
+            e,
+            " AS BOOLEAN) THEN 1 ELSE 0 END) END)",
+        )
+        txt = cat(
+            "(CASE WHEN ",
+            t,
+            " = 'string' THEN ",
+            e,
+            " #>> '{}' WHEN ",
+            t,
+            " IN ('object', 'array') THEN CAST(",
+            e,
+            " AS TEXT) END)",
+        )
     if "coalesce" in x.flags:
         cls = cat("COALESCE(", cls, ", 2)")
         txt = cat("(CASE WHEN ", cls, " = 2 THEN COALESCE(", txt, ", '') END)")
@@ -166,11 +190,41 @@ def _triple(x: Operand) -> tuple[SQL, SQL, SQL]:
 def _triple_compare(a: tuple[SQL, SQL, SQL], op: str, b: tuple[SQL, SQL, SQL]) -> SQL:
     (ac, an, at), (bc, bn, bt) = a, b
     if op in ("IS", "IS NOT"):
-        same = cat("(", ac, " IS NOT DISTINCT FROM ", bc, " AND ", an, " IS NOT DISTINCT FROM ", bn,
-                   " AND ", at, " IS NOT DISTINCT FROM ", bt, ")")
+        same = cat(
+            "(",
+            ac,
+            " IS NOT DISTINCT FROM ",
+            bc,
+            " AND ",
+            an,
+            " IS NOT DISTINCT FROM ",
+            bn,
+            " AND ",
+            at,
+            " IS NOT DISTINCT FROM ",
+            bt,
+            ")",
+        )
         return same if op == "IS" else cat("NOT ", same)
     if op == "=":
         return cat("(", ac, " = ", bc, " AND (", an, " = ", bn, " OR ", at, " = ", bt, "))")
     strict = op[0]  # < or >
-    return cat("(", ac, f" {strict} ", bc, " OR (", ac, " = ", bc, " AND (", an, f" {op} ", bn, " OR ",
-               at, f" {op} ", bt, ' COLLATE "C")))')
+    return cat(
+        "(",
+        ac,
+        f" {strict} ",
+        bc,
+        " OR (",
+        ac,
+        " = ",
+        bc,
+        " AND (",
+        an,
+        f" {op} ",
+        bn,
+        " OR ",
+        at,
+        f" {op} ",
+        bt,
+        ' COLLATE "C")))',
+    )

@@ -28,9 +28,16 @@ from baas.schema.model import Collection
 class Compiler:
     """Compiles expressions for one collection, request and dialect."""
 
-    def __init__(self, collection: Collection, lookup: Callable[[str], Collection | None],
-                 request: RequestInfo, dialect: str, alias: str, client: bool = False,
-                 prefix: str = "_") -> None:
+    def __init__(
+        self,
+        collection: Collection,
+        lookup: Callable[[str], Collection | None],
+        request: RequestInfo,
+        dialect: str,
+        alias: str,
+        client: bool = False,
+        prefix: str = "_",
+    ) -> None:
         if dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"unknown dialect {dialect!r}")
         self.dialect = dialect
@@ -40,8 +47,9 @@ class Compiler:
         # Join aliases start with ``prefix``: a related collection's list rule compiled inside a
         # join condition gets the join's own alias as prefix, so its aliases never shadow ours.
         self.prefix = prefix
-        self.resolver = Resolver(collection, lookup, request, dialect, alias, self._changed, client,
-                                 restrict=self._list_rule)
+        self.resolver = Resolver(
+            collection, lookup, request, dialect, alias, self._changed, client, restrict=self._list_rule
+        )
         self._mm = 0
 
     def _list_rule(self, coll: Collection, alias: str) -> SQL:
@@ -83,8 +91,9 @@ class Compiler:
         l2 = self.resolver.operand(node.left, own)
         r2 = self.resolver.operand(node.right, own)
         inner = self.build(l2, node.base_op, r2)
-        return cat("(", expr, ' AND NOT EXISTS (SELECT 1 FROM (SELECT 1) AS "_a"', own.sql(),
-                   " WHERE NOT (", inner, ")))")
+        return cat(
+            "(", expr, ' AND NOT EXISTS (SELECT 1 FROM (SELECT 1) AS "_a"', own.sql(), " WHERE NOT (", inner, ")))"
+        )
 
     def build(self, a: Operand, op: str, b: Operand) -> SQL:
         if op in ("=", "!="):

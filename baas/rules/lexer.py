@@ -68,8 +68,7 @@ def _number(src: str, start: int, out: list[Token]) -> int:
     return m.end()
 
 
-def _symbols(src: str, start: int, chars: str, allowed: tuple[str, ...], kind: str, what: str,
-             out: list[Token]) -> int:
+def _symbols(src: str, start: int, chars: str, allowed: tuple[str, ...], kind: str, what: str, out: list[Token]) -> int:
     """The longest run of ``chars`` at ``start``, which must be one of ``allowed`` (``&&``, ``>=``, …)."""
     j = start
     while j < len(src) and src[j] in chars:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from baas.rules import ast
@@ -51,10 +52,17 @@ class Joins:
 class Resolver:
     """Turns operand nodes into typed `Operand`s for one collection and one request."""
 
-    def __init__(self, collection: Collection, lookup: Callable[[str], Collection | None],
-                 request: RequestInfo, dialect: str, alias: str,
-                 changed: Callable[[Operand, Operand], SQL], client: bool = False,
-                 restrict: Callable[[Collection, str], SQL] | None = None) -> None:
+    def __init__(
+        self,
+        collection: Collection,
+        lookup: Callable[[str], Collection | None],
+        request: RequestInfo,
+        dialect: str,
+        alias: str,
+        changed: Callable[[Operand, Operand], SQL],
+        client: bool = False,
+        restrict: Callable[[Collection, str], SQL] | None = None,
+    ) -> None:
         self.coll = collection
         # A requester's own filter (not an admin's rule) is held to what PocketBase allows it.
         self.client = client and not request.is_superuser
@@ -98,8 +106,9 @@ class Resolver:
         return c
 
     # -- field paths -------------------------------------------------------------------------
-    def _path(self, coll: Collection, alias: str, props: list[str], joins: Joins, *, multi: bool,
-              nullify: bool) -> Operand:
+    def _path(
+        self, coll: Collection, alias: str, props: list[str], joins: Joins, *, multi: bool, nullify: bool
+    ) -> Operand:
         for i, prop in enumerate(props):
             if i == len(props) - 1:
                 return self._last(coll, alias, prop, joins, multi=multi, nullify=nullify)
@@ -108,7 +117,7 @@ class Resolver:
             f = _field(coll, prop)
             self._check_hidden(f)  # a hidden JSON field or relation is no way through, as at the end
             if isinstance(f, JSONField):
-                return self._json(alias, f, props[i + 1:], multi)
+                return self._json(alias, f, props[i + 1 :], multi)
             if i >= MAX_NESTED_RELATIONS:
                 raise RuleError(f"too many nested relations in {'.'.join(props)!r}")
             if f is None:
@@ -127,19 +136,18 @@ class Resolver:
             if not f.is_multi() and i == len(props) - 2 and props[i + 1] == "id":
                 return self._last(coll, alias, prop, joins, multi=multi, nullify=nullify)  # "rel.id" is "rel"
             self._reachable(target, prop)
-            # Joins.add calls its factory at once or never, so the loop variables are current (noqa: B023).
+            # partial binds this iteration's values (Joins.add calls the factory at once or never).
             if f.is_multi():
-                je = joins.add(f"{alias}.{f.name}#each", lambda a: self._each_join(frag(col), a, True))  # noqa: B023
-                alias = joins.add(f"{alias}.{f.name}", lambda a: cat(frag(
-                    f"LEFT JOIN {qi(target.name)} AS {a} ON {a}.\"id\" = {je}.\"value\""),  # noqa: B023
-                    self._listed(target, a)))  # noqa: B023
+                je = joins.add(f"{alias}.{f.name}#each", partial(self._each_column, col))
+                alias = joins.add(f"{alias}.{f.name}", partial(self._join_listed, target, f'{je}."value"'))
             else:
-                alias = joins.add(f"{alias}.{f.name}", lambda a: cat(frag(
-                    f"LEFT JOIN {qi(target.name)} AS {a} ON {a}.\"id\" = {col}"), self._listed(target, a)))  # noqa: B023
+                alias = joins.add(f"{alias}.{f.name}", partial(self._join_listed, target, col))
             coll, multi = target, multi or f.is_multi()
         raise RuleError("empty field path")
 
-    def _back_relation(self, coll: Collection, alias: str, prop: str, joins: Joins) -> tuple[Collection, str, bool] | None:
+    def _back_relation(
+        self, coll: Collection, alias: str, prop: str, joins: Joins
+    ) -> tuple[Collection, str, bool] | None:
         m = _VIA.match(prop)
         if not m:
             return None
@@ -152,13 +160,15 @@ class Resolver:
         many = bf.is_multi() or not _has_unique_index(back, bf.name)
         col = f"{{a}}.{qi(bf.name)}"
         if not bf.is_multi():
-            on = f"{col} = {alias}.\"id\""
+            on = f'{col} = {alias}."id"'
         elif self.pg:
-            on = f"{col} @> jsonb_build_array({alias}.\"id\")"
+            on = f'{col} @> jsonb_build_array({alias}."id")'
         else:
-            on = f"{alias}.\"id\" IN (SELECT \"value\" FROM json_each({col}))"
-        new = joins.add(f"{alias}.{prop}", lambda a: cat(
-            frag(f"LEFT JOIN {qi(back.name)} AS {a} ON " + on.format(a=a)), self._listed(back, a)))
+            on = f'{alias}."id" IN (SELECT "value" FROM json_each({col}))'
+        new = joins.add(
+            f"{alias}.{prop}",
+            lambda a: cat(frag(f"LEFT JOIN {qi(back.name)} AS {a} ON " + on.format(a=a)), self._listed(back, a)),
+        )
         return back, new, many
 
     # -- what a client expression may reach ----------------------------------------------------
@@ -174,6 +184,16 @@ class Resolver:
         if self.client and (coll.listRule is None or not _key_may_list(self.req, coll)):
             raise RuleError(f"{prop!r} leads to a collection that you may not list")
 
+    def _each_column(self, col: str, alias: str) -> SQL:
+        """The join over the elements of a multi-value column (a JSON array of ids)."""
+        return self._each_join(frag(col), alias, True)
+
+    def _join_listed(self, target: Collection, id_expr: str, alias: str) -> SQL:
+        """``LEFT JOIN target AS alias`` on ``id = id_expr``, limited to rows the requester may list."""
+        return cat(
+            frag(f'LEFT JOIN {qi(target.name)} AS {alias} ON {alias}."id" = {id_expr}'), self._listed(target, alias)
+        )
+
     def _listed(self, coll: Collection, alias: str) -> SQL:
         """The extra join condition that keeps, for a client, only the related rows its list rule
         lets this requester see; hidden rows join as NULL, exactly as a missing record would."""
@@ -181,8 +201,7 @@ class Resolver:
             return frag("")
         return cat(" AND (", self.restrict(coll, alias.strip('"')), ")")
 
-    def _last(self, coll: Collection, alias: str, prop: str, joins: Joins, *, multi: bool,
-              nullify: bool) -> Operand:
+    def _last(self, coll: Collection, alias: str, prop: str, joins: Joins, *, multi: bool, nullify: bool) -> Operand:
         name, mod = _split_modifier(prop, _FIELD_MODIFIERS)
         f = _field(coll, name)
         if f is None:
@@ -198,8 +217,11 @@ class Resolver:
             # them on sign-up, so an equal id in another auth collection proves nothing.
             auth = self.req.auth or {}
             if auth.get("collectionId") == coll.id and auth.get("id"):
-                col = frag(f'(CASE WHEN {alias}."emailVisibility" OR {alias}."id" = {self._text_param()} '
-                           f"THEN {col.sql} ELSE '' END)", str(auth["id"]))
+                col = frag(
+                    f'(CASE WHEN {alias}."emailVisibility" OR {alias}."id" = {self._text_param()} '
+                    f"THEN {col.sql} ELSE '' END)",
+                    str(auth["id"]),
+                )
             else:
                 col = frag(f"(CASE WHEN {alias}.\"emailVisibility\" THEN {col.sql} ELSE '' END)")
         if mod == "length" and isinstance(f, MultiValueField):
@@ -266,8 +288,9 @@ class Resolver:
             raise RuleError(f"invalid @collection path {'.'.join(props)!r}")
         name, _, alias_name = props[1].partition(":")
         coll = self.lookup_or_fail(name, "@collection")
-        alias = joins.add(f"@collection:{alias_name or '=' + coll.name}",
-                          lambda a: frag(f"LEFT JOIN {qi(coll.name)} AS {a} ON 1=1"))
+        alias = joins.add(
+            f"@collection:{alias_name or '=' + coll.name}", lambda a: frag(f"LEFT JOIN {qi(coll.name)} AS {a} ON 1=1")
+        )
         return self._path(coll, alias, props[2:], joins, multi=True, nullify=False)
 
     def _request(self, props: list[str], joins: Joins) -> Operand:
@@ -283,8 +306,13 @@ class Resolver:
             auth_coll = self.lookup(str(auth.get("collectionName") or auth.get("collectionId") or ""))
             if len(props) == 3 or auth_coll is None or props[2] in _PLAIN_AUTH:
                 return self._static(auth, props[2:], auth_coll)
-            alias = joins.add("@request.auth", lambda a: frag(
-                f"LEFT JOIN {qi(auth_coll.name)} AS {a} ON {a}.\"id\" = " + self._text_param(), str(auth.get("id", ""))))
+            alias = joins.add(
+                "@request.auth",
+                lambda a: frag(
+                    f'LEFT JOIN {qi(auth_coll.name)} AS {a} ON {a}."id" = ' + self._text_param(),
+                    str(auth.get("id", "")),
+                ),
+            )
             return self._path(auth_coll, alias, props[2:], joins, multi=False, nullify=True)
         if ns == "body":
             return self._body(props[2:], joins)
@@ -300,8 +328,10 @@ class Resolver:
                 return literal(None, self.dialect)
             target = self.lookup_or_fail(f.collectionId, f"relation {name!r}")
             marks = ", ".join(self._text_param() for _ in ids)
-            alias = joins.add(f"@request.body.{name}", lambda a: frag(
-                f"LEFT JOIN {qi(target.name)} AS {a} ON {a}.\"id\" IN ({marks})", *ids))
+            alias = joins.add(
+                f"@request.body.{name}",
+                lambda a: frag(f'LEFT JOIN {qi(target.name)} AS {a} ON {a}."id" IN ({marks})', *ids),
+            )
             return self._path(target, alias, props[1:], joins, multi=f.is_multi(), nullify=True)
         if len(props) == 1 and mod == "changed":
             if f is None:
@@ -355,8 +385,11 @@ def _key_may_list(req: RequestInfo, coll: Collection) -> bool:
     auth = req.auth
     if not auth or auth.get("collectionName") != "_apikeys":
         return True
-    return any(sc.get("collection") in ("*", coll.name) and "list" in (sc.get("actions") or ())
-               for sc in auth.get("scopes") or () if isinstance(sc, dict))
+    return any(
+        sc.get("collection") in ("*", coll.name) and "list" in (sc.get("actions") or ())
+        for sc in auth.get("scopes") or ()
+        if isinstance(sc, dict)
+    )
 
 
 def _field(coll: Collection, name: str) -> Field | None:

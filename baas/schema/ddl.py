@@ -43,8 +43,9 @@ def column(field: Field, dialect: str) -> sa.Column[Any]:
     kind = field.kind()
     is_pg = dialect == "postgresql"
     if kind == "number":
-        return sa.Column(field.name, pg.DOUBLE_PRECISION() if is_pg else sa.Numeric(), nullable=False,
-                         server_default=sa.text("0"))
+        return sa.Column(
+            field.name, pg.DOUBLE_PRECISION() if is_pg else sa.Numeric(), nullable=False, server_default=sa.text("0")
+        )
     if kind == "bool":
         return sa.Column(field.name, sa.Boolean(), nullable=False, server_default=sa.text("FALSE"))
     if kind == "json":
@@ -61,7 +62,7 @@ def column_type(field: Field, dialect: str) -> str:
     sa.Table("_t", sa.MetaData(), col := column(field, dialect))
     spec = _compile(CreateColumn(col), dialect)
     name = DIALECTS[dialect].identifier_preparer.format_column(col)
-    return spec[len(name):].strip()
+    return spec[len(name) :].strip()
 
 
 def table(coll: Collection, dialect: str) -> sa.Table:

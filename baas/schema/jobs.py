@@ -41,8 +41,15 @@ EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _EVERY = re.compile(r"^@every\s+((?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+)$")
 _UNIT = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_MACROS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
-           "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"}
+_MACROS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
 
 
 class Job(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -78,8 +85,10 @@ class Job(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_default
             return IntervalTrigger(seconds=seconds, start_date=EPOCH, timezone=tz)
         expr = _MACROS.get(expr, expr)
         if expr.startswith("@"):
-            raise ValueError(f"unknown schedule {self.schedule!r} (use 5 cron fields, @every 30s, @hourly, "
-                             "@daily, @weekly, @monthly or @yearly)")
+            raise ValueError(
+                f"unknown schedule {self.schedule!r} (use 5 cron fields, @every 30s, @hourly, "
+                "@daily, @weekly, @monthly or @yearly)"
+            )
         if len(expr.split()) != 5:
             raise ValueError(f"{self.schedule!r} must have 5 fields (minute hour day month weekday)")
         return CronTrigger.from_crontab(expr, timezone=tz)

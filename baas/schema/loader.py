@@ -126,8 +126,9 @@ def load_schema_text(text: str, path: str = "baas.yaml") -> LoadedSchema:
     names = [c.name for c in schema.collections]
     for i, name in enumerate(names):
         if names.index(name) != i:
-            raise SchemaError(f"collection {name!r} is declared twice", path=path,
-                              line=lines.get(f"$.collections[{i}]"))
+            raise SchemaError(
+                f"collection {name!r} is declared twice", path=path, line=lines.get(f"$.collections[{i}]")
+            )
     return schema
 
 
@@ -137,8 +138,9 @@ def _parse_yaml(text: str, path: str) -> Any:
         raw = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise SchemaError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=path,
-                          line=mark.line + 1 if mark else None) from None
+        raise SchemaError(
+            f"invalid YAML: {getattr(exc, 'problem', exc)}", path=path, line=mark.line + 1 if mark else None
+        ) from None
     return {} if raw is None else raw
 
 
@@ -157,7 +159,9 @@ def _convert(raw: dict[str, Any], path: str, lines: dict[str, int]) -> SchemaFil
         job = re.match(r"\$\.jobs\[(\d+)\]", where)
         if job and isinstance(raw.get("jobs"), list) and isinstance(raw["jobs"][int(job.group(1))], dict):
             problem = f"job {raw['jobs'][int(job.group(1))].get('name', job.group(1))!r}: {problem}"
-        raise SchemaError(f"{problem} (at {where[2:] or 'top level'})", path=path, line=_line_for(where, lines)) from None
+        raise SchemaError(
+            f"{problem} (at {where[2:] or 'top level'})", path=path, line=_line_for(where, lines)
+        ) from None
 
 
 def _check_plugins(schema: SchemaFile, path: str, lines: dict[str, int]) -> None:
@@ -165,14 +169,19 @@ def _check_plugins(schema: SchemaFile, path: str, lines: dict[str, int]) -> None
     for i, entry in enumerate(schema.plugin_entries()):
         line = lines.get(f"$.plugins[{i}]") or lines.get("$")
         if not _MODULE.match(entry.module):
-            raise SchemaError(f"plugin {entry.module!r} is not a module name (like my_plugin or pkg.plugin)",
-                              path=path, line=line)
+            raise SchemaError(
+                f"plugin {entry.module!r} is not a module name (like my_plugin or pkg.plugin)", path=path, line=line
+            )
         if entry.module in seen:
             raise SchemaError(f"plugin {entry.module!r} is listed twice", path=path, line=line)
         seen.add(entry.module)
     if schema.functions and not _FUNCTIONS.match(schema.functions):
-        raise SchemaError(f"functions {schema.functions!r} must be a package path relative to this file whose "
-                          "last part is a module name (like functions or src/hooks)", path=path, line=lines.get("$"))
+        raise SchemaError(
+            f"functions {schema.functions!r} must be a package path relative to this file whose "
+            "last part is a module name (like functions or src/hooks)",
+            path=path,
+            line=lines.get("$"),
+        )
 
 
 def _struct_keys(cls: type) -> set[str]:
@@ -183,13 +192,15 @@ def _check_keys(node: dict[str, Any], allowed: set[str], what: str, path: str, l
     """A misspelt option (``requried``, ``listrule``) is an error, never silently ignored."""
     unknown = sorted(k for k in node if k not in allowed)
     if unknown:
-        raise SchemaError(f"unknown option {unknown[0]!r} in {what} (allowed: {', '.join(sorted(allowed))})",
-                          path=path, line=line)
+        raise SchemaError(
+            f"unknown option {unknown[0]!r} in {what} (allowed: {', '.join(sorted(allowed))})", path=path, line=line
+        )
 
 
 def _expand_shorthands(c: dict[str, Any], cpath: str, path: str, lines: dict[str, int]) -> None:
-    _check_keys(c, _struct_keys(Collection) | {"autodate"}, f"collection {c.get('name', '?')!r}", path,
-                lines.get(cpath))
+    _check_keys(
+        c, _struct_keys(Collection) | {"autodate"}, f"collection {c.get('name', '?')!r}", path, lines.get(cpath)
+    )
     autodate = c.pop("autodate", True)
     fields = c.get("fields")
     if fields is None:
@@ -198,8 +209,9 @@ def _expand_shorthands(c: dict[str, Any], cpath: str, path: str, lines: dict[str
         raise SchemaError("'fields' must be a list", path=path, line=lines.get(cpath))
     for j, f in enumerate(fields):
         if not isinstance(f, dict):
-            raise SchemaError("each field must be a mapping with at least name and type", path=path,
-                              line=lines.get(cpath))
+            raise SchemaError(
+                "each field must be a mapping with at least name and type", path=path, line=lines.get(cpath)
+            )
         _expand_field(f, j, path, lines.get(f"{cpath}.fields[{j}]"))
     names = {f.get("name") for f in fields}
     if autodate and c.get("type", "base") in ("base", "auth") and isinstance(c.get("name"), str):
@@ -243,8 +255,7 @@ def _without_defaults(d: dict[str, Any], cls: type, keep: tuple[str, ...] = ()) 
     """``d`` minus the keys whose value is the option's default: what loading fills in again.
     Compared with the type too, so ``min: 0`` (not the default ``None``) is kept."""
     dflt = _defaults_of(cls)
-    return {k: v for k, v in d.items()
-            if k in keep or k not in dflt or not (type(v) is type(dflt[k]) and v == dflt[k])}
+    return {k: v for k, v in d.items() if k in keep or k not in dflt or not (type(v) is type(dflt[k]) and v == dflt[k])}
 
 
 def _field_out(f: Field) -> dict[str, Any]:
@@ -271,8 +282,9 @@ def dump_schema(collections: list[Collection]) -> str:
         fields = []
         for f in c.fields:
             std = standard.get(f.name)
-            if std is not None and (c.type == "view" or _encoder.encode(msgspec.structs.replace(f, id=std.id))
-                                    == _encoder.encode(std)):
+            if std is not None and (
+                c.type == "view" or _encoder.encode(msgspec.structs.replace(f, id=std.id)) == _encoder.encode(std)
+            ):
                 continue
             fields.append(_field_out(f))
         d["fields"] = fields

@@ -17,9 +17,23 @@ NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SYSTEM_FIELD_NAMES = {"id", "created", "updated", "collectionId", "collectionName", "expand"}
 
 
-AUTH_OPTIONS = ("manageRule", "authRule", "authToken", "passwordAuth", "oauth2", "otp", "mfa", "authAlert",
-                "verificationToken", "passwordResetToken", "emailChangeToken", "fileToken",
-                "verificationTemplate", "resetPasswordTemplate", "confirmEmailChangeTemplate")
+AUTH_OPTIONS = (
+    "manageRule",
+    "authRule",
+    "authToken",
+    "passwordAuth",
+    "oauth2",
+    "otp",
+    "mfa",
+    "authAlert",
+    "verificationToken",
+    "passwordResetToken",
+    "emailChangeToken",
+    "fileToken",
+    "verificationTemplate",
+    "resetPasswordTemplate",
+    "confirmEmailChangeTemplate",
+)
 
 
 class Index(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -128,10 +142,10 @@ def parse_index(sql: str | Index, table: str) -> Index:
         parts = raw.strip().split()
         if not parts:
             raise ValueError(f"invalid index definition: {sql!r}")
-        col = parts[0].strip("`\"[]")
+        col = parts[0].strip('`"[]')
         if not NAME_RE.match(col):
             raise ValueError(f"index columns must be field names: {sql!r}")
-        mods = [p.upper().strip("`\"[]") for p in parts[1:]]
+        mods = [p.upper().strip('`"[]') for p in parts[1:]]
         desc = bool(mods) and mods[-1] == "DESC"
         if mods and mods[-1] in ("ASC", "DESC"):
             mods = mods[:-1]
@@ -140,5 +154,6 @@ def parse_index(sql: str | Index, table: str) -> Index:
         elif mods not in ([], ["COLLATE", "BINARY"]):  # BINARY is the default comparison
             raise ValueError(f"index columns may only be followed by COLLATE NOCASE, ASC or DESC: {sql!r}")
         cols.append(("-" if desc else "") + col)
-    return Index(name=m.group(2), columns=cols, unique=bool(m.group(1)), where=(m.group(5) or "").strip(),
-                 nocase=nocase)
+    return Index(
+        name=m.group(2), columns=cols, unique=bool(m.group(1)), where=(m.group(5) or "").strip(), nocase=nocase
+    )

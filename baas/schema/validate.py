@@ -61,8 +61,7 @@ def _check_name(coll: Collection, old: Collection | None) -> ErrorTree | None:
     name = coll.name
     if not NAME_RE.match(name) or len(name) > 100:
         return _err("validation_match_invalid", "Invalid collection name: use letters, digits and _.")
-    if name.lower() in _RESERVED_COLLECTIONS or (name.startswith("_") and not coll.system
-                                                  and not (old and old.system)):
+    if name.lower() in _RESERVED_COLLECTIONS or (name.startswith("_") and not coll.system and not (old and old.system)):
         return _err("validation_reserved_name", "The name is reserved.")
     return None
 
@@ -81,8 +80,9 @@ def _with_system_fields(coll: Collection, old: Collection | None) -> list[AnyFie
     return fields
 
 
-def _normalize_fields(coll: Collection, fields: list[AnyField], lookup: Lookup,
-                      old: Collection | None) -> tuple[list[AnyField], ErrorTree]:
+def _normalize_fields(
+    coll: Collection, fields: list[AnyField], lookup: Lookup, old: Collection | None
+) -> tuple[list[AnyField], ErrorTree]:
     """``fields`` with their ids settled and relation targets as ids, and the errors by position."""
     old_by_name = {f.name: f for f in old.fields} if old else {}
     old_ids = {f.id for f in old.fields} if old else set()
@@ -98,8 +98,15 @@ def _normalize_fields(coll: Collection, fields: list[AnyField], lookup: Lookup,
         if fe:
             field_errors[str(i)] = {"name": fe} if "code" in fe else fe
         # Keep a known id (renames follow it); a new or foreign id on a same-named field is the same field.
-        fid = f.id if f.id and f.id in old_ids else (
-            old_by_name[f.name].id if f.name in old_by_name else f.id or defaults.stable_id(f.type, coll.name, f.name))
+        fid = (
+            f.id
+            if f.id and f.id in old_ids
+            else (
+                old_by_name[f.name].id
+                if f.name in old_by_name
+                else f.id or defaults.stable_id(f.type, coll.name, f.name)
+            )
+        )
         updates: dict[str, str] = {"id": fid}
         if isinstance(f, RelationField) and f.collectionId:
             target = lookup(f.collectionId)
@@ -121,11 +128,15 @@ def _check_indexes(coll: Collection, field_names: set[str]) -> ErrorTree | None:
         missing = [c.lstrip("-") for c in parsed.columns if c.lstrip("-") not in field_names]
         stray = [c for c in parsed.nocase if c not in [x.lstrip("-") for x in parsed.columns]]
         if stray:
-            error = _err("validation_invalid_index_expression",
-                         f"nocase names {', '.join(stray)}, which the index does not cover.")
+            error = _err(
+                "validation_invalid_index_expression",
+                f"nocase names {', '.join(stray)}, which the index does not cover.",
+            )
         if missing:
-            error = _err("validation_invalid_index_expression",
-                         f"Index column(s) {', '.join(missing)} are not fields of {coll.name}.")
+            error = _err(
+                "validation_invalid_index_expression",
+                f"Index column(s) {', '.join(missing)} are not fields of {coll.name}.",
+            )
     return error
 
 
@@ -133,8 +144,10 @@ def _check_field(f: AnyField, coll: Collection, lookup: Lookup) -> ErrorTree | N
     """The first problem of one field: a bare {code, message} for its name, else keyed by option."""
     if not NAME_RE.match(f.name) or len(f.name) > 100:
         return _err("validation_match_invalid", f"Invalid field name {f.name!r}: use letters, digits and _.")
-    if f.name in SYSTEM_FIELD_NAMES and not (f.name == "id" and isinstance(f, TextField)) and not (
-        f.name in ("created", "updated") and isinstance(f, AutodateField)
+    if (
+        f.name in SYSTEM_FIELD_NAMES
+        and not (f.name == "id" and isinstance(f, TextField))
+        and not (f.name in ("created", "updated") and isinstance(f, AutodateField))
     ):
         return _err("validation_reserved_name", f"The field name {f.name!r} is reserved.")
     if type(f) not in FIELD_TYPES.values():
@@ -153,8 +166,12 @@ def _check_relation(f: AnyField, lookup: Lookup) -> ErrorTree | None:
     if not f.collectionId:
         return {"collectionId": _err("validation_required", "Cannot be blank.")}
     if lookup(f.collectionId) is None:
-        return {"collectionId": _err("validation_missing_rel_collection",
-                                     f"Relation field {f.name!r}: collection {f.collectionId!r} does not exist.")}
+        return {
+            "collectionId": _err(
+                "validation_missing_rel_collection",
+                f"Relation field {f.name!r}: collection {f.collectionId!r} does not exist.",
+            )
+        }
     if f.minSelect and f.maxSelect and f.minSelect > f.maxSelect:
         return {"minSelect": _err("validation_invalid_value", "minSelect must not exceed maxSelect.")}
     return None
@@ -167,8 +184,12 @@ def _check_select(f: AnyField) -> ErrorTree | None:
     if isinstance(f, SelectField) and f.maxSelect > len(f.values):
         # Keyed under the option, as PocketBase reports it (fields.N.maxSelect).
         n = len(f.values)
-        return {"maxSelect": {**_err("validation_max_less_equal_than_required", f"Must be no greater than {n}."),
-                              "params": {"threshold": n}}}
+        return {
+            "maxSelect": {
+                **_err("validation_max_less_equal_than_required", f"Must be no greater than {n}."),
+                "params": {"threshold": n},
+            }
+        }
     if isinstance(f, MultiValueField) and f.maxSelect < 1:
         return {"maxSelect": _err("validation_invalid_value", "maxSelect must be at least 1.")}
     return None
@@ -186,8 +207,11 @@ def _check_text(f: AnyField) -> ErrorTree | None:
         try:
             generator(f.autogeneratePattern)
         except ValueError as exc:
-            return {"autogeneratePattern": _err("validation_invalid_pattern",
-                                                f"Cannot generate values from this pattern: {exc}.")}
+            return {
+                "autogeneratePattern": _err(
+                    "validation_invalid_pattern", f"Cannot generate values from this pattern: {exc}."
+                )
+            }
     return None
 
 

@@ -25,8 +25,9 @@ Columns = Callable[[Collection, str], Awaitable[list[str]]]
 
 
 def _query_error(name: str, message: str) -> SchemaError:
-    return SchemaError(f"View {name!r}: {message}",
-                       errors={"viewQuery": {"code": "validation_invalid_view_query", "message": message}})
+    return SchemaError(
+        f"View {name!r}: {message}", errors={"viewQuery": {"code": "validation_invalid_view_query", "message": message}}
+    )
 
 
 def view_query(coll: Collection) -> str:
@@ -83,16 +84,20 @@ def scratch_columns(conn: Conn) -> Columns:
         await conn.execute(f"DROP VIEW IF EXISTS {name}")
         await conn.execute(f"CREATE VIEW {name} AS {query}")
         if conn.dialect == "postgresql":
-            rows = await conn.fetch("SELECT attname FROM pg_attribute WHERE attrelid = CAST(? AS regclass) "
-                                    "AND attnum > 0 AND NOT attisdropped ORDER BY attnum", [name])
+            rows = await conn.fetch(
+                "SELECT attname FROM pg_attribute WHERE attrelid = CAST(? AS regclass) "
+                "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                [name],
+            )
             return [r[0] for r in rows]
         return [r[1] for r in await conn.fetch(f"PRAGMA table_info({name})")]
 
     return columns
 
 
-async def view_fields(columns_of: Columns, coll: Collection, lookup: Callable[[str], Collection | None],
-                      old: Collection | None) -> list[AnyField]:
+async def view_fields(
+    columns_of: Columns, coll: Collection, lookup: Callable[[str], Collection | None], old: Collection | None
+) -> list[AnyField]:
     """Fields of a view: a column named like a field of a queried collection copies that field
     (so types, relations and rules keep working); any other column is ``json``."""
     query = view_query(coll)
@@ -130,9 +135,15 @@ def _field_in(colls: list[Collection], name: str) -> AnyField | None:
     return None
 
 
-async def _infer_in_order(ordered: list[Collection], olds: dict[str, Collection | None], by_name: dict[str, Collection],
-                          columns_of: Columns, done: list[tuple[Collection | None, Collection]], *,
-                          scratch: bool) -> None:
+async def _infer_in_order(
+    ordered: list[Collection],
+    olds: dict[str, Collection | None],
+    by_name: dict[str, Collection],
+    columns_of: Columns,
+    done: list[tuple[Collection | None, Collection]],
+    *,
+    scratch: bool,
+) -> None:
     """Infer the fields of the views named in ``olds``, in ``ordered`` order, into ``done``; each
     inferred view replaces its entry in ``by_name``, so the views after it see its fields."""
 
@@ -153,9 +164,14 @@ class _Rollback(Exception):
     """Ends a scratch transaction: nothing it did is kept."""
 
 
-async def infer_views(db: Database, known: list[Collection], views: list[tuple[Collection | None, Collection]], *,
-                      tables_change: bool, shape: Callable[[Conn], Awaitable[None]]
-                      ) -> list[tuple[Collection | None, Collection]]:
+async def infer_views(
+    db: Database,
+    known: list[Collection],
+    views: list[tuple[Collection | None, Collection]],
+    *,
+    tables_change: bool,
+    shape: Callable[[Conn], Awaitable[None]],
+) -> list[tuple[Collection | None, Collection]]:
     """``views`` (applied, wanted) with their fields inferred, in dependency order.
 
     ``known``: the plan's other collections (tables, and applied views it does not name). When
@@ -173,8 +189,7 @@ async def infer_views(db: Database, known: list[Collection], views: list[tuple[C
         done.clear()
         await _infer_in_order(ordered, olds, by_name, columns_of, done, scratch=scratch)
 
-    if not tables_change and all(o is not None and o.name == n.name and o.viewQuery == n.viewQuery
-                                 for o, n in views):
+    if not tables_change and all(o is not None and o.name == n.name and o.viewQuery == n.viewQuery for o, n in views):
         await infer(db_columns(db))  # nothing they read changes: the applied database answers
         return done
 

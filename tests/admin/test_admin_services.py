@@ -16,8 +16,12 @@ from baas.records.write import create_record
 from baas.rules.context import RequestInfo
 
 MESSAGE = "Failed."
-POSTS: dict[str, Any] = {"name": "posts", "type": "base", "listRule": "", "fields": [
-    {"name": "title", "type": "text", "required": True}, {"name": "views", "type": "number"}]}
+POSTS: dict[str, Any] = {
+    "name": "posts",
+    "type": "base",
+    "listRule": "",
+    "fields": [{"name": "title", "type": "text", "required": True}, {"name": "views", "type": "number"}],
+}
 SUPERUSER = RequestInfo(auth={"id": "su", "collectionId": "_superusers", "collectionName": "_superusers"})
 
 
@@ -73,8 +77,10 @@ async def test_changes_refused_before_planning(eng: Engine) -> None:
 
 async def test_an_invalid_field_answers_in_the_flat_form_shape(eng: Engine) -> None:
     bad = {**POSTS, "listRule": "nope = 1"}
-    for run in (lambda change: admin.plan_change(eng, change, MESSAGE),
-                lambda change: admin.apply_change(eng, change, MESSAGE, accept_data_loss=False)):
+    for run in (
+        lambda change: admin.plan_change(eng, change, MESSAGE),
+        lambda change: admin.apply_change(eng, change, MESSAGE, accept_data_loss=False),
+    ):
         with pytest.raises(BadRequest) as refused:
             await run(admin.create_change(eng, bad, MESSAGE))
         assert refused.value.message == MESSAGE
@@ -122,8 +128,12 @@ async def test_the_installer_is_spent_once_used(eng: Engine) -> None:
 async def test_file_lookups_refuse_what_is_not_there(eng: Engine) -> None:
     await _posts(eng, "a")
     rid = (await eng.db.fetchone('SELECT "id" FROM "posts"'))[0]
-    for coll, record, name in (("nope", rid, "a_1234567890.txt"), ("posts", rid, "../etc/passwd"),
-                               ("posts", "missing", "a_1234567890.txt"), ("posts", rid, "a_1234567890.txt")):
+    for coll, record, name in (
+        ("nope", rid, "a_1234567890.txt"),
+        ("posts", rid, "../etc/passwd"),
+        ("posts", "missing", "a_1234567890.txt"),
+        ("posts", rid, "a_1234567890.txt"),
+    ):
         with pytest.raises(NotFound):
             await file_access.find_file(eng, coll, record, name)
     assert await file_access.file_token_record(eng, "") is None

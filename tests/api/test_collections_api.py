@@ -20,16 +20,19 @@ async def test_superusers_only(api: Api) -> None:
     assert r.status_code == 200 and {"posts", "users", "_superusers"} <= {c["name"] for c in r.json()["items"]}
 
 
-@pytest.mark.parametrize("body, key", [
-    ({"name": "bad name"}, "name"),
-    ({"name": "posts"}, "name"),
-    ({"name": "x", "fields": [{"name": "a", "type": "nosuchtype"}]}, "collection"),
-    ({"name": "x", "fields": [{"name": "a", "type": "relation", "collectionId": "missing"}]}, "fields"),
-    ({"name": "x", "fields": [{"name": "a", "type": "text"}, {"name": "a", "type": "text"}]}, "fields"),
-    ({"name": "x", "fields": [{"name": "a", "type": "text", "pattern": "("}]}, "fields"),
-    ({"name": "x", "type": "view", "viewQuery": "DELETE FROM posts"}, "viewQuery"),
-    ({"name": "x", "indexes": ["CREATE INDEX i ON x (nope)"]}, "indexes"),
-])
+@pytest.mark.parametrize(
+    "body, key",
+    [
+        ({"name": "bad name"}, "name"),
+        ({"name": "posts"}, "name"),
+        ({"name": "x", "fields": [{"name": "a", "type": "nosuchtype"}]}, "collection"),
+        ({"name": "x", "fields": [{"name": "a", "type": "relation", "collectionId": "missing"}]}, "fields"),
+        ({"name": "x", "fields": [{"name": "a", "type": "text"}, {"name": "a", "type": "text"}]}, "fields"),
+        ({"name": "x", "fields": [{"name": "a", "type": "text", "pattern": "("}]}, "fields"),
+        ({"name": "x", "type": "view", "viewQuery": "DELETE FROM posts"}, "viewQuery"),
+        ({"name": "x", "indexes": ["CREATE INDEX i ON x (nope)"]}, "indexes"),
+    ],
+)
 async def test_invalid_collections_are_refused(api: Api, body: dict, key: str) -> None:
     before = [c["name"] for c in (await api.call("GET", C + "?perPage=500", "su")).json()["items"]]
     r = await api.call("POST", C, "su", json=body)
@@ -40,8 +43,16 @@ async def test_invalid_collections_are_refused(api: Api, body: dict, key: str) -
 
 
 async def test_update_rename_and_data_loss(api: Api) -> None:
-    r = await api.call("POST", C, "su", json={"name": "books", "listRule": "", "fields": [
-        {"name": "title", "type": "text"}, {"name": "pages", "type": "number"}]})
+    r = await api.call(
+        "POST",
+        C,
+        "su",
+        json={
+            "name": "books",
+            "listRule": "",
+            "fields": [{"name": "title", "type": "text"}, {"name": "pages", "type": "number"}],
+        },
+    )
     assert r.status_code == 200, r.text
     coll = r.json()
     await api.call("POST", "/api/collections/books/records", "su", json={"title": "Dune", "pages": 412})
@@ -75,17 +86,32 @@ async def test_import_pocketbase_export(api: Api, tmp_path: Path) -> None:
     (tmp_path / "pb").mkdir()
     pb.start()
     try:
-        r = pb.client.post("/api/collections", json={"name": "authors", "type": "base", "listRule": "",
-                                                      "fields": [{"name": "name", "type": "text", "required": True}],
-                                                      "indexes": ["CREATE UNIQUE INDEX idx_authors_name ON authors (name)"]})
+        r = pb.client.post(
+            "/api/collections",
+            json={
+                "name": "authors",
+                "type": "base",
+                "listRule": "",
+                "fields": [{"name": "name", "type": "text", "required": True}],
+                "indexes": ["CREATE UNIQUE INDEX idx_authors_name ON authors (name)"],
+            },
+        )
         assert r.status_code == 200, r.text
         authors_id = r.json()["id"]
-        r = pb.client.post("/api/collections", json={"name": "articles", "type": "base", "listRule": "", "fields": [
-            {"name": "title", "type": "text"},
-            {"name": "author", "type": "relation", "collectionId": authors_id, "maxSelect": 1},
-            {"name": "labels", "type": "select", "values": ["x", "y"], "maxSelect": 2},
-            {"name": "created", "type": "autodate", "onCreate": True},
-        ]})
+        r = pb.client.post(
+            "/api/collections",
+            json={
+                "name": "articles",
+                "type": "base",
+                "listRule": "",
+                "fields": [
+                    {"name": "title", "type": "text"},
+                    {"name": "author", "type": "relation", "collectionId": authors_id, "maxSelect": 1},
+                    {"name": "labels", "type": "select", "values": ["x", "y"], "maxSelect": 2},
+                    {"name": "created", "type": "autodate", "onCreate": True},
+                ],
+            },
+        )
         assert r.status_code == 200, r.text
         export = pb.client.get("/api/collections", params={"perPage": 500}).json()["items"]
     finally:
@@ -94,8 +120,9 @@ async def test_import_pocketbase_export(api: Api, tmp_path: Path) -> None:
     assert r.status_code == 204, r.text
     r = await api.call("POST", "/api/collections/authors/records", "su", json={"name": "Ann"})
     ann = r.json()["id"]
-    r = await api.call("POST", "/api/collections/articles/records", "su",
-                       json={"title": "T", "author": ann, "labels": ["x", "y"]})
+    r = await api.call(
+        "POST", "/api/collections/articles/records", "su", json={"title": "T", "author": ann, "labels": ["x", "y"]}
+    )
     assert r.status_code == 200, r.text
     r = await api.call("GET", "/api/collections/articles/records?expand=author", "su")
     item = r.json()["items"][0]

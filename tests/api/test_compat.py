@@ -32,27 +32,86 @@ async def stored(api: Api, post_id: str) -> dict[str, Any]:
 
 # (name, stored before, body, status, field error or None, stored after)
 MODIFIERS = [
-    ("plus past the float range is +Inf: refused", {"score": 1e308}, {"score+": 1e308}, 400,
-     ("score", NOT_A_NUMBER), {"score": 1e308}),
-    ("minus past the float range is -Inf: refused", {"score": -1e308}, {"score-": 1e308}, 400,
-     ("score", NOT_A_NUMBER), {"score": -1e308}),
-    ("minus a negative past the range: refused", {"score": 1e308}, {"score-": -1e308}, 400,
-     ("score", NOT_A_NUMBER), {"score": 1e308}),
+    (
+        "plus past the float range is +Inf: refused",
+        {"score": 1e308},
+        {"score+": 1e308},
+        400,
+        ("score", NOT_A_NUMBER),
+        {"score": 1e308},
+    ),
+    (
+        "minus past the float range is -Inf: refused",
+        {"score": -1e308},
+        {"score-": 1e308},
+        400,
+        ("score", NOT_A_NUMBER),
+        {"score": -1e308},
+    ),
+    (
+        "minus a negative past the range: refused",
+        {"score": 1e308},
+        {"score-": -1e308},
+        400,
+        ("score", NOT_A_NUMBER),
+        {"score": 1e308},
+    ),
     ("minus within the range is fine", {"score": 1e308}, {"score-": 1e308}, 200, None, {"score": 0}),
     ("NaN through a modifier: refused", {"score": 1}, {"score+": "nan"}, 400, ("score", NOT_A_NUMBER), {"score": 1}),
-    ("Infinity through a modifier: refused", {"score": 1}, {"score-": "-Infinity"}, 400, ("score", NOT_A_NUMBER),
-     {"score": 1}),
-    ("a modifier result past max", {"views": 999_999}, {"views+": 2}, 400,
-     ("views", {"code": "validation_max_number_constraint", "message": "Must be less or equal than 1000000.",
-                "params": {"max": 1000000}}), {"views": 999_999}),
-    ("a modifier result below min", {"views": 0}, {"views-": 1}, 400,
-     ("views", {"code": "validation_min_number_constraint", "message": "Must be greater or equal than 0.",
-                "params": {"min": 0}}), {"views": 0}),
-    ("a modifier result breaking onlyInt", {"views": 3}, {"views+": 0.5}, 400,
-     ("views", {"code": "validation_only_int_constraint", "message": "Decimal numbers are not allowed."}),
-     {"views": 3}),
-    ("a modifier with a non-ASCII number string", {"score": 1}, {"score+": "١٢"}, 400, ("score", INVALID),
-     {"score": 1}),
+    (
+        "Infinity through a modifier: refused",
+        {"score": 1},
+        {"score-": "-Infinity"},
+        400,
+        ("score", NOT_A_NUMBER),
+        {"score": 1},
+    ),
+    (
+        "a modifier result past max",
+        {"views": 999_999},
+        {"views+": 2},
+        400,
+        (
+            "views",
+            {
+                "code": "validation_max_number_constraint",
+                "message": "Must be less or equal than 1000000.",
+                "params": {"max": 1000000},
+            },
+        ),
+        {"views": 999_999},
+    ),
+    (
+        "a modifier result below min",
+        {"views": 0},
+        {"views-": 1},
+        400,
+        (
+            "views",
+            {
+                "code": "validation_min_number_constraint",
+                "message": "Must be greater or equal than 0.",
+                "params": {"min": 0},
+            },
+        ),
+        {"views": 0},
+    ),
+    (
+        "a modifier result breaking onlyInt",
+        {"views": 3},
+        {"views+": 0.5},
+        400,
+        ("views", {"code": "validation_only_int_constraint", "message": "Decimal numbers are not allowed."}),
+        {"views": 3},
+    ),
+    (
+        "a modifier with a non-ASCII number string",
+        {"score": 1},
+        {"score+": "١٢"},
+        400,
+        ("score", INVALID),
+        {"score": 1},
+    ),
     ("a modifier with a numeric string", {"score": 10}, {"score-": "2.5"}, 200, None, {"score": 7.5}),
     ("a modifier with underscores as Go reads them", {"score": 1}, {"score+": "1_000"}, 200, None, {"score": 1001}),
 ]
@@ -72,17 +131,30 @@ async def test_number_modifier_results_are_validated_by_the_field(api: Api, befo
 
 # (name, sent, stored, or the error)
 NUMBER_STRINGS = [
-    ("plain integer", "42", 42), ("signed", "+5", 5), ("leading dot", ".5", 0.5), ("trailing dot", "5.", 5),
-    ("exponent", "1e3", 1000), ("signed exponent", "-.5e-1", -0.05),
-    ("underscores between digits (Go syntax)", "1_000", 1000), ("underscores in the fraction", "1_000.000_5", 1000.0005),
+    ("plain integer", "42", 42),
+    ("signed", "+5", 5),
+    ("leading dot", ".5", 0.5),
+    ("trailing dot", "5.", 5),
+    ("exponent", "1e3", 1000),
+    ("signed exponent", "-.5e-1", -0.05),
+    ("underscores between digits (Go syntax)", "1_000", 1000),
+    ("underscores in the fraction", "1_000.000_5", 1000.0005),
     ("hexadecimal float (Go syntax)", "0x1p4", 16),
-    ("arabic-indic digits", "١٢", INVALID), ("extended arabic-indic digit", "۳", INVALID),
-    ("full-width digits", "１２", INVALID), ("devanagari digits", "४२", INVALID),
-    ("surrounding blanks", " 12 ", INVALID), ("trailing newline", "12\n", INVALID),
-    ("double underscore", "1__000", INVALID), ("leading underscore", "_1000", INVALID),
-    ("trailing underscore", "1000_", INVALID), ("underscore before the exponent", "1_e3", INVALID),
-    ("hexadecimal integer", "0x10", INVALID), ("dangling exponent", "1.5e", INVALID),
-    ("infinity", "inf", NOT_A_NUMBER), ("signed infinity", "-Infinity", NOT_A_NUMBER), ("nan", "NaN", NOT_A_NUMBER),
+    ("arabic-indic digits", "١٢", INVALID),
+    ("extended arabic-indic digit", "۳", INVALID),
+    ("full-width digits", "１２", INVALID),
+    ("devanagari digits", "४२", INVALID),
+    ("surrounding blanks", " 12 ", INVALID),
+    ("trailing newline", "12\n", INVALID),
+    ("double underscore", "1__000", INVALID),
+    ("leading underscore", "_1000", INVALID),
+    ("trailing underscore", "1000_", INVALID),
+    ("underscore before the exponent", "1_e3", INVALID),
+    ("hexadecimal integer", "0x10", INVALID),
+    ("dangling exponent", "1.5e", INVALID),
+    ("infinity", "inf", NOT_A_NUMBER),
+    ("signed infinity", "-Infinity", NOT_A_NUMBER),
+    ("nan", "NaN", NOT_A_NUMBER),
     ("signed nan is no number at all", "+nan", INVALID),
 ]
 
@@ -111,16 +183,29 @@ SIGN_UPS = [
 @pytest.mark.parametrize("extra", [s[1] for s in SIGN_UPS], ids=[s[0] for s in SIGN_UPS])
 async def test_guest_sign_up_cannot_set_verified(api: Api, extra: dict[str, Any]):
     before = await api.count("users")
-    r = await api.call("POST", U, None, json={"email": "new@example.com", "password": "password-123",
-                                              "passwordConfirm": "password-123", **extra})
+    r = await api.call(
+        "POST",
+        U,
+        None,
+        json={"email": "new@example.com", "password": "password-123", "passwordConfirm": "password-123", **extra},
+    )
     assert r.status_code == 400, r.text
     assert r.json() == {"status": 400, "message": "Failed to create record.", "data": {"verified": MISMATCH}}
     assert await api.count("users") == before
 
 
 async def test_guest_sign_up_may_send_verified_false(api: Api):
-    r = await api.call("POST", U, None, json={"email": "new@example.com", "password": "password-123",
-                                              "passwordConfirm": "password-123", "verified": False})
+    r = await api.call(
+        "POST",
+        U,
+        None,
+        json={
+            "email": "new@example.com",
+            "password": "password-123",
+            "passwordConfirm": "password-123",
+            "verified": False,
+        },
+    )
     assert r.status_code == 200 and r.json()["verified"] is False, r.text
 
 
@@ -150,8 +235,20 @@ async def test_superuser_may_set_verified(api: Api):
 # (name, collection, who, status, message)
 REFRESHES = [
     ("superuser token on users", "users", "su", 403, "The request requires auth record from _superusers collection."),
-    ("user token on _superusers", "_superusers", "alice", 403, "The request requires auth record from users collection."),
-    ("user token on a base collection", "posts", "alice", 403, "The request requires auth record from users collection."),
+    (
+        "user token on _superusers",
+        "_superusers",
+        "alice",
+        403,
+        "The request requires auth record from users collection.",
+    ),
+    (
+        "user token on a base collection",
+        "posts",
+        "alice",
+        403,
+        "The request requires auth record from users collection.",
+    ),
     ("no token", "users", None, 401, "The request requires valid record authorization token."),
     ("user token on its own collection", "users", "alice", 200, None),
 ]

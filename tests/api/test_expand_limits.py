@@ -41,9 +41,17 @@ async def _setup(api: Api) -> None:
         r = await api.call("POST", "/api/collections", "su", json=body)
         assert r.status_code == 200, r.text
     a_id = eng.registry.get("a").id
-    r = await api.call("PATCH", "/api/collections/a", "su", json={"fields": [
-        *[f for f in (await api.call("GET", "/api/collections/a", "su")).json()["fields"]],
-        {"name": "parent", "type": "relation", "collectionId": a_id, "maxSelect": 1}]})
+    r = await api.call(
+        "PATCH",
+        "/api/collections/a",
+        "su",
+        json={
+            "fields": [
+                *[f for f in (await api.call("GET", "/api/collections/a", "su")).json()["fields"]],
+                {"name": "parent", "type": "relation", "collectionId": a_id, "maxSelect": 1},
+            ]
+        },
+    )
     assert r.status_code == 200, r.text
 
 
@@ -54,6 +62,7 @@ async def _bulk(api: Api, coll: str, bodies: list[dict[str, Any]]) -> list[str]:
 
     async def run(conn: Any) -> list[str]:
         return [await create_record(conn, eng.reader(), c, b) for b in bodies]
+
     return await eng.db.write(run)
 
 
@@ -83,18 +92,23 @@ FANOUT_CASES = [
     # (name, url template, expand, status, expanded records in the answer)
     ("children of one record", "/api/collections/a/records/{root}", "a_via_parent", 200, 61),
     ("children and their parent", "/api/collections/a/records/{root}", "a_via_parent.parent", 200, 122),
-    ("three levels: 61 + 61 + 61*61", "/api/collections/a/records/{root}", "a_via_parent.parent.a_via_parent",
-     200, 61 + 61 + 61 * 61),
+    (
+        "three levels: 61 + 61 + 61*61",
+        "/api/collections/a/records/{root}",
+        "a_via_parent.parent.a_via_parent",
+        200,
+        61 + 61 + 61 * 61,
+    ),
     ("the reported path on one record is refused", "/api/collections/a/records/{root}", FANOUT, 400, None),
     ("the reported path on a list is refused", "/api/collections/a/records?perPage=3", FANOUT, 400, None),
-    ("the reported path where it stays small", "/api/collections/a/records/{other}", FANOUT, 200,
-     2 + 2 + 4 + 4 + 8),
+    ("the reported path where it stays small", "/api/collections/a/records/{other}", FANOUT, 200, 2 + 2 + 4 + 4 + 8),
 ]
 
 
 @pytest.mark.parametrize("name,url,expand,status,expanded", FANOUT_CASES, ids=[c[0] for c in FANOUT_CASES])
-async def test_expand_budget(api: Api, tree: dict[str, Any], name: str, url: str, expand: str, status: int,
-                             expanded: int | None) -> None:
+async def test_expand_budget(
+    api: Api, tree: dict[str, Any], name: str, url: str, expand: str, status: int, expanded: int | None
+) -> None:
     r = await api.call("GET", url.format(**tree), params={"expand": expand})
     assert r.status_code == status, r.text
     body = r.json()
@@ -113,8 +127,11 @@ async def test_back_relation_limit_is_per_record_not_per_page(api: Api) -> None:
     big, small = await _bulk(api, "a", [{"n": 0}, {"n": 1}])
     await _bulk(api, "a", [{"n": i, "parent": big} for i in range(BACK_LIMIT + 5)])
     await _bulk(api, "a", [{"n": i, "parent": small} for i in range(3)])
-    r = await api.call("GET", "/api/collections/a/records", params={
-        "filter": f'id = "{big}" || id = "{small}"', "expand": "a_via_parent", "sort": "n"})
+    r = await api.call(
+        "GET",
+        "/api/collections/a/records",
+        params={"filter": f'id = "{big}" || id = "{small}"', "expand": "a_via_parent", "sort": "n"},
+    )
     assert r.status_code == 200, r.text
     by_id = {rec["id"]: rec for rec in r.json()["items"]}
     assert len(by_id[big]["expand"]["a_via_parent"]) == BACK_LIMIT
@@ -125,12 +142,15 @@ async def test_multi_relation_back_expand_shares_children(api: Api) -> None:
     await _setup(api)
     n1, n2, n3 = await _bulk(api, "nodes", [{"label": "x"}, {"label": "y"}, {"label": "z"}])
     await _bulk(api, "tags", [{"nodes": [n1, n2]}, {"nodes": [n2]}, {"nodes": [n3, n1]}])
-    r = await api.call("GET", "/api/collections/nodes/records", params={"expand": "tags_via_nodes.nodes",
-                                                                         "sort": "label"})
+    r = await api.call(
+        "GET", "/api/collections/nodes/records", params={"expand": "tags_via_nodes.nodes", "sort": "label"}
+    )
     assert r.status_code == 200, r.text
     items = r.json()["items"]
-    got = {i["label"]: sorted(sorted(n["label"] for n in t["expand"]["nodes"]) for t in i["expand"]["tags_via_nodes"])
-           for i in items}
+    got = {
+        i["label"]: sorted(sorted(n["label"] for n in t["expand"]["nodes"]) for t in i["expand"]["tags_via_nodes"])
+        for i in items
+    }
     assert got == {"x": [["x", "y"], ["x", "z"]], "y": [["x", "y"], ["y"]], "z": [["x", "z"]]}
 
 
@@ -141,8 +161,11 @@ def _tree_pids(pid: int) -> list[int]:
         p = todo.pop()
         out.append(p)
         try:
-            todo += [int(c) for t in os.listdir(f"/proc/{p}/task")
-                     for c in open(f"/proc/{p}/task/{t}/children").read().split()]
+            todo += [
+                int(c)
+                for t in os.listdir(f"/proc/{p}/task")
+                for c in open(f"/proc/{p}/task/{t}/children").read().split()
+            ]
         except OSError:
             pass
     return out
@@ -170,16 +193,35 @@ async def test_fanout_on_a_real_server_is_refused_and_memory_stays_flat(tmp_path
     request is printed (``-s``) for the report, not asserted."""
     async with running_server(tmp_path, superuser=(SU_EMAIL, SU_PASS)) as srv:
         async with httpx.AsyncClient(base_url=srv.url, timeout=120) as c:
-            tok = (await c.post("/api/collections/_superusers/auth-with-password",
-                                json={"identity": SU_EMAIL, "password": SU_PASS})).json()["token"]
+            tok = (
+                await c.post(
+                    "/api/collections/_superusers/auth-with-password", json={"identity": SU_EMAIL, "password": SU_PASS}
+                )
+            ).json()["token"]
             h = {"Authorization": tok}
-            r = await c.post("/api/collections", headers=h, json={
-                "name": "a", "listRule": "", "viewRule": "", "createRule": "",
-                "fields": [{"name": "n", "type": "number"}]})
+            r = await c.post(
+                "/api/collections",
+                headers=h,
+                json={
+                    "name": "a",
+                    "listRule": "",
+                    "viewRule": "",
+                    "createRule": "",
+                    "fields": [{"name": "n", "type": "number"}],
+                },
+            )
             assert r.status_code == 200, r.text
             fields = r.json()["fields"]
-            r = await c.patch("/api/collections/a", headers=h, json={"fields": [
-                *fields, {"name": "parent", "type": "relation", "collectionId": r.json()["id"], "maxSelect": 1}]})
+            r = await c.patch(
+                "/api/collections/a",
+                headers=h,
+                json={
+                    "fields": [
+                        *fields,
+                        {"name": "parent", "type": "relation", "collectionId": r.json()["id"], "maxSelect": 1},
+                    ]
+                },
+            )
             assert r.status_code == 200, r.text
             roots = [(await c.post("/api/collections/a/records", json={"n": -i})).json()["id"] for i in range(3)]
             for root in roots:
@@ -192,8 +234,10 @@ async def test_fanout_on_a_real_server_is_refused_and_memory_stays_flat(tmp_path
                 base = _peak_rss_mb(pids)
                 r = await c.get(url, params={"expand": FANOUT})
                 peak = _peak_rss_mb(pids)
-                print(f"\nexpand fan-out {url}: status {r.status_code}, {len(r.content)} bytes, "
-                      f"server peak RSS {base:.1f} -> {peak:.1f} MB (+{peak - base:.1f})")
+                print(
+                    f"\nexpand fan-out {url}: status {r.status_code}, {len(r.content)} bytes, "
+                    f"server peak RSS {base:.1f} -> {peak:.1f} MB (+{peak - base:.1f})"
+                )
                 assert r.status_code == 400, r.text[:300]
                 assert r.json()["data"]["expand"]["code"] == "validation_expand_limit"
             r = await c.get(f"/api/collections/a/records/{roots[1]}", params={"expand": "a_via_parent.parent"})
@@ -208,8 +252,9 @@ WRITES_WITH_FANOUT = [
 
 
 @pytest.mark.parametrize("name,method,url,body", WRITES_WITH_FANOUT, ids=[w[0] for w in WRITES_WITH_FANOUT])
-async def test_write_with_oversized_expand_is_not_reported_as_failed(api: Api, tree: dict[str, Any], name: str,
-                                                                      method: str, url: str, body: dict) -> None:
+async def test_write_with_oversized_expand_is_not_reported_as_failed(
+    api: Api, tree: dict[str, Any], name: str, method: str, url: str, body: dict
+) -> None:
     body = {k: (v.format(**tree) if isinstance(v, str) else v) for k, v in body.items()}
     expand = "parent." + FANOUT if name == "create" else FANOUT
     r = await api.call(method, url.format(**tree), "su", json=body, params={"expand": expand})

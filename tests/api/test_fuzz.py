@@ -27,7 +27,8 @@ USER = ("alice@example.com", "alice-password-1")
 EXAMPLES = int(os.environ.get("BAAS_FUZZ_EXAMPLES", "12"))
 
 POSTS = {
-    "name": "posts", "type": "base",
+    "name": "posts",
+    "type": "base",
     "listRule": "published = true || author = @request.auth.id",
     "viewRule": "published = true || author = @request.auth.id",
     "createRule": "@request.auth.id != ''",
@@ -48,8 +49,11 @@ POSTS = {
 }
 # The routes under test; collections, settings, batch and realtime are outside this file's scope.
 FUZZED = r"^/api/(collections/(posts|users)/(records|auth-|request-|confirm-|impersonate|totp)|files/)"
-CHECKS = [schemathesis.checks.not_a_server_error, schemathesis.checks.status_code_conformance,
-          schemathesis.checks.response_schema_conformance]
+CHECKS = [
+    schemathesis.checks.not_a_server_error,
+    schemathesis.checks.status_code_conformance,
+    schemathesis.checks.response_schema_conformance,
+]
 
 
 @dataclass
@@ -72,15 +76,21 @@ def _seed(url: str) -> Live:
         live.tokens["superuser"] = su.json()["token"]
         r = c.post("/api/collections", json=POSTS, headers=live.headers("superuser"))
         assert r.status_code == 200, r.text
-        r = c.post("/api/collections/users/records",
-                   json={"email": USER[0], "password": USER[1], "passwordConfirm": USER[1], "name": "Alice"})
+        r = c.post(
+            "/api/collections/users/records",
+            json={"email": USER[0], "password": USER[1], "passwordConfirm": USER[1], "name": "Alice"},
+        )
         assert r.status_code == 200, r.text
         alice = live.ids["users"] = r.json()["id"]
-        live.tokens["user"] = c.post("/api/collections/users/auth-with-password",
-                                     json={"identity": USER[0], "password": USER[1]}).json()["token"]
-        r = c.post("/api/collections/posts/records", headers=live.headers("user"),
-                   data={"title": "hello", "author": alice, "published": "true"},
-                   files=[("cover", ("c.txt", b"cover", "text/plain")), ("attachments", ("a.txt", b"a", "text/plain"))])
+        live.tokens["user"] = c.post(
+            "/api/collections/users/auth-with-password", json={"identity": USER[0], "password": USER[1]}
+        ).json()["token"]
+        r = c.post(
+            "/api/collections/posts/records",
+            headers=live.headers("user"),
+            data={"title": "hello", "author": alice, "published": "true"},
+            files=[("cover", ("c.txt", b"cover", "text/plain")), ("attachments", ("a.txt", b"a", "text/plain"))],
+        )
         assert r.status_code == 200, r.text
         live.ids["posts"], live.cover = r.json()["id"], r.json()["cover"]
         doc = c.get("/api/openapi.json")
@@ -112,8 +122,9 @@ def api_schema(live: Live) -> Any:
 
 
 schema = schemathesis.pytest.from_fixture("api_schema").include(path_regex=FUZZED)
-FUZZ = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
-                suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=EXAMPLES, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
 
 
 def _call(case: Any, live: Live, who: str) -> None:
@@ -152,12 +163,28 @@ def test_fuzz_as_superuser(case: Any, live: Live) -> None:
 # escape matches nothing, as SQLite (and so PocketBase) answers it.
 FOUND = [
     ("NUL in a filter string is a 400", "GET", "/api/collections/posts/records?filter=title%3D%27%00%27", None, 400),
-    ("LIKE pattern ending in a lone escape matches nothing", "GET",
-     "/api/collections/posts/records?filter=title~%27%25%5C%5C%27", None, 200),
-    ("NOT LIKE pattern ending in a lone escape matches every row", "GET",
-     "/api/collections/posts/records?filter=title!~%27%25%5C%5C%27", None, 200),
+    (
+        "LIKE pattern ending in a lone escape matches nothing",
+        "GET",
+        "/api/collections/posts/records?filter=title~%27%25%5C%5C%27",
+        None,
+        200,
+    ),
+    (
+        "NOT LIKE pattern ending in a lone escape matches every row",
+        "GET",
+        "/api/collections/posts/records?filter=title!~%27%25%5C%5C%27",
+        None,
+        200,
+    ),
     ("NUL in a text value is a 400", "POST", "/api/collections/posts/records", {"title": "a\x00b"}, 400),
-    ("NUL in a JSON value is a 400", "POST", "/api/collections/posts/records", {"title": "t", "meta": {"k": "\x00"}}, 400),
+    (
+        "NUL in a JSON value is a 400",
+        "POST",
+        "/api/collections/posts/records",
+        {"title": "t", "meta": {"k": "\x00"}},
+        400,
+    ),
     ("NUL in a JSON key is a 400", "POST", "/api/collections/posts/records", {"title": "t", "meta": {"\x00": 1}}, 400),
     ("NUL in a select value is a 400", "POST", "/api/collections/posts/records", {"title": "t", "kind": "\x00"}, 400),
 ]

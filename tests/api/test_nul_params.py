@@ -15,8 +15,12 @@ CASES = [
     ("record id in the path (update)", "PATCH", "/api/collections/posts/records/ab%00c", {"title": "x"}),
     ("record id in the path (delete)", "DELETE", "/api/collections/posts/records/ab%00c", None),
     ("record id of a file", "GET", "/api/files/posts/ab%00c/x.png", None),
-    ("sign-in identity", "POST", "/api/collections/users/auth-with-password",
-     {"identity": "al\x00ice@example.com", "password": "password-123"}),
+    (
+        "sign-in identity",
+        "POST",
+        "/api/collections/users/auth-with-password",
+        {"identity": "al\x00ice@example.com", "password": "password-123"},
+    ),
     ("impersonated record id", "POST", "/api/collections/users/impersonate/ab%00c", {}),
 ]
 

@@ -50,8 +50,10 @@ async def test_document_is_valid_openapi_3_1_and_loads_in_schemathesis(api: Api)
     validate(doc)  # openapi-spec-validator: raises on any schema error
     loaded = schemathesis.openapi.from_dict(doc)
     ops = [result.ok() for result in loaded.get_all_operations()]
-    assert {(o.method.upper(), o.path) for o in ops} >= {("GET", "/api/collections/posts/records"),
-                                                         ("POST", "/api/collections/users/auth-with-password")}
+    assert {(o.method.upper(), o.path) for o in ops} >= {
+        ("GET", "/api/collections/posts/records"),
+        ("POST", "/api/collections/users/auth-with-password"),
+    }
 
 
 def _at(node: Any, keys: tuple[Any, ...]) -> Any:
@@ -77,13 +79,19 @@ JSON = ("content", "application/json", "schema")
 CONTENT = [
     ("required text field is required on create", _s("posts_Create", "required"), ["title"]),
     ("text max length", _s("posts_Create", "properties", "title", "maxLength"), 100),
-    ("text pattern applies to non-empty values", _s("posts_Create", "properties", "slug", "anyOf", 1, "pattern"),
-     "^[a-z0-9-]+$"),
+    (
+        "text pattern applies to non-empty values",
+        _s("posts_Create", "properties", "slug", "anyOf", 1, "pattern"),
+        "^[a-z0-9-]+$",
+    ),
     ("onlyInt number is an integer", _s("posts_Create", "properties", "views", "type"), "integer"),
     ("number minimum", _s("posts_Create", "properties", "views", "minimum"), 0),
     ("number maximum", _s("posts_Create", "properties", "views", "maximum"), 1000000),
-    ("multi select items are its values", _s("posts_Create", "properties", "tags", "items", "enum"),
-     ["a", "b", "c", "d"]),
+    (
+        "multi select items are its values",
+        _s("posts_Create", "properties", "tags", "items", "enum"),
+        ["a", "b", "c", "d"],
+    ),
     ("multi select maxItems is maxSelect", _s("posts_Create", "properties", "tags", "maxItems"), 3),
     ("single select values or empty", _s("posts_Create", "properties", "kind", "anyOf", 1, "enum"), ["news", "blog"]),
     ("relation holds record ids", _s("posts_Create", "properties", "author", "anyOf", 1, "pattern"), "^[a-z0-9]+$"),
@@ -96,22 +104,40 @@ CONTENT = [
     ("unknown body keys refused", _s("posts_Create", "additionalProperties"), False),
     ("file upload in multipart", _s("users_CreateForm", "properties", "avatar", "format"), "binary"),
     ("file names in JSON", _s("users_Create", "properties", "avatar", "anyOf", 1, "type"), "string"),
-    ("auth create needs password and confirmation", _s("users_Create", "required"),
-     ["password", "email", "passwordConfirm"]),
+    (
+        "auth create needs password and confirmation",
+        _s("users_Create", "required"),
+        ["password", "email", "passwordConfirm"],
+    ),
     ("record answers no unknown keys", _s("users_Record", "additionalProperties"), False),
-    ("record single select answers a value or empty", _s("posts_Record", "properties", "kind", "enum"),
-     ["news", "blog", ""]),
-    ("list items are the collection's records", _s("posts_List", "properties", "items", "items", "$ref"),
-     "#/components/schemas/posts_Record"),
+    (
+        "record single select answers a value or empty",
+        _s("posts_Record", "properties", "kind", "enum"),
+        ["news", "blog", ""],
+    ),
+    (
+        "list items are the collection's records",
+        _s("posts_List", "properties", "items", "items", "$ref"),
+        "#/components/schemas/posts_Record",
+    ),
     ("error shape", _s("Error", "required"), ["status", "message", "data"]),
-    ("view 404 in the error shape", _p(POSTS + "/{record_id}", "get", "responses", "404", *JSON, "$ref"),
-     "#/components/schemas/Error"),
-    ("create takes multipart", _p(POSTS, "post", "requestBody", "content", "multipart/form-data", "schema", "$ref"),
-     "#/components/schemas/posts_CreateForm"),
+    (
+        "view 404 in the error shape",
+        _p(POSTS + "/{record_id}", "get", "responses", "404", *JSON, "$ref"),
+        "#/components/schemas/Error",
+    ),
+    (
+        "create takes multipart",
+        _p(POSTS, "post", "requestBody", "content", "multipart/form-data", "schema", "$ref"),
+        "#/components/schemas/posts_CreateForm",
+    ),
     ("list query parameters", _p(POSTS, "get", "parameters"), None),
     ("password sign-in answers token and record", _s("users_Auth", "required"), ["token", "record"]),
-    ("MFA first factor answers 401 mfaId", _p(USERS_AUTH, "post", "responses", "401", *JSON, "anyOf", 1, "$ref"),
-     "#/components/schemas/MfaRequired"),
+    (
+        "MFA first factor answers 401 mfaId",
+        _p(USERS_AUTH, "post", "responses", "401", *JSON, "anyOf", 1, "$ref"),
+        "#/components/schemas/MfaRequired",
+    ),
 ]
 
 
@@ -141,8 +167,12 @@ async def test_auth_routes_only_for_auth_collections(api: Api) -> None:
 
 
 async def test_document_follows_schema_changes_at_request_time(api: Api) -> None:
-    r = await api.call("POST", "/api/collections", "su", json={
-        "name": "gadgets", "type": "base", "fields": [{"name": "size", "type": "select", "values": ["s", "m"]}]})
+    r = await api.call(
+        "POST",
+        "/api/collections",
+        "su",
+        json={"name": "gadgets", "type": "base", "fields": [{"name": "size", "type": "select", "values": ["s", "m"]}]},
+    )
     assert r.status_code == 200, r.text
     doc = await _doc(api)
     validate(doc)

@@ -17,8 +17,9 @@ from baas.api.ratelimit import route_labels
 C = "/api/collections/"
 
 
-def cp(collection: str, action: str = "", record_id: str | None = None, rest: str = "",
-       canonical: bool = True) -> CollectionPath:
+def cp(
+    collection: str, action: str = "", record_id: str | None = None, rest: str = "", canonical: bool = True
+) -> CollectionPath:
     return CollectionPath(collection, action, record_id, rest, canonical)
 
 
@@ -74,8 +75,9 @@ RECORD_ROUTES: list[tuple[str, str, bool, str | None]] = [
 ]
 
 
-@pytest.mark.parametrize(("path", "is_records", "record_id"), [r[1:] for r in RECORD_ROUTES],
-                         ids=[r[0] for r in RECORD_ROUTES])
+@pytest.mark.parametrize(
+    ("path", "is_records", "record_id"), [r[1:] for r in RECORD_ROUTES], ids=[r[0] for r in RECORD_ROUTES]
+)
 def test_record_routes(path: str, is_records: bool, record_id: str | None) -> None:
     parsed = parse_collection_path(path)
     assert parsed is not None
@@ -86,14 +88,22 @@ def test_record_routes(path: str, is_records: bool, record_id: str | None) -> No
 def test_record_route() -> None:
     """What batch and the fast path accept: canonical record routes, as batch's old pattern
     ``^/api/collections/([^/?#]+)/records(?:/([^/?#]+))?$`` did."""
+
     def accepted(path: str) -> tuple[str, str | None] | None:
         p = record_route(path)
         return (p.collection, p.record_id) if p is not None else None
 
     assert accepted(C + "posts/records") == ("posts", None)
     assert accepted(C + "posts/records/r1") == ("posts", "r1")
-    for refused in (C + "posts/records/", C + "posts/records/r1/", C + "/records", C + "posts/records/r1/x",
-                    C + "posts/auth-refresh", C + "posts", "/api/batch"):
+    for refused in (
+        C + "posts/records/",
+        C + "posts/records/r1/",
+        C + "/records",
+        C + "posts/records/r1/x",
+        C + "posts/auth-refresh",
+        C + "posts",
+        "/api/batch",
+    ):
         assert accepted(refused) is None, refused
 
 
@@ -116,39 +126,86 @@ REG: Any = _Registry("posts", "users")
 
 # (name, method, path, labels before the two path labels, counter id)
 LABELS: list[tuple[str, str, str, list[str], str | None]] = [
-    ("list", "GET", C + "posts/records", ["posts:list", "*:list"],
-     "id_posts GET /api/collections/{collection}/records list"),
-    ("view", "GET", C + "posts/records/r1", ["posts:view", "*:view"],
-     "id_posts GET /api/collections/{collection}/records/{id} view"),
-    ("create", "POST", C + "posts/records", ["posts:create", "*:create"],
-     "id_posts POST /api/collections/{collection}/records create"),
-    ("update", "PATCH", C + "posts/records/r1", ["posts:update", "*:update"],
-     "id_posts PATCH /api/collections/{collection}/records/{id} update"),
-    ("delete", "DELETE", C + "posts/records/r1", ["posts:delete", "*:delete"],
-     "id_posts DELETE /api/collections/{collection}/records/{id} delete"),
-    ("a trailing slash is the list Litestar serves", "GET", C + "posts/records/", ["posts:list", "*:list"],
-     "id_posts GET /api/collections/{collection}/records list"),
-    ("a double slash is the same route", "GET", C + "posts//records", ["posts:list", "*:list"],
-     "id_posts GET /api/collections/{collection}/records list"),
+    (
+        "list",
+        "GET",
+        C + "posts/records",
+        ["posts:list", "*:list"],
+        "id_posts GET /api/collections/{collection}/records list",
+    ),
+    (
+        "view",
+        "GET",
+        C + "posts/records/r1",
+        ["posts:view", "*:view"],
+        "id_posts GET /api/collections/{collection}/records/{id} view",
+    ),
+    (
+        "create",
+        "POST",
+        C + "posts/records",
+        ["posts:create", "*:create"],
+        "id_posts POST /api/collections/{collection}/records create",
+    ),
+    (
+        "update",
+        "PATCH",
+        C + "posts/records/r1",
+        ["posts:update", "*:update"],
+        "id_posts PATCH /api/collections/{collection}/records/{id} update",
+    ),
+    (
+        "delete",
+        "DELETE",
+        C + "posts/records/r1",
+        ["posts:delete", "*:delete"],
+        "id_posts DELETE /api/collections/{collection}/records/{id} delete",
+    ),
+    (
+        "a trailing slash is the list Litestar serves",
+        "GET",
+        C + "posts/records/",
+        ["posts:list", "*:list"],
+        "id_posts GET /api/collections/{collection}/records list",
+    ),
+    (
+        "a double slash is the same route",
+        "GET",
+        C + "posts//records",
+        ["posts:list", "*:list"],
+        "id_posts GET /api/collections/{collection}/records list",
+    ),
     ("no record route for PUT", "PUT", C + "posts/records/r1", [], None),
-    ("auth with password", "POST", C + "users/auth-with-password",
-     ["users:authWithPassword", "users:auth", "*:authWithPassword", "*:auth"],
-     "id_users POST /api/collections/{collection}/auth-with-password authWithPassword/auth"),
-    ("a provider's auth-with route", "POST", C + "users/auth-with-magic-link",
-     ["users:authWithMagicLink", "users:auth", "*:authWithMagicLink", "*:auth"],
-     "id_users POST /api/collections/{collection}/auth-with-magic-link authWithMagicLink/auth"),
+    (
+        "auth with password",
+        "POST",
+        C + "users/auth-with-password",
+        ["users:authWithPassword", "users:auth", "*:authWithPassword", "*:auth"],
+        "id_users POST /api/collections/{collection}/auth-with-password authWithPassword/auth",
+    ),
+    (
+        "a provider's auth-with route",
+        "POST",
+        C + "users/auth-with-magic-link",
+        ["users:authWithMagicLink", "users:auth", "*:authWithMagicLink", "*:auth"],
+        "id_users POST /api/collections/{collection}/auth-with-magic-link authWithMagicLink/auth",
+    ),
     ("unknown action", "POST", C + "users/nothing-here", [], None),
     ("action with an id: no tags", "POST", C + "users/impersonate/u1", [], None),
     ("deeper record path: no tags", "GET", C + "users/records/u1/external-auths", [], None),
     ("unknown collection: a plain path", "GET", C + "nope/records", [], None),
-    ("file", "GET", "/api/files/posts/r1/a.png", ["posts:file", "*:file"],
-     "id_posts GET /api/files/{collection}/{id}/{filename} file"),
+    (
+        "file",
+        "GET",
+        "/api/files/posts/r1/a.png",
+        ["posts:file", "*:file"],
+        "id_posts GET /api/files/{collection}/{id}/{filename} file",
+    ),
     ("file: only GET", "DELETE", "/api/files/posts/r1/a.png", [], None),
     ("another route", "GET", "/api/health", [], None),
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "tagged", "route_id"), [x[1:] for x in LABELS],
-                         ids=[x[0] for x in LABELS])
+@pytest.mark.parametrize(("method", "path", "tagged", "route_id"), [x[1:] for x in LABELS], ids=[x[0] for x in LABELS])
 def test_route_labels(method: str, path: str, tagged: list[str], route_id: str | None) -> None:
     assert route_labels(method, path, REG) == ([*tagged, f"{method} {path}", path], route_id)

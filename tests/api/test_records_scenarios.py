@@ -62,55 +62,193 @@ SCENARIOS = [
     S("delete by a non-owner is 404", "DELETE", P + "/{p3}", "alice", status=404),
     S("forged token is treated as guest", "GET", P + "/{p2}", "forged", status=404),
     # -- validation -------------------------------------------------------------------------
-    S("missing required field", "POST", P, "alice", {"author": "{alice}"}, status=400,
-      contains=['"title":{"code":"validation_required"']),
+    S(
+        "missing required field",
+        "POST",
+        P,
+        "alice",
+        {"author": "{alice}"},
+        status=400,
+        contains=['"title":{"code":"validation_required"'],
+    ),
     S("unknown field", "POST", P, "alice", new_post(nope=1), status=400, contains=["validation_unknown_field"]),
-    S("number as text", "POST", P, "alice", new_post(views="many"), status=400,
-      contains=["validation_invalid_number"]),
-    S("bool as text", "POST", P, "alice", new_post(published="maybe"), status=400, contains=["validation_invalid_bool"]),
-    S("object for a text field", "POST", P, "alice", new_post(title={"a": 1}), status=400,
-      contains=["validation_invalid_value"]),
-    S("text past max", "POST", P, "alice", new_post(title="x" * 101), status=400,
-      contains=["validation_max_text_constraint"]),
-    S("number past max", "POST", P, "alice", new_post(views=2_000_000), status=400,
-      contains=["validation_max_number_constraint"]),
-    S("number below min", "POST", P, "alice", new_post(views=-1), status=400,
-      contains=["validation_min_number_constraint"]),
-    S("decimal in an int field", "POST", P, "alice", new_post(views=1.5), status=400,
-      contains=["validation_only_int_constraint"]),
-    S("too many select values", "POST", P, "alice", new_post(tags=["a", "b", "c", "d"]), status=400,
-      contains=["validation_too_many_values"]),
-    S("select value not allowed", "POST", P, "alice", new_post(tags=["z"]), status=400,
-      contains=["validation_invalid_value"]),
-    S("single select value not allowed", "POST", P, "alice", new_post(kind="other"), status=400,
-      contains=["validation_invalid_value"]),
+    S("number as text", "POST", P, "alice", new_post(views="many"), status=400, contains=["validation_invalid_number"]),
+    S(
+        "bool as text",
+        "POST",
+        P,
+        "alice",
+        new_post(published="maybe"),
+        status=400,
+        contains=["validation_invalid_bool"],
+    ),
+    S(
+        "object for a text field",
+        "POST",
+        P,
+        "alice",
+        new_post(title={"a": 1}),
+        status=400,
+        contains=["validation_invalid_value"],
+    ),
+    S(
+        "text past max",
+        "POST",
+        P,
+        "alice",
+        new_post(title="x" * 101),
+        status=400,
+        contains=["validation_max_text_constraint"],
+    ),
+    S(
+        "number past max",
+        "POST",
+        P,
+        "alice",
+        new_post(views=2_000_000),
+        status=400,
+        contains=["validation_max_number_constraint"],
+    ),
+    S(
+        "number below min",
+        "POST",
+        P,
+        "alice",
+        new_post(views=-1),
+        status=400,
+        contains=["validation_min_number_constraint"],
+    ),
+    S(
+        "decimal in an int field",
+        "POST",
+        P,
+        "alice",
+        new_post(views=1.5),
+        status=400,
+        contains=["validation_only_int_constraint"],
+    ),
+    S(
+        "too many select values",
+        "POST",
+        P,
+        "alice",
+        new_post(tags=["a", "b", "c", "d"]),
+        status=400,
+        contains=["validation_too_many_values"],
+    ),
+    S(
+        "select value not allowed",
+        "POST",
+        P,
+        "alice",
+        new_post(tags=["z"]),
+        status=400,
+        contains=["validation_invalid_value"],
+    ),
+    S(
+        "single select value not allowed",
+        "POST",
+        P,
+        "alice",
+        new_post(kind="other"),
+        status=400,
+        contains=["validation_invalid_value"],
+    ),
     S("email not an email", "POST", P, "alice", new_post(contact="nope"), status=400, contains=["validation_is_email"]),
-    S("email domain not allowed", "POST", P, "alice", new_post(contact="a@evil.com"), status=400,
-      contains=["validation_email_domain_not_allowed"]),
+    S(
+        "email domain not allowed",
+        "POST",
+        P,
+        "alice",
+        new_post(contact="a@evil.com"),
+        status=400,
+        contains=["validation_email_domain_not_allowed"],
+    ),
     S("url not a url", "POST", P, "alice", new_post(link="not a url"), status=400, contains=["validation_is_url"]),
-    S("date not a date", "POST", P, "alice", new_post(due="yesterday"), status=400,
-      contains=["validation_invalid_date"]),
-    S("date before min", "POST", P, "alice", new_post(due="1999-12-31"), status=400,
-      contains=["validation_min_date_constraint"]),
-    S("json past maxSize", "POST", P, "alice", new_post(meta={"k": "v" * 300}), status=400,
-      contains=["validation_json_size_limit"]),
-    S("text not matching pattern", "POST", P, "alice", new_post(slug="Not Valid!"), status=400,
-      contains=["validation_invalid_format"]),
-    S("duplicate unique value", "POST", P, "alice", new_post(slug="first"), status=400,
-      contains=["validation_not_unique"]),
-    S("relation to a missing record", "POST", P, "su", new_post(author="nosuchid0000000"), status=400,
-      contains=["validation_missing_rel_records"]),
+    S(
+        "date not a date",
+        "POST",
+        P,
+        "alice",
+        new_post(due="yesterday"),
+        status=400,
+        contains=["validation_invalid_date"],
+    ),
+    S(
+        "date before min",
+        "POST",
+        P,
+        "alice",
+        new_post(due="1999-12-31"),
+        status=400,
+        contains=["validation_min_date_constraint"],
+    ),
+    S(
+        "json past maxSize",
+        "POST",
+        P,
+        "alice",
+        new_post(meta={"k": "v" * 300}),
+        status=400,
+        contains=["validation_json_size_limit"],
+    ),
+    S(
+        "text not matching pattern",
+        "POST",
+        P,
+        "alice",
+        new_post(slug="Not Valid!"),
+        status=400,
+        contains=["validation_invalid_format"],
+    ),
+    S(
+        "duplicate unique value",
+        "POST",
+        P,
+        "alice",
+        new_post(slug="first"),
+        status=400,
+        contains=["validation_not_unique"],
+    ),
+    S(
+        "relation to a missing record",
+        "POST",
+        P,
+        "su",
+        new_post(author="nosuchid0000000"),
+        status=400,
+        contains=["validation_missing_rel_records"],
+    ),
     S("invalid custom id", "POST", P, "alice", new_post(id="BAD ID"), status=400, contains=['"id"']),
     S("changing the id", "PATCH", P + "/{p1}", "alice", {"id": "aaaaaaaaaaaaaaa"}, status=400),
-    S("valid create with every field", "POST", P, "alice",
-      new_post(slug="ok-1", views=5, tags=["a", "b"], kind="news", contact="x@example.com",
-               link="https://example.com/a", due="2030-01-02 03:04:05Z", meta={"a": [1, 2]}),
-      contains=['"views":5', '"tags":["a","b"]', '"due":"2030-01-02 03:04:05.000Z"', '"meta":{"a":[1,2]}']),
+    S(
+        "valid create with every field",
+        "POST",
+        P,
+        "alice",
+        new_post(
+            slug="ok-1",
+            views=5,
+            tags=["a", "b"],
+            kind="news",
+            contact="x@example.com",
+            link="https://example.com/a",
+            due="2030-01-02 03:04:05Z",
+            meta={"a": [1, 2]},
+        ),
+        contains=['"views":5', '"tags":["a","b"]', '"due":"2030-01-02 03:04:05.000Z"', '"meta":{"a":[1,2]}'],
+    ),
     # -- malformed requests -----------------------------------------------------------------
     S("malformed JSON", "POST", P, "alice", raw=b'{"title": "x",', status=400),
     S("JSON that is not an object", "POST", P, "alice", raw=b'["title"]', status=400),
-    S("body past the global limit", "POST", P, "alice", raw=b'{"title":"' + b"x" * (50 * 1024 * 1024) + b'"}',
-      status=413),
+    S(
+        "body past the global limit",
+        "POST",
+        P,
+        "alice",
+        raw=b'{"title":"' + b"x" * (50 * 1024 * 1024) + b'"}',
+        status=413,
+    ),
     S("unknown collection list", "GET", "/api/collections/nope/records", status=404),
     S("unknown collection create", "POST", "/api/collections/nope/records", "su", {"a": 1}, status=404),
     S("unknown record", "GET", P + "/doesnotexist123", "su", status=404),
@@ -120,41 +258,94 @@ SCENARIOS = [
     S("filter syntax error", "GET", P + "?filter=(title='x'", status=400),
     S("filter on an unknown field", "GET", P + "?filter=nosuch=1", status=400),
     S("sort on an unknown field", "GET", P + "?sort=-nosuch", status=400),
-    S("filter injection in a string", "GET", P + "?filter=" + "title=\"x' OR 1=1 --\"", "su",
-      contains=['"totalItems":0']),
+    S(
+        "filter injection in a string",
+        "GET",
+        P + "?filter=" + 'title="x\' OR 1=1 --"',
+        "su",
+        contains=['"totalItems":0'],
+    ),
     S("filter injection as SQL", "GET", P + "?filter=1=1); DROP TABLE posts; --", status=400),
-    S("filter injection through a field name", "GET", P + "?filter=" + "title\"=1 OR 1=1--", status=400),
-    S("guest filter by @collection is 403", "GET", P + "?filter=" + '@collection.users.email ?= "alice@example.com"',
-      status=403),
+    S("filter injection through a field name", "GET", P + "?filter=" + 'title"=1 OR 1=1--', status=400),
+    S(
+        "guest filter by @collection is 403",
+        "GET",
+        P + "?filter=" + '@collection.users.email ?= "alice@example.com"',
+        status=403,
+    ),
     S("guest filter by @request is 403", "GET", P + "?filter=" + '@request.auth.id = ""', status=403),
-    S("user filter on a hidden field is 403", "GET", "/api/collections/users/records?filter=tokenKey!=''", "alice",
-      status=403),
-    S("private emails match only their owner", "GET", P + "?filter=" + 'author.email ~ "example"', "bob",
-      contains=["{p3}"], absent=["{p1}"]),
-    S("own email matches", "GET", "/api/collections/users/records?filter=" + 'email = "alice@example.com"', "alice",
-      contains=['"totalItems":1']),
-    S("superuser may filter by @collection", "GET", P + "?filter=" + '@collection.users.name ?= "Bob"', "su",
-      contains=['"totalItems":3']),
+    S(
+        "user filter on a hidden field is 403",
+        "GET",
+        "/api/collections/users/records?filter=tokenKey!=''",
+        "alice",
+        status=403,
+    ),
+    S(
+        "private emails match only their owner",
+        "GET",
+        P + "?filter=" + 'author.email ~ "example"',
+        "bob",
+        contains=["{p3}"],
+        absent=["{p1}"],
+    ),
+    S(
+        "own email matches",
+        "GET",
+        "/api/collections/users/records?filter=" + 'email = "alice@example.com"',
+        "alice",
+        contains=['"totalItems":1'],
+    ),
+    S(
+        "superuser may filter by @collection",
+        "GET",
+        P + "?filter=" + '@collection.users.name ?= "Bob"',
+        "su",
+        contains=['"totalItems":3'],
+    ),
     S("invalid UTF-8 body", "POST", P, "alice", raw=b'{"title": "' + bytes([0xFF, 0xFE]) + b'"}', status=400),
     S("deeply nested JSON", "POST", P, "alice", raw=b"[" * 100000, status=400),
-    S("a huge integer", "POST", P, "alice", raw=b'{"title": "x", "author": "{alice}", "views": 1' + b"0" * 400 + b"}",
-      status=400),
+    S(
+        "a huge integer",
+        "POST",
+        P,
+        "alice",
+        raw=b'{"title": "x", "author": "{alice}", "views": 1' + b"0" * 400 + b"}",
+        status=400,
+    ),
     S("page past any range", "GET", P + "?page=99999999999999999999999", status=400),
     S("excerpt too long", "GET", P + "?fields=title:excerpt(99999999999999)", status=400),
-    S("password that is not a string", "POST", "/api/collections/users/records", None,
-      {"email": "p@example.com", "password": 12345678}, status=400),
-    S("guest cannot lift the rule with a filter", "GET", P + "?filter=published=false", absent=["{p2}"],
-      contains=['"totalItems":0']),
+    S(
+        "password that is not a string",
+        "POST",
+        "/api/collections/users/records",
+        None,
+        {"email": "p@example.com", "password": 12345678},
+        status=400,
+    ),
+    S(
+        "guest cannot lift the rule with a filter",
+        "GET",
+        P + "?filter=published=false",
+        absent=["{p2}"],
+        contains=['"totalItems":0'],
+    ),
 ]
 
 
 async def _seed(api: Api) -> dict[str, str]:
     ids = {"alice": api.users["alice"], "bob": api.users["bob"]}
-    for key, who, title, published, views, slug in (("p1", "alice", "First", True, 1, "first"),
-                                                    ("p2", "alice", "Draft", False, 2, "draft"),
-                                                    ("p3", "bob", "Third", True, 30, "third")):
-        r = await api.call("POST", P, who, json={"title": title, "published": published, "views": views,
-                                                 "slug": slug, "author": ids[who]})
+    for key, who, title, published, views, slug in (
+        ("p1", "alice", "First", True, 1, "first"),
+        ("p2", "alice", "Draft", False, 2, "draft"),
+        ("p3", "bob", "Third", True, 30, "third"),
+    ):
+        r = await api.call(
+            "POST",
+            P,
+            who,
+            json={"title": title, "published": published, "views": views, "slug": slug, "author": ids[who]},
+        )
         assert r.status_code == 200, r.text
         ids[key] = r.json()["id"]
     return ids
@@ -208,15 +399,17 @@ async def test_scenario(api: Api, s: Scenario) -> None:
 
 async def test_update_modifiers_and_expand(api: Api) -> None:
     ids = await _seed(api)
-    r = await api.call("PATCH", P + f"/{ids['p1']}", "alice",
-                       json={"views+": 4, "tags+": ["a", "b"], "+tags": "c", "score-": 2})
+    r = await api.call(
+        "PATCH", P + f"/{ids['p1']}", "alice", json={"views+": 4, "tags+": ["a", "b"], "+tags": "c", "score-": 2}
+    )
     assert r.status_code == 200, r.text
     rec = r.json()
     assert rec["views"] == 5 and rec["tags"] == ["c", "a", "b"] and rec["score"] == -2
     r = await api.call("PATCH", P + f"/{ids['p1']}", "alice", json={"tags-": "a"})
     assert r.json()["tags"] == ["c", "b"]
-    r = await api.call("GET", P + f"/{ids['p1']}?expand=author&fields=id,title:excerpt(3,true),expand.author.name",
-                       "alice")
+    r = await api.call(
+        "GET", P + f"/{ids['p1']}?expand=author&fields=id,title:excerpt(3,true),expand.author.name", "alice"
+    )
     assert r.json() == {"id": ids["p1"], "title": "Fir...", "expand": {"author": {"name": "Alice"}}}
     r = await api.call("POST", "/api/collections/comments/records", json={"post": ids["p1"], "message": "hi"})
     assert r.status_code == 200, r.text
@@ -263,19 +456,33 @@ async def test_batch_is_one_transaction(api: Api) -> None:
     r = await api.call("POST", "/api/batch", "alice", json={"requests": one["requests"] * 5})
     assert r.status_code == 400 and "requests" in r.json()["data"]
     before = await _snapshot(api)
-    r = await api.call("POST", "/api/batch", "alice", json={"requests": [
-        {"method": "POST", "url": P, "body": {"title": "B1", "author": ids["alice"]}},
-        {"method": "POST", "url": P, "body": {"title": "", "author": ids["alice"]}},
-    ]})
+    r = await api.call(
+        "POST",
+        "/api/batch",
+        "alice",
+        json={
+            "requests": [
+                {"method": "POST", "url": P, "body": {"title": "B1", "author": ids["alice"]}},
+                {"method": "POST", "url": P, "body": {"title": "", "author": ids["alice"]}},
+            ]
+        },
+    )
     assert r.status_code == 400, r.text
     assert r.json()["data"]["requests"]["1"]["code"] == "batch_request_failed"
     assert await _snapshot(api) == before
-    r = await api.call("POST", "/api/batch", "alice", json={"requests": [
-        {"method": "POST", "url": P, "body": {"id": "batchpost000001", "title": "B1", "author": ids["alice"]}},
-        {"method": "PUT", "url": P, "body": {"id": "batchpost000001", "title": "B1 upserted"}},
-        {"method": "PATCH", "url": P + f"/{ids['p2']}", "body": {"views+": 1}},
-        {"method": "DELETE", "url": P + f"/{ids['p2']}"},
-    ]})
+    r = await api.call(
+        "POST",
+        "/api/batch",
+        "alice",
+        json={
+            "requests": [
+                {"method": "POST", "url": P, "body": {"id": "batchpost000001", "title": "B1", "author": ids["alice"]}},
+                {"method": "PUT", "url": P, "body": {"id": "batchpost000001", "title": "B1 upserted"}},
+                {"method": "PATCH", "url": P + f"/{ids['p2']}", "body": {"views+": 1}},
+                {"method": "DELETE", "url": P + f"/{ids['p2']}"},
+            ]
+        },
+    )
     assert r.status_code == 200, r.text
     out = r.json()
     assert [x["status"] for x in out] == [200, 200, 200, 204]
@@ -289,19 +496,30 @@ async def test_hidden_and_email_visibility(api: Api) -> None:
     # bob may not view alice under the default users rules
     r = await api.call("GET", f"/api/collections/users/records/{api.users['alice']}", "bob")
     assert r.status_code == 404
-    r = await api.call("PATCH", f"/api/collections/users/records/{api.users['alice']}", "alice",
-                       json={"verified": True})
+    r = await api.call(
+        "PATCH", f"/api/collections/users/records/{api.users['alice']}", "alice", json={"verified": True}
+    )
     assert r.status_code == 400 and "verified" in r.json()["data"]
-    r = await api.call("PATCH", f"/api/collections/users/records/{api.users['alice']}", "alice",
-                       json={"password": "new-password-1", "passwordConfirm": "new-password-1"})
+    r = await api.call(
+        "PATCH",
+        f"/api/collections/users/records/{api.users['alice']}",
+        "alice",
+        json={"password": "new-password-1", "passwordConfirm": "new-password-1"},
+    )
     assert r.status_code == 400 and "oldPassword" in r.json()["data"]
     assert json.dumps(r.json())  # the error shape is plain JSON
 
 
 async def test_multipart_and_json_payload_bodies(api: Api) -> None:
     """Forms carry strings (converted per field) and PocketBase's SDK puts JSON in @jsonPayload."""
-    form = [("title", (None, "Form")), ("views", (None, "7")), ("published", (None, "true")),
-            ("tags", (None, "a")), ("tags", (None, "b")), ("author", (None, api.users["alice"]))]
+    form = [
+        ("title", (None, "Form")),
+        ("views", (None, "7")),
+        ("published", (None, "true")),
+        ("tags", (None, "a")),
+        ("tags", (None, "b")),
+        ("author", (None, api.users["alice"])),
+    ]
     r = await api.call("POST", P, "alice", files=form)
     assert r.status_code == 200, r.text
     rec = r.json()
@@ -322,9 +540,17 @@ async def test_secrets_never_leave_and_hidden_fields_are_superusers_only(api: Ap
     r = await api.call("GET", "/api/collections/users/records", "su")
     assert r.status_code == 200 and "tokenKey" not in r.text and "password" not in r.text
     # a hidden field: superusers may set it, others may not
-    r = await api.call("PATCH", "/api/collections/posts", "su", json={"fields": [
-        *(await api.call("GET", "/api/collections/posts", "su")).json()["fields"],
-        {"name": "internal", "type": "text", "hidden": True}]})
+    r = await api.call(
+        "PATCH",
+        "/api/collections/posts",
+        "su",
+        json={
+            "fields": [
+                *(await api.call("GET", "/api/collections/posts", "su")).json()["fields"],
+                {"name": "internal", "type": "text", "hidden": True},
+            ]
+        },
+    )
     assert r.status_code == 200, r.text
     r = await api.call("POST", P, "alice", json={"title": "h", "author": api.users["alice"], "internal": "x"})
     assert r.status_code == 400 and r.json()["data"]["internal"]["code"] == "validation_forbidden"
@@ -335,9 +561,16 @@ async def test_secrets_never_leave_and_hidden_fields_are_superusers_only(api: Ap
 
 
 async def test_rules_may_use_hidden_fields(api: Api) -> None:
-    r = await api.call("POST", "/api/collections", "su", json={"name": "gated", "listRule": 'code = "open"',
-                                                               "fields": [{"name": "code", "type": "text", "hidden": True},
-                                                                          {"name": "t", "type": "text"}]})
+    r = await api.call(
+        "POST",
+        "/api/collections",
+        "su",
+        json={
+            "name": "gated",
+            "listRule": 'code = "open"',
+            "fields": [{"name": "code", "type": "text", "hidden": True}, {"name": "t", "type": "text"}],
+        },
+    )
     assert r.status_code == 200, r.text
     for code in ("open", "shut"):
         await api.call("POST", "/api/collections/gated/records", "su", json={"code": code, "t": code})
@@ -347,15 +580,23 @@ async def test_rules_may_use_hidden_fields(api: Api) -> None:
 
 async def test_invalid_rules_are_refused_when_saved(api: Api) -> None:
     for rule in ("titel = 'x'", "title = ", "@request.auth.id != '' &&"):
-        r = await api.call("POST", "/api/collections", "su", json={"name": "r1", "listRule": rule,
-                                                                   "fields": [{"name": "title", "type": "text"}]})
+        r = await api.call(
+            "POST",
+            "/api/collections",
+            "su",
+            json={"name": "r1", "listRule": rule, "fields": [{"name": "title", "type": "text"}]},
+        )
         assert r.status_code == 400 and r.json()["data"]["listRule"]["code"] == "validation_invalid_rule", r.text
 
 
 async def test_mutual_cascades_delete_both(api: Api) -> None:
     for name in ("ka", "kb"):
-        r = await api.call("POST", "/api/collections", "su", json={"name": name, "listRule": "", "viewRule": "",
-                                                                   "fields": [{"name": "t", "type": "text"}]})
+        r = await api.call(
+            "POST",
+            "/api/collections",
+            "su",
+            json={"name": name, "listRule": "", "viewRule": "", "fields": [{"name": "t", "type": "text"}]},
+        )
         assert r.status_code == 200
     ids = {c: (await api.call("GET", f"/api/collections/{c}", "su")).json()["id"] for c in ("ka", "kb")}
     for name, other in (("ka", "kb"), ("kb", "ka")):
@@ -375,7 +616,9 @@ async def test_concurrent_collection_creates_all_survive(api: Api) -> None:
     import asyncio
 
     async def create(name: str) -> int:
-        r = await api.call("POST", "/api/collections", "su", json={"name": name, "fields": [{"name": "t", "type": "text"}]})
+        r = await api.call(
+            "POST", "/api/collections", "su", json={"name": name, "fields": [{"name": "t", "type": "text"}]}
+        )
         return r.status_code
 
     statuses = await asyncio.gather(*(create(f"cc{i}") for i in range(6)))
@@ -393,9 +636,17 @@ async def test_system_collections_keep_their_shape(api: Api) -> None:
 
 async def test_rules_that_read_no_row(api: Api) -> None:
     """``@request.auth.id != ""`` is settled once per request; guests see nothing, users all."""
-    r = await api.call("POST", "/api/collections", "su", json={
-        "name": "members", "listRule": '@request.auth.id != ""', "viewRule": '@request.auth.id != ""',
-        "fields": [{"name": "t", "type": "text"}]})
+    r = await api.call(
+        "POST",
+        "/api/collections",
+        "su",
+        json={
+            "name": "members",
+            "listRule": '@request.auth.id != ""',
+            "viewRule": '@request.auth.id != ""',
+            "fields": [{"name": "t", "type": "text"}],
+        },
+    )
     assert r.status_code == 200, r.text
     rid = (await api.call("POST", "/api/collections/members/records", "su", json={"t": "x"})).json()["id"]
     guest = (await api.call("GET", "/api/collections/members/records")).json()

@@ -155,15 +155,33 @@ class OIDCProvider:
 
     def jwks(self) -> dict[str, Any]:
         pub = self.key.public_key().public_numbers()
-        return {"keys": [{"kty": "RSA", "kid": self.kid, "use": "sig", "alg": "RS256",
-                          "n": _int_b64(pub.n), "e": _int_b64(pub.e)}]}
+        return {
+            "keys": [
+                {
+                    "kty": "RSA",
+                    "kid": self.kid,
+                    "use": "sig",
+                    "alg": "RS256",
+                    "n": _int_b64(pub.n),
+                    "e": _int_b64(pub.e),
+                }
+            ]
+        }
 
     def id_token(self, client: Client, user: dict[str, Any], nonce: str = "", **overrides: Any) -> str:
         now = int(time.time())
-        claims = {"iss": client.issuer or self.url, "sub": user["sub"], "aud": client.client_id,
-                  "iat": now, "exp": now + 300, "email": user.get("email", ""),
-                  "email_verified": user.get("email_verified", False), "name": user.get("name", ""),
-                  "preferred_username": user.get("username", ""), "picture": user.get("picture", "")}
+        claims = {
+            "iss": client.issuer or self.url,
+            "sub": user["sub"],
+            "aud": client.client_id,
+            "iat": now,
+            "exp": now + 300,
+            "email": user.get("email", ""),
+            "email_verified": user.get("email_verified", False),
+            "name": user.get("name", ""),
+            "preferred_username": user.get("username", ""),
+            "picture": user.get("picture", ""),
+        }
         if nonce:
             claims["nonce"] = nonce
         claims.update(overrides)
@@ -171,41 +189,78 @@ class OIDCProvider:
 
     def discovery(self) -> dict[str, Any]:
         u = self.url
-        return {"issuer": u, "authorization_endpoint": f"{u}/authorize", "token_endpoint": f"{u}/token",
-                "userinfo_endpoint": f"{u}/userinfo", "jwks_uri": f"{u}/jwks",
-                "response_types_supported": ["code"], "subject_types_supported": ["public"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-                "code_challenge_methods_supported": ["S256", "plain"],
-                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-                "scopes_supported": ["openid", "email", "profile"]}
+        return {
+            "issuer": u,
+            "authorization_endpoint": f"{u}/authorize",
+            "token_endpoint": f"{u}/token",
+            "userinfo_endpoint": f"{u}/userinfo",
+            "jwks_uri": f"{u}/jwks",
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "code_challenge_methods_supported": ["S256", "plain"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "scopes_supported": ["openid", "email", "profile"],
+        }
 
     # -- user info in each vendor's shape -----------------------------------------------------
 
     def user_shape(self, path: str, user: dict[str, Any]) -> Any:
         email, verified = user.get("email", ""), bool(user.get("email_verified"))
         if path in ("/userinfo", "/google/userinfo"):
-            return {"sub": user["sub"], "name": user.get("name", ""), "preferred_username": user.get("username", ""),
-                    "picture": user.get("picture", ""), "email": email, "email_verified": verified}
+            return {
+                "sub": user["sub"],
+                "name": user.get("name", ""),
+                "preferred_username": user.get("username", ""),
+                "picture": user.get("picture", ""),
+                "email": email,
+                "email_verified": verified,
+            }
         if path == "/github/user":
             # GitHub shows only a public email; a private one comes from /user/emails
-            return {"id": user["numeric_id"], "login": user.get("username", ""), "name": user.get("name", ""),
-                    "email": user.get("public_email"), "avatar_url": user.get("picture", "")}
+            return {
+                "id": user["numeric_id"],
+                "login": user.get("username", ""),
+                "name": user.get("name", ""),
+                "email": user.get("public_email"),
+                "avatar_url": user.get("picture", ""),
+            }
         if path == "/github/user/emails":
-            return [{"email": "old@example.com", "verified": True, "primary": False},
-                    {"email": email, "verified": verified, "primary": True}]
+            return [
+                {"email": "old@example.com", "verified": True, "primary": False},
+                {"email": email, "verified": verified, "primary": True},
+            ]
         if path == "/gitlab/user":
-            return {"id": user["numeric_id"], "username": user.get("username", ""), "name": user.get("name", ""),
-                    "email": email, "avatar_url": user.get("picture", "")}
+            return {
+                "id": user["numeric_id"],
+                "username": user.get("username", ""),
+                "name": user.get("name", ""),
+                "email": email,
+                "avatar_url": user.get("picture", ""),
+            }
         if path == "/microsoft/me":
             return {"id": user["sub"], "displayName": user.get("name", ""), "mail": email}
         if path == "/discord/users/@me":
-            return {"id": user["sub"], "username": user.get("username", ""), "discriminator": "0",
-                    "avatar": "abc123", "email": email, "verified": verified}
+            return {
+                "id": user["sub"],
+                "username": user.get("username", ""),
+                "discriminator": "0",
+                "avatar": "abc123",
+                "email": email,
+                "verified": verified,
+            }
         return None
 
 
-USER_PATHS = ("/userinfo", "/google/userinfo", "/github/user", "/github/user/emails", "/gitlab/user",
-              "/microsoft/me", "/discord/users/@me")
+USER_PATHS = (
+    "/userinfo",
+    "/google/userinfo",
+    "/github/user",
+    "/github/user/emails",
+    "/gitlab/user",
+    "/microsoft/me",
+    "/discord/users/@me",
+)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -285,15 +340,29 @@ class _Handler(BaseHTTPRequestHandler):
             return
         sep = "&" if "?" in redirect else "?"
         if q.get("response_type") != "code":
-            self._send(302, b"", {"Location": redirect + sep + urlencode(
-                {"error": "unsupported_response_type", "state": q.get("state", "")})})
+            self._send(
+                302,
+                b"",
+                {
+                    "Location": redirect
+                    + sep
+                    + urlencode({"error": "unsupported_response_type", "state": q.get("state", "")})
+                },
+            )
             return
         method = q.get("code_challenge_method", "plain") if q.get("code_challenge") else ""
         code = secrets.token_urlsafe(24)
         with self.idp._lock:
-            self.idp.grants[code] = Grant(client.client_id, redirect, q.get("code_challenge", ""), method,
-                                          q.get("scope", ""), q.get("nonce", ""), dict(self.idp.user),
-                                          time.time() + self.idp.code_ttl)
+            self.idp.grants[code] = Grant(
+                client.client_id,
+                redirect,
+                q.get("code_challenge", ""),
+                method,
+                q.get("scope", ""),
+                q.get("nonce", ""),
+                dict(self.idp.user),
+                time.time() + self.idp.code_ttl,
+            )
         self._send(302, b"", {"Location": redirect + sep + urlencode({"code": code, "state": q.get("state", "")})})
 
     def _client(self, form: dict[str, str]) -> Client | None:
@@ -335,16 +404,22 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if grant.challenge:
             verifier = form.get("code_verifier", "")
-            expected = (_b64(hashlib.sha256(verifier.encode()).digest()) if grant.challenge_method == "S256"
-                        else verifier)
+            expected = (
+                _b64(hashlib.sha256(verifier.encode()).digest()) if grant.challenge_method == "S256" else verifier
+            )
             if not verifier or not secrets.compare_digest(expected, grant.challenge):
                 self._error(400, "invalid_grant", "PKCE verification failed")
                 return
         access = secrets.token_urlsafe(24)
         with self.idp._lock:
             self.idp.tokens[access] = Issued(client.client_id, grant.user, time.time() + self.idp.token_ttl)
-        body = {"access_token": access, "token_type": "Bearer", "expires_in": self.idp.token_ttl,
-                "refresh_token": secrets.token_urlsafe(24), "scope": grant.scope}
+        body = {
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": self.idp.token_ttl,
+            "refresh_token": secrets.token_urlsafe(24),
+            "scope": grant.scope,
+        }
         if "openid" in grant.scope.split() or client.issuer:
             body["id_token"] = self.idp.id_token(client, grant.user, grant.nonce)
         self._send(200, body)

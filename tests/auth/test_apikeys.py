@@ -44,8 +44,12 @@ async def kapi(api: Api) -> Api:  # noqa: F811
     """The app plus a ``feeds`` collection whose rules are written for API keys, a comment and a note."""
     feeds = load_schema_text(FEEDS).collections
     await api.engine.apply(lambda: [*api.engine.registry.all(), *feeds])
-    r = await api.call("POST", "/api/collections/posts/records", "alice",
-                       json={"title": "P", "author": api.users["alice"], "published": True})
+    r = await api.call(
+        "POST",
+        "/api/collections/posts/records",
+        "alice",
+        json={"title": "P", "author": api.users["alice"], "published": True},
+    )
     assert r.status_code == 200, r.text
     post = r.json()["id"]
     r = await api.call("POST", C, "su", json={"post": post, "message": "hello"})
@@ -67,16 +71,24 @@ BAD_CREATE = [
     ("empty scopes", {"name": "k", "scopes": []}, "scopes"),
     ("scopes not a list", {"name": "k", "scopes": {"collection": "comments"}}, "scopes"),
     ("scope not an object", {"name": "k", "scopes": ["comments"]}, "scopes.0"),
-    ("scope with an unknown key", {"name": "k", "scopes": [{"collection": "comments", "actions": ["list"],
-                                                             "filter": "x"}]}, "scopes.0"),
-    ("unknown collection", {"name": "k", "scopes": [{"collection": "nope", "actions": ["list"]}]},
-     "scopes.0.collection"),
+    (
+        "scope with an unknown key",
+        {"name": "k", "scopes": [{"collection": "comments", "actions": ["list"], "filter": "x"}]},
+        "scopes.0",
+    ),
+    (
+        "unknown collection",
+        {"name": "k", "scopes": [{"collection": "nope", "actions": ["list"]}]},
+        "scopes.0.collection",
+    ),
     ("collection missing", {"name": "k", "scopes": [{"actions": ["list"]}]}, "scopes.0.collection"),
-    ("unknown action", {"name": "k", "scopes": [{"collection": "comments", "actions": ["read"]}]},
-     "scopes.0.actions"),
+    ("unknown action", {"name": "k", "scopes": [{"collection": "comments", "actions": ["read"]}]}, "scopes.0.actions"),
     ("empty actions", {"name": "k", "scopes": [{"collection": "comments", "actions": []}]}, "scopes.0.actions"),
-    ("actions not a list", {"name": "k", "scopes": [{"collection": "comments", "actions": "list"}]},
-     "scopes.0.actions"),
+    (
+        "actions not a list",
+        {"name": "k", "scopes": [{"collection": "comments", "actions": "list"}]},
+        "scopes.0.actions",
+    ),
     ("expires not a date", {"name": "k", "scopes": GOOD, "expires": "tomorrow"}, "expires"),
     ("expires not a string", {"name": "k", "scopes": GOOD, "expires": 12}, "expires"),
     ("expires in the past", {"name": "k", "scopes": GOOD, "expires": "2001-01-01 00:00:00.000Z"}, "expires"),
@@ -92,8 +104,9 @@ async def test_create_rejects_bad_input(kapi: Api, body: dict, field: str) -> No
 
 
 async def test_create_rejects_malformed_json_and_non_superusers(kapi: Api) -> None:
-    r = await kapi.client.post(K, content=b"{nope", headers={"Authorization": kapi.tokens["su"],
-                                                              "content-type": "application/json"})
+    r = await kapi.client.post(
+        K, content=b"{nope", headers={"Authorization": kapi.tokens["su"], "content-type": "application/json"}
+    )
     assert r.status_code == 400
     assert (await kapi.client.post(K, json={"name": "k", "scopes": GOOD})).status_code == 401
     assert (await kapi.call("POST", K, "alice", json={"name": "k", "scopes": GOOD})).status_code == 403
@@ -129,24 +142,48 @@ SCOPE_CASES = [
     ("view with view scope", [{"collection": "comments", "actions": ["view"]}], "GET", C + "/{comment}", 200),
     ("create without create scope", [{"collection": "comments", "actions": ["list", "view"]}], "POST", C, 403),
     ("create with create scope", [{"collection": "comments", "actions": ["create"]}], "POST", C, 200),
-    ("update without update scope", [{"collection": "comments", "actions": ["create"]}], "PATCH",
-     C + "/{comment}", 403),
+    (
+        "update without update scope",
+        [{"collection": "comments", "actions": ["create"]}],
+        "PATCH",
+        C + "/{comment}",
+        403,
+    ),
     ("update with update scope", [{"collection": "comments", "actions": ["update"]}], "PATCH", C + "/{comment}", 200),
-    ("delete without delete scope", [{"collection": "comments", "actions": ["update"]}], "DELETE",
-     C + "/{comment}", 403),
-    ("delete with delete scope", [{"collection": "comments", "actions": ["delete"]}], "DELETE",
-     C + "/{comment}", 204),
+    (
+        "delete without delete scope",
+        [{"collection": "comments", "actions": ["update"]}],
+        "DELETE",
+        C + "/{comment}",
+        403,
+    ),
+    ("delete with delete scope", [{"collection": "comments", "actions": ["delete"]}], "DELETE", C + "/{comment}", 204),
     ("other collection is out of scope", [{"collection": "comments", "actions": ["list", "view"]}], "GET", N, 403),
     ("wildcard collection", [{"collection": "*", "actions": ["list"]}], "GET", N, 200),
     ("wildcard collection keeps the action", [{"collection": "*", "actions": ["list"]}], "POST", N, 403),
-    ("two scopes", [{"collection": "notes", "actions": ["view"]}, {"collection": "comments", "actions": ["list"]}],
-     "GET", N + "/{note}", 200),
+    (
+        "two scopes",
+        [{"collection": "notes", "actions": ["view"]}, {"collection": "comments", "actions": ["list"]}],
+        "GET",
+        N + "/{note}",
+        200,
+    ),
     # Scope first, then rules: a null rule stays superusers-only even for a full-access key.
-    ("locked collection with a full scope", [{"collection": "*", "actions": ["list", "view", "create"]}], "GET",
-     "/api/collections/vault/records", 403),
+    (
+        "locked collection with a full scope",
+        [{"collection": "*", "actions": ["list", "view", "create"]}],
+        "GET",
+        "/api/collections/vault/records",
+        403,
+    ),
     # Rules still apply after the scope: posts' update rule wants the author.
-    ("rule still applies", [{"collection": "posts", "actions": ["update"]}], "PATCH",
-     "/api/collections/posts/records/{post}", 404),
+    (
+        "rule still applies",
+        [{"collection": "posts", "actions": ["update"]}],
+        "PATCH",
+        "/api/collections/posts/records/{post}",
+        404,
+    ),
 ]
 
 
@@ -155,8 +192,9 @@ async def test_scopes(kapi: Api, scopes: list, method: str, url: str, status: in
     key = (await make_key(kapi, scopes))["key"]
     url = url.format(**kapi.users)
     body = {"post": kapi.users["post"], "message": "by key", "text": "t", "title": "x"}
-    kw: dict[str, Any] = {"json": {k: v for k, v in body.items() if k in ("post", "message")}} \
-        if method in ("POST", "PATCH") else {}
+    kw: dict[str, Any] = (
+        {"json": {k: v for k, v in body.items() if k in ("post", "message")}} if method in ("POST", "PATCH") else {}
+    )
     r = await as_key(kapi, key, method, url, **kw)
     assert r.status_code == status, r.text
     if status == 403 and "vault" not in url:
@@ -168,14 +206,22 @@ async def test_scope_checked_in_batch(kapi: Api) -> None:
     assert r.status_code == 200, r.text
     key = (await make_key(kapi, [{"collection": "comments", "actions": ["create"]}]))["key"]
     before = await kapi.count("comments")
-    reqs = {"requests": [{"method": "POST", "url": C, "body": {"message": "a"}},
-                         {"method": "POST", "url": N, "body": {"post": kapi.users["post"], "text": "b"}}]}
+    reqs = {
+        "requests": [
+            {"method": "POST", "url": C, "body": {"message": "a"}},
+            {"method": "POST", "url": N, "body": {"post": kapi.users["post"], "text": "b"}},
+        ]
+    }
     r = await as_key(kapi, key, "POST", "/api/batch", json=reqs)
     assert r.status_code == 400, r.text
     assert r.json()["data"]["requests"]["1"]["response"]["status"] == 403
     assert await kapi.count("comments") == before  # the first write was rolled back
-    ok = {"requests": [{"method": "POST", "url": C, "body": {"message": "a"}},
-                       {"method": "PUT", "url": C, "body": {"id": kapi.users["comment"], "message": "b"}}]}
+    ok = {
+        "requests": [
+            {"method": "POST", "url": C, "body": {"message": "a"}},
+            {"method": "PUT", "url": C, "body": {"id": kapi.users["comment"], "message": "b"}},
+        ]
+    }
     r = await as_key(kapi, key, "POST", "/api/batch", json=ok)  # PUT on an existing id is an update
     assert r.status_code == 400 and r.json()["data"]["requests"]["1"]["response"]["status"] == 403
     ok["requests"].pop()
@@ -282,8 +328,11 @@ async def test_revoked_key_is_401(kapi: Api) -> None:
 async def test_expired_key_is_401(kapi: Api) -> None:
     made = await make_key(kapi, GOOD, expires="2100-01-01 00:00:00Z")
     assert (await as_key(kapi, made["key"], "GET", C)).status_code == 200
-    await kapi.engine.db.write(lambda conn: conn.execute(
-        'UPDATE "_apikeys" SET "expires" = ? WHERE "id" = ?', ["2001-01-01 00:00:00.000Z", made["id"]]))
+    await kapi.engine.db.write(
+        lambda conn: conn.execute(
+            'UPDATE "_apikeys" SET "expires" = ? WHERE "id" = ?', ["2001-01-01 00:00:00.000Z", made["id"]]
+        )
+    )
     r = await as_key(kapi, made["key"], "GET", C)
     assert r.status_code == 401 and "expired" in r.json()["message"]
 
@@ -303,8 +352,11 @@ async def test_last_used_written_at_most_once_a_minute(kapi: Api) -> None:
     assert (await as_key(kapi, made["key"], "GET", C)).status_code == 200
     assert (await kapi.call("GET", f"{K}/{made['id']}", "su")).json()["lastUsed"] == first
     # Once the stored value is older than a minute, the next use refreshes it.
-    await kapi.engine.db.write(lambda conn: conn.execute(
-        'UPDATE "_apikeys" SET "lastUsed" = ? WHERE "id" = ?', ["2001-01-01 00:00:00.000Z", made["id"]]))
+    await kapi.engine.db.write(
+        lambda conn: conn.execute(
+            'UPDATE "_apikeys" SET "lastUsed" = ? WHERE "id" = ?', ["2001-01-01 00:00:00.000Z", made["id"]]
+        )
+    )
     apikeys._touched.clear()
     assert (await as_key(kapi, made["key"], "GET", C)).status_code == 200
     assert (await kapi.call("GET", f"{K}/{made['id']}", "su")).json()["lastUsed"] > "2001"

@@ -57,8 +57,15 @@ class Ctx:
 
     def su_claims(self, **over: Any) -> dict[str, Any]:
         now = int(time.time())
-        return {"id": self.su_id, "type": "auth", "collectionId": self.su_coll, "refreshable": True,
-                "iat": now, "exp": now + 3600, **over}
+        return {
+            "id": self.su_id,
+            "type": "auth",
+            "collectionId": self.su_coll,
+            "refreshable": True,
+            "iat": now,
+            "exp": now + 3600,
+            **over,
+        }
 
     def alice_claims(self, **over: Any) -> dict[str, Any]:
         return self.su_claims(**{"id": self.alice, "collectionId": self.users_coll, **over})
@@ -68,8 +75,16 @@ async def context(a: Api) -> Ctx:
     su = await a.engine.db.fetchone('SELECT "id", "tokenKey" FROM "_superusers" WHERE "email" = ?', [SU_EMAIL])
     alice_key = await a.engine.db.fetchval('SELECT "tokenKey" FROM "users" WHERE "id" = ?', [a.users["alice"]])
     reg = a.engine.registry
-    return Ctx(a.engine.secret, su[0], reg.get("_superusers").id, su[1], a.users["alice"], reg.get("users").id,
-               alice_key, reg.get("posts").id)
+    return Ctx(
+        a.engine.secret,
+        su[0],
+        reg.get("_superusers").id,
+        su[1],
+        a.users["alice"],
+        reg.get("users").id,
+        alice_key,
+        reg.get("posts").id,
+    )
 
 
 def b64(data: bytes) -> str:
@@ -100,51 +115,114 @@ def rs256_attacker_key(c: Ctx) -> str:
 # (name, token, "su" = tried on PATCH /api/settings | "user" = on PATCH alice's record, status, log)
 GUESSED = "a-guessed-secret-of-some-32-bytes"
 TOKEN_ATTACKS: list[tuple[str, Callable[[Ctx], str], str, int, str]] = [
-    ("forged signature on a user token", lambda c: jwt.encode(c.alice_claims(), GUESSED, "HS256"),
-     "user", 404, "bad signature"),
-    ("forged signature on a superuser token", lambda c: jwt.encode(c.su_claims(), GUESSED, "HS256"),
-     "su", 401, "bad signature"),
-    ("alg none superuser token", lambda c: raw_jwt({"alg": "none", "typ": "JWT"}, c.su_claims()),
-     "su", 401, "algorithm 'none'"),
-    ("alg None spelled differently", lambda c: raw_jwt({"alg": "nOnE", "typ": "JWT"}, c.su_claims()),
-     "su", 401, "algorithm 'nOnE'"),
+    (
+        "forged signature on a user token",
+        lambda c: jwt.encode(c.alice_claims(), GUESSED, "HS256"),
+        "user",
+        404,
+        "bad signature",
+    ),
+    (
+        "forged signature on a superuser token",
+        lambda c: jwt.encode(c.su_claims(), GUESSED, "HS256"),
+        "su",
+        401,
+        "bad signature",
+    ),
+    (
+        "alg none superuser token",
+        lambda c: raw_jwt({"alg": "none", "typ": "JWT"}, c.su_claims()),
+        "su",
+        401,
+        "algorithm 'none'",
+    ),
+    (
+        "alg None spelled differently",
+        lambda c: raw_jwt({"alg": "nOnE", "typ": "JWT"}, c.su_claims()),
+        "su",
+        401,
+        "algorithm 'nOnE'",
+    ),
     ("alg none user token", lambda c: raw_jwt({"alg": "none"}, c.alice_claims()), "user", 404, "algorithm 'none'"),
-    ("HS512 even with the right key",
-     lambda c: jwt.encode(c.su_claims(), tokens.signing_key(c.secret, c.su_key), "HS512"),
-     "su", 401, "algorithm 'HS512'"),
+    (
+        "HS512 even with the right key",
+        lambda c: jwt.encode(c.su_claims(), tokens.signing_key(c.secret, c.su_key), "HS512"),
+        "su",
+        401,
+        "algorithm 'HS512'",
+    ),
     ("RS256 header over an HMAC of the right key", hs256_under_rs256_header, "su", 401, "algorithm 'RS256'"),
     ("RS256 signed with the attacker's RSA key", rs256_attacker_key, "su", 401, "algorithm 'RS256'"),
-    ("expired superuser token",
-     lambda c: tokens.issue(c.secret, {"id": c.su_id}, c.su_coll, c.su_key, -60), "su", 401, "expired"),
-    ("expired user token",
-     lambda c: tokens.issue(c.secret, {"id": c.alice}, c.users_coll, c.alice_key, -60), "user", 404, "expired"),
-    ("token without an expiry",
-     lambda c: jwt.encode({k: v for k, v in c.su_claims().items() if k != "exp"},
-                          tokens.signing_key(c.secret, c.su_key), "HS256"),
-     "su", 401, "MissingRequiredClaimError"),
-    ("superuser claims signed with a user's key",
-     lambda c: jwt.encode(c.su_claims(), tokens.signing_key(c.secret, c.alice_key), "HS256"),
-     "su", 401, "bad signature"),
-    ("superuser claims signed with the secret alone",
-     lambda c: jwt.encode(c.su_claims(), c.secret, "HS256"), "su", 401, "bad signature"),
-    ("user token relabelled as a superuser collection token",
-     lambda c: jwt.encode(c.alice_claims(collectionId=c.su_coll), tokens.signing_key(c.secret, c.alice_key),
-                          "HS256"),
-     "su", 401, "no record"),
-    ("token naming a base collection",
-     lambda c: jwt.encode(c.alice_claims(collectionId=c.posts_coll), tokens.signing_key(c.secret, c.alice_key),
-                          "HS256"),
-     "user", 404, "not an auth collection"),
-    ("verification token used to sign in",
-     lambda c: tokens.issue(c.secret, {"id": c.su_id}, c.su_coll, c.su_key, 600, kind="verification"),
-     "su", 401, "'verification' token"),
+    (
+        "expired superuser token",
+        lambda c: tokens.issue(c.secret, {"id": c.su_id}, c.su_coll, c.su_key, -60),
+        "su",
+        401,
+        "expired",
+    ),
+    (
+        "expired user token",
+        lambda c: tokens.issue(c.secret, {"id": c.alice}, c.users_coll, c.alice_key, -60),
+        "user",
+        404,
+        "expired",
+    ),
+    (
+        "token without an expiry",
+        lambda c: jwt.encode(
+            {k: v for k, v in c.su_claims().items() if k != "exp"}, tokens.signing_key(c.secret, c.su_key), "HS256"
+        ),
+        "su",
+        401,
+        "MissingRequiredClaimError",
+    ),
+    (
+        "superuser claims signed with a user's key",
+        lambda c: jwt.encode(c.su_claims(), tokens.signing_key(c.secret, c.alice_key), "HS256"),
+        "su",
+        401,
+        "bad signature",
+    ),
+    (
+        "superuser claims signed with the secret alone",
+        lambda c: jwt.encode(c.su_claims(), c.secret, "HS256"),
+        "su",
+        401,
+        "bad signature",
+    ),
+    (
+        "user token relabelled as a superuser collection token",
+        lambda c: jwt.encode(
+            c.alice_claims(collectionId=c.su_coll), tokens.signing_key(c.secret, c.alice_key), "HS256"
+        ),
+        "su",
+        401,
+        "no record",
+    ),
+    (
+        "token naming a base collection",
+        lambda c: jwt.encode(
+            c.alice_claims(collectionId=c.posts_coll), tokens.signing_key(c.secret, c.alice_key), "HS256"
+        ),
+        "user",
+        404,
+        "not an auth collection",
+    ),
+    (
+        "verification token used to sign in",
+        lambda c: tokens.issue(c.secret, {"id": c.su_id}, c.su_coll, c.su_key, 600, kind="verification"),
+        "su",
+        401,
+        "'verification' token",
+    ),
     ("garbage", lambda c: "not.a.jwt", "su", 401, "malformed"),
 ]
 
 
 @pytest.mark.parametrize("name,make,target,status,logged", TOKEN_ATTACKS, ids=[t[0] for t in TOKEN_ATTACKS])
-async def test_token_attacks(api: Api, caplog, name: str, make: Callable[[Ctx], str], target: str, status: int,
-                             logged: str):
+async def test_token_attacks(
+    api: Api, caplog, name: str, make: Callable[[Ctx], str], target: str, status: int, logged: str
+):
     token = make(await context(api))
     before = await snapshot(api)
     headers = {"Authorization": token}
@@ -152,8 +230,7 @@ async def test_token_attacks(api: Api, caplog, name: str, make: Callable[[Ctx], 
         if target == "su":
             r = await api.client.patch("/api/settings", headers=headers, json={"meta": {"appName": "pwned"}})
         else:
-            r = await api.client.patch(f"{USERS}/records/{api.users['alice']}", headers=headers,
-                                       json={"name": "pwned"})
+            r = await api.client.patch(f"{USERS}/records/{api.users['alice']}", headers=headers, json={"name": "pwned"})
     assert r.status_code == status, r.text
     lines = security_lines(caplog)
     assert any(logged in line for line in lines), lines
@@ -187,8 +264,12 @@ async def test_user_token_on_another_collections_refresh(api: Api):
 async def test_token_after_password_change_rotated_the_token_key(api: Api, caplog):
     old = api.tokens["alice"]
     me = f"{USERS}/records/{api.users['alice']}"
-    r = await api.call("PATCH", me, "alice", json={"password": "new-password-1", "passwordConfirm": "new-password-1",
-                                                   "oldPassword": PASSWORD})
+    r = await api.call(
+        "PATCH",
+        me,
+        "alice",
+        json={"password": "new-password-1", "passwordConfirm": "new-password-1", "oldPassword": PASSWORD},
+    )
     assert r.status_code == 200, r.text
     before = await snapshot(api)
     with caplog.at_level(logging.WARNING, logger="baas.security"):
@@ -204,25 +285,57 @@ async def test_token_after_password_change_rotated_the_token_key(api: Api, caplo
 ESCALATIONS = [
     ("verified through the body", "alice", "PATCH", "{me}", {"verified": True}, 400, "verified"),
     ("tokenKey through the body", "alice", "PATCH", "{me}", {"tokenKey": "chosen-by-attacker"}, 400, "tokenKey"),
-    ("password without oldPassword", "alice", "PATCH", "{me}",
-     {"password": "takeover-123", "passwordConfirm": "takeover-123"}, 400, "oldPassword"),
-    ("password with a wrong oldPassword", "alice", "PATCH", "{me}",
-     {"password": "takeover-123", "passwordConfirm": "takeover-123", "oldPassword": "guess-123"}, 400, "oldPassword"),
+    (
+        "password without oldPassword",
+        "alice",
+        "PATCH",
+        "{me}",
+        {"password": "takeover-123", "passwordConfirm": "takeover-123"},
+        400,
+        "oldPassword",
+    ),
+    (
+        "password with a wrong oldPassword",
+        "alice",
+        "PATCH",
+        "{me}",
+        {"password": "takeover-123", "passwordConfirm": "takeover-123", "oldPassword": "guess-123"},
+        400,
+        "oldPassword",
+    ),
     ("email of another record", "alice", "PATCH", "{me}", {"email": "bob@example.com"}, 400, "email"),
     ("new email without the change flow", "alice", "PATCH", "{me}", {"email": "mine@example.com"}, 400, "email"),
     ("changing the record id", "alice", "PATCH", "{me}", {"id": "aaaaaaaaaaaaaaa"}, 400, "id"),
-    ("sign-up as verified", None, "POST", f"{USERS}/records",
-     {"email": "new@example.com", "password": "password-123", "passwordConfirm": "password-123", "verified": True},
-     400, "verified"),
-    ("sign-up with a chosen tokenKey", None, "POST", f"{USERS}/records",
-     {"email": "new@example.com", "password": "password-123", "passwordConfirm": "password-123",
-      "tokenKey": "known-to-attacker"}, 400, "tokenKey"),
+    (
+        "sign-up as verified",
+        None,
+        "POST",
+        f"{USERS}/records",
+        {"email": "new@example.com", "password": "password-123", "passwordConfirm": "password-123", "verified": True},
+        400,
+        "verified",
+    ),
+    (
+        "sign-up with a chosen tokenKey",
+        None,
+        "POST",
+        f"{USERS}/records",
+        {
+            "email": "new@example.com",
+            "password": "password-123",
+            "passwordConfirm": "password-123",
+            "tokenKey": "known-to-attacker",
+        },
+        400,
+        "tokenKey",
+    ),
 ]
 
 
 @pytest.mark.parametrize("name,who,method,url,body,status,field", ESCALATIONS, ids=[e[0] for e in ESCALATIONS])
-async def test_privilege_escalation_through_the_body(api: Api, caplog, name: str, who: str | None, method: str,
-                                                     url: str, body: dict[str, Any], status: int, field: str):
+async def test_privilege_escalation_through_the_body(
+    api: Api, caplog, name: str, who: str | None, method: str, url: str, body: dict[str, Any], status: int, field: str
+):
     url = url.format(me=f"{USERS}/records/{api.users['alice']}")
     before = await snapshot(api)
     with caplog.at_level(logging.WARNING, logger="baas.security"):
@@ -258,8 +371,17 @@ async def login(a: Api, identity: str, password: str, **kw: Any):
 
 
 async def test_brute_force_past_the_rate_limit(api: Api, caplog):
-    r = await api.call("PATCH", "/api/settings", "su", json={"rateLimits": {"enabled": True, "rules": [
-        {"label": "*:auth", "maxRequests": 3, "duration": 60, "audience": ""}]}})
+    r = await api.call(
+        "PATCH",
+        "/api/settings",
+        "su",
+        json={
+            "rateLimits": {
+                "enabled": True,
+                "rules": [{"label": "*:auth", "maxRequests": 3, "duration": 60, "audience": ""}],
+            }
+        },
+    )
     assert r.status_code == 200, r.text
     before = await snapshot(api)
     with caplog.at_level(logging.WARNING, logger="baas.security"):
@@ -278,8 +400,9 @@ async def test_brute_force_past_the_failed_login_slowdown(api: Api, caplog):
     throttle = api.engine.throttle
     before = await snapshot(api)
     with caplog.at_level(logging.WARNING, logger="baas.security"):
-        misses = [(await login(api, "alice@example.com", f"guess-{i}")).status_code
-                  for i in range(throttle.free_failures)]
+        misses = [
+            (await login(api, "alice@example.com", f"guess-{i}")).status_code for i in range(throttle.free_failures)
+        ]
         locked = await login(api, "alice@example.com", PASSWORD)
     assert misses == [400] * throttle.free_failures
     assert locked.status_code == 429 and locked.json() == {"data": {}, "message": LOCKED_MESSAGE, "status": 429}
@@ -292,8 +415,9 @@ async def test_brute_force_past_the_failed_login_slowdown(api: Api, caplog):
     assert (await login(api, "bob@example.com", PASSWORD)).status_code == 200
     transport = httpx.ASGITransport(app=api.client._transport.app, client=("203.0.113.9", 4321))  # type: ignore
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as elsewhere:
-        r = await elsewhere.post(f"{USERS}/auth-with-password", json={"identity": "ALICE@example.com",
-                                                                      "password": PASSWORD})
+        r = await elsewhere.post(
+            f"{USERS}/auth-with-password", json={"identity": "ALICE@example.com", "password": PASSWORD}
+        )
     assert r.status_code == 429
     # The first lock is short: once it ends, the right password works and clears the count.
     await asyncio.sleep(throttle.base_lock + 0.1)
@@ -330,9 +454,12 @@ async def test_unknown_and_known_identity_take_similar_time(api: Api, monkeypatc
     # With production argon2 parameters: an unknown identity must still pay for a hash.
     monkeypatch.setenv("BAAS_FAST_HASH", "0")
     api.engine.throttle.free_failures = 10_000  # measure the password check, not the lock
-    r = await api.call("POST", f"{USERS}/records", "su", json={"email": "timing@example.com",
-                                                               "password": "timing-pass-1",
-                                                               "passwordConfirm": "timing-pass-1"})
+    r = await api.call(
+        "POST",
+        f"{USERS}/records",
+        "su",
+        json={"email": "timing@example.com", "password": "timing-pass-1", "passwordConfirm": "timing-pass-1"},
+    )
     assert r.status_code == 200, r.text
     await login(api, "timing@example.com", "warm-up")
     known: list[float] = []

@@ -32,6 +32,7 @@ async def as_guest() -> RequestInfo:
 
 # -- the resend guard -----------------------------------------------------------------------------
 
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -85,19 +86,31 @@ async def test_the_resend_guard_is_per_engine(api: Api) -> None:
 
 # -- form checks ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("value", "code"), [
-    (None, "validation_required"), ("", "validation_required"), (5, "validation_required"),
-    ("not-an-email", "validation_is_email"), ("a@example.com", None),
-])
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        (None, "validation_required"),
+        ("", "validation_required"),
+        (5, "validation_required"),
+        ("not-an-email", "validation_is_email"),
+        ("a@example.com", None),
+    ],
+)
 def test_email_error(value: Any, code: str | None) -> None:
     err = flows.email_error(value)
     assert (err.code if err else None) == code
 
 
-@pytest.mark.parametrize(("value", "code"), [
-    (None, "validation_required"), ("", "validation_required"), ("x" * 71, None),
-    ("x" * 72, "validation_length_out_of_range"),
-])
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        (None, "validation_required"),
+        ("", "validation_required"),
+        ("x" * 71, None),
+        ("x" * 72, "validation_length_out_of_range"),
+    ],
+)
 def test_length_error(value: Any, code: str | None) -> None:
     err = flows.length_error(value, 71)
     assert (err.code if err else None) == code
@@ -106,8 +119,13 @@ def test_length_error(value: Any, code: str | None) -> None:
 def test_fail_form_names_every_field_with_an_error() -> None:
     flows.fail_form({"a": None, "b": None})  # nothing wrong: no error
     with pytest.raises(BadRequest) as exc:
-        flows.fail_form({"a": FieldError("validation_required", "Cannot be blank."), "b": None,
-                         "c": FieldError("validation_x", "X.")})
+        flows.fail_form(
+            {
+                "a": FieldError("validation_required", "Cannot be blank."),
+                "b": None,
+                "c": FieldError("validation_x", "X."),
+            }
+        )
     assert exc.value.message == flows.INVALID_FORM
     assert set(exc.value.data) == {"a", "c"}
 
@@ -122,6 +140,7 @@ async def test_password_error_uses_the_field_minimum(api: Api) -> None:
 
 
 # -- accounts -------------------------------------------------------------------------------------
+
 
 async def test_accounts_find_by_id_identity_and_email(api: Api) -> None:
     db, coll = api.engine.db, users(api)
@@ -162,6 +181,7 @@ async def test_save_as_server_validates_through_the_write_path(api: Api) -> None
 
 
 # -- sign-in --------------------------------------------------------------------------------------
+
 
 async def test_with_password(api: Api) -> None:
     eng, coll = api.engine, users(api)
@@ -223,6 +243,7 @@ async def test_mfa_step_when_mfa_is_off(api: Api) -> None:
 
 
 # -- upload checks --------------------------------------------------------------------------------
+
 
 async def test_upload_checks(api: Api) -> None:
     eng = api.engine

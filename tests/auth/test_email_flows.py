@@ -37,14 +37,16 @@ async def members(api: Api) -> str:
     """A second auth collection with a user of the same id layout; returns its name."""
     r = await api.call("POST", "/api/collections", "su", json={"name": "members", "type": "auth", "createRule": ""})
     assert r.status_code == 200, r.text
-    r = await api.client.post("/api/collections/members/records",
-                              json={"email": "alice@example.com", "password": "password-123",
-                                    "passwordConfirm": "password-123"})
+    r = await api.client.post(
+        "/api/collections/members/records",
+        json={"email": "alice@example.com", "password": "password-123", "passwordConfirm": "password-123"},
+    )
     assert r.status_code == 200, r.text
     return "members"
 
 
 # -- verification ---------------------------------------------------------------------------------
+
 
 async def test_verification_flow(api: Api):
     r = await api.client.post(f"{U}/request-verification", json={"email": "alice@example.com"})
@@ -133,6 +135,7 @@ async def test_verification_token_dies_with_an_email_change(api: Api):
 
 # -- password reset -------------------------------------------------------------------------------
 
+
 async def test_password_reset_flow(api: Api):
     old_session = api.tokens["alice"]
     r = await api.client.post(f"{U}/request-password-reset", json={"email": "ALICE@example.com"})
@@ -141,8 +144,10 @@ async def test_password_reset_flow(api: Api):
     assert msg.subject == "Reset your baas password"
     token = await token_for(api, "alice@example.com", "passwordReset")
 
-    r = await api.client.post(f"{U}/confirm-password-reset",
-                              json={"token": token, "password": "brand-new-pass", "passwordConfirm": "brand-new-pass"})
+    r = await api.client.post(
+        f"{U}/confirm-password-reset",
+        json={"token": token, "password": "brand-new-pass", "passwordConfirm": "brand-new-pass"},
+    )
     assert r.status_code == 204, r.text
     # The old password and the old sessions are gone; the new password works.
     assert (await sign_in(api, "alice@example.com", "password-123")).status_code == 400
@@ -153,8 +158,10 @@ async def test_password_reset_flow(api: Api):
     # The mail proved the address.
     assert r.json()["record"]["verified"] is True
     # The token was for one use: the tokenKey it was signed with has been rotated.
-    r = await api.client.post(f"{U}/confirm-password-reset",
-                              json={"token": token, "password": "another-pass-1", "passwordConfirm": "another-pass-1"})
+    r = await api.client.post(
+        f"{U}/confirm-password-reset",
+        json={"token": token, "password": "another-pass-1", "passwordConfirm": "another-pass-1"},
+    )
     assert code(r, "token") == "validation_invalid_token"
 
 
@@ -163,7 +170,10 @@ async def test_confirm_password_reset_bad_input(api: Api):
     r = await api.client.post(url, json={})
     assert r.status_code == 400
     assert {k: v["code"] for k, v in r.json()["data"].items()} == {
-        "token": "validation_required", "password": "validation_required", "passwordConfirm": "validation_required"}
+        "token": "validation_required",
+        "password": "validation_required",
+        "passwordConfirm": "validation_required",
+    }
 
     await api.client.post(f"{U}/request-password-reset", json={"email": "alice@example.com"})
     token = await token_for(api, "alice@example.com", "passwordReset")
@@ -176,12 +186,15 @@ async def test_confirm_password_reset_bad_input(api: Api):
 
     await api.client.post(f"{U}/request-verification", json={"email": "alice@example.com"})
     verify = await token_for(api, "alice@example.com", "verification")
-    r = await api.client.post(url, json={"token": verify, "password": "brand-new-pass",
-                                         "passwordConfirm": "brand-new-pass"})
+    r = await api.client.post(
+        url, json={"token": verify, "password": "brand-new-pass", "passwordConfirm": "brand-new-pass"}
+    )
     assert code(r, "token") == "validation_invalid_token"
     other = await members(api)
-    r = await api.client.post(f"/api/collections/{other}/confirm-password-reset",
-                              json={"token": token, "password": "brand-new-pass", "passwordConfirm": "brand-new-pass"})
+    r = await api.client.post(
+        f"/api/collections/{other}/confirm-password-reset",
+        json={"token": token, "password": "brand-new-pass", "passwordConfirm": "brand-new-pass"},
+    )
     assert code(r, "token") == "validation_token_collection_mismatch"
     # Nothing was changed by any of it.
     assert (await sign_in(api, "alice@example.com", "password-123")).status_code == 200
@@ -193,8 +206,10 @@ async def test_password_reset_expired_token(api: Api, monkeypatch):
     await api.client.post(f"{U}/request-password-reset", json={"email": "bob@example.com"})
     token = await token_for(api, "bob@example.com", "passwordReset")
     monkeypatch.setattr(flows.time, "time", real)
-    r = await api.client.post(f"{U}/confirm-password-reset",
-                              json={"token": token, "password": "brand-new-pass", "passwordConfirm": "brand-new-pass"})
+    r = await api.client.post(
+        f"{U}/confirm-password-reset",
+        json={"token": token, "password": "brand-new-pass", "passwordConfirm": "brand-new-pass"},
+    )
     assert code(r, "token") == "validation_invalid_token"
 
 
@@ -207,6 +222,7 @@ async def test_request_password_reset_bad_input(api: Api):
 
 
 # -- email change ---------------------------------------------------------------------------------
+
 
 async def test_email_change_flow(api: Api):
     r = await api.call("POST", f"{U}/request-email-change", "alice", json={"newEmail": "alice2@example.com"})
@@ -256,7 +272,9 @@ async def test_confirm_email_change_bad_input(api: Api):
     url = f"{U}/confirm-email-change"
     r = await api.client.post(url, json={})
     assert {k: v["code"] for k, v in r.json()["data"].items()} == {
-        "token": "validation_required", "password": "validation_required"}
+        "token": "validation_required",
+        "password": "validation_required",
+    }
     r = await api.client.post(url, json={"token": "abc", "password": "password-123"})
     assert code(r, "token") == "validation_invalid_token_payload"
 
@@ -264,8 +282,9 @@ async def test_confirm_email_change_bad_input(api: Api):
     assert r.status_code == 204
     token = await token_for(api, "shared@example.com", "emailChange")
     other = await members(api)
-    r = await api.client.post(f"/api/collections/{other}/confirm-email-change",
-                              json={"token": token, "password": "password-123"})
+    r = await api.client.post(
+        f"/api/collections/{other}/confirm-email-change", json={"token": token, "password": "password-123"}
+    )
     assert code(r, "token") == "validation_token_collection_mismatch"
     # Someone took the address in the meantime.
     r = await api.call("PATCH", f"{U}/records/{api.users['bob']}", "su", json={"email": "shared@example.com"})
@@ -278,14 +297,17 @@ async def test_confirm_email_change_bad_input(api: Api):
 async def test_email_change_token_is_not_a_reset_token(api: Api):
     await api.call("POST", f"{U}/request-email-change", "bob", json={"newEmail": "bob2@example.com"})
     token = await token_for(api, "bob2@example.com", "emailChange")
-    r = await api.client.post(f"{U}/confirm-password-reset",
-                              json={"token": token, "password": "brand-new-pass", "passwordConfirm": "brand-new-pass"})
+    r = await api.client.post(
+        f"{U}/confirm-password-reset",
+        json={"token": token, "password": "brand-new-pass", "passwordConfirm": "brand-new-pass"},
+    )
     assert code(r, "token") == "validation_invalid_token"
     r = await api.client.post(f"{U}/confirm-verification", json={"token": token})
     assert code(r, "token") == "validation_invalid_token"
 
 
 # -- no enumeration -------------------------------------------------------------------------------
+
 
 async def _timed(api: Api, url: str, email: str) -> tuple[float, int, bytes]:
     start = time.perf_counter()

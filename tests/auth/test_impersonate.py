@@ -19,8 +19,11 @@ def claims(token: str) -> dict:
 
 
 async def impersonate(a: Api, body=None, who: str | None = "su", url: str = URL, **kw):
-    return await a.call("POST", url.format(**a.users), who, json=body, **kw) if body is not None else \
-        await a.call("POST", url.format(**a.users), who, **kw)
+    return (
+        await a.call("POST", url.format(**a.users), who, json=body, **kw)
+        if body is not None
+        else await a.call("POST", url.format(**a.users), who, **kw)
+    )
 
 
 async def test_impersonate_issues_a_non_refreshable_token(api: Api) -> None:  # noqa: F811
@@ -48,8 +51,9 @@ async def test_auth_refresh_does_not_extend_it(api: Api) -> None:  # noqa: F811
     assert claims(r.json()["token"])["refreshable"] is False
 
 
-@pytest.mark.parametrize("body", [None, {}, {"duration": 0}, {"duration": None}], ids=["no body", "empty", "zero",
-                                                                                      "null"])
+@pytest.mark.parametrize(
+    "body", [None, {}, {"duration": 0}, {"duration": None}], ids=["no body", "empty", "zero", "null"]
+)
 async def test_default_duration_is_the_collections(api: Api, body) -> None:  # noqa: F811
     r = await impersonate(api, body)
     assert r.status_code == 200, r.text
@@ -75,7 +79,7 @@ BAD = [
     ("not an auth collection", "su", "/api/collections/posts/impersonate/{alice}", {}, 404, None),
     ("unknown record", "su", "/api/collections/users/impersonate/missing000000000", {}, 404, None),
     ("negative duration", "su", URL, {"duration": -5}, 400, "duration"),
-    ("duration too large", "su", URL, {"duration": 10 ** 12}, 400, "duration"),
+    ("duration too large", "su", URL, {"duration": 10**12}, 400, "duration"),
     ("duration a string", "su", URL, {"duration": "abc"}, 400, None),
     ("duration a float", "su", URL, {"duration": 1.5}, 400, None),
     ("duration a bool", "su", URL, {"duration": True}, 400, None),
@@ -98,9 +102,15 @@ async def test_impersonated_token_cannot_impersonate(api: Api) -> None:  # noqa:
 
 
 async def test_malformed_body(api: Api) -> None:  # noqa: F811
-    r = await api.client.post(URL.format(**api.users), content=b"{nope",
-                              headers={"Authorization": api.tokens["su"], "content-type": "application/json"})
+    r = await api.client.post(
+        URL.format(**api.users),
+        content=b"{nope",
+        headers={"Authorization": api.tokens["su"], "content-type": "application/json"},
+    )
     assert r.status_code == 400
-    r = await api.client.post(URL.format(**api.users), content=b"[1]",
-                              headers={"Authorization": api.tokens["su"], "content-type": "application/json"})
+    r = await api.client.post(
+        URL.format(**api.users),
+        content=b"[1]",
+        headers={"Authorization": api.tokens["su"], "content-type": "application/json"},
+    )
     assert r.status_code == 400

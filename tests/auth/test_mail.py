@@ -20,8 +20,16 @@ from tests.auth.mailkit import token_for
 from tests.harness import Api
 from tests.servers import free_port
 
-SETTINGS = {**DEFAULTS, "meta": {**DEFAULTS["meta"], "appName": "Acme <Cloud>", "appURL": "https://acme.test/",
-                                 "senderName": "Acme Support", "senderAddress": "support@acme.test"}}
+SETTINGS = {
+    **DEFAULTS,
+    "meta": {
+        **DEFAULTS["meta"],
+        "appName": "Acme <Cloud>",
+        "appURL": "https://acme.test/",
+        "senderName": "Acme Support",
+        "senderAddress": "support@acme.test",
+    },
+}
 
 
 class Inbox:
@@ -42,6 +50,7 @@ def _authenticator(user: str, password: str):
     def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
         ok = isinstance(data, LoginPassword) and data.login == user.encode() and data.password == password.encode()
         return AuthResult(success=ok, handled=False)
+
     return check
 
 
@@ -49,8 +58,9 @@ def _authenticator(user: str, password: str):
 def smtp_server():
     inbox = Inbox()
     port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=_authenticator("mailer", "s3cret"),
-                            auth_require_tls=False)
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, authenticator=_authenticator("mailer", "s3cret"), auth_require_tls=False
+    )
     controller.start()
     try:
         yield inbox, port
@@ -59,16 +69,29 @@ def smtp_server():
 
 
 def smtp_settings(port: int, **over: Any) -> dict[str, Any]:
-    return {**SETTINGS, "smtp": {**DEFAULTS["smtp"], "enabled": True, "host": "127.0.0.1", "port": port,
-                                 "username": "mailer", "password": "s3cret", "localName": "baas.test", **over}}
+    return {
+        **SETTINGS,
+        "smtp": {
+            **DEFAULTS["smtp"],
+            "enabled": True,
+            "host": "127.0.0.1",
+            "port": port,
+            "username": "mailer",
+            "password": "s3cret",
+            "localName": "baas.test",
+            **over,
+        },
+    }
 
 
 # -- dev mailbox ----------------------------------------------------------------------------------
 
+
 async def test_dev_mailbox_stores_each_message(tmp_path):
     mailer = Mailer(tmp_path)
-    await mailer.send(Message(to=["a@example.com"], subject="One", html="<p>Hi <a href='https://x.test/1'>go</a></p>"),
-                      SETTINGS)
+    await mailer.send(
+        Message(to=["a@example.com"], subject="One", html="<p>Hi <a href='https://x.test/1'>go</a></p>"), SETTINGS
+    )
     await mailer.send(Message(to=["B@example.com"], subject="Two", html="<p>Second</p>", text="plain two"), SETTINGS)
     files = sorted(p.name for p in (tmp_path / "mailbox").iterdir())
     assert len(files) == 4 and sum(f.endswith(".eml") for f in files) == 2
@@ -87,12 +110,15 @@ async def test_dev_mailbox_stores_each_message(tmp_path):
 
 
 def test_html_to_text_drops_styles_and_keeps_links():
-    text = html_to_text("<html><head><style>p{color:red}</style></head><body><p>A &amp; B</p>"
-                        "<p><a href=\"https://x.test/?a=1&amp;b=2\">Open</a></p></body></html>")
+    text = html_to_text(
+        "<html><head><style>p{color:red}</style></head><body><p>A &amp; B</p>"
+        '<p><a href="https://x.test/?a=1&amp;b=2">Open</a></p></body></html>'
+    )
     assert text == "A & B\n\nOpen (https://x.test/?a=1&b=2)"
 
 
 # -- templates ------------------------------------------------------------------------------------
+
 
 def test_default_templates_with_pocketbase_placeholders():
     coll = defaults.users()
@@ -109,11 +135,18 @@ def test_default_templates_with_pocketbase_placeholders():
 
 def test_collection_templates_and_record_placeholders():
     coll = defaults.users()
-    coll.resetPasswordTemplate = {"subject": "Reset for {RECORD:name}",
-                                  "body": "<p>Hi {RECORD:name} ({RECORD:email}), {RECORD:tokenKey}{RECORD:password}"
-                                          " <a href=\"{APP_URL}/reset?t={TOKEN}\">reset</a></p>"}
-    record = {"id": "abc", "email": "ann@example.com", "name": "<script>x</script>", "tokenKey": "SECRET",
-              "password": "HASH"}
+    coll.resetPasswordTemplate = {
+        "subject": "Reset for {RECORD:name}",
+        "body": "<p>Hi {RECORD:name} ({RECORD:email}), {RECORD:tokenKey}{RECORD:password}"
+        ' <a href="{APP_URL}/reset?t={TOKEN}">reset</a></p>',
+    }
+    record = {
+        "id": "abc",
+        "email": "ann@example.com",
+        "name": "<script>x</script>",
+        "tokenKey": "SECRET",
+        "password": "HASH",
+    }
     msg = emails.render(coll, "passwordReset", SETTINGS, record, "ann@example.com", {"{TOKEN}": "T1"})
     assert msg.subject == "Reset for <script>x</script>"
     assert "<script>" not in msg.html and "Hi &lt;script&gt;x&lt;/script&gt; (ann@example.com)" in msg.html
@@ -127,8 +160,9 @@ async def test_collection_template_is_used_by_the_api(api: Api):
     r = await api.call("PATCH", "/api/collections/users", "su", json={"verificationTemplate": tpl})
     assert r.status_code == 200, r.text
     api.engine.throttle.resend.clear()
-    assert (await api.client.post("/api/collections/users/request-verification",
-                                  json={"email": "alice@example.com"})).status_code == 204
+    assert (
+        await api.client.post("/api/collections/users/request-verification", json={"email": "alice@example.com"})
+    ).status_code == 204
     await api.engine.tasks.drain()
     msg = read_mailbox(api.engine.settings.data_dir, "alice@example.com")[-1]
     assert msg.subject == "Welcome Alice"
@@ -136,6 +170,7 @@ async def test_collection_template_is_used_by_the_api(api: Api):
 
 
 # -- SMTP -----------------------------------------------------------------------------------------
+
 
 async def test_smtp_delivery(tmp_path, smtp_server):
     inbox, port = smtp_server
@@ -153,15 +188,17 @@ async def test_smtp_delivery(tmp_path, smtp_server):
 async def test_smtp_wrong_password_fails(tmp_path, smtp_server):
     inbox, port = smtp_server
     with pytest.raises(aiosmtplib.SMTPAuthenticationError):
-        await Mailer(tmp_path).send(Message(to=["a@example.com"], subject="x", html="<p>x</p>"),
-                                    smtp_settings(port, password="wrong"))
+        await Mailer(tmp_path).send(
+            Message(to=["a@example.com"], subject="x", html="<p>x</p>"), smtp_settings(port, password="wrong")
+        )
     assert inbox.messages == []
 
 
 async def test_smtp_unreachable_fails(tmp_path):
     with pytest.raises((aiosmtplib.SMTPException, OSError)):
-        await Mailer(tmp_path).send(Message(to=["a@example.com"], subject="x", html="<p>x</p>"),
-                                    smtp_settings(free_port()))
+        await Mailer(tmp_path).send(
+            Message(to=["a@example.com"], subject="x", html="<p>x</p>"), smtp_settings(free_port())
+        )
 
 
 async def test_api_sends_through_smtp_when_enabled(api: Api, smtp_server):

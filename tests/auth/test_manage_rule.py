@@ -42,7 +42,7 @@ async def login(a: Api, email: str, password: str) -> int:
 @pytest.fixture
 async def mapi(api: Api) -> Api:  # noqa: F811
     """alice is an admin (the manageRule matches her); bob is not. Either may update any user."""
-    await set_users(api, manageRule=MANAGE, updateRule=f'id = @request.auth.id || {MANAGE}', createRule="")
+    await set_users(api, manageRule=MANAGE, updateRule=f"id = @request.auth.id || {MANAGE}", createRule="")
     r = await api.call("PATCH", f"{U}/{api.users['alice']}", "su", json={"role": "admin"})
     assert r.status_code == 200, r.text
     return api
@@ -52,19 +52,43 @@ UPDATE_CASES = [
     # (name, who, target, body, status, error field)
     ("manager changes another's email", "alice", "bob", {"email": "bob2@example.com"}, 200, None),
     ("manager verifies another", "alice", "bob", {"verified": True}, 200, None),
-    ("manager sets a password without oldPassword", "alice", "bob", {"password": "brand-new-1",
-                                                                      "passwordConfirm": "brand-new-1"}, 200, None),
+    (
+        "manager sets a password without oldPassword",
+        "alice",
+        "bob",
+        {"password": "brand-new-1", "passwordConfirm": "brand-new-1"},
+        200,
+        None,
+    ),
     ("manager still cannot set tokenKey", "alice", "bob", {"tokenKey": "x" * 50}, 400, "tokenKey"),
-    ("manager password confirm mismatch", "alice", "bob", {"password": "brand-new-1",
-                                                            "passwordConfirm": "other-one-1"}, 400, "passwordConfirm"),
+    (
+        "manager password confirm mismatch",
+        "alice",
+        "bob",
+        {"password": "brand-new-1", "passwordConfirm": "other-one-1"},
+        400,
+        "passwordConfirm",
+    ),
     ("manager password too short", "alice", "bob", {"password": "x"}, 400, "password"),
     ("user cannot change own email", "bob", "bob", {"email": "bob2@example.com"}, 400, "email"),
     ("user cannot verify self", "bob", "bob", {"verified": True}, 400, "verified"),
     ("user needs oldPassword", "bob", "bob", {"password": "brand-new-1"}, 400, "oldPassword"),
-    ("user with a wrong oldPassword", "bob", "bob", {"password": "brand-new-1", "oldPassword": "wrong-one-1"},
-     400, "oldPassword"),
-    ("user with a non-string oldPassword", "bob", "bob", {"password": "brand-new-1", "oldPassword": 123},
-     400, "oldPassword"),
+    (
+        "user with a wrong oldPassword",
+        "bob",
+        "bob",
+        {"password": "brand-new-1", "oldPassword": "wrong-one-1"},
+        400,
+        "oldPassword",
+    ),
+    (
+        "user with a non-string oldPassword",
+        "bob",
+        "bob",
+        {"password": "brand-new-1", "oldPassword": 123},
+        400,
+        "oldPassword",
+    ),
     ("user with a non-string password", "bob", "bob", {"password": 12345678, "oldPassword": PW}, 400, "password"),
     ("user with the right oldPassword", "bob", "bob", {"password": "brand-new-1", "oldPassword": PW}, 200, None),
     ("user cannot touch another record", "bob", "alice", {"name": "x"}, 404, None),
@@ -72,8 +96,7 @@ UPDATE_CASES = [
 
 
 @pytest.mark.parametrize("who,target,body,status,field", [pytest.param(*c[1:], id=c[0]) for c in UPDATE_CASES])
-async def test_update_protections(mapi: Api, who: str, target: str, body: dict, status: int,
-                                  field: str | None) -> None:
+async def test_update_protections(mapi: Api, who: str, target: str, body: dict, status: int, field: str | None) -> None:
     before = (await mapi.call("GET", f"{U}/{mapi.users[target]}", "su")).json()
     r = await mapi.call("PATCH", f"{U}/{mapi.users[target]}", who, json=body)
     assert r.status_code == status, r.text
@@ -168,7 +191,8 @@ async def test_old_password_checked_outside_but_still_current(mapi: Api) -> None
     assert r.status_code == 200
     req = RequestInfo(auth={"id": bob, "collectionId": users.id, "collectionName": "users"})
     with pytest.raises(Exception) as err:
-        await eng.db.write(lambda conn: update_record(conn, Reader(conn, eng.registry, req), users, bob, body,
-                                                      old_hash=old_hash))
+        await eng.db.write(
+            lambda conn: update_record(conn, Reader(conn, eng.registry, req), users, bob, body, old_hash=old_hash)
+        )
     assert "oldPassword" in getattr(err.value, "data", {})
     assert await login(mapi, "bob@example.com", "changed-1234") == 200

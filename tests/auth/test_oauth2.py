@@ -37,24 +37,49 @@ def idp() -> Any:
 
 
 def oidc(idp: OIDCProvider, **over: Any) -> dict[str, Any]:
-    return {"name": "oidc", "clientId": "oidc-client", "clientSecret": SECRET, "authURL": f"{idp.url}/authorize",
-            "tokenURL": f"{idp.url}/token", "userInfoURL": f"{idp.url}/userinfo", "displayName": "", "pkce": None,
-            "extra": {}, **over}
+    return {
+        "name": "oidc",
+        "clientId": "oidc-client",
+        "clientSecret": SECRET,
+        "authURL": f"{idp.url}/authorize",
+        "tokenURL": f"{idp.url}/token",
+        "userInfoURL": f"{idp.url}/userinfo",
+        "displayName": "",
+        "pkce": None,
+        "extra": {},
+        **over,
+    }
 
 
-async def configure(a: Api, providers: list[dict[str, Any]], *, enabled: bool = True,
-                    mapped: dict[str, str] | None = None, **collection: Any) -> None:
+async def configure(
+    a: Api,
+    providers: list[dict[str, Any]],
+    *,
+    enabled: bool = True,
+    mapped: dict[str, str] | None = None,
+    **collection: Any,
+) -> None:
     """Set the users collection's oauth2 option through the collections API, adding a username and
     an avatar URL field (unique username) the first time."""
     cur = (await a.call("GET", f"{USERS}", "su")).json()
-    body: dict[str, Any] = {"oauth2": {"enabled": enabled, "providers": providers,
-                                       "mappedFields": mapped or {"id": "", "name": "name", "username": "username",
-                                                                  "avatarURL": "avatarUrl"}}, **collection}
+    body: dict[str, Any] = {
+        "oauth2": {
+            "enabled": enabled,
+            "providers": providers,
+            "mappedFields": mapped or {"id": "", "name": "name", "username": "username", "avatarURL": "avatarUrl"},
+        },
+        **collection,
+    }
     if not any(f["name"] == "username" for f in cur["fields"]):
-        body["fields"] = [*cur["fields"], {"name": "username", "type": "text", "max": 30, "pattern": "^[a-z0-9_]+$"},
-                          {"name": "avatarUrl", "type": "url"}]
-        body["indexes"] = [*cur["indexes"],
-                           "CREATE UNIQUE INDEX `idx_users_username` ON `users` (`username`) WHERE `username` != ''"]
+        body["fields"] = [
+            *cur["fields"],
+            {"name": "username", "type": "text", "max": 30, "pattern": "^[a-z0-9_]+$"},
+            {"name": "avatarUrl", "type": "url"},
+        ]
+        body["indexes"] = [
+            *cur["indexes"],
+            "CREATE UNIQUE INDEX `idx_users_username` ON `users` (`username`) WHERE `username` != ''",
+        ]
     r = await a.call("PATCH", USERS, "su", json=body)
     assert r.status_code == 200, r.text
 
@@ -65,8 +90,9 @@ async def methods(a: Api) -> dict[str, Any]:
     return r.json()["oauth2"]
 
 
-async def get_code(a: Api, idp: OIDCProvider, provider: str = "oidc",
-                   redirect: str = REDIRECT) -> tuple[str, dict[str, Any]]:
+async def get_code(
+    a: Api, idp: OIDCProvider, provider: str = "oidc", redirect: str = REDIRECT
+) -> tuple[str, dict[str, Any]]:
     """What a browser does: open the provider's authURL (+ our redirect URL) and come back with a code."""
     info = next(p for p in (await methods(a))["providers"] if p["name"] == provider)
     code, state = await asyncio.to_thread(idp.authorize, info["authURL"] + quote(redirect, safe=""))
@@ -74,12 +100,25 @@ async def get_code(a: Api, idp: OIDCProvider, provider: str = "oidc",
     return code, info
 
 
-async def sign_in(a: Api, idp: OIDCProvider, provider: str = "oidc", *, who: str | None = None,
-                  create: dict[str, Any] | None = None, verifier: str | None = None,
-                  redirect: str = REDIRECT, exchange_redirect: str | None = None) -> httpx.Response:
+async def sign_in(
+    a: Api,
+    idp: OIDCProvider,
+    provider: str = "oidc",
+    *,
+    who: str | None = None,
+    create: dict[str, Any] | None = None,
+    verifier: str | None = None,
+    redirect: str = REDIRECT,
+    exchange_redirect: str | None = None,
+) -> httpx.Response:
     code, info = await get_code(a, idp, provider, redirect)
-    body = {"provider": provider, "code": code, "codeVerifier": info["codeVerifier"] if verifier is None else verifier,
-            "redirectURL": redirect if exchange_redirect is None else exchange_redirect, "createData": create or {}}
+    body = {
+        "provider": provider,
+        "code": code,
+        "codeVerifier": info["codeVerifier"] if verifier is None else verifier,
+        "redirectURL": redirect if exchange_redirect is None else exchange_redirect,
+        "createData": create or {},
+    }
     return await a.call("POST", f"{USERS}/auth-with-oauth2", who, json=body)
 
 
@@ -96,12 +135,18 @@ def s256(verifier: str) -> str:
 
 # -- auth-methods -----------------------------------------------------------------------------------
 
+
 async def test_auth_methods_lists_providers_with_pkce_and_no_secrets(api: Api, idp: OIDCProvider) -> None:
-    await configure(api, [oidc(idp, displayName="Local IdP"),
-                          {"name": "github", "clientId": "gh-id", "clientSecret": "gh-secret-1"},
-                          {"name": "google", "clientId": "g-id", "clientSecret": "g-secret-1", "pkce": False},
-                          {"name": "apple", "clientId": "a-id", "clientSecret": "a-secret-1"},
-                          {"name": "myspace", "clientId": "x", "clientSecret": "y"}])
+    await configure(
+        api,
+        [
+            oidc(idp, displayName="Local IdP"),
+            {"name": "github", "clientId": "gh-id", "clientSecret": "gh-secret-1"},
+            {"name": "google", "clientId": "g-id", "clientSecret": "g-secret-1", "pkce": False},
+            {"name": "apple", "clientId": "a-id", "clientSecret": "a-secret-1"},
+            {"name": "myspace", "clientId": "x", "clientSecret": "y"},
+        ],
+    )
     r = await api.call("GET", f"{USERS}/auth-methods")
     assert "secret" not in r.text.lower()
     got = r.json()["oauth2"]
@@ -113,9 +158,15 @@ async def test_auth_methods_lists_providers_with_pkce_and_no_secrets(api: Api, i
     assert f"{url.scheme}://{url.netloc}{url.path}" == f"{idp.url}/authorize"
     assert o["authURL"].endswith("&redirect_uri=")
     q = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-    assert q == {"client_id": "oidc-client", "response_type": "code", "state": o["state"],
-                 "scope": "openid email profile",
-                 "code_challenge": o["codeChallenge"], "code_challenge_method": "S256", "redirect_uri": ""}
+    assert q == {
+        "client_id": "oidc-client",
+        "response_type": "code",
+        "state": o["state"],
+        "scope": "openid email profile",
+        "code_challenge": o["codeChallenge"],
+        "code_challenge_method": "S256",
+        "redirect_uri": "",
+    }
     assert len(o["state"]) == 30 and len(o["codeVerifier"]) == 43
     assert o["codeChallenge"] == s256(o["codeVerifier"]) and o["codeChallengeMethod"] == "S256"
     assert gh["authURL"].startswith("https://github.com/login/oauth/authorize?client_id=gh-id&")
@@ -171,6 +222,7 @@ async def test_client_secret_from_the_environment(api: Api, idp: OIDCProvider, m
 
 # -- the full flow ----------------------------------------------------------------------------------
 
+
 async def test_oidc_sign_up_then_sign_in_finds_the_same_record(api: Api, idp: OIDCProvider) -> None:
     await configure(api, [oidc(idp)])
     before = await rows(api)
@@ -198,7 +250,8 @@ async def test_oidc_sign_up_then_sign_in_finds_the_same_record(api: Api, idp: OI
     assert again.json()["record"]["id"] == rec["id"] and again.json()["meta"]["isNew"] is False
     assert await rows(api) == (before[0] + 1, 1)
     link = await api.engine.db.fetchone(
-        'SELECT "collectionRef", "recordRef", "provider", "providerId" FROM "_externalAuths"')
+        'SELECT "collectionRef", "recordRef", "provider", "providerId" FROM "_externalAuths"'
+    )
     assert tuple(link) == ("_pb_users_auth_", rec["id"], "oidc", "u-1001")
 
 
@@ -206,9 +259,19 @@ async def test_github_shape_private_email_and_client_secret_in_body(api: Api, id
     # This client only accepts client_secret_post: the exchange falls back from Basic to the body.
     idp.add_client("gh-client", "gh-secret", auth_method="post")
     idp.user.update(sub="ignored", numeric_id=4242, username="octo", email="octo@example.com")
-    await configure(api, [{"name": "github", "clientId": "gh-client", "clientSecret": "gh-secret",
-                           "authURL": f"{idp.url}/authorize", "tokenURL": f"{idp.url}/token",
-                           "userInfoURL": f"{idp.url}/github/user"}])
+    await configure(
+        api,
+        [
+            {
+                "name": "github",
+                "clientId": "gh-client",
+                "clientSecret": "gh-secret",
+                "authURL": f"{idp.url}/authorize",
+                "tokenURL": f"{idp.url}/token",
+                "userInfoURL": f"{idp.url}/github/user",
+            }
+        ],
+    )
     r = await sign_in(api, idp, "github")
     assert r.status_code == 200, r.text
     meta, rec = r.json()["meta"], r.json()["record"]
@@ -221,9 +284,19 @@ async def test_github_shape_private_email_and_client_secret_in_body(api: Api, id
 
 async def test_google_shape_and_unverified_email_is_not_trusted(api: Api, idp: OIDCProvider) -> None:
     idp.add_client("g-client", "g-secret")
-    await configure(api, [{"name": "google", "clientId": "g-client", "clientSecret": "g-secret",
-                           "authURL": f"{idp.url}/authorize", "tokenURL": f"{idp.url}/token",
-                           "userInfoURL": f"{idp.url}/google/userinfo"}])
+    await configure(
+        api,
+        [
+            {
+                "name": "google",
+                "clientId": "g-client",
+                "clientSecret": "g-secret",
+                "authURL": f"{idp.url}/authorize",
+                "tokenURL": f"{idp.url}/token",
+                "userInfoURL": f"{idp.url}/google/userinfo",
+            }
+        ],
+    )
     # An email the provider does not vouch for is dropped, so no account is created without one.
     idp.user.update(sub="g-1", email="alice@example.com", email_verified=False)
     before = await rows(api)
@@ -249,8 +322,9 @@ async def test_links_an_unverified_record_by_email_and_locks_its_password(api: A
     assert r.json()["record"]["verified"] is True
     assert await rows(api) == (before[0], 1)
     # Whoever registered the email before without owning it cannot sign in with that password now.
-    old = await api.client.post(f"{USERS}/auth-with-password",
-                                json={"identity": "alice@example.com", "password": "password-123"})
+    old = await api.client.post(
+        f"{USERS}/auth-with-password", json={"identity": "alice@example.com", "password": "password-123"}
+    )
     assert old.status_code == 400
 
 
@@ -261,8 +335,9 @@ async def test_links_a_verified_record_by_email_and_keeps_its_password(api: Api,
     idp.user.update(sub="bob-idp", email="bob@example.com")
     r = await sign_in(api, idp)
     assert r.status_code == 200 and r.json()["record"]["id"] == api.users["bob"]
-    ok = await api.client.post(f"{USERS}/auth-with-password", json={"identity": "bob@example.com",
-                                                                     "password": "password-123"})
+    ok = await api.client.post(
+        f"{USERS}/auth-with-password", json={"identity": "bob@example.com", "password": "password-123"}
+    )
     assert ok.status_code == 200
 
 
@@ -303,8 +378,14 @@ async def test_create_rule_applies_to_oauth2_sign_up(api: Api, idp: OIDCProvider
 
 async def test_apple_reads_the_verified_id_token(api: Api, idp: OIDCProvider) -> None:
     idp.add_client("apple-client", "apple-secret", issuer=oauth2.APPLE_ISSUER)
-    apple = {"name": "apple", "clientId": "apple-client", "clientSecret": "apple-secret",
-             "authURL": f"{idp.url}/authorize", "tokenURL": f"{idp.url}/token", "extra": {"jwksURL": f"{idp.url}/jwks"}}
+    apple = {
+        "name": "apple",
+        "clientId": "apple-client",
+        "clientSecret": "apple-secret",
+        "authURL": f"{idp.url}/authorize",
+        "tokenURL": f"{idp.url}/token",
+        "extra": {"jwksURL": f"{idp.url}/jwks"},
+    }
     await configure(api, [apple])
     idp.user.update(sub="apple-77", email="tim@example.com")
     r = await sign_in(api, idp, "apple")
@@ -358,13 +439,16 @@ collections:
     await api.engine.apply(lambda: [*api.engine.registry.all(), *load_schema_text(yaml).collections])
     info = (await api.call("GET", "/api/collections/members/auth-methods")).json()["oauth2"]["providers"][0]
     code, _ = await asyncio.to_thread(idp.authorize, info["authURL"] + quote(REDIRECT, safe=""))
-    r = await api.client.post("/api/collections/members/auth-with-oauth2", json={
-        "provider": "oidc", "code": code, "codeVerifier": info["codeVerifier"], "redirectURL": REDIRECT})
+    r = await api.client.post(
+        "/api/collections/members/auth-with-oauth2",
+        json={"provider": "oidc", "code": code, "codeVerifier": info["codeVerifier"], "redirectURL": REDIRECT},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["record"]["collectionName"] == "members" and r.json()["record"]["nick"] == "ada"
 
 
 # -- bad input: a clear 4xx and nothing written -----------------------------------------------------
+
 
 async def test_code_problems_fail_the_token_exchange(api: Api, idp: OIDCProvider) -> None:
     await configure(api, [oidc(idp)])
@@ -376,8 +460,11 @@ async def test_code_problems_fail_the_token_exchange(api: Api, idp: OIDCProvider
         assert r.json() == {"status": 400, "message": "Failed to fetch OAuth2 token.", "data": {}}
         assert await rows(api) == before
 
-    await expect_token_failure(await api.client.post(url, json={"provider": "oidc", "code": "made-up",
-                                                                "codeVerifier": "x" * 43, "redirectURL": REDIRECT}))
+    await expect_token_failure(
+        await api.client.post(
+            url, json={"provider": "oidc", "code": "made-up", "codeVerifier": "x" * 43, "redirectURL": REDIRECT}
+        )
+    )
     await expect_token_failure(await sign_in(api, idp, verifier="a" * 43))  # PKCE verifier mismatch
     await expect_token_failure(await sign_in(api, idp, exchange_redirect="http://evil.test/cb"))
     idp.code_ttl = -1
@@ -399,13 +486,16 @@ async def test_wrong_client_secret(api: Api, idp: OIDCProvider, caplog: pytest.L
     assert "not-the-secret-QQQ" not in caplog.text and "not-the-secret-QQQ" not in r.text
 
 
-@pytest.mark.parametrize("body, field, code", [
-    ({"provider": "nope", "code": "x"}, "provider", "validation_invalid_provider"),
-    ({"provider": "gitlab", "code": "x"}, "provider", "validation_invalid_provider"),  # known, not configured
-    ({"code": "x"}, "provider", "validation_required"),
-    ({"provider": "oidc"}, "code", "validation_required"),
-    ({"provider": "oidc", "code": "x", "createData": "nope"}, "createData", "validation_invalid_value"),
-])
+@pytest.mark.parametrize(
+    "body, field, code",
+    [
+        ({"provider": "nope", "code": "x"}, "provider", "validation_invalid_provider"),
+        ({"provider": "gitlab", "code": "x"}, "provider", "validation_invalid_provider"),  # known, not configured
+        ({"code": "x"}, "provider", "validation_required"),
+        ({"provider": "oidc"}, "code", "validation_required"),
+        ({"provider": "oidc", "code": "x", "createData": "nope"}, "createData", "validation_invalid_value"),
+    ],
+)
 async def test_invalid_form(api: Api, idp: OIDCProvider, body: dict, field: str, code: str) -> None:
     await configure(api, [oidc(idp)])
     r = await api.client.post(f"{USERS}/auth-with-oauth2", json=body)
@@ -463,6 +553,7 @@ async def test_relinks_when_the_linked_record_was_deleted(api: Api, idp: OIDCPro
 
 
 # -- /api/oauth2-redirect ---------------------------------------------------------------------------
+
 
 async def test_redirect_page_without_a_waiting_realtime_client(api: Api) -> None:
     """The popup's redirect hands code + state to the realtime client whose id is the state;

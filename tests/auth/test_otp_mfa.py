@@ -35,8 +35,9 @@ async def with_otp(api: Api, otp_id: str, password: str, **extra: Any):
 
 
 async def with_password(api: Api, email: str, **extra: Any):
-    return await api.client.post(f"{U}/auth-with-password",
-                                 json={"identity": email, "password": "password-123", **extra})
+    return await api.client.post(
+        f"{U}/auth-with-password", json={"identity": email, "password": "password-123", **extra}
+    )
 
 
 async def age(api: Api, table: str, row_id: str, seconds: int) -> None:
@@ -46,12 +47,14 @@ async def age(api: Api, table: str, row_id: str, seconds: int) -> None:
     from baas.ids import format_dt
 
     then = format_dt(datetime.now(UTC) - timedelta(seconds=seconds))
-    n = await api.engine.db.write(lambda c: c.execute(f'UPDATE "{table}" SET "created" = ? WHERE "id" = ?',
-                                                      [then, row_id]))
+    n = await api.engine.db.write(
+        lambda c: c.execute(f'UPDATE "{table}" SET "created" = ? WHERE "id" = ?', [then, row_id])
+    )
     assert n == 1
 
 
 # -- OTP ------------------------------------------------------------------------------------------
+
 
 async def test_otp_disabled_is_forbidden(api: Api):
     for path, body in (("request-otp", {"email": ALICE}), ("auth-with-otp", {"otpId": "x", "password": "1"})):
@@ -93,8 +96,10 @@ async def test_otp_bad_input(api: Api):
     await configure(api, otp={"enabled": True, "length": 6})
     r = await api.client.post(f"{U}/auth-with-otp", json={})
     assert r.status_code == 400
-    assert {k: v["code"] for k, v in r.json()["data"].items()} == {"otpId": "validation_required",
-                                                                   "password": "validation_required"}
+    assert {k: v["code"] for k, v in r.json()["data"].items()} == {
+        "otpId": "validation_required",
+        "password": "validation_required",
+    }
     r = await api.client.post(f"{U}/request-otp", json={"email": "nope"})
     assert r.status_code == 400 and r.json()["data"]["email"]["code"] == "validation_is_email"
     r = await with_otp(api, "unknownotpid123", "123456")
@@ -128,11 +133,17 @@ async def test_otp_attempts_are_limited(api: Api):
 
 async def test_otp_of_another_collection(api: Api):
     await configure(api, otp={"enabled": True})
-    r = await api.call("POST", "/api/collections", "su",
-                       json={"name": "members", "type": "auth", "createRule": "", "otp": {"enabled": True}})
+    r = await api.call(
+        "POST",
+        "/api/collections",
+        "su",
+        json={"name": "members", "type": "auth", "createRule": "", "otp": {"enabled": True}},
+    )
     assert r.status_code == 200, r.text
-    r = await api.client.post("/api/collections/members/records",
-                              json={"email": ALICE, "password": "password-123", "passwordConfirm": "password-123"})
+    r = await api.client.post(
+        "/api/collections/members/records",
+        json={"email": ALICE, "password": "password-123", "passwordConfirm": "password-123"},
+    )
     assert r.status_code == 200, r.text
     otp_id = await request_otp(api, ALICE, "members")
     code = await code_for(api, ALICE)
@@ -167,6 +178,7 @@ async def test_live_otps_per_account_are_capped(api: Api):
 
 # -- MFA ------------------------------------------------------------------------------------------
 
+
 async def test_mfa_password_then_otp(api: Api):
     await configure(api, otp={"enabled": True}, mfa={"enabled": True})
     assert (await api.client.get(f"{U}/auth-methods")).json()["mfa"] == {"enabled": True, "duration": 600}
@@ -197,8 +209,9 @@ async def test_mfa_id_in_the_query_as_the_sdk_sends_it(api: Api):
     r = await with_otp(api, otp_id, await code_for(api, BOB))
     assert r.status_code == 401
     mfa_id = r.json()["mfaId"]
-    r = await api.client.post(f"{U}/auth-with-password?mfaId={mfa_id}",
-                              json={"identity": BOB, "password": "password-123"})
+    r = await api.client.post(
+        f"{U}/auth-with-password?mfaId={mfa_id}", json={"identity": BOB, "password": "password-123"}
+    )
     assert r.status_code == 200, r.text
 
 
@@ -263,6 +276,7 @@ async def test_totp_enrolled_record_needs_totp(api: Api):
 
 # -- authRule -------------------------------------------------------------------------------------
 
+
 async def test_auth_rule(api: Api):
     denied = "The request doesn't satisfy the collection requirements to authenticate."
     await configure(api, authRule=None, otp={"enabled": True})
@@ -290,12 +304,20 @@ async def test_deleting_a_record_removes_its_sign_in_state(api: Api):
     assert r.status_code == 401 and r.json()["mfaId"]
     rid = await api.engine.db.fetchval('SELECT "recordRef" FROM "_otps" LIMIT 1')
     users_id = await api.engine.db.fetchval('SELECT "collectionRef" FROM "_otps" LIMIT 1')
-    await api.engine.db.write(lambda c: c.execute(
-        'INSERT INTO "_externalAuths" ("id", "collectionRef", "recordRef", "provider", "providerId", "created", '
-        '"updated") VALUES (?, ?, ?, ?, ?, ?, ?)', ["ext1", users_id, rid, "oidc", "p1", "", ""]))
+    await api.engine.db.write(
+        lambda c: c.execute(
+            'INSERT INTO "_externalAuths" ("id", "collectionRef", "recordRef", "provider", "providerId", "created", '
+            '"updated") VALUES (?, ?, ?, ?, ?, ?, ?)',
+            ["ext1", users_id, rid, "oidc", "p1", "", ""],
+        )
+    )
+
     def counts() -> list[Any]:
-        return [api.engine.db.fetchval(f'SELECT count(*) FROM "{t}" WHERE "recordRef" = ?', [rid])
-                for t in ("_otps", "_mfas", "_externalAuths")]
+        return [
+            api.engine.db.fetchval(f'SELECT count(*) FROM "{t}" WHERE "recordRef" = ?', [rid])
+            for t in ("_otps", "_mfas", "_externalAuths")
+        ]
+
     assert all([n > 0 for n in [await c for c in counts()]])
     r = await api.call("DELETE", f"{U}/records/{rid}", "su")
     assert r.status_code == 204, r.text

@@ -33,8 +33,7 @@ def rule(label: str, max_requests: int = 1, duration: int = 60, audience: str = 
 
 
 async def set_limits(a: Api, rules: list[dict[str, Any]], enabled: bool = True, **extra: Any) -> None:
-    r = await a.call("PATCH", "/api/settings", "su", json={"rateLimits": {"enabled": enabled, "rules": rules},
-                                                            **extra})
+    r = await a.call("PATCH", "/api/settings", "su", json={"rateLimits": {"enabled": enabled, "rules": rules}, **extra})
     assert r.status_code == 200, r.text
 
 
@@ -55,28 +54,60 @@ async def send(a: Api, method: str, url: str, who: str | None = None, **kw: Any)
 MATCHING = [
     ("*:auth limits auth-with-password", [rule("*:auth", 2)], ("POST", USERS_AUTH), [400, 400, 429]),
     ("users:auth limits auth-with-password", [rule("users:auth")], ("POST", USERS_AUTH), [400, 429, 429]),
-    ("users:authWithPassword beats *:auth", [rule("*:auth", 100), rule("users:authWithPassword")],
-     ("POST", USERS_AUTH), [400, 429, 429]),
-    ("collection tag beats wildcard tag", [rule("*:authWithPassword", 100), rule("users:authWithPassword")],
-     ("POST", USERS_AUTH), [400, 429, 429]),
-    ("*:auth does not cover auth-methods", [rule("*:auth")], ("GET", "/api/collections/users/auth-methods"),
-     [200, 200, 200]),
-    ("users:listAuthMethods", [rule("users:listAuthMethods")], ("GET", "/api/collections/users/auth-methods"),
-     [200, 429, 429]),
+    (
+        "users:authWithPassword beats *:auth",
+        [rule("*:auth", 100), rule("users:authWithPassword")],
+        ("POST", USERS_AUTH),
+        [400, 429, 429],
+    ),
+    (
+        "collection tag beats wildcard tag",
+        [rule("*:authWithPassword", 100), rule("users:authWithPassword")],
+        ("POST", USERS_AUTH),
+        [400, 429, 429],
+    ),
+    (
+        "*:auth does not cover auth-methods",
+        [rule("*:auth")],
+        ("GET", "/api/collections/users/auth-methods"),
+        [200, 200, 200],
+    ),
+    (
+        "users:listAuthMethods",
+        [rule("users:listAuthMethods")],
+        ("GET", "/api/collections/users/auth-methods"),
+        [200, 429, 429],
+    ),
     ("*:create limits record creates", [rule("*:create")], ("POST", P), [400, 429, 429]),
-    ("posts:list does not limit comments", [rule("posts:list")], ("GET", "/api/collections/comments/records"),
-     [200, 200, 200]),
+    (
+        "posts:list does not limit comments",
+        [rule("posts:list")],
+        ("GET", "/api/collections/comments/records"),
+        [200, 200, 200],
+    ),
     ("posts:list limits posts", [rule("posts:list")], ("GET", P), [200, 429, 429]),
     ("*:view limits views", [rule("*:view")], ("GET", P + "/nope"), [404, 429, 429]),
     ("exact METHOD path label", [rule("POST /api/collections/posts/records")], ("POST", P), [400, 429, 429]),
-    ("METHOD path beats bare path", [rule("/api/health"), rule("GET /api/health", 100)], ("GET", "/api/health"),
-     [200, 200, 200]),
+    (
+        "METHOD path beats bare path",
+        [rule("/api/health"), rule("GET /api/health", 100)],
+        ("GET", "/api/health"),
+        [200, 200, 200],
+    ),
     ("/api/ prefix covers health", [rule("/api/", 2)], ("GET", "/api/health"), [200, 200, 429]),
     ("prefix needs the trailing slash", [rule("/api")], ("GET", "/api/health"), [200, 200, 200]),
-    ("collection path prefix", [rule("/api/collections/users/")], ("GET", "/api/collections/users/auth-methods"),
-     [200, 429, 429]),
-    ("tag label beats an earlier prefix rule", [rule("/api/collections/posts/"), rule("*:list", 100)],
-     ("GET", P), [200, 200, 200]),
+    (
+        "collection path prefix",
+        [rule("/api/collections/users/")],
+        ("GET", "/api/collections/users/auth-methods"),
+        [200, 429, 429],
+    ),
+    (
+        "tag label beats an earlier prefix rule",
+        [rule("/api/collections/posts/"), rule("*:list", 100)],
+        ("GET", P),
+        [200, 200, 200],
+    ),
     ("plain tag matches nothing", [rule("test_a")], ("GET", "/api/health"), [200, 200, 200]),
     ("method must match", [rule("POST /api/health")], ("GET", "/api/health"), [200, 200, 200]),
 ]
@@ -183,8 +214,10 @@ async def test_settings_written_by_another_process_are_picked_up(api: Api, monke
 
     async def write(conn: Any) -> None:  # as another worker's settings API would
         await conn.execute('DELETE FROM "_params" WHERE "id" = ?', ["settings"])
-        await conn.execute('INSERT INTO "_params" ("id", "value", "updated") VALUES (?, ?, ?)',
-                           ["settings", stored, "2024-01-01 00:00:00.000Z"])
+        await conn.execute(
+            'INSERT INTO "_params" ("id", "value", "updated") VALUES (?, ?, ?)',
+            ["settings", stored, "2024-01-01 00:00:00.000Z"],
+        )
 
     await api.engine.db.write(write)
     await asyncio.sleep(0.3)
@@ -229,8 +262,7 @@ async def test_refused_request_never_reaches_the_handler(api: Api):
 
 # -- client IP ------------------------------------------------------------------------------------
 def scope(*headers: tuple[str, str], peer: str = "192.0.2.1") -> dict[str, Any]:
-    return {"type": "http", "client": (peer, 5000),
-            "headers": [(k.lower().encode(), v.encode()) for k, v in headers]}
+    return {"type": "http", "client": (peer, 5000), "headers": [(k.lower().encode(), v.encode()) for k, v in headers]}
 
 
 XFF = "X-Forwarded-For"
@@ -243,10 +275,18 @@ CLIENT_IP = [
     ("only invalid entries: the peer", scope((XFF, "junk")), {"headers": [XFF]}, "192.0.2.1"),
     ("last header line is the proxy's", scope((XFF, "6.6.6.6"), (XFF, "3.3.3.3")), {"headers": [XFF]}, "3.3.3.3"),
     ("header names are case-insensitive", scope(("x-real-ip", "4.4.4.4")), {"headers": ["X-Real-IP"]}, "4.4.4.4"),
-    ("first configured header present wins", scope(("CF-Connecting-IP", "5.5.5.5"), (XFF, "1.1.1.1")),
-     {"headers": ["CF-Connecting-IP", XFF]}, "5.5.5.5"),
-    ("IPv6 written out in full", scope((XFF, "2001:db8::1")), {"headers": [XFF]},
-     "2001:0db8:0000:0000:0000:0000:0000:0001"),
+    (
+        "first configured header present wins",
+        scope(("CF-Connecting-IP", "5.5.5.5"), (XFF, "1.1.1.1")),
+        {"headers": ["CF-Connecting-IP", XFF]},
+        "5.5.5.5",
+    ),
+    (
+        "IPv6 written out in full",
+        scope((XFF, "2001:db8::1")),
+        {"headers": [XFF]},
+        "2001:0db8:0000:0000:0000:0000:0000:0001",
+    ),
 ]
 
 
@@ -278,11 +318,14 @@ INVALID = [
     ("label with a dot", [rule("/api/a.b")], "rules.0.label", "validation_match_invalid"),
     ("label with three parts", [rule("users:list:x")], "rules.0.label", "validation_match_invalid"),
     ("maxRequests zero", [rule("/api/", 0)], "rules.0.maxRequests", "validation_required"),
-    ("maxRequests negative", [rule("/api/", -5)], "rules.0.maxRequests",
-     "validation_min_greater_equal_than_required"),
+    ("maxRequests negative", [rule("/api/", -5)], "rules.0.maxRequests", "validation_min_greater_equal_than_required"),
     ("maxRequests as text", [{**rule("/api/"), "maxRequests": "x"}], "rules.0.maxRequests", "validation_invalid_value"),
-    ("maxRequests fractional", [{**rule("/api/"), "maxRequests": 1.5}], "rules.0.maxRequests",
-     "validation_invalid_value"),
+    (
+        "maxRequests fractional",
+        [{**rule("/api/"), "maxRequests": 1.5}],
+        "rules.0.maxRequests",
+        "validation_invalid_value",
+    ),
     ("duration zero", [rule("/api/", 1, 0)], "rules.0.duration", "validation_required"),
     ("duration negative", [rule("/api/", 1, -1)], "rules.0.duration", "validation_min_greater_equal_than_required"),
     ("duration true", [{**rule("/api/"), "duration": True}], "rules.0.duration", "validation_invalid_value"),
@@ -290,10 +333,18 @@ INVALID = [
     ("rule not an object", ["x"], "rules.0", "validation_invalid_value"),
     ("second rule bad", [rule("/api/"), rule("bad label")], "rules.1.label", "validation_match_invalid"),
     ("duplicate label", [rule("*:auth"), rule("*:auth")], "rules.1.label", "validation_conflicting_rate_limit_rule"),
-    ("everyone and guests overlap", [rule("*:auth"), rule("*:auth", audience="@guest")], "rules.1.label",
-     "validation_conflicting_rate_limit_rule"),
-    ("guests then everyone overlap", [rule("*:auth", audience="@guest"), rule("*:auth")], "rules.1.label",
-     "validation_conflicting_rate_limit_rule"),
+    (
+        "everyone and guests overlap",
+        [rule("*:auth"), rule("*:auth", audience="@guest")],
+        "rules.1.label",
+        "validation_conflicting_rate_limit_rule",
+    ),
+    (
+        "guests then everyone overlap",
+        [rule("*:auth", audience="@guest"), rule("*:auth")],
+        "rules.1.label",
+        "validation_conflicting_rate_limit_rule",
+    ),
     ("enabled without rules", [], "rules", "validation_required"),
 ]
 
@@ -324,8 +375,9 @@ async def test_rules_are_checked_while_disabled_too(api: Api):
 
 
 async def test_invalid_excluded_ips(api: Api):
-    r = await api.call("PATCH", "/api/settings", "su",
-                       json={"rateLimits": {"excludedIPs": ["1.2.3.4", "nope", "10.0.0.0/8", ""]}})
+    r = await api.call(
+        "PATCH", "/api/settings", "su", json={"rateLimits": {"excludedIPs": ["1.2.3.4", "nope", "10.0.0.0/8", ""]}}
+    )
     assert r.status_code == 400
     errors = r.json()["data"]["rateLimits"]["excludedIPs"]
     assert set(errors) == {"1", "3"}
@@ -333,8 +385,16 @@ async def test_invalid_excluded_ips(api: Api):
 
 
 async def test_valid_labels_are_accepted(api: Api):
-    labels = ["users:create", "*:auth", "POST /api/collections/users/records", "GET /api/", "/", "/api", "test_a",
-              "POST /api/collections/"]
+    labels = [
+        "users:create",
+        "*:auth",
+        "POST /api/collections/users/records",
+        "GET /api/",
+        "/",
+        "/api",
+        "test_a",
+        "POST /api/collections/",
+    ]
     await set_limits(api, [rule(label) for label in labels], enabled=False)
     got = (await api.call("GET", "/api/settings", "su")).json()["rateLimits"]["rules"]
     assert [r["label"] for r in got] == labels
@@ -345,12 +405,18 @@ async def test_rate_limits_in_a_real_server(tmp_path):
     email, password = "rl@example.com", "rl-password-123"
     async with running_server(tmp_path, superuser=(email, password)) as srv:
         async with httpx.AsyncClient(base_url=srv.url, timeout=10) as c:
-            r = await c.post("/api/collections/_superusers/auth-with-password",
-                             json={"identity": email, "password": password})
+            r = await c.post(
+                "/api/collections/_superusers/auth-with-password", json={"identity": email, "password": password}
+            )
             su = {"Authorization": r.json()["token"]}
-            r = await c.patch("/api/settings", headers=su, json={
-                "rateLimits": {"enabled": True, "rules": [rule("/api/health", 2, 60), rule("*:list", 1, 60)]},
-                "trustedProxy": {"headers": ["X-Forwarded-For"]}})
+            r = await c.patch(
+                "/api/settings",
+                headers=su,
+                json={
+                    "rateLimits": {"enabled": True, "rules": [rule("/api/health", 2, 60), rule("*:list", 1, 60)]},
+                    "trustedProxy": {"headers": ["X-Forwarded-For"]},
+                },
+            )
             assert r.status_code == 200, r.text
             assert [(await c.get("/api/health")).status_code for _ in range(3)] == [200, 200, 429]
             r = await c.get("/api/health", headers={"Origin": "https://x.example.com"})

@@ -45,8 +45,10 @@ def collections_yaml() -> str:
     blocks = []
     for name, (rule, _) in RULES.items():
         rules = "\n".join(f"    {a}Rule: '{rule}'" for a in ACTIONS)
-        blocks.append(f"  - name: {name}\n{rules}\n    fields:\n      - {{name: title, type: text}}\n"
-                      "      - {name: author, type: relation, collection: users}")
+        blocks.append(
+            f"  - name: {name}\n{rules}\n    fields:\n      - {{name: title, type: text}}\n"
+            "      - {name: author, type: relation, collection: users}"
+        )
     return SCHEMA % "\n".join(blocks)
 
 
@@ -56,24 +58,31 @@ async def rapi(api: Api) -> Api:  # noqa: F811
     await api.engine.apply(lambda: [*api.engine.registry.all(), *load_schema_text(collections_yaml()).collections])
     r = await api.call("PATCH", f"/api/collections/users/records/{api.users['alice']}", "su", json={"verified": True})
     assert r.status_code == 200 and r.json()["verified"] is True, r.text
-    r = await api.call("POST", "/api/collections/members/records", "su",
-                       json={"email": "mia@example.com", "password": "password-123", "passwordConfirm": "password-123"})
+    r = await api.call(
+        "POST",
+        "/api/collections/members/records",
+        "su",
+        json={"email": "mia@example.com", "password": "password-123", "passwordConfirm": "password-123"},
+    )
     assert r.status_code == 200, r.text
     api.users["mia"] = r.json()["id"]
-    r = await api.client.post("/api/collections/members/auth-with-password",
-                              json={"identity": "mia@example.com", "password": "password-123"})
+    r = await api.client.post(
+        "/api/collections/members/auth-with-password", json={"identity": "mia@example.com", "password": "password-123"}
+    )
     assert r.status_code == 200, r.text
     api.tokens["mia"] = r.json()["token"]
-    r = await api.call("POST", "/api/apikeys", "su", json={"name": "rules", "scopes": [
-        {"collection": "*", "actions": ACTIONS}]})
+    r = await api.call(
+        "POST", "/api/apikeys", "su", json={"name": "rules", "scopes": [{"collection": "*", "actions": ACTIONS}]}
+    )
     assert r.status_code == 200, r.text
     api.tokens["key"] = r.json()["key"]
     return api
 
 
 async def seed(a: Api, coll: str) -> str:
-    r = await a.call("POST", f"/api/collections/{coll}/records", "su",
-                     json={"title": "seed", "author": a.users["alice"]})
+    r = await a.call(
+        "POST", f"/api/collections/{coll}/records", "su", json={"title": "seed", "author": a.users["alice"]}
+    )
     assert r.status_code == 200, r.text
     return r.json()["id"]
 
@@ -122,8 +131,9 @@ async def test_auth_rules(rapi: Api, coll: str):
 
 async def test_verified_rule_follows_the_record_not_the_token(rapi: Api):
     # The token was issued before alice was un-verified; the rule reads her record as it is now.
-    r = await rapi.call("PATCH", f"/api/collections/users/records/{rapi.users['alice']}", "su",
-                        json={"verified": False})
+    r = await rapi.call(
+        "PATCH", f"/api/collections/users/records/{rapi.users['alice']}", "su", json={"verified": False}
+    )
     assert r.status_code == 200
     assert not await attempt(rapi, "verified_only", "view", "alice")
     assert await attempt(rapi, "unverified_users", "view", "alice")
@@ -131,8 +141,9 @@ async def test_verified_rule_follows_the_record_not_the_token(rapi: Api):
 
 async def test_owner_rule_ignores_an_author_claimed_in_the_body(rapi: Api):
     # bob cannot create a record "as" alice, nor hand alice's record to himself.
-    r = await rapi.call("POST", "/api/collections/owned/records", "bob",
-                        json={"title": "x", "author": rapi.users["alice"]})
+    r = await rapi.call(
+        "POST", "/api/collections/owned/records", "bob", json={"title": "x", "author": rapi.users["alice"]}
+    )
     assert r.status_code == 400
     rid = await seed(rapi, "owned")
     r = await rapi.call("PATCH", f"/api/collections/owned/records/{rid}", "bob", json={"author": rapi.users["bob"]})

@@ -42,8 +42,9 @@ async def second(a: Api, **body: Any):
 
 async def rewind(a: Api, who: str = "alice") -> None:
     """Forget the last used step, so a test can sign in twice within one 30 s step."""
-    await a.engine.db.write(lambda conn: conn.execute('UPDATE "_totp" SET "lastStep" = ? WHERE "recordRef" = ?',
-                                                      [0, a.users[who]]))
+    await a.engine.db.write(
+        lambda conn: conn.execute('UPDATE "_totp" SET "lastStep" = ? WHERE "recordRef" = ?', [0, a.users[who]])
+    )
 
 
 # -- enrolment -----------------------------------------------------------------------------------------
@@ -72,8 +73,9 @@ async def test_enrol_and_confirm(api: Api) -> None:  # noqa: F811
     status = (await api.call("GET", f"{B}/totp", "alice")).json()
     assert status == {"enabled": True, "pending": False, "recoveryCodesLeft": 10}
     # The secret is never shown again, nor stored in the clear; recovery codes are stored hashed.
-    row = await api.engine.db.fetchone('SELECT "secret", "recoveryCodes" FROM "_totp" WHERE "recordRef" = ?',
-                                       [api.users["alice"]])
+    row = await api.engine.db.fetchone(
+        'SELECT "secret", "recoveryCodes" FROM "_totp" WHERE "recordRef" = ?', [api.users["alice"]]
+    )
     assert second_secret not in row[0] and not any(c in row[1] for c in codes)
     assert (await api.call("POST", f"{B}/totp/enroll", "alice")).status_code == 400
     assert (await api.call("POST", f"{B}/totp/confirm", "alice", json={"code": at(second_secret)})).status_code == 400
@@ -105,8 +107,9 @@ async def test_confirm_without_enrolment(api: Api) -> None:  # noqa: F811
     assert r.status_code == 400
 
 
-@pytest.mark.parametrize("path,method", [("/totp/enroll", "POST"), ("/totp/confirm", "POST"), ("/totp", "GET"),
-                                         ("/totp", "DELETE")])
+@pytest.mark.parametrize(
+    "path,method", [("/totp/enroll", "POST"), ("/totp/confirm", "POST"), ("/totp", "GET"), ("/totp", "DELETE")]
+)
 async def test_endpoints_need_the_records_own_token(api: Api, path: str, method: str) -> None:  # noqa: F811
     assert (await api.call(method, B + path)).status_code == 401
     assert (await api.call(method, B + path, "su")).status_code == 401  # a superuser is not a users record
@@ -179,8 +182,9 @@ async def test_totp_is_a_second_factor_only(api: Api) -> None:  # noqa: F811
     r = await api.client.post(f"{B}/auth-with-totp", content=b"{", headers={"content-type": "application/json"})
     assert r.status_code == 400
     # An mfaId of another collection does not open this one.
-    r = await api.client.post("/api/collections/_superusers/auth-with-totp", json={"mfaId": mfa_id,
-                                                                                   "code": at(secret, 1)})
+    r = await api.client.post(
+        "/api/collections/_superusers/auth-with-totp", json={"mfaId": mfa_id, "code": at(secret, 1)}
+    )
     assert r.status_code == 400
     assert (await api.client.post("/api/collections/posts/auth-with-totp", json={})).status_code == 404
     # None of those used up the code.
@@ -190,8 +194,11 @@ async def test_totp_is_a_second_factor_only(api: Api) -> None:  # noqa: F811
 async def test_expired_mfa_session(api: Api) -> None:  # noqa: F811
     secret, _ = await enrol(api)
     mfa_id = await first_factor(api)
-    await api.engine.db.write(lambda conn: conn.execute('UPDATE "_mfas" SET "created" = ? WHERE "id" = ?',
-                                                        ["2001-01-01 00:00:00.000Z", mfa_id]))
+    await api.engine.db.write(
+        lambda conn: conn.execute(
+            'UPDATE "_mfas" SET "created" = ? WHERE "id" = ?', ["2001-01-01 00:00:00.000Z", mfa_id]
+        )
+    )
     r = await second(api, mfaId=mfa_id, code=at(secret, 1))
     assert r.status_code == 400
     # The code was not spent on the expired session.
@@ -210,8 +217,12 @@ async def test_attempts_are_limited(api: Api) -> None:  # noqa: F811
     assert r.status_code == 429, r.text  # locked, even for the right code
     assert (await second(api, mfaId=mfa_id, recoveryCode=codes[0])).status_code == 429
     # The lock ends by itself.
-    await api.engine.db.write(lambda conn: conn.execute('UPDATE "_totp" SET "lockedUntil" = ? WHERE "recordRef" = ?',
-                                                        ["2001-01-01 00:00:00.000Z", api.users["alice"]]))
+    await api.engine.db.write(
+        lambda conn: conn.execute(
+            'UPDATE "_totp" SET "lockedUntil" = ? WHERE "recordRef" = ?',
+            ["2001-01-01 00:00:00.000Z", api.users["alice"]],
+        )
+    )
     assert (await second(api, mfaId=mfa_id, code=at(secret, 1))).status_code == 200
 
 
@@ -224,8 +235,12 @@ async def test_other_records_unaffected(api: Api) -> None:  # noqa: F811
 # -- disable and reset ----------------------------------------------------------------------------------
 async def test_disable(api: Api) -> None:  # noqa: F811
     secret, _ = await enrol(api)
-    for body, field in (({}, "code"), ({"code": "000000" if at(secret, 1) != "000000" else "111111"}, "code"),
-                        ({"password": "wrong-password"}, "password"), ({"code": 5}, "code")):
+    for body, field in (
+        ({}, "code"),
+        ({"code": "000000" if at(secret, 1) != "000000" else "111111"}, "code"),
+        ({"password": "wrong-password"}, "password"),
+        ({"code": 5}, "code"),
+    ):
         r = await api.call("DELETE", f"{B}/totp", "alice", json=body)
         assert r.status_code == 400 and field in r.json()["data"], (body, r.text)
     assert (await api.call("GET", f"{B}/totp", "alice")).json()["enabled"] is True
@@ -266,9 +281,12 @@ def test_sealing() -> None:
 
 async def test_unreadable_secret_is_a_clear_error(api: Api) -> None:  # noqa: F811
     secret, _ = await enrol(api)
-    await api.engine.db.write(lambda conn: conn.execute('UPDATE "_totp" SET "secret" = ? WHERE "recordRef" = ?',
-                                                        [totp.seal("another-secret", secret, "x/y"),
-                                                         api.users["alice"]]))
+    await api.engine.db.write(
+        lambda conn: conn.execute(
+            'UPDATE "_totp" SET "secret" = ? WHERE "recordRef" = ?',
+            [totp.seal("another-secret", secret, "x/y"), api.users["alice"]],
+        )
+    )
     r = await second(api, mfaId=await first_factor(api), code=at(secret, 1))
     assert r.status_code == 400 and "secret" in r.json()["message"]
 

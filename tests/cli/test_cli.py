@@ -29,8 +29,14 @@ SCHEMA = """collections:
 def baas(*args: str, cwd: Path, db_url: str = "") -> subprocess.CompletedProcess:
     extra = ["--db", db_url] if db_url and args[0] in ("schema", "superuser") and args[1] != "jsonschema" else []
     env = {**os.environ, "BAAS_FAST_HASH": "1"}
-    return subprocess.run([sys.executable, "-m", "baas.cli.main", *args, *extra], cwd=cwd, capture_output=True,
-                          text=True, timeout=60, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "baas.cli.main", *args, *extra],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
 
 
 @pytest.fixture
@@ -49,7 +55,9 @@ def test_schema_file_errors_name_file_and_line(tmp_path: Path, pg_or_sqlite: str
     assert r.returncode == 1 and "broken.yaml:" in r.stderr and "invalid YAML" in r.stderr, r.stderr
     (tmp_path / "rel.yaml").write_text(SCHEMA + "      - {name: author, type: relation, collection: nowhere}\n")
     r = baas("schema", "apply", "rel.yaml", cwd=tmp_path, db_url=pg_or_sqlite)
-    assert r.returncode == 1 and "rel.yaml:2:" in r.stderr and "collectionId" in r.stderr and "nowhere" in r.stderr, r.stderr
+    assert r.returncode == 1 and "rel.yaml:2:" in r.stderr and "collectionId" in r.stderr and "nowhere" in r.stderr, (
+        r.stderr
+    )
     r = baas("schema", "apply", "missing.yaml", cwd=tmp_path, db_url=pg_or_sqlite)
     assert r.returncode == 1 and "missing.yaml" in r.stderr
 
@@ -118,8 +126,19 @@ def test_serve_refuses_a_destructive_schema(tmp_path: Path, pg_or_sqlite: str) -
         await eng.stop()
 
     asyncio.run(seed())
-    (tmp_path / "smaller.yaml").write_text(SCHEMA.replace("      - {name: title, type: text, required: true, max: 200}\n", ""))
-    cmd = [sys.executable, "-m", "baas.cli.main", "serve", "--http", f"127.0.0.1:{free_port()}", "--schema", "smaller.yaml"]
+    (tmp_path / "smaller.yaml").write_text(
+        SCHEMA.replace("      - {name: title, type: text, required: true, max: 200}\n", "")
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "baas.cli.main",
+        "serve",
+        "--http",
+        f"127.0.0.1:{free_port()}",
+        "--schema",
+        "smaller.yaml",
+    ]
     if pg_or_sqlite:
         cmd += ["--db", pg_or_sqlite]
     r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=60)
@@ -130,8 +149,13 @@ def _serve(tmp_path: Path, port: int, db_url: str, *extra: str) -> subprocess.Po
     cmd = [sys.executable, "-m", "baas.cli.main", "serve", "--http", f"127.0.0.1:{port}", *extra]
     if db_url:
         cmd += ["--db", db_url]
-    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "BAAS_FAST_HASH": "1"})
+    proc = subprocess.Popen(
+        cmd,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "BAAS_FAST_HASH": "1"},
+    )
     for _ in range(200):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/api/health").status_code == 200:
@@ -145,17 +169,23 @@ def _serve(tmp_path: Path, port: int, db_url: str, *extra: str) -> subprocess.Po
 def test_two_servers_share_one_database(tmp_path: Path, pg_or_sqlite: str) -> None:
     """Two processes on one database (SQLite file in WAL, or PostgreSQL): a collection created
     through one is served by the other, and writes from both are seen by both."""
-    assert baas("superuser", "upsert", "root@example.com", "root-password-1", cwd=tmp_path,
-                db_url=pg_or_sqlite).returncode == 0
+    assert (
+        baas("superuser", "upsert", "root@example.com", "root-password-1", cwd=tmp_path, db_url=pg_or_sqlite).returncode
+        == 0
+    )
     p1, p2 = free_port(), free_port()
     a = _serve(tmp_path, p1, pg_or_sqlite)
     b = _serve(tmp_path, p2, pg_or_sqlite)
     try:
-        tok = httpx.post(f"http://127.0.0.1:{p1}/api/collections/_superusers/auth-with-password",
-                         json={"identity": "root@example.com", "password": "root-password-1"}).json()["token"]
-        r = httpx.post(f"http://127.0.0.1:{p1}/api/collections", headers={"Authorization": tok},
-                       json={"name": "shared", "listRule": "", "createRule": "",
-                             "fields": [{"name": "n", "type": "number"}]})
+        tok = httpx.post(
+            f"http://127.0.0.1:{p1}/api/collections/_superusers/auth-with-password",
+            json={"identity": "root@example.com", "password": "root-password-1"},
+        ).json()["token"]
+        r = httpx.post(
+            f"http://127.0.0.1:{p1}/api/collections",
+            headers={"Authorization": tok},
+            json={"name": "shared", "listRule": "", "createRule": "", "fields": [{"name": "n", "type": "number"}]},
+        )
         assert r.status_code == 200, r.text
         deadline = time.monotonic() + 10
         while httpx.get(f"http://127.0.0.1:{p2}/api/collections/shared/records").status_code == 404:

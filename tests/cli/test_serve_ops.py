@@ -44,8 +44,15 @@ class Serve:
         self.lines: list[str] = []
         self._seen = threading.Condition()
         cmd = baas_cmd("serve", "--http", f"127.0.0.1:{self.port}", *args, *(["--db", db] if db else []))
-        self.proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     start_new_session=True, env={**os.environ, "BAAS_FAST_HASH": "1"})
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+            env={**os.environ, "BAAS_FAST_HASH": "1"},
+        )
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -119,8 +126,9 @@ SIGTERM_MOMENTS = [
 ]
 
 
-def test_sigterm_ends_the_server_in_every_start_up_state(tmp_path: Path, pg_or_sqlite: str,
-                                                          serving: list[Serve]) -> None:
+def test_sigterm_ends_the_server_in_every_start_up_state(
+    tmp_path: Path, pg_or_sqlite: str, serving: list[Serve]
+) -> None:
     """Two workers, SIGTERM at each moment. Measured before the fix (granian without a kill
     timeout): the master waited for ever at 50 ms and 200 ms after the banner, in most runs."""
     for name, line, delay in SIGTERM_MOMENTS:
@@ -142,8 +150,13 @@ def test_a_taken_port_is_a_start_up_error(tmp_path: Path, pg_or_sqlite: str, ser
     first = Serve(tmp_path, "--dir", "first", "--workers", "2", db=pg_or_sqlite)
     serving.append(first)
     first.wait_healthy()
-    second = subprocess.run(baas_cmd("serve", "--http", f"127.0.0.1:{first.port}", "--dir", "second"),
-                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    second = subprocess.run(
+        baas_cmd("serve", "--http", f"127.0.0.1:{first.port}", "--dir", "second"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert second.returncode != 0
     assert f"127.0.0.1:{first.port}" in second.stderr and "already in use" in second.stderr, second.stderr
     assert not (tmp_path / "second").exists(), "nothing may be written before the port is known to be free"
@@ -152,13 +165,16 @@ def test_a_taken_port_is_a_start_up_error(tmp_path: Path, pg_or_sqlite: str, ser
 
 
 def test_dev_start_up_prints_migrations_once_plan_superuser_hint_and_a_safe_request_log(
-        tmp_path: Path, pg_or_sqlite: str, serving: list[Serve]) -> None:
+    tmp_path: Path, pg_or_sqlite: str, serving: list[Serve]
+) -> None:
     (tmp_path / "baas.yaml").write_text(SCHEMA)
     srv = Serve(tmp_path, "--schema", "baas.yaml", "--dev", "--workers", "2", db=pg_or_sqlite)
     serving.append(srv)
     srv.wait_healthy()
-    r = httpx.get(srv.url + "/api/collections/posts/records?filter=views>1&token=query-secret",
-                  headers={"Authorization": "header-secret"})
+    r = httpx.get(
+        srv.url + "/api/collections/posts/records?filter=views>1&token=query-secret",
+        headers={"Authorization": "header-secret"},
+    )
     assert r.status_code == 200
     srv.wait_line("GET /api/collections/posts/records 200")
     assert srv.terminate() == 0
@@ -174,11 +190,16 @@ def test_dev_start_up_prints_migrations_once_plan_superuser_hint_and_a_safe_requ
 
 
 def test_serve_schema_prints_the_plan_it_applied_even_a_dropped_empty_field(
-        tmp_path: Path, pg_or_sqlite: str, serving: list[Serve]) -> None:
+    tmp_path: Path, pg_or_sqlite: str, serving: list[Serve]
+) -> None:
     db = ["--db", pg_or_sqlite] if pg_or_sqlite else []
     (tmp_path / "baas.yaml").write_text(SCHEMA)
-    assert subprocess.run(baas_cmd("schema", "apply", "baas.yaml", *db), cwd=tmp_path, timeout=60,
-                          capture_output=True).returncode == 0
+    assert (
+        subprocess.run(
+            baas_cmd("schema", "apply", "baas.yaml", *db), cwd=tmp_path, timeout=60, capture_output=True
+        ).returncode
+        == 0
+    )
     (tmp_path / "smaller.yaml").write_text(SCHEMA.replace("      - {name: views, type: number, onlyInt: true}\n", ""))
     srv = Serve(tmp_path, "--schema", "smaller.yaml", "--workers", "1", db=pg_or_sqlite)
     serving.append(srv)
@@ -195,8 +216,14 @@ def test_serve_schema_prints_the_plan_it_applied_even_a_dropped_empty_field(
 
 @pytest.mark.parametrize("command", [["serve"], ["schema", "apply"], ["events", "tail"], ["files", "sweep"]])
 def test_help_shows_flags_as_flags(tmp_path: Path, command: list[str]) -> None:
-    r = subprocess.run(baas_cmd(*command, "--help"), cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                       env={**os.environ, "COLUMNS": "120"})
+    r = subprocess.run(
+        baas_cmd(*command, "--help"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "120"},
+    )
     assert r.returncode == 0 and "--help" in r.stdout, r.stderr
     assert "<bool>" not in r.stdout and "BOOLEAN" not in r.stdout, r.stdout
 

@@ -15,12 +15,20 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_js_sdk_skip_shows_its_reason(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     # every PATH entry that holds a node goes (merged-/usr systems have /bin and /usr/bin both)
-    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
-                                  if p and not os.path.exists(os.path.join(p, "node")))
+    env["PATH"] = os.pathsep.join(
+        p for p in env.get("PATH", "").split(os.pathsep) if p and not os.path.exists(os.path.join(p, "node"))
+    )
     assert shutil.which("node", path=env["PATH"]) is None
-    r = subprocess.run([sys.executable, "-m", "pytest", "tests/test_js_sdk.py", "-p", "no:cacheprovider"],
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/test_js_sdk.py", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "1 skipped" in r.stdout, r.stdout + r.stderr
     # without node the reason is "node is not installed"; without node_modules it names those
-    assert re.search(r"SKIPPED .*JS SDK test skipped: (node is not installed|tests/js/node_modules is missing)",
-                     r.stdout), r.stdout
+    assert re.search(
+        r"SKIPPED .*JS SDK test skipped: (node is not installed|tests/js/node_modules is missing)", r.stdout
+    ), r.stdout

@@ -22,7 +22,7 @@ from tests.servers import require_chromium, running_server
 pytestmark = pytest.mark.browser
 
 SU = ("founder@example.com", "founder-password-1")
-HOSTILE = ["<script>window.__xss = 1</script>", "<img src=x onerror=\"window.__xss=1\">", "javascript:alert(1)"]
+HOSTILE = ["<script>window.__xss = 1</script>", '<img src=x onerror="window.__xss=1">', "javascript:alert(1)"]
 # Every control must have a label (or an aria-label): run in the page, returns the unlabelled ones.
 UNLABELLED = """() => [...document.querySelectorAll('main input, main select, main textarea, main button')]
   .filter((c) => c.type !== 'hidden' && !(c.labels && c.labels.length) && !c.getAttribute('aria-label')
@@ -37,8 +37,9 @@ class Journey:
         self.errors: list[str] = []
 
     async def su(self) -> dict[str, str]:
-        r = await self.client.post("/api/collections/_superusers/auth-with-password",
-                                   json={"identity": SU[0], "password": SU[1]})
+        r = await self.client.post(
+            "/api/collections/_superusers/auth-with-password", json={"identity": SU[0], "password": SU[1]}
+        )
         assert r.status_code == 200, r.text
         return {"Authorization": r.json()["token"]}
 
@@ -55,8 +56,11 @@ class Journey:
 async def journey(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Journey]:
     from playwright.async_api import async_playwright, expect
 
-    async with running_server(tmp_path_factory.mktemp("console")) as srv, \
-            httpx.AsyncClient(base_url=srv.url) as client, async_playwright() as pw:
+    async with (
+        running_server(tmp_path_factory.mktemp("console")) as srv,
+        httpx.AsyncClient(base_url=srv.url) as client,
+        async_playwright() as pw,
+    ):
         browser = await pw.chromium.launch(executable_path=require_chromium(), args=["--no-sandbox"])
         try:
             page = await browser.new_page()
@@ -176,7 +180,18 @@ async def test_create_a_collection_in_the_field_editor_after_the_plan(journey: J
     posts = await journey.get("/api/collections/posts")
     by_name = {f["name"]: f for f in posts["fields"]}
     assert [f["name"] for f in posts["fields"] if not f.get("system")] == [
-        "title", "views", "published", "tags", "when", "contact", "site", "meta", "body", "author", "cover"]
+        "title",
+        "views",
+        "published",
+        "tags",
+        "when",
+        "contact",
+        "site",
+        "meta",
+        "body",
+        "author",
+        "cover",
+    ]
     assert by_name["title"]["required"] is True and by_name["title"]["max"] == 200
     assert by_name["views"]["onlyInt"] is True
     assert by_name["tags"]["values"] == ["news", "tips", HOSTILE[1]] and by_name["tags"]["maxSelect"] == 2
@@ -216,8 +231,11 @@ async def test_hostile_values_are_shown_as_text(journey: Journey) -> None:
     from playwright.async_api import expect
 
     page = journey.page
-    r = await journey.client.post("/api/collections/posts/records", headers=await journey.su(),
-                                  json={"title": HOSTILE[2], "views": 1, "body": HOSTILE[0]})
+    r = await journey.client.post(
+        "/api/collections/posts/records",
+        headers=await journey.su(),
+        json={"title": HOSTILE[2], "views": 1, "body": HOSTILE[0]},
+    )
     assert r.status_code == 200, r.text
     await page.reload()
     await expect(page.locator("#records tbody tr")).to_have_count(2)
@@ -231,8 +249,14 @@ async def test_hostile_values_are_shown_as_text(journey: Journey) -> None:
     assert await page.locator("main img, main script").count() == 0
     assert await page.evaluate("window.__xss") is None and journey.dialogs == []
     # A field name cannot carry markup at all: the API refuses it.
-    r = await journey.client.post("/api/collections/plan", headers=await journey.su(), json={
-        "action": "create", "collection": {"name": "x", "type": "base", "fields": [{"name": HOSTILE[1], "type": "text"}]}})
+    r = await journey.client.post(
+        "/api/collections/plan",
+        headers=await journey.su(),
+        json={
+            "action": "create",
+            "collection": {"name": "x", "type": "base", "fields": [{"name": HOSTILE[1], "type": "text"}]},
+        },
+    )
     assert r.status_code == 400, r.text
     await page.go_back()
 

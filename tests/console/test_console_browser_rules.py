@@ -25,11 +25,18 @@ pytestmark = pytest.mark.browser
 
 SU = ("owner@example.com", "owner-password-1")
 USERS = [("ann@example.com", "ann-password-1"), ("bob@example.com", "bob-password-1")]
-POSTS = {"name": "posts", "type": "base", "listRule": "", "viewRule": "published = true || author = @request.auth.id",
-         "fields": [{"name": "title", "type": "text", "required": True}, {"name": "published", "type": "bool"},
-                    {"name": "author", "type": "relation", "collectionId": "users", "maxSelect": 1},
-                    {"name": "cover", "type": "file", "maxSelect": 1, "thumbs": ["100x100"],
-                     "mimeTypes": ["image/png"]}]}
+POSTS = {
+    "name": "posts",
+    "type": "base",
+    "listRule": "",
+    "viewRule": "published = true || author = @request.auth.id",
+    "fields": [
+        {"name": "title", "type": "text", "required": True},
+        {"name": "published", "type": "bool"},
+        {"name": "author", "type": "relation", "collectionId": "users", "maxSelect": 1},
+        {"name": "cover", "type": "file", "maxSelect": 1, "thumbs": ["100x100"], "mimeTypes": ["image/png"]},
+    ],
+}
 
 
 class Steps:
@@ -47,8 +54,9 @@ class Steps:
         return r.json() if "json" in r.headers.get("content-type", "") else r.text
 
     async def token(self, email: str, password: str, coll: str = "users") -> str:
-        r = await self.client.post(f"/api/collections/{coll}/auth-with-password",
-                                   json={"identity": email, "password": password})
+        r = await self.client.post(
+            f"/api/collections/{coll}/auth-with-password", json={"identity": email, "password": password}
+        )
         assert r.status_code == 200, r.text
         return r.json()["token"]
 
@@ -57,8 +65,11 @@ class Steps:
 async def steps(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Steps]:
     from playwright.async_api import async_playwright, expect
 
-    async with running_server(tmp_path_factory.mktemp("console2"), superuser=SU) as srv, \
-            httpx.AsyncClient(base_url=srv.url) as client, async_playwright() as pw:
+    async with (
+        running_server(tmp_path_factory.mktemp("console2"), superuser=SU) as srv,
+        httpx.AsyncClient(base_url=srv.url) as client,
+        async_playwright() as pw,
+    ):
         browser = await pw.chromium.launch(executable_path=require_chromium(), args=["--no-sandbox"])
         try:
             page = await browser.new_page(accept_downloads=True)
@@ -70,13 +81,22 @@ async def steps(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Steps
             page.on("console", lambda m: s.errors.append(m.text) if m.type == "error" else None)
             await s.call("POST", "/api/collections", json=POSTS)
             for email, password in USERS:
-                made = await s.call("POST", "/api/collections/users/records",
-                                    json={"email": email, "password": password, "passwordConfirm": password})
+                made = await s.call(
+                    "POST",
+                    "/api/collections/users/records",
+                    json={"email": email, "password": password, "passwordConfirm": password},
+                )
                 s.ids[email] = made["id"]
-            for title, published, author in [("b public", True, USERS[1][0]), ("a ann's draft", False, USERS[0][0]),
-                                             ("c bob's draft", False, USERS[1][0])]:
-                made = await s.call("POST", "/api/collections/posts/records",
-                                    json={"title": title, "published": published, "author": s.ids[author]})
+            for title, published, author in [
+                ("b public", True, USERS[1][0]),
+                ("a ann's draft", False, USERS[0][0]),
+                ("c bob's draft", False, USERS[1][0]),
+            ]:
+                made = await s.call(
+                    "POST",
+                    "/api/collections/posts/records",
+                    json={"title": title, "published": published, "author": s.ids[author]},
+                )
                 s.ids[title] = made["id"]
             yield s
         finally:
@@ -159,8 +179,9 @@ async def test_playground_as_guest_and_as_user(steps: Steps) -> None:
     await expect(rows).to_have_count(2)
     await expect(page.locator("#playground-records")).to_contain_text("a ann's draft")
     ann = await steps.token(*USERS[0])
-    r = await steps.client.get(f"/api/collections/posts/records/{steps.ids['a ann' + chr(39) + 's draft']}",
-                               headers={"Authorization": ann})
+    r = await steps.client.get(
+        f"/api/collections/posts/records/{steps.ids['a ann' + chr(39) + 's draft']}", headers={"Authorization": ann}
+    )
     assert r.status_code == 200
 
     # a rule tried before saving: denied, and each part says what it lets through
@@ -216,7 +237,9 @@ async def test_relation_picker_and_image_thumbnail(steps: Steps) -> None:
     await page.get_by_label("author", exact=True).fill("bob@")
     await page.get_by_role("button", name=f"Choose {USERS[1][0]}").click()
     await expect(page.locator(".picker.chosen li")).to_contain_text(USERS[1][0])
-    await page.get_by_label("cover", exact=True).set_input_files({"name": "cover.png", "mimeType": "image/png", "buffer": _png()})
+    await page.get_by_label("cover", exact=True).set_input_files(
+        {"name": "cover.png", "mimeType": "image/png", "buffer": _png()}
+    )
     preview = page.locator(".previews img")
     await expect(preview).to_have_count(1)
     assert (await preview.get_attribute("src")).startswith("blob:")
@@ -224,7 +247,9 @@ async def test_relation_picker_and_image_thumbnail(steps: Steps) -> None:
     await page.get_by_role("button", name="Create").click()
     await expect(page.locator("#records tbody tr")).to_have_count(4)
 
-    rec = (await steps.call("GET", "/api/collections/posts/records?filter=" + "title%3D'd%20with%20a%20cover'"))["items"][0]
+    rec = (await steps.call("GET", "/api/collections/posts/records?filter=" + "title%3D'd%20with%20a%20cover'"))[
+        "items"
+    ][0]
     assert rec["author"] == steps.ids[USERS[1][0]] and rec["cover"].startswith("cover")
     thumb = page.locator(f'tr[data-id="{rec["id"]}"] img.thumb')
     await expect(thumb).to_have_count(1)
@@ -256,7 +281,7 @@ async def test_export_is_the_cli_export(steps: Steps) -> None:
     assert cli == await steps.call("GET", "/api/schema/export")
 
 
-HOSTILE = ["<img src=x onerror=\"window.__xss=1\">", "<script>window.__xss = 1</script>", "javascript:alert(1)"]
+HOSTILE = ['<img src=x onerror="window.__xss=1">', "<script>window.__xss = 1</script>", "javascript:alert(1)"]
 
 
 async def test_hostile_values_stay_text_in_the_new_pages(steps: Steps) -> None:
@@ -268,8 +293,11 @@ async def test_hostile_values_stay_text_in_the_new_pages(steps: Steps) -> None:
     await steps.call("PATCH", "/api/collections/posts", json={"fields": fields})
     bob = steps.ids[USERS[1][0]]
     await steps.call("PATCH", f"/api/collections/users/records/{bob}", json={"name": HOSTILE[0]})
-    await steps.call("POST", "/api/collections/posts/records",
-                     json={"title": HOSTILE[0], "published": True, "kind": HOSTILE[1], "author": bob})
+    await steps.call(
+        "POST",
+        "/api/collections/posts/records",
+        json={"title": HOSTILE[0], "published": True, "kind": HOSTILE[1], "author": bob},
+    )
     # export: select values are text in the page
     await page.reload()
     await expect(page.locator("#schema-yaml")).to_contain_text("onerror")
@@ -306,8 +334,9 @@ async def test_auth_rules_of_an_auth_collection_are_checked_and_saved(steps: Ste
     await expect(page.get_by_role("heading", name="users", exact=True)).to_be_visible()
     assert (await steps.call("GET", "/api/collections/users"))["authRule"] == "verified = true"
     # the rule now works: an unverified user may not sign in
-    r = await steps.client.post("/api/collections/users/auth-with-password",
-                                json={"identity": USERS[0][0], "password": USERS[0][1]})
+    r = await steps.client.post(
+        "/api/collections/users/auth-with-password", json={"identity": USERS[0][0], "password": USERS[0][1]}
+    )
     assert r.status_code in (400, 403), r.text
 
 

@@ -7,8 +7,13 @@ import pytest
 from baas.api.console import CSP
 from tests.harness import Console
 
-SERVED = [("/_/", "text/html"), ("/_", "text/html"), ("/_/js/app.js", "text/javascript"),
-          ("/_/js/pages/records.js", "text/javascript"), ("/_/style.css", "text/css")]
+SERVED = [
+    ("/_/", "text/html"),
+    ("/_", "text/html"),
+    ("/_/js/app.js", "text/javascript"),
+    ("/_/js/pages/records.js", "text/javascript"),
+    ("/_/style.css", "text/css"),
+]
 
 
 @pytest.mark.parametrize(("path", "kind"), SERVED, ids=[p for p, _ in SERVED])
@@ -39,9 +44,20 @@ def test_console_modules_never_parse_html() -> None:
             assert sink not in code, (path, sink)
 
 
-@pytest.mark.parametrize("path", [
-    "/_/../pyproject.toml", "/_/%2e%2e/%2e%2e/pyproject.toml", "/_/..%2f..%2fbaas%2fapp.py", "/_/../__init__.py",
-    "/_/nothing.js", "/_/js", "/_/README.md", "/_/js/app.js.map", "//_/etc/passwd"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/_/../pyproject.toml",
+        "/_/%2e%2e/%2e%2e/pyproject.toml",
+        "/_/..%2f..%2fbaas%2fapp.py",
+        "/_/../__init__.py",
+        "/_/nothing.js",
+        "/_/js",
+        "/_/README.md",
+        "/_/js/app.js.map",
+        "//_/etc/passwd",
+    ],
+)
 async def test_only_console_files_are_served(fresh: Console, path: str) -> None:
     r = await fresh.client.get(path)
     assert r.status_code == 404, (path, r.status_code, r.text[:200])

@@ -20,10 +20,12 @@ BAD_TOKENS: dict[str, Callable[[Any], str | None]] = {
     "garbage": lambda eng: "not-a-jwt",
     "signed with another secret": lambda eng: issue_installer_token("another-secret-of-a-sufficient-length-xx"),
     "expired": lambda eng: issue_installer_token(eng.secret, duration=-60),
-    "an auth token shape of another kind": lambda eng: tokens.issue(eng.secret, {"id": "installer"}, "_superusers",
-                                                                  "installer", 600, kind="auth"),
-    "installer claims signed as a record token": lambda eng: tokens.issue(eng.secret, {"id": "installer"},
-                                                                        "_superusers", "", 600, kind="installer"),
+    "an auth token shape of another kind": lambda eng: tokens.issue(
+        eng.secret, {"id": "installer"}, "_superusers", "installer", 600, kind="auth"
+    ),
+    "installer claims signed as a record token": lambda eng: tokens.issue(
+        eng.secret, {"id": "installer"}, "_superusers", "", 600, kind="installer"
+    ),
 }
 
 
@@ -66,8 +68,10 @@ async def test_create_is_refused_once_a_superuser_exists(console: Console) -> No
     r = await console.call("POST", "/api/installer", json={**GOOD, "token": token})
     assert r.status_code == 400 and r.json()["message"].startswith("A superuser already exists"), r.text
     assert await console.superusers() == 1
-    r = await console.client.post("/api/collections/_superusers/auth-with-password",
-                                  json={"identity": GOOD["email"], "password": GOOD["password"]})
+    r = await console.client.post(
+        "/api/collections/_superusers/auth-with-password",
+        json={"identity": GOOD["email"], "password": GOOD["password"]},
+    )
     assert r.status_code == 400  # nobody was created
     await console.sign_in(*SU)
 
@@ -81,14 +85,19 @@ async def test_used_link_is_spent(fresh: Console) -> None:
     assert await fresh.superusers() == 1
 
 
-@pytest.mark.parametrize(("body", "field", "code"), [
-    ({"email": "not-an-email"}, "email", "validation_is_email"),
-    ({"password": "short", "passwordConfirm": "short"}, "password", "validation_min_text_constraint"),
-    ({"passwordConfirm": "something-else-1"}, "passwordConfirm", "validation_values_mismatch"),
-    ({"email": ""}, "email", "validation_required"),
-], ids=["bad email", "short password", "confirmation differs", "no email"])
-async def test_invalid_superuser_is_a_field_error_and_creates_nothing(fresh: Console, body: dict, field: str,
-                                                                      code: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "field", "code"),
+    [
+        ({"email": "not-an-email"}, "email", "validation_is_email"),
+        ({"password": "short", "passwordConfirm": "short"}, "password", "validation_min_text_constraint"),
+        ({"passwordConfirm": "something-else-1"}, "passwordConfirm", "validation_values_mismatch"),
+        ({"email": ""}, "email", "validation_required"),
+    ],
+    ids=["bad email", "short password", "confirmation differs", "no email"],
+)
+async def test_invalid_superuser_is_a_field_error_and_creates_nothing(
+    fresh: Console, body: dict, field: str, code: str
+) -> None:
     token = issue_installer_token(fresh.engine.secret)
     r = await fresh.call("POST", "/api/installer", json={**GOOD, **body, "token": token})
     assert r.status_code == 400, r.text

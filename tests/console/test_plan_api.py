@@ -6,8 +6,12 @@ import pytest
 
 from tests.harness import Console
 
-POSTS = {"name": "posts", "type": "base", "listRule": "", "fields": [
-    {"name": "title", "type": "text", "required": True}, {"name": "views", "type": "number"}]}
+POSTS = {
+    "name": "posts",
+    "type": "base",
+    "listRule": "",
+    "fields": [{"name": "title", "type": "text", "required": True}, {"name": "views", "type": "number"}],
+}
 
 
 async def _setup(c: Console) -> str:
@@ -33,8 +37,12 @@ async def test_dropping_a_field_with_data_is_destructive_and_nothing_changes(con
     su = await _setup(console)
     fields = (await console.call("GET", "/api/collections/posts", su)).json()["fields"]
     kept = [f for f in fields if f["name"] != "views"]
-    r = await console.call("POST", "/api/collections/plan", su,
-                           json={"action": "update", "target": "posts", "collection": {"fields": kept}})
+    r = await console.call(
+        "POST",
+        "/api/collections/plan",
+        su,
+        json={"action": "update", "target": "posts", "collection": {"fields": kept}},
+    )
     assert r.status_code == 200, r.text
     plan = r.json()
     assert plan["destructive"] is True
@@ -55,8 +63,12 @@ async def test_rename_plans_a_rename_not_a_drop(console: Console) -> None:
     for f in fields:
         if f["name"] == "title":
             f["name"] = "headline"
-    r = await console.call("POST", "/api/collections/plan", su,
-                           json={"action": "update", "target": "posts", "collection": {"fields": fields}})
+    r = await console.call(
+        "POST",
+        "/api/collections/plan",
+        su,
+        json={"action": "update", "target": "posts", "collection": {"fields": fields}},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["destructive"] is False
     assert [c["action"] for c in r.json()["changes"]] == ["rename_field"]
@@ -70,19 +82,34 @@ async def test_delete_plan(console: Console) -> None:
     assert (await console.call("GET", "/api/collections/posts", su)).status_code == 200
 
 
-@pytest.mark.parametrize(("body", "status", "key"), [
-    ({"action": "explode"}, 400, "action"),
-    ({}, 400, "action"),
-    ({"action": "create"}, 400, "collection"),
-    ({"action": "create", "collection": {**POSTS, "listRule": "title ="}}, 400, "listRule"),
-    ({"action": "create", "collection": {**POSTS, "name": "users"}}, 400, "name"),
-    ({"action": "create", "collection": {**POSTS, "fields": [{"name": "x", "type": "nope"}]}}, 400, "collection"),
-    ({"action": "update", "target": "nothing-here", "collection": {}}, 404, None),
-    ({"action": "delete", "target": "_superusers"}, 400, None),
-    ({"action": "update", "target": "_superusers", "collection": {"name": "admins"}}, 400, "system"),
-], ids=["unknown action", "no action", "create without collection", "broken rule", "name taken",
-        "unknown field type", "unknown target", "system collection delete", "system collection rename"])
-async def test_bad_requests_answer_in_the_error_shape(console: Console, body: dict, status: int, key: str | None) -> None:
+@pytest.mark.parametrize(
+    ("body", "status", "key"),
+    [
+        ({"action": "explode"}, 400, "action"),
+        ({}, 400, "action"),
+        ({"action": "create"}, 400, "collection"),
+        ({"action": "create", "collection": {**POSTS, "listRule": "title ="}}, 400, "listRule"),
+        ({"action": "create", "collection": {**POSTS, "name": "users"}}, 400, "name"),
+        ({"action": "create", "collection": {**POSTS, "fields": [{"name": "x", "type": "nope"}]}}, 400, "collection"),
+        ({"action": "update", "target": "nothing-here", "collection": {}}, 404, None),
+        ({"action": "delete", "target": "_superusers"}, 400, None),
+        ({"action": "update", "target": "_superusers", "collection": {"name": "admins"}}, 400, "system"),
+    ],
+    ids=[
+        "unknown action",
+        "no action",
+        "create without collection",
+        "broken rule",
+        "name taken",
+        "unknown field type",
+        "unknown target",
+        "system collection delete",
+        "system collection rename",
+    ],
+)
+async def test_bad_requests_answer_in_the_error_shape(
+    console: Console, body: dict, status: int, key: str | None
+) -> None:
     su = await console.sign_in()
     before = (await console.call("GET", "/api/collections", su)).json()["totalItems"]
     r = await console.call("POST", "/api/collections/plan", su, json=body)
@@ -96,9 +123,12 @@ async def test_bad_requests_answer_in_the_error_shape(console: Console, body: di
 
 async def test_only_superusers_may_plan(console: Console) -> None:
     su = await console.sign_in()
-    r = await console.call("POST", "/api/collections/users/records", su,
-                           json={"email": "u@example.com", "password": "user-password-1",
-                                 "passwordConfirm": "user-password-1"})
+    r = await console.call(
+        "POST",
+        "/api/collections/users/records",
+        su,
+        json={"email": "u@example.com", "password": "user-password-1", "passwordConfirm": "user-password-1"},
+    )
     assert r.status_code == 200, r.text
     user = await console.sign_in("u@example.com", "user-password-1", collection="users")
     body = {"action": "create", "collection": POSTS}

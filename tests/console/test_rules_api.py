@@ -9,13 +9,21 @@ import pytest
 
 from tests.harness import Console
 
-POSTS = {"name": "posts", "type": "base", "listRule": "", "viewRule": "published = true || author = @request.auth.id",
-         "createRule": "@request.auth.id != '' && @request.body.author = @request.auth.id",
-         "updateRule": "author = @request.auth.id", "deleteRule": None,
-         "fields": [{"name": "title", "type": "text", "required": True},
-                    {"name": "published", "type": "bool"},
-                    {"name": "secret", "type": "text", "hidden": True},
-                    {"name": "author", "type": "relation", "collectionId": "users", "maxSelect": 1}]}
+POSTS = {
+    "name": "posts",
+    "type": "base",
+    "listRule": "",
+    "viewRule": "published = true || author = @request.auth.id",
+    "createRule": "@request.auth.id != '' && @request.body.author = @request.auth.id",
+    "updateRule": "author = @request.auth.id",
+    "deleteRule": None,
+    "fields": [
+        {"name": "title", "type": "text", "required": True},
+        {"name": "published", "type": "bool"},
+        {"name": "secret", "type": "text", "hidden": True},
+        {"name": "author", "type": "relation", "collectionId": "users", "maxSelect": 1},
+    ],
+}
 USER = {"email": "u@example.com", "password": "user-password-1", "passwordConfirm": "user-password-1"}
 
 
@@ -48,14 +56,19 @@ async def test_check_saved_collection(console: Console, case: tuple[str, bool, s
         assert saved.status_code == 400 and saved.json()["data"]["listRule"]["message"] == out["message"]
     if points_at is not None:
         assert out["position"] is not None, out
-        assert rule[out["position"]:out["position"] + out["length"]] == points_at
+        assert rule[out["position"] : out["position"] + out["length"]] == points_at
 
 
 async def test_check_a_draft_resolves_its_own_unsaved_fields(console: Console) -> None:
     su = await console.sign_in()
-    draft = {"name": "notes", "type": "base", "fields": [{"name": "body", "type": "text"},
-                                                          {"name": "parent", "type": "relation",
-                                                           "collectionId": "notes", "maxSelect": 1}]}
+    draft = {
+        "name": "notes",
+        "type": "base",
+        "fields": [
+            {"name": "body", "type": "text"},
+            {"name": "parent", "type": "relation", "collectionId": "notes", "maxSelect": 1},
+        ],
+    }
     for rule, ok in [("body ~ 'x' && parent.body != ''", True), ("title = 'x'", False)]:
         r = await console.call("POST", "/api/collections/rules/check", su, json={"collection": draft, "rule": rule})
         assert r.status_code == 200 and r.json()["ok"] is ok, r.text
@@ -66,34 +79,83 @@ async def test_check_a_draft_resolves_its_own_unsaved_fields(console: Console) -
         if f["name"] == "title":
             f["name"] = "headline"
     for rule, ok in [("headline != ''", True), ("title != ''", False)]:
-        r = await console.call("POST", "/api/collections/rules/check", su,
-                               json={"collection": {"name": "posts", "type": "base", "fields": fields}, "rule": rule})
+        r = await console.call(
+            "POST",
+            "/api/collections/rules/check",
+            su,
+            json={"collection": {"name": "posts", "type": "base", "fields": fields}, "rule": rule},
+        )
         assert r.status_code == 200 and r.json()["ok"] is ok, r.text
     assert (await console.call("GET", "/api/collections", su)).json()["totalItems"] == 3  # nothing created
 
 
-@pytest.mark.parametrize(("path", "body", "status", "key"), [
-    ("check", {"collection": "posts", "rule": 5}, 400, "rule"),
-    ("check", {"rule": "x = 1"}, 400, "collection"),
-    ("check", {"collection": "nothing-here", "rule": ""}, 404, None),
-    ("check", {"collection": {"name": "bad name!", "fields": []}, "rule": ""}, 400, "name"),
-    ("playground", {"collection": "posts", "action": "peek", "requester": {"type": "guest"}}, 400, "action"),
-    ("playground", {"collection": "posts", "action": "list", "requester": {"type": "god"}}, 400, "requester"),
-    ("playground", {"collection": "posts", "action": "list", "requester": {"type": "record", "collection": "posts",
-                                                                           "id": "x"}}, 400, "requester"),
-    ("playground", {"collection": "posts", "action": "list", "requester": {"type": "record", "collection": "users",
-                                                                           "id": "nobody"}}, 400, "requester"),
-    ("playground", {"collection": "posts", "action": "list", "requester": {"type": "apikey", "id": "nokey"}},
-     400, "requester"),
-    ("playground", {"collection": "posts", "action": "list", "rule": "nope = 1", "requester": {"type": "guest"}},
-     400, "rule"),
-    ("playground", {"collection": "posts", "action": "list", "rule": 3, "requester": {"type": "guest"}}, 400, "rule"),
-    ("playground", {"collection": "nothing", "action": "list", "requester": {"type": "guest"}}, 404, None),
-], ids=["rule not a string", "no collection", "unknown collection", "draft with a bad name", "unknown action",
-        "unknown requester type", "requester from a base collection", "unknown user", "unknown api key",
-        "invalid rule text", "rule not a string (playground)", "unknown collection (playground)"])
-async def test_bad_requests_answer_in_the_error_shape(console: Console, path: str, body: dict, status: int,
-                                                      key: str | None) -> None:
+@pytest.mark.parametrize(
+    ("path", "body", "status", "key"),
+    [
+        ("check", {"collection": "posts", "rule": 5}, 400, "rule"),
+        ("check", {"rule": "x = 1"}, 400, "collection"),
+        ("check", {"collection": "nothing-here", "rule": ""}, 404, None),
+        ("check", {"collection": {"name": "bad name!", "fields": []}, "rule": ""}, 400, "name"),
+        ("playground", {"collection": "posts", "action": "peek", "requester": {"type": "guest"}}, 400, "action"),
+        ("playground", {"collection": "posts", "action": "list", "requester": {"type": "god"}}, 400, "requester"),
+        (
+            "playground",
+            {
+                "collection": "posts",
+                "action": "list",
+                "requester": {"type": "record", "collection": "posts", "id": "x"},
+            },
+            400,
+            "requester",
+        ),
+        (
+            "playground",
+            {
+                "collection": "posts",
+                "action": "list",
+                "requester": {"type": "record", "collection": "users", "id": "nobody"},
+            },
+            400,
+            "requester",
+        ),
+        (
+            "playground",
+            {"collection": "posts", "action": "list", "requester": {"type": "apikey", "id": "nokey"}},
+            400,
+            "requester",
+        ),
+        (
+            "playground",
+            {"collection": "posts", "action": "list", "rule": "nope = 1", "requester": {"type": "guest"}},
+            400,
+            "rule",
+        ),
+        (
+            "playground",
+            {"collection": "posts", "action": "list", "rule": 3, "requester": {"type": "guest"}},
+            400,
+            "rule",
+        ),
+        ("playground", {"collection": "nothing", "action": "list", "requester": {"type": "guest"}}, 404, None),
+    ],
+    ids=[
+        "rule not a string",
+        "no collection",
+        "unknown collection",
+        "draft with a bad name",
+        "unknown action",
+        "unknown requester type",
+        "requester from a base collection",
+        "unknown user",
+        "unknown api key",
+        "invalid rule text",
+        "rule not a string (playground)",
+        "unknown collection (playground)",
+    ],
+)
+async def test_bad_requests_answer_in_the_error_shape(
+    console: Console, path: str, body: dict, status: int, key: str | None
+) -> None:
     su = await _setup(console)
     r = await console.call("POST", f"/api/collections/rules/{path}", su, json=body)
     assert r.status_code == status, r.text
@@ -107,8 +169,10 @@ async def test_only_superusers(console: Console) -> None:
     su = await _setup(console)
     assert (await console.call("POST", "/api/collections/users/records", su, json=USER)).status_code == 200
     user = await console.sign_in(USER["email"], USER["password"], collection="users")
-    for path, body in [("check", {"collection": "posts", "rule": ""}),
-                       ("playground", {"collection": "posts", "action": "list", "requester": {"type": "guest"}})]:
+    for path, body in [
+        ("check", {"collection": "posts", "rule": ""}),
+        ("playground", {"collection": "posts", "action": "list", "requester": {"type": "guest"}}),
+    ]:
         assert (await console.call("POST", f"/api/collections/rules/{path}", json=body)).status_code == 401
         assert (await console.call("POST", f"/api/collections/rules/{path}", user, json=body)).status_code == 403
 
@@ -127,13 +191,16 @@ async def _records(c: Console, su: str) -> dict[str, Any]:
     r = await c.call("POST", "/api/collections/users/records", su, json=USER)
     assert r.status_code == 200, r.text
     uid = r.json()["id"]
-    other = await c.call("POST", "/api/collections/users/records", su,
-                         json={**USER, "email": "other@example.com"})
+    other = await c.call("POST", "/api/collections/users/records", su, json={**USER, "email": "other@example.com"})
     oid = other.json()["id"]
     ids = {}
     for title, pub, author in [("public", True, oid), ("mine", False, uid), ("theirs", False, oid)]:
-        r = await c.call("POST", "/api/collections/posts/records", su,
-                         json={"title": title, "published": pub, "author": author, "secret": "s3"})
+        r = await c.call(
+            "POST",
+            "/api/collections/posts/records",
+            su,
+            json={"title": title, "published": pub, "author": author, "secret": "s3"},
+        )
         assert r.status_code == 200, r.text
         ids[title] = r.json()["id"]
     return {"user": uid, "other": oid, **ids}
@@ -166,8 +233,11 @@ async def test_playground_gives_what_the_records_api_gives(console: Console) -> 
 
     # update: only the author's own; the guest gets nothing and the clause says why
     out = await _play(console, su, collection="posts", action="update", requester=guest)
-    assert out["allowed"] is False and out["records"] == [] and out["clauses"] == [
-        {"text": "author = @request.auth.id", "holds": None, "matches": 0}]
+    assert (
+        out["allowed"] is False
+        and out["records"] == []
+        and out["clauses"] == [{"text": "author = @request.auth.id", "holds": None, "matches": 0}]
+    )
     out = await _play(console, su, collection="posts", action="update", requester=user)
     assert [r["title"] for r in out["records"]] == ["mine"]
 
@@ -190,8 +260,14 @@ async def test_playground_tries_a_rule_before_it_is_saved(console: Console) -> N
     su = await _setup(console)
     ids = await _records(console, su)
     user = {"type": "record", "collection": "users", "id": ids["user"]}
-    out = await _play(console, su, collection="posts", action="list", requester=user,
-                      rule="author = @request.auth.id && published = true")
+    out = await _play(
+        console,
+        su,
+        collection="posts",
+        action="list",
+        requester=user,
+        rule="author = @request.auth.id && published = true",
+    )
     assert out["allowed"] is False and out["records"] == []
     assert [c.get("matches") for c in out["clauses"]] == [1, 1]  # each holds alone; not together
     out = await _play(console, su, collection="posts", action="list", requester=user, rule=None)
@@ -221,4 +297,4 @@ async def test_playground_explains_at_most_twenty_parts(console: Console) -> Non
     su = await _setup(console)
     rule = " || ".join(f"title = 'p{i}'" for i in range(25))
     out = await _play(console, su, collection="posts", action="list", requester={"type": "guest"}, rule=rule)
-    assert len(out["clauses"]) == 20 and out["clauses"][0] == {"text": "title = \"p0\"", "holds": None, "matches": 0}
+    assert len(out["clauses"]) == 20 and out["clauses"][0] == {"text": 'title = "p0"', "holds": None, "matches": 0}

@@ -18,17 +18,24 @@ PER_BATCH = 5
 KILL_POINTS = (1, 10)
 
 
-async def _client(client: httpx.AsyncClient, url: str, c: int, acked: set[str], sent: set[str],
-                  state: dict, kill_after: int) -> None:
+async def _client(
+    client: httpx.AsyncClient, url: str, c: int, acked: set[str], sent: set[str], state: dict, kill_after: int
+) -> None:
     i = 0
     try:
         while True:
             i += 1
             tag = f"r{state['round']}c{c}b{i}"
             sent.add(tag)
-            r = await client.post(f"{url}/api/batch", json={"requests": [
-                {"method": "POST", "url": "/api/collections/items/records", "body": {"batch": tag, "k": k}}
-                for k in range(PER_BATCH)]})
+            r = await client.post(
+                f"{url}/api/batch",
+                json={
+                    "requests": [
+                        {"method": "POST", "url": "/api/collections/items/records", "body": {"batch": tag, "k": k}}
+                        for k in range(PER_BATCH)
+                    ]
+                },
+            )
             assert r.status_code == 200, r.text
             assert [x["status"] for x in r.json()] == [200] * PER_BATCH
             acked.add(tag)
@@ -43,18 +50,24 @@ async def test_batches_are_all_or_nothing_after_sigkill(node: Node) -> None:
     url = node.start()
     token = node.token()
     create_collection(url, token, "items", [{"name": "batch", "type": "text"}, {"name": "k", "type": "number"}])
-    r = httpx.patch(f"{url}/api/settings", headers={"Authorization": token}, timeout=30,
-                    json={"batch": {"enabled": True, "maxRequests": 50}})
+    r = httpx.patch(
+        f"{url}/api/settings",
+        headers={"Authorization": token},
+        timeout=30,
+        json={"batch": {"enabled": True, "maxRequests": 50}},
+    )
     assert r.status_code == 200, r.text
     acked: set[str] = set()
     sent: set[str] = set()
     for round_, kill_after in enumerate(KILL_POINTS):
         state = {"round": round_, "count": 0, "reached": asyncio.Event()}
         async with httpx.AsyncClient(timeout=60) as client:
-            tasks = [asyncio.create_task(_client(client, url, c, acked, sent, state, kill_after))
-                     for c in range(CLIENTS)]
-            done, _ = await asyncio.wait([asyncio.create_task(state["reached"].wait()), *tasks],
-                                         return_when=asyncio.FIRST_COMPLETED)
+            tasks = [
+                asyncio.create_task(_client(client, url, c, acked, sent, state, kill_after)) for c in range(CLIENTS)
+            ]
+            done, _ = await asyncio.wait(
+                [asyncio.create_task(state["reached"].wait()), *tasks], return_when=asyncio.FIRST_COMPLETED
+            )
             for t in done:
                 if t in tasks:
                     t.result()

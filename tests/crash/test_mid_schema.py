@@ -30,16 +30,20 @@ async def _fill(node: Node) -> None:
     if _pg_url(node):
         conn = await asyncpg.connect(_pg_url(node))
         try:
-            await conn.execute("INSERT INTO big (id, n, t) SELECT 'r' || lpad(i::text, 14, '0'), i, 'x' || i "
-                               f"FROM generate_series(1, {ROWS}) AS i")
+            await conn.execute(
+                "INSERT INTO big (id, n, t) SELECT 'r' || lpad(i::text, 14, '0'), i, 'x' || i "
+                f"FROM generate_series(1, {ROWS}) AS i"
+            )
         finally:
             await conn.close()
         return
     conn = sqlite3.connect(node.data.dir / "data.db", timeout=60)
     try:
         with conn:
-            conn.execute(f"WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {ROWS}) "
-                         "INSERT INTO big (id, n, t) SELECT printf('r%014d', i), i, 'x' || i FROM s")
+            conn.execute(
+                f"WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {ROWS}) "
+                "INSERT INTO big (id, n, t) SELECT printf('r%014d', i), i, 'x' || i FROM s"
+            )
     finally:
         conn.close()
 
@@ -48,8 +52,9 @@ async def _columns(node: Node) -> dict[str, str]:
     if _pg_url(node):
         conn = await asyncpg.connect(_pg_url(node))
         try:
-            rows = await conn.fetch("SELECT column_name, data_type FROM information_schema.columns "
-                                    "WHERE table_name = 'big'")
+            rows = await conn.fetch(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'big'"
+            )
             return {r["column_name"]: r["data_type"].lower() for r in rows}
         finally:
             await conn.close()
@@ -66,8 +71,11 @@ async def _writer_busy(node: Node) -> bool:
     if _pg_url(node):
         conn = await asyncpg.connect(_pg_url(node))
         try:
-            return bool(await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%n__conv%' "
-                                            "AND pid <> pg_backend_pid()"))
+            return bool(
+                await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%n__conv%' AND pid <> pg_backend_pid()"
+                )
+            )
         finally:
             await conn.close()
     fd = os.open(node.data.dir / "data.db-writelock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -89,8 +97,9 @@ async def test_schema_change_killed_midway_leaves_old_or_new(node: Node) -> None
     await _fill(node)
     fields = [{"id": f["id"], "name": "n", "type": "text"} if f["name"] == "n" else f for f in coll["fields"]]
     async with httpx.AsyncClient(timeout=600) as client:
-        patch = asyncio.create_task(client.patch(f"{url}/api/collections/big", headers={"Authorization": token},
-                                                 json={"fields": fields}))
+        patch = asyncio.create_task(
+            client.patch(f"{url}/api/collections/big", headers={"Authorization": token}, json={"fields": fields})
+        )
         async with asyncio.timeout(300):  # a give-up bound, not a timing assumption
             while not patch.done() and not await _writer_busy(node):
                 await asyncio.sleep(0.01)
@@ -117,6 +126,7 @@ async def test_schema_change_killed_midway_leaves_old_or_new(node: Node) -> None
     records = all_records(url, "big")
     assert len(records) == ROWS
     assert {str(rec["n"]) for rec in records} == {str(i) for i in range(1, ROWS + 1)}
-    r = httpx.post(f"{url}/api/collections/big/records", timeout=30,
-                   json={"n": 7 if n_type == "number" else "seven", "t": "after"})
+    r = httpx.post(
+        f"{url}/api/collections/big/records", timeout=30, json={"n": 7 if n_type == "number" else "seven", "t": "after"}
+    )
     assert r.status_code == 200, r.text

@@ -33,16 +33,19 @@ async def _slow_body(payload: bytes, half_sent: asyncio.Event, hold: asyncio.Eve
         if i >= len(payload) // 2 and not half_sent.is_set():
             half_sent.set()
             await hold.wait()
-        yield payload[i:i + CHUNK]
+        yield payload[i : i + CHUNK]
     yield f"\r\n--{BOUNDARY}--\r\n".encode()
 
 
-async def _slow_upload(client: httpx.AsyncClient, url: str, payload: bytes, half_sent: asyncio.Event,
-                       hold: asyncio.Event) -> None:
+async def _slow_upload(
+    client: httpx.AsyncClient, url: str, payload: bytes, half_sent: asyncio.Event, hold: asyncio.Event
+) -> None:
     try:
-        r = await client.post(f"{url}/api/collections/docs/records",
-                              content=_slow_body(payload, half_sent, hold),
-                              headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
+        r = await client.post(
+            f"{url}/api/collections/docs/records",
+            content=_slow_body(payload, half_sent, hold),
+            headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+        )
         raise AssertionError(f"a held upload was answered: {r.status_code} {r.text[:200]}")
     except httpx.TransportError:
         return
@@ -54,15 +57,23 @@ def _stored_files(node: Node, coll_id: str, rec: dict) -> list[Path]:
 
 async def test_uploads_in_flight_leave_no_dangling_file_names(node: Node) -> None:
     url = node.start()
-    coll = create_collection(url, node.token(), "docs", [
-        {"name": "label", "type": "text"},
-        {"name": "doc", "type": "file", "maxSelect": 2, "maxSize": 16 * 1024 * 1024}])
+    coll = create_collection(
+        url,
+        node.token(),
+        "docs",
+        [
+            {"name": "label", "type": "text"},
+            {"name": "doc", "type": "file", "maxSelect": 2, "maxSize": 16 * 1024 * 1024},
+        ],
+    )
     acked: dict[str, bytes] = {}
     hold = asyncio.Event()
     async with httpx.AsyncClient(timeout=120) as client:
         for i in range(3):  # finished uploads (one with two files)
-            files = [("doc", (f"f{i}-{j}.bin", os.urandom(200_000 + i), "application/octet-stream"))
-                     for j in range(1 + (i == 0))]
+            files = [
+                ("doc", (f"f{i}-{j}.bin", os.urandom(200_000 + i), "application/octet-stream"))
+                for j in range(1 + (i == 0))
+            ]
             r = await client.post(f"{url}/api/collections/docs/records", data={"label": f"done{i}"}, files=files)
             assert r.status_code == 200, r.text
             for name, (_, content, _) in zip(r.json()["doc"], (f[1] for f in files)):
@@ -84,6 +95,9 @@ async def test_uploads_in_flight_leave_no_dangling_file_names(node: Node) -> Non
         for key, content in acked.items():
             r = await client.get(f"{url}/api/files/{coll['id']}/{key}")
             assert r.status_code == 200 and r.content == content, f"acknowledged upload {key} unreadable"
-        r = await client.post(f"{url}/api/collections/docs/records", data={"label": "after"},
-                              files=[("doc", ("after.bin", b"x" * 1000, "application/octet-stream"))])
+        r = await client.post(
+            f"{url}/api/collections/docs/records",
+            data={"label": "after"},
+            files=[("doc", ("after.bin", b"x" * 1000, "application/octet-stream"))],
+        )
         assert r.status_code == 200, r.text

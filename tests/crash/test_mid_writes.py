@@ -84,10 +84,13 @@ async def test_acknowledged_writes_survive_sigkill(node: Node) -> None:
     for round_, kill_after in enumerate(KILL_POINTS):
         ledger.count, ledger.reached = 0, asyncio.Event()
         async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=WRITERS)) as client:
-            tasks = [asyncio.create_task(_writer(client, url, round_ * WRITERS + w, ledger, kill_after))
-                     for w in range(WRITERS)]
-            done, _ = await asyncio.wait([asyncio.create_task(ledger.reached.wait()), *tasks],
-                                         return_when=asyncio.FIRST_COMPLETED)
+            tasks = [
+                asyncio.create_task(_writer(client, url, round_ * WRITERS + w, ledger, kill_after))
+                for w in range(WRITERS)
+            ]
+            done, _ = await asyncio.wait(
+                [asyncio.create_task(ledger.reached.wait()), *tasks], return_when=asyncio.FIRST_COMPLETED
+            )
             for t in done:
                 if t in tasks:
                     t.result()  # a writer that stopped before the kill failed: show why

@@ -30,14 +30,25 @@ class Data:
     procs: list[subprocess.Popen] = field(default_factory=list)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(baas_cmd(*args, "--dir", str(self.dir), *self.db_args), env=ENV, check=True,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            baas_cmd(*args, "--dir", str(self.dir), *self.db_args),
+            env=ENV,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     def spawn(self, name: str, *args: str) -> tuple[subprocess.Popen, Path, Path]:
         out, err = self.dir.parent / f"{name}.out", self.dir.parent / f"{name}.err"
         with out.open("wb") as o, err.open("wb") as e:
-            proc = subprocess.Popen(baas_cmd(*args, "--dir", str(self.dir), *self.db_args), env=ENV, stdout=o,
-                                    stderr=e, start_new_session=True)
+            proc = subprocess.Popen(
+                baas_cmd(*args, "--dir", str(self.dir), *self.db_args),
+                env=ENV,
+                stdout=o,
+                stderr=e,
+                start_new_session=True,
+            )
         self.procs.append(proc)
         return proc, out, err
 
@@ -107,19 +118,34 @@ def lines(path: Path) -> list[dict[str, Any]]:
 
 
 def superuser_token(url: str) -> str:
-    r = httpx.post(f"{url}/api/collections/_superusers/auth-with-password",
-                   json={"identity": SU[0], "password": SU[1]}, timeout=30)
+    r = httpx.post(
+        f"{url}/api/collections/_superusers/auth-with-password", json={"identity": SU[0], "password": SU[1]}, timeout=30
+    )
     assert r.status_code == 200, r.text
     return r.json()["token"]
 
 
 def create_feed(url: str, token: str) -> None:
-    r = httpx.post(f"{url}/api/collections", headers={"Authorization": token}, timeout=30,
-                   json={"name": "feed", "listRule": "", "viewRule": "", "createRule": "", "updateRule": "",
-                         "deleteRule": "", "fields": [{"name": "n", "type": "number"}]})
+    r = httpx.post(
+        f"{url}/api/collections",
+        headers={"Authorization": token},
+        timeout=30,
+        json={
+            "name": "feed",
+            "listRule": "",
+            "viewRule": "",
+            "createRule": "",
+            "updateRule": "",
+            "deleteRule": "",
+            "fields": [{"name": "n", "type": "number"}],
+        },
+    )
     assert r.status_code == 200, r.text
 
 
 def wait_collection(url: str) -> None:
-    wait_until(lambda: httpx.get(f"{url}/api/collections/feed/records", timeout=5).status_code == 200, 20,
-               f"{url} never saw the feed collection")
+    wait_until(
+        lambda: httpx.get(f"{url}/api/collections/feed/records", timeout=5).status_code == 200,
+        20,
+        f"{url} never saw the feed collection",
+    )

@@ -75,8 +75,9 @@ async def test_a_failing_listener_neither_stops_the_bus_nor_loses_its_subscripti
 async def test_secrets_never_in_events(engine) -> None:
     got = Collector()
     engine.events.listen(got)
-    await create(engine, {"email": "ev@example.com", "password": "password-123", "passwordConfirm": "password-123"},
-                 coll="users")
+    await create(
+        engine, {"email": "ev@example.com", "password": "password-123", "passwordConfirm": "password-123"}, coll="users"
+    )
     (event,) = await got.wait_count(1)
     assert event.collection == "users" and event.record["email"] == "ev@example.com"
     assert "password" not in event.record and "tokenKey" not in event.record
@@ -107,20 +108,34 @@ async def test_api_batch_and_cascade_events(api) -> None:
     api.engine.events.listen(got)
     r = await api.call("PATCH", "/api/settings", "su", json={"batch": {"enabled": True}})
     assert r.status_code == 200, r.text
-    r = await api.call("POST", "/api/collections/posts/records", "alice",
-                       json={"title": "hello", "author": api.users["alice"], "published": True})
+    r = await api.call(
+        "POST",
+        "/api/collections/posts/records",
+        "alice",
+        json={"title": "hello", "author": api.users["alice"], "published": True},
+    )
     assert r.status_code == 200, r.text
     post = r.json()["id"]
-    r = await api.call("POST", "/api/batch", "su", json={"requests": [
-        {"method": "POST", "url": "/api/collections/comments/records", "body": {"post": post, "message": m}}
-        for m in ("a", "b", "c")]})
+    r = await api.call(
+        "POST",
+        "/api/batch",
+        "su",
+        json={
+            "requests": [
+                {"method": "POST", "url": "/api/collections/comments/records", "body": {"post": post, "message": m}}
+                for m in ("a", "b", "c")
+            ]
+        },
+    )
     assert r.status_code == 200, r.text
     comments = [item["body"]["id"] for item in r.json()]
     r = await api.call("DELETE", f"/api/collections/posts/records/{post}", "alice")
     assert r.status_code == 204, r.text
     events = await got.wait_count(8)
     assert [(e.collection, e.action, e.record_id) for e in events[:4]] == [
-        ("posts", "create", post), *[("comments", "create", c) for c in comments]]
+        ("posts", "create", post),
+        *[("comments", "create", c) for c in comments],
+    ]
     assert (events[7].collection, events[7].action, events[7].record_id) == ("posts", "delete", post)
     assert sorted(e.record_id for e in events[4:7]) == sorted(comments)
     assert {(e.collection, e.action) for e in events[4:7]} == {("comments", "delete")}
@@ -131,8 +146,10 @@ async def test_out_of_order_commits_are_delivered_late_not_skipped(engine, db_ur
     got = Collector()
     engine.events.listen(got)
     coll = engine.registry.get("notes")
-    insert = ('INSERT INTO "_events" ("collection_id", "collection", "record_id", "action", "record", "created") '
-              "VALUES ($1, 'notes', $2, 'create', '{}', '2030-01-01 00:00:00.000Z') RETURNING id")
+    insert = (
+        'INSERT INTO "_events" ("collection_id", "collection", "record_id", "action", "record", "created") '
+        "VALUES ($1, 'notes', $2, 'create', '{}', '2030-01-01 00:00:00.000Z') RETURNING id"
+    )
     early, late = await asyncpg.connect(db_url), await asyncpg.connect(db_url)
     try:
         t1 = early.transaction()

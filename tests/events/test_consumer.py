@@ -115,8 +115,10 @@ async def _settled(c: Any) -> list[str]:
 @pytest.mark.skipif(not PG_URL, reason="PostgreSQL only: ids can commit out of order there")
 async def test_consumer_never_passes_an_id_still_being_committed(engine, db_url) -> None:
     coll = engine.registry.get("notes")
-    insert = ('INSERT INTO "_events" ("collection_id", "collection", "record_id", "action", "record", "created") '
-              "VALUES ($1, 'notes', $2, 'create', '{}', '2030-01-01 00:00:00.000Z') RETURNING id")
+    insert = (
+        'INSERT INTO "_events" ("collection_id", "collection", "record_id", "action", "record", "created") '
+        "VALUES ($1, 'notes', $2, 'create', '{}', '2030-01-01 00:00:00.000Z') RETURNING id"
+    )
     c = engine.events.consumer("strict", start="beginning")
     assert await c.read() == []
     early, late = await asyncpg.connect(db_url), await asyncpg.connect(db_url)

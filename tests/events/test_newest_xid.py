@@ -17,8 +17,10 @@ from tests.harness import PG_URL, Collector
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="PostgreSQL only: ids can commit out of order there")
 
-INSERT = ('INSERT INTO "_events" ("collection_id", "collection", "record_id", "action", "record", "created") '
-          "VALUES ($1, 'notes', $2, 'create', '{}', '2030-01-01 00:00:00.000Z') RETURNING id")
+INSERT = (
+    'INSERT INTO "_events" ("collection_id", "collection", "record_id", "action", "record", "created") '
+    "VALUES ($1, 'notes', $2, 'create', '{}', '2030-01-01 00:00:00.000Z') RETURNING id"
+)
 
 
 async def _out_of_order(db_url: str, coll_id: str) -> tuple[asyncpg.Connection, asyncpg.transaction.Transaction]:

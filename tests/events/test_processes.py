@@ -41,8 +41,9 @@ async def _event_rows(d: Data, after: int = 0) -> list[tuple]:
     eng = Engine(_settings(d))
     await eng.db.connect()
     try:
-        return await eng.db.fetch('SELECT "id", "record_id", "action" FROM "_events" WHERE "id" > ? ORDER BY "id"',
-                                  [after])
+        return await eng.db.fetch(
+            'SELECT "id", "record_id", "action" FROM "_events" WHERE "id" > ? ORDER BY "id"', [after]
+        )
     finally:
         await eng.db.close()
 
@@ -63,6 +64,7 @@ async def test_every_process_sees_every_event(data: Data) -> None:
         eng.events.listen(got)
         start = eng.events.last_id
         async with httpx.AsyncClient(timeout=30) as client:
+
             async def write(i: int) -> str:
                 url = (a, b)[i % 2]
                 r = await client.post(f"{url}/api/collections/feed/records", json={"n": i})
@@ -157,9 +159,14 @@ async def test_sigkill_mid_stream_loses_no_committed_event(data: Data) -> None:
     assert first_ids + second_ids == all_ids  # each exactly once, in order, nothing lost
 
     before_kill = [e["id"] for e in lines(live_out)]
-    assert before_kill == all_ids[:len(before_kill)]  # in order, a prefix of the stream
-    position = int(next(line.split("\t")[1] for line in data.cli("events", "consumers").stdout.splitlines()
-                        if line.startswith("live\t")))
+    assert before_kill == all_ids[: len(before_kill)]  # in order, a prefix of the stream
+    position = int(
+        next(
+            line.split("\t")[1]
+            for line in data.cli("events", "consumers").stdout.splitlines()
+            if line.startswith("live\t")
+        )
+    )
     assert position <= (before_kill[-1] if before_kill else 0)  # saved only after printing
     resumed = [json.loads(x)["id"] for x in data.cli("events", "tail", "--consumer", "live").stdout.splitlines()]
     assert resumed == [i for i in all_ids if i > position]  # exactly the events after its position

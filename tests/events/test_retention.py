@@ -21,8 +21,11 @@ async def _age(eng, ids: list[int], days: float) -> None:
 
 async def _settings(eng, events: dict) -> None:
     value = json.dumps({"events": events})
-    await eng.db.write(lambda c: c.execute('INSERT INTO "_params" ("id", "value", "updated") VALUES (?, ?, ?)',
-                                           ["settings", value, ""]))
+    await eng.db.write(
+        lambda c: c.execute(
+            'INSERT INTO "_params" ("id", "value", "updated") VALUES (?, ?, ?)', ["settings", value, ""]
+        )
+    )
 
 
 async def _seed(eng, n: int, old: int) -> list[int]:

@@ -20,8 +20,14 @@ SU = ("root@example.com", "root-password-1")
 BINARY = b"\x00\xff\r\n--\r\n------WebKitFormBoundaryNotReally\r\n" + bytes(range(256)) * 8
 TEXT = "Grüße aus Chromium — ١٢ ✓\n".encode()
 
-COLLECTION = {"name": "uploads", "type": "base", "listRule": "", "viewRule": "", "createRule": "",
-              "fields": [{"name": "title", "type": "text"}, {"name": "docs", "type": "file", "maxSelect": 3}]}
+COLLECTION = {
+    "name": "uploads",
+    "type": "base",
+    "listRule": "",
+    "viewRule": "",
+    "createRule": "",
+    "fields": [{"name": "title", "type": "text"}, {"name": "docs", "type": "file", "maxSelect": 3}],
+}
 
 # Runs in the page: a form with a file input (filled by Playwright, as a user picking files would),
 # plus one more file from a Blob; posted with fetch as FormData, as SPA code does.
@@ -52,8 +58,9 @@ async def test_chromium_formdata_upload_is_stored_byte_for_byte(tmp_path):
     from playwright.async_api import async_playwright
 
     async with running_server(tmp_path, superuser=SU) as srv, httpx.AsyncClient(base_url=srv.url) as client:
-        r = await client.post("/api/collections/_superusers/auth-with-password",
-                              json={"identity": SU[0], "password": SU[1]})
+        r = await client.post(
+            "/api/collections/_superusers/auth-with-password", json={"identity": SU[0], "password": SU[1]}
+        )
         r = await client.post("/api/collections", json=COLLECTION, headers={"Authorization": r.json()["token"]})
         assert r.status_code == 200, r.text
 
@@ -62,13 +69,19 @@ async def test_chromium_formdata_upload_is_stored_byte_for_byte(tmp_path):
             try:
                 page = await browser.new_page()
                 sent: list[str] = []
-                page.on("request", lambda req: sent.append(req.headers.get("content-type", ""))
-                        if req.method == "POST" else None)
+                page.on(
+                    "request",
+                    lambda req: sent.append(req.headers.get("content-type", "")) if req.method == "POST" else None,
+                )
                 await page.goto(f"{srv.url}/api/health")  # the server's origin: fetch needs no CORS
                 await page.evaluate(MAKE_FORM)
-                await page.set_input_files("#docs", files=[
-                    {"name": "Browser Notes.txt", "mimeType": "text/plain", "buffer": TEXT},
-                    {"name": "RAW-Data.bin", "mimeType": "application/octet-stream", "buffer": BINARY}])
+                await page.set_input_files(
+                    "#docs",
+                    files=[
+                        {"name": "Browser Notes.txt", "mimeType": "text/plain", "buffer": TEXT},
+                        {"name": "RAW-Data.bin", "mimeType": "application/octet-stream", "buffer": BINARY},
+                    ],
+                )
                 answer = await page.evaluate(POST_FORM)
             finally:
                 await browser.close()
@@ -82,7 +95,8 @@ async def test_chromium_formdata_upload_is_stored_byte_for_byte(tmp_path):
         assert len(record["docs"]) == 3, record
         stored = await _files(client, record)
         by_prefix = {name.split("_")[0]: data for name, data in stored.items()}
-        assert by_prefix == {"browser": TEXT, "raw": BINARY, "blob": b"from a blob"}, \
-            {k: base64.b64encode(v[:40]) for k, v in by_prefix.items()}
+        assert by_prefix == {"browser": TEXT, "raw": BINARY, "blob": b"from a blob"}, {
+            k: base64.b64encode(v[:40]) for k, v in by_prefix.items()
+        }
         r = await client.get(f"/api/collections/uploads/records/{record['id']}")
         assert r.status_code == 200 and r.json()["docs"] == record["docs"]

@@ -32,4 +32,3 @@ async def test_served_content_type_is_the_stored_type_once(ctx: Ctx, filename: s
         assert r.status_code == 200, r.text
         assert r.headers.get_list("content-type") == [expected], (method, r.headers)
     assert (await ctx.get(url)).content == content
-

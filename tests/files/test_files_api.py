@@ -22,9 +22,13 @@ from tests.harness import Ctx, make_bucket, png, s3_settings
 async def rec(ctx: Ctx) -> dict[str, Any]:
     """A docs record of alice's with a protected PNG and public files: PNG, text, HTML, SVG."""
     rid = await ctx.record("docs", owner=ctx.users["alice"])
-    blobs = {"pic_abc.png": png(), "notes_abc.txt": b"plain text notes", "page_abc.html": b"<html><body>hi</body>",
-             "draw_abc.svg": b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
-             "fake_abc.png": b"not really a png"}
+    blobs = {
+        "pic_abc.png": png(),
+        "notes_abc.txt": b"plain text notes",
+        "page_abc.html": b"<html><body>hi</body>",
+        "draw_abc.svg": b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+        "fake_abc.png": b"not really a png",
+    }
     await ctx.attach("docs", rid, "pub", blobs)
     await ctx.attach("docs", rid, "doc", {"secret_abc.png": png((50, 50))})
     return {"id": rid, "base": f"/api/files/docs/{rid}", "blobs": blobs}
@@ -61,10 +65,18 @@ async def test_types_and_dispositions(ctx: Ctx, rec) -> None:
     assert fake.headers["content-type"].startswith("text/plain")
 
 
-@pytest.mark.parametrize("path", ["/api/files/docs/{id}/nope_abc.png", "/api/files/docs/nosuchrecord123/pic_abc.png",
-                                  "/api/files/nosuch/{id}/pic_abc.png", "/api/files/docs/{id}/..%2F..%2Fdata.db",
-                                  "/api/files/docs/{id}/.secret", "/api/files/docs/{id}/a%5Cb.png",
-                                  "/api/files/docs/{id}/a%00b.png"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/files/docs/{id}/nope_abc.png",
+        "/api/files/docs/nosuchrecord123/pic_abc.png",
+        "/api/files/nosuch/{id}/pic_abc.png",
+        "/api/files/docs/{id}/..%2F..%2Fdata.db",
+        "/api/files/docs/{id}/.secret",
+        "/api/files/docs/{id}/a%5Cb.png",
+        "/api/files/docs/{id}/a%00b.png",
+    ],
+)
 async def test_not_found(ctx: Ctx, rec, path: str) -> None:
     r = await ctx.get(path.format(id=rec["id"]))
     assert r.status_code == 404
@@ -178,10 +190,12 @@ async def test_protected_files(ctx: Ctx, rec) -> None:
     assert thumb.status_code == 200 and thumb.headers["content-disposition"].startswith('inline; filename="100x100_')
     # expired: a file token that ran out a minute ago
     users = ctx.eng.registry.get("users")
-    key = await ctx.eng.db.fetchval(f'SELECT {q("tokenKey")} FROM {q("users")} WHERE {q("id")} = ?',
-                                    [ctx.users["alice"]])
-    expired = tokens.issue(ctx.eng.secret, {"id": ctx.users["alice"]}, users.id, key, -60, kind="file",
-                           refreshable=False)
+    key = await ctx.eng.db.fetchval(
+        f"SELECT {q('tokenKey')} FROM {q('users')} WHERE {q('id')} = ?", [ctx.users["alice"]]
+    )
+    expired = tokens.issue(
+        ctx.eng.secret, {"id": ctx.users["alice"]}, users.id, key, -60, kind="file", refreshable=False
+    )
     assert (await ctx.get(url, params={"token": expired})).status_code == 404
     # public files of the same record need no token
     assert (await ctx.get(f"{rec['base']}/pic_abc.png")).status_code == 200
@@ -200,11 +214,22 @@ async def test_protected_file_of_superuser_only_collection(ctx: Ctx) -> None:
 
 async def test_settings_s3_secret_is_write_only_and_switches_storage(ctx: Ctx, rec, moto_endpoint) -> None:
     r = await ctx.get("/api/settings", "su")
-    assert r.json()["s3"] == {"enabled": False, "bucket": "", "region": "", "endpoint": "", "accessKey": "",
-                              "forcePathStyle": False}
+    assert r.json()["s3"] == {
+        "enabled": False,
+        "bucket": "",
+        "region": "",
+        "endpoint": "",
+        "accessKey": "",
+        "forcePathStyle": False,
+    }
     bad = await ctx.client.patch("/api/settings", json={"s3": {"enabled": True}}, headers=ctx.h("su"))
-    assert bad.status_code == 400 and set(bad.json()["data"]["s3"]) == {"bucket", "region", "endpoint", "accessKey",
-                                                                        "secret"}
+    assert bad.status_code == 400 and set(bad.json()["data"]["s3"]) == {
+        "bucket",
+        "region",
+        "endpoint",
+        "accessKey",
+        "secret",
+    }
     bad = await ctx.client.patch("/api/settings", json={"s3": {**s3_settings("ftp://x/y", "b")}}, headers=ctx.h("su"))
     assert bad.status_code == 400 and "endpoint" in bad.json()["data"]["s3"]
     assert (await ctx.get("/api/settings", "alice")).status_code == 403

@@ -67,12 +67,14 @@ class Up:
         prefix = f"{coll_id or self.albums}/"
         return sorted(i.key for i in [x async for x in self.st.list(prefix)])
 
-    async def post(self, data: dict[str, Any] | None = None, files: list | None = None, who: str | None = "su",
-                   url: str = URL) -> httpx.Response:
+    async def post(
+        self, data: dict[str, Any] | None = None, files: list | None = None, who: str | None = "su", url: str = URL
+    ) -> httpx.Response:
         return await self.client.post(url, data=data or {}, files=files or [], headers=self.ctx.h(who))
 
-    async def patch(self, rec_id: str, data: dict[str, Any] | None = None, files: list | None = None,
-                    who: str | None = "su") -> httpx.Response:
+    async def patch(
+        self, rec_id: str, data: dict[str, Any] | None = None, files: list | None = None, who: str | None = "su"
+    ) -> httpx.Response:
         return await self.client.patch(f"{URL}/{rec_id}", data=data or {}, files=files or [], headers=self.ctx.h(who))
 
     async def fetch(self, rec: dict[str, Any], name: str) -> bytes:
@@ -84,11 +86,12 @@ class Up:
 async def _setup(ctx: Ctx, backend: str, request: pytest.FixtureRequest) -> Up:
     tables = [c for c in load_schema_text(SCHEMA).collections if c.type != "view"]
     await ctx.eng.apply(lambda: [*ctx.eng.registry.all(), *tables])  # views after the tables they read
-    await ctx.eng.apply(lambda: [*ctx.eng.registry.all(), *load_schema_text(SCHEMA).collections[len(tables):]])
+    await ctx.eng.apply(lambda: [*ctx.eng.registry.all(), *load_schema_text(SCHEMA).collections[len(tables) :]])
     if backend == "s3":
         endpoint = request.getfixturevalue("moto_endpoint")
-        r = await ctx.client.patch("/api/settings", json={"s3": s3_settings(endpoint, make_bucket(endpoint))},
-                                   headers=ctx.h("su"))
+        r = await ctx.client.patch(
+            "/api/settings", json={"s3": s3_settings(endpoint, make_bucket(endpoint))}, headers=ctx.h("su")
+        )
         assert r.status_code == 200, r.text
     st = await files.storage_for(ctx.eng)
     return Up(ctx, st, ctx.eng.registry.get("albums").id, ctx.eng.registry.get("tracks").id)
@@ -116,9 +119,14 @@ def f(field: str, name: str, data: bytes, ctype: str = "application/octet-stream
 
 # -- create, update, delete ------------------------------------------------------------------
 async def test_create_with_files(up: Up) -> None:
-    r = await up.post({"title": "Trip", "count": "3"},
-                      [f("cover", "Cover Photo.PNG", PNG, "image/png"),
-                       f("photos", "a.txt", b"first"), f("photos", "notes.md", b"# second")])
+    r = await up.post(
+        {"title": "Trip", "count": "3"},
+        [
+            f("cover", "Cover Photo.PNG", PNG, "image/png"),
+            f("photos", "a.txt", b"first"),
+            f("photos", "notes.md", b"# second"),
+        ],
+    )
     assert r.status_code == 200, r.text
     rec = r.json()
     assert rec["title"] == "Trip" and rec["count"] == 3
@@ -132,8 +140,12 @@ async def test_create_with_files(up: Up) -> None:
 
 
 async def test_json_payload_as_the_sdk_sends_it(up: Up) -> None:
-    r = await up.client.post(URL, headers=up.ctx.h("su"), data={"@jsonPayload": json.dumps({"count": 7, "title": "J"})},
-                             files=[f("photos", "x.txt", b"x")])
+    r = await up.client.post(
+        URL,
+        headers=up.ctx.h("su"),
+        data={"@jsonPayload": json.dumps({"count": 7, "title": "J"})},
+        files=[f("photos", "x.txt", b"x")],
+    )
     assert r.status_code == 200, r.text
     assert (r.json()["count"], r.json()["title"], len(r.json()["photos"])) == (7, "J", 1)
 
@@ -202,8 +214,7 @@ async def test_delete_removes_files(up: Up) -> None:
 async def test_cascade_delete_removes_files(up: Up) -> None:
     album = (await up.post({}, [f("cover", "c.png", PNG)])).json()
     mp3 = b"ID3\x03\x00\x00\x00\x00\x00\x00" + b"\x00" * 64
-    track = await up.post({"album": album["id"]}, [f("audio", "song.mp3", mp3)],
-                          url="/api/collections/tracks/records")
+    track = await up.post({"album": album["id"]}, [f("audio", "song.mp3", mp3)], url="/api/collections/tracks/records")
     assert track.status_code == 200, track.text
     assert len(await up.keys(up.tracks)) == 1
     r = await up.client.delete(f"{URL}/{album['id']}", headers=up.ctx.h("su"))
@@ -221,8 +232,9 @@ async def test_single_file_field_keeps_the_last_of_several(up: Up) -> None:
 
 
 async def test_id_sent_after_the_files(up: Up) -> None:
-    r = await up.client.post(URL, headers=up.ctx.h("su"), files=[
-        f("photos", "x.txt", b"x"), ("id", (None, "myownid12345678"))])
+    r = await up.client.post(
+        URL, headers=up.ctx.h("su"), files=[f("photos", "x.txt", b"x"), ("id", (None, "myownid12345678"))]
+    )
     assert r.status_code == 200, r.text
     rec = r.json()
     assert rec["id"] == "myownid12345678"
@@ -254,10 +266,18 @@ async def test_failed_writes_leave_no_blob(up: Up) -> None:
 
 # -- bad input: a clear 400 (413) and nothing stored -----------------------------------------
 BAD = [
-    ("over maxSize", [f("cover", "c.png", png((400, 400), (1, 2, 3)) + b"\0" * 5000)], "cover",
-     "validation_file_size_limit"),
-    ("mime sniffed, not the client's type", [f("cover", "evil.png", b"<html><script>x</script>", "image/png")],
-     "cover", "validation_invalid_mime_type"),
+    (
+        "over maxSize",
+        [f("cover", "c.png", png((400, 400), (1, 2, 3)) + b"\0" * 5000)],
+        "cover",
+        "validation_file_size_limit",
+    ),
+    (
+        "mime sniffed, not the client's type",
+        [f("cover", "evil.png", b"<html><script>x</script>", "image/png")],
+        "cover",
+        "validation_invalid_mime_type",
+    ),
     ("path traversal name", [f("photos", "../../etc/passwd", b"x")], "photos", "validation_invalid_file_name"),
     ("backslash path name", [f("photos", "..\\x.txt", b"x")], "photos", "validation_invalid_file_name"),
     ("too many files", [f("photos", f"p{i}.txt", b"x") for i in range(4)], "photos", "validation_too_many_files"),
@@ -291,9 +311,11 @@ async def test_bad_upload_on_update_changes_nothing(up: Up) -> None:
 async def test_names_not_uploaded_are_refused(upl: Up) -> None:
     r = await upl.post({"cover": "someone_elses_abcdefghij.png"})
     assert r.status_code == 400
-    assert r.json()["data"]["cover"] == {"code": "validation_invalid_file",
-                                         "message": "Invalid new files: [someone_elses_abcdefghij.png].",
-                                         "params": {"invalidFiles": ["someone_elses_abcdefghij.png"]}}
+    assert r.json()["data"]["cover"] == {
+        "code": "validation_invalid_file",
+        "message": "Invalid new files: [someone_elses_abcdefghij.png].",
+        "params": {"invalidFiles": ["someone_elses_abcdefghij.png"]},
+    }
     r = await upl.client.post(URL, json={"photos": ["a_abcdefghij.txt"]}, headers=upl.ctx.h("su"))
     assert r.status_code == 400 and r.json()["data"]["photos"]["code"] == "validation_invalid_file"
 
@@ -324,8 +346,9 @@ async def test_malformed_multipart_is_refused(upl: Up) -> None:
     body = b'--XyZ\r\nContent-Disposition: form-data; name="photos"; filename="a.txt"\r\n\r\n' + b"a" * 1000
     r = await upl.client.post(URL, content=body, headers=headers)  # ends inside the file part
     assert r.status_code == 400 and "multipart" in r.json()["message"]
-    r = await upl.client.post(URL, content=b"--XyZ--\r\n", headers={**upl.ctx.h("su"),
-                                                                    "Content-Type": "multipart/form-data"})
+    r = await upl.client.post(
+        URL, content=b"--XyZ--\r\n", headers={**upl.ctx.h("su"), "Content-Type": "multipart/form-data"}
+    )
     assert r.status_code == 400 and "boundary" in r.json()["message"]
     assert await upl.keys() == []
 
@@ -401,11 +424,24 @@ async def test_client_disconnect_mid_upload_leaves_nothing(upl: Up) -> None:
     async def send(message: dict) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-             "path": URL, "raw_path": URL.encode(), "query_string": b"", "root_path": "",
-             "headers": [(b"content-type", b"multipart/form-data; boundary=b0und"), (b"host", b"testserver"),
-                         (b"authorization", upl.ctx.tokens["su"].encode())],
-             "client": ("127.0.0.1", 1), "server": ("testserver", 80)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": URL,
+        "raw_path": URL.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"content-type", b"multipart/form-data; boundary=b0und"),
+            (b"host", b"testserver"),
+            (b"authorization", upl.ctx.tokens["su"].encode()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
     await app(scope, receive, send)
     assert await upl.keys() == []
     assert (await upl.client.get(URL)).json()["totalItems"] == 0
@@ -416,15 +452,24 @@ async def test_batch_with_files(up: Up) -> None:
     r = await up.client.patch("/api/settings", json={"batch": {"enabled": True}}, headers=up.ctx.h("su"))
     assert r.status_code == 200
     old = (await up.post({"title": "old"}, [f("photos", "old.txt", b"o")])).json()
-    payload = {"requests": [
-        {"method": "POST", "url": URL, "body": {"title": "new"}},
-        {"method": "PATCH", "url": f"{URL}/{old['id']}", "body": {"title": "changed"}},
-        {"method": "PUT", "url": URL, "body": {"id": "upsertedrecord1", "title": "up"}},
-    ]}
-    r = await up.client.post("/api/batch", headers=up.ctx.h("su"), files=[
-        f("requests.0.cover", "cover.png", PNG), f("requests.0.photos", "aaa.txt", b"a"),
-        f("requests.1.photos", "bbb.txt", b"b"), f("requests.2.photos+", "uuu.txt", b"u"),
-        ("@jsonPayload", (None, json.dumps(payload)))])
+    payload = {
+        "requests": [
+            {"method": "POST", "url": URL, "body": {"title": "new"}},
+            {"method": "PATCH", "url": f"{URL}/{old['id']}", "body": {"title": "changed"}},
+            {"method": "PUT", "url": URL, "body": {"id": "upsertedrecord1", "title": "up"}},
+        ]
+    }
+    r = await up.client.post(
+        "/api/batch",
+        headers=up.ctx.h("su"),
+        files=[
+            f("requests.0.cover", "cover.png", PNG),
+            f("requests.0.photos", "aaa.txt", b"a"),
+            f("requests.1.photos", "bbb.txt", b"b"),
+            f("requests.2.photos+", "uuu.txt", b"u"),
+            ("@jsonPayload", (None, json.dumps(payload))),
+        ],
+    )
     assert r.status_code == 200, r.text
     created, changed, upserted = (x["body"] for x in r.json())
     assert created["cover"].startswith("cover_") and created["photos"][0].startswith("aaa_")
@@ -432,23 +477,38 @@ async def test_batch_with_files(up: Up) -> None:
     assert upserted["id"] == "upsertedrecord1" and upserted["photos"][0].startswith("uuu_")
     assert await up.fetch(created, created["cover"]) == PNG
     expected = [f"{up.albums}/{created['id']}/{n}" for n in (created["cover"], created["photos"][0])]
-    expected += [f"{up.albums}/{old['id']}/{changed['photos'][0]}",
-                 f"{up.albums}/upsertedrecord1/{upserted['photos'][0]}"]
+    expected += [
+        f"{up.albums}/{old['id']}/{changed['photos'][0]}",
+        f"{up.albums}/upsertedrecord1/{upserted['photos'][0]}",
+    ]
     assert await up.keys() == sorted(expected)
 
     # a failing request fails the batch: its uploads are removed, nothing changes
     before = await up.keys()
-    payload = {"requests": [{"method": "POST", "url": URL, "body": {"title": "ok"}},
-                            {"method": "POST", "url": URL, "body": {"title": "x" * 60}}]}
-    r = await up.client.post("/api/batch", headers=up.ctx.h("su"), files=[
-        f("requests.0.photos", "a.txt", b"a"), f("requests.1.photos", "b.txt", b"b"),
-        ("@jsonPayload", (None, json.dumps(payload)))])
+    payload = {
+        "requests": [
+            {"method": "POST", "url": URL, "body": {"title": "ok"}},
+            {"method": "POST", "url": URL, "body": {"title": "x" * 60}},
+        ]
+    }
+    r = await up.client.post(
+        "/api/batch",
+        headers=up.ctx.h("su"),
+        files=[
+            f("requests.0.photos", "a.txt", b"a"),
+            f("requests.1.photos", "b.txt", b"b"),
+            ("@jsonPayload", (None, json.dumps(payload))),
+        ],
+    )
     assert r.status_code == 400 and r.json()["data"]["requests"]["1"]["code"] == "batch_request_failed"
     assert await up.keys() == before
     # a bad file names its request
     payload = {"requests": [{"method": "POST", "url": URL, "body": {}}]}
-    r = await up.client.post("/api/batch", headers=up.ctx.h("su"), files=[
-        f("requests.0.cover", "x.png", b"text"), ("@jsonPayload", (None, json.dumps(payload)))])
+    r = await up.client.post(
+        "/api/batch",
+        headers=up.ctx.h("su"),
+        files=[f("requests.0.cover", "x.png", b"text"), ("@jsonPayload", (None, json.dumps(payload)))],
+    )
     assert r.status_code == 400
     assert r.json()["data"]["requests"]["0"]["response"]["data"]["cover"]["code"] == "validation_invalid_mime_type"
     assert await up.keys() == before

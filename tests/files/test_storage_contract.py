@@ -100,8 +100,14 @@ async def test_delete(storage: Storage) -> None:
 
 
 async def test_delete_prefix_and_list(storage: Storage) -> None:
-    names = [file_key("c1", "r1", "a.txt"), file_key("c1", "r1", "b.txt"), thumb_key("c1", "r1", "a.png", "100x100"),
-             file_key("c1", "r2", "a.txt"), file_key("c2", "r1", "a.txt"), file_key("c1", "r10", "z.txt")]
+    names = [
+        file_key("c1", "r1", "a.txt"),
+        file_key("c1", "r1", "b.txt"),
+        thumb_key("c1", "r1", "a.png", "100x100"),
+        file_key("c1", "r2", "a.txt"),
+        file_key("c2", "r1", "a.txt"),
+        file_key("c1", "r10", "z.txt"),
+    ]
     for name in names:
         await put_bytes(storage, name, name.encode())
     assert await keys(storage) == sorted(names)
@@ -118,8 +124,24 @@ async def test_delete_prefix_and_list(storage: Storage) -> None:
         await storage.delete_prefix("")
 
 
-@pytest.mark.parametrize("bad", ["", "/etc/passwd", "../x", "a/../b", "a/./b", "a\\b", "a/b\x00c", "a//b", "a/b/",
-                                 ".tmp/x", "a/.hidden", "C:/x", "a/b\nc"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "/etc/passwd",
+        "../x",
+        "a/../b",
+        "a/./b",
+        "a\\b",
+        "a/b\x00c",
+        "a//b",
+        "a/b/",
+        ".tmp/x",
+        "a/.hidden",
+        "C:/x",
+        "a/b\nc",
+    ],
+)
 async def test_bad_keys_are_refused(storage: Storage, bad: str) -> None:
     with pytest.raises(InvalidKey):
         await put_bytes(storage, bad, b"x")

@@ -29,15 +29,27 @@ async def layout(ctx: Ctx, st: Storage) -> dict[str, list[str]]:
     rid = await ctx.record("docs", owner="x")
     await ctx.attach("docs", rid, "pub", {"a_abc.png": png(), "b_abc.txt": b"b"})
     gone = await ctx.record("docs", owner="y")
-    temp = (await ctx.client.post("/api/collections", headers=ctx.h("su"), json={
-        "name": "temp", "type": "base", "fields": [{"name": "f", "type": "file"}]})).json()["id"]
-    keep = [file_key(docs, rid, "a_abc.png"), file_key(docs, rid, "b_abc.txt"),
-            thumb_key(docs, rid, "a_abc.png", "100x100"),
-            "misc/readme.txt",  # not the record layout
-            "strangerid/r/x.txt"]  # not a collection this server ever had
-    orphans = [file_key(docs, rid, "replaced_abc.png"), thumb_key(docs, rid, "replaced_abc.png", "50x50"),
-               file_key(docs, gone, "c_abc.png"), file_key(docs, "deletedrecord1", "d_abc.png"),
-               file_key(temp, "r1", "e_abc.png")]
+    temp = (
+        await ctx.client.post(
+            "/api/collections",
+            headers=ctx.h("su"),
+            json={"name": "temp", "type": "base", "fields": [{"name": "f", "type": "file"}]},
+        )
+    ).json()["id"]
+    keep = [
+        file_key(docs, rid, "a_abc.png"),
+        file_key(docs, rid, "b_abc.txt"),
+        thumb_key(docs, rid, "a_abc.png", "100x100"),
+        "misc/readme.txt",  # not the record layout
+        "strangerid/r/x.txt",
+    ]  # not a collection this server ever had
+    orphans = [
+        file_key(docs, rid, "replaced_abc.png"),
+        thumb_key(docs, rid, "replaced_abc.png", "50x50"),
+        file_key(docs, gone, "c_abc.png"),
+        file_key(docs, "deletedrecord1", "d_abc.png"),
+        file_key(temp, "r1", "e_abc.png"),
+    ]
     r = await ctx.client.delete(f"/api/collections/docs/records/{gone}", headers=ctx.h("su"))
     assert r.status_code == 204
     # Stored after the delete, as if the server had crashed before removing the record's files.
@@ -99,8 +111,13 @@ async def test_cli_sweep(ctx: Ctx) -> None:
     env = {**os.environ, "BAAS_SECRET": ctx.eng.secret}
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(baas_cmd("files", "sweep", *args, "--dir", data_dir, *db_args), env=env,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            baas_cmd("files", "sweep", *args, "--dir", data_dir, *db_args),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     dry = cli("--dry-run", "--older-than", "0")
     assert dry.returncode == 0, dry.stderr

@@ -35,11 +35,26 @@ def dims(data: bytes) -> tuple[int, int]:
         return im.size
 
 
-@pytest.mark.parametrize("spec, expected", [
-    ("100x100", ThumbSpec(100, 100)), ("300x100t", ThumbSpec(300, 100, "t")), ("300x100b", ThumbSpec(300, 100, "b")),
-    ("300x100f", ThumbSpec(300, 100, "f")), ("0x50", ThumbSpec(0, 50)), ("50x0", ThumbSpec(50, 0)),
-    ("0x0", None), ("100", None), ("100x100x", None), ("axb", None), ("-1x10", None), ("100X100", None),
-    ("99999x1", None), ("", None), ("100x100 ", None)])
+@pytest.mark.parametrize(
+    "spec, expected",
+    [
+        ("100x100", ThumbSpec(100, 100)),
+        ("300x100t", ThumbSpec(300, 100, "t")),
+        ("300x100b", ThumbSpec(300, 100, "b")),
+        ("300x100f", ThumbSpec(300, 100, "f")),
+        ("0x50", ThumbSpec(0, 50)),
+        ("50x0", ThumbSpec(50, 0)),
+        ("0x0", None),
+        ("100", None),
+        ("100x100x", None),
+        ("axb", None),
+        ("-1x10", None),
+        ("100X100", None),
+        ("99999x1", None),
+        ("", None),
+        ("100x100 ", None),
+    ],
+)
 def test_parse_spec(spec: str, expected) -> None:
     assert parse_spec(spec) == expected
 
@@ -51,15 +66,18 @@ def test_only_listed_sizes_are_allowed() -> None:
     assert allowed_spec("0x0", ["0x0"]) is None
 
 
-@pytest.mark.parametrize("spec, size, expected", [
-    ("50x50", (300, 200), (50, 50)),
-    ("120x40t", (300, 200), (120, 40)),
-    ("100x100f", (300, 200), (100, 67)),
-    ("500x500f", (300, 200), (300, 200)),  # fit never enlarges
-    ("0x50", (300, 200), (75, 50)),
-    ("60x0", (300, 200), (60, 40)),
-    ("600x0", (300, 200), (600, 400)),  # a plain resize does
-])
+@pytest.mark.parametrize(
+    "spec, size, expected",
+    [
+        ("50x50", (300, 200), (50, 50)),
+        ("120x40t", (300, 200), (120, 40)),
+        ("100x100f", (300, 200), (100, 67)),
+        ("500x500f", (300, 200), (300, 200)),  # fit never enlarges
+        ("0x50", (300, 200), (75, 50)),
+        ("60x0", (300, 200), (60, 40)),
+        ("600x0", (300, 200), (600, 400)),  # a plain resize does
+    ],
+)
 def test_render_sizes(spec: str, size, expected) -> None:
     data = render(io.BytesIO(image_bytes(size)), parse_spec(spec), "a.png")
     assert data is not None and dims(data) == expected
@@ -75,8 +93,10 @@ def test_crop_anchor() -> None:
         assert im.convert("RGB").getpixel((50, 25)) == (0, 0, 255)
 
 
-@pytest.mark.parametrize("fmt, name, pil", [("PNG", "a.png", "PNG"), ("JPEG", "a.jpg", "JPEG"),
-                                            ("GIF", "a.gif", "GIF"), ("WEBP", "a.webp", "WEBP")])
+@pytest.mark.parametrize(
+    "fmt, name, pil",
+    [("PNG", "a.png", "PNG"), ("JPEG", "a.jpg", "JPEG"), ("GIF", "a.gif", "GIF"), ("WEBP", "a.webp", "WEBP")],
+)
 def test_formats_follow_the_name(fmt: str, name: str, pil: str) -> None:
     data = render(io.BytesIO(image_bytes((80, 60), fmt)), parse_spec("40x40"), name)
     with Image.open(io.BytesIO(data)) as im:
@@ -103,8 +123,8 @@ def claimed_png(width: int, height: int) -> bytes:
     """A tiny PNG whose header claims ``width`` x ``height`` pixels."""
     png = bytearray(image_bytes((10, 10)))
     ihdr = png.index(b"IHDR")
-    png[ihdr + 4:ihdr + 12] = struct.pack(">II", width, height)
-    png[ihdr + 17:ihdr + 21] = struct.pack(">I", zlib.crc32(bytes(png[ihdr:ihdr + 17])))
+    png[ihdr + 4 : ihdr + 12] = struct.pack(">II", width, height)
+    png[ihdr + 17 : ihdr + 21] = struct.pack(">I", zlib.crc32(bytes(png[ihdr : ihdr + 17])))
     return bytes(png)
 
 
@@ -149,6 +169,7 @@ async def test_burst_is_bounded_and_shared(storage: Storage, monkeypatch) -> Non
         peak = max(peak, running)
         try:
             import time
+
             time.sleep(0.05)  # hold the slot so overlapping requests would show
             return real(source, spec, filename)
         finally:
@@ -157,8 +178,9 @@ async def test_burst_is_bounded_and_shared(storage: Storage, monkeypatch) -> Non
     monkeypatch.setattr(thumbs, "render", counting)
     maker = Thumbnailer(workers=2)
     specs = ["10x10", "20x20", "30x30", "40x40"]
-    results = await asyncio.gather(*(maker.ensure(storage, "c/r/pic.png", thumb_key("c", "r", "pic.png", s),
-                                                  parse_spec(s)) for s in specs * 5))
+    results = await asyncio.gather(
+        *(maker.ensure(storage, "c/r/pic.png", thumb_key("c", "r", "pic.png", s), parse_spec(s)) for s in specs * 5)
+    )
     assert all(results)
     assert calls == 4 and peak <= 2
 
@@ -168,7 +190,8 @@ async def test_too_busy_falls_back(storage: Storage) -> None:
     maker = Thumbnailer(workers=1, max_wait=0.05)
     await maker._sem.acquire()  # every worker busy
     try:
-        assert not await maker.ensure(storage, "c/r/pic.png", thumb_key("c", "r", "pic.png", "10x10"),
-                                      parse_spec("10x10"))
+        assert not await maker.ensure(
+            storage, "c/r/pic.png", thumb_key("c", "r", "pic.png", "10x10"), parse_spec("10x10")
+        )
     finally:
         maker._sem.release()

@@ -69,5 +69,7 @@ async def test_over_max_size_stores_nothing(storage: Storage) -> None:
 
 async def test_default_max_size(storage: Storage) -> None:
     with pytest.raises(FieldError):
-        await store_upload(storage, "c", "r", FileField(name="f"), "x.bin", iter_bytes(b"\x00" * (DEFAULT_MAX_SIZE + 1)))
+        await store_upload(
+            storage, "c", "r", FileField(name="f"), "x.bin", iter_bytes(b"\x00" * (DEFAULT_MAX_SIZE + 1))
+        )
     assert await keys(storage) == []

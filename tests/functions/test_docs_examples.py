@@ -38,7 +38,9 @@ async def test_the_documented_functions_answer_as_documented(tmp_path):
         assert r.status_code == 200 and r.json() == {"closed": 1}
         r = await c.post("/api/functions/refund", json={})
         assert r.status_code == 400 and r.json() == {
-            "status": 400, "message": "Nothing to refund.",
-            "data": {"order": {"code": "validation_not_paid", "message": "The order is not paid."}}}
+            "status": 400,
+            "message": "Nothing to refund.",
+            "data": {"order": {"code": "validation_not_paid", "message": "The order is not paid."}},
+        }
         r = await c.post("/api/functions/missing", json={})
         assert r.status_code == 404 and r.json()["message"] == "The requested function wasn't found."

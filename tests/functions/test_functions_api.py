@@ -116,18 +116,24 @@ async def _project(tmp_path: Path) -> tuple[str, str]:
 
 async def _user_token(run: Running) -> tuple[str, str]:
     c = run.client
-    r = await c.post("/api/collections/users/records", json={"email": "ann@example.com", "password": "password-123",
-                                                             "passwordConfirm": "password-123"})
+    r = await c.post(
+        "/api/collections/users/records",
+        json={"email": "ann@example.com", "password": "password-123", "passwordConfirm": "password-123"},
+    )
     assert r.status_code == 200, r.text
-    r = await c.post("/api/collections/users/auth-with-password",
-                     json={"identity": "ann@example.com", "password": "password-123"})
+    r = await c.post(
+        "/api/collections/users/auth-with-password", json={"identity": "ann@example.com", "password": "password-123"}
+    )
     assert r.status_code == 200, r.text
     return r.json()["token"], r.json()["record"]["id"]
 
 
 async def _api_key(run: Running) -> tuple[str, str]:
-    r = await run.client.post("/api/apikeys", headers={"Authorization": run.su},
-                              json={"name": "fn-key", "scopes": [{"collection": "ledger", "actions": ["create"]}]})
+    r = await run.client.post(
+        "/api/apikeys",
+        headers={"Authorization": run.su},
+        json={"name": "fn-key", "scopes": [{"collection": "ledger", "actions": ["create"]}]},
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     return body["key"], body["id"]
@@ -139,8 +145,14 @@ def _h(token: str | None) -> dict[str, str]:
 
 # (description, function, who, body, status, expected answer or error message fragment)
 SCENARIOS: list[tuple[str, str, str, Any, int, Any]] = [
-    ("guest calls an open function", "echo", "guest", {"x": 1}, 200,
-     {"body": {"x": 1}, "auth": None, "collection": None, "superuser": False}),
+    (
+        "guest calls an open function",
+        "echo",
+        "guest",
+        {"x": 1},
+        200,
+        {"body": {"x": 1}, "auth": None, "collection": None, "superuser": False},
+    ),
     ("unknown function is a 404", "nope", "guest", {}, 404, "wasn't found"),
     ("superuser-only function refuses a guest", "admin_only", "guest", {}, 403, "Only superusers"),
     ("superuser-only function refuses a user", "admin_only", "user", {}, 403, "Only superusers"),

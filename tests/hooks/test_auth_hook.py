@@ -25,8 +25,9 @@ async def test_auth_hook_sees_the_sign_in_and_may_change_the_answer(api: Api):
     body = r.json()
     assert body["meta"] == {"welcome": "Alice"} and body["record"]["greeting"] == "hi"
     assert seen == [("users", "password", "alice@example.com", ""), ("after", True, 200)]
-    me = await api.client.get(f"/api/collections/users/records/{api.users['alice']}",
-                              headers={"Authorization": body["token"]})
+    me = await api.client.get(
+        f"/api/collections/users/records/{api.users['alice']}", headers={"Authorization": body["token"]}
+    )
     assert me.status_code == 200  # the token the hook let through works
 
     seen.clear()
@@ -61,6 +62,8 @@ async def test_auth_hook_is_not_run_for_a_wrong_password_and_a_silent_stop_is_40
     r = await api.client.post(LOGIN, json={"identity": "alice@example.com", "password": "password-123"})
     assert r.status_code == 400 and "token" not in r.json() and calls == ["password"]
     # superusers sign in on their own collection: the tagged hook does not apply
-    r = await api.client.post("/api/collections/_superusers/auth-with-password",
-                              json={"identity": "root@example.com", "password": "root-password-1"})
+    r = await api.client.post(
+        "/api/collections/_superusers/auth-with-password",
+        json={"identity": "root@example.com", "password": "root-password-1"},
+    )
     assert r.status_code == 200

@@ -25,6 +25,7 @@ def recorder(log: list[str], name: str, *, call_next: bool = True):
         if call_next:
             await e.next()
         log.append(f"<{name}")
+
     handler.__qualname__ = name
     return handler
 
@@ -32,6 +33,7 @@ def recorder(log: list[str], name: str, *, call_next: bool = True):
 async def run(hook: Hook, e: Event, log: list[str]) -> bool:
     async def final(_: Event) -> None:
         log.append("op")
+
     return await hook.trigger(e, final)
 
 
@@ -72,6 +74,7 @@ async def test_next_twice_runs_the_rest_once():
     async def twice(e: Event) -> None:
         await e.next()
         await e.next()
+
     hook.bind(twice)
     hook.bind(recorder(log, "b"), priority=1)
     assert await run(hook, event(), log)
@@ -141,6 +144,7 @@ async def test_api_errors_pass_through_unchanged():
 
     async def refuse(e: Event) -> None:
         raise Forbidden("No posts on Sundays.")
+
     hook.bind(recorder(log, "outer"))
     hook.bind(refuse, priority=1)
     with pytest.raises(Forbidden) as info:
@@ -154,6 +158,7 @@ async def test_other_exceptions_become_a_logged_500(caplog):
 
     async def broken(e: Event) -> None:
         raise KeyError("oops")
+
     hook.bind(broken)
     with caplog.at_level(logging.ERROR, logger="baas.hooks"):
         with pytest.raises(HookError) as info:
@@ -173,8 +178,10 @@ async def test_the_operations_own_errors_are_not_blamed_on_handlers(caplog):
         with pytest.raises(RuntimeError):
             await hook.trigger(event(), failing_op)
         with pytest.raises(BadRequest):
+
             async def bad_op(_: Event) -> None:
                 raise BadRequest("invalid")
+
             await hook.trigger(event(), bad_op)
     assert "hook handler" not in caplog.text
 
@@ -193,6 +200,7 @@ async def test_a_handler_may_change_the_event_before_and_read_it_after():
 
     async def op(ev: RecordEvent) -> None:
         seen.update(ev.record)
+
     await hook.trigger(e, op)
     assert seen == {"title": "X"} and e.record == {"title": "X", "after": True}
 
@@ -200,9 +208,19 @@ async def test_a_handler_may_change_the_event_before_and_read_it_after():
 def test_registry_lists_every_point_and_rejects_bad_handlers():
     hooks = Hooks()
     names = set(hooks.points())
-    assert {"on_record_create", "on_record_update", "on_record_delete", "on_record_after_create_success",
-            "on_record_after_update_success", "on_record_after_delete_success", "on_record_list_request",
-            "on_record_view_request", "on_record_auth_request", "on_start", "on_stop"} == names
+    assert {
+        "on_record_create",
+        "on_record_update",
+        "on_record_delete",
+        "on_record_after_create_success",
+        "on_record_after_update_success",
+        "on_record_after_delete_success",
+        "on_record_list_request",
+        "on_record_view_request",
+        "on_record_auth_request",
+        "on_start",
+        "on_stop",
+    } == names
     with pytest.raises(TypeError):
         hooks.on_record_create.bind("not a function")  # type: ignore[arg-type]
     with pytest.raises(ValueError):

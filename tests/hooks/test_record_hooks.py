@@ -17,8 +17,7 @@ async def count_rows(api: Api, table: str, where: str = "", params: list | None 
 
 
 async def events_for(api: Api, record_id: str) -> list[str]:
-    rows = await api.engine.db.fetch('SELECT "action" FROM "_events" WHERE "record_id" = ? ORDER BY "id"',
-                                     [record_id])
+    rows = await api.engine.db.fetch('SELECT "action" FROM "_events" WHERE "record_id" = ? ORDER BY "id"', [record_id])
     return [r[0] for r in rows]
 
 
@@ -68,8 +67,11 @@ async def test_before_hook_abort_is_a_clean_error_and_writes_nothing(api: Api):
     api.engine.hooks.on_record_create.bind(refuse, tags="comments")
     r = await api.call("POST", C, json={"message": "buy spam"})
     assert r.status_code == 400
-    assert r.json() == {"status": 400, "message": "No spam.",
-                        "data": {"message": {"code": "validation_spam", "message": "Spam."}}}
+    assert r.json() == {
+        "status": 400,
+        "message": "No spam.",
+        "data": {"message": {"code": "validation_spam", "message": "Spam."}},
+    }
     assert await count_rows(api, "comments") == 0
     assert await count_rows(api, "_events", ' WHERE "collection" = ?', ["comments"]) == 0
     ok = await api.call("POST", C, json={"message": "fine"})
@@ -123,8 +125,9 @@ async def test_tagged_hooks_leave_other_collections_on_the_plain_path(api: Api):
 
     api.engine.hooks.on_record_create.bind_for("posts", only_posts)
     assert (await api.call("POST", C, json={"message": "x"})).status_code == 200
-    r = await api.call("POST", "/api/collections/posts/records", "alice",
-                       json={"title": "t", "author": api.users["alice"]})
+    r = await api.call(
+        "POST", "/api/collections/posts/records", "alice", json={"title": "t", "author": api.users["alice"]}
+    )
     assert r.status_code == 200, r.text
     assert calls == ["posts"]
 
@@ -153,13 +156,18 @@ async def test_update_hook_sees_the_original_and_its_changes_are_written(api: Ap
     api.engine.hooks.on_record_update.bind_for("comments", move, priority=-1)
     r = await api.call("PATCH", f"{C}/{created['id']}", json={"message": "third"})
     assert r.status_code == 400 and r.json()["data"]["id"]["code"] == "validation_id_change"
-    assert await api.engine.db.fetchval('SELECT "message" FROM "comments" WHERE "id" = ?',
-                                        [created["id"]]) == "second (edited)"
+    assert (
+        await api.engine.db.fetchval('SELECT "message" FROM "comments" WHERE "id" = ?', [created["id"]])
+        == "second (edited)"
+    )
 
 
 async def test_a_hook_may_touch_a_field_the_body_did_not(api: Api):
-    post = (await api.call("POST", "/api/collections/posts/records", "alice",
-                           json={"title": "t", "author": api.users["alice"]})).json()
+    post = (
+        await api.call(
+            "POST", "/api/collections/posts/records", "alice", json={"title": "t", "author": api.users["alice"]}
+        )
+    ).json()
 
     async def count_views(e: RecordEvent) -> None:
         e.record["views"] = (e.original["views"] or 0) + 1
@@ -223,8 +231,11 @@ async def test_after_hooks_run_after_the_commit_and_not_on_failure(api: Api):
     rec = (await api.call("POST", C, json={"message": "a"})).json()
     await api.call("PATCH", f"{C}/{rec['id']}", json={"message": "b"})
     await api.call("DELETE", f"{C}/{rec['id']}")
-    assert seen == [("create", rec["id"], "a", 1, "comments"), ("update", rec["id"], "b", 1, "comments"),
-                    ("delete", rec["id"], "b", 0, "comments")]
+    assert seen == [
+        ("create", rec["id"], "a", 1, "comments"),
+        ("update", rec["id"], "b", 1, "comments"),
+        ("delete", rec["id"], "b", 0, "comments"),
+    ]
 
     seen.clear()
     r = await api.call("POST", C, json={"message": "x", "post": "missing-post-id"})
@@ -234,6 +245,7 @@ async def test_after_hooks_run_after_the_commit_and_not_on_failure(api: Api):
 
     async def refuse(e: RecordEvent) -> None:
         raise BadRequest("no")
+
     hooks.on_record_create.bind_for("comments", refuse)
     assert (await api.call("POST", C, json={"message": "x"})).status_code == 400
     assert seen == []
@@ -288,6 +300,7 @@ async def test_list_request_hook_can_answer_by_itself_or_refuse(api: Api):
 
     async def silent(e: RecordListEvent) -> None:
         return None
+
     api.engine.hooks.on_record_list_request.bind_for("comments", silent, priority=-1)
     assert (await api.call("GET", C, "alice")).status_code == 400
 
@@ -331,17 +344,21 @@ async def test_batch_runs_hooks_per_operation_and_after_hooks_after_the_commit(a
     hooks.on_record_after_create_success.bind_for("comments", done)
     hooks.on_record_after_delete_success.bind_for("comments", done)
 
-    ops = [{"method": "POST", "url": C, "body": {"message": "one"}},
-           {"method": "POST", "url": C, "body": {"message": "bad"}}]
+    ops = [
+        {"method": "POST", "url": C, "body": {"message": "one"}},
+        {"method": "POST", "url": C, "body": {"message": "bad"}},
+    ]
     r = await api.call("POST", "/api/batch", json={"requests": ops})
     assert r.status_code == 400
     assert r.json()["data"]["requests"]["1"]["response"]["message"] == "Bad message."
     assert before == ["one", "bad"] and after == []
     assert await count_rows(api, "comments") == 0
 
-    ops = [{"method": "POST", "url": C, "body": {"message": "one", "id": "batchcomment001"}},
-           {"method": "POST", "url": C, "body": {"message": "two"}},
-           {"method": "DELETE", "url": f"{C}/batchcomment001"}]
+    ops = [
+        {"method": "POST", "url": C, "body": {"message": "one", "id": "batchcomment001"}},
+        {"method": "POST", "url": C, "body": {"message": "two"}},
+        {"method": "DELETE", "url": f"{C}/batchcomment001"},
+    ]
     r = await api.call("POST", "/api/batch", json={"requests": ops})
     assert r.status_code == 200, r.text
     assert [x["body"]["message"] for x in r.json()[:2]] == ["one!", "two!"]

@@ -50,14 +50,18 @@ async def test_the_documented_jobs_schedule_and_run(tmp_path):
             assert runs[0]["status"] == "success" and runs[0]["trigger"] == "manual", runs
         runs = await wait_runs(run, "nightly-report", 1)
         assert runs[0]["output"] == '{"format":"pdf","job":"nightly-report"}'
-        assert (await run.client.post("/api/crons/unknown", headers=su)).json()["message"] == \
-            "Missing or invalid cron job"
+        assert (await run.client.post("/api/crons/unknown", headers=su)).json()[
+            "message"
+        ] == "Missing or invalid cron job"
 
 
-@pytest.mark.parametrize("bad,good", [
-    ('schedule: "0 25 * * *"', 'schedule: "0 3 * * *"'),
-    ("timezone: Europe/Pariss", "timezone: Europe/Paris"),
-])
+@pytest.mark.parametrize(
+    "bad,good",
+    [
+        ('schedule: "0 25 * * *"', 'schedule: "0 3 * * *"'),
+        ("timezone: Europe/Pariss", "timezone: Europe/Paris"),
+    ],
+)
 def test_the_documented_errors_are_the_real_ones(bad, good):
     text = yaml_example().replace(good, bad, 1)
     with pytest.raises(SchemaError) as err:

@@ -46,8 +46,9 @@ async def test_list_run_and_history(tmp_path: Path):
     env = {**os.environ, "BAAS_PROJECT": ""}
 
     def baas(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(baas_cmd(*args, *where), capture_output=True, text=True, timeout=120, env=env,
-                              cwd=root)  # ./baas.yaml is the default project
+        return subprocess.run(
+            baas_cmd(*args, *where), capture_output=True, text=True, timeout=120, env=env, cwd=root
+        )  # ./baas.yaml is the default project
 
     try:
         run = baas("jobs", "run", "adder")

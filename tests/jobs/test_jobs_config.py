@@ -31,8 +31,11 @@ BAD = [
     ("six cron fields", 'schedule: "0 * * * * *"\n    task: events.prune', "must have 5 fields"),
     ("an interval under a second", 'schedule: "@every 0s"\n    task: events.prune', "at least 1s"),
     ("unknown macro", 'schedule: "@sometimes"\n    task: events.prune', "unknown schedule"),
-    ("unknown timezone", 'schedule: "@hourly"\n    timezone: Mars/Olympus\n    task: events.prune',
-     "unknown timezone 'Mars/Olympus'"),
+    (
+        "unknown timezone",
+        'schedule: "@hourly"\n    timezone: Mars/Olympus\n    task: events.prune',
+        "unknown timezone 'Mars/Olympus'",
+    ),
     ("unknown built-in task", 'schedule: "@hourly"\n    task: backups.make', "unknown task 'backups.make'"),
     ("no target", 'schedule: "@hourly"', "give exactly one target"),
     ("two targets", 'schedule: "@hourly"\n    task: events.prune\n    function: f', "give exactly one target"),
@@ -62,8 +65,9 @@ def _project(tmp_path: Path) -> Path:
     pkg = unique("nofns")
     root = tmp_path / "proj"
     (root / pkg).mkdir(parents=True)
-    (root / pkg / "__init__.py").write_text("from baas.functions import function\n\n"
-                                            "@function()\nasync def real(ctx):\n    return 1\n")
+    (root / pkg / "__init__.py").write_text(
+        "from baas.functions import function\n\n@function()\nasync def real(ctx):\n    return 1\n"
+    )
     path = root / "baas.yaml"
     path.write_text(HEAD + f'  - name: ghost\n    schedule: "@hourly"\n    function: missing\nfunctions: {pkg}\n')
     return path
@@ -95,8 +99,12 @@ async def test_an_unknown_function_stops_the_start_and_applies_nothing(tmp_path)
 def test_the_cli_reports_an_unknown_function_with_file_and_line(tmp_path):
     path = _project(tmp_path)
     db = ["--db", PG_URL] if PG_URL else []
-    run = subprocess.run(baas_cmd("jobs", "list", "--project", str(path), "--dir", str(tmp_path / "d"), *db),
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        baas_cmd("jobs", "list", "--project", str(path), "--dir", str(tmp_path / "d"), *db),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 1, run.stdout + run.stderr
     assert f"{path}:9: job 'ghost': unknown function 'missing'" in run.stderr
 

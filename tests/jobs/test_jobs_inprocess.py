@@ -9,7 +9,7 @@ from pathlib import Path
 from baas.jobs import store
 from tests.harness import app_for, unique, wait_runs
 
-FUNCTIONS = '''
+FUNCTIONS = """
 import asyncio
 
 from baas.functions import function
@@ -41,7 +41,7 @@ async def waits(ctx):
 @function()
 async def sleepy(ctx):
     await asyncio.Event().wait()   # never set: only the job timeout ends it
-'''
+"""
 
 PKG = [""]
 JOBS = """
@@ -134,16 +134,17 @@ async def test_crons_api_lists_jobs_as_pocketbase_and_guards_superusers(tmp_path
 async def test_overlap_skip_records_the_tick_as_skipped_while_a_run_is_active(tmp_path):
     async with app_for(tmp_path, project(tmp_path)) as run:
         db, sched = run.engine.db, run.engine.jobs
-        first = await store.claim(db, "sleepy", "2030-01-01 00:00:00.000Z", sched.owner, overlap="skip",
-                                  lease=sched.lease)
+        first = await store.claim(
+            db, "sleepy", "2030-01-01 00:00:00.000Z", sched.owner, overlap="skip", lease=sched.lease
+        )
         assert first is not None and first["status"] == "running"
         again = await store.claim(db, "sleepy", "2030-01-01 00:00:00.000Z", "other", overlap="skip", lease=sched.lease)
         assert again is None  # the same tick is claimed once
-        second = await store.claim(db, "sleepy", "2030-01-01 00:01:00.000Z", "other", overlap="skip",
-                                   lease=sched.lease)
+        second = await store.claim(db, "sleepy", "2030-01-01 00:01:00.000Z", "other", overlap="skip", lease=sched.lease)
         assert second is not None and second["status"] == "skipped"
-        queued = await store.claim(db, "sleepy", "2030-01-01 00:02:00.000Z", "other", overlap="queue",
-                                   lease=sched.lease)
+        queued = await store.claim(
+            db, "sleepy", "2030-01-01 00:02:00.000Z", "other", overlap="queue", lease=sched.lease
+        )
         assert queued["status"] == "queued"
         assert not await store.start_queued(db, queued["id"], "sleepy", queued["scheduled"])
         await store.finish(db, first["id"], "success", "", "")
@@ -154,8 +155,11 @@ async def test_a_run_without_heartbeat_is_reaped_as_abandoned(tmp_path):
     async with app_for(tmp_path, project(tmp_path)) as run:
         db = run.engine.db
         dead = await store.claim(db, "flaky", "2030-01-01 00:00:00.000Z", "dead-process", overlap="skip", lease=30)
-        await db.write(lambda c: c.execute('UPDATE "_job_runs" SET "heartbeat" = ? WHERE "id" = ?',
-                                           ["2000-01-01 00:00:00.000Z", dead["id"]]))
+        await db.write(
+            lambda c: c.execute(
+                'UPDATE "_job_runs" SET "heartbeat" = ? WHERE "id" = ?', ["2000-01-01 00:00:00.000Z", dead["id"]]
+            )
+        )
         nxt = await store.claim(db, "flaky", "2030-01-01 00:01:00.000Z", "alive", overlap="skip", lease=30)
         assert nxt["status"] == "running"  # not skipped: the dead run no longer counts
         rows = {r["id"]: r for r in await store.history(db, "flaky")}
@@ -167,8 +171,9 @@ async def test_retention_deletes_old_finished_runs_only(tmp_path):
         db = run.engine.db
         old = await store.claim(db, "flaky", "2001-01-01 00:00:00.000Z", "x", overlap="queue", lease=30)
         await store.finish(db, old["id"], "success", "", "")
-        stuck = await store.claim(db, "prune", "2001-01-01 00:00:00.000Z", run.engine.jobs.owner, overlap="queue",
-                                  lease=1e9)  # still running: never pruned
+        stuck = await store.claim(
+            db, "prune", "2001-01-01 00:00:00.000Z", run.engine.jobs.owner, overlap="queue", lease=1e9
+        )  # still running: never pruned
         recent = await store.claim(db, "flaky", "2999-01-01 00:00:00.000Z", "x", overlap="queue", lease=1e9)
         assert await store.prune(db, 30) == 1
         left = {r["id"] for r in await store.history(db, "", 1000)}

@@ -81,8 +81,9 @@ def project(tmp_path: Path, extra: str = "") -> Path:
 
 
 def su_token(url: str) -> str:
-    r = httpx.post(f"{url}/api/collections/_superusers/auth-with-password",
-                   json={"identity": SU[0], "password": SU[1]}, timeout=30)
+    r = httpx.post(
+        f"{url}/api/collections/_superusers/auth-with-password", json={"identity": SU[0], "password": SU[1]}, timeout=30
+    )
     assert r.status_code == 200, r.text
     return r.json()["token"]
 
@@ -94,8 +95,7 @@ def runs(url: str, token: str, job: str) -> list[dict[str, Any]]:
 
 
 def ticks(url: str, token: str) -> list[dict[str, Any]]:
-    r = httpx.get(f"{url}/api/collections/ticks/records?perPage=1000", headers={"Authorization": token},
-                  timeout=30)
+    r = httpx.get(f"{url}/api/collections/ticks/records?perPage=1000", headers={"Authorization": token}, timeout=30)
     assert r.status_code == 200, r.text
     return r.json()["items"]
 
@@ -111,8 +111,12 @@ def wait_for(check: Any, what: str, tries: int = 600) -> Any:
 
 
 def assert_once_per_tick(url: str, token: str, n: int) -> list[dict[str, Any]]:
-    done = wait_for(lambda: (lambda rs: rs if len(rs) >= n else None)(
-        [r for r in runs(url, token, "every_second") if r["status"] == "success"]), f"{n} successful runs")
+    done = wait_for(
+        lambda: (lambda rs: rs if len(rs) >= n else None)(
+            [r for r in runs(url, token, "every_second") if r["status"] == "success"]
+        ),
+        f"{n} successful runs",
+    )
     history = runs(url, token, "every_second")
     per_tick = Counter(r["scheduled"] for r in history)
     assert max(per_tick.values()) == 1, per_tick
@@ -142,19 +146,42 @@ async def nodes(tmp_path: Path, path: Path, n: int, env: dict[str, str] | None =
     db_url = await create_pg_database() if PG_URL else ""
     data = tmp_path / "shared"
     db_args = ["--db", db_url] if db_url else []
-    full_env = {**os.environ, "BAAS_FAST_HASH": "1", "BAAS_SECRET": "shared-secret-for-every-node-0123456789",
-                **(env or {})}
+    full_env = {
+        **os.environ,
+        "BAAS_FAST_HASH": "1",
+        "BAAS_SECRET": "shared-secret-for-every-node-0123456789",
+        **(env or {}),
+    }
     started: list[Server] = []
     try:
         for i in range(n):
-            srv = Server(url=f"http://127.0.0.1:{free_port()}", data_dir=data, db_args=db_args,
-                         log=tmp_path / f"node{i}.log", env=full_env)
+            srv = Server(
+                url=f"http://127.0.0.1:{free_port()}",
+                data_dir=data,
+                db_args=db_args,
+                log=tmp_path / f"node{i}.log",
+                env=full_env,
+            )
             if i == 0:
                 srv.cli("superuser", "upsert", *SU)
             with srv.log.open("wb") as out:
-                srv.proc = subprocess.Popen(baas_cmd("serve", "--http", srv.url[7:], "--dir", str(data), *db_args,
-                                                     "--schema", str(path), "--workers", "1"),
-                                            env=full_env, stdout=out, stderr=subprocess.STDOUT)
+                srv.proc = subprocess.Popen(
+                    baas_cmd(
+                        "serve",
+                        "--http",
+                        srv.url[7:],
+                        "--dir",
+                        str(data),
+                        *db_args,
+                        "--schema",
+                        str(path),
+                        "--workers",
+                        "1",
+                    ),
+                    env=full_env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
             wait_healthy(srv)  # one after the other: the first prepares the database
             started.append(srv)
         yield started

@@ -52,8 +52,9 @@ def installed(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: baas-audit-log\nVersion: 0.1.0\n")
     (info / "entry_points.txt").write_text("[baas.plugins]\n" + "".join(f"{k} = {v}\n" for k, v in entry.items()))
     monkeypatch.syspath_prepend(str(PLUGIN_DIR))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(site), str(PLUGIN_DIR),
-                                                                  os.environ.get("PYTHONPATH", "")])))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(site), str(PLUGIN_DIR), os.environ.get("PYTHONPATH", "")]))
+    )
     assert [ep.name for ep in importlib.metadata.entry_points(group="baas.plugins", name="audit_log")]
 
 
@@ -70,19 +71,30 @@ async def audit(client: httpx.AsyncClient, token: str | None, query: str = "") -
 async def test_every_write_is_logged_with_who_what_when_and_changed_fields(tmp_path):
     async with app_for(tmp_path, project(tmp_path)) as run:
         c = run.client
-        r = await c.post("/api/collections/users/records", headers={"Authorization": run.su},
-                         json={"email": "ann@example.com", "password": "password-123", "passwordConfirm":
-                               "password-123", "name": "Ann"})
+        r = await c.post(
+            "/api/collections/users/records",
+            headers={"Authorization": run.su},
+            json={
+                "email": "ann@example.com",
+                "password": "password-123",
+                "passwordConfirm": "password-123",
+                "name": "Ann",
+            },
+        )
         assert r.status_code == 200, r.text
         ann_id = r.json()["id"]
-        login = await c.post("/api/collections/users/auth-with-password",
-                             json={"identity": "ann@example.com", "password": "password-123"})
+        login = await c.post(
+            "/api/collections/users/auth-with-password",
+            json={"identity": "ann@example.com", "password": "password-123"},
+        )
         ann = login.json()["token"]
         note = (await c.post(N, headers={"Authorization": ann}, json={"message": "hi", "tags": ["a"]})).json()
         await c.patch(f"{N}/{note['id']}", json={"message": "hello"})  # a guest edits
-        await c.patch(f"/api/collections/users/records/{ann_id}", headers={"Authorization": ann},
-                      json={"oldPassword": "password-123", "password": "password-456", "passwordConfirm":
-                            "password-456"})
+        await c.patch(
+            f"/api/collections/users/records/{ann_id}",
+            headers={"Authorization": ann},
+            json={"oldPassword": "password-123", "password": "password-456", "passwordConfirm": "password-456"},
+        )
         assert (await c.delete(f"{N}/{note['id']}", headers={"Authorization": run.su})).status_code == 204
 
         r = await audit(c, run.su)
@@ -91,7 +103,12 @@ async def test_every_write_is_logged_with_who_what_when_and_changed_fields(tmp_p
         assert body["totalItems"] == 5 and body["page"] == 1 and body["totalPages"] == 1
         items = body["items"]  # newest first
         assert [(i["action"], i["collectionName"]) for i in items] == [
-            ("delete", "notes"), ("update", "users"), ("update", "notes"), ("create", "notes"), ("create", "users")]
+            ("delete", "notes"),
+            ("update", "users"),
+            ("update", "notes"),
+            ("create", "notes"),
+            ("create", "users"),
+        ]
         delete, pw, edit, create, user = items
         assert delete["auth"] == {"collectionName": "_superusers", "id": delete["auth"]["id"]}
         assert delete["changes"] == {"id": [note["id"], None], "message": ["hello", None], "tags": [["a"], None]}
@@ -111,10 +128,17 @@ async def test_the_route_is_superusers_only_filters_and_pages(tmp_path):
         ids = [(await c.post(N, json={"message": f"m{i}"})).json()["id"] for i in range(3)]
         await c.post("/api/collections/drafts/records", json={"text": "d"})
         assert (await audit(c, None)).status_code == 401
-        await c.post("/api/collections/users/records", headers={"Authorization": run.su},
-                     json={"email": "u@example.com", "password": "password-123", "passwordConfirm": "password-123"})
-        user = (await c.post("/api/collections/users/auth-with-password",
-                             json={"identity": "u@example.com", "password": "password-123"})).json()["token"]
+        await c.post(
+            "/api/collections/users/records",
+            headers={"Authorization": run.su},
+            json={"email": "u@example.com", "password": "password-123", "passwordConfirm": "password-123"},
+        )
+        user = (
+            await c.post(
+                "/api/collections/users/auth-with-password",
+                json={"identity": "u@example.com", "password": "password-123"},
+            )
+        ).json()["token"]
         r = await audit(c, user)
         assert r.status_code == 403 and r.json()["status"] == 403
         r = await audit(c, run.su, "?collection=notes&perPage=2&page=2")
@@ -124,8 +148,12 @@ async def test_the_route_is_superusers_only_filters_and_pages(tmp_path):
         assert (await audit(c, run.su, f"?collection={coll_id}")).json()["totalItems"] == 3
         r = await audit(c, run.su, f"?record={ids[1]}")
         assert [i["record"] for i in r.json()["items"]] == [ids[1]]
-        for bad, field in (("?perPage=0", "perPage"), ("?perPage=x", "perPage"), ("?page=-1", "page"),
-                           ("?perPage=501", "perPage")):
+        for bad, field in (
+            ("?perPage=0", "perPage"),
+            ("?perPage=x", "perPage"),
+            ("?page=-1", "page"),
+            ("?perPage=501", "perPage"),
+        ):
             r = await audit(c, run.su, bad)
             assert r.status_code == 400, bad
             assert field in r.json()["data"] and r.json()["message"].startswith(f"Invalid {field}")
@@ -146,13 +174,25 @@ async def test_a_rolled_back_write_leaves_no_audit_entry_and_batches_are_logged(
         assert [i["changes"]["message"][1] for i in (await audit(c, run.su)).json()["items"]] == ["ok"]
 
         await c.patch("/api/settings", headers={"Authorization": run.su}, json={"batch": {"enabled": True}})
-        r = await c.post("/api/batch", json={"requests": [
-            {"method": "POST", "url": N, "body": {"message": "b1"}},
-            {"method": "POST", "url": N, "body": {"message": "b2"}}]})
+        r = await c.post(
+            "/api/batch",
+            json={
+                "requests": [
+                    {"method": "POST", "url": N, "body": {"message": "b1"}},
+                    {"method": "POST", "url": N, "body": {"message": "b2"}},
+                ]
+            },
+        )
         assert r.status_code == 200, r.text
-        r = await c.post("/api/batch", json={"requests": [
-            {"method": "POST", "url": N, "body": {"message": "b3"}},
-            {"method": "POST", "url": N, "body": {"message": "veto"}}]})
+        r = await c.post(
+            "/api/batch",
+            json={
+                "requests": [
+                    {"method": "POST", "url": N, "body": {"message": "b3"}},
+                    {"method": "POST", "url": N, "body": {"message": "veto"}},
+                ]
+            },
+        )
         assert r.status_code == 400
         msgs = [i["changes"]["message"][1] for i in (await audit(c, run.su)).json()["items"]]
         assert msgs == ["b2", "b1", "ok"]
@@ -178,16 +218,26 @@ async def test_a_real_server_logs_writes_and_the_cli_lists_them(tmp_path):
         async with httpx.AsyncClient(base_url=srv.url, timeout=10) as c:
             note = (await c.post(N, json={"message": "from the server"})).json()
             await c.patch(f"{N}/{note['id']}", json={"message": "changed"})
-            su = (await c.post("/api/collections/_superusers/auth-with-password",
-                               json={"identity": SU_EMAIL, "password": SU_PASS})).json()["token"]
+            su = (
+                await c.post(
+                    "/api/collections/_superusers/auth-with-password", json={"identity": SU_EMAIL, "password": SU_PASS}
+                )
+            ).json()["token"]
             assert (await audit(c, su)).json()["totalItems"] == 2
         out = srv.cli("audit", "list", "--collection", "notes")
         lines = [json.loads(line) for line in out.stdout.splitlines()]
         assert [(x["action"], x["record"]) for x in lines] == [("update", note["id"]), ("create", note["id"])]
         assert lines[0]["changes"] == {"message": ["from the server", "changed"]}
-    help_text = subprocess.run(baas_cmd("--help"), env=srv.env, capture_output=True, text=True, timeout=60,
-                               cwd=tmp_path).stdout
+    help_text = subprocess.run(
+        baas_cmd("--help"), env=srv.env, capture_output=True, text=True, timeout=60, cwd=tmp_path
+    ).stdout
     assert "audit" in help_text
-    off = subprocess.run(baas_cmd("--help"), env={**os.environ, "BAAS_DISABLE_PLUGINS": "audit_log"},
-                         capture_output=True, text=True, timeout=60, cwd=tmp_path).stdout
+    off = subprocess.run(
+        baas_cmd("--help"),
+        env={**os.environ, "BAAS_DISABLE_PLUGINS": "audit_log"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    ).stdout
     assert "audit" not in off

@@ -26,7 +26,7 @@ plugins:
 functions: app/functions
 """
 
-TASKS = '''
+TASKS = """
 import re
 
 from baas.errors import BadRequest
@@ -46,9 +46,9 @@ def register(app):
 
     app.hooks.on_record_create.bind_for("tasks", slugify)
     app.hooks.on_record_list_request.bind_for("tasks", only_open)
-'''
+"""
 
-SETTINGS_PLUGIN = '''
+SETTINGS_PLUGIN = """
 from litestar import get
 
 
@@ -58,7 +58,7 @@ def register(app):
         return {"greeting": app.settings["greeting"]}
 
     app.route(greeting)
-'''
+"""
 
 
 def write_project(root: Path) -> Path:

@@ -82,8 +82,14 @@ async def test_an_installed_entry_point_plugin_adds_hooks_routes_and_startup_wor
         assert r.status_code == 200 and r.json()["message"] == "[hello] hi"
         r = await run.client.get("/api/hello/ann", headers={"Authorization": run.su})
         assert r.status_code == 200, r.text
-        assert r.json() == {"hello": "ann", "notes": 1, "superuser": True, "settings": {}, "plugin": "hello_" + mod,
-                            "started": [True]}
+        assert r.json() == {
+            "hello": "ann",
+            "notes": 1,
+            "superuser": True,
+            "settings": {},
+            "plugin": "hello_" + mod,
+            "started": [True],
+        }
         assert (await run.client.get("/api/hello/ann")).json()["superuser"] is False
 
 
@@ -115,7 +121,7 @@ async def test_an_entry_point_may_name_the_register_function(tmp_path, site):
         assert (await run.client.get("/api/hello/x")).status_code == 200
 
 
-MODULE_LEVEL = '''
+MODULE_LEVEL = """
 from baas.errors import BadRequest
 from baas.plugins import Plugin
 
@@ -132,7 +138,7 @@ async def no_shouting(e):
 @plugin.route("/api/ping", methods=["GET"])
 async def ping() -> dict:
     return {"pong": True}
-'''
+"""
 
 
 async def test_a_module_listed_in_baas_yaml_next_to_it_with_module_level_registration(tmp_path, site):
@@ -152,7 +158,7 @@ def write_functions(base: Path, name: str = "functions") -> None:
     pkg.mkdir(parents=True)
     (pkg / "__init__.py").write_text('"""The project\'s hooks."""\n')
     (pkg / "helpers.py").write_text("def tidy(s):\n    return ' '.join(s.split())\n")  # no registration: skipped
-    (pkg / "notes.py").write_text('''
+    (pkg / "notes.py").write_text("""
 from baas.hooks import RecordEvent, RecordViewEvent
 
 from .helpers import tidy
@@ -169,7 +175,7 @@ def register(app):
 
     app.hooks.on_record_create.bind_for("notes", clean)
     app.hooks.on_record_view_request.bind_for("notes", mark)
-''')
+""")
 
 
 async def test_the_functions_package_from_baas_yaml(tmp_path, site):
@@ -194,25 +200,28 @@ async def test_a_second_project_in_the_same_process_gets_its_own_functions(tmp_p
     proj2 = project(second, "functions: functions\n")
     pkg = Path(proj2).parent / "functions"
     pkg.mkdir()
-    (pkg / "__init__.py").write_text('''
+    (pkg / "__init__.py").write_text("""
 def register(app):
     async def upper(e):
         e.record["message"] = e.record["message"].upper()
         await e.next()
     app.hooks.on_record_create.bind(upper, tags="notes")
-''')
+""")
     async with app_for(second, proj2) as run:
         r = await run.client.post("/api/collections/notes/records", json={"message": "a  b"})
         assert r.json()["message"] == "A  B"  # this project's register, not the first one's submodules
 
 
-@pytest.mark.parametrize("case, source, expected", [
-    ("missing", None, "No module named"),
-    ("no-register", "X = 1\n", "has no register(app) and no Plugin()"),
-    ("async-register", "async def register(app):\n    pass\n", "must be a plain function"),
-    ("broken", "raise RuntimeError('boom at import')\n", "boom at import"),
-    ("bad-hook", "def register(app):\n    app.hooks.on_record_create.bind(42)\n", "must be an async function"),
-])
+@pytest.mark.parametrize(
+    "case, source, expected",
+    [
+        ("missing", None, "No module named"),
+        ("no-register", "X = 1\n", "has no register(app) and no Plugin()"),
+        ("async-register", "async def register(app):\n    pass\n", "must be a plain function"),
+        ("broken", "raise RuntimeError('boom at import')\n", "boom at import"),
+        ("bad-hook", "def register(app):\n    app.hooks.on_record_create.bind(42)\n", "must be an async function"),
+    ],
+)
 async def test_a_plugin_that_cannot_load_stops_the_start_with_its_name(tmp_path, site, case, source, expected):
     mod = unique("bad")
     if source is not None:
@@ -232,14 +241,17 @@ async def test_a_missing_functions_package_is_named(tmp_path, site):
     assert "functions: no package" in str(info.value) and "hooks" in str(info.value)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("plugins: [{module: a, setting: 1}]", "unknown field `setting`"),
-    ("plugins: [{settings: {}}]", "missing required field `module`"),
-    ("plugins: ['a-b']", "is not a module name"),
-    ("plugins: [a, {module: a}]", "listed twice"),
-    ("plugins: a", "Expected `array`"),
-    ("functions: '../x y'", "must be a package path"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("plugins: [{module: a, setting: 1}]", "unknown field `setting`"),
+        ("plugins: [{settings: {}}]", "missing required field `module`"),
+        ("plugins: ['a-b']", "is not a module name"),
+        ("plugins: [a, {module: a}]", "listed twice"),
+        ("plugins: a", "Expected `array`"),
+        ("functions: '../x y'", "must be a package path"),
+    ],
+)
 def test_bad_plugin_entries_in_baas_yaml(text, message):
     with pytest.raises(SchemaError) as info:
         load_schema_text(text)
@@ -251,22 +263,31 @@ def test_plugin_commands_show_in_baas_help_and_run(tmp_path):
     mod = unique("hello")
     install_dist(site, mod, HELLO, "hello_" + mod)
     clash = unique("clash")
-    install_dist(site, clash, "import typer\n\ndef register(app):\n    @app.cli.command('serve')\n"
-                              "    def serve():\n        typer.echo('hijacked')\n", "clash_" + clash)
+    install_dist(
+        site,
+        clash,
+        "import typer\n\ndef register(app):\n    @app.cli.command('serve')\n"
+        "    def serve():\n        typer.echo('hijacked')\n",
+        "clash_" + clash,
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
     out = subprocess.run(baas_cmd("--help"), env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "hello" in out.stdout and "Say hello." in out.stdout
     assert "clashes with a built-in one" in out.stderr
-    out = subprocess.run(baas_cmd("hello", "World"), env=env, capture_output=True, text=True, timeout=60,
-                         cwd=tmp_path)
+    out = subprocess.run(baas_cmd("hello", "World"), env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert out.returncode == 0 and out.stdout.strip() == "hello World [hello]", out.stderr
-    out = subprocess.run([sys.executable, "-c", "import baas.cli.main"], env={**env, "BAAS_DISABLE_PLUGINS": "*"},
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", "import baas.cli.main"],
+        env={**env, "BAAS_DISABLE_PLUGINS": "*"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0 and "clashes" not in out.stderr
 
 
-LISTENER = '''
+LISTENER = """
 import asyncio
 
 SEEN = []
@@ -281,7 +302,7 @@ def register(app):
             GOT.set()
 
         app.events.listen(on_events)
-'''
+"""
 
 
 async def test_a_plugin_listens_to_the_event_bus(tmp_path, site):

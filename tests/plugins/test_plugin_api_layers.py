@@ -20,13 +20,20 @@ PLUGINS = Path(__file__).resolve().parents[2] / "baas" / "plugins.py"
 
 def test_the_plugin_api_imports_neither_the_http_layer_nor_the_engine_at_run_time() -> None:
     tree = ast.parse(PLUGINS.read_text())
-    type_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
-                 and isinstance(block.test, ast.Name) and block.test.id == "TYPE_CHECKING"
-                 for n in ast.walk(block)}
-    imported = [(n.lineno, n.module) for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and id(n) not in type_only]
+    type_only = {
+        id(n)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and isinstance(block.test, ast.Name) and block.test.id == "TYPE_CHECKING"
+        for n in ast.walk(block)
+    }
+    imported = [
+        (n.lineno, n.module) for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and id(n) not in type_only
+    ]
     assert [i for i in imported if (i[1] or "").startswith(("baas.api", "baas.app", "baas.cli", "baas.core"))] == []
-    assert any(module == "baas.core" for module in (n.module for n in ast.walk(tree) if id(n) in type_only
-                                                    and isinstance(n, ast.ImportFrom)))
+    assert any(
+        module == "baas.core"
+        for module in (n.module for n in ast.walk(tree) if id(n) in type_only and isinstance(n, ast.ImportFrom))
+    )
 
 
 async def test_request_helpers_work_only_once_the_server_attached_them() -> None:
@@ -65,7 +72,7 @@ def test_run_starts_the_engine_class_it_was_given(tmp_path: Path) -> None:
             started.append(self.settings.data_dir)
             await super().start()
 
-    loaded = load_specs([Spec("p", "test", lambda: (lambda app: None))], engine_factory=Recording)
+    loaded = load_specs([Spec("p", "test", lambda: lambda app: None)], engine_factory=Recording)
     app = loaded.apps[0]
 
     async def count(a: PluginApp) -> int:

@@ -13,4 +13,5 @@ from tests.harness import SSE, Api, app_of
 def sse_factory(api: Api) -> Callable[..., SSE]:
     def make(headers: list[tuple[bytes, bytes]] | None = None) -> SSE:
         return SSE(app_of(api), headers)
+
     return make

@@ -44,20 +44,39 @@ def scope(*headers: tuple[bytes, bytes]) -> dict[str, Any]:
 
 # (name, request headers, error, extra headers, expected response headers)
 ERRORS: list[tuple[str, list[tuple[bytes, bytes]], Any, list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]] = [
-    ("same origin: no CORS headers", [], NotFound(), [],
-     [(b"content-type", b"application/json"), (b"content-length", b"73")]),
-    ("cross-origin: CORS headers", [(b"origin", b"https://x.example.com")], NotFound(), [],
-     [(b"content-type", b"application/json"), (b"content-length", b"73"), *CORS]),
-    ("extra headers come last", [(b"origin", b"https://x.example.com")], TooManyRequests(),
-     [(b"retry-after", b"3")],
-     [(b"content-type", b"application/json"), (b"content-length", b"55"), *CORS, (b"retry-after", b"3")]),
+    (
+        "same origin: no CORS headers",
+        [],
+        NotFound(),
+        [],
+        [(b"content-type", b"application/json"), (b"content-length", b"73")],
+    ),
+    (
+        "cross-origin: CORS headers",
+        [(b"origin", b"https://x.example.com")],
+        NotFound(),
+        [],
+        [(b"content-type", b"application/json"), (b"content-length", b"73"), *CORS],
+    ),
+    (
+        "extra headers come last",
+        [(b"origin", b"https://x.example.com")],
+        TooManyRequests(),
+        [(b"retry-after", b"3")],
+        [(b"content-type", b"application/json"), (b"content-length", b"55"), *CORS, (b"retry-after", b"3")],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("request_headers", "error", "extra", "expected"), [e[1:] for e in ERRORS],
-                         ids=[e[0] for e in ERRORS])
-async def test_send_error(request_headers: list[tuple[bytes, bytes]], error: Any,
-                          extra: list[tuple[bytes, bytes]], expected: list[tuple[bytes, bytes]]) -> None:
+@pytest.mark.parametrize(
+    ("request_headers", "error", "extra", "expected"), [e[1:] for e in ERRORS], ids=[e[0] for e in ERRORS]
+)
+async def test_send_error(
+    request_headers: list[tuple[bytes, bytes]],
+    error: Any,
+    extra: list[tuple[bytes, bytes]],
+    expected: list[tuple[bytes, bytes]],
+) -> None:
     sent = Sent()
     await send_error(sent, scope(*request_headers), error, headers=extra)
     assert [m["type"] for m in sent.messages] == ["http.response.start", "http.response.body"]
@@ -72,9 +91,11 @@ async def test_send_error_field_errors_in_the_api_shape() -> None:
     error = ValidationFailed({"clientId": FieldError("validation_required", "Cannot be blank.")})
     await send_error(sent, scope(), error)
     assert sent.status == 400
-    assert json.loads(sent.body) == {"status": 400, "message": "Failed to validate.",
-                                     "data": {"clientId": {"code": "validation_required",
-                                                           "message": "Cannot be blank."}}}
+    assert json.loads(sent.body) == {
+        "status": 400,
+        "message": "Failed to validate.",
+        "data": {"clientId": {"code": "validation_required", "message": "Cannot be blank."}},
+    }
 
 
 async def test_send_response_without_a_body_has_no_content_headers() -> None:
@@ -121,6 +142,7 @@ async def test_fast_path_unexpected_error(api: Api, monkeypatch: pytest.MonkeyPa
 
 async def test_non_canonical_record_paths_are_served_by_litestar(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     """A trailing slash is not the fast path's: Litestar serves it, with the same handler."""
+
     async def never(request: Any, collection_name: str) -> bytes:
         raise AssertionError("the fast path served a non-canonical path")
 
@@ -155,8 +177,10 @@ async def test_realtime_subscribe_reads_a_multipart_form(api: Api) -> None:
 
 
 async def test_realtime_preflight(api: Api) -> None:
-    r = await api.client.options("/api/realtime", headers={**ORIGIN, "Access-Control-Request-Method": "POST",
-                                                           "Access-Control-Request-Headers": "authorization"})
+    r = await api.client.options(
+        "/api/realtime",
+        headers={**ORIGIN, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"},
+    )
     assert r.status_code == 204
     assert r.headers["access-control-allow-origin"] == "*"
     assert r.headers["access-control-allow-headers"] == "authorization"

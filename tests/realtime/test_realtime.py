@@ -46,8 +46,7 @@ async def test_connect_and_subscription_form(api: Api):
         bad = [
             ({"subscriptions": ["x"]}, "clientId", "validation_required"),
             ({"clientId": sse.client_id, "subscriptions": "x"}, "subscriptions", "validation_invalid_value"),
-            ({"clientId": sse.client_id, "subscriptions": ["a"] * 1001}, "subscriptions",
-             "validation_length_too_long"),
+            ({"clientId": sse.client_id, "subscriptions": ["a"] * 1001}, "subscriptions", "validation_length_too_long"),
         ]
         for body, key, code in bad:
             r = await api.client.post("/api/realtime", json=body)
@@ -99,8 +98,9 @@ async def test_record_topic_and_unsubscribe(api: Api):
     async with SSE(app_of(api)) as sse:
         assert (await subscribe(api, sse, [f"comments/{a['id']}"])).status_code == 204
         for rec in (b, a):
-            r = await api.call("PATCH", f"/api/collections/comments/records/{rec['id']}", "su",
-                               json={"message": rec["message"] + "!"})
+            r = await api.call(
+                "PATCH", f"/api/collections/comments/records/{rec['id']}", "su", json={"message": rec["message"] + "!"}
+            )
             assert r.status_code == 200
         topic, msg = await sse.message()
         assert topic == f"comments/{a['id']}" and msg["record"]["message"] == "a!"
@@ -136,8 +136,7 @@ async def test_filter_fields_and_expand_options(api: Api):
 
 async def test_rules_decide_who_receives_what(api: Api):
     """posts: list/view rule ``published = true || author = @request.auth.id``; vault: locked."""
-    async with SSE(app_of(api)) as guest, SSE(app_of(api)) as alice, SSE(app_of(api)) as bob, \
-            SSE(app_of(api)) as su:
+    async with SSE(app_of(api)) as guest, SSE(app_of(api)) as alice, SSE(app_of(api)) as bob, SSE(app_of(api)) as su:
         for sse, who in ((guest, None), (alice, "alice"), (bob, "bob"), (su, "su")):
             assert (await subscribe(api, sse, ["posts/*", "vault/*"], who)).status_code == 204
         hidden = await post(api, "posts", "alice", title="draft", published=False, author=api.users["alice"])
@@ -146,21 +145,33 @@ async def test_rules_decide_who_receives_what(api: Api):
         assert r.status_code == 204
         public = await post(api, "posts", "alice", title="out", published=True, author=api.users["alice"])
 
-        seen = {who: [(t, m["action"], m["record"].get("title") or m["record"].get("secret"))
-                      for t, m in await until(sse, public["id"])]
-                for sse, who in ((guest, "guest"), (alice, "alice"), (bob, "bob"), (su, "su"))}
+        seen = {
+            who: [
+                (t, m["action"], m["record"].get("title") or m["record"].get("secret"))
+                for t, m in await until(sse, public["id"])
+            ]
+            for sse, who in ((guest, "guest"), (alice, "alice"), (bob, "bob"), (su, "su"))
+        }
         assert seen["guest"] == [("posts/*", "create", "out")]
         assert seen["bob"] == [("posts/*", "create", "out")]
-        assert seen["alice"] == [("posts/*", "create", "draft"), ("posts/*", "delete", "draft"),
-                                 ("posts/*", "create", "out")]
-        assert seen["su"] == [("posts/*", "create", "draft"), ("vault/*", "create", "s3"),
-                              ("posts/*", "delete", "draft"), ("posts/*", "create", "out")]
+        assert seen["alice"] == [
+            ("posts/*", "create", "draft"),
+            ("posts/*", "delete", "draft"),
+            ("posts/*", "create", "out"),
+        ]
+        assert seen["su"] == [
+            ("posts/*", "create", "draft"),
+            ("vault/*", "create", "s3"),
+            ("posts/*", "delete", "draft"),
+            ("posts/*", "create", "out"),
+        ]
 
 
 async def test_hidden_fields_and_emails(api: Api):
     users = api.engine.registry.get("users")
-    await api.engine.apply(lambda: [c if c.name != "users" else _public_users(users)
-                                    for c in api.engine.registry.all()])
+    await api.engine.apply(
+        lambda: [c if c.name != "users" else _public_users(users) for c in api.engine.registry.all()]
+    )
     async with SSE(app_of(api)) as bob, SSE(app_of(api)) as su:
         for sse, who in ((bob, "bob"), (su, "su")):
             assert (await subscribe(api, sse, ["users/*"], who)).status_code == 204
@@ -195,16 +206,22 @@ async def test_auth_changes(api: Api):
         draft = await post(api, "posts", "alice", title="d1", published=False, author=api.users["alice"])
         assert (await sse.message())[1]["record"]["id"] == draft["id"]
 
-        r = await api.call("PATCH", f"/api/collections/users/records/{api.users['alice']}", "su",
-                           json={"password": "password-456", "passwordConfirm": "password-456"})
+        r = await api.call(
+            "PATCH",
+            f"/api/collections/users/records/{api.users['alice']}",
+            "su",
+            json={"password": "password-456", "passwordConfirm": "password-456"},
+        )
         assert r.status_code == 200
         await post(api, "posts", "su", title="d2", published=False, author=api.users["alice"])
         public = await post(api, "posts", "su", title="p", published=True, author=api.users["alice"])
         assert [m["record"]["title"] for _, m in await until(sse, public["id"])] == ["p"]
         # Now a guest: the old token is no auth, a fresh token of the same user signs in again.
         assert (await subscribe(api, sse, ["posts/*"], "alice")).status_code == 204
-        r = await api.client.post("/api/collections/users/auth-with-password",
-                                  json={"identity": "alice@example.com", "password": "password-456"})
+        r = await api.client.post(
+            "/api/collections/users/auth-with-password",
+            json={"identity": "alice@example.com", "password": "password-456"},
+        )
         assert (await subscribe(api, sse, ["posts/*"], token=r.json()["token"])).status_code == 204
         d3 = await post(api, "posts", "su", title="d3", published=False, author=api.users["alice"])
         assert (await sse.message())[1]["record"]["id"] == d3["id"]

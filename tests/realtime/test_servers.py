@@ -64,12 +64,22 @@ class Stream:
 async def second_server(srv: Server) -> AsyncIterator[Server]:
     """Another ``baas serve`` process on ``srv``'s data dir and database."""
     port = free_port()
-    other = Server(url=f"http://127.0.0.1:{port}", data_dir=srv.data_dir, db_args=srv.db_args,
-                   log=srv.log.with_name("serve-2.log"), env=srv.env)
+    other = Server(
+        url=f"http://127.0.0.1:{port}",
+        data_dir=srv.data_dir,
+        db_args=srv.db_args,
+        log=srv.log.with_name("serve-2.log"),
+        env=srv.env,
+    )
     with other.log.open("wb") as out:
         other.proc = subprocess.Popen(
-            baas_cmd("serve", "--http", f"127.0.0.1:{port}", "--dir", str(srv.data_dir), *srv.db_args,
-                     "--workers", "1"), env=srv.env, stdout=out, stderr=subprocess.STDOUT)
+            baas_cmd(
+                "serve", "--http", f"127.0.0.1:{port}", "--dir", str(srv.data_dir), *srv.db_args, "--workers", "1"
+            ),
+            env=srv.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_healthy(other)
         yield other
@@ -78,8 +88,9 @@ async def second_server(srv: Server) -> AsyncIterator[Server]:
 
 
 async def _setup(http: httpx.AsyncClient, url: str, coll: dict) -> dict[str, str]:
-    r = await http.post(f"{url}/api/collections/_superusers/auth-with-password",
-                        json={"identity": EMAIL, "password": PASSWORD})
+    r = await http.post(
+        f"{url}/api/collections/_superusers/auth-with-password", json={"identity": EMAIL, "password": PASSWORD}
+    )
     su = {"Authorization": r.json()["token"]}
     r = await http.post(f"{url}/api/collections", headers=su, json=coll)
     assert r.status_code == 200, r.text
@@ -87,15 +98,35 @@ async def _setup(http: httpx.AsyncClient, url: str, coll: dict) -> dict[str, str
 
 
 async def test_two_processes_one_database(tmp_path):
-    async with running_server(tmp_path, superuser=(EMAIL, PASSWORD)) as a, second_server(a) as b, \
-            httpx.AsyncClient(timeout=30) as http:
-        su = await _setup(http, a.url, {"name": "notes", "listRule": "", "viewRule": "", "createRule": "",
-                                        "fields": [{"name": "text", "type": "text"}]})
-        r = await http.post(f"{a.url}/api/collections/users/records", json={
-            "email": "u@example.com", "password": "password-123", "passwordConfirm": "password-123"})
+    async with (
+        running_server(tmp_path, superuser=(EMAIL, PASSWORD)) as a,
+        second_server(a) as b,
+        httpx.AsyncClient(timeout=30) as http,
+    ):
+        su = await _setup(
+            http,
+            a.url,
+            {
+                "name": "notes",
+                "listRule": "",
+                "viewRule": "",
+                "createRule": "",
+                "fields": [{"name": "text", "type": "text"}],
+            },
+        )
+        r = await http.post(
+            f"{a.url}/api/collections/users/records",
+            json={"email": "u@example.com", "password": "password-123", "passwordConfirm": "password-123"},
+        )
         assert r.status_code == 200, r.text
-        user = {"Authorization": (await http.post(f"{a.url}/api/collections/users/auth-with-password", json={
-            "identity": "u@example.com", "password": "password-123"})).json()["token"]}
+        user = {
+            "Authorization": (
+                await http.post(
+                    f"{a.url}/api/collections/users/auth-with-password",
+                    json={"identity": "u@example.com", "password": "password-123"},
+                )
+            ).json()["token"]
+        }
         for _ in range(100):  # B picks up the new collection within about a second
             if (await http.get(f"{b.url}/api/collections/notes/records")).status_code == 200:
                 break
@@ -104,8 +135,9 @@ async def test_two_processes_one_database(tmp_path):
         async with Stream(a.url) as sse:
             # The subscription arrives at B, which does not hold the client: it goes through the
             # database to A, and B answers only once A has applied it.
-            r = await http.post(f"{b.url}/api/realtime", json={"clientId": sse.client_id,
-                                                               "subscriptions": ["notes/*", "@oauth2"]})
+            r = await http.post(
+                f"{b.url}/api/realtime", json={"clientId": sse.client_id, "subscriptions": ["notes/*", "@oauth2"]}
+            )
             assert r.status_code == 204, r.text
             r = await http.post(f"{b.url}/api/collections/notes/records", json={"text": "from B"})
             assert r.status_code == 200
@@ -116,14 +148,19 @@ async def test_two_processes_one_database(tmp_path):
             assert (await sse.message())[1]["action"] == "delete"
 
             # guest -> user through B, then another auth is refused (by A, through B)
-            r = await http.post(f"{b.url}/api/realtime", headers=user,
-                                json={"clientId": sse.client_id, "subscriptions": ["notes/*", "@oauth2"]})
+            r = await http.post(
+                f"{b.url}/api/realtime",
+                headers=user,
+                json={"clientId": sse.client_id, "subscriptions": ["notes/*", "@oauth2"]},
+            )
             assert r.status_code == 204, r.text
-            r = await http.post(f"{b.url}/api/realtime", headers=su,
-                                json={"clientId": sse.client_id, "subscriptions": ["notes/*"]})
+            r = await http.post(
+                f"{b.url}/api/realtime", headers=su, json={"clientId": sse.client_id, "subscriptions": ["notes/*"]}
+            )
             assert r.status_code == 403, r.text
-            r = await http.post(f"{b.url}/api/realtime",
-                                json={"clientId": sse.client_id[:8] + "z" * 32, "subscriptions": []})
+            r = await http.post(
+                f"{b.url}/api/realtime", json={"clientId": sse.client_id[:8] + "z" * 32, "subscriptions": []}
+            )
             assert r.status_code == 404, r.text
 
             # The OAuth2 popup flow: the provider redirects the browser to B.
@@ -139,18 +176,28 @@ async def test_a_client_that_never_reads_is_dropped(tmp_path):
     """Server buffer limit 64 KiB: a real socket that stops reading after PB_CONNECT is closed by
     the server once the kernel's buffers and then its own 64 KiB fill up; a reading subscriber
     receives every event."""
-    async with running_server(tmp_path, superuser=(EMAIL, PASSWORD),
-                              env={"BAAS_REALTIME_BUFFER": "65536"}) as srv, \
-            httpx.AsyncClient(timeout=30) as http:
-        await _setup(http, srv.url, {"name": "blobs", "listRule": "", "viewRule": "", "createRule": "",
-                                     "fields": [{"name": "body", "type": "editor"}]})
+    async with (
+        running_server(tmp_path, superuser=(EMAIL, PASSWORD), env={"BAAS_REALTIME_BUFFER": "65536"}) as srv,
+        httpx.AsyncClient(timeout=30) as http,
+    ):
+        await _setup(
+            http,
+            srv.url,
+            {
+                "name": "blobs",
+                "listRule": "",
+                "viewRule": "",
+                "createRule": "",
+                "fields": [{"name": "body", "type": "editor"}],
+            },
+        )
         host, port = srv.url.removeprefix("http://").split(":")
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.connect((host, int(port)))
         sock.sendall(b"GET /api/realtime HTTP/1.1\r\nHost: x\r\n\r\n")
         head = b""
-        while b"\"}\n\n" not in head:
+        while b'"}\n\n' not in head:
             head += sock.recv(4096)
         slow_id = head.split(b'"clientId":"')[1].split(b'"')[0].decode()
         try:

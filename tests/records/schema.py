@@ -25,4 +25,3 @@ collections:
       - {name: created, type: autodate, onCreate: true}
       - {name: updated, type: autodate, onCreate: true, onUpdate: true}
 """
-

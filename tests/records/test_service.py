@@ -31,6 +31,7 @@ async def _author(eng: Engine, name: str = "ann") -> str:
 
 # -- body to values ------------------------------------------------------------------------------
 
+
 async def test_apply_body_prepares_values_modifiers_and_errors(engine: Engine) -> None:
     draft = _draft(engine, "create", {})
     draft.values = layout(draft.coll).defaults()
@@ -68,6 +69,7 @@ async def test_apply_body_trusted_changes(engine: Engine) -> None:
 
 # -- layout ----------------------------------------------------------------------------------------
 
+
 async def test_layout_is_cached_per_collection_version(engine: Engine) -> None:
     coll = engine.registry.get("posts")
     lay = layout(coll)
@@ -79,10 +81,16 @@ async def test_layout_is_cached_per_collection_version(engine: Engine) -> None:
     await create_record_in(engine, {"title": "x"})
     assert not [k for k in vars(coll) if k.startswith("_")]  # nothing cached on the collection itself
     # A schema change replaces the collection object: its layout is new, with the new field.
-    extra = load_schema_text(SCHEMA.replace("{name: views, type: number}",
-                                            "{name: views, type: number}\n      - {name: extra, type: text}"))
-    await engine.apply(lambda: [*(c for c in engine.registry.all() if c.name != "posts"),
-                                *(c for c in extra.collections if c.name == "posts")], accept_data_loss=True)
+    extra = load_schema_text(
+        SCHEMA.replace("{name: views, type: number}", "{name: views, type: number}\n      - {name: extra, type: text}")
+    )
+    await engine.apply(
+        lambda: [
+            *(c for c in engine.registry.all() if c.name != "posts"),
+            *(c for c in extra.collections if c.name == "posts"),
+        ],
+        accept_data_loss=True,
+    )
     new = engine.registry.get("posts")
     assert new is not coll and layout(new) is not lay and '"extra"' in layout(new).insert_sql
 
@@ -94,6 +102,7 @@ async def create_record_in(eng: Engine, body: dict[str, Any]) -> str:
 
 
 # -- the stages ------------------------------------------------------------------------------------
+
 
 async def test_create_update_delete_through_the_service(engine: Engine) -> None:
     author = await _author(engine)

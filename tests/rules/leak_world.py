@@ -105,8 +105,9 @@ class World:
         return self.client._transport.app  # type: ignore[attr-defined]
 
 
-async def build(tmp: Path, schema: str = SCHEMA,
-                seed_with: Callable[[World], Awaitable[None]] | None = None) -> AsyncIterator[World]:
+async def build(
+    tmp: Path, schema: str = SCHEMA, seed_with: Callable[[World], Awaitable[None]] | None = None
+) -> AsyncIterator[World]:
     """The app on a fresh database with ``schema`` applied (users listable by anyone), seeded by
     ``seed_with`` (default: this module's world)."""
     url = await create_pg_database() if PG_URL else f"sqlite:///{tmp / 'data.db'}"
@@ -115,8 +116,9 @@ async def build(tmp: Path, schema: str = SCHEMA,
     await setup.start()
     await upsert_superuser(setup, SU_EMAIL, SU_PASS)
     users = msgspec.structs.replace(setup.registry.get("users"), listRule="", viewRule="")
-    await setup.apply([*(c for c in setup.registry.all() if c.name != "users"), users,
-                       *load_schema_text(schema).collections])
+    await setup.apply(
+        [*(c for c in setup.registry.all() if c.name != "users"), users, *load_schema_text(schema).collections]
+    )
     await setup.stop()
     eng = Engine(settings)
     app = create_app(settings, eng)
@@ -125,8 +127,9 @@ async def build(tmp: Path, schema: str = SCHEMA,
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
             w = World(c, eng)
-            r = await c.post("/api/collections/_superusers/auth-with-password",
-                             json={"identity": SU_EMAIL, "password": SU_PASS})
+            r = await c.post(
+                "/api/collections/_superusers/auth-with-password", json={"identity": SU_EMAIL, "password": SU_PASS}
+            )
             w.tokens["su"] = r.json()["token"]
             await (seed_with or seed)(w)
             yield w
@@ -138,28 +141,36 @@ async def build(tmp: Path, schema: str = SCHEMA,
 
 async def seed(w: World) -> None:
     for name in ("amy", "bob", "cat", "dan"):
-        await w.make("users", name, email=email(name), password="password-123", name=name.title(),
-                     emailVisibility=name == "cat")
+        await w.make(
+            "users", name, email=email(name), password="password-123", name=name.title(), emailVisibility=name == "cat"
+        )
     for name in ("amy", "bob"):
-        r = await w.client.post("/api/collections/users/auth-with-password",
-                                json={"identity": email(name), "password": "password-123"})
+        r = await w.client.post(
+            "/api/collections/users/auth-with-password", json={"identity": email(name), "password": "password-123"}
+        )
         assert r.status_code == 200, r.text
         w.tokens[name] = r.json()["token"]
-    r = await w.call("POST", "/api/apikeys", json={"name": "all", "scopes": [
-        {"collection": "*", "actions": ["list", "view"]}]})
+    r = await w.call(
+        "POST", "/api/apikeys", json={"name": "all", "scopes": [{"collection": "*", "actions": ["list", "view"]}]}
+    )
     assert r.status_code == 200, r.text
     w.tokens["key"] = r.json()["key"]
-    r = await w.call("POST", "/api/apikeys", json={"name": "open only", "scopes": [
-        {"collection": "open", "actions": ["list", "view"]}]})
+    r = await w.call(
+        "POST",
+        "/api/apikeys",
+        json={"name": "open only", "scopes": [{"collection": "open", "actions": ["list", "view"]}]},
+    )
     assert r.status_code == 200, r.text
     w.tokens["open-key"] = r.json()["key"]
     ids = w.ids
     await w.make("vault", "V1", code="TOPSECRET", owner=ids["amy"])
     for owner in ("amy", "bob", "cat", "dan"):
-        await w.make("diary", f"D{owner}", code=diary_code(owner), tags=TAGS[owner], public=owner == "cat",
-                     owner=ids[owner])
-    await w.make("open", "O1", title="o1", sec=ids["V1"], mine=ids["Damy"], many=[ids["Damy"], ids["Dcat"]],
-                 owner=ids["amy"])
+        await w.make(
+            "diary", f"D{owner}", code=diary_code(owner), tags=TAGS[owner], public=owner == "cat", owner=ids[owner]
+        )
+    await w.make(
+        "open", "O1", title="o1", sec=ids["V1"], mine=ids["Damy"], many=[ids["Damy"], ids["Dcat"]], owner=ids["amy"]
+    )
     await w.make("open", "O2", title="o2", mine=ids["Dbob"], many=[ids["Dbob"]], owner=ids["bob"])
     await w.make("open", "O3", title="o3", mine=ids["Dcat"], many=[ids["Dcat"]], owner=ids["cat"])
     await w.make("open", "O4", title="o4", next=ids["O1"])

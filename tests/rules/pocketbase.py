@@ -37,12 +37,25 @@ class PocketBase:
     def start(self) -> None:
         exe = binary()
         assert exe
-        subprocess.run([exe, "superuser", "upsert", EMAIL, PASSWORD, "--dir", str(self.dir)],
-                       check=True, capture_output=True)
-        self.proc = subprocess.Popen([exe, "serve", "--http", f"127.0.0.1:{self.port}", "--dir", str(self.dir),
-                                      # no migration files may be written next to the data dir
-                                      "--automigrate=false", "--migrationsDir", str(self.dir / "migrations")],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [exe, "superuser", "upsert", EMAIL, PASSWORD, "--dir", str(self.dir)], check=True, capture_output=True
+        )
+        self.proc = subprocess.Popen(
+            [
+                exe,
+                "serve",
+                "--http",
+                f"127.0.0.1:{self.port}",
+                "--dir",
+                str(self.dir),
+                # no migration files may be written next to the data dir
+                "--automigrate=false",
+                "--migrationsDir",
+                str(self.dir / "migrations"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 20
         while True:
             try:
@@ -53,8 +66,9 @@ class PocketBase:
             if time.monotonic() > deadline:
                 raise RuntimeError("pocketbase did not start")
             time.sleep(0.05)
-        r = self.client.post("/api/collections/_superusers/auth-with-password",
-                             json={"identity": EMAIL, "password": PASSWORD})
+        r = self.client.post(
+            "/api/collections/_superusers/auth-with-password", json={"identity": EMAIL, "password": PASSWORD}
+        )
         r.raise_for_status()
         self.client.headers["Authorization"] = r.json()["token"]
 
@@ -76,8 +90,10 @@ class PocketBase:
                     if hasattr(f, opt):
                         spec[opt] = getattr(f, opt)
                 fields.append(spec)
-            r = self.client.post("/api/collections", json={"id": coll.id, "name": coll.name, "type": "base",
-                                                           "fields": fields, "listRule": ""})
+            r = self.client.post(
+                "/api/collections",
+                json={"id": coll.id, "name": coll.name, "type": "base", "fields": fields, "listRule": ""},
+            )
             assert r.status_code == 200, r.text
             for row in ROWS[coll.name]:
                 r = self.client.post(f"/api/collections/{coll.name}/records", json=record(coll, row))

@@ -12,17 +12,34 @@ from baas.schema.fields import RelationField, TextField
 from baas.schema.model import Collection
 
 USERS = msgspec.structs.replace(users(), listRule="", viewRule="")
-LOCKED = Collection(name="locked", id="pbc_locked00001", fields=[TextField(name="code"),
-                                                                 RelationField(name="owner", collectionId=USERS.id)])
-SHY = Collection(name="shy", id="pbc_shy000000001", listRule="owner = @request.auth.id",
-                 fields=[TextField(name="code"), RelationField(name="owner", collectionId=USERS.id)])
-OPEN = Collection(name="open", id="pbc_open00000001", listRule="", fields=[
-    TextField(name="title"), RelationField(name="sec", collectionId=LOCKED.id),
-    RelationField(name="shy", collectionId=SHY.id, maxSelect=3), RelationField(name="owner", collectionId=USERS.id)])
+LOCKED = Collection(
+    name="locked",
+    id="pbc_locked00001",
+    fields=[TextField(name="code"), RelationField(name="owner", collectionId=USERS.id)],
+)
+SHY = Collection(
+    name="shy",
+    id="pbc_shy000000001",
+    listRule="owner = @request.auth.id",
+    fields=[TextField(name="code"), RelationField(name="owner", collectionId=USERS.id)],
+)
+OPEN = Collection(
+    name="open",
+    id="pbc_open00000001",
+    listRule="",
+    fields=[
+        TextField(name="title"),
+        RelationField(name="sec", collectionId=LOCKED.id),
+        RelationField(name="shy", collectionId=SHY.id, maxSelect=3),
+        RelationField(name="owner", collectionId=USERS.id),
+    ],
+)
 LOOKUP = {c: coll for coll in (USERS, LOCKED, SHY, OPEN) for c in (coll.id, coll.name)}.get
 GUEST = RequestInfo()
 SUPERUSER = RequestInfo(auth={"id": "su", "collectionName": "_superusers"})
-KEY = RequestInfo(auth={"id": "k", "collectionName": "_apikeys", "scopes": [{"collection": "open", "actions": ["list"]}]})
+KEY = RequestInfo(
+    auth={"id": "k", "collectionName": "_apikeys", "scopes": [{"collection": "open", "actions": ["list"]}]}
+)
 
 
 def client(expr: str, coll: Collection = OPEN, req: RequestInfo = GUEST, dialect: str = "sqlite"):
@@ -40,8 +57,7 @@ REFUSED = [  # (name, collection, expression): every hop into a collection the r
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("name,coll,expr", REFUSED, ids=[r[0] for r in REFUSED])
-def test_hop_into_a_locked_collection_is_a_400_for_clients_only(name: str, coll: Collection, expr: str,
-                                                                 dialect: str):
+def test_hop_into_a_locked_collection_is_a_400_for_clients_only(name: str, coll: Collection, expr: str, dialect: str):
     with pytest.raises(RuleError) as err:
         client(expr, coll, dialect=dialect)
     assert not isinstance(err.value, RuleForbidden)  # PocketBase answers 400, not 403
@@ -68,11 +84,14 @@ def test_api_key_reaches_only_collections_in_its_list_scopes():
     client('title = "x"', req=KEY)
 
 
-@pytest.mark.parametrize("coll,path", [(USERS, "email"), (OPEN, "owner.email"), (OPEN, "shy.owner.email"),
-                                       (USERS, "open_via_owner.owner.email")])
+@pytest.mark.parametrize(
+    "coll,path",
+    [(USERS, "email"), (OPEN, "owner.email"), (OPEN, "shy.owner.email"), (USERS, "open_via_owner.owner.email")],
+)
 @pytest.mark.parametrize("mod", ["", ":lower", ":each", ":length"])
 def test_email_is_masked_under_every_modifier_and_path(coll: Collection, path: str, mod: str):
     sql = client(f'{path}{mod} ?= "amy@example.com"', coll)
     assert '"emailVisibility"' in sql.sql, sql.sql
-    compile_filter(f'{path}{mod} ?= "a"', collection=coll, lookup=LOOKUP, request=GUEST, dialect="sqlite",
-                   alias="m")  # a founder's rule reads the column as it is
+    compile_filter(
+        f'{path}{mod} ?= "a"', collection=coll, lookup=LOOKUP, request=GUEST, dialect="sqlite", alias="m"
+    )  # a founder's rule reads the column as it is

@@ -12,8 +12,9 @@ from tests.rules.dataset import POSTS, lookup, short
 
 
 async def run_filter(db: Any, expr: str, req: str = "super", collection: Any = POSTS) -> set[str]:
-    sql = compile_filter(expr, collection=collection, lookup=lookup, request=REQUESTS[req],
-                         dialect=db.dialect, alias="m")
+    sql = compile_filter(
+        expr, collection=collection, lookup=lookup, request=REQUESTS[req], dialect=db.dialect, alias="m"
+    )
     rows = await db.fetch(f'SELECT "id" FROM "{collection.name}" AS "m" WHERE {sql.sql}', sql.params)
     return {short(r[0]) for r in rows}
 
@@ -47,8 +48,14 @@ async def test_request_values_stay_values(seeded: Any) -> None:
 
 
 async def test_no_duplicate_rows(seeded: Any) -> None:
-    sql = compile_filter('editors.name ?~ "o" || comments_via_post.id != "" || @collection.users.age ?> 0',
-                         collection=POSTS, lookup=lookup, request=REQUESTS["super"], dialect=seeded.dialect, alias="m")
+    sql = compile_filter(
+        'editors.name ?~ "o" || comments_via_post.id != "" || @collection.users.age ?> 0',
+        collection=POSTS,
+        lookup=lookup,
+        request=REQUESTS["super"],
+        dialect=seeded.dialect,
+        alias="m",
+    )
     rows = await seeded.fetch(f'SELECT "id" FROM "posts" AS "m" WHERE {sql.sql}', sql.params)
     assert len(rows) == len({r[0] for r in rows}) == 8
 
@@ -62,8 +69,9 @@ def test_invalid_expressions_raise(expr: str) -> None:
 def test_sql_has_no_pasted_values() -> None:
     for case in CASES + EVIL_CASES:
         for dialect in ("sqlite", "postgresql"):
-            sql = compile_filter(case.expr, collection=POSTS, lookup=lookup, request=REQUESTS[case.req],
-                                 dialect=dialect, alias="m")
+            sql = compile_filter(
+                case.expr, collection=POSTS, lookup=lookup, request=REQUESTS[case.req], dialect=dialect, alias="m"
+            )
             assert sql.sql.count("?") == len(sql.params), case.expr
             for bad in ("DROP", "OR 1=1", "user0000", "Hello", "$1"):
                 assert bad not in sql.sql, (case.expr, sql.sql)
@@ -85,15 +93,17 @@ SORTS = [
 
 @pytest.mark.parametrize("spec,expected", SORTS)
 async def test_sort(seeded: Any, spec: str, expected: str) -> None:
-    sql = compile_sort(spec, collection=POSTS, lookup=lookup, request=REQUESTS["super"], dialect=seeded.dialect,
-                       alias="m")
+    sql = compile_sort(
+        spec, collection=POSTS, lookup=lookup, request=REQUESTS["super"], dialect=seeded.dialect, alias="m"
+    )
     rows = await seeded.fetch(f'SELECT "id" FROM "posts" AS "m" ORDER BY {sql.sql}', sql.params)
     assert " ".join(short(r[0]) for r in rows) == expected
 
 
 async def test_sort_random_and_errors(seeded: Any) -> None:
-    sql = compile_sort("@random", collection=POSTS, lookup=lookup, request=REQUESTS["super"],
-                       dialect=seeded.dialect, alias="m")
+    sql = compile_sort(
+        "@random", collection=POSTS, lookup=lookup, request=REQUESTS["super"], dialect=seeded.dialect, alias="m"
+    )
     rows = await seeded.fetch(f'SELECT "id" FROM "posts" AS "m" ORDER BY {sql.sql}', sql.params)
     assert len(rows) == 8
     for bad in ("", "nope", "-author.nope", "@bogus", "views;DROP"):

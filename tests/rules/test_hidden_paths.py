@@ -43,15 +43,26 @@ BOSS = "boss@corp.example"
 async def seed(w: World) -> None:
     await w.make("users", "bob", email="bob@example.com", password="password-123", name="bob")
     await w.make("staff", "boss", email=BOSS, password="password-123", name="Boss", emailVisibility=False)
-    await w.make("open", "O1", title="o1", secrets={"pin": "4711"}, hrel=w.ids["bob"], owner=w.ids["bob"],
-                 st=w.ids["boss"])
+    await w.make(
+        "open", "O1", title="o1", secrets={"pin": "4711"}, hrel=w.ids["bob"], owner=w.ids["bob"], st=w.ids["boss"]
+    )
     # mallory signs up in users with the id of the boss's staff record (clients may choose ids)
-    r = await w.call("POST", "/api/collections/users/records", "su", json={
-        "id": w.ids["boss"], "email": "mallory@example.com", "password": "password-123",
-        "passwordConfirm": "password-123"})
+    r = await w.call(
+        "POST",
+        "/api/collections/users/records",
+        "su",
+        json={
+            "id": w.ids["boss"],
+            "email": "mallory@example.com",
+            "password": "password-123",
+            "passwordConfirm": "password-123",
+        },
+    )
     assert r.status_code == 200, r.text
-    r = await w.client.post("/api/collections/users/auth-with-password",
-                            json={"identity": "mallory@example.com", "password": "password-123"})
+    r = await w.client.post(
+        "/api/collections/users/auth-with-password",
+        json={"identity": "mallory@example.com", "password": "password-123"},
+    )
     assert r.status_code == 200, r.text
     w.tokens["mallory"] = r.json()["token"]
 
@@ -73,16 +84,22 @@ HIDDEN_PATHS = [
     ("hidden JSON field's path", "open", 'secrets.pin = "4711"', 'secrets.pin = "0000"', "filter"),
     ("hidden JSON field's path with ~", "open", 'secrets.pin ~ "47"', 'secrets.pin ~ "00"', "filter"),
     ("hidden relation as a hop", "open", 'hrel.name = "bob"', 'hrel.name = "amy"', "filter"),
-    ("hidden relation behind a back-relation", "users", 'open_via_hrel.title ?= "o1"',
-     'open_via_hrel.title ?= "zz"', "filter"),
+    (
+        "hidden relation behind a back-relation",
+        "users",
+        'open_via_hrel.title ?= "o1"',
+        'open_via_hrel.title ?= "zz"',
+        "filter",
+    ),
     ("sort by a hidden JSON field's path", "open", "secrets.pin", "-secrets.pin", "sort"),
 ]
 
 
 @pytest.mark.parametrize("who", ["guest", "mallory"])
 @pytest.mark.parametrize("name,coll,probe,guess,param", HIDDEN_PATHS, ids=[h[0] for h in HIDDEN_PATHS])
-async def test_hidden_fields_are_no_way_through(world: World, who: str, name: str, coll: str, probe: str,
-                                                guess: str, param: str) -> None:
+async def test_hidden_fields_are_no_way_through(
+    world: World, who: str, name: str, coll: str, probe: str, guess: str, param: str
+) -> None:
     hit, miss = await answer(world, who, coll, **{param: probe}), await answer(world, who, coll, **{param: guess})
     assert hit[0] == miss[0] == 403, (hit, miss)
     # controls through the same kinds of path still work
@@ -103,7 +120,8 @@ EMAIL_PROBES = [
 
 @pytest.mark.parametrize("name,coll,probe,guess", EMAIL_PROBES, ids=[e[0] for e in EMAIL_PROBES])
 async def test_an_equal_id_in_another_auth_collection_does_not_unmask_an_email(
-        world: World, name: str, coll: str, probe: str, guess: str) -> None:
+    world: World, name: str, coll: str, probe: str, guess: str
+) -> None:
     hit = await answer(world, "mallory", coll, filter=probe)
     miss = await answer(world, "mallory", coll, filter=guess)
     assert hit == miss and hit[:2] == (200, 0), (hit, miss)

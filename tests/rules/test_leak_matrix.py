@@ -54,8 +54,9 @@ class Cell:
         return self.probe.format(v=value)
 
 
-def cell(name: str, coll: str, probe: str, secret: Secret, wrong: str, control: str, *finds: str,
-         locked: bool = False) -> Cell:
+def cell(
+    name: str, coll: str, probe: str, secret: Secret, wrong: str, control: str, *finds: str, locked: bool = False
+) -> Cell:
     return Cell(name, coll, probe, secret, wrong, control, frozenset(finds), locked)
 
 
@@ -63,47 +64,163 @@ CELLS = [
     # -- open: through relations ----------------------------------------------------------------
     cell("relation =", "open", 'mine.code = "{v}"', CODE, "NODIARY", 'mine.code = "CATDIARY"', "O3"),
     cell("relation ~", "open", 'mine.code ~ "{v}"', PREFIX, "QQQ", 'mine.code ~ "CAT"', "O3"),
-    cell("relation !=", "open", 'mine != "" && mine.code != "{v}"', CODE, "NODIARY",
-         'mine.code != "CATDIARY" && mine.code != ""', OWN),
+    cell(
+        "relation !=",
+        "open",
+        'mine != "" && mine.code != "{v}"',
+        CODE,
+        "NODIARY",
+        'mine.code != "CATDIARY" && mine.code != ""',
+        OWN,
+    ),
     cell("multi relation ?=", "open", 'many.code ?= "{v}"', CODE, "NODIARY", 'many.code ?= "CATDIARY"', "O1", "O3"),
     cell("multi relation ?~", "open", 'many.code ?~ "{v}"', PREFIX, "QQQ", 'many.code ?~ "CAT"', "O1", "O3"),
-    cell("multi relation, every item", "open", 'many.code = "{v}"', CODE, "NODIARY",
-         'many.code = "CATDIARY"', "O3", UNSEEN_O1),
+    cell(
+        "multi relation, every item",
+        "open",
+        'many.code = "{v}"',
+        CODE,
+        "NODIARY",
+        'many.code = "CATDIARY"',
+        "O3",
+        UNSEEN_O1,
+    ),
     cell("nested relation", "open", 'next.mine.code = "{v}"', CODE, "NODIARY", 'next.mine.code = "CATDIARY"', "O5"),
-    cell("nested relation to an email", "open", 'mine.owner.email = "{v}"', EMAIL, "no@example.com",
-         'mine.owner.email = "cat@example.com"', "O3"),
-    cell("back-relation through a relation", "open", 'owner.diary_via_owner.code ?= "{v}"', CODE, "NODIARY",
-         'owner.diary_via_owner.code ?= "CATDIARY"', "O3"),
+    cell(
+        "nested relation to an email",
+        "open",
+        'mine.owner.email = "{v}"',
+        EMAIL,
+        "no@example.com",
+        'mine.owner.email = "cat@example.com"',
+        "O3",
+    ),
+    cell(
+        "back-relation through a relation",
+        "open",
+        'owner.diary_via_owner.code ?= "{v}"',
+        CODE,
+        "NODIARY",
+        'owner.diary_via_owner.code ?= "CATDIARY"',
+        "O3",
+    ),
     cell(":each on a related select", "open", 'mine.tags:each ?= "{v}"', TAG, "x", 'mine.tags:each ?= "a"', "O3"),
     cell(":length on a related select", "open", "mine.tags:length = {v}", LENGTH, "9", "mine.tags:length = 1", "O3"),
-    cell(":isset is no path modifier", "open", 'mine.code:isset = true && mine.code = "{v}"', CODE, "NODIARY",
-         'mine.code = "CATDIARY"', "O3"),
-    cell("related email =", "open", 'owner.email = "{v}"', EMAIL, "no@example.com",
-         'owner.email = "cat@example.com"', "O3"),
-    cell("related email :lower", "open", 'owner.email:lower = "{v}"', EMAIL, "no@example.com",
-         'owner.email:lower = "cat@example.com"', "O3"),
-    cell("related email :each", "open", 'owner.email:each ?= "{v}"', EMAIL, "no@example.com",
-         'owner.email:each ?= "cat@example.com"', "O3"),
+    cell(
+        ":isset is no path modifier",
+        "open",
+        'mine.code:isset = true && mine.code = "{v}"',
+        CODE,
+        "NODIARY",
+        'mine.code = "CATDIARY"',
+        "O3",
+    ),
+    cell(
+        "related email =",
+        "open",
+        'owner.email = "{v}"',
+        EMAIL,
+        "no@example.com",
+        'owner.email = "cat@example.com"',
+        "O3",
+    ),
+    cell(
+        "related email :lower",
+        "open",
+        'owner.email:lower = "{v}"',
+        EMAIL,
+        "no@example.com",
+        'owner.email:lower = "cat@example.com"',
+        "O3",
+    ),
+    cell(
+        "related email :each",
+        "open",
+        'owner.email:each ?= "{v}"',
+        EMAIL,
+        "no@example.com",
+        'owner.email:each ?= "cat@example.com"',
+        "O3",
+    ),
     cell("related email ~", "open", 'owner.email ~ "{v}"', EMAIL_PREFIX, "zzz@", 'owner.email ~ "cat@"', "O3"),
-    cell("related email :lower ~", "open", 'owner.email:lower ~ "{v}"', EMAIL_PREFIX, "zzz@",
-         'owner.email:lower ~ "cat@"', "O3"),
-    cell("relation into a locked collection", "open", 'sec.code = "{v}"', LOCKED, "NOPE",
-         'sec = "{V1}" && mine = "{Damy}"', "O1", locked=True),
-    cell("relation ~ into a locked collection", "open", 'sec.code ~ "{v}"', LOCKED, "NOPE",
-         'sec.id = "{V1}"', "O1", locked=True),
+    cell(
+        "related email :lower ~",
+        "open",
+        'owner.email:lower ~ "{v}"',
+        EMAIL_PREFIX,
+        "zzz@",
+        'owner.email:lower ~ "cat@"',
+        "O3",
+    ),
+    cell(
+        "relation into a locked collection",
+        "open",
+        'sec.code = "{v}"',
+        LOCKED,
+        "NOPE",
+        'sec = "{V1}" && mine = "{Damy}"',
+        "O1",
+        locked=True,
+    ),
+    cell(
+        "relation ~ into a locked collection",
+        "open",
+        'sec.code ~ "{v}"',
+        LOCKED,
+        "NOPE",
+        'sec.id = "{V1}"',
+        "O1",
+        locked=True,
+    ),
     # -- users: fields of the collection itself ---------------------------------------------------
     cell("direct email", "users", 'email = "{v}"', EMAIL, "no@example.com", 'email = "cat@example.com"', "cat"),
-    cell("direct email :lower", "users", 'email:lower = "{v}"', EMAIL, "no@example.com",
-         'email:lower = "cat@example.com"', "cat"),
-    cell("direct email :each", "users", 'email:each ?= "{v}"', EMAIL, "no@example.com",
-         'email:each ?= "cat@example.com"', "cat"),
+    cell(
+        "direct email :lower",
+        "users",
+        'email:lower = "{v}"',
+        EMAIL,
+        "no@example.com",
+        'email:lower = "cat@example.com"',
+        "cat",
+    ),
+    cell(
+        "direct email :each",
+        "users",
+        'email:each ?= "{v}"',
+        EMAIL,
+        "no@example.com",
+        'email:each ?= "cat@example.com"',
+        "cat",
+    ),
     cell("direct email ~", "users", 'email ~ "{v}"', EMAIL_PREFIX, "zzz@", 'email ~ "cat@"', "cat"),
-    cell("back-relation", "users", 'diary_via_owner.code ?= "{v}"', CODE, "NODIARY",
-         'diary_via_owner.code ?= "CATDIARY"', "cat"),
-    cell("back-relation ~", "users", 'diary_via_owner.code ?~ "{v}"', PREFIX, "QQQ",
-         'diary_via_owner.code ?~ "CAT"', "cat"),
-    cell("back-relation into a locked collection", "users", 'vault_via_owner.code ?= "{v}"', LOCKED, "NOPE",
-         'diary_via_owner.code ?= "CATDIARY"', "cat", locked=True),
+    cell(
+        "back-relation",
+        "users",
+        'diary_via_owner.code ?= "{v}"',
+        CODE,
+        "NODIARY",
+        'diary_via_owner.code ?= "CATDIARY"',
+        "cat",
+    ),
+    cell(
+        "back-relation ~",
+        "users",
+        'diary_via_owner.code ?~ "{v}"',
+        PREFIX,
+        "QQQ",
+        'diary_via_owner.code ?~ "CAT"',
+        "cat",
+    ),
+    cell(
+        "back-relation into a locked collection",
+        "users",
+        'vault_via_owner.code ?= "{v}"',
+        LOCKED,
+        "NOPE",
+        'diary_via_owner.code ?= "CATDIARY"',
+        "cat",
+        locked=True,
+    ),
     # -- diary: the collection's own list rule ------------------------------------------------------
     cell("direct field under the list rule", "diary", 'code = "{v}"', CODE, "NODIARY", 'code = "CATDIARY"', "Dcat"),
 ]
@@ -155,8 +272,9 @@ async def test_client_filter_is_no_oracle(world: World, c: Cell, who: str):
             status, body, text = await listing(w, who, c.coll, filter=c.expr(value), **query)
             assert_no_secret(text, secret, c.name)
             answers.append((status, names(w, body) if status == 200 else body, body.get("totalItems")))
-    assert answers[0] == answers[2] and answers[1] == answers[3], \
+    assert answers[0] == answers[2] and answers[1] == answers[3], (
         f"{c.name} as {who}: the hidden value changes the answer: {answers}"
+    )
     if c.locked:
         status, body, _ = answers[0][0], answers[0][1], None
         assert status == 400, answers
@@ -173,9 +291,11 @@ def topic(coll: str, flt: str) -> str:
     return f"{coll}/*?options=" + quote(json.dumps({"query": {"filter": flt}}))
 
 
-TOUCH = {"open": ("title", ["O1", "O2", "O3", "O4", "O5", "O6", "O7"]),
-         "users": ("name", ["amy", "bob", "cat", "dan"]),
-         "diary": ("code", ["Damy", "Dbob", "Dcat", "Ddan"])}
+TOUCH = {
+    "open": ("title", ["O1", "O2", "O3", "O4", "O5", "O6", "O7"]),
+    "users": ("name", ["amy", "bob", "cat", "dan"]),
+    "diary": ("code", ["Damy", "Dbob", "Dcat", "Ddan"]),
+}
 
 
 @pytest.mark.parametrize("coll", list(TOUCH))
@@ -189,21 +309,29 @@ async def test_realtime_filter_is_no_oracle(world: World, who: str, coll: str):
     owner = HIDDEN_OWNER[who]
     topics = {}
     for c in cells:
-        topics[c.name] = (topic(coll, c.expr(c.secret(owner))), topic(coll, c.expr(c.wrong)),
-                          topic(coll, c.control.format(**w.ids)))
+        topics[c.name] = (
+            topic(coll, c.expr(c.secret(owner))),
+            topic(coll, c.expr(c.wrong)),
+            topic(coll, c.control.format(**w.ids)),
+        )
     sentinel = f"{coll}/*"
     headers = [(b"authorization", w.tokens[who].encode())] if who != "guest" else []
     async with SSE(w.app, headers) as sse:
-        r = await w.client.post("/api/realtime", headers=w.headers(who), json={
-            "clientId": sse.client_id, "subscriptions": [t for ts in topics.values() for t in ts] + [sentinel]})
+        r = await w.client.post(
+            "/api/realtime",
+            headers=w.headers(who),
+            json={"clientId": sse.client_id, "subscriptions": [t for ts in topics.values() for t in ts] + [sentinel]},
+        )
         assert r.status_code == 204, r.text
         field, records = TOUCH[coll]
         for name in records:
             rec = (await w.call("GET", f"{url(coll)}/{w.ids[name]}")).json()
             r = await w.call("PATCH", f"{url(coll)}/{w.ids[name]}", json={field: rec[field]})
             assert r.status_code == 200, r.text
-        extra = {"users": {"email": f"s{len(w.ids)}@example.com", "password": "password-123"},
-                 "diary": {"public": True}}.get(coll, {})  # a sentinel every requester may see
+        extra = {
+            "users": {"email": f"s{len(w.ids)}@example.com", "password": "password-123"},
+            "diary": {"public": True},
+        }.get(coll, {})  # a sentinel every requester may see
         last = await w.make(coll, f"sentinel{len(w.ids)}", **extra)
         got: dict[str, set[str]] = {}
         while True:
@@ -243,8 +371,11 @@ async def test_sort_is_no_oracle(world: World, who: str, coll: str, spec: str, e
         for low in (True, False):
             r = await w.call("PATCH", f"{url('diary')}/{w.ids['Ddan']}", json={"code": "0000" if low else "zzzz"})
             assert r.status_code == 200, r.text
-            r = await w.call("PATCH", f"{url('users')}/{w.ids['dan']}",
-                             json={"email": "000dan@example.com" if low else "zzzdan@example.com"})
+            r = await w.call(
+                "PATCH",
+                f"{url('users')}/{w.ids['dan']}",
+                json={"email": "000dan@example.com" if low else "zzzdan@example.com"},
+            )
             assert r.status_code == 200, r.text
             status, body, text = await listing(w, who, coll, sort=f"{spec},id", skipTotal="1")
             assert status == 200, text

@@ -25,8 +25,10 @@ def test_every_operator(op: str) -> None:
 
 def test_and_binds_tighter_than_or() -> None:
     node = parse("a = 1 || b = 2 && c = 3")
-    assert node == ast.Logic("OR", (C(I("a"), "=", N(1.0, "1")),
-                                    ast.Logic("AND", (C(I("b"), "=", N(2.0, "2")), C(I("c"), "=", N(3.0, "3"))))))
+    assert node == ast.Logic(
+        "OR",
+        (C(I("a"), "=", N(1.0, "1")), ast.Logic("AND", (C(I("b"), "=", N(2.0, "2")), C(I("c"), "=", N(3.0, "3"))))),
+    )
 
 
 def test_parentheses_group() -> None:
@@ -40,11 +42,21 @@ def test_flat_chains() -> None:
     assert isinstance(node, ast.Logic) and len(node.items) == 3
 
 
-@pytest.mark.parametrize("src,value", [
-    ('"plain"', "plain"), ("'single'", "single"), (r'"say \"hi\""', 'say "hi"'), (r"'it\'s'", "it's"),
-    (r'"a\\b"', "a\\b"), (r'"keep \s and \%"', r"keep \s and \%"), ('"日本 ü"', "日本 ü"), ('""', ""),
-    ("'\"'", '"'), ('"\'"', "'"),
-])
+@pytest.mark.parametrize(
+    "src,value",
+    [
+        ('"plain"', "plain"),
+        ("'single'", "single"),
+        (r'"say \"hi\""', 'say "hi"'),
+        (r"'it\'s'", "it's"),
+        (r'"a\\b"', "a\\b"),
+        (r'"keep \s and \%"', r"keep \s and \%"),
+        ('"日本 ü"', "日本 ü"),
+        ('""', ""),
+        ("'\"'", '"'),
+        ('"\'"', "'"),
+    ],
+)
 def test_strings(src: str, value: str) -> None:
     assert parse(f"a = {src}") == C(I("a"), "=", T(value))
 
@@ -54,11 +66,23 @@ def test_numbers(src: str, value: float) -> None:
     assert parse(f"a > {src}") == C(I("a"), ">", N(value, src))
 
 
-@pytest.mark.parametrize("name", [
-    "title", "author.team.name", "tags:each", "tags:length", "title:lower", "@request.auth.id",
-    "@request.body.tags:each", "@collection.users:u.name", "comments_via_post.message", "_x", "@now",
-    "meta.list.0",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "title",
+        "author.team.name",
+        "tags:each",
+        "tags:length",
+        "title:lower",
+        "@request.auth.id",
+        "@request.body.tags:each",
+        "@collection.users:u.name",
+        "comments_via_post.message",
+        "_x",
+        "@now",
+        "meta.list.0",
+    ],
+)
 def test_identifiers(name: str) -> None:
     assert parse(f"{name} = 1").left == I(name)
 
@@ -72,14 +96,30 @@ def test_literal_on_the_left() -> None:
     assert parse('"x" != a') == C(T("x"), "!=", I("a"))
 
 
-@pytest.mark.parametrize("src,message", [
-    ("", "empty"), ("  // nothing", "empty"), ("a =", "expected a field"), ("a 1", "expected an operator"),
-    ("a == 1", "invalid operator"), ("a & 1", "invalid join"), ("a = 1 b = 2", "expected && or ||"),
-    ("(a = 1", "missing closing"), ("a = 1)", "unexpected '\\)'"), ("()", "empty parentheses"),
-    ("a = 'x", "unterminated"), ("a = 1.", "invalid number"), ("a = .5", "unexpected character"),
-    ("a = 1e5", "invalid number"), ("a = 1 &&", "expected a field"), ("a ! 1", "invalid operator"),
-    ("a.= 1", "invalid identifier"), ("a = $x", "unexpected character"), ("a = 1;", "unexpected character"),
-])
+@pytest.mark.parametrize(
+    "src,message",
+    [
+        ("", "empty"),
+        ("  // nothing", "empty"),
+        ("a =", "expected a field"),
+        ("a 1", "expected an operator"),
+        ("a == 1", "invalid operator"),
+        ("a & 1", "invalid join"),
+        ("a = 1 b = 2", "expected && or ||"),
+        ("(a = 1", "missing closing"),
+        ("a = 1)", "unexpected '\\)'"),
+        ("()", "empty parentheses"),
+        ("a = 'x", "unterminated"),
+        ("a = 1.", "invalid number"),
+        ("a = .5", "unexpected character"),
+        ("a = 1e5", "invalid number"),
+        ("a = 1 &&", "expected a field"),
+        ("a ! 1", "invalid operator"),
+        ("a.= 1", "invalid identifier"),
+        ("a = $x", "unexpected character"),
+        ("a = 1;", "unexpected character"),
+    ],
+)
 def test_syntax_errors(src: str, message: str) -> None:
     with pytest.raises(RuleError, match=message):
         parse(src)
@@ -110,12 +150,25 @@ def test_parse_is_cached() -> None:
 def test_tokens_carry_positions() -> None:
     toks = tokenize('ab >= "c"')
     assert [(t.kind, t.value, t.pos) for t in toks] == [
-        ("ident", "ab", 0), ("op", ">=", 3), ("text", "c", 6), ("eof", "", 9)]
+        ("ident", "ab", 0),
+        ("op", ">=", 3),
+        ("text", "c", 6),
+        ("eof", "", 9),
+    ]
 
 
-@pytest.mark.parametrize("value,pattern", [
-    ("hello", "%hello%"), ("100%", "100%"), ("_", r"%\_%"), ("a_b", r"%a\_b%"), ("\\", r"%\\%"),
-    (r"back\s", r"%back\\s%"), (r"\%", r"%\%%"), (r"\_", r"%\_%"),
-])
+@pytest.mark.parametrize(
+    "value,pattern",
+    [
+        ("hello", "%hello%"),
+        ("100%", "100%"),
+        ("_", r"%\_%"),
+        ("a_b", r"%a\_b%"),
+        ("\\", r"%\\%"),
+        (r"back\s", r"%back\\s%"),
+        (r"\%", r"%\%%"),
+        (r"\_", r"%\_%"),
+    ],
+)
 def test_like_patterns(value: str, pattern: str) -> None:
     assert like_pattern(value) == pattern

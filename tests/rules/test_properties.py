@@ -30,22 +30,63 @@ from tests.rules.dataset import COLLECTIONS, POSTS, ROWS, record
 BOUNDED = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 MARK = "\x01"  # every generated string literal carries it: it must never show up in SQL text
 LOOKUP = {c.name: c for c in COLLECTIONS} | {c.id: c for c in COLLECTIONS}
-REQUESTS = [RequestInfo(), RequestInfo(auth={"id": "user00000000001", "collectionName": "users",
-                                             "collectionId": "pbc_users000001"}, body={"title": "x"})]
+REQUESTS = [
+    RequestInfo(),
+    RequestInfo(
+        auth={"id": "user00000000001", "collectionName": "users", "collectionId": "pbc_users000001"},
+        body={"title": "x"},
+    ),
+]
 
-PATHS = ["id", "title", "body", "views", "score", "published", "tags", "status", "author", "editors", "meta",
-         "published_at", "author.name", "author.email", "author.team.name", "editors.name", "editors.age",
-         "meta.a.b", "meta.list.0", "tags:length", "tags:each", "title:lower", "editors:length",
-         "comments_via_post.message", "comments_via_post.author.name", "author.comments_via_author.message",
-         "@now", "@todayStart", "@request.auth.id", "@request.body.title", "@request.method",
-         "@collection.users.name", "null", "true", "false", "nope", "title:nope", "author.nope", "@nope"]
+PATHS = [
+    "id",
+    "title",
+    "body",
+    "views",
+    "score",
+    "published",
+    "tags",
+    "status",
+    "author",
+    "editors",
+    "meta",
+    "published_at",
+    "author.name",
+    "author.email",
+    "author.team.name",
+    "editors.name",
+    "editors.age",
+    "meta.a.b",
+    "meta.list.0",
+    "tags:length",
+    "tags:each",
+    "title:lower",
+    "editors:length",
+    "comments_via_post.message",
+    "comments_via_post.author.name",
+    "author.comments_via_author.message",
+    "@now",
+    "@todayStart",
+    "@request.auth.id",
+    "@request.body.title",
+    "@request.method",
+    "@collection.users.name",
+    "null",
+    "true",
+    "false",
+    "nope",
+    "title:nope",
+    "author.nope",
+    "@nope",
+]
 IDENT_RE = r"[A-Za-z_][A-Za-z0-9_]{0,6}(\.[A-Za-z_][A-Za-z0-9_]{0,5}){0,2}(:[a-z]{2,6})?"
 
 idents = st.one_of(st.sampled_from(PATHS), st.from_regex(IDENT_RE, fullmatch=True)).map(ast.Ident)
 # NUL is refused in strings (no backend can store it), so generated literals never hold one
 texts = st.text(st.characters(blacklist_characters="\x00"), max_size=12).map(lambda s: ast.Text(MARK + s))
-numbers = st.integers(1_000_003, 9_999_999).map(lambda n: ast.Number(float(n), str(n))) | \
-    st.integers(1_000_003, 9_999_999).map(lambda n: ast.Number(float(-n), str(-n)))
+numbers = st.integers(1_000_003, 9_999_999).map(lambda n: ast.Number(float(n), str(n))) | st.integers(
+    1_000_003, 9_999_999
+).map(lambda n: ast.Number(float(-n), str(-n)))
 operands = st.one_of(idents, texts, numbers)
 compares = st.builds(ast.Compare, operands, st.sampled_from(ast.OPERATORS), operands)
 
@@ -57,19 +98,52 @@ def _logic(children: st.SearchStrategy) -> st.SearchStrategy:
 trees = st.recursive(compares, _logic, max_leaves=6)
 
 # token soup: mostly near-valid text, to reach deep into the lexer, parser and compiler
-TOKENS = PATHS + list(ast.OPERATORS) + ["&&", "||", "(", ")", '"a"', "'b'", '"x\\"y"', "'\\\\'", "1", "-2.5",
-                                        "1.", "&", "|", "!", "//c\n", '"', "'", "=", "..", "a:", "@", "#"]
+TOKENS = (
+    PATHS
+    + list(ast.OPERATORS)
+    + [
+        "&&",
+        "||",
+        "(",
+        ")",
+        '"a"',
+        "'b'",
+        '"x\\"y"',
+        "'\\\\'",
+        "1",
+        "-2.5",
+        "1.",
+        "&",
+        "|",
+        "!",
+        "//c\n",
+        '"',
+        "'",
+        "=",
+        "..",
+        "a:",
+        "@",
+        "#",
+    ]
+)
 
 
 def _mutate(src: str, token: str, at: int, cut: int) -> str:
     """A valid expression with one token spliced in and a few characters cut out."""
     i = at % (len(src) + 1)
-    return src[:i] + token + src[i + cut:]
+    return src[:i] + token + src[i + cut :]
 
 
-soup = st.one_of(st.lists(st.sampled_from(TOKENS), max_size=12).map(" ".join),
-                 st.builds(_mutate, st.deferred(lambda: trees).map(to_text), st.sampled_from(TOKENS),
-                           st.integers(0, 300), st.integers(0, 3)))
+soup = st.one_of(
+    st.lists(st.sampled_from(TOKENS), max_size=12).map(" ".join),
+    st.builds(
+        _mutate,
+        st.deferred(lambda: trees).map(to_text),
+        st.sampled_from(TOKENS),
+        st.integers(0, 300),
+        st.integers(0, 3),
+    ),
+)
 
 
 # -- backends to run compiled SQL on ----------------------------------------------------------------
@@ -91,9 +165,14 @@ class Backend:
                 for row in ROWS[coll.name]:
                     rec = record(coll, row)
                     cols = ["id"] + [f.name for f in coll.fields if f.name in rec]
-                    vals = [rec["id"]] + [coll.field(c).to_db(coll.field(c).prepare(rec[c]), "sqlite") for c in cols[1:]]
-                    self.sqlite.execute(f'INSERT INTO "{coll.name}" ({", ".join(map(repr, cols))}) '
-                                        f'VALUES ({", ".join("?" * len(cols))})', vals)
+                    vals = [rec["id"]] + [
+                        coll.field(c).to_db(coll.field(c).prepare(rec[c]), "sqlite") for c in cols[1:]
+                    ]
+                    self.sqlite.execute(
+                        f'INSERT INTO "{coll.name}" ({", ".join(map(repr, cols))}) '
+                        f"VALUES ({', '.join('?' * len(cols))})",
+                        vals,
+                    )
             return
         # PostgreSQL: a loop of our own in a thread, so sync hypothesis tests can call into it
         self.loop = asyncio.new_event_loop()
@@ -141,8 +220,15 @@ def compile_all(expr: str, dialects: tuple[str, ...] = ("sqlite", "postgresql"))
         for req in REQUESTS:
             for client in (False, True):
                 try:
-                    sql = compile_filter(expr, collection=POSTS, lookup=LOOKUP.get, request=req, dialect=dialect,
-                                         alias="m", client=client)
+                    sql = compile_filter(
+                        expr,
+                        collection=POSTS,
+                        lookup=LOOKUP.get,
+                        request=req,
+                        dialect=dialect,
+                        alias="m",
+                        client=client,
+                    )
                 except RuleError:
                     continue
                 yield dialect, sql

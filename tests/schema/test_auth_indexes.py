@@ -39,12 +39,18 @@ async def make_from_api_with_own_indexes(http: Http) -> None:
 
 
 async def sign_up(http: Http, email: str) -> Any:
-    return await http.call("POST", "/api/collections/members/records",
-                           json={"email": email, "password": "password-123", "passwordConfirm": "password-123"})
+    return await http.call(
+        "POST",
+        "/api/collections/members/records",
+        json={"email": email, "password": "password-123", "passwordConfirm": "password-123"},
+    )
 
 
-@pytest.mark.parametrize("make", [make_from_yaml, make_from_api, make_from_api_with_own_indexes],
-                         ids=["baas.yaml", "POST /api/collections", "request overriding the system index"])
+@pytest.mark.parametrize(
+    "make",
+    [make_from_yaml, make_from_api, make_from_api_with_own_indexes],
+    ids=["baas.yaml", "POST /api/collections", "request overriding the system index"],
+)
 async def test_a_taken_email_cannot_sign_up_again_in_any_case(http: Http, make: Any) -> None:
     await make(http)
     coll = http.engine.registry.get("members")
@@ -58,19 +64,26 @@ async def test_a_taken_email_cannot_sign_up_again_in_any_case(http: Http, make: 
         assert r.json()["data"]["email"]["code"] == "validation_not_unique", r.text
     # The first owner still signs in, with the address in any case.
     for identity in ("alice@example.com", "ALICE@example.com"):
-        r = await http.call("POST", "/api/collections/members/auth-with-password",
-                            json={"identity": identity, "password": "password-123"})
+        r = await http.call(
+            "POST",
+            "/api/collections/members/auth-with-password",
+            json={"identity": identity, "password": "password-123"},
+        )
         assert r.status_code == 200, r.text
         assert r.json()["record"]["id"] == first.json()["id"]
     rows = await http.engine.db.fetch('SELECT "id" FROM "members"')
     assert len(rows) == 1
 
 
-@pytest.mark.parametrize("indexes", ["", "    indexes: []\n",
-                                     "    indexes:\n      - {columns: [name], unique: false}\n"],
-                         ids=["no indexes key", "empty indexes", "only an own index"])
+@pytest.mark.parametrize(
+    "indexes",
+    ["", "    indexes: []\n", "    indexes:\n      - {columns: [name], unique: false}\n"],
+    ids=["no indexes key", "empty indexes", "only an own index"],
+)
 async def test_declaring_users_never_drops_its_system_indexes(engine: Engine, indexes: str) -> None:
-    text = "collections:\n  - name: users\n    type: auth\n" + indexes + "    fields:\n      - {name: name, type: text}\n"
+    text = (
+        "collections:\n  - name: users\n    type: auth\n" + indexes + "    fields:\n      - {name: name, type: text}\n"
+    )
     wanted = load_schema_text(text).collections
     plan = await engine.plan(wanted)
     assert not [c for c in plan.changes if c.action == "indexes" and "drops" in c.detail], plan.describe()
@@ -94,7 +107,7 @@ collections:
     # No rows yet: the index goes without the flag, and comes back.
     await engine.apply(load_schema_text(without).collections)
     await engine.apply(load_schema_text(with_index).collections)
-    await engine.db.write(lambda c: c.execute("INSERT INTO \"posts\" (\"id\", \"slug\") VALUES ('p1', 'a')"))
+    await engine.db.write(lambda c: c.execute('INSERT INTO "posts" ("id", "slug") VALUES (\'p1\', \'a\')'))
     plan = await engine.plan(load_schema_text(without).collections)
     assert plan.destructive and "drops idx_posts_slug" in plan.describe()
     from baas.errors import SchemaError

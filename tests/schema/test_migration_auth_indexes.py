@@ -33,12 +33,18 @@ async def _make_old_data_dir(eng: Engine) -> None:
             d = json.loads(data)
             d["indexes"] = [] if indexes == "[]" else [d["indexes"][0], OLD_USERS_EMAIL]
             await conn.execute('UPDATE "_collections" SET "data" = ? WHERE "name" = ?', [json.dumps(d), table])
-        for rid, email, key in (("m1", "bob@example.com", "k1"), ("m2", "Bob@Example.com", "k2"),
-                                ("m3", "carol@example.com", "k3"), ("u1", "dan@example.com", "k4"),
-                                ("u2", "DAN@example.com", "k5")):
+        for rid, email, key in (
+            ("m1", "bob@example.com", "k1"),
+            ("m2", "Bob@Example.com", "k2"),
+            ("m3", "carol@example.com", "k3"),
+            ("u1", "dan@example.com", "k4"),
+            ("u2", "DAN@example.com", "k5"),
+        ):
             table = "members" if rid.startswith("m") else "users"
-            await conn.execute(f'INSERT INTO "{table}" ("id", "email", "tokenKey", "password") VALUES (?, ?, ?, ?)',
-                               [rid, email, key, "x"])
+            await conn.execute(
+                f'INSERT INTO "{table}" ("id", "email", "tokenKey", "password") VALUES (?, ?, ?, ?)',
+                [rid, email, key, "x"],
+            )
         await conn.execute('DROP TABLE IF EXISTS "_job_runs"')  # revision 0005's: not there at 0003
         await conn.execute('UPDATE "_migrations" SET "version_num" = \'0003\'')
 
@@ -86,10 +92,13 @@ async def test_migration_adds_auth_indexes_and_names_duplicates(tmp_path, db_url
         source = await eng.db.fetchval('SELECT "source" FROM "_schema_history" ORDER BY "id" DESC LIMIT 1')
         assert source == "migration 0004"
         for table, email in (("members", "BOB@example.com"), ("users", "Dan@Example.com")):
-            # The driver's IntegrityError type differs per backend; the lambda runs within this iteration.
+            # The driver's IntegrityError type differs per backend.
             with pytest.raises(Exception):  # noqa: B017
-                await eng.db.write(lambda c: c.execute(
-                    f'INSERT INTO "{table}" ("id", "email", "tokenKey", "password") VALUES (?, ?, ?, ?)',  # noqa: B023
-                    ["zz", email, "k9", "x"]))  # noqa: B023
+                await eng.db.write(
+                    lambda c, table=table, email=email: c.execute(
+                        f'INSERT INTO "{table}" ("id", "email", "tokenKey", "password") VALUES (?, ?, ?, ?)',
+                        ["zz", email, "k9", "x"],
+                    )
+                )
     finally:
         await eng.stop()

@@ -125,12 +125,15 @@ collections:
 async def test_view_collection(engine: Engine) -> None:
     await engine.apply(schema(BASE))
     await insert(engine, "posts", {"title": "a", "views": "5"})
-    view = BASE + """
+    view = (
+        BASE
+        + """
   - name: titles
     type: view
     listRule: ""
     viewQuery: "SELECT id, title FROM posts"
 """
+    )
     await engine.apply(schema(view))
     v = engine.registry.get("titles")
     assert [f.name for f in v.fields] == ["id", "title"] and v.field("title").type == "text"

@@ -16,8 +16,12 @@ from baas.schema.loader import dump_schema, load_schema_text
 from baas.schema.model import Collection, parse_index
 from tests.schema.schema_strategies import schemas
 
-PROPERTY = settings(max_examples=75, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=75,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 async def reset(engine: Engine) -> None:
@@ -27,19 +31,24 @@ async def reset(engine: Engine) -> None:
 
 async def table_columns(engine: Engine, name: str) -> list[str]:
     if engine.db.dialect == "postgresql":
-        rows = await engine.db.fetch("SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-                                     "AND column_name != '_rowid' ORDER BY ordinal_position", [name])
+        rows = await engine.db.fetch(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "AND column_name != '_rowid' ORDER BY ordinal_position",
+            [name],
+        )
         return [r[0] for r in rows]
     return [r[1] for r in await engine.db.fetch(f'PRAGMA table_info("{name}")')]
 
 
 async def db_indexes(engine: Engine, name: str) -> set[str]:
     if engine.db.dialect == "postgresql":
-        rows = await engine.db.fetch("SELECT indexname FROM pg_indexes WHERE tablename = ? "
-                                     "AND indexname NOT LIKE '%_pkey'", [name])
+        rows = await engine.db.fetch(
+            "SELECT indexname FROM pg_indexes WHERE tablename = ? AND indexname NOT LIKE '%_pkey'", [name]
+        )
     else:
-        rows = await engine.db.fetch("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-                                     "AND sql IS NOT NULL", [name])
+        rows = await engine.db.fetch(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", [name]
+        )
     return {r[0] for r in rows}
 
 
@@ -109,7 +118,7 @@ async def fill(engine: Engine) -> dict[str, set[str]]:
             else:
                 values.append(_VALUES[f.kind()])
         names = ", ".join(['"id"', *(f'"{f.name}"' for f in cols)])
-        sql = f'INSERT INTO "{c.name}" ({names}) VALUES (\'r1\', {", ".join(values)})'
+        sql = f"INSERT INTO \"{c.name}\" ({names}) VALUES ('r1', {', '.join(values)})"
         await engine.db.write(lambda conn, sql=sql: conn.execute(sql))
         held[c.id] = {f.id for f in cols} | {_index_key(c, i) for i in c.indexes}
     return held

@@ -42,15 +42,21 @@ async def test_the_docs_example_applies_on_a_fresh_database(engine: Engine) -> N
 
 
 VIEWS_IN_ONE_FILE = [
-    ("a view over a collection of the same file", """
+    (
+        "a view over a collection of the same file",
+        """
 collections:
   - name: titles
     type: view
     viewQuery: "SELECT id, title FROM posts"
   - name: posts
     fields: [{name: title, type: text}]
-""", {"titles": ["id", "title"]}),
-    ("a view over a view declared before it", """
+""",
+        {"titles": ["id", "title"]},
+    ),
+    (
+        "a view over a view declared before it",
+        """
 collections:
   - name: short
     type: view
@@ -60,8 +66,12 @@ collections:
     viewQuery: "SELECT id, title, n FROM posts"
   - name: posts
     fields: [{name: title, type: text}, {name: n, type: number}]
-""", {"short": ["id", "title"], "titles": ["id", "title", "n"]}),
-    ("a view over a field added by the same file", """
+""",
+        {"short": ["id", "title"], "titles": ["id", "title", "n"]},
+    ),
+    (
+        "a view over a field added by the same file",
+        """
 collections:
   - name: users
     type: auth
@@ -69,8 +79,12 @@ collections:
   - name: nicks
     type: view
     viewQuery: "SELECT id, nickname FROM users"
-""", {"nicks": ["id", "nickname"]}),
-    ("relations between collections of the same file, both ways", """
+""",
+        {"nicks": ["id", "nickname"]},
+    ),
+    (
+        "relations between collections of the same file, both ways",
+        """
 collections:
   - name: a
     fields: [{name: b, type: relation, collection: b}]
@@ -79,7 +93,9 @@ collections:
   - name: ab
     type: view
     viewQuery: "SELECT a.id AS id, a.b AS b FROM a JOIN b ON b.id = a.b"
-""", {"ab": ["id", "b"]}),
+""",
+        {"ab": ["id", "b"]},
+    ),
 ]
 
 
@@ -100,8 +116,10 @@ collections:
   - {name: v1, type: view, viewQuery: "SELECT id FROM v2"}
   - {name: v2, type: view, viewQuery: "SELECT id FROM v1"}
 """
-    broken = "collections:\n  - {name: p, fields: [{name: t, type: text}]}\n" \
-             "  - {name: v, type: view, viewQuery: \"SELECT id, nope FROM p\"}\n"
+    broken = (
+        "collections:\n  - {name: p, fields: [{name: t, type: text}]}\n"
+        '  - {name: v, type: view, viewQuery: "SELECT id, nope FROM p"}\n'
+    )
     for text in (cycle, broken):
         with pytest.raises(SchemaError) as info:
             await engine.apply(collections(text))
@@ -116,9 +134,16 @@ collections:
 
 # -- autogeneratePattern ------------------------------------------------------------------------
 
-GEN = {"name": "links", "type": "base", "createRule": "", "viewRule": "",
-       "fields": [{"name": "slug", "type": "text", "autogeneratePattern": "[a-z0-9]{30}"},
-                  {"name": "code", "type": "text", "autogeneratePattern": "^AB-\\d{4}[xyz]{1,3}$"}]}
+GEN = {
+    "name": "links",
+    "type": "base",
+    "createRule": "",
+    "viewRule": "",
+    "fields": [
+        {"name": "slug", "type": "text", "autogeneratePattern": "[a-z0-9]{30}"},
+        {"name": "code", "type": "text", "autogeneratePattern": "^AB-\\d{4}[xyz]{1,3}$"},
+    ],
+}
 
 
 async def test_autogenerate_pattern_fills_empty_values_on_create(http: Http) -> None:

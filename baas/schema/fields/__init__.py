@@ -15,15 +15,59 @@ from baas.schema.fields.relation import RelationField
 from baas.schema.fields.select import SelectField
 from baas.schema.fields.text import TextField
 
-AnyField = (TextField | NumberField | BoolField | EmailField | URLField | EditorField | DateField
-            | AutodateField | SelectField | JSONField | RelationField | FileField | PasswordField)
+AnyField = (
+    TextField
+    | NumberField
+    | BoolField
+    | EmailField
+    | URLField
+    | EditorField
+    | DateField
+    | AutodateField
+    | SelectField
+    | JSONField
+    | RelationField
+    | FileField
+    | PasswordField
+)
 
 # The members of `AnyField`, in its order (msgspec decodes a field by its ``type`` tag among these).
-FIELD_CLASSES: tuple[type[Field], ...] = (TextField, NumberField, BoolField, EmailField, URLField, EditorField,
-                                          DateField, AutodateField, SelectField, JSONField, RelationField,
-                                          FileField, PasswordField)
+FIELD_CLASSES: tuple[type[Field], ...] = (
+    TextField,
+    NumberField,
+    BoolField,
+    EmailField,
+    URLField,
+    EditorField,
+    DateField,
+    AutodateField,
+    SelectField,
+    JSONField,
+    RelationField,
+    FileField,
+    PasswordField,
+)
 FIELD_TYPES: dict[str, type[Field]] = {type_name(cls): cls for cls in FIELD_CLASSES}
 
-__all__ = ["AnyField", "FIELD_CLASSES", "FIELD_TYPES", "Field", "MultiValueField", "as_list", "type_name",
-           "AutodateField", "BoolField", "DateField", "EditorField", "EmailField", "FileField", "JSONField",
-           "NumberField", "PasswordField", "RelationField", "SelectField", "TextField", "URLField"]
+__all__ = [
+    "AnyField",
+    "FIELD_CLASSES",
+    "FIELD_TYPES",
+    "Field",
+    "MultiValueField",
+    "as_list",
+    "type_name",
+    "AutodateField",
+    "BoolField",
+    "DateField",
+    "EditorField",
+    "EmailField",
+    "FileField",
+    "JSONField",
+    "NumberField",
+    "PasswordField",
+    "RelationField",
+    "SelectField",
+    "TextField",
+    "URLField",
+]

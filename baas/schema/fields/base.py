@@ -172,8 +172,9 @@ class MultiValueField(Field, kw_only=True):
     def validate(self, value: Any) -> None:
         super().validate(value)
         if self.is_multi() and len(value) > self.maxSelect:
-            raise FieldError("validation_too_many_values", f"Select no more than {self.maxSelect}.",
-                             {"maxSelect": self.maxSelect})
+            raise FieldError(
+                "validation_too_many_values", f"Select no more than {self.maxSelect}.", {"maxSelect": self.maxSelect}
+            )
 
     def modify(self, current: Any, op: str, value: Any) -> Any:
         cur = as_list(current) if self.is_multi() else ([current] if current else [])

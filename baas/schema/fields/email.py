@@ -9,8 +9,10 @@ from urllib.parse import urlsplit
 from baas.errors import FieldError
 from baas.schema.fields.base import Field
 
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 
 
 def check_domain(domain: str, only: list[str] | None, exclude: list[str] | None, kind: str) -> None:
@@ -43,8 +45,10 @@ class URLField(Field, tag="url", kw_only=True):
         if value == "":
             return
         parts = urlsplit(value)
-        if parts.scheme not in ("http", "https", "ftp", "ftps", "mailto", "ws", "wss") or not (
-            parts.netloc or parts.scheme == "mailto"
-        ) or " " in value:
+        if (
+            parts.scheme not in ("http", "https", "ftp", "ftps", "mailto", "ws", "wss")
+            or not (parts.netloc or parts.scheme == "mailto")
+            or " " in value
+        ):
             raise FieldError("validation_is_url", "Must be a valid URL.")
         check_domain(parts.hostname or "", self.onlyDomains, self.exceptDomains, "url")

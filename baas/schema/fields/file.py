@@ -48,5 +48,8 @@ class FileField(MultiValueField, tag="file", kw_only=True):
         if self.required and self.is_empty(value):
             raise FieldError("validation_required", "Cannot be blank.")
         if self.is_multi() and len(value) > self.maxSelect:
-            raise FieldError("validation_too_many_files", f"The maximum allowed files is {self.maxSelect}.",
-                             {"maxSelect": self.maxSelect})
+            raise FieldError(
+                "validation_too_many_files",
+                f"The maximum allowed files is {self.maxSelect}.",
+                {"maxSelect": self.maxSelect},
+            )

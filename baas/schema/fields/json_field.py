@@ -30,8 +30,9 @@ class JSONField(Field, tag="json", kw_only=True):
         super().validate(value)
         limit = self.maxSize or 1 << 20
         if len(json.dumps(value, separators=(",", ":"))) > limit:
-            raise FieldError("validation_json_size_limit", f"The maximum allowed JSON size is {limit} bytes.",
-                             {"maxSize": limit})
+            raise FieldError(
+                "validation_json_size_limit", f"The maximum allowed JSON size is {limit} bytes.", {"maxSize": limit}
+            )
 
     def to_db(self, value: Any, dialect: str) -> Any:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

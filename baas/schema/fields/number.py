@@ -21,8 +21,15 @@ _DIGITS = r"[0-9](?:_?[0-9])*"
 _HEX = r"[0-9a-fA-F](?:_?[0-9a-fA-F])*"
 _DECIMAL = re.compile(rf"[+-]?(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})(?:[eE][+-]?{_DIGITS})?", re.ASCII)
 _HEX_FLOAT = re.compile(rf"[+-]?0[xX](?:_?{_HEX}(?:\.(?:{_HEX})?)?|_?\.{_HEX})[pP][+-]?{_DIGITS}", re.ASCII)
-_SPECIAL = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
-            "+infinity": math.inf, "-infinity": -math.inf, "nan": math.nan}
+_SPECIAL = {
+    "inf": math.inf,
+    "+inf": math.inf,
+    "-inf": -math.inf,
+    "infinity": math.inf,
+    "+infinity": math.inf,
+    "-infinity": -math.inf,
+    "nan": math.nan,
+}
 
 
 def _fmt(n: float) -> str:
@@ -92,11 +99,17 @@ class NumberField(Field, tag="number", kw_only=True):
         if self.onlyInt and not float(value).is_integer():
             raise FieldError("validation_only_int_constraint", "Decimal numbers are not allowed.")
         if self.min is not None and value < self.min:
-            raise FieldError("validation_min_number_constraint", f"Must be greater or equal than {_fmt(self.min)}.",
-                             {"min": _normal(self.min)})
+            raise FieldError(
+                "validation_min_number_constraint",
+                f"Must be greater or equal than {_fmt(self.min)}.",
+                {"min": _normal(self.min)},
+            )
         if self.max is not None and value > self.max:
-            raise FieldError("validation_max_number_constraint", f"Must be less or equal than {_fmt(self.max)}.",
-                             {"max": _normal(self.max)})
+            raise FieldError(
+                "validation_max_number_constraint",
+                f"Must be less or equal than {_fmt(self.max)}.",
+                {"max": _normal(self.max)},
+            )
 
     def modify(self, current: Any, op: str, value: Any) -> Any:
         if op == "^":

@@ -25,12 +25,14 @@ class PasswordField(Field, tag="password", kw_only=True):
         if not value:
             return
         if len(value) < (self.min or 1):
-            raise FieldError("validation_min_text_constraint", f"Must be at least {self.min} character(s).",
-                             {"min": self.min})
+            raise FieldError(
+                "validation_min_text_constraint", f"Must be at least {self.min} character(s).", {"min": self.min}
+            )
         limit = self.max or 71
         if len(value) > limit:
-            raise FieldError("validation_max_text_constraint", f"Must be less than {limit} character(s).",
-                             {"max": limit})
+            raise FieldError(
+                "validation_max_text_constraint", f"Must be less than {limit} character(s).", {"max": limit}
+            )
         if self.pattern:
             if not compiled(self.pattern).search(value):
                 raise FieldError("validation_invalid_format", "Invalid value format.")

@@ -17,5 +17,6 @@ class RelationField(MultiValueField, tag="relation", kw_only=True):
         super().validate(value)
         n = len(value) if isinstance(value, list) else (1 if value else 0)
         if n and self.minSelect and n < self.minSelect:
-            raise FieldError("validation_not_enough_values", f"Select at least {self.minSelect}.",
-                             {"minSelect": self.minSelect})
+            raise FieldError(
+                "validation_not_enough_values", f"Select at least {self.minSelect}.", {"minSelect": self.minSelect}
+            )

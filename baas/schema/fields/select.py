@@ -13,7 +13,8 @@ class SelectField(MultiValueField, tag="select", kw_only=True):
 
     def validate(self, value: Any) -> None:
         super().validate(value)
-        for v in (value if isinstance(value, list) else [value] if value else []):
+        for v in value if isinstance(value, list) else [value] if value else []:
             if v not in self.values:
-                raise FieldError("validation_invalid_value", f"Value must be one of: {', '.join(self.values)}.",
-                                 {"value": v})
+                raise FieldError(
+                    "validation_invalid_value", f"Value must be one of: {', '.join(self.values)}.", {"value": v}
+                )

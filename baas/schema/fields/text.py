@@ -89,8 +89,9 @@ def _atom(body: str, i: int) -> tuple[str, int]:
             raise ValueError(f"the escape \\{e} cannot be generated")
         return _CLASS_ESCAPES.get(e, e), i + 2
     if c in "()|.*+?{}^$":
-        raise ValueError(f"{c!r} at position {i + 1} cannot be generated (use classes like [a-z] "
-                         "and counts like {n} or {n,m})")
+        raise ValueError(
+            f"{c!r} at position {i + 1} cannot be generated (use classes like [a-z] and counts like {{n}} or {{n,m}})"
+        )
     return c, i + 1
 
 
@@ -139,11 +140,13 @@ class TextField(Field, tag="text", kw_only=True):
             return
         n = len(value)
         if self.min and n < self.min:
-            raise FieldError("validation_min_text_constraint", f"Must be at least {self.min} character(s).",
-                             {"min": self.min})
+            raise FieldError(
+                "validation_min_text_constraint", f"Must be at least {self.min} character(s).", {"min": self.min}
+            )
         limit = self.max or 5000
         if n > limit:
-            raise FieldError("validation_max_text_constraint", f"Must be less than {limit} character(s).",
-                             {"max": limit})
+            raise FieldError(
+                "validation_max_text_constraint", f"Must be less than {limit} character(s).", {"max": limit}
+            )
         if self.pattern and not compiled(self.pattern).search(value):
             raise FieldError("validation_invalid_format", "Invalid value format.")

@@ -52,8 +52,9 @@ def upgrade() -> None:
         sa.Column("updated", sa.Text(), nullable=False),
         sa.UniqueConstraint("collectionRef", "provider", "providerId", name="uq_externalauths_provider"),
     )
-    op.create_index("idx_externalauths_record", "_externalAuths", ["collectionRef", "recordRef", "provider"],
-                    unique=True)
+    op.create_index(
+        "idx_externalauths_record", "_externalAuths", ["collectionRef", "recordRef", "provider"], unique=True
+    )
     # TOTP enrolment per auth record (an extra MFA method PocketBase lacks). ``secret`` is sealed
     # (AES-GCM, key derived from the install secret); recovery codes are kept as keyed hashes;
     # ``lastStep`` is the last accepted time step (replay guard); ``attempts``/``lockedUntil``

@@ -25,8 +25,12 @@ def upgrade() -> None:
     op.create_table(
         "_event_consumers",
         sa.Column("name", sa.Text(), primary_key=True),
-        sa.Column("position", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False,
-                  server_default=sa.text("0")),
+        sa.Column(
+            "position",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            nullable=False,
+            server_default=sa.text("0"),
+        ),
         sa.Column("updated", sa.Text(), nullable=False, server_default=sa.text("''")),
     )
     bind = op.get_bind()
@@ -47,6 +51,6 @@ def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
         seq = bind.execute(sa.text("SELECT pg_get_serial_sequence('\"_events\"', 'id')")).scalar()
-        op.execute(f"ALTER TABLE \"_events\" ALTER COLUMN \"id\" SET DEFAULT nextval('{seq}'::regclass)")
+        op.execute(f'ALTER TABLE "_events" ALTER COLUMN "id" SET DEFAULT nextval(\'{seq}\'::regclass)')
         op.execute("DROP FUNCTION IF EXISTS baas_next_event_id()")
     op.drop_table("_event_consumers")
