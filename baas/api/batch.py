@@ -270,6 +270,10 @@ async def _one(conn: Any, eng: Engine, plan: _Plan) -> dict[str, Any]:
         raise BadRequest(f"Unsupported batch action: {plan.method} {plan.path}.")
     coll, req = draft.coll, draft.req
     if plan.upsert:
+        # An upsert may create or update: a key needs both scopes, checked before the lookup so
+        # the answer never tells a key without them whether the id exists.
+        check_scope(req, coll.name, "create")
+        check_scope(req, coll.name, "update")
         rid = draft.body.get("id")
         if isinstance(rid, str) and rid and await record_exists(conn, coll, rid):
             draft.action, draft.record_id = "update", rid

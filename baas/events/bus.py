@@ -184,10 +184,12 @@ class EventBus:
             cur = self._cursor
             rows, xmin, xmax = await read_after(self.db, cur.last, cur.gaps, BATCH)
             fresh = cur.take(rows, xmin, xmax)
-            if cur.needs_fence:  # new gaps: bound them before the next read (baas.events.stream)
-                cur.fence(await xid_fence(self.db))
+            # Deliver before fencing: the cursor has moved past `fresh`, so a failed fence must not
+            # lose them. A gap left unfenced is only waited on longer (fenced on a later read).
             if fresh and self._listeners:
                 await self._deliver([to_event(r) for r in fresh])
+            if cur.needs_fence:  # new gaps: bound them before the next read (baas.events.stream)
+                cur.fence(await xid_fence(self.db))
             if len(rows) < BATCH:
                 return
 

@@ -20,6 +20,7 @@ position forward, so a second reader cannot move it back, but both would see the
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,8 @@ from baas.ids import now_str
 
 if TYPE_CHECKING:
     from baas.events.bus import EventBus
+
+log = logging.getLogger("baas.events")
 
 TOUCH_EVERY = 3600.0  # seconds: how often a reading consumer marks itself alive (see retention)
 HOLD_RETRY = 0.05  # seconds: re-read soon while waiting on an id still being committed
@@ -80,7 +83,10 @@ class Consumer:
         rows, xmin, xmax = await read_after(self.db, cur.position, (), max(1, limit))
         events = [to_event(r) for r in cur.take(rows, xmin, xmax)]
         if cur.needs_fence:  # a new gap: bound it before the next read (baas.events.stream)
-            cur.fence(await xid_fence(self.db))
+            try:
+                cur.fence(await xid_fence(self.db))
+            except Exception:  # the cursor has moved past `events`: return them; the gap is fenced later
+                log.warning("events: fencing a gap failed; retried on the next read", exc_info=True)
         if time.monotonic() - self._touched > TOUCH_EVERY:
             await self._touch()
         return events

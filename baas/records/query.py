@@ -1,4 +1,4 @@
-"""Reading records: list[Any] (filter, sort, paging, total) and view, under the collection's rules."""
+"""Reading records: list (filter, sort, paging, total) and view, under the collection's rules."""
 
 from __future__ import annotations
 

@@ -371,7 +371,7 @@ def _relation_guard(registry: Registry, draft: Draft) -> tuple[str, list[Any]] |
         else:
             distinct = list(dict.fromkeys(ids))
             conds.append(
-                f'(SELECT COUNT(*) FROM {q(target.name)} WHERE "id" IN ({", ".join("?" * len(distinct))})) '
+                f'(SELECT COUNT(DISTINCT "id") FROM {q(target.name)} WHERE "id" IN ({", ".join("?" * len(distinct))})) '
                 f"= {len(distinct)}"
             )
             params.extend(distinct)

@@ -224,6 +224,10 @@ async def test_scope_checked_in_batch(kapi: Api) -> None:
     }
     r = await as_key(kapi, key, "POST", "/api/batch", json=ok)  # PUT on an existing id is an update
     assert r.status_code == 400 and r.json()["data"]["requests"]["1"]["response"]["status"] == 403
+    # ...and on a new id too: an upsert needs both scopes, so the 403 does not tell whether the id exists
+    fresh = {"requests": [{"method": "PUT", "url": C, "body": {"id": "neverexisted000", "message": "c"}}]}
+    r = await as_key(kapi, key, "POST", "/api/batch", json=fresh)
+    assert r.status_code == 400 and r.json()["data"]["requests"]["0"]["response"]["status"] == 403
     ok["requests"].pop()
     r = await as_key(kapi, key, "POST", "/api/batch", json=ok)
     assert r.status_code == 200, r.text

@@ -13,6 +13,7 @@ import asyncio
 import asyncpg
 import pytest
 
+from baas.events import consumer as consumer_module
 from tests.harness import PG_URL, Collector
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="PostgreSQL only: ids can commit out of order there")
@@ -68,5 +69,33 @@ async def test_bus_delivers_the_newest_transactions_event_late(engine, db_url) -
         await got.wait_count(2)  # "low" follows late: never skipped
         assert sorted(e.record_id for e in got.events) == ["high", "low"]
         assert len({e.id for e in got.events}) == 2
+    finally:
+        await conn.close()
+
+
+async def test_a_failed_fence_loses_no_event(engine, db_url, monkeypatch) -> None:
+    """The cursor has moved past what a read returns before the gap it found is fenced: a fence
+    that fails (a dropped connection) must still return those events and fence the gap later."""
+    c = engine.events.consumer("strict", start="beginning")
+    coll_id = engine.registry.get("notes").id
+    first = await asyncpg.connect(db_url)
+    await first.fetchval(INSERT, coll_id, "first")  # committed, below the gap
+    await first.close()
+    conn, running = await _out_of_order(db_url, coll_id)
+    real = consumer_module.xid_fence
+
+    async def broken(db: object) -> int:
+        raise ConnectionError("connection reset while fencing")
+
+    try:
+        monkeypatch.setattr(consumer_module, "xid_fence", broken)
+        assert [e.record_id for e in await c.read()] == ["first"]  # returned, not lost with the error
+        monkeypatch.setattr(consumer_module, "xid_fence", real)
+        assert await c.read() == []  # "low" may still commit: the gap is now fenced and waited on
+        await running.commit()
+        async with asyncio.timeout(30):
+            while not (events := await c.read()):
+                await asyncio.sleep(0.05)
+        assert [e.record_id for e in events] == ["low", "high"]
     finally:
         await conn.close()
