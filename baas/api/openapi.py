@@ -48,6 +48,23 @@ _REASONS = {
 }
 
 _OBJECT = {"type": "object"}
+
+
+def _page(item: Schema) -> Schema:
+    """A paged list as every list route answers it (PocketBase's shape), holding ``item``s."""
+    return {
+        "type": "object",
+        "required": ["page", "perPage", "totalItems", "totalPages", "items"],
+        "properties": {
+            "page": {"type": "integer"},
+            "perPage": {"type": "integer"},
+            "totalItems": {"type": "integer"},
+            "totalPages": {"type": "integer"},
+            "items": {"type": "array", "items": item},
+        },
+    }
+
+
 SHARED: dict[str, Schema] = {
     "Error": ERROR,
     "Health": {
@@ -99,17 +116,7 @@ SHARED: dict[str, Schema] = {
         },
     },
     "ApiKeyList": {"$ref": "#/components/schemas/Page"},
-    "Page": {
-        "type": "object",
-        "required": ["page", "perPage", "totalItems", "totalPages", "items"],
-        "properties": {
-            "page": {"type": "integer"},
-            "perPage": {"type": "integer"},
-            "totalItems": {"type": "integer"},
-            "totalPages": {"type": "integer"},
-            "items": {"type": "array", "items": _OBJECT},
-        },
-    },
+    "Page": _page(_OBJECT),
     "Collection": {
         "type": "object",
         "description": "A collection as PocketBase exports it (docs/schema.md).",
@@ -213,17 +220,7 @@ def _operation(op: Op, path: str, coll: Collection | None) -> Schema:
 def _collection_schemas(coll: Collection) -> dict[str, Schema]:
     out = collection_components(coll)
     record = _ref(schema_name(coll, "Record"))
-    out[schema_name(coll, "List")] = {
-        "type": "object",
-        "required": ["page", "perPage", "totalItems", "totalPages", "items"],
-        "properties": {
-            "page": {"type": "integer"},
-            "perPage": {"type": "integer"},
-            "totalItems": {"type": "integer"},
-            "totalPages": {"type": "integer"},
-            "items": {"type": "array", "items": record},
-        },
-    }
+    out[schema_name(coll, "List")] = _page(record)
     if coll.type == "auth":
         out[schema_name(coll, "Auth")] = {
             "type": "object",
