@@ -59,6 +59,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> RateLimitMid
     the fast path for record routes (baas/api/fast.py), then Litestar for everything else."""
     eng = engine or Engine(settings)
     eng.jobs.attach()  # the scheduler ticks while the server runs (baas/jobs)
+    eng.webhooks.attach()  # webhooks are dispatched and sent while the server runs (baas/webhooks)
     plugins = eng.load_plugins()  # they bind their hooks on the engine and bring routes (baas/plugins.py)
     plugins.serve(RequestHelpers())  # their routes' request helpers (app.request_info …) use this layer
 

@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
+from baas.auth.apikeys import KeyUse
 from baas.auth.mail import Mailer
 from baas.auth.throttle import LoginThrottle
 from baas.db import Database, open_database
@@ -19,10 +20,11 @@ from baas.errors import SchemaError
 from baas.events import EventBus
 from baas.files import FileService
 from baas.functions import Functions
+from baas.functions.inbound import InboundWebhooks
 from baas.hooks import Hooks, LifecycleEvent
 from baas.jobs import Scheduler
 from baas.limiter import Limiter
-from baas.planner import Plan, apply_plan, make_plan
+from baas.planner import Plan, apply_plan, make_plan, plan_jobs
 from baas.plugin_loader import Loaded, load_plugins
 from baas.realtime import Broker
 from baas.records.query import Reader
@@ -35,6 +37,7 @@ from baas.schema.validate import field_error_message
 from baas.settings import Settings
 from baas.settings_store import SettingsStore
 from baas.tasks import TaskGroup
+from baas.webhooks import Webhooks
 
 log = logging.getLogger("baas")
 
@@ -56,6 +59,7 @@ class Engine:
         self.files = FileService(self.settings_store, settings.data_dir)  # local disk or S3, thumbnails
         self.mailer = Mailer(settings.data_dir)  # SMTP, or the dev mailbox under the data dir
         self.throttle = LoginThrottle()  # failed sign-ins per identity
+        self.apikey_use = KeyUse()  # when this engine last wrote each API key's lastUsed
         self.tasks = TaskGroup()  # work after the response (mails); drained before the database closes
         self.realtime = Broker(self)  # SSE subscriptions fed by the event stream; started with the engine
         self.plugins = Loaded()  # none until load_plugins(): the server and some CLI commands load them
@@ -64,6 +68,8 @@ class Engine:
         self.settings_store.listen(self.files.invalidate)
         self.functions = Functions(self)  # callable functions (baas/functions), filled as plugins load
         self.jobs = Scheduler(self)  # scheduled jobs of baas.yaml (baas/jobs); ticks only once attached
+        self.webhooks = Webhooks(self)  # outgoing webhooks (baas/webhooks); send only once attached
+        self.inbound = InboundWebhooks(self)  # POST /api/webhooks/in/{name} of baas.yaml (baas/functions/inbound.py)
         self._plugins_loaded = False
         self.secret = ""
         self._watch: asyncio.Task[None] | None = None
@@ -73,6 +79,8 @@ class Engine:
 
     async def start(self) -> None:
         self.jobs.load()  # checked before anything is applied: a bad job leaves nothing half-done
+        self.webhooks.read_file()  # the same for webhooks; their collections are checked below
+        self.inbound.load()
         Path(self.settings.data_dir).mkdir(parents=True, exist_ok=True)
         self.secret = self._load_secret()
         await migrate(self.settings.database_url)
@@ -84,6 +92,7 @@ class Engine:
             await self.apply([*self.registry.all(), defaults.superusers()], source="install")
         if self.settings.schema_file:
             plan = await self.plan_file(self.settings.schema_file)
+            self.webhooks.check(load_schema(self.settings.schema_file).collections)
             if plan.destructive and not self.settings.accept_data_loss:
                 raise SchemaError(
                     f"{self.settings.schema_file}: the schema would lose data:\n{plan.describe()}\n"
@@ -92,7 +101,9 @@ class Engine:
             await apply_plan(self.db, plan, accept_data_loss=True, source=self.settings.schema_file)
             await self.registry.load(self.db)
             self.schema_plan = plan
-
+        else:
+            self.webhooks.check()
+        await self.webhooks.sync()  # shared by every process: the catalog the dispatcher reads
         self._schema_mark = await self._mark()
         self._watch = asyncio.create_task(self._watch_schema(), name="schema-watch")
         await self.events.start()
@@ -160,7 +171,9 @@ class Engine:
     async def plan_file(self, path: str) -> Plan:
         schema = load_schema(path)
         try:
-            return await self.plan(schema.collections)
+            plan = await self.plan(schema.collections)
+            await plan_jobs(self.db, plan, schema.jobs)  # the jobs part: shown and recorded like the rest
+            return plan
         except SchemaError as exc:
             detail = field_error_message(exc.errors) if exc.errors else exc.message
             lines = schema.lines

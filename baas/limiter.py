@@ -82,64 +82,86 @@ def validate(section: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, Any] = {}
     rules = section.get("rules")
     if isinstance(rules, list):
-        rule_errors: dict[str, Any] = {}
-        for i, rule in enumerate(rules):
-            if not isinstance(rule, dict):
-                rule_errors[str(i)] = _err("validation_invalid_value", "Must be an object.")
-                continue
-            problems: dict[str, Any] = {}
-            label = rule.get("label")
-            if not isinstance(label, str) or not label:
-                problems["label"] = _err("validation_required", "Cannot be blank.")
-            elif not _LABEL.match(label):
-                problems["label"] = _err("validation_match_invalid", "Must be in a valid format.")
-            for name in ("maxRequests", "duration"):
-                bad = _check_count(rule.get(name, 0))
-                if bad:
-                    problems[name] = bad
-            if rule.get("audience", "") not in _AUDIENCES:
-                problems["audience"] = _err("validation_in_invalid", "Must be a valid value.")
-            if problems:
-                rule_errors[str(i)] = problems
-        if rule_errors:
-            errors["rules"] = rule_errors
-        elif section.get("enabled") is True and not rules:
-            errors["rules"] = _err("validation_required", "Cannot be blank.")
-        else:
-            # One rule per label and audience; "" (everyone) overlaps both "@guest" and "@auth".
-            seen: list[str] = []
-            for i, rule in enumerate(rules):
-                full = f"{rule['label']}@@{rule.get('audience', '')}"
-                if any(k.startswith(full) or full.startswith(k) for k in seen):
-                    errors["rules"] = {
-                        str(i): {
-                            "label": _err(
-                                "validation_conflicting_rate_limit_rule",
-                                f"Rate limit rule configuration with label {rule['label']} already exists or conflicts "
-                                "with another rule.",
-                                label=rule["label"],
-                            )
-                        }
-                    }
-                    break
-                seen.append(full)
+        bad = _rules_errors(rules, enabled=section.get("enabled") is True)
+        if bad:
+            errors["rules"] = bad
     excluded = section.get("excludedIPs")
     if excluded is not None:
-        if not isinstance(excluded, list):
-            errors["excludedIPs"] = _err("validation_invalid_value", "Must be a list.")
-        else:
-            bad_ips = {}
-            for i, ip in enumerate(excluded):
-                if not isinstance(ip, str) or not ip:
-                    bad_ips[str(i)] = _err("validation_required", "Cannot be blank.")
-                elif _network(ip) is None:
-                    bad_ips[str(i)] = _err(
-                        "validation_invlaid_ip_or_subnet",  # sic: PocketBase's code
-                        "Invalid IP or CIDR subnet.",
-                    )
-            if bad_ips:
-                errors["excludedIPs"] = bad_ips
+        bad = _excluded_errors(excluded)
+        if bad:
+            errors["excludedIPs"] = bad
     return errors
+
+
+def _rules_errors(rules: list[Any], *, enabled: bool) -> dict[str, Any] | None:
+    """The ``rules`` list's errors: each rule's own, else a missing list while enabled, else the
+    first rule that conflicts with an earlier one."""
+    rule_errors: dict[str, Any] = {}
+    for i, rule in enumerate(rules):
+        problems = _rule_problems(rule)
+        if problems:
+            rule_errors[str(i)] = problems
+    if rule_errors:
+        return rule_errors
+    if enabled and not rules:
+        return _err("validation_required", "Cannot be blank.")
+    return _conflict(rules)
+
+
+def _rule_problems(rule: Any) -> dict[str, Any]:
+    """One rule's errors by key ({} when valid; a non-object rule is one error of its own)."""
+    if not isinstance(rule, dict):
+        return _err("validation_invalid_value", "Must be an object.")
+    problems: dict[str, Any] = {}
+    label = rule.get("label")
+    if not isinstance(label, str) or not label:
+        problems["label"] = _err("validation_required", "Cannot be blank.")
+    elif not _LABEL.match(label):
+        problems["label"] = _err("validation_match_invalid", "Must be in a valid format.")
+    for name in ("maxRequests", "duration"):
+        bad = _check_count(rule.get(name, 0))
+        if bad:
+            problems[name] = bad
+    if rule.get("audience", "") not in _AUDIENCES:
+        problems["audience"] = _err("validation_in_invalid", "Must be a valid value.")
+    return problems
+
+
+def _conflict(rules: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The error of the first rule whose label and audience an earlier rule already covers
+    (one rule per label and audience; "" (everyone) overlaps both "@guest" and "@auth")."""
+    seen: list[str] = []
+    for i, rule in enumerate(rules):
+        full = f"{rule['label']}@@{rule.get('audience', '')}"
+        if any(k.startswith(full) or full.startswith(k) for k in seen):
+            return {
+                str(i): {
+                    "label": _err(
+                        "validation_conflicting_rate_limit_rule",
+                        f"Rate limit rule configuration with label {rule['label']} already exists or conflicts "
+                        "with another rule.",
+                        label=rule["label"],
+                    )
+                }
+            }
+        seen.append(full)
+    return None
+
+
+def _excluded_errors(excluded: Any) -> dict[str, Any] | None:
+    """``excludedIPs``' errors: not a list, or its blank and unreadable entries by index."""
+    if not isinstance(excluded, list):
+        return _err("validation_invalid_value", "Must be a list.")
+    bad_ips = {}
+    for i, ip in enumerate(excluded):
+        if not isinstance(ip, str) or not ip:
+            bad_ips[str(i)] = _err("validation_required", "Cannot be blank.")
+        elif _network(ip) is None:
+            bad_ips[str(i)] = _err(
+                "validation_invlaid_ip_or_subnet",  # sic: PocketBase's code
+                "Invalid IP or CIDR subnet.",
+            )
+    return bad_ips or None
 
 
 def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:

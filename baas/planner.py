@@ -25,6 +25,7 @@ from baas.rules import RequestInfo, RuleError, compile_filter
 from baas.schema import defaults
 from baas.schema.ddl import column_type, create_index_sql, create_table_sql
 from baas.schema.fields import Field, RelationField
+from baas.schema.jobs import Job
 from baas.schema.model import Collection, Index, parse_index
 from baas.schema.validate import ErrorTree, normalize
 from baas.schema.views import infer_views, view_order, view_query
@@ -60,13 +61,69 @@ class Plan:
     target: list[Collection] = field(default_factory=list)
     previous: list[Collection] = field(default_factory=list)
     base: int | None = None  # the schema history mark the plan was made against
+    # Scheduled jobs (baas.yaml ``jobs:``): the file's jobs (None: this plan leaves them alone, as
+    # the collections API does) and the changes against the jobs last applied, readable lines.
+    jobs: list[Job] | None = None
+    job_changes: list[str] = field(default_factory=list)
 
     @property
     def destructive(self) -> bool:
         return any(c.destructive for c in self.changes)
 
     def describe(self) -> str:
-        return "\n".join(str(c) for c in self.changes) or "No changes."
+        return "\n".join([*(str(c) for c in self.changes), *self.job_changes]) or "No changes."
+
+
+# -- jobs ------------------------------------------------------------------------------------------
+# Jobs live in baas.yaml and are read at each server start; what was last applied (``baas schema
+# apply``, or a server start with the file) is kept in ``_params`` so that a plan can show
+# what the file would change.
+JOBS_PARAM = "jobs"
+
+
+async def applied_jobs(db: Database | Conn) -> dict[str, dict[str, Any]] | None:
+    """The jobs last applied, by name (None: never recorded)."""
+    raw = await db.fetchval('SELECT "value" FROM "_params" WHERE "id" = ?', [JOBS_PARAM])
+    if raw is None:
+        return None
+    value = json.loads(raw)
+    return {j["name"]: j for j in value} if isinstance(value, list) else None
+
+
+def diff_jobs(applied: dict[str, dict[str, Any]] | None, wanted: list[Job]) -> list[str]:
+    """Readable changes from ``applied`` to ``wanted``: ``+ job x: add …``, ``- job x: remove``,
+    ``~ job x: change schedule '…' -> '…', …``."""
+    old = applied or {}
+    out: list[str] = []
+    for job in wanted:
+        new = msgspec.to_builtins(job)
+        before = old.get(job.name)
+        if before is None:
+            out.append(f"+ job {job.name}: add ({job.schedule!r} -> {job.target})")
+            continue
+        keys = sorted(set(before) | set(new))
+        diffs = [f"{k} {before.get(k)!r} -> {new.get(k)!r}" for k in keys if before.get(k) != new.get(k)]
+        if diffs:
+            out.append(f"~ job {job.name}: change {', '.join(diffs)}")
+    names = {j.name for j in wanted}
+    out += [f"- job {name}: remove" for name in sorted(old) if name not in names]
+    return out
+
+
+async def plan_jobs(db: Database, plan: Plan, wanted: list[Job]) -> None:
+    """Add the job part to ``plan``: ``wanted`` becomes the applied jobs when it is applied."""
+    plan.jobs = list(wanted)
+    plan.job_changes = diff_jobs(await applied_jobs(db), wanted)
+
+
+async def record_jobs(conn: Conn, jobs: list[Job]) -> None:
+    """Remember ``jobs`` as the applied ones (in ``conn``'s transaction)."""
+    value = _encoder.encode([msgspec.to_builtins(j) for j in jobs]).decode()
+    await conn.execute(
+        'INSERT INTO "_params" ("id", "value", "updated") VALUES (?, ?, ?) '
+        'ON CONFLICT ("id") DO UPDATE SET "value" = excluded."value", "updated" = excluded."updated"',
+        [JOBS_PARAM, value, now_str()],
+    )
 
 
 Pair = tuple[Collection | None, Collection]  # (applied, wanted): applied is None for a new collection
@@ -366,6 +423,8 @@ async def apply_plan(db: Database, plan: Plan, *, accept_data_loss: bool = False
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (c.id, c.name, c.type, c.system, _encoder.encode(c).decode(), c.created, c.updated),
             )
+        if plan.jobs is not None and plan.job_changes:
+            await record_jobs(conn, plan.jobs)
         if plan.changes:
             await conn.execute(
                 'INSERT INTO "_schema_history" ("applied", "source", "changes", "schema") VALUES (?, ?, ?, ?)',

@@ -27,7 +27,7 @@ from litestar.types import ControllerRouterHandler
 
 from baas.functions import Function
 from baas.hooks import Hooks
-from baas.plugins import GROUP, Plugin, PluginApp, PluginError, RouteHelpers
+from baas.plugins import GROUP, ConsolePage, Plugin, PluginApp, PluginError, RouteHelpers
 from baas.schema.loader import load_schema
 from baas.settings import Settings
 
@@ -62,6 +62,15 @@ class Loaded:
         """Give every plugin's request helpers (``app.request_info`` …) the server's HTTP layer."""
         for a in self.apps:
             a._http = helpers
+
+    @property
+    def console_pages(self) -> list[ConsolePage]:
+        """Every plugin's console pages; a name taken twice keeps the first plugin's page."""
+        pages: dict[str, ConsolePage] = {}
+        for a in self.apps:
+            for page in a._console_pages:
+                pages.setdefault(page.name, page)
+        return list(pages.values())
 
     @property
     def cli_apps(self) -> list[typer.Typer]:

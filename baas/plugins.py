@@ -27,7 +27,10 @@ side effects. Everything public is documented in docs/plugins.md.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, overload
 
 import msgspec
@@ -61,6 +64,25 @@ class RouteHelpers(Protocol):
     async def request_info(self, request: Request[Any, Any, Any]) -> RequestInfo: ...
 
     def require_superuser(self, req: RequestInfo) -> None: ...
+
+
+_PAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+@dataclass(frozen=True)
+class ConsolePage:
+    """A console page a plugin adds (`PluginApp.console_page`): the ES module ``entry`` in
+    ``directory`` is served at ``/_/plugins/<name>/<entry>`` and shown at ``#/plugins/<name>``."""
+
+    name: str
+    title: str
+    directory: Path
+    entry: str
+
+    @property
+    def module(self) -> str:
+        """The module's URL, as the console imports it."""
+        return f"/_/plugins/{self.name}/{self.entry}"
 
 
 class PluginError(ValueError):
@@ -123,6 +145,7 @@ class PluginApp:
     - ``collection(name)``, ``request_info(request)``, ``require_superuser(request)``,
       ``json(data, status)``: for route handlers.
     - ``run(fn, data_dir=…, db=…)``: for CLI commands, ``await fn(app)`` with a started engine.
+    - ``console_page(name, title, directory)``: a page in the web console (docs/plugins.md).
     """
 
     def __init__(
@@ -145,6 +168,7 @@ class PluginApp:
         self._routes: list[ControllerRouterHandler] = []
         self._cli: typer.Typer | None = None
         self._http: RouteHelpers | None = None  # attached by the server (`Loaded.serve`)
+        self._console_pages: list[ConsolePage] = []
 
     # --- routes -----------------------------------------------------------------------------
     @overload
@@ -175,6 +199,28 @@ class PluginApp:
             return decorate
         self._routes.extend([handler, *more])
         return handler
+
+    # --- console ----------------------------------------------------------------------------
+    def console_page(self, name: str, title: str, directory: str | Path, entry: str = "page.js") -> ConsolePage:
+        """Add a page to the web console: ``directory`` holds the ES module ``entry`` (and whatever
+        it imports: .js, .css, .svg, .png, .json), served at ``/_/plugins/<name>/``. The module
+        exports ``render(main, params)`` like the console's own pages and may import
+        ``/_/js/dom.js`` and ``/_/js/api.js``; the page is listed for superusers only and its data
+        comes through the public API with their token, as everything in the console."""
+        if not _PAGE_NAME.match(name):
+            raise PluginError(f"plugin {self.name}: console page name {name!r}: use a-z, 0-9, - and _ (max 40)")
+        folder = Path(directory).resolve()
+        if (
+            not (folder / entry).is_file()
+            or not entry.endswith(".js")
+            or not (folder / entry).resolve().is_relative_to(folder)
+        ):
+            raise PluginError(f"plugin {self.name}: console page {name!r}: no module {entry!r} in {folder}")
+        if not title.strip():
+            raise PluginError(f"plugin {self.name}: console page {name!r} needs a title")
+        page = ConsolePage(name, title.strip(), folder, entry)
+        self._console_pages.append(page)
+        return page
 
     # --- CLI --------------------------------------------------------------------------------
     @property
@@ -310,6 +356,10 @@ class Plugin:
             return fn
 
         return decorate
+
+    def console_page(self, name: str, title: str, directory: str | Path, entry: str = "page.js") -> None:
+        """As `PluginApp.console_page`, applied when the module is loaded into an app."""
+        self._steps.append(lambda app: app.console_page(name, title, directory, entry))
 
     def on_start(self, fn: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
         """As `PluginApp.on_start`."""

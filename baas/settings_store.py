@@ -80,11 +80,16 @@ def without_empty_secret(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def public(settings: dict[str, Any]) -> dict[str, Any]:
-    """The settings as the API shows them: the write-only secrets (S3 secret, SMTP password) left out."""
+    """The settings as the API shows them: the write-only secrets (S3 secret, SMTP password) left out,
+    and ``secretsSet`` saying which of them are stored (``{"smtp.password": true, …}``) so a form
+    can show "set" / "not set". A PATCH ignores ``secretsSet`` (not a section)."""
     out = copy.copy(settings)
+    shown: dict[str, bool] = {}
     for section, key in WRITE_ONLY.items():
         if isinstance(out.get(section), dict):
+            shown[f"{section}.{key}"] = bool(out[section].get(key))
             out[section] = {k: v for k, v in out[section].items() if k != key}
+    out["secretsSet"] = shown
     return out
 
 

@@ -1,21 +1,21 @@
 """Shared fixtures: the suite runs on SQLite by default and on PostgreSQL when
-``BAAS_TEST_POSTGRES_URL`` is set (each fixture then gets a fresh database of its own).
+``BAAS_TEST_POSTGRES_URL`` is set (each fixture then gets a fresh database of its own; fixtures that
+need a set-up database get a new copy of one set up once per process, see TEMPLATES in tests/harness.py).
 The helpers behind them are in tests/harness.py; test modules import from there, never from a conftest."""
 
 from __future__ import annotations
 
+import os
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from baas.auth.superusers import upsert_superuser
-from baas.core import Engine
 from baas.db import Database, open_database
 from baas.db.migrate import migrate
-from baas.schema.loader import load_schema_text
-from tests.harness import API_SCHEMA, SU_EMAIL, SU_PASS, Api, add_users, fresh_db_url, in_process, sign_in
-from tests.pgpool import POOL
+from tests.harness import Api, add_users, fresh_db_url, in_process, sign_in
+from tests.pgpool import POOL, drop_templates
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -24,8 +24,59 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.reportchars += "s"
 
 
+# The files that take longest (a durations report of the suite on this 2-core machine, longest first).
+# Under xdist (`--dist loadfile`: a file runs whole on one worker) they are started first, so no long
+# file is left running alone at the end while the other worker idles. Only the order of whole files
+# changes, never the order within a file, and only under xdist; files with browser or crash tests come
+# next (they start real servers), then the rest, more tests first. (pyproject.toml's addopts turn off
+# xdist's own reordering, which puts files with more tests first however long they take.)
+SLOW_FIRST = [
+    "tests/events/test_processes.py",
+    "tests/jobs/test_jobs_processes.py",
+    "tests/realtime/test_servers.py",
+    "tests/files/test_upload_memory.py",
+    "tests/api/test_fuzz.py",
+    "tests/crash/test_mid_upload.py",
+    "tests/jobs/test_jobs_cli.py",
+    "tests/crash/test_mid_batch.py",
+    "tests/files/test_browser_upload.py",
+    "tests/schema/test_planner_properties.py",
+    "tests/cli/test_cli.py",
+    "tests/crash/test_mid_schema.py",
+    "tests/crash/test_mid_writes.py",
+    "tests/cli/test_serve_ops.py",
+    "tests/test_docs.py",
+    "tests/auth/test_oauth2.py",
+    "tests/auth/test_rate_limits.py",
+    "tests/plugins/test_functions_serve.py",
+]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist, start the slowest files first (SLOW_FIRST); a stable sort by file keeps each
+    file's own order."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    rank = {path: i for i, path in enumerate(SLOW_FIRST)}
+    count = Counter(item.nodeid.split("::")[0] for item in items)
+    starts_servers = {
+        item.nodeid.split("::")[0]
+        for item in items
+        if item.get_closest_marker("browser") is not None or item.get_closest_marker("crash") is not None
+    }
+
+    def key(item: pytest.Item) -> tuple[int, int]:
+        path = item.nodeid.split("::")[0]
+        if path in rank:
+            return (0, rank[path])
+        return (1 if path in starts_servers else 2, -count[path])
+
+    items.sort(key=key)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Drop the databases still held (the one made ahead), and say if a drop failed."""
+    """Drop the databases still held (the one made ahead, the templates), and say if a drop failed."""
+    drop_templates()
     if POOL is not None:
         POOL.close()
         for failure in POOL.failures:
@@ -40,25 +91,23 @@ async def db_url(tmp_path: Path) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def database(db_url: str) -> AsyncIterator[Database]:
-    """A connected `Database` with the system tables created."""
-    await migrate(db_url)
-    db = open_database(db_url)
-    await db.connect()
-    yield db
-    await db.close()
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    """A connected `Database` with the system tables created (a copy of one migrated to head; the
+    migration runs again here and finds nothing to do)."""
+    async with fresh_db_url(tmp_path, migrated=True) as url:
+        await migrate(url)
+        db = open_database(url)
+        await db.connect()
+        yield db
+        await db.close()
 
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
     """The app in-process with tests/harness.py's API_SCHEMA (posts, comments, notes, vault), signed in
-    as the superuser ``su`` and the users ``alice`` and ``bob``."""
-
-    async def prepare(setup: Engine) -> None:
-        await upsert_superuser(setup, SU_EMAIL, SU_PASS)
-        await setup.apply(load_schema_text(API_SCHEMA).collections + [c for c in setup.registry.all()])
-
-    async with in_process(tmp_path, prepare=prepare) as (client, eng):
+    as the superuser ``su`` and the users ``alice`` and ``bob``. The schema and superuser were applied by
+    a real engine on the "api" template, of which this test's database is a new copy."""
+    async with in_process(tmp_path, template="api") as (client, eng):
         a = Api(client, eng)
         a.tokens["su"] = await sign_in(client)
         await add_users(a, "alice", "bob")

@@ -2,6 +2,7 @@
 
     PG_URL, BACKEND                      # the backend under test (BAAS_TEST_POSTGRES_URL set: PostgreSQL)
     async with fresh_db_url(tmp_path) as url: ...      # a new, empty database of this test's own
+    async with fresh_db_url(tmp_path, template="api") as url: ...   # a new copy of a template (TEMPLATES)
     async with in_process(tmp_path) as (client, eng):  # the real app over httpx's ASGI transport
 
 The fixtures built on these live in the conftests (``api`` and ``database`` in tests/conftest.py,
@@ -16,9 +17,11 @@ import io
 import json
 import os
 import secrets
+import shutil
 import signal
 import sqlite3
 import subprocess
+import tempfile
 import textwrap
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -41,9 +44,17 @@ from baas.files.storage import file_key, iter_bytes
 from baas.jobs import store as job_store
 from baas.records.write import create_record, delete_record, update_record
 from baas.schema.ddl import create_table_sql
+from baas.schema.loader import load_schema_text
 from baas.settings import Settings
 from tests.events.procs import Data, kill, superuser_token
-from tests.pgpool import PG_URL, create_pg_database, drop_pg_database  # owned there, taken from here
+from tests.pgpool import (  # owned there, taken from here
+    PG_URL,
+    PREPARED,
+    copy_template,
+    create_pg_database,
+    define_template,
+    drop_pg_database,
+)
 from tests.rules.dataset import COLLECTIONS, ROWS, record
 
 os.environ["BAAS_FAST_HASH"] = "1"  # in-process apps and the servers they start hash passwords cheaply
@@ -52,20 +63,59 @@ os.environ["BAAS_FAST_HASH"] = "1"  # in-process apps and the servers they start
 BACKEND = "postgresql" if PG_URL else "sqlite"
 
 
+# Templates: databases set up once per test process and copied for each test that asks (a new copy
+# each time: nothing written by one test is seen by another). A copy holds exactly what the same set-up
+# would have left in a new database, so a test on it runs as it would on one set up for it alone; only
+# the set-up's cost (a migration is most of a second, an engine start more) is paid once.
+# PostgreSQL copies with CREATE DATABASE … TEMPLATE (tests/pgpool.py); SQLite copies the file.
+async def _prepare_api(url: str) -> None:
+    """The ``api`` fixture's database (tests/conftest.py): a real engine's first start (migration,
+    the default collections), the superuser ``SU`` and API_SCHEMA applied through `Engine.apply`."""
+    data_dir = tempfile.mkdtemp(prefix="baas-template-")  # the set-up engine's own; a test's engine makes its own
+    try:
+        setup = Engine(Settings(data_dir=data_dir, db_url=url))
+        await setup.start()
+        try:
+            await upsert_superuser(setup, SU_EMAIL, SU_PASS)
+            await setup.apply(load_schema_text(API_SCHEMA).collections + [c for c in setup.registry.all()])
+        finally:
+            await setup.stop()
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+define_template("api", _prepare_api)
+
+
 @asynccontextmanager
-async def fresh_db_url(tmp_path: Path, sqlite_file: str = "data.db", migrated: bool = False) -> AsyncIterator[str]:
+async def fresh_db_url(
+    tmp_path: Path, sqlite_file: str = "data.db", migrated: bool = False, template: str = ""
+) -> AsyncIterator[str]:
     """A new database on the backend under test: its own PostgreSQL database (dropped after), or
-    ``tmp_path / sqlite_file``. Empty; ``migrated``: on PostgreSQL a copy of one with the system tables
-    at head (tests/pgpool.py), for tests that start an engine on it anyway (SQLite: still a new file,
-    migrating it costs next to nothing)."""
+    ``tmp_path / sqlite_file``. Empty; ``migrated``: a copy of one with the system tables at head, for
+    tests that start an engine on it anyway; ``template``: a copy of that template (TEMPLATES)."""
+    kind = template or (PREPARED if migrated else "")
     if not PG_URL:
-        yield f"sqlite:///{tmp_path / sqlite_file}"
+        path = tmp_path / sqlite_file
+        if kind and not path.exists():  # an existing file is this test's database "from before": kept, as ever
+            await copy_template(kind, path)
+        yield f"sqlite:///{path}"
         return
-    url = await create_pg_database(migrated)
+    url = await copy_template(kind) if kind else await create_pg_database()
     try:
         yield url
     finally:
         await drop_pg_database(url)
+
+
+async def eventually(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Wait until ``condition()`` holds (polled); fail naming ``what`` if it has not after ``timeout``
+    seconds — a bound against hanging on a busy machine, not a timing assertion."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"gave up after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(0.02)
 
 
 # -- the app in-process -------------------------------------------------------------------------
@@ -128,11 +178,13 @@ async def in_process(
     db_url: str = "",
     schema_file: str = "",
     prepare: Callable[[Engine], Awaitable[None]] | None = None,
+    template: str = PREPARED,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Engine]]:
     """The real app (as ``baas serve`` builds it, plugins included) on a started engine, reached through
-    httpx's ASGI transport. ``db_url`` defaults to a fresh database (`fresh_db_url`); ``prepare`` runs
-    on an engine of its own, stopped before the app's engine starts (a schema loaded "from before")."""
-    async with fresh_db_url(tmp_path, migrated=True) if not db_url else _given(db_url) as url:
+    httpx's ASGI transport. ``db_url`` defaults to a fresh database (`fresh_db_url`, a copy of
+    ``template``: by default one migrated to head); ``prepare`` runs on an engine of its own, stopped
+    before the app's engine starts (a schema loaded "from before")."""
+    async with fresh_db_url(tmp_path, template=template) if not db_url else _given(db_url) as url:
         settings = Settings(data_dir=str(data_dir or tmp_path), db_url=url, schema_file=schema_file)
         if prepare is not None:
             setup = Engine(settings)
@@ -227,6 +279,20 @@ async def app_for(tmp_path: Path, project_file: str = "") -> AsyncIterator[Runni
     async with in_process(tmp_path, data_dir=tmp_path / "data", schema_file=project_file) as (client, eng):
         await upsert_superuser(eng, SU_EMAIL, SU_PASS)
         yield Running(client, eng, await sign_in(client))
+
+
+async def user_token(run: Running, email: str = "ann@example.com", password: str = "password-123") -> tuple[str, str]:
+    """Sign up a user in ``users`` through the API (no token: the public create rule) and sign it in:
+    (token, record id)."""
+    r = await run.client.post(
+        "/api/collections/users/records", json={"email": email, "password": password, "passwordConfirm": password}
+    )
+    assert r.status_code == 200, r.text
+    r = await run.client.post(
+        "/api/collections/users/auth-with-password", json={"identity": email, "password": password}
+    )
+    assert r.status_code == 200, r.text
+    return str(r.json()["token"]), str(r.json()["record"]["id"])
 
 
 @dataclass

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.pgpool import PG_URL, create_pg_database, drop_pg_database
+from tests.pgpool import PG_URL, copy_template, create_pg_database, drop_pg_database, superuser_template
 
 JS_DIR = Path(__file__).parent / "js"
 
@@ -141,18 +141,23 @@ def wait_healthy(srv: Server) -> None:
 async def running_server(
     tmp_path: Path, *serve_args: str, superuser: tuple[str, str] | None = None, env: dict[str, str] | None = None
 ) -> AsyncIterator[Server]:
-    """Start ``baas serve`` on a free port with its own data dir (and PostgreSQL database)."""
-    db_url = await create_pg_database(migrated=True) if PG_URL else ""
+    """Start ``baas serve`` on a free port with its own data dir (and PostgreSQL database); with
+    ``superuser``, on a copy of what ``baas superuser upsert`` leaves in a new database (a template:
+    the CLI's cold start would cost seconds per test)."""
+    data_dir = tmp_path / "data"
+    if superuser:
+        copied = await copy_template(superuser_template(*superuser), data_dir / "data.db")
+        db_url = copied if PG_URL else ""
+    else:
+        db_url = await create_pg_database(migrated=True) if PG_URL else ""
     srv = Server(
         url="",
-        data_dir=tmp_path / "data",
+        data_dir=data_dir,
         db_args=["--db", db_url] if db_url else [],
         log=tmp_path / "serve.log",
         env={**os.environ, "BAAS_FAST_HASH": "1", **(env or {})},
     )
     try:
-        if superuser:
-            srv.cli("superuser", "upsert", *superuser)
         port = free_port()
         srv.url = f"http://127.0.0.1:{port}"
         if "--workers" not in serve_args:  # one process: in-memory state (rate limits, throttles) is exact

@@ -33,7 +33,16 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("engine", ("baas.core", "baas.plugin_loader", "baas.plugins")),
     (
         "services",
-        ("baas.records", "baas.auth", "baas.files", "baas.realtime", "baas.jobs", "baas.functions", "baas.admin"),
+        (
+            "baas.records",
+            "baas.auth",
+            "baas.files",
+            "baas.realtime",
+            "baas.jobs",
+            "baas.functions",
+            "baas.admin",
+            "baas.webhooks",
+        ),
     ),
     ("core", ("baas.settings_store", "baas.limiter", "baas.tasks", "baas.hooks", "baas.events")),
     # Alembic runs the migration scripts by path (never imported by the package); data migrations such as

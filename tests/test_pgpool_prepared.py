@@ -42,3 +42,30 @@ async def test_prepared_databases_are_distinct_migrated_copies_all_dropped_on_cl
     left = await _fetch(PG_URL, "SELECT datname FROM pg_database WHERE datname LIKE 'baas_t_%'")
     assert not set(made) & set(left)
     assert pool.failures == []
+
+
+async def test_named_templates_are_set_up_once_and_copied() -> None:
+    prepared: list[str] = []
+
+    async def prepare(url: str) -> None:
+        prepared.append(url)
+        await _fetch(url, 'CREATE TABLE "seeded" (x int)')
+
+    pool = DatabasePool(PG_URL, ahead=0)
+    pool.add_template("seeded", prepare)
+    made: list[str] = []
+    try:
+        with pytest.raises(ValueError, match="no template 'nope'"):
+            pool.take("nope")
+        first = await asyncio.to_thread(pool.take, "seeded")
+        second = await asyncio.to_thread(pool.take, "seeded")
+        made = [u.rpartition("/")[2] for u in (first, second)]
+        assert len(prepared) == 1 and first != second  # one set-up, two distinct copies
+        tables = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        assert await _fetch(first, tables) == await _fetch(second, tables) == ["seeded"]
+    finally:
+        await asyncio.to_thread(pool.close)
+    left = await _fetch(PG_URL, "SELECT datname FROM pg_database WHERE datname LIKE 'baas_t_%'")
+    template = prepared[0].rpartition("/")[2]
+    assert not (set(made) | {template}) & set(left)  # the copies and the template dropped
+    assert pool.failures == []

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from baas.admin.auth_options import refuse_bad_options
 from baas.auth import oauth2
 from baas.db.base import Conn
 from baas.db.tables import q
@@ -22,6 +23,7 @@ from baas.planner import Plan
 from baas.records.query import Reader
 from baas.records.write import delete_record
 from baas.rules.context import RequestInfo
+from baas.schema.fields import Field
 from baas.schema.model import Collection
 
 if TYPE_CHECKING:
@@ -93,6 +95,7 @@ def create_change(eng: Engine, raw: Any, message: str) -> Change:
     if not isinstance(raw, dict):
         raise BadRequest(message, {"collection": _BLANK})
     new = decode(raw, message)
+    refuse_bad_options(new, message)
     if eng.registry.get(new.name) is not None or (new.id and eng.registry.get(new.id) is not None):
         raise BadRequest(
             message,
@@ -119,7 +122,12 @@ def update_change(eng: Engine, old: Collection, raw: Any, message: str) -> Chang
     raw = dict(raw)
     if isinstance(raw.get("oauth2"), dict):  # an echoed, redacted collection keeps its client secrets
         raw["oauth2"] = oauth2.keep_secrets(raw["oauth2"], old.oauth2)
+    if old.type == "view" and "fields" not in raw:
+        # A view's fields follow its query: without fields in the request they are inferred
+        # afresh (ids kept by name), so a changed query cannot keep a stale field type.
+        current["fields"] = []
     new = decode({**current, **raw, "id": old.id}, message)
+    refuse_bad_options(new, message)
     return Change(lambda: [*(c for c in eng.registry.all() if c.id != old.id), new], own=new.name)
 
 
@@ -164,6 +172,10 @@ def _refused(exc: SchemaError, message: str, own: str) -> BadRequest:
         # The planner keys errors by collection; a one-collection request answers in
         # PocketBase's flat form shape (data.name, data.fields.N.option) that clients read.
         errors.update(errors.pop(own))
+    elif own and errors and repr(own) not in exc.message:
+        # Another collection broke (a view reading a field this change renames): only the
+        # planner's message says which one.
+        return BadRequest(f"{message} {exc.message}", errors)
     return BadRequest(f"{message} {exc.message}" if not errors else message, errors)
 
 
@@ -193,12 +205,21 @@ def plan_to_api(plan: Plan) -> dict[str, Any]:
                 "detail": c.detail,
                 "destructive": c.destructive,
                 "text": str(c),
+                **_view_fields(c.new),
             }
             for c in plan.changes
         ],
         "destructive": plan.destructive,
         "text": plan.describe(),
     }
+
+
+def _view_fields(new: Collection | Field | None) -> dict[str, Any]:
+    """A created or changed view's fields as the server derives them from its query (the console
+    shows them before the change is applied)."""
+    if not isinstance(new, Collection) or new.type != "view":
+        return {}
+    return {"fields": [{"name": f.name, "type": f.type} for f in new.fields]}
 
 
 async def truncate(eng: Engine, coll: Collection, req: RequestInfo) -> None:

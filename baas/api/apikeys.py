@@ -8,18 +8,16 @@ DELETE /api/apikeys/{id}   -> 204; the key is refused (401) from then on
 
 from __future__ import annotations
 
-from typing import Any
+from litestar import Response, delete, get, post
 
-from litestar import Request, Response, delete, get, post
-
-from baas.api.deps import engine, json_response, read_body, request_info, require_superuser
+from baas.api.deps import ApiRequest, engine, json_response, read_body, request_info, require_superuser
 from baas.auth import apikeys
 from baas.errors import NotFound
 from baas.records.query import ListParams
 
 
 @post("/api/apikeys")
-async def apikeys_create(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def apikeys_create(request: ApiRequest) -> Response[bytes]:
     req = await request_info(request)
     require_superuser(req)
     eng = engine(request)
@@ -31,7 +29,7 @@ async def apikeys_create(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/api/apikeys")
-async def apikeys_list(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def apikeys_list(request: ApiRequest) -> Response[bytes]:
     req = await request_info(request)
     require_superuser(req)
     p = ListParams.from_query(req.query)
@@ -39,7 +37,7 @@ async def apikeys_list(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/api/apikeys/{key_id:str}")
-async def apikeys_view(request: Request[Any, Any, Any], key_id: str) -> Response[bytes]:
+async def apikeys_view(request: ApiRequest, key_id: str) -> Response[bytes]:
     require_superuser(await request_info(request))
     found = await apikeys.view(engine(request).db, key_id)
     if found is None:
@@ -48,7 +46,7 @@ async def apikeys_view(request: Request[Any, Any, Any], key_id: str) -> Response
 
 
 @delete("/api/apikeys/{key_id:str}", status_code=204)
-async def apikeys_revoke(request: Request[Any, Any, Any], key_id: str) -> None:
+async def apikeys_revoke(request: ApiRequest, key_id: str) -> None:
     require_superuser(await request_info(request))
     if not await apikeys.revoke(engine(request).db, key_id):
         raise NotFound()

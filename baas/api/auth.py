@@ -98,6 +98,7 @@ async def _mfa_and_token(
     if opened is not None:
         return 401, {"mfaId": opened}
     token = token or signin.auth_token(eng, coll, record, token_key)
+    await signin.signed_in(eng, coll, record, method)  # the auth.signin event (docs/events.md)
     return 200, await auth_body(request, coll, record, token)
 
 

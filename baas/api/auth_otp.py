@@ -47,7 +47,7 @@ async def auth_with_otp(request: Request[Any, Any, Any], collection_name: str) -
     body = await read_body(request)
     otp_id, code = body.get("otpId"), body.get("password")
     flows.fail_form({"otpId": flows.length_error(otp_id, 255), "password": flows.length_error(code, 71)})
-    account = await otp.sign_in(eng.db, eng.registry, eng.secret, coll, str(otp_id), str(code))
+    account = await otp.sign_in(eng.db, eng.registry, eng.secret, coll, str(otp_id), str(code), eng.hooks)
     return await finish_auth(request, eng, coll, account.own_view(), account.token_key, "otp", mfa_id_of(body))
 
 

@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from litestar import Request, Response, post
+from litestar import Response, post
 
-from baas.api.deps import engine, json_response, read_body, request_info
+from baas.api.deps import ApiRequest, engine, json_response, read_body, request_info
 from baas.api.paths import record_route
 from baas.api.uploads import check_upload, new_record_id
 from baas.core import Engine
+from baas.db import Conn
 from baas.errors import ApiError, BadRequest, Forbidden, NotFound
 from baas.files.multipart import DiskSpool, OnFile, merge_files
 from baas.records import service
@@ -49,7 +50,7 @@ class _BatchFailed(Exception):
 
 
 @post("/api/batch", request_max_body_size=None)
-async def batch(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def batch(request: ApiRequest) -> Response[bytes]:
     eng = engine(request)
     limits = (await eng.settings_store.load())["batch"]
     if not limits.get("enabled"):
@@ -69,7 +70,7 @@ async def batch(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 async def _run(
-    request: Request[Any, Any, Any], eng: Engine, body: dict[str, Any], max_requests: int, spooled: list[_Spooled]
+    request: ApiRequest, eng: Engine, body: dict[str, Any], max_requests: int, spooled: list[_Spooled]
 ) -> Response[bytes]:
     items = body.get("requests")
     if not isinstance(items, list) or not items:
@@ -96,7 +97,7 @@ async def _run(
             for plan in plans:  # passwords hashed (and old ones verified) before the writer is held
                 await _prepare(eng, plan)
 
-            async def run(conn: Any) -> list[dict[str, Any]]:
+            async def run(conn: Conn) -> list[dict[str, Any]]:
                 results = []
                 for i, plan in enumerate(plans):
                     try:
@@ -261,7 +262,7 @@ async def _prepare(eng: Engine, plan: _Plan) -> None:
         draft.old_hash = await check_old_password(eng.db, draft.coll, rid, draft.body)
 
 
-async def _one(conn: Any, eng: Engine, plan: _Plan) -> dict[str, Any]:
+async def _one(conn: Conn, eng: Engine, plan: _Plan) -> dict[str, Any]:
     """One request of the batch inside its transaction (before-hooks included)."""
     draft = plan.draft
     if plan.error is not None:

@@ -8,19 +8,18 @@ from typing import Any
 from litestar import Response, delete, get, patch, post, put
 
 from baas.admin import collections as admin
-from baas.api.admin_deps import AnyRequest, superuser_engine
-from baas.api.deps import json_response, query_dict, read_body, request_info
+from baas.api.deps import ApiRequest, json_response, query_dict, read_body, request_info, superuser_engine
 from baas.records.query import ListParams
 
 BASE = "/api/collections"
 
 
-def _flag(request: AnyRequest, body: dict[str, Any], name: str) -> bool:
+def _flag(request: ApiRequest, body: dict[str, Any], name: str) -> bool:
     return str(request.query_params.get(name, "")).lower() in ("1", "true") or body.pop(name, False) is True
 
 
 @get(BASE)
-async def collections_list(request: AnyRequest) -> Response[bytes]:
+async def collections_list(request: ApiRequest) -> Response[bytes]:
     eng = await superuser_engine(request)
     query = query_dict(request)
     items = admin.listed(eng, query.get("filter", ""))
@@ -39,13 +38,13 @@ async def collections_list(request: AnyRequest) -> Response[bytes]:
 
 
 @get(BASE + "/{collection_name:str}")
-async def collections_view(request: AnyRequest, collection_name: str) -> Response[bytes]:
+async def collections_view(request: ApiRequest, collection_name: str) -> Response[bytes]:
     eng = await superuser_engine(request)
     return json_response(admin.shown(admin.find(eng, collection_name)))
 
 
 @post(BASE)
-async def collections_create(request: AnyRequest) -> Response[bytes]:
+async def collections_create(request: ApiRequest) -> Response[bytes]:
     eng = await superuser_engine(request)
     body = await read_body(request)
     accept = _flag(request, body, "acceptDataLoss")
@@ -56,7 +55,7 @@ async def collections_create(request: AnyRequest) -> Response[bytes]:
 
 
 @patch(BASE + "/{collection_name:str}")
-async def collections_update(request: AnyRequest, collection_name: str) -> Response[bytes]:
+async def collections_update(request: ApiRequest, collection_name: str) -> Response[bytes]:
     eng = await superuser_engine(request)
     old = admin.find(eng, collection_name)
     body = await read_body(request)
@@ -67,7 +66,7 @@ async def collections_update(request: AnyRequest, collection_name: str) -> Respo
 
 
 @delete(BASE + "/{collection_name:str}", status_code=204)
-async def collections_delete(request: AnyRequest, collection_name: str) -> None:
+async def collections_delete(request: ApiRequest, collection_name: str) -> None:
     eng = await superuser_engine(request)
     change = admin.delete_change(eng, admin.find(eng, collection_name))
     # An explicit DELETE is the acceptance: dropping the data is the point of the request, and
@@ -76,13 +75,13 @@ async def collections_delete(request: AnyRequest, collection_name: str) -> None:
 
 
 @delete(BASE + "/{collection_name:str}/truncate", status_code=204)
-async def collections_truncate(request: AnyRequest, collection_name: str) -> None:
+async def collections_truncate(request: ApiRequest, collection_name: str) -> None:
     eng = await superuser_engine(request)
     await admin.truncate(eng, admin.find(eng, collection_name), await request_info(request))
 
 
 @put(BASE + "/import", status_code=204)
-async def collections_import(request: AnyRequest) -> None:
+async def collections_import(request: ApiRequest) -> None:
     eng = await superuser_engine(request)
     body = await read_body(request)
     accept = _flag(request, body, "acceptDataLoss")

@@ -20,8 +20,7 @@ from typing import Any
 from litestar import Response, post
 
 from baas.admin import collections as admin
-from baas.api.admin_deps import AnyRequest, superuser_engine
-from baas.api.deps import json_response, read_body
+from baas.api.deps import ApiRequest, json_response, read_body, superuser_engine
 from baas.core import Engine
 from baas.errors import BadRequest
 
@@ -40,7 +39,7 @@ def _change(eng: Engine, action: str, body: dict[str, Any]) -> admin.Change:
 
 
 @post(PATH)
-async def collections_plan(request: AnyRequest) -> Response[bytes]:
+async def collections_plan(request: ApiRequest) -> Response[bytes]:
     """Dry run of a collection create, update or delete: the planner's changes, nothing applied."""
     eng = await superuser_engine(request)
     body = await read_body(request)

@@ -18,8 +18,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from litestar import Response, get
+from litestar import Response, get, route
 
+from baas.api.deps import ApiRequest, engine, json_response, superuser_engine
 from baas.errors import NotFound
 
 PREFIX = "/_"
@@ -66,8 +67,8 @@ def static_root() -> Path:
     return Path(__file__).resolve().parents[2] / "console" / "baas_console" / "static"
 
 
-def _file(rel: str) -> Response[bytes]:
-    root = static_root()
+def _file(rel: str, root: Path | None = None) -> Response[bytes]:
+    root = root or static_root()
     path = (root / rel).resolve()
     kind = _TYPES.get(path.suffix)
     # resolve() folds ``..`` and symlinks: anything outside the root is not ours to serve.
@@ -76,16 +77,49 @@ def _file(rel: str) -> Response[bytes]:
     return Response(path.read_bytes(), media_type=kind, headers=HEADERS)
 
 
-@get(PREFIX + "/", include_in_schema=False)
+def _plugin_file(request: ApiRequest, rel: str) -> Response[bytes]:
+    """``plugins/<name>/<file>``: a file of a plugin's console page (`PluginApp.console_page`),
+    from that page's folder only and with the console's headers."""
+    name, _, inner = rel.removeprefix("plugins/").partition("/")
+    for page in engine(request).plugins.console_pages:
+        if page.name == name and inner:
+            return _file(inner, page.directory)
+    raise NotFound("The requested resource wasn't found.")
+
+
+def _preload_links() -> str:
+    """A ``Link`` header value preloading every module: without it the browser finds them level by
+    level (app.js, then the pages it imports, then theirs), one round of requests each."""
+    root = static_root()
+    modules = sorted(p.relative_to(root).as_posix() for p in (root / "js").rglob("*.js"))
+    return ", ".join(f"<{PREFIX}/{m}>; rel=modulepreload" for m in modules)
+
+
+# HEAD answers as GET without the body (uptime checks, link checkers); Litestar drops the body itself.
+@route(PREFIX + "/", http_method=["GET", "HEAD"], include_in_schema=False)
 async def console_index() -> Response[bytes]:
     """The console's single page (also at ``/_``: Litestar treats both alike, so index.html
     names its files by absolute path); its routes live in the URL fragment (``#/collections``)."""
-    return _file("index.html")
+    page = _file("index.html")
+    page.headers["Link"] = _preload_links()
+    return page
 
 
-@get(PREFIX + "/{file_path:path}", include_in_schema=False)
-async def console_static(file_path: str) -> Response[bytes]:
-    return _file(file_path.lstrip("/") or "index.html")
+@route(PREFIX + "/{file_path:path}", http_method=["GET", "HEAD"], include_in_schema=False)
+async def console_static(request: ApiRequest, file_path: str) -> Response[bytes]:
+    rel = file_path.lstrip("/") or "index.html"
+    if rel.startswith("plugins/"):
+        return _plugin_file(request, rel)
+    return _file(rel)
 
 
-ROUTES = [console_index, console_static]
+@get("/api/console/pages")
+async def console_pages(request: ApiRequest) -> Response[bytes]:
+    """The console pages plugins add (superusers only): ``{"pages": [{name, title, module}]}``."""
+    eng = await superuser_engine(request)
+    pages = [{"name": p.name, "title": p.title, "module": p.module} for p in eng.plugins.console_pages]
+    return json_response({"pages": pages})
+
+
+ROUTES = [console_index, console_static]  # the site (app.py)
+API_ROUTES = [console_pages]  # in the API's route list and OpenAPI document (routes.py)

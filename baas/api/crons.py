@@ -10,25 +10,24 @@ from __future__ import annotations
 from litestar import get, post
 
 from baas.admin import crons
-from baas.api.admin_deps import AnyRequest, superuser_engine
-from baas.api.deps import to_json
+from baas.api.deps import ApiRequest, superuser_engine, to_json
 from baas.errors import BadRequest
 
 JSON = "application/json"
 
 
 @get("/api/crons", media_type=JSON)
-async def crons_list(request: AnyRequest) -> bytes:
+async def crons_list(request: ApiRequest) -> bytes:
     return to_json(await crons.overview(await superuser_engine(request)))
 
 
 @post("/api/crons/{job_id:str}", status_code=204)
-async def crons_run(request: AnyRequest, job_id: str) -> None:
+async def crons_run(request: ApiRequest, job_id: str) -> None:
     await crons.run_now(await superuser_engine(request), job_id)
 
 
 @get("/api/crons/{job_id:str}/runs", media_type=JSON)
-async def crons_runs(request: AnyRequest, job_id: str) -> bytes:
+async def crons_runs(request: ApiRequest, job_id: str) -> bytes:
     eng = await superuser_engine(request)
     crons.require_job(eng, job_id)  # a missing job answers 404 before a bad page does
     try:

@@ -128,7 +128,7 @@ async def request_info(request: ApiRequest, body: dict[str, Any] | None = None) 
     auth = None
     if token:
         if apikeys.is_key(token):  # by prefix alone, so the JWT path pays nothing for API keys
-            auth = await apikeys.authenticate(eng.db, token)  # 401 when malformed, revoked or expired
+            auth = await apikeys.authenticate(eng, token)  # 401 when malformed, revoked or expired
         else:
             found = await auth_record(eng, token)
             if found is not None:
@@ -221,3 +221,10 @@ def require_superuser(req: RequestInfo) -> None:
     if not req.is_superuser:
         security.warning("superuser action refused to %s record %r", req.auth.get("collectionName"), req.auth.get("id"))
         raise Forbidden("The authorized record is not allowed to perform this action.")
+
+
+async def superuser_engine(request: ApiRequest) -> Engine:
+    """The engine, once the request is known to come from a superuser (else 401 or 403): the gate
+    of the console and superuser routes (collections, rules, crons, installer, settings …)."""
+    require_superuser(await request_info(request))
+    return engine(request)

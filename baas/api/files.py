@@ -24,8 +24,7 @@ from litestar.enums import HttpMethod
 from litestar.response import Stream
 
 from baas.admin.file_access import StoredFile, find_file, issue_file_token
-from baas.api.admin_deps import AnyRequest
-from baas.api.deps import HeaderView, engine, json_response, query_dict, request_info
+from baas.api.deps import ApiRequest, HeaderView, engine, json_response, query_dict, request_info
 from baas.errors import NotFound
 from baas.files.sniff import base_type
 from baas.files.storage import Blob, BlobNotFound
@@ -69,14 +68,14 @@ _UNSATISFIABLE = "unsatisfiable"
 
 
 @post("/api/files/token")
-async def file_token(request: AnyRequest) -> Response[bytes]:
+async def file_token(request: ApiRequest) -> Response[bytes]:
     """A short-lived token for protected files, for the authenticated record (or superuser)."""
     req = await request_info(request)
     return json_response({"token": await issue_file_token(engine(request), req.auth)})
 
 
 @route("/api/files/{collection_name:str}/{record_id:str}/{filename:str}", http_method=[HttpMethod.GET, HttpMethod.HEAD])
-async def file_download(request: AnyRequest, collection_name: str, record_id: str, filename: str) -> Response[Any]:
+async def file_download(request: ApiRequest, collection_name: str, record_id: str, filename: str) -> Response[Any]:
     query = query_dict(request)
     found = await find_file(
         engine(request),
@@ -95,7 +94,7 @@ def _truthy(value: str) -> bool:
     return value.strip().lower() in ("1", "t", "true", "yes", "on")
 
 
-async def _serve(request: AnyRequest, found: StoredFile, download: bool) -> Response[Any]:
+async def _serve(request: ApiRequest, found: StoredFile, download: bool) -> Response[Any]:
     info, name = found.info, found.name
     ctype = info.content_type or "application/octet-stream"
     inline = not download and base_type(ctype) in INLINE_TYPES
@@ -148,7 +147,7 @@ async def _stream(blob: Blob) -> AsyncIterator[bytes]:
             await blob.aclose()
 
 
-def _not_modified(request: AnyRequest, etag: str, modified: float) -> bool:
+def _not_modified(request: ApiRequest, etag: str, modified: float) -> bool:
     inm = request.headers.get("if-none-match")
     if inm is not None:
         tags = [t.strip().removeprefix("W/") for t in inm.split(",")]
@@ -163,7 +162,7 @@ def _not_modified(request: AnyRequest, etag: str, modified: float) -> bool:
     return False
 
 
-def _wanted_range(request: AnyRequest, etag: str, modified: float, size: int) -> tuple[int, int] | str | None:
+def _wanted_range(request: ApiRequest, etag: str, modified: float, size: int) -> tuple[int, int] | str | None:
     """(offset, length) of a satisfiable single byte range, "unsatisfiable", or None (whole file).
 
     Several ranges, a malformed header or a stale ``If-Range`` get the whole file (RFC 9110 allows

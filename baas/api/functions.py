@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from litestar import get, post
 
-from baas.api.admin_deps import AnyRequest
-from baas.api.deps import engine, read_body, request_info, require_superuser, to_json
+from baas.api.deps import ApiRequest, engine, read_body, request_info, require_superuser, to_json
 from baas.errors import ApiError, NotFound
 
 JSON = "application/json"
@@ -18,7 +17,7 @@ class NotJSON(ApiError):
 
 
 @post("/api/functions/{name:str}", media_type=JSON, status_code=200)
-async def functions_call(request: AnyRequest, name: str) -> bytes:
+async def functions_call(request: ApiRequest, name: str) -> bytes:
     """Rule check, concurrency cap, timeout and error mapping all happen in `Functions.call`."""
     eng = engine(request)
     if eng.functions.get(name) is None:  # before reading a body nobody will use
@@ -33,7 +32,7 @@ async def functions_call(request: AnyRequest, name: str) -> bytes:
 
 
 @get("/api/functions", media_type=JSON)
-async def functions_list(request: AnyRequest) -> bytes:
+async def functions_list(request: ApiRequest) -> bytes:
     """The declared functions (superusers only): name, rule, timeout, concurrency cap."""
     eng = engine(request)
     require_superuser(await request_info(request))

@@ -14,20 +14,19 @@ from __future__ import annotations
 from litestar import Response, get, post
 
 from baas.admin.installer import create_first_superuser, superuser_exists
-from baas.api.admin_deps import AnyRequest
-from baas.api.deps import engine, json_response, read_body
+from baas.api.deps import ApiRequest, engine, json_response, read_body
 
 PATH = "/api/installer"
 
 
 @get(PATH)
-async def installer_status(request: AnyRequest) -> Response[bytes]:
+async def installer_status(request: ApiRequest) -> Response[bytes]:
     """``{"superuserExists": bool}``: whether the console should show its first-run page."""
     return json_response({"superuserExists": await superuser_exists(engine(request))})
 
 
 @post(PATH, status_code=204)
-async def installer_create(request: AnyRequest) -> None:
+async def installer_create(request: ApiRequest) -> None:
     """Create the first superuser (``email``, ``password``, ``passwordConfirm``) with an installer
     token (``token`` in the body, or the Authorization header)."""
     eng = engine(request)

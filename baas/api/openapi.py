@@ -14,8 +14,7 @@ from typing import Any
 from litestar import Response, get
 
 from baas import __version__
-from baas.api.admin_deps import AnyRequest
-from baas.api.deps import engine, json_response
+from baas.api.deps import ApiRequest, engine, json_response
 from baas.api.openapi_ops import OPS, Op, Ref, Schema
 from baas.api.openapi_records import collection_components, schema_name
 from baas.schema.model import Collection
@@ -277,7 +276,7 @@ def build_document(registry: Registry, server_url: str = "/") -> dict[str, Any]:
 
 
 @get(PATH, media_type="application/json")
-async def openapi_json(request: AnyRequest) -> Response[bytes]:
+async def openapi_json(request: ApiRequest) -> Response[bytes]:
     """The document for the schema this process knows now. Built per request: it is not on a hot
     path, and a cache would have to follow schema changes made by other processes."""
     return json_response(build_document(engine(request).registry))

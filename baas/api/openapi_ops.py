@@ -51,6 +51,36 @@ def _obj(required: tuple[str, ...] = (), **props: Schema) -> Schema:
 S, I, B = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}  # noqa: E741  (I: integer, as S and B)
 EMAIL = _obj(("email",), email={"type": "string"})
 
+WH_IN = _obj(
+    ("name", "url", "events", "secret"),
+    name=S,
+    url=S,
+    events={"type": "array", "items": S},
+    filter=S,
+    headers={"type": "object", "additionalProperties": S},
+    secret=S,
+    previousSecret=S,
+    previousSecretUntil=S,
+    enabled=B,
+    timeout={"type": "number"},
+    retryWindow={"type": ["number", "string"]},
+    disableAfter=I,
+    allowPrivate=B,
+)
+WH = _obj(
+    ("id", "name", "url", "events", "enabled", "source"),
+    id=S,
+    name=S,
+    url=S,
+    events={"type": "array", "items": S},
+    filter=S,
+    headers={"type": "object", "additionalProperties": S},
+    enabled=B,
+    source=S,
+    failures=I,
+    disabledReason=S,
+)
+WH_LIST = _obj(("items",), page=I, perPage=I, totalItems=I, items={"type": "array", "items": WH})
 R = "/api/collections/{collection_name}/records"
 C = "/api/collections/{collection_name}"
 
@@ -257,6 +287,34 @@ OPS: list[Op] = [
         body=_obj(("mfaId",), mfaId=S, code=S, recoveryCode=S),
         answer="@Auth",
         query=RECORD_Q,
+    ),
+    # an auth record's OAuth2 links and TOTP status (baas/api/auth_links.py)
+    Op(
+        "GET",
+        R + "/{record_id}/external-auths",
+        "auth",
+        "The record's linked OAuth2 accounts (superuser or the record itself)",
+        per="auth",
+        answer={"type": "array", "items": _obj(id=S, provider=S, providerId=S, recordRef=S, collectionRef=S)},
+        auth="record",
+    ),
+    Op(
+        "DELETE",
+        R + "/{record_id}/external-auths/{provider}",
+        "auth",
+        "Unlink the record's OAuth2 account of a provider (superuser or the record itself)",
+        per="auth",
+        status=204,
+        auth="record",
+    ),
+    Op(
+        "GET",
+        C + "/totp/{record_id}",
+        "auth",
+        "A record's TOTP status",
+        per="auth",
+        answer="TotpStatus",
+        auth="superuser",
     ),
     Op(
         "GET",
@@ -469,6 +527,54 @@ OPS: list[Op] = [
         answer=S,
         media="application/yaml",
     ),
+    Op(
+        "GET",
+        "/api/console/pages",
+        "collections",
+        "The console pages plugins add (name, title, module URL)",
+        auth="superuser",
+        answer=_obj(
+            ("pages",),
+            pages={"type": "array", "items": _obj(("name", "title", "module"), name=S, title=S, module=S)},
+        ),
+    ),
+    # the console's schema pages: import plan, auth emails preview, OAuth2 secret status
+    # (baas/api/collections_import.py, auth_options.py)
+    Op(
+        "POST",
+        "/api/collections/import/plan",
+        "collections",
+        "Dry run: the planner's changes for a collections import",
+        auth="superuser",
+        body=_obj(
+            ("collections",),
+            collections={"type": "array", "items": {"$ref": "#/components/schemas/Collection"}},
+            deleteMissing=B,
+        ),
+        answer=_obj(("changes", "destructive", "text"), changes={"type": "array"}, destructive=B, text=S),
+    ),
+    Op(
+        "POST",
+        C + "/email-preview",
+        "collections",
+        "An auth email rendered with the draft template and sample values",
+        auth="superuser",
+        body=_obj(
+            ("kind",),
+            kind={"type": "string", "enum": ["verification", "passwordReset", "emailChange", "otp", "authAlert"]},
+            subject=S,
+            body=S,
+        ),
+        answer=_obj(("subject", "html", "text"), subject=S, html=S, text=S),
+    ),
+    Op(
+        "GET",
+        C + "/oauth2-secrets",
+        "collections",
+        "Which OAuth2 providers of an auth collection have a client secret set",
+        auth="superuser",
+        answer=_obj(("providers",), providers={"type": "object", "additionalProperties": B}),
+    ),
     # callable functions and scheduled jobs (baas/api/functions.py, crons.py)
     Op(
         "POST",
@@ -478,6 +584,14 @@ OPS: list[Op] = [
         body={"type": "object"},
         answer={},
         body_required=False,
+    ),
+    Op(
+        "POST",
+        "/api/webhooks/in/{name}",
+        "functions",
+        "Receive a signed inbound webhook (Standard Webhooks or Stripe-Signature) and hand it to its function",
+        body={"type": "object"},
+        answer={},
     ),
     Op(
         "GET",
@@ -536,6 +650,61 @@ OPS: list[Op] = [
             ("page", "perPage", "items"), page=I, perPage=I, items={"type": "array", "items": {"type": "object"}}
         ),
     ),
+    # outgoing webhooks (baas/api/webhooks.py, docs/webhooks.md); secrets are write-only
+    Op("GET", "/api/webhooks", "webhooks", "List the outgoing webhooks (no secrets)", auth="superuser", answer=WH_LIST),
+    Op("POST", "/api/webhooks", "webhooks", "Create an outgoing webhook", auth="superuser", body=WH_IN, answer=WH),
+    Op("GET", "/api/webhooks/{name}", "webhooks", "View an outgoing webhook", auth="superuser", answer=WH),
+    Op(
+        "PATCH",
+        "/api/webhooks/{name}",
+        "webhooks",
+        "Change an outgoing webhook (keys left out keep their value)",
+        auth="superuser",
+        body={"type": "object"},
+        answer=WH,
+    ),
+    Op("DELETE", "/api/webhooks/{name}", "webhooks", "Delete a webhook and its log", auth="superuser", status=204),
+    Op(
+        "GET",
+        "/api/webhooks/{name}/deliveries",
+        "webhooks",
+        "A webhook's delivery log, newest first (?state=pending|sending|delivered|dead)",
+        auth="superuser",
+        query=("page", "perPage"),
+        answer=_obj(
+            ("page", "perPage", "items"), page=I, perPage=I, items={"type": "array", "items": {"type": "object"}}
+        ),
+    ),
+    Op(
+        "POST",
+        "/api/webhooks/{name}/deliveries/{delivery_id}/replay",
+        "webhooks",
+        "Send a delivery again, as a new delivery",
+        auth="superuser",
+        status=202,
+        body_required=False,
+        answer=_obj(("id", "replayOf"), id=S, replayOf=S),
+    ),
+    Op(
+        "POST",
+        "/api/webhooks/{name}/replay",
+        "webhooks",
+        "Replay the event deliveries created between from and to",
+        auth="superuser",
+        status=202,
+        body=_obj(("from",), to=S, **{"from": S}),
+        answer=_obj(("replayed",), replayed=I),
+    ),
+    Op(
+        "POST",
+        "/api/webhooks/{name}/test",
+        "webhooks",
+        "Queue a webhook.test event",
+        auth="superuser",
+        status=202,
+        body_required=False,
+        answer=_obj(("id",), id=S),
+    ),
     # the first superuser (baas/api/installer.py)
     Op(
         "GET",
@@ -562,6 +731,32 @@ OPS: list[Op] = [
         auth="superuser",
         body="Settings",
         answer="Settings",
+    ),
+    Op(
+        "POST",
+        "/api/settings/test/email",
+        "settings",
+        "Send a test email with an auth collection's template",
+        auth="superuser",
+        status=204,
+        body=_obj(
+            ("email", "template"),
+            email=S,
+            template={
+                "type": "string",
+                "enum": ["verification", "password-reset", "email-change", "otp", "login-alert"],
+            },
+            collection=S,
+        ),
+    ),
+    Op(
+        "POST",
+        "/api/settings/test/s3",
+        "settings",
+        "Write, read and delete a probe object with the (stored or given) S3 settings",
+        auth="superuser",
+        status=204,
+        body=_obj(("filesystem",), filesystem={"type": "string", "enum": ["storage"]}, s3={"type": "object"}),
     ),
     Op("GET", "/api/health", "health", "Health check", answer="Health"),
     Op("GET", "/api/openapi.json", "health", "This document", answer={"type": "object"}),

@@ -82,48 +82,69 @@ def record_schema(coll: Collection) -> Schema:
 def input_value(f: Field, *, upload: bool = False) -> Schema | None:
     """The schema of a field's value in a create or update body (None: not writable).
     ``upload``: a multipart body, where file fields take uploads."""
-    t, req = f.type, f.required
+    t = f.type
     if t == "autodate":
         return None
     if isinstance(f, TextField):
-        s: Schema = {"type": "string", "maxLength": f.max or 5000}
-        if f.min or req:
-            s["minLength"] = max(f.min, 1)
-        if f.pattern:
-            s["pattern"] = f.pattern
-        return _or_empty(s, req)
+        return _text_input(f)
     if isinstance(f, PasswordField):
         return {"type": "string", "minLength": max(f.min, 1), "maxLength": f.max or 71}
+    formatted = _formatted_text_input(t, f.required)
+    if formatted is not None:
+        return formatted
+    if isinstance(f, NumberField):
+        return _number_input(f)
+    if t == "bool":
+        return {"const": True} if f.required else {"type": "boolean"}
+    if t == "json":
+        return {}
+    if isinstance(f, FileField):
+        return _file_input(f, upload)
+    if isinstance(f, SelectField):
+        return _many(f, {"type": "string", "enum": list(f.values)})
+    if isinstance(f, RelationField):
+        return _many(f, {"type": "string", "pattern": ID_PATTERN, "minLength": 15, "maxLength": 15})
+    return {"type": "string"}
+
+
+def _text_input(f: TextField) -> Schema:
+    s: Schema = {"type": "string", "maxLength": f.max or 5000}
+    if f.min or f.required:
+        s["minLength"] = max(f.min, 1)
+    if f.pattern:
+        s["pattern"] = f.pattern
+    return _or_empty(s, f.required)
+
+
+def _formatted_text_input(t: str, req: bool) -> Schema | None:
+    """Email, URL, editor and date values (strings with a format); None for other field types."""
     if t in ("email", "url"):
         return _or_empty({"type": "string", "format": "email" if t == "email" else "uri", "maxLength": 255}, req)
     if t == "editor":
         return _or_empty({"type": "string", "minLength": 1}, req) if req else {"type": "string"}
     if t == "date":
         return _or_empty({"type": "string", "format": "date-time"}, req)
-    if isinstance(f, NumberField):
-        n: Schema = {"type": "integer" if f.onlyInt else "number"}
-        if f.min is not None:
-            n["minimum"] = f.min
-        if f.max is not None:
-            n["maximum"] = f.max
-        if req:
-            n["not"] = {"const": 0}
-        return n
-    if t == "bool":
-        return {"const": True} if req else {"type": "boolean"}
-    if t == "json":
-        return {}
-    if isinstance(f, FileField):
-        if upload:
-            one: Schema = {"type": "string", "format": "binary"}
-            return {"type": "array", "items": one, "maxItems": f.max_files()} if _multi(f) else one
-        names: Schema = {"type": "string", "description": "A name the field already holds."}
-        return _many(f, names)
-    if isinstance(f, SelectField):
-        return _many(f, {"type": "string", "enum": list(f.values)})
-    if isinstance(f, RelationField):
-        return _many(f, {"type": "string", "pattern": ID_PATTERN, "minLength": 15, "maxLength": 15})
-    return {"type": "string"}
+    return None
+
+
+def _number_input(f: NumberField) -> Schema:
+    n: Schema = {"type": "integer" if f.onlyInt else "number"}
+    if f.min is not None:
+        n["minimum"] = f.min
+    if f.max is not None:
+        n["maximum"] = f.max
+    if f.required:
+        n["not"] = {"const": 0}  # a required number is a non-zero one (as the validator says)
+    return n
+
+
+def _file_input(f: FileField, upload: bool) -> Schema:
+    """Uploads in a multipart body; otherwise names the field already holds (to keep or reorder)."""
+    if upload:
+        one: Schema = {"type": "string", "format": "binary"}
+        return {"type": "array", "items": one, "maxItems": f.max_files()} if _multi(f) else one
+    names: Schema = {"type": "string", "description": "A name the field already holds."}
+    return _many(f, names)
 
 
 def _many(f: MultiValueField, item: Schema) -> Schema:

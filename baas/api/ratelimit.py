@@ -150,7 +150,7 @@ class RateLimitMiddleware:
         """(collection name, counter key) of a valid token or API key; None for a guest."""
         if apikeys.is_key(token):
             try:
-                key = await apikeys.authenticate(self.engine.db, token)
+                key = await apikeys.authenticate(self.engine, token)
             except ApiError:
                 return None
             return apikeys.COLLECTION, f"apikey:{key.get('id', '')}"

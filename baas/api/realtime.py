@@ -166,7 +166,7 @@ async def resolve_auth(eng: Engine, token: str) -> AuthState | None:
     if not token:
         return None
     if apikeys.is_key(token):
-        record = await apikeys.authenticate(eng.db, token)
+        record = await apikeys.authenticate(eng, token)
         return AuthState(record, apikeys.hash_key(token), 0.0, api_key=True)
     found = await auth_record(eng, token)
     if found is None:

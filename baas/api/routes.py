@@ -7,16 +7,21 @@ from baas.api import (
     auth,
     auth_admin,
     auth_email,
+    auth_links,
     auth_oauth2,
+    auth_options,
     auth_otp,
     auth_totp,
     batch,
     collections,
+    collections_import,
     collections_plan,
+    console,
     crons,
     files,
     functions,
     health,
+    inbound,
     installer,
     openapi,
     records,
@@ -24,6 +29,7 @@ from baas.api import (
     rules_playground,
     schema_export,
     settings,
+    webhooks,
 )
 
 ROUTES = [
@@ -44,4 +50,9 @@ ROUTES += files.ROUTES
 ROUTES += installer.ROUTES + collections_plan.ROUTES  # what the console needs (console/, docs/console.md)
 ROUTES += rules_check.ROUTES + rules_playground.ROUTES + schema_export.ROUTES
 ROUTES += functions.ROUTES + crons.ROUTES  # callable functions and scheduled jobs (docs/functions.md, jobs.md)
+ROUTES += inbound.ROUTES  # POST /api/webhooks/in/{name}: signed events handed to a function (docs/recipes.md)
+ROUTES += auth_links.ROUTES  # an auth record's OAuth2 links and TOTP status (console record page)
+ROUTES += auth_options.ROUTES + collections_import.ROUTES  # console: auth options, import plan
+ROUTES += console.API_ROUTES  # the console pages plugins add
+ROUTES += webhooks.ROUTES  # outgoing webhooks: CRUD, delivery log, replay, test (docs/webhooks.md)
 ROUTES += openapi.ROUTES  # GET /api/openapi.json, built from the table in baas/api/openapi_ops.py

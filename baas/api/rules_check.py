@@ -20,8 +20,7 @@ import msgspec
 from litestar import Response, post
 
 from baas.admin.rule_check import check, target
-from baas.api.admin_deps import AnyRequest, superuser_engine
-from baas.api.deps import json_response, read_body
+from baas.api.deps import ApiRequest, json_response, read_body, superuser_engine
 from baas.errors import BadRequest
 
 PATH = "/api/collections/rules/check"
@@ -33,7 +32,7 @@ def _invalid(key: str, message: str) -> BadRequest:
 
 
 @post(PATH)
-async def rules_check(request: AnyRequest) -> Response[bytes]:
+async def rules_check(request: ApiRequest) -> Response[bytes]:
     """Compile a rule against a saved or draft collection; ``ok`` or the error and where it is."""
     eng = await superuser_engine(request)
     body = await read_body(request)

@@ -29,8 +29,7 @@ from litestar import Response, post
 from baas.admin.collections import find
 from baas.admin.rule_check import check
 from baas.admin.rule_playground import ACTIONS, MESSAGE, invalid, play, requester
-from baas.api.admin_deps import AnyRequest, superuser_engine
-from baas.api.deps import json_response, read_body
+from baas.api.deps import ApiRequest, json_response, read_body, superuser_engine
 from baas.errors import BadRequest
 from baas.rules import RuleError
 
@@ -38,7 +37,7 @@ PATH = "/api/collections/rules/playground"
 
 
 @post(PATH)
-async def rules_playground(request: AnyRequest) -> Response[bytes]:
+async def rules_playground(request: ApiRequest) -> Response[bytes]:
     """Allow/deny and the records a guest, user or API key would get under a collection's rule."""
     eng = await superuser_engine(request)
     body = await read_body(request)

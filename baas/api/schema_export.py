@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from litestar import Response, get
 
-from baas.api.admin_deps import AnyRequest, superuser_engine
+from baas.api.deps import ApiRequest, superuser_engine
 from baas.schema.loader import dump_schema
 
 PATH = "/api/schema/export"
 
 
 @get(PATH)
-async def schema_export(request: AnyRequest) -> Response[bytes]:
+async def schema_export(request: ApiRequest) -> Response[bytes]:
     """The applied schema as baas.yaml text (``?download=1`` asks the browser to save it)."""
     eng = await superuser_engine(request)
     await eng.refresh_schema()  # another node may have applied a change since this one loaded it

@@ -18,9 +18,15 @@ from baas.db import Database
 from baas.db.base import Conn
 from baas.db.tables import email_equals, q
 from baas.errors import BadRequest, FieldError, ValidationFailed
-from baas.records.query import Reader, load_row
+from baas.events import emit
+from baas.hooks import Hooks
+from baas.records.draft import Draft
+from baas.records.hooked import after_write
+from baas.records.layout import layout
+from baas.records.query import load_row
 from baas.records.serialize import raw_record, row_to_record, select_list
-from baas.records.write import prehash, update_record
+from baas.records.service import after_hook, stored_record
+from baas.records.write import prehash, save
 from baas.rules.context import SUPERUSER, RequestInfo
 from baas.schema.fields.text import TextField
 from baas.schema.model import Collection, parse_index
@@ -130,14 +136,63 @@ async def value_free(db: Database, coll: Collection, name: str, value: str) -> b
 
 
 async def save_as_server(
-    db: Database, registry: Registry, coll: Collection, record_id: str, changes: dict[str, Any], message: str
+    db: Database,
+    registry: Registry,
+    coll: Collection,
+    record_id: str,
+    changes: dict[str, Any],
+    message: str,
+    *,
+    hooks: Hooks | None = None,
+    event: str = "",
 ) -> None:
     """Write ``changes`` through the record write path as the server itself (validation, hashing,
-    the event row); a refused change is a 400 ``message`` with the field errors."""
+    the event row); a refused change is a 400 ``message`` with the field errors.
+
+    ``hooks``: the engine's — the record update hooks fire as for an API write (before and
+    in-transaction around the write, after-success once committed). ``event``: an ``auth.*``
+    event type appended in the same transaction (`baas.events.emit`)."""
     hashed = await prehash(coll, changes)
+    draft = Draft(coll, SUPERUSER, "update", changes, record_id, hashed=hashed)
+
+    async def tx(conn: Conn) -> None:
+        await save(conn, registry, draft, hooks)
+        if event:
+            await append_auth_event(conn, draft, event)
+
     try:
-        await db.write(
-            lambda conn: update_record(conn, Reader(conn, registry, SUPERUSER), coll, record_id, changes, hashed=hashed)
-        )
+        await db.write(tx)
     except ValidationFailed as exc:
         raise BadRequest(message, exc.data) from None
+    if hooks is not None:
+        await after_commit(hooks, db, [draft])
+
+
+def event_record(draft: Draft, dialect: str) -> dict[str, Any]:
+    """A written draft's record as events carry it: the superuser view, without secrets."""
+    record = stored_record(draft, dialect)
+    for name in layout(draft.coll).secret_names:
+        record.pop(name, None)
+    record.pop("tokenKey", None)
+    record.update(collectionId=draft.coll.id, collectionName=draft.coll.name)
+    return record
+
+
+async def append_auth_event(conn: Conn, draft: Draft, event: str) -> None:
+    """The ``auth.*`` event of a write just saved in ``conn``'s transaction."""
+    await emit.append(
+        conn,
+        event,
+        collection_id=draft.coll.id,
+        collection=draft.coll.name,
+        subject_id=draft.record_id,
+        data=event_record(draft, conn.dialect),
+    )
+
+
+async def after_commit(hooks: Hooks, db: Database, drafts: list[Draft]) -> None:
+    """The after-success record hooks of writes an auth flow committed (as `baas.records.service.after`)."""
+    for draft in drafts:
+        hook = after_hook(hooks, draft)
+        if hook.bound and draft.row is not None:
+            await after_write(hook, db, draft.coll, draft.req, draft.action, stored_record(draft, db.dialect))

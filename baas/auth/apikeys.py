@@ -21,12 +21,15 @@ import re
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from baas.db import Database
 from baas.errors import BadRequest, Unauthorized
 from baas.ids import format_dt, new_id, now_str, parse_dt
 from baas.rules.scopes import APIKEYS
+
+if TYPE_CHECKING:  # the engine hands itself in; importing it here would close an import circle
+    from baas.core import Engine
 
 PREFIX = "baas_"
 COLLECTION = APIKEYS  # the collectionName rules see
@@ -35,7 +38,28 @@ TOUCH_EVERY = 60.0  # seconds between lastUsed writes for one key
 _KEY = re.compile(r"^baas_[A-Za-z0-9_-]{43}$")
 _COLUMNS = '"id", "name", "scopes", "createdBy", "created", "lastUsed", "expires", "revoked"'
 security = logging.getLogger("baas.security")  # refusals, by key id only: never key material
-_touched: dict[str, float] = {}  # key id -> monotonic time of this process's last lastUsed write
+
+
+class KeyUse:
+    """When this engine last wrote each key's ``lastUsed`` (monotonic seconds). One per engine
+    (`Engine.apikey_use`), not per process: two engines in one process (tests, an embedding
+    program) each keep their own, and a new engine starts from the stored values."""
+
+    __slots__ = ("_at",)
+
+    def __init__(self) -> None:
+        self._at: dict[str, float] = {}  # key id -> monotonic time of this engine's last write
+
+    def recent(self, key_id: str, mono: float) -> bool:
+        """Whether this engine wrote ``key_id``'s lastUsed less than `TOUCH_EVERY` before ``mono``."""
+        return mono - self._at.get(key_id, -TOUCH_EVERY) < TOUCH_EVERY
+
+    def mark(self, key_id: str, mono: float) -> None:
+        self._at[key_id] = mono
+
+    def clear(self) -> None:
+        """Forget every write (as a restarted engine would)."""
+        self._at.clear()
 
 
 def generate() -> str:
@@ -178,8 +202,10 @@ async def revoke(db: Database, key_id: str) -> bool:
     )
 
 
-async def authenticate(db: Database, key: str) -> dict[str, Any]:
-    """``@request.auth`` for a valid key; 401 for a malformed, unknown, revoked or expired one."""
+async def authenticate(eng: Engine, key: str) -> dict[str, Any]:
+    """``@request.auth`` for a valid key; 401 for a malformed, unknown, revoked or expired one.
+    A use is written to the key's ``lastUsed`` at most once a minute (`KeyUse`)."""
+    db = eng.db
     if not _KEY.match(key):
         security.warning("refused API key: malformed")
         raise Unauthorized("Invalid API key.")
@@ -194,7 +220,7 @@ async def authenticate(db: Database, key: str) -> dict[str, Any]:
     if row[4] and row[4] <= now:  # same fixed-width format: text order is time order
         security.warning("refused API key: key %r expired at %s", row[0], row[4])
         raise Unauthorized("The API key has expired.")
-    await _touch(db, row[0], row[3], now)
+    await _touch(db, eng.apikey_use, row[0], row[3], now)
     return {
         "id": row[0],
         "collectionId": COLLECTION,
@@ -204,13 +230,13 @@ async def authenticate(db: Database, key: str) -> dict[str, Any]:
     }
 
 
-async def _touch(db: Database, key_id: str, last_used: str, now: str) -> None:
+async def _touch(db: Database, use: KeyUse, key_id: str, last_used: str, now: str) -> None:
     """Record use at most once a minute per key: skipped when the stored value (seen by every
-    process) or this process's own last write is recent, so requests do not queue on the writer."""
+    process) or this engine's own last write is recent, so requests do not queue on the writer."""
     mono = time.monotonic()
-    if mono - _touched.get(key_id, -TOUCH_EVERY) < TOUCH_EVERY:
+    if use.recent(key_id, mono):
         return
     if last_used and last_used > format_dt(datetime.now(UTC) - timedelta(seconds=TOUCH_EVERY)):
         return
-    _touched[key_id] = mono
+    use.mark(key_id, mono)
     await db.write(lambda conn: conn.execute('UPDATE "_apikeys" SET "lastUsed" = ? WHERE "id" = ?', [now, key_id]))

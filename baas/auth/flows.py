@@ -30,6 +30,7 @@ import jwt
 
 from baas.auth import accounts, emails, otp, tokens
 from baas.errors import BadRequest, FieldError
+from baas.events import emit
 from baas.records.passwords import verify_password_async
 from baas.schema.fields.email import EmailField
 from baas.schema.fields.password import PasswordField
@@ -225,6 +226,8 @@ async def confirm_verification(eng: Engine, coll: Collection, token: Any) -> Non
             raw["id"],
             {"verified": True},
             "An error occurred while saving the verified state.",
+            hooks=eng.hooks,
+            event=emit.AUTH_VERIFIED,
         )
     eng.throttle.resend.release("verification", coll.id, raw["id"])
 
@@ -248,7 +251,16 @@ async def confirm_password_reset(eng: Engine, coll: Collection, token: Any, pass
     change: dict[str, Any] = {"password": password, "passwordConfirm": confirm}
     if not raw.get("verified") and raw.get("email") == claims.get("email"):
         change["verified"] = True  # the mail reached its owner: the address is proven
-    await accounts.save_as_server(eng.db, eng.registry, coll, raw["id"], change, "Failed to set new password.")
+    await accounts.save_as_server(
+        eng.db,
+        eng.registry,
+        coll,
+        raw["id"],
+        change,
+        "Failed to set new password.",
+        hooks=eng.hooks,
+        event=emit.AUTH_PASSWORD_RESET,
+    )
     eng.throttle.resend.release("passwordReset", coll.id, raw["id"])
 
 
@@ -292,6 +304,8 @@ async def confirm_email_change(eng: Engine, coll: Collection, token: Any, passwo
         raw["id"],
         {"email": claims["newEmail"], "verified": True, "tokenKey": new_token_key()},
         "Failed to confirm email change.",
+        hooks=eng.hooks,
+        event=emit.AUTH_EMAIL_CHANGE,
     )
 
 

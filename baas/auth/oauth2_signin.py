@@ -17,10 +17,11 @@ from baas.auth import accounts, oauth2
 from baas.auth.oauth2 import AuthUser, Provider
 from baas.db.base import Conn
 from baas.errors import BadRequest
+from baas.events import emit
 from baas.ids import new_id, now_str
+from baas.records.draft import Draft
 from baas.records.passwords import hash_password_async
-from baas.records.query import Reader
-from baas.records.write import create_record, update_record
+from baas.records.write import save
 from baas.rules.context import SUPERUSER, RequestInfo
 from baas.schema.fields.file import FileField
 from baas.schema.model import Collection
@@ -111,21 +112,25 @@ async def _create(
         raise BadRequest(FAILED)  # superusers never sign up through OAuth2
     payload = await create_payload(eng, coll, user, create_data)
     hashed = await hash_password_async(payload["password"])
-    creator = Reader(
-        eng.db, eng.registry, RequestInfo(auth=caller, body=payload, query=query, method="POST", context="oauth2")
-    )
-    server = Reader(eng.db, eng.registry, SUPERUSER)
+    creator = RequestInfo(auth=caller, body=payload, query=query, method="POST", context="oauth2")
+    # The record hooks fire for these writes as for the records API (PocketBase's app.Save does).
+    drafts = [Draft(coll, creator, "create", payload, hashed=hashed)]
 
     async def create(conn: Conn) -> str:
-        rid = await create_record(conn, creator, coll, payload, hashed=hashed)
+        await save(conn, eng.registry, drafts[0], eng.hooks)
+        rid = drafts[0].record_id
         stored = await accounts.load(conn, coll, rid)
         # Verified as long as the record's email is the one the provider vouched for.
         if stored is not None and not stored.verified and stored.email.lower() == user.email.lower():
-            await update_record(conn, server, coll, rid, {"verified": True})
+            drafts.append(Draft(coll, SUPERUSER, "update", {"verified": True}, rid))
+            await save(conn, eng.registry, drafts[1], eng.hooks)
         await _link(conn, coll, provider, user, rid, stale_link)
+        await accounts.append_auth_event(conn, drafts[-1], emit.AUTH_SIGNUP)
         return rid
 
-    return await eng.db.write(create)
+    rid = await eng.db.write(create)
+    await accounts.after_commit(eng.hooks, eng.db, drafts)
+    return rid
 
 
 async def _update(
@@ -153,16 +158,19 @@ async def _update(
         changes["email"] = user.email
     if not verified and (not email or email.lower() == user.email.lower()):
         changes["verified"] = True
-    server = Reader(eng.db, eng.registry, SUPERUSER)
+    draft = Draft(coll, SUPERUSER, "update", changes, record_id, hashed=hashed)
 
     async def update(conn: Conn) -> str:
         if changes:
-            await update_record(conn, server, coll, record_id, changes, hashed=hashed)
+            await save(conn, eng.registry, draft, eng.hooks)
         if not linked:
             await _link(conn, coll, provider, user, record_id, stale_link)
         return record_id
 
-    return await eng.db.write(update)
+    await eng.db.write(update)
+    if changes:
+        await accounts.after_commit(eng.hooks, eng.db, [draft])
+    return record_id
 
 
 async def _link(conn: Conn, coll: Collection, provider: Provider, user: AuthUser, record_id: str, stale: str) -> None:

@@ -17,6 +17,8 @@ from baas.auth.accounts import Account
 from baas.db import Database
 from baas.db.base import Conn
 from baas.errors import BadRequest, TooManyRequests
+from baas.events import emit
+from baas.hooks import Hooks
 from baas.ids import format_dt, now_str
 from baas.schema.model import Collection
 from baas.schema.registry import Registry
@@ -117,16 +119,34 @@ async def consume(db: Database, secret: str, coll: Collection, otp_id: str, code
     return row[1], row[3]
 
 
-async def sign_in(db: Database, registry: Registry, secret: str, coll: Collection, otp_id: str, code: str) -> Account:
+async def sign_in(
+    db: Database,
+    registry: Registry,
+    secret: str,
+    coll: Collection,
+    otp_id: str,
+    code: str,
+    hooks: Hooks | None = None,
+) -> Account:
     """The account a right code signs in (the code is used up, see `consume`). The address it
-    was sent to is proven by it: a record with that email becomes verified."""
+    was sent to is proven by it: a record with that email becomes verified (through the record
+    update hooks, with an ``auth.verified`` event, as confirm-verification does)."""
     record_id, sent_to = await consume(db, secret, coll, otp_id, code)
     account = await accounts.load(db, coll, record_id)
     if account is None:
         raise BadRequest(INVALID)
     if not account.verified and sent_to and account.email == sent_to:
         # Done before MFA, as PocketBase does.
-        await accounts.save_as_server(db, registry, coll, record_id, {"verified": True}, "Failed to authenticate.")
+        await accounts.save_as_server(
+            db,
+            registry,
+            coll,
+            record_id,
+            {"verified": True},
+            "Failed to authenticate.",
+            hooks=hooks,
+            event=emit.AUTH_VERIFIED,
+        )
         account = await accounts.load(db, coll, record_id) or account
     return account
 

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from baas.auth import accounts, mfa, tokens
 from baas.auth.accounts import Account
 from baas.errors import BadRequest, Forbidden
+from baas.events import emit
+from baas.records.layout import layout
 from baas.records.passwords import verify_password_async
 from baas.records.query import Reader, fetch_one
 from baas.rules.context import RequestInfo
@@ -100,6 +102,19 @@ async def mfa_step(
 def auth_token(eng: Engine, coll: Collection, record: dict[str, Any], token_key: str) -> str:
     """A new auth token for ``record`` (refreshable, for the collection's duration)."""
     return tokens.issue(eng.secret, record, coll.id, token_key, token_duration(coll))
+
+
+async def signed_in(eng: Engine, coll: Collection, record: dict[str, Any], method: str) -> None:
+    """Append the ``auth.signin`` event of a completed sign-in (a token issued by ``method``;
+    token refreshes are not sign-ins and append nothing). Its data is the record without secrets."""
+    if method == "refresh":
+        return
+    secret = layout(coll).secret_names
+    data = {k: v for k, v in record.items() if k not in secret and k != "tokenKey"}
+    data.update(collectionId=coll.id, collectionName=coll.name)
+    await emit.publish(
+        eng.db, emit.AUTH_SIGNIN, collection_id=coll.id, collection=coll.name, subject_id=str(record["id"]), data=data
+    )
 
 
 def impersonation_token(eng: Engine, account: Account, duration: int) -> str:

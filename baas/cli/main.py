@@ -25,6 +25,7 @@ from baas.cli.serve import (
     DEV_ACCESS_LOG_FORMAT,
     SHUTDOWN_GRACE_SECONDS,
     AddressInUse,
+    browser_url,
     check_address,
     log_migrations_here,
 )
@@ -141,7 +142,8 @@ def serve(
             f"No superuser yet. Create one with: baas superuser upsert EMAIL PASSWORD{where}"
             + (" --db <database URL>" if db else "")
         )
-        typer.echo(f"or open the one-time installer link (valid 30 minutes): http://{http}/_/#/install/{installer}")
+        url, note = browser_url(host, int(port))
+        typer.echo(f"or open the one-time installer link (valid 30 minutes): {url}/_/#/install/{installer}{note}")
     Granian(
         target="baas.cli.serve:make_app",
         factory=True,

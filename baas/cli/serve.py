@@ -23,6 +23,18 @@ SHUTDOWN_GRACE_SECONDS = 5
 DEV_ACCESS_LOG_FORMAT = "%(method)s %(path)s %(status)d %(dt_ms).1fms"
 
 
+def browser_url(host: str, port: int) -> tuple[str, str]:
+    """The ``http://HOST:PORT`` a browser can open for a server listening on ``host``, and a note
+    when it is not the listen address: a wildcard (``0.0.0.0``, ``::``) is where the server listens,
+    not an address to visit, so the link names the loopback address and the note the machine's name."""
+    bare = host.strip("[]")
+    if bare not in ("0.0.0.0", "::", ""):
+        return f"http://{host}:{port}", ""
+    name = socket.gethostname()
+    local = "127.0.0.1" if bare != "::" else "[::1]"
+    return f"http://{local}:{port}", f" (listening on all addresses: from another machine use http://{name}:{port})"
+
+
 class AddressInUse(Exception):
     """The listen address is taken by another process (or can't be bound at all)."""
 

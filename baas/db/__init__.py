@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from baas.db.base import Conn, Database, Params, Row
+from baas.db.base import Conn, Database, Params, Reads, Row
 from baas.db.postgres import PostgresDatabase
 from baas.db.sqlite import SqliteDatabase
 
-__all__ = ["Conn", "Database", "Params", "Row", "open_database"]
+__all__ = ["Conn", "Database", "Params", "Reads", "Row", "open_database"]
 
 
 def open_database(url: str, *, readers: int = 4, timeout: float = 30.0) -> Database:

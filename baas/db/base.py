@@ -15,30 +15,40 @@ Params = Sequence[Any]
 Row = tuple[Any, ...]  # one result row, values in select order
 
 
-class Conn(Protocol):
-    """A connection inside one write transaction."""
+class Reads(Protocol):
+    """What a read needs: the database itself, or a write transaction's `Conn` (a read inside a
+    write sees the transaction's own changes). `baas.records.query.Reader` takes either."""
 
-    dialect: str
+    @property
+    def dialect(self) -> str: ...  # "sqlite" | "postgresql"
 
     async def fetch(self, sql: str, params: Params = ()) -> list[Row]: ...
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
     async def fetchval(self, sql: str, params: Params = ()) -> Any: ...
-    async def execute(self, sql: str, params: Params = ()) -> int: ...
-    async def executescript(self, sql: str) -> None: ...
 
 
-class Database(Protocol):
+class Conn(Reads, Protocol):
+    """A connection inside one write transaction: what ``Database.write`` hands its job, and what
+    the record-write path (`baas.records.write`) runs on. Implemented by `baas.db.sqlite.SqliteConn`
+    and `baas.db.postgres.PgConn`."""
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; the number of rows it changed."""
+        ...
+
+    async def executescript(self, sql: str) -> None:
+        """Run several ``;``-separated statements (DDL) inside the transaction."""
+        ...
+
+
+class Database(Reads, Protocol):
     """Reads run on a pool; writes run as ``write(fn)`` inside one transaction."""
 
-    dialect: str  # "sqlite" | "postgresql"
     url: str
     on_commit: Callable[[], None] | None  # called after each write transaction commits (the event bus)
 
     async def connect(self) -> None: ...
     async def close(self) -> None: ...
-    async def fetch(self, sql: str, params: Params = ()) -> list[Row]: ...
-    async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
-    async def fetchval(self, sql: str, params: Params = ()) -> Any: ...
     async def schema_changed(self) -> None:
         """Forget anything prepared against the old schema (called after DDL)."""
         ...

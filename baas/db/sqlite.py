@@ -287,6 +287,9 @@ class SqliteDatabase:
                 log.exception("sqlite writer: a group failed")
                 await self._rollback(conn)
                 _fail(jobs, exc)
+            # Not kept while waiting for the next write: a job's closure may hold anything (a
+            # schema change's plan holds the replaced collections, and so their layouts).
+            del jobs
 
     async def _in_transaction(self) -> bool:
         return await self._writer.run(lambda c: c.in_transaction)

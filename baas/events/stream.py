@@ -51,6 +51,12 @@ class Event(msgspec.Struct, frozen=True):
     record: dict[str, Any]
     created: str
 
+    @property
+    def is_record(self) -> bool:
+        """A record write (create, update, delete); else an ``auth.*`` or ``job.*`` event
+        (`baas.events.emit`), whose ``action`` is its type and ``record`` its data."""
+        return self.action in ("create", "update", "delete")
+
 
 _decode_record = msgspec.json.Decoder(dict[str, Any]).decode
 

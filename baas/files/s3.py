@@ -17,6 +17,7 @@ from itertools import islice
 from typing import Any, BinaryIO, cast
 from urllib.parse import urlsplit
 
+import urllib3
 from minio import Minio
 from minio.deleteobjects import DeleteObject
 from minio.error import S3Error
@@ -104,7 +105,9 @@ class S3Storage:
         secret: str,
         region: str = "",
         force_path_style: bool = False,
+        http_client: urllib3.PoolManager | None = None,
     ) -> None:
+        """``http_client``: minio's connection pool, e.g. with short timeouts for a connection test."""
         if not bucket or not endpoint:
             raise StorageError("S3 storage needs a bucket and an endpoint")
         url = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
@@ -118,14 +121,16 @@ class S3Storage:
             secret_key=secret or None,
             secure=url.scheme == "https",
             region=region or None,
+            http_client=http_client,
         )
         if force_path_style:
             self.client.disable_virtual_style_endpoint()  # type: ignore[no-untyped-call]  # minio leaves it unannotated
 
     @classmethod
-    def from_settings(cls, s3: dict[str, Any]) -> S3Storage:
+    def from_settings(cls, s3: dict[str, Any], http_client: urllib3.PoolManager | None = None) -> S3Storage:
         """From PocketBase's ``s3`` settings section."""
         return cls(
+            http_client=http_client,
             bucket=s3.get("bucket", ""),
             endpoint=s3.get("endpoint", ""),
             access_key=s3.get("accessKey", ""),

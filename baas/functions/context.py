@@ -100,13 +100,20 @@ class Context:
     """One call: ``body`` (the JSON object sent), ``request`` (``.auth``, ``.is_superuser``,
     ``.headers``, ``.query``), ``auth`` (the caller's record, None for guests), ``records``
     (as the caller), ``system`` (as the system), ``db`` (the database), ``engine``, ``log``, and
-    ``run`` when a scheduled job called it."""
+    ``run`` when a scheduled job called it, ``webhook`` when an inbound webhook did."""
 
     def __init__(
-        self, engine: Engine, name: str, request: RequestInfo, body: dict[str, Any], run: dict[str, Any] | None = None
+        self,
+        engine: Engine,
+        name: str,
+        request: RequestInfo,
+        body: dict[str, Any],
+        run: dict[str, Any] | None = None,
+        webhook: dict[str, Any] | None = None,
     ) -> None:
         self.engine = engine
         self.run = run  # a job's run (id, job, scheduled, attempt, trigger); None over HTTP
+        self.webhook = webhook  # an inbound delivery (name, scheme, id, timestamp); None otherwise
         self.name = name
         self.request = request
         self.body = body

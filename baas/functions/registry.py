@@ -142,9 +142,11 @@ class Functions:
         *,
         check_rule: bool = True,
         timeout: float | None = None,
+        webhook: dict[str, Any] | None = None,
     ) -> Any:
         """Run function ``name`` for ``req``: rule, concurrency cap, timeout. Errors are `ApiError`s
-        (404 unknown, 403 locked, 400 refused by the rule, 429 busy, 504 timeout, 500 failure)."""
+        (404 unknown, 403 locked, 400 refused by the rule, 429 busy, 504 timeout, 500 failure).
+        ``webhook``: the verified inbound delivery (``ctx.webhook``) when an inbound webhook calls."""
         slot = self._slots.get(name)
         if slot is None:
             raise NotFound("The requested function wasn't found.")
@@ -161,7 +163,7 @@ class Functions:
         slot.busy += 1
         try:
             return await asyncio.wait_for(
-                self._run(spec, Context(self.engine, name, req, body)), timeout or spec.timeout
+                self._run(spec, Context(self.engine, name, req, body, webhook=webhook)), timeout or spec.timeout
             )
         except TimeoutError:
             log.warning("function %s timed out after %ss", name, timeout or spec.timeout)

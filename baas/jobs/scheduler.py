@@ -29,7 +29,7 @@ from baas.files.sweep import sweep_orphans
 from baas.functions.context import Context
 from baas.hooks import LifecycleEvent
 from baas.ids import format_dt, new_id
-from baas.jobs import store
+from baas.jobs import http, store
 from baas.rules.context import RequestInfo
 from baas.schema.jobs import Job
 from baas.schema.loader import load_schema
@@ -268,6 +268,8 @@ class Scheduler:
             if spec is None:
                 raise LookupError(f"no function {job.function!r}")
             return await eng.functions._run(spec, Context(eng, spec.name, JOB_REQUEST, dict(job.args), run=dict(run)))
+        if job.http is not None:
+            return await http.request(job.http, job.timeout)
         if job.task == "files.sweep":
             return {"removed": len(await sweep_orphans(eng, await storage_for(eng)))}
         if job.task == "events.prune":

@@ -10,9 +10,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from baas.db import Conn, Database
+from baas.events import emit
 from baas.ids import format_dt, new_id
 
 ACTIVE = ("queued", "running")
+EVENT_EXCERPT = 500  # characters of error and output a job event carries
 COLUMNS = (
     "id",
     "job",
@@ -39,14 +41,43 @@ def as_dict(row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 async def reap(conn: Conn, lease: float) -> int:
-    """Mark runs whose owner stopped heart-beating ``abandoned``; how many."""
+    """Mark runs whose owner stopped heart-beating ``abandoned`` (each with its ``job.abandoned``
+    event, in this transaction); how many."""
     cutoff = format_dt(now() - timedelta(seconds=lease))
-    return await conn.execute(
-        'UPDATE "_job_runs" SET "status" = \'abandoned\', "finished" = ?, '
-        "\"error\" = 'the process running it stopped (no heartbeat within the lease)' "
-        "WHERE \"status\" IN ('queued', 'running') AND \"heartbeat\" < ?",
-        [format_dt(now()), cutoff],
+    dead = await conn.fetch(
+        'SELECT "id" FROM "_job_runs" WHERE "status" IN (\'queued\', \'running\') AND "heartbeat" < ?', [cutoff]
     )
+    n = 0
+    for (run_id,) in dead:
+        # The status is checked again: the owner may have finished it since the select.
+        changed = await conn.execute(
+            'UPDATE "_job_runs" SET "status" = \'abandoned\', "finished" = ?, '
+            "\"error\" = 'the process running it stopped (no heartbeat within the lease)' "
+            "WHERE \"id\" = ? AND \"status\" IN ('queued', 'running')",
+            [format_dt(now()), run_id],
+        )
+        if changed:  # another claimer may have reaped it first: one event per run
+            await run_event(conn, run_id)
+        n += changed
+    return n
+
+
+async def run_event(conn: Conn, run_id: str) -> None:
+    """Append the ``job.<status>`` event of a finished run (baas/events/emit.py) in ``conn``'s transaction."""
+    row = await conn.fetchone(_SELECT + ' WHERE "id" = ?', [run_id])
+    if row is None:
+        return
+    run = as_dict(row)
+    if run["status"] in ACTIVE:
+        return
+    data = {k: run[k] for k in ("id", "job", "scheduled", "trigger", "status", "attempt", "started", "finished")}
+    data["error"] = _cut(run["error"], EVENT_EXCERPT)
+    data["output"] = _cut(run["output"], EVENT_EXCERPT)
+    await emit.append(conn, f"job.{run['status']}", subject_id=run_id, data=data)
+
+
+def _cut(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 async def claim(
@@ -87,6 +118,8 @@ async def claim(
             + ') ON CONFLICT ("job", "scheduled") DO NOTHING',
             [run[c] for c in COLUMNS],
         )
+        if n == 1 and status == "skipped":
+            await run_event(conn, str(run["id"]))
         return run if n == 1 else None
 
     return await db.write(tx)
@@ -128,17 +161,20 @@ async def set_attempt(db: Database, run_id: str, attempt: int) -> None:
 
 
 async def finish(db: Database, run_id: str, status: str, output: str, error: str) -> bool:
-    """Record the outcome; False if the run was no longer active (reaped meanwhile)."""
-    return (
-        await db.write(
-            lambda conn: conn.execute(
-                'UPDATE "_job_runs" SET "status" = ?, "finished" = ?, "output" = ?, "error" = ? '
-                "WHERE \"id\" = ? AND \"status\" IN ('queued', 'running')",
-                [status, format_dt(now()), output, error, run_id],
-            )
+    """Record the outcome and its ``job.<status>`` event; False if the run was no longer active
+    (reaped meanwhile)."""
+
+    async def tx(conn: Conn) -> bool:
+        n = await conn.execute(
+            'UPDATE "_job_runs" SET "status" = ?, "finished" = ?, "output" = ?, "error" = ? '
+            "WHERE \"id\" = ? AND \"status\" IN ('queued', 'running')",
+            [status, format_dt(now()), output, error, run_id],
         )
-        == 1
-    )
+        if n == 1:
+            await run_event(conn, run_id)
+        return n == 1
+
+    return await db.write(tx)
 
 
 async def history(db: Database, job: str = "", limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:

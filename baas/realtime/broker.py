@@ -254,7 +254,8 @@ class Broker:
     def _on_events(self, events: list[Event]) -> None:
         """The bus listener: queue and return at once (the bus serves other listeners too)."""
         if self.clients:
-            self._pending.extend(events)
+            # auth.* and job.* events (baas/events/emit.py) are for the server's consumers, never for clients.
+            self._pending.extend(e for e in events if e.is_record)
             self._wake.set()
 
     async def _run(self) -> None:

@@ -104,55 +104,82 @@ def apply_body(draft: Draft, body: Mapping[str, Any], *, trusted: bool = False) 
     ``trusted``: the keys are field names set by server code (a before-hook's changes, unset ones
     as `UNSET`): no modifiers or ignored keys, no superuser-only checks, and an earlier error of a
     key it sets no longer applies. A client's body is never trusted."""
-    coll, values, errors, touched = draft.coll, draft.values, draft.errors, draft.touched
     superuser = trusted or draft.req.is_superuser
-    auth = coll.type == "auth"
     modifiers: list[tuple[Field, str, Any]] = []
     for key, value in body.items():
+        target = _target(draft, key, trusted)
+        if target is None or not _may_set(draft, target[0], target[1], value, superuser):
+            continue
+        f, op = target
+        draft.touched.add(f.name)
+        if op is not None and value is not UNSET:
+            modifiers.append((f, op, value))  # after the plain keys: `f+` adds to the value `f` set
+        else:
+            _set_value(draft, f, value)
+    _apply_modifiers(draft, modifiers)
+
+
+def _target(draft: Draft, key: str, trusted: bool) -> tuple[Field, str | None] | None:
+    """The field a body key sets and its modifier; None for a key that sets nothing (ignored,
+    unknown — then with an error — or an autodate field, which only the server sets)."""
+    coll = draft.coll
+    if trusted:
+        name, op = key, None
+        draft.errors.pop(name, None)  # the hook's value replaces the one that was refused
+    elif key in IGNORED_KEYS or coll.type == "auth" and key in AUTH_EXTRA_KEYS:
+        return None
+    else:
+        name, op = split_key(key)
+    f = coll.field(name)
+    if f is None or coll.type == "view":
+        draft.errors[key] = FieldError("validation_unknown_field", "Unknown field.")
         if trusted:
-            name, op = key, None
-            errors.pop(name, None)
-        elif key in IGNORED_KEYS or auth and key in AUTH_EXTRA_KEYS:
-            continue
+            draft.values.pop(name, None)
+        return None
+    if isinstance(f, AutodateField):
+        return None  # set by the server, never by the client (as PocketBase)
+    return f, op
+
+
+def _may_set(draft: Draft, f: Field, op: str | None, value: Any, superuser: bool) -> bool:
+    """Whether the requester may set ``f`` to ``value``; a refusal goes to ``draft.errors``."""
+    name, errors, auth = f.name, draft.errors, draft.coll.type == "auth"
+    if name == "id" and not draft.creating:
+        if value != draft.record_id:
+            errors["id"] = FieldError("validation_id_change", "The record id cannot be changed.")
+        return False
+    if not superuser and (f.hidden and not isinstance(f, PasswordField) or auth and name == "tokenKey"):
+        # Hidden fields (and an auth record's token key) are the superusers' to set.
+        errors[name] = FieldError("validation_forbidden", "Only superusers can change this field.")
+        return False
+    if auth and name == "verified" and not (superuser or draft.manager):
+        # As PocketBase: anyone may send the value the record already has (false on a sign-up);
+        # only a superuser or a manageRule match may change it.
+        if op is not None or _as_bool(f, value) != bool(draft.values.get("verified")):
+            errors[name] = values_mismatch()
+        return False
+    return True
+
+
+def _set_value(draft: Draft, f: Field, value: Any) -> None:
+    """Store the value ``f`` prepares from ``value`` (`UNSET`: its default), or its error."""
+    if value is UNSET:
+        draft.values[f.name] = f.default()
+    elif isinstance(f, PasswordField):  # kept as sent: validated, then hashed, by the write
+        if isinstance(value, str):
+            draft.values[f.name] = value
         else:
-            name, op = split_key(key)
-        f = coll.field(name)
-        if f is None or coll.type == "view":
-            errors[key] = FieldError("validation_unknown_field", "Unknown field.")
-            if trusted:
-                values.pop(name, None)
-            continue
-        if isinstance(f, AutodateField):
-            continue  # set by the server, never by the client (as PocketBase)
-        if name == "id" and not draft.creating:
-            if value != draft.record_id:
-                errors["id"] = FieldError("validation_id_change", "The record id cannot be changed.")
-            continue
-        if not superuser and (f.hidden and not isinstance(f, PasswordField) or auth and name == "tokenKey"):
-            # Hidden fields (and an auth record's token key) are the superusers' to set.
-            errors[name] = FieldError("validation_forbidden", "Only superusers can change this field.")
-            continue
-        if auth and name == "verified" and not (superuser or draft.manager):
-            # As PocketBase: anyone may send the value the record already has (false on a sign-up);
-            # only a superuser or a manageRule match may change it.
-            if op is not None or _as_bool(f, value) != bool(values.get("verified")):
-                errors[name] = values_mismatch()
-            continue
-        touched.add(name)
-        if value is UNSET:
-            values[name] = f.default()
-        elif op is not None:
-            modifiers.append((f, op, value))
-        elif isinstance(f, PasswordField):  # kept as sent: validated, then hashed, by the write
-            if isinstance(value, str):
-                values[name] = value
-            else:
-                errors[name] = FieldError("validation_invalid_value", "Must be a string.")
-        else:
-            try:
-                values[name] = f.prepare(value)
-            except FieldError as exc:
-                errors[name] = exc
+            draft.errors[f.name] = FieldError("validation_invalid_value", "Must be a string.")
+    else:
+        try:
+            draft.values[f.name] = f.prepare(value)
+        except FieldError as exc:
+            draft.errors[f.name] = exc
+
+
+def _apply_modifiers(draft: Draft, modifiers: list[tuple[Field, str, Any]]) -> None:
+    """Apply ``f+``, ``+f`` and ``f-`` to the values the plain keys left (fields without an error)."""
+    values, errors = draft.values, draft.errors
     for f, op, value in modifiers:
         if f.name in errors:
             continue

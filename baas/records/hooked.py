@@ -11,6 +11,7 @@ import copy
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from baas.db import Conn, Database
 from baas.errors import BadRequest
 from baas.hooks import Handler, Hook, RecordEvent, run_after
 from baas.records.draft import UNSET, Draft, apply_body
@@ -19,7 +20,7 @@ from baas.schema.model import Collection
 
 
 async def around_write(
-    hook: Hook[RecordEvent], chain: tuple[Handler, ...], conn: Any, draft: Draft, write: Callable[[], Awaitable[None]]
+    hook: Hook[RecordEvent], chain: tuple[Handler, ...], conn: Conn, draft: Draft, write: Callable[[], Awaitable[None]]
 ) -> None:
     """Run ``chain`` around ``write``: the handlers see (and may change) ``draft.values``, the
     values about to be stored; what they changed goes through `apply_body` like the request's own
@@ -61,7 +62,7 @@ def _snapshot(values: dict[str, Any]) -> dict[str, Any]:
 async def around_delete(
     hook: Hook[RecordEvent],
     chain: tuple[Handler, ...],
-    conn: Any,
+    conn: Conn,
     req: RequestInfo,
     coll: Collection,
     record: dict[str, Any],
@@ -78,7 +79,7 @@ async def around_delete(
 
 
 async def after_write(
-    hook: Hook[RecordEvent], db: Any, coll: Collection, req: RequestInfo, action: str, record: dict[str, Any]
+    hook: Hook[RecordEvent], db: Database, coll: Collection, req: RequestInfo, action: str, record: dict[str, Any]
 ) -> None:
     """The after-success chain of one committed write (``db``: the database, for new transactions)."""
     chain = hook.chain_for(coll)

@@ -3,9 +3,9 @@
 The write, read and realtime paths all need data derived from a collection's fields — the
 INSERT statement, the fields' unset values, the secret names kept out of events, the SELECT
 list, the row decoders, the file and relation fields, the realtime row source. It is derived
-once per collection object and kept here: the registry replaces a `Collection` object whenever
-the schema changes, so a new object gets a new layout and an old layout is never consulted for
-it (each entry holds its collection and is matched by identity).
+once per collection object and lives as long as that object: the registry replaces a
+`Collection` object whenever the schema changes, so a new object gets a new layout, and the old
+layout goes when the old object does.
 
     lay = layout(coll)
     lay.insert_sql, lay.defaults(), lay.file_fields, lay.select("m")
@@ -13,7 +13,9 @@ it (each entry holds its collection and is matched by identity).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from baas.db.tables import q
@@ -23,22 +25,27 @@ from baas.schema.model import Collection
 Decoder = Callable[[tuple[Any, ...]], dict[str, Any]]
 Fields = tuple[Field, ...]
 
-# Collections are msgspec Structs (neither hashable nor weak-referenceable), so the cache is keyed
-# by id() and each entry keeps its collection alive, which keeps that id from being reused.
-# Replaced collections stay until the cache is full, then all go (rebuilt on the next use).
-_MAX_ENTRIES = 4096
+# Collections are msgspec Structs: weak-referenceable (``weakref=True``) but not hashable, so no
+# WeakKeyDictionary. The cache is keyed by id() and each layout holds its collection weakly; the
+# weak reference's callback drops the entry when the collection is freed (replaced in the
+# registry and no request holding it any more), before its id can be reused.
 _cache: dict[int, Layout] = {}
 
 
 def layout(coll: Collection) -> Layout:
-    """The layout of ``coll`` (built on first use, then cached for this collection object)."""
+    """The layout of ``coll`` (built on first use, then kept as long as ``coll`` lives)."""
     hit = _cache.get(id(coll))
-    if hit is not None and hit.coll is coll:
+    if hit is not None and hit._coll() is coll:
         return hit
-    if len(_cache) >= _MAX_ENTRIES:
-        _cache.clear()
     hit = _cache[id(coll)] = Layout(coll)
     return hit
+
+
+def _forget(key: int, ref: weakref.ref[Collection]) -> None:
+    """``ref``'s collection is being freed: drop its layout (unless the key was reused meanwhile)."""
+    hit = _cache.get(key)
+    if hit is not None and hit._coll is ref:
+        _cache.pop(key, None)
 
 
 class Layout:
@@ -46,7 +53,9 @@ class Layout:
     computed up front; the SELECT lists, decoders and realtime shapes on first use."""
 
     __slots__ = (
-        "coll",
+        "__weakref__",
+        "_coll",
+        "auth",
         "fields",
         "insert_sql",
         "insert_select_sql",
@@ -62,7 +71,9 @@ class Layout:
     )
 
     def __init__(self, coll: Collection) -> None:
-        self.coll = coll
+        # Weak: a strong reference from the module-level cache would keep every replaced collection.
+        self._coll = weakref.ref(coll, partial(_forget, id(coll)))
+        self.auth = coll.type == "auth"
         self.fields: Fields = tuple(coll.fields)
         cols = ", ".join(q(f.name) for f in self.fields)
         marks = ", ".join("?" * len(self.fields))
@@ -90,12 +101,14 @@ class Layout:
             hit = self._selects[alias] = ", ".join(f"{q(alias)}.{q(f.name)}" for f in self.fields)
         return hit
 
-    def decoders(self, build: Callable[[Collection, Fields, bool], Decoder]) -> tuple[Decoder, Decoder]:
+    def decoders(
+        self, coll: Collection, build: Callable[[Collection, Fields, bool], Decoder]
+    ) -> tuple[Decoder, Decoder]:
         """(superuser decoder, everyone-else decoder) of a row in `fields` order, made by ``build``
-        (`baas.records.serialize` owns how) on first use."""
+        (`baas.records.serialize` owns how) on first use; ``coll``: this layout's collection."""
         hit = self._decoders
         if hit is None:
-            hit = self._decoders = (build(self.coll, self.fields, True), build(self.coll, self.fields, False))
+            hit = self._decoders = (build(coll, self.fields, True), build(coll, self.fields, False))
         return hit
 
     def rt_source(self, dialect: str, build: Callable[[Fields, str], tuple[str, str]]) -> tuple[str, str]:
@@ -110,7 +123,7 @@ class Layout:
         """Field names a record shows superusers / everyone else, in collection order (secrets never)."""
         hit = self._rt_visible.get(superuser)
         if hit is None:
-            auth = self.coll.type == "auth"
+            auth = self.auth
             hit = self._rt_visible[superuser] = tuple(
                 f.name
                 for f in self.fields

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from baas import rules
+from baas.db import Reads
 from baas.db.tables import q
 from baas.errors import BadRequest, Forbidden, NotFound
 from baas.records.expand import ExpandTooLarge, expand_records
@@ -63,7 +64,7 @@ class ListParams:
 class Reader:
     """What every read needs: the database (or a transaction's connection), the schema, the requester."""
 
-    db: Any
+    db: Reads  # the database, or a write transaction's connection
     registry: Registry
     req: RequestInfo
 
@@ -175,7 +176,7 @@ async def list_records(r: Reader, coll: Collection, p: ListParams) -> dict[str, 
     return {"page": p.page, "perPage": p.perPage, "totalPages": pages, "totalItems": total, "items": items}
 
 
-async def load_row(db: Any, coll: Collection, record_id: str) -> tuple[Any, ...] | None:
+async def load_row(db: Reads, coll: Collection, record_id: str) -> tuple[Any, ...] | None:
     """A record's stored row by id, no rule applied (columns in `select_list` order)."""
     cols, _ = select_list(coll)
     row: tuple[Any, ...] | None = await db.fetchone(

@@ -68,7 +68,7 @@ def _decoders(coll: Collection, fields: Fields) -> tuple[Decoder, Decoder]:
     ``fields`` are its own (every caller passes `select_list`'s), else built now."""
     lay = layout(coll)
     if fields is lay.fields:
-        return lay.decoders(_build_decoder)
+        return lay.decoders(coll, _build_decoder)
     return _build_decoder(coll, fields, True), _build_decoder(coll, fields, False)
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from baas.db import Conn, Reads
 from baas.db.tables import q
 from baas.errors import BadRequest, FieldError, NotFound, ValidationFailed
 from baas.ids import new_id, now_str
@@ -61,7 +62,7 @@ def _token_key() -> str:
 
 
 async def create_record(
-    conn: Any,
+    conn: Conn,
     reader: Reader,
     coll: Collection,
     body: dict[str, Any],
@@ -77,7 +78,7 @@ async def create_record(
 
 
 async def update_record(
-    conn: Any,
+    conn: Conn,
     reader: Reader,
     coll: Collection,
     record_id: str,
@@ -95,7 +96,7 @@ async def update_record(
 
 
 async def delete_record(
-    conn: Any,
+    conn: Conn,
     reader: Reader,
     coll: Collection,
     record_id: str,
@@ -125,7 +126,7 @@ async def prehash(coll: Collection, body: dict[str, Any]) -> str | None:
     return await hash_password_async(value)
 
 
-async def check_old_password(db: Any, coll: Collection, record_id: str, body: dict[str, Any]) -> str | None:
+async def check_old_password(db: Reads, coll: Collection, record_id: str, body: dict[str, Any]) -> str | None:
     """Verify ``oldPassword`` before the write transaction (argon2 must not run while the writer is
     held); the draft's ``old_hash``. Returns the stored hash it matched, ``""`` when it is missing
     or wrong, None when the body changes no password."""
@@ -169,7 +170,7 @@ def _may_manage(coll: Collection, auth: dict[str, Any] | None) -> bool:
 # -- inside the transaction --------------------------------------------------------------------
 
 
-async def save(conn: Any, registry: Registry, draft: Draft, hooks: Hooks | None = None) -> None:
+async def save(conn: Conn, registry: Registry, draft: Draft, hooks: Hooks | None = None) -> None:
     """Run ``draft``'s write in the transaction of ``conn``; ``hooks``: the engine's, whose
     before-hooks (when bound for the collection) run around it. Fills ``draft.record_id``,
     ``row`` (create, update) and ``current`` (update, delete)."""
@@ -185,7 +186,7 @@ async def save(conn: Any, registry: Registry, draft: Draft, hooks: Hooks | None 
         await _delete_checked(conn, r, draft, hooks)
 
 
-async def _create(conn: Any, r: Reader, draft: Draft, hooks: Hooks | None) -> None:
+async def _create(conn: Conn, r: Reader, draft: Draft, hooks: Hooks | None) -> None:
     r.check_locked(draft.coll.createRule)
     if not draft.prepared:
         prepare_create(draft)
@@ -196,7 +197,7 @@ async def _create(conn: Any, r: Reader, draft: Draft, hooks: Hooks | None) -> No
     await _insert(conn, r, draft)
 
 
-async def _insert(conn: Any, r: Reader, draft: Draft) -> None:
+async def _insert(conn: Conn, r: Reader, draft: Draft) -> None:
     coll, values, errors, su = draft.coll, draft.values, draft.errors, draft.req.is_superuser
     lay = layout(coll)
     if lay.file_fields:
@@ -233,7 +234,7 @@ async def _insert(conn: Any, r: Reader, draft: Draft) -> None:
     draft.row = row
 
 
-async def _update(conn: Any, r: Reader, draft: Draft, hooks: Hooks | None) -> None:
+async def _update(conn: Conn, r: Reader, draft: Draft, hooks: Hooks | None) -> None:
     coll, record_id, su, body = draft.coll, draft.record_id, draft.req.is_superuser, draft.body
     r.check_locked(coll.updateRule)
     if not draft.prepared:
@@ -268,7 +269,7 @@ async def _update(conn: Any, r: Reader, draft: Draft, hooks: Hooks | None) -> No
     await _update_row(conn, r, draft)
 
 
-async def _update_row(conn: Any, r: Reader, draft: Draft) -> None:
+async def _update_row(conn: Conn, r: Reader, draft: Draft) -> None:
     coll, record_id, values, touched = draft.coll, draft.record_id, draft.values, draft.touched
     current = draft.current or {}
     lay = layout(coll)
@@ -329,7 +330,7 @@ def _check_files(draft: Draft, old: dict[str, Any] | None) -> None:
             )
 
 
-async def _check_relations(conn: Any, registry: Registry, draft: Draft) -> None:
+async def _check_relations(conn: Conn, registry: Registry, draft: Draft) -> None:
     """Every id a touched relation field names exists in its collection."""
     for f in layout(draft.coll).relations:
         if f.name not in draft.touched or f.name in draft.errors:
@@ -434,7 +435,7 @@ def _unique_fields(exc: Exception) -> list[str] | None:
     return None
 
 
-async def _store(conn: Any, sql: str, params: Sequence[Any], message: str) -> int:
+async def _store(conn: Conn, sql: str, params: Sequence[Any], message: str) -> int:
     """Run an INSERT or UPDATE; the rows it wrote."""
     try:
         return int(await conn.execute(sql, params))
@@ -447,7 +448,7 @@ async def _store(conn: Any, sql: str, params: Sequence[Any], message: str) -> in
         ) from None
 
 
-async def append_event(conn: Any, coll: Collection, action: str, record: dict[str, Any]) -> None:
+async def append_event(conn: Conn, coll: Collection, action: str, record: dict[str, Any]) -> None:
     """The durable event of a write, in the write's own transaction (secrets left out)."""
     secret = layout(coll).secret_names
     data = {k: v for k, v in record.items() if k not in secret}
@@ -475,17 +476,17 @@ def _api_values(coll: Collection, values: dict[str, Any]) -> dict[str, Any]:
     return {f.name: values[f.name] if f.name in values else f.default() for f in layout(coll).fields}
 
 
-async def record_exists(conn: Any, coll: Collection, record_id: str) -> bool:
+async def record_exists(conn: Conn, coll: Collection, record_id: str) -> bool:
     """Whether ``coll`` holds a record ``record_id`` (no rule applied)."""
     return await conn.fetchone(f'SELECT 1 FROM {q(coll.name)} WHERE "id" = ?', [record_id]) is not None
 
 
-async def _load_raw(conn: Any, coll: Collection, record_id: str) -> dict[str, Any] | None:
+async def _load_raw(conn: Conn, coll: Collection, record_id: str) -> dict[str, Any] | None:
     row = await load_row(conn, coll, record_id)
     return None if row is None else raw_record(coll, layout(coll).fields, row)
 
 
-async def _delete_checked(conn: Any, r: Reader, draft: Draft, hooks: Hooks | None) -> None:
+async def _delete_checked(conn: Conn, r: Reader, draft: Draft, hooks: Hooks | None) -> None:
     """Delete the draft's record if the delete rule lets it through (404 otherwise), before-hooks
     around it; ``draft.current``: the deleted values."""
     coll, record_id = draft.coll, draft.record_id
@@ -513,8 +514,17 @@ async def _delete_checked(conn: Any, r: Reader, draft: Draft, hooks: Hooks | Non
 AUTH_STATE_TABLES = ("_otps", "_mfas", "_externalAuths", "_totp")
 
 
+async def _keep_one_superuser(conn: Conn) -> None:
+    """Refuse to delete the last superuser, as PocketBase does: nobody could sign in to the console
+    or the collections API again. The rows are locked on PostgreSQL so that two concurrent deletes
+    of the last two cannot both pass (SQLite runs one write at a time)."""
+    lock = " FOR UPDATE" if conn.dialect == "postgresql" else ""
+    if len(await conn.fetch(f'SELECT "id" FROM "_superusers"{lock}')) <= 1:
+        raise BadRequest("You can't delete the only existing superuser.")
+
+
 async def _delete(
-    conn: Any,
+    conn: Conn,
     reader: Reader,
     coll: Collection,
     record_id: str,
@@ -529,6 +539,8 @@ async def _delete(
     current = await _load_raw(conn, coll, record_id)
     if current is None:
         return
+    if coll.name == "_superusers":
+        await _keep_one_superuser(conn)
     if top is not None:  # the top-level record only (cascades are in the event stream)
         top.current = current
     for src, fname in reader.registry.referencing(coll.id):
@@ -564,7 +576,7 @@ async def _delete(
         files.deleted(coll, record_id)
 
 
-async def _referencing_rows(conn: Any, src: Collection, field: RelationField, record_id: str) -> list[tuple[Any, ...]]:
+async def _referencing_rows(conn: Conn, src: Collection, field: RelationField, record_id: str) -> list[tuple[Any, ...]]:
     col = q(field.name)
     if not field.is_multi():
         cond, param = f"{col} = ?", record_id

@@ -15,6 +15,9 @@ jobs:
     backoff: 10
     overlap: skip                # a tick while the previous run is still going: skip | queue
     misfireGrace: 60             # a tick noticed later than this (seconds) is not run
+  - name: ping
+    schedule: "*/5 * * * *"
+    http: {url: "https://example.com/hook", method: POST, headers: {X-Token: abc}, body: {ping: 1}}
 ```
 Fire times come from APScheduler 3 triggers; which process runs a tick is decided by the
 database (baas/jobs/). Everything here is checked when the file loads, with its line.
@@ -25,6 +28,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -52,6 +56,17 @@ _MACROS = {
 }
 
 
+class HttpTarget(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """A job's HTTP request: ``body`` is sent as JSON (a string: as is); a 2xx answer succeeds.
+    ``allowPrivate``: the target may be a loopback/private address (refused by default)."""
+
+    url: str
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    headers: dict[str, str] = {}
+    body: Any = None
+    allowPrivate: bool = False
+
+
 class Job(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
     """One scheduled job: when (``schedule``, ``timezone``), what (``function`` or ``task``), and
     how (``timeout``, ``retries``/``backoff``, ``overlap``, ``misfireGrace``)."""
@@ -61,6 +76,7 @@ class Job(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_default
     timezone: str = "UTC"
     function: str = ""
     task: str = ""
+    http: HttpTarget | None = None
     args: dict[str, Any] = {}
     timeout: float = 60.0
     retries: int = 0
@@ -71,6 +87,8 @@ class Job(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_default
 
     @property
     def target(self) -> str:
+        if self.http is not None:
+            return f"http:{self.http.method} {self.http.url}"
         return f"function:{self.function}" if self.function else f"task:{self.task}"
 
     def trigger(self) -> BaseTrigger:
@@ -104,14 +122,34 @@ def check_jobs(jobs: list[Job], path: str, lines: dict[str, int]) -> None:
         seen.add(job.name)
 
 
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def _http_problem(http: HttpTarget) -> str | None:
+    parts = urlsplit(http.url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"http url {http.url!r} must be an absolute http:// or https:// URL with a host"
+    for name, value in http.headers.items():
+        if not _HEADER_NAME.match(name) or "\n" in value or "\r" in value:
+            return f"http header {name!r} is not a valid header"
+    return None
+
+
 def _job_problem(job: Job, seen: set[str]) -> str | None:
     """The first thing wrong with ``job`` (``seen``: the names of the jobs before it), or None."""
     if not JOB_NAME_RE.match(job.name):
         return "the name may hold letters, digits, _ . - (at most 100)"
     if job.name in seen:
         return "declared twice"
-    if bool(job.function) == bool(job.task):
-        return f"give exactly one target: function (a function name) or task ({', '.join(BUILTIN_TASKS)})"
+    if [bool(job.function), bool(job.task), job.http is not None].count(True) != 1:
+        return (
+            "give exactly one target: function (a function name), task "
+            f"({', '.join(BUILTIN_TASKS)}) or http ({{url, method, headers, body}})"
+        )
+    if job.http is not None:
+        problem = _http_problem(job.http)
+        if problem:
+            return problem
     if job.task and job.task not in BUILTIN_TASKS:
         return f"unknown task {job.task!r} (built-in tasks: {', '.join(BUILTIN_TASKS)})"
     try:

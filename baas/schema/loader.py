@@ -33,8 +33,10 @@ import yaml
 from baas.errors import SchemaError
 from baas.schema import defaults
 from baas.schema.fields import FIELD_TYPES, Field, RelationField
+from baas.schema.inbound import InboundWebhook, check_inbound
 from baas.schema.jobs import Job, check_jobs
 from baas.schema.model import Collection
+from baas.schema.webhooks import Webhook, check_webhooks
 
 _encoder = msgspec.json.Encoder()
 
@@ -53,6 +55,8 @@ class SchemaFile(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, dict=
     plugins: list[str | PluginEntry] = []
     functions: str = ""  # a package next to this file with the project's hooks (register(app))
     jobs: list[Job] = []  # scheduled jobs (baas/schema/jobs.py, docs/jobs.md)
+    webhooks: list[Webhook] = []  # outgoing webhooks (baas/schema/webhooks.py, docs/webhooks.md)
+    inboundWebhooks: list[InboundWebhook] = []  # POST /api/webhooks/in/{name} (baas/schema/inbound.py)
 
     def plugin_entries(self) -> list[PluginEntry]:
         return [PluginEntry(module=p) if isinstance(p, str) else p for p in self.plugins]
@@ -65,6 +69,8 @@ class LoadedSchema(SchemaFile, kw_only=True):
 
     lines: dict[str, int | None] = {}  # collection name -> line of its mapping
     job_lines: dict[str, int | None] = {}  # job name -> line of its mapping
+    webhook_lines: dict[str, int | None] = {}  # webhook name -> line of its mapping
+    inbound_lines: dict[str, int | None] = {}  # inbound webhook name -> line of its mapping
 
 
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -117,9 +123,13 @@ def load_schema_text(text: str, path: str = "baas.yaml") -> LoadedSchema:
     doc = _convert(raw, path, lines)
     _check_plugins(doc, path, lines)
     check_jobs(doc.jobs, path, lines)
+    check_webhooks(doc.webhooks, path, lines)
+    check_inbound(doc.inboundWebhooks, path, lines)
     schema = LoadedSchema(
         **msgspec.structs.asdict(doc),
         job_lines={j.name: lines.get(f"$.jobs[{i}]") for i, j in enumerate(doc.jobs)},
+        webhook_lines={w.name: lines.get(f"$.webhooks[{i}]") for i, w in enumerate(doc.webhooks)},
+        inbound_lines={h.name: lines.get(f"$.inboundWebhooks[{i}]") for i, h in enumerate(doc.inboundWebhooks)},
         # Where each collection starts, so later (semantic) errors can name the line too.
         lines={c.name: lines.get(f"$.collections[{i}]") for i, c in enumerate(doc.collections)},
     )
@@ -159,6 +169,17 @@ def _convert(raw: dict[str, Any], path: str, lines: dict[str, int]) -> SchemaFil
         job = re.match(r"\$\.jobs\[(\d+)\]", where)
         if job and isinstance(raw.get("jobs"), list) and isinstance(raw["jobs"][int(job.group(1))], dict):
             problem = f"job {raw['jobs'][int(job.group(1))].get('name', job.group(1))!r}: {problem}"
+        hook = re.match(r"\$\.webhooks\[(\d+)\]", where)
+        if hook and isinstance(raw.get("webhooks"), list) and isinstance(raw["webhooks"][int(hook.group(1))], dict):
+            problem = f"webhook {raw['webhooks'][int(hook.group(1))].get('name', hook.group(1))!r}: {problem}"
+        hook = re.match(r"\$\.inboundWebhooks\[(\d+)\]", where)
+        if (
+            hook
+            and isinstance(raw.get("inboundWebhooks"), list)
+            and isinstance(raw["inboundWebhooks"][int(hook.group(1))], dict)
+        ):
+            entry = raw["inboundWebhooks"][int(hook.group(1))]
+            problem = f"inbound webhook {entry.get('name', hook.group(1))!r}: {problem}"
         raise SchemaError(
             f"{problem} (at {where[2:] or 'top level'})", path=path, line=_line_for(where, lines)
         ) from None

@@ -48,8 +48,10 @@ class Index(msgspec.Struct, kw_only=True, omit_defaults=True):
     nocase: list[str] = []
 
 
-class Collection(msgspec.Struct, kw_only=True, dict=True):
-    """One collection: its fields, indexes, the five rules and type-specific options."""
+class Collection(msgspec.Struct, kw_only=True, dict=True, weakref=True):
+    """One collection: its fields, indexes, the five rules and type-specific options.
+
+    Weak-referenceable so derived data (`baas.records.layout`) lives exactly as long as it does."""
 
     name: str
     type: Literal["base", "auth", "view"] = "base"

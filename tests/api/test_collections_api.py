@@ -132,3 +132,16 @@ async def test_import_pocketbase_export(api: Api, tmp_path: Path) -> None:
     # Importing the same export again changes nothing.
     plan = await api.engine.plan([c for c in api.engine.registry.all()])
     assert plan.changes == []
+
+
+async def test_a_view_column_of_plain_text_is_answered_as_a_string(api: Api) -> None:
+    # An expression column the planner can't type is a json field; on SQLite and PostgreSQL its
+    # value may be plain text, which PocketBase answers as a string (it was a 500 here).
+    r = await api.call("POST", "/api/collections/posts/records", "su", json={"title": "t", "body": "b"})
+    assert r.status_code == 200, r.text
+    body = {"name": "notes_view", "type": "view", "listRule": "", "viewQuery": "SELECT id, 'hello' AS note FROM posts"}
+    r = await api.call("POST", C, "su", json=body)
+    assert r.status_code == 200, r.text
+    r = await api.call("GET", "/api/collections/notes_view/records", "su")
+    assert r.status_code == 200, r.text
+    assert {item["note"] for item in r.json()["items"]} == {"hello"}

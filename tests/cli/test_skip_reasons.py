@@ -20,7 +20,8 @@ def test_js_sdk_skip_shows_its_reason(tmp_path: Path) -> None:
     )
     assert shutil.which("node", path=env["PATH"]) is None
     r = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/test_js_sdk.py", "-p", "no:cacheprovider"],
+        # one process (-n 0): the skip and its reason are the same, without starting xdist workers
+        [sys.executable, "-m", "pytest", "tests/test_js_sdk.py", "-n", "0", "-p", "no:cacheprovider"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -12,17 +12,19 @@ from pathlib import Path
 import pytest
 
 from tests.events.procs import SU, Data
-from tests.harness import PG_URL, Node, create_pg_database, drop_pg_database
+from tests.harness import PG_URL, Node, drop_pg_database
+from tests.pgpool import copy_template, superuser_template
 
 pytestmark = pytest.mark.crash
 
 
 @pytest.fixture
 async def node(tmp_path: Path) -> AsyncIterator[Node]:
-    url = await create_pg_database(migrated=True) if PG_URL else ""
+    # What `baas superuser upsert` leaves (a copy of it: the CLI's cold start costs seconds per test).
+    copied = await copy_template(superuser_template(*SU), tmp_path / "data" / "data.db")
+    url = copied if PG_URL else ""
     d = Data(tmp_path / "data", ["--db", url] if url else [])
     try:
-        d.cli("superuser", "upsert", *SU)
         yield Node(d)
     finally:
         d.close()

@@ -17,15 +17,17 @@ import pytest
 from baas.core import Engine
 from baas.settings import Settings
 from tests.events.procs import SU, Data, create_feed, kill, lines, superuser_token, wait_collection, wait_until
-from tests.harness import PG_URL, Collector, create_pg_database, drop_pg_database
+from tests.harness import PG_URL, Collector, drop_pg_database
+from tests.pgpool import copy_template, superuser_template
 
 
 @pytest.fixture
 async def data(tmp_path: Path) -> AsyncIterator[Data]:
-    url = await create_pg_database() if PG_URL else ""
+    # What `baas superuser upsert` leaves (a copy of it: the CLI's cold start costs seconds per test).
+    copied = await copy_template(superuser_template(*SU), tmp_path / "data" / "data.db")
+    url = copied if PG_URL else ""
     d = Data(tmp_path / "data", ["--db", url] if url else [])
     try:
-        d.cli("superuser", "upsert", *SU)
         yield d
     finally:
         d.close()

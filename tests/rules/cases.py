@@ -406,3 +406,18 @@ INVALID = [
     "@request.body.nope:changed = true",
     "@request.method:lower = 'get'",
 ]
+
+
+# Sort specs and the exact order of the posts they give (as a superuser).
+SORTS = [
+    ("views", "p2 p7 p8 p4 p5 p1 p6 p3"),
+    ("-views", "p3 p6 p1 p5 p4 p8 p7 p2"),
+    ("+score,id", "p2 p3 p8 p7 p4 p5 p1 p6"),
+    ("-published,views", "p8 p5 p1 p6 p3 p2 p7 p4"),
+    ("title", "p7 p3 p1 p5 p2 p8 p4 p6"),
+    ("author.name,-views", "p4 p3 p1 p7 p2 p5 p6 p8"),
+    ("-author.team.name,id", "p1 p3 p6 p8 p2 p7 p4 p5"),
+    ("@rowid", "p1 p2 p3 p4 p5 p6 p7 p8"),
+    ("-@rowid", "p8 p7 p6 p5 p4 p3 p2 p1"),
+    ("meta.n,id", "p2 p3 p5 p6 p7 p8 p1 p4"),
+]

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.rules.cases import CASES, INVALID
+from tests.rules.cases import CASES, INVALID, SORTS
 from tests.rules.dataset import short
 from tests.rules.pocketbase import PocketBase, binary
-from tests.rules.test_filter_table import SORTS
 
 pytestmark = pytest.mark.skipif(binary() is None, reason="the pocketbase binary is not on PATH")
 

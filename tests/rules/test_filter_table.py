@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from baas.rules import RuleError, compile_filter, compile_sort
-from tests.rules.cases import CASES, EVIL_CASES, INVALID, REQUESTS, Case
+from tests.rules.cases import CASES, EVIL_CASES, INVALID, REQUESTS, SORTS, Case
 from tests.rules.dataset import POSTS, lookup, short
 
 
@@ -75,20 +75,6 @@ def test_sql_has_no_pasted_values() -> None:
             assert sql.sql.count("?") == len(sql.params), case.expr
             for bad in ("DROP", "OR 1=1", "user0000", "Hello", "$1"):
                 assert bad not in sql.sql, (case.expr, sql.sql)
-
-
-SORTS = [
-    ("views", "p2 p7 p8 p4 p5 p1 p6 p3"),
-    ("-views", "p3 p6 p1 p5 p4 p8 p7 p2"),
-    ("+score,id", "p2 p3 p8 p7 p4 p5 p1 p6"),
-    ("-published,views", "p8 p5 p1 p6 p3 p2 p7 p4"),
-    ("title", "p7 p3 p1 p5 p2 p8 p4 p6"),
-    ("author.name,-views", "p4 p3 p1 p7 p2 p5 p6 p8"),
-    ("-author.team.name,id", "p1 p3 p6 p8 p2 p7 p4 p5"),
-    ("@rowid", "p1 p2 p3 p4 p5 p6 p7 p8"),
-    ("-@rowid", "p8 p7 p6 p5 p4 p3 p2 p1"),
-    ("meta.n,id", "p2 p3 p5 p6 p7 p8 p1 p4"),
-]
 
 
 @pytest.mark.parametrize("spec,expected", SORTS)

@@ -46,8 +46,8 @@ def test_loaded_schema_declares_where_things_start() -> None:
 
 def test_lines_are_not_keys_of_the_file_format() -> None:
     props = msgspec.json.schema(SchemaFile)["$defs"]["SchemaFile"]["properties"]
-    assert set(props) == {"collections", "plugins", "functions", "jobs"}
-    for key in ("lines", "job_lines"):
+    assert set(props) == {"collections", "plugins", "functions", "jobs", "webhooks", "inboundWebhooks"}
+    for key in ("lines", "job_lines", "inbound_lines"):
         with pytest.raises(SchemaError, match=f"unknown field `{key}`"):
             load_schema_text(f"collections: []\n{key}: {{}}\n")
 

@@ -45,7 +45,9 @@ async def _make_old_data_dir(eng: Engine) -> None:
                 f'INSERT INTO "{table}" ("id", "email", "tokenKey", "password") VALUES (?, ?, ?, ?)',
                 [rid, email, key, "x"],
             )
-        await conn.execute('DROP TABLE IF EXISTS "_job_runs"')  # revision 0005's: not there at 0003
+        # The tables of later revisions (0005 jobs, 0006 webhooks, 0007 inbound webhooks) were not there at 0003.
+        for table in ("_job_runs", "_webhook_attempts", "_webhook_deliveries", "_webhooks", "_inbound_messages"):
+            await conn.execute(f'DROP TABLE IF EXISTS "{table}"')
         await conn.execute('UPDATE "_migrations" SET "version_num" = \'0003\'')
 
     await eng.db.write(run)

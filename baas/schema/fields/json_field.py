@@ -40,4 +40,11 @@ class JSONField(Field, tag="json", kw_only=True):
     def to_api(self, raw: Any) -> Any:
         if raw is None or raw == "":
             return None
-        return json.loads(raw) if isinstance(raw, str) else raw
+        if not isinstance(raw, str):
+            return raw
+        try:
+            return json.loads(raw)
+        except ValueError:
+            # A view's column typed json (an expression the planner can't type) may hold plain
+            # text, e.g. `SELECT 'hello' AS note`: PocketBase answers it as a string, so do we.
+            return raw

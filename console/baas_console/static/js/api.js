@@ -10,6 +10,7 @@ export class ApiError extends Error {
     super((body && body.message) || `Request failed (${status}).`);
     this.status = status;
     this.data = (body && typeof body.data === "object" && body.data) || {};
+    this.body = body || {}; // the whole answer: a sign-in's 401 carries {mfaId} and no message
   }
 }
 
@@ -35,7 +36,7 @@ export async function api(method, path, {body, query} = {}) {
   const isJson = (resp.headers.get("content-type") || "").includes("json");
   const data = resp.status === 204 ? null : isJson ? await resp.json() : await resp.text();
   if (!resp.ok) {
-    if (resp.status === 401 && token && path !== SUPERUSERS + "/auth-with-password") {
+    if (resp.status === 401 && token && !SIGN_IN.some((p) => path === SUPERUSERS + p)) {
       session.clear(); // the token expired or was revoked: back to sign-in
       location.hash = "#/login";
     }
@@ -44,10 +45,47 @@ export async function api(method, path, {body, query} = {}) {
   return data;
 }
 
-export async function signIn(identity, password) {
-  const out = await api("POST", SUPERUSERS + "/auth-with-password", {body: {identity, password}});
-  session.save(out.token, out.record);
-  return out;
+// Sign-in requests: a 401 there is an answer (a wrong password, or MFA asking for a second factor),
+// not an expired session.
+const SIGN_IN = ["/auth-with-password", "/auth-with-otp", "/auth-with-totp", "/request-otp"];
+
+/** The superusers' sign-in methods (public): {password, otp, mfa, oauth2}, each with `enabled`. */
+export async function authMethods() {
+  return api("GET", SUPERUSERS + "/auth-methods");
+}
+
+/** A sign-in step: {token, record} ends it (the session is saved), {mfaId} asks for a second factor. */
+async function signInStep(path, body) {
+  try {
+    const out = await api("POST", SUPERUSERS + path, {body});
+    session.save(out.token, out.record);
+    return out;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401 && typeof err.body.mfaId === "string") {
+      return {mfaId: err.body.mfaId};
+    }
+    throw err;
+  }
+}
+
+/** Email and password; with `mfaId` when the password is the second factor (after an OTP). */
+export async function signIn(identity, password, mfaId) {
+  return signInStep("/auth-with-password", mfaId ? {identity, password, mfaId} : {identity, password});
+}
+
+/** Mail a one-time code to `email`; its otpId (answered for any address, known or not). */
+export async function requestOtp(email) {
+  return (await api("POST", SUPERUSERS + "/request-otp", {body: {email}})).otpId;
+}
+
+/** The mailed code for `otpId`; with `mfaId` when it is the second factor. */
+export async function signInWithOtp(otpId, code, mfaId) {
+  return signInStep("/auth-with-otp", mfaId ? {otpId, password: code, mfaId} : {otpId, password: code});
+}
+
+/** The second factor from an authenticator app: a current code, or one of the recovery codes. */
+export async function signInWithTotp(mfaId, {code, recoveryCode}) {
+  return signInStep("/auth-with-totp", code ? {mfaId, code} : {mfaId, recoveryCode});
 }
 
 /** A new token for the current one (POST auth-refresh); false when it is no longer valid. */

@@ -3,28 +3,34 @@
 
 import {h, labelled, nextId, setError} from "./dom.js";
 
-export const TYPES = ["text", "number", "bool", "select", "date", "email", "url", "editor", "json",
-                      "relation", "file"];
+export const TYPES = ["text", "number", "bool", "select", "date", "autodate", "email", "url", "editor", "json",
+                      "relation", "file", "password"];
 
 // type -> [option, kind, label]; kind: int | num | str | list | bool | collection
 const DOMAINS = [["onlyDomains", "list", "Only these domains (comma-separated)"],
                  ["exceptDomains", "list", "Except these domains (comma-separated)"]];
 export const OPTIONS = {
-  text: [["min", "int", "Min length"], ["max", "int", "Max length"], ["pattern", "str", "Pattern (regular expression)"]],
+  text: [["min", "int", "Min length"], ["max", "int", "Max length"], ["pattern", "str", "Pattern (regular expression)"],
+         ["autogeneratePattern", "str", "Autogenerate pattern (e.g. [a-z0-9]{8})"]],
   number: [["min", "num", "Min"], ["max", "num", "Max"], ["onlyInt", "bool", "Integers only"]],
   bool: [],
   select: [["values", "list", "Values (comma-separated)"], ["maxSelect", "int", "Max selected"]],
   date: [["min", "str", "Earliest (2024-01-31 00:00:00.000Z)"], ["max", "str", "Latest"]],
+  autodate: [["onCreate", "bool", "Set on create"], ["onUpdate", "bool", "Set on update"]],
   email: DOMAINS,
   url: DOMAINS,
-  editor: [["maxSize", "int", "Max size (bytes)"]],
+  editor: [["maxSize", "int", "Max size (bytes)"], ["convertURLs", "bool", "Convert URLs to relative ones"]],
   json: [["maxSize", "int", "Max size (bytes)"]],
   relation: [["collectionId", "collection", "Related collection"], ["maxSelect", "int", "Max selected"],
              ["minSelect", "int", "Min selected"], ["cascadeDelete", "bool", "Delete with the related record"]],
   file: [["maxSelect", "int", "Max files"], ["maxSize", "int", "Max size per file (bytes)"],
          ["mimeTypes", "list", "MIME types (comma-separated)"], ["thumbs", "list", "Thumb sizes (e.g. 100x100)"],
          ["protected", "bool", "Protected (downloads need a file token)"]],
+  password: [["min", "int", "Min length"], ["max", "int", "Max length"], ["pattern", "str", "Pattern (regular expression)"],
+             ["cost", "int", "bcrypt cost (0: default)"]],
 };
+// New fields start with the server's defaults where they are not "off" (autodate: set on create).
+export const DEFAULTS = {autodate: {onCreate: true}, password: {min: 8}};
 
 function optionControl(field, [key, kind, label], collections, changed) {
   if (kind === "bool") {
@@ -53,23 +59,64 @@ function optionControl(field, [key, kind, label], collections, changed) {
   return labelled(label, input);
 }
 
-/** One field's row. ``onMove(delta)``/``onRemove()`` reorder and delete; ``changed()`` after any edit. */
-export function fieldRow(field, index, count, {collections, changed, onMove, onRemove, onType}) {
+// The index of the row being dragged (HTML5 drag and drop; the ↑/↓ buttons do the same by keyboard).
+let dragging = null;
+
+/** Make ``row`` (field ``index``) a drop target that calls ``onDrop(from)``, with ``handle`` to drag it by. */
+function dragAndDrop(row, handle, index, onDrop) {
+  handle.addEventListener("dragstart", (ev) => {
+    dragging = index;
+    ev.dataTransfer.effectAllowed = "move";
+    ev.dataTransfer.setData("text/plain", String(index)); // Firefox starts no drag without data
+    ev.dataTransfer.setDragImage(row, 10, 10);
+    row.classList.add("dragging");
+  });
+  handle.addEventListener("dragend", () => { dragging = null; row.classList.remove("dragging"); });
+  row.addEventListener("dragover", (ev) => {
+    if (dragging === null || dragging === index) return;
+    ev.preventDefault(); // allows the drop
+    ev.dataTransfer.dropEffect = "move";
+    row.classList.add("drop-target");
+  });
+  row.addEventListener("dragleave", () => row.classList.remove("drop-target"));
+  row.addEventListener("drop", (ev) => {
+    ev.preventDefault();
+    row.classList.remove("drop-target");
+    const from = dragging;
+    dragging = null;
+    if (from !== null && from !== index) onDrop(from);
+  });
+}
+
+/** One field's row. ``onMove(delta)``/``onRemove()`` reorder and delete, ``onDrop(from)`` moves
+ * field ``from`` to this row's place; ``changed()`` after any edit. */
+export function fieldRow(field, index, count, {collections, changed, onMove, onRemove, onType, onDrop}) {
   const row = h("fieldset", {class: "field", "data-field-index": String(index), "data-field-name": field.name});
+  const handle = h("span", {class: "drag-handle", draggable: "true", title: "Drag to reorder",
+                            "data-drag-handle": String(index), "aria-hidden": "true"}, "⠿");
+  if (onDrop) dragAndDrop(row, handle, index, onDrop);
   if (field.system) {
-    row.append(h("legend", {}, `${field.name} (${field.type}, system)`));
+    // A system field keeps its name and type; its options (the id's pattern, the email's
+    // domains, the password's length …) may change, as in PocketBase's dashboard.
+    row.append(h("legend", {}, handle, `${field.name} (${field.type}, system)`));
+    const options = OPTIONS[field.type] || [];
+    if (options.length) {
+      row.append(h("details", {class: "system-options"}, h("summary", {}, `Options of ${field.name}`),
+        h("div", {class: "grid options"}, options.map((o) => optionControl(field, o, collections, changed)))));
+    }
     return row;
   }
-  row.append(h("legend", {}, `Field ${index + 1}: ${field.name || "(new)"}`));
+  row.append(h("legend", {}, handle, `Field ${index + 1}: ${field.name || "(new)"}`));
   const name = h("input", {type: "text", name: "name", value: field.name, required: true, autocomplete: "off"});
   name.addEventListener("input", () => { field.name = name.value; changed(); });
   const type = h("select", {name: "type"}, TYPES.map((t) => h("option", {value: t, selected: t === field.type}, t)));
   if (!TYPES.includes(field.type)) type.append(h("option", {value: field.type, selected: true}, field.type));
   type.addEventListener("change", () => onType(type.value));
-  const flags = ["required", "hidden"].map((flag) => {
+  const FLAGS = {required: "Required", hidden: "Hidden", presentable: "Presentable (names the record in relations)"};
+  const flags = Object.entries(FLAGS).map(([flag, label]) => {
     const box = h("input", {type: "checkbox", id: nextId("flag"), checked: Boolean(field[flag]),
                             onchange: (e) => { field[flag] = e.target.checked; changed(); }});
-    return h("div", {class: "row check"}, box, h("label", {for: box.id}, flag === "required" ? "Required" : "Hidden"));
+    return h("div", {class: "row check"}, box, h("label", {for: box.id}, label));
   });
   row.append(
     h("div", {class: "grid"}, labelled("Field name", name), labelled("Type", type)),

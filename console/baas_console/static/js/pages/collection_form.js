@@ -1,11 +1,13 @@
-// Create or edit a collection: fields, rules, indexes. Nothing is applied before the planner's
+// Create or edit a collection: fields, rules, indexes; a view's query; an auth collection's
+// options (pages/auth_options.js). Nothing is applied before the planner's
 // diff (POST /api/collections/plan) has been shown, and a change that loses data needs an
 // explicit tick ("acceptDataLoss"). Any edit after planning hides the plan again.
 
 import {allCollections, api, ApiError} from "../api.js";
 import {h, labelled, mount, nextId, notice, setError} from "../dom.js";
-import {fieldRow, OPTIONS, showFieldErrors} from "../fields.js";
+import {DEFAULTS, fieldRow, OPTIONS, showFieldErrors} from "../fields.js";
 import {ruleInput} from "../rules.js";
+import {AUTH_OPTION_KEYS, authOptions} from "./auth_options.js";
 
 const RULES = [["listRule", "List rule"], ["viewRule", "View rule"], ["createRule", "Create rule"],
                ["updateRule", "Update rule"], ["deleteRule", "Delete rule"]];
@@ -18,7 +20,7 @@ function blankField(type, name = "") {
     f[key] = kind === "bool" ? false : kind === "int" ? 0 : kind === "num" ? null : kind === "list" ? [] : "";
   }
   if (type === "select" || type === "relation" || type === "file") f.maxSelect = 1;
-  return f;
+  return {...f, ...(DEFAULTS[type] || {})};
 }
 
 export async function render(main, [name]) {
@@ -26,7 +28,7 @@ export async function render(main, [name]) {
   const editing = name !== undefined;
   const coll = editing ? structuredClone(await api("GET", `/api/collections/${encodeURIComponent(name)}`))
     : {name: "", type: "base", fields: [], indexes: [], listRule: null, viewRule: null, createRule: null,
-       updateRule: null, deleteRule: null, manageRule: null, authRule: ""};
+       updateRule: null, deleteRule: null, manageRule: null, authRule: "", viewQuery: ""};
 
   const message = h("div", {id: "form-message"});
   const planBox = h("section", {id: "plan", "aria-live": "polite"});
@@ -36,17 +38,35 @@ export async function render(main, [name]) {
   const nameInput = h("input", {type: "text", name: "name", value: coll.name, required: true, autocomplete: "off"});
   nameInput.addEventListener("input", () => { coll.name = nameInput.value; clearPlan(); });
   const typeSelect = h("select", {name: "type", disabled: editing || undefined},
-    ["base", "auth"].map((t) => h("option", {value: t, selected: t === coll.type}, t)));
+    ["base", "auth", "view"].map((t) => h("option", {value: t, selected: t === coll.type}, t)));
   typeSelect.addEventListener("change", () => {
     coll.type = typeSelect.value;
-    authRules.hidden = coll.type !== "auth";
+    showType();
     clearPlan();
   });
+  // A view: its SELECT, the fields the server derives from it (read-only), list/view rules only.
+  const viewQuery = h("textarea", {name: "viewQuery", rows: "4", spellcheck: "false",
+                                   placeholder: "SELECT id, title FROM posts WHERE published = TRUE"});
+  viewQuery.value = coll.viewQuery || "";
+  viewQuery.addEventListener("input", () => { coll.viewQuery = viewQuery.value; clearPlan(); });
+  const viewFields = h("ul", {id: "view-fields", class: "view-fields"});
+  const drawViewFields = (fields, note) => mount(viewFields,
+    fields && fields.length ? fields.map((f) => h("li", {"data-view-field": f.name}, h("code", {}, f.name), " ",
+      h("span", {class: "badge"}, f.type))) : h("li", {class: "hint"}, note));
+  drawViewFields(editing ? coll.fields : [], "Derived from the query: Review changes shows them.");
+  const viewBox = h("section", {id: "view-options"}, h("h2", {}, "View query"),
+    labelled("View query (one SELECT; it must select an id column)", viewQuery),
+    h("h3", {}, "Fields (derived by the server from the query, read-only)"), viewFields);
 
   const drawFields = () => {
     mount(fieldsBox, coll.fields.map((f, i) => fieldRow(f, i, coll.fields.length, {
       collections,
       changed: clearPlan,
+      onDrop: (from) => {
+        const [moved] = coll.fields.splice(from, 1);
+        coll.fields.splice(i, 0, moved);
+        clearPlan(); drawFields();
+      },
       onMove: (delta) => {
         const [moved] = coll.fields.splice(i, 1);
         coll.fields.splice(i + delta, 0, moved);
@@ -88,6 +108,8 @@ export async function render(main, [name]) {
       h("div", {class: "row check"}, locked, h("label", {for: locked.id}, `${label}: superusers only`)));
   };
   const rules = RULES.map(ruleRow);
+  // Views answer list and view only: their create/update/delete rules are always null.
+  const writeRules = rules.slice(2);
   const authRules = h("div", {id: "auth-rules", hidden: coll.type !== "auth" || undefined},
     h("h3", {}, "Auth rules"), AUTH_RULES.map(ruleRow));
   const indexes = h("textarea", {name: "indexes", rows: "3", spellcheck: "false"});
@@ -97,16 +119,32 @@ export async function render(main, [name]) {
     clearPlan();
   });
 
-  const body = () => ({name: coll.name, type: coll.type, fields: coll.fields, indexes: coll.indexes || [],
-                       ...Object.fromEntries([...RULES, ...(coll.type === "auth" ? AUTH_RULES : [])]
-                         .map(([k]) => [k, coll[k] === undefined ? null : coll[k]]))});
+  const rulesOf = (list) => Object.fromEntries(list.map(([k]) => [k, coll[k] === undefined ? null : coll[k]]));
+  // A view sends no fields: the server derives them from the query (keeping their ids).
+  const body = () => (coll.type === "view"
+    ? {name: coll.name, type: "view", viewQuery: coll.viewQuery || "", ...rulesOf(RULES.slice(0, 2))}
+    : {name: coll.name, type: coll.type, fields: coll.fields, indexes: coll.indexes || [],
+       ...rulesOf([...RULES, ...(coll.type === "auth" ? AUTH_RULES : [])]),
+       ...(coll.type === "auth" ? Object.fromEntries(AUTH_OPTION_KEYS.map((k) => [k, coll[k] || {}])) : {})});
+  const auth = authOptions(coll, {changed: clearPlan, saved: editing ? coll.name : ""});
+  const authBox = auth.element;
+  const tableParts = [];
+  const showType = () => {
+    const view = coll.type === "view";
+    authRules.hidden = coll.type !== "auth";
+    authBox.hidden = coll.type !== "auth";
+    viewBox.hidden = !view;
+    for (const el of [...tableParts, ...writeRules]) el.hidden = view;
+  };
 
   const showErrors = (err) => {
     mount(message, notice(err.message));
-    const top = {name: nameInput, indexes, ...ruleControls};
+    const top = {name: nameInput, indexes, viewQuery, ...ruleControls};
+    const placed = auth.showErrors(err.data || {});
     for (const [key, e] of Object.entries(err.data || {})) {
+      if (placed.has(key)) continue;
       if (key === "fields") showFieldErrors(fieldsBox, e);
-      else if (top[key]) setError(top[key], e.message);
+      else if (top[key] && !top[key].closest("[hidden]")) setError(top[key], e.message);
       else message.append(notice(`${key}: ${e && e.message ? e.message : JSON.stringify(e)}`));
     }
   };
@@ -140,6 +178,8 @@ export async function render(main, [name]) {
         throw err;
       }
     });
+    const derived = plan.changes.find((c) => c.fields);
+    if (coll.type === "view" && derived) drawViewFields(derived.fields, "");
     mount(planBox, h("h2", {}, "Planned changes"),
       plan.changes.length ? h("ul", {class: "plan"}, plan.changes.map((c) =>
         h("li", {class: c.destructive ? "destructive" : ""}, c.text))) : h("p", {}, "No changes."),
@@ -156,16 +196,20 @@ export async function render(main, [name]) {
   const remove = () => api("DELETE", `/api/collections/${encodeURIComponent(coll.id)}`)
     .then(() => { location.hash = "#/collections"; });
 
+  tableParts.push(h("h2", {}, "Fields"), fieldsBox,
+    h("div", {class: "grid"}, labelled("New field type", newType), h("div", {class: "row"}, addField)));
+  const indexPart = h("div", {}, h("h2", {}, "Indexes"),
+    labelled("Indexes (one CREATE INDEX statement per line)", indexes));
+  tableParts.push(indexPart);
+  showType();
   mount(main, h("form", {id: "collection-form", onsubmit: (e) => { e.preventDefault(); review(editing ? "update" : "create", save, "Apply changes"); }},
     h("h1", {}, editing ? `Edit collection ${coll.name}` : "New collection"),
     h("div", {class: "grid"}, labelled("Collection name", nameInput), labelled("Collection type", typeSelect)),
-    h("h2", {}, "Fields"), fieldsBox,
-    h("div", {class: "grid"}, labelled("New field type", newType), h("div", {class: "row"}, addField)),
+    tableParts.slice(0, 3), viewBox,
     h("h2", {}, "API rules"),
     h("p", {class: "hint"}, "Empty: anyone. Superusers only: locked. Otherwise a filter each record must match, " +
       "e.g. @request.auth.id != \"\"."),
-    rules, authRules,
-    h("h2", {}, "Indexes"), labelled("Indexes (one CREATE INDEX statement per line)", indexes),
+    rules, authRules, indexPart, authBox,
     message,
     h("div", {class: "actions"},
       h("button", {type: "submit", id: "review"}, "Review changes"),

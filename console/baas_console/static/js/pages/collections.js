@@ -1,4 +1,4 @@
-// Collections: list and search; each links to its records and its editor.
+// Collections: list and search; each links to its records and its editor; new and import.
 
 import {allCollections} from "../api.js";
 import {h, labelled, mount} from "../dom.js";
@@ -22,6 +22,9 @@ export async function render(main) {
   show();
   mount(main, h("section", {},
     h("div", {class: "bar"}, h("h1", {}, "Collections"),
-      h("a", {class: "button", href: "#/collections/new", id: "new-collection"}, "New collection")),
+      h("div", {class: "actions"},
+        h("a", {class: "button secondary", href: "#/collections/import", id: "import-collections"},
+          "Import from PocketBase"),
+        h("a", {class: "button", href: "#/collections/new", id: "new-collection"}, "New collection"))),
     labelled("Search collections", search), list));
 }

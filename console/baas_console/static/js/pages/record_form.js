@@ -4,7 +4,9 @@
 
 import {api, ApiError} from "../api.js";
 import {h, labelled, mount, nextId, notice, setError} from "../dom.js";
-import {cellText, fileUrl, recordLabel} from "./records.js";
+import {cellText, fileUrl, recordLabel, thumbFor} from "./records.js";
+import {dateTime, jsonArea, richText} from "../widgets.js";
+import {authActions} from "./auth_actions.js";
 
 const IMAGE = /\.(png|jpe?g|gif|webp)$/i;
 
@@ -76,16 +78,12 @@ async function widget(field, value, isNew, expanded, fileUrlOf) {
         options.map((o) => h("option", {value: o.value, selected: chosen.has(o.value)}, o.text)));
       return {control: c, read: () => (multi ? [...c.selectedOptions].map((o) => o.value) : c.value)};
     }
-    case "json": {
-      const c = h("textarea", {name: field.name, rows: "4", spellcheck: "false"});
-      c.value = value === null || value === undefined ? "" : JSON.stringify(value, null, 2);
-      return {control: c, read: () => { if (c.value.trim() === "") return null; return JSON.parse(c.value); }, json: true};
-    }
-    case "editor": {
-      const c = h("textarea", {name: field.name, rows: "6"});
-      c.value = value || "";
-      return {control: c, read: () => c.value};
-    }
+    case "json":
+      return jsonArea(field, value);
+    case "editor":
+      return richText(field, value);
+    case "date":
+      return dateTime(field, value);
     case "file": {
       const c = h("input", {type: "file", name: field.name, multiple: multi || undefined});
       const current = Array.isArray(value) ? value : value ? [value] : [];
@@ -129,7 +127,7 @@ export async function render(main, [name, id]) {
                                         {query: {expand}});
   const fileToken = !isNew && coll.fields.some((f) => f.type === "file" && f.protected)
     ? (await api("POST", "/api/files/token").catch(() => ({token: ""}))).token : "";
-  const fileUrlOf = (field, fname) => fileUrl(coll, record, fname, field.protected ? fileToken : "");
+  const fileUrlOf = (field, fname) => fileUrl(coll, record, fname, field.protected ? fileToken : "", thumbFor(field));
   const base = `/api/collections/${encodeURIComponent(name)}/records`;
   const widgets = {};
   const rows = [];
@@ -147,6 +145,7 @@ export async function render(main, [name, id]) {
     } else {
       const row = labelled(label, w.control);
       row.dataset.field = field.name;
+      if (w.before) w.control.before(w.before);
       if (w.extra) row.append(w.extra);
       rows.push(row);
     }
@@ -173,9 +172,10 @@ export async function render(main, [name, id]) {
         continue;
       }
       if (w.password && !w.control.value) continue; // unchanged password
+      if (w.validate && !w.validate()) { bad = true; continue; }
       try { data[key] = w.read(); } catch { setError(w.control, "Invalid JSON."); bad = true; }
     }
-    if (bad) return;
+    if (bad) { main.querySelector("[aria-invalid=true]")?.focus(); return; }
     let body = data;
     if (files.length) {
       body = new FormData();
@@ -216,6 +216,7 @@ export async function render(main, [name, id]) {
     h("div", {class: "actions"},
       h("button", {type: "submit", id: "save-record"}, isNew ? "Create" : "Save"),
       isNew ? null : h("button", {type: "button", class: "danger", id: "delete-record", onclick: remove}, "Delete"),
-      h("a", {href: `#/collections/${encodeURIComponent(name)}/records`}, "Back to records")), confirmBox));
+      h("a", {href: `#/collections/${encodeURIComponent(name)}/records`}, "Back to records")), confirmBox),
+    !isNew && coll.type === "auth" ? await authActions(coll, record) : null);
   main.querySelector("input, select, textarea")?.focus();
 }
