@@ -6,6 +6,9 @@ included. Imports under ``if TYPE_CHECKING:`` are left out of the layer and cycl
 never run, and they are how a module names a type from a layer above it (``Engine``). A unit is a
 subpackage (``baas.records``) or a top-level module (``baas.core``); imports inside one unit are
 its own business.
+
+The last tests walk tests/ the same way: no module there imports from a test module (``test_*``);
+shared test code lives in helper modules and conftest.py files.
 """
 
 from __future__ import annotations
@@ -297,3 +300,88 @@ def test_the_walk_sees_what_it_must() -> None:
         "baas.ids": (False, True),
     }
     assert len(imports()) > 100 and any(i.in_function for i in imports())
+
+
+# -- test modules ----------------------------------------------------------------------------------
+# A test module (tests/**/test_*.py) imports from helper modules (tests/harness.py, tests/<pkg>/*kit.py,
+# …) and gets fixtures from conftest.py files, never from another test module: a test file is its own
+# to change, and importing from one ties two test files together (renaming, moving or trimming one
+# breaks the other).
+TESTS = ROOT / "tests"
+
+
+def _is_test_module(dotted: str) -> bool:
+    """``tests.auth.test_mail`` (or ``tests.test_db``): a module of the test suite named ``test_*``."""
+    parts = dotted.split(".")
+    return parts[0] == "tests" and len(parts) > 1 and parts[-1].startswith("test_")
+
+
+def imports_of_test_modules(module: str, is_package: bool, tree: ast.Module) -> list[tuple[int, str]]:
+    """(line, test module) for each import of a test module in ``tree`` (the source of ``module``):
+    ``import tests.a.test_b``, ``from tests.a.test_b import x``, ``from tests.a import test_b`` and
+    their relative forms, at any depth (in functions, under ``if``)."""
+    found = []
+    for node, _, _ in _import_nodes(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            base = node.module or ""
+            if node.level:  # relative: from the package of this module, `level - 1` packages up
+                package = module.split(".") if is_package else module.split(".")[:-1]
+                package = package[: len(package) - (node.level - 1)]
+                base = ".".join(package + ([base] if base else []))
+            names = [base] if _is_test_module(base) else [f"{base}.{a.name}" for a in node.names]
+        found += [(node.lineno, name) for name in names if _is_test_module(name)]
+    return sorted(found)
+
+
+def _test_sources() -> Iterator[tuple[str, Path]]:
+    for path in sorted(TESTS.rglob("*.py")):
+        if "node_modules" in path.parts:
+            continue
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        yield ".".join(parts[:-1] if parts[-1] == "__init__" else parts), path
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared test code lives in helper modules and conftest.py files; no file under tests/ imports
+    from a ``test_*`` module."""
+    bad = []
+    for module, path in _test_sources():
+        tree = ast.parse(path.read_text(), str(path))
+        for line, target in imports_of_test_modules(module, path.name == "__init__.py", tree):
+            bad.append(f"{path.relative_to(ROOT)}:{line} imports from the test module {target}")
+    assert len(list(_test_sources())) > 100  # the walk found the suite
+    assert not bad, "move what is shared to a helper module or a conftest.py:\n" + "\n".join(bad)
+
+
+TEST_IMPORT_SAMPLE = """\
+import tests.auth.test_mail
+import tests.harness
+from tests.auth.test_oauth2 import idp as idp
+from tests.auth import test_mail, mailkit
+from tests.auth.mailkit import token_for
+from .test_recipe import stripe_signed
+from . import test_recipe, stripekit
+from .. import test_db
+from ..auth import test_mail as m
+
+
+def f():
+    from tests.test_db import x
+"""
+
+
+def test_the_test_module_walk_sees_every_form() -> None:
+    """Guards the check above: each way of importing a test module is found, helper imports are not."""
+    tree = ast.parse(TEST_IMPORT_SAMPLE)
+    assert imports_of_test_modules("tests.inbound.test_inbound", False, tree) == [
+        (1, "tests.auth.test_mail"),
+        (3, "tests.auth.test_oauth2"),
+        (4, "tests.auth.test_mail"),
+        (6, "tests.inbound.test_recipe"),
+        (7, "tests.inbound.test_recipe"),
+        (8, "tests.test_db"),
+        (9, "tests.auth.test_mail"),
+        (13, "tests.test_db"),
+    ]

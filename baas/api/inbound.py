@@ -2,7 +2,8 @@
 
 The raw body is read within the webhook's ``maxBodySize`` and handed, unparsed, to
 `baas.functions.inbound` (the signature covers the exact bytes sent). 200 with the function's
-answer; a duplicate message id answers 200 ``{"duplicate": true, "id": …}`` without running it.
+answer; a message id already handled answers 200 ``{"duplicate": true, "id": …}`` without running
+it; one still being handled by another call answers 409 (the sender retries later).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from baas.core import Engine
 from baas.events.consumer import drop_consumer, list_consumers
 from baas.events.stream import Event
 from baas.settings import Settings
+from baas.webhooks.dispatch import CONSUMER as WEBHOOKS_CONSUMER
 
 events_app = typer.Typer(
     help="The durable event stream (record creates, updates and deletes).", no_args_is_help=True, rich_markup_mode=None
@@ -61,6 +62,8 @@ def events_tail(
     db: str = DbOpt,
 ) -> None:
     """Print events as JSON lines: new ones as they are committed, or a consumer's unread ones."""
+    if consumer == WEBHOOKS_CONSUMER:  # its position is the webhook fan-out's: moving it would skip deliveries
+        fail(f"the consumer name {consumer!r} is reserved for outgoing webhooks (docs/webhooks.md)")
 
     async def run(eng: Engine) -> None:
         stop = _stop_event()
@@ -125,6 +128,8 @@ def events_consumers(
 ) -> None:
     """List durable consumers with their positions (or drop one)."""
     settings = Settings(data_dir=data_dir, db_url=db)
+    if drop == WEBHOOKS_CONSUMER:
+        fail(f"the consumer {drop!r} is the outgoing webhooks' own (docs/webhooks.md); it can't be dropped")
     if drop:
         if not with_engine(settings, lambda eng: drop_consumer(eng.db, drop)):
             fail(f"no consumer named {drop!r}")

@@ -11,10 +11,17 @@ Schemes:
   ``{t}.{body}`` keyed with the endpoint secret's text, hex. The message id is the event's ``id``
   (Stripe signs each retry anew, so the signature cannot serve as one).
 
-Replay protection: a verified message id is claimed in ``_inbound_messages`` before the function
-runs; an id already there is a duplicate, answered 200 without running the function again (a
-sender that gets an error keeps retrying: an idempotent 200 ends that). When the function fails,
-the claim is dropped so the sender's retry runs it. Ids are kept `KEEP_DAYS` days.
+Replay protection: a verified message id is claimed as ``processing`` in ``_inbound_messages`` (its
+own committed write, with a lease of the function's timeout plus `LEASE_MARGIN`) before the
+function runs, and marked ``done`` right after it returns. A ``done`` id is a duplicate, answered
+200 without running the function again (an idempotent 200 ends the sender's retries); an id whose
+claim is live answers 409 (`InProgress`: the sender retries later); a claim past its lease (the
+process died) is taken over in the same statement that claims. When the function fails, the claim
+is dropped so the sender's retry runs it. The claim and the take-over are one
+``INSERT … ON CONFLICT DO UPDATE … WHERE`` (race-free on SQLite and PostgreSQL). Remaining window:
+``done`` is a separate write after the function's own writes, so a crash between the two lets a
+retry (after the lease) run the function again; functions should stay idempotent per message id.
+Ids are kept `KEEP_DAYS` days.
 """
 
 from __future__ import annotations
@@ -41,13 +48,22 @@ from baas.schema.loader import load_schema
 
 if TYPE_CHECKING:
     from baas.core import Engine
+    from baas.db.base import Conn
 
 log = logging.getLogger("baas.inbound")
 KEEP_DAYS = 7  # replay window: Stripe retries a delivery for up to 3 days, re-signed each time
 PRUNE_EVERY = 3600.0  # seconds between prunes of old message ids (per process)
 MAX_ID = 255
+LEASE_MARGIN = 60.0  # seconds past the function's timeout before a processing claim counts as dead
 INVALID_SIGNATURE = "Invalid webhook signature."
 _decode = msgspec.json.Decoder().decode
+
+
+class InProgress(ApiError):
+    """The message id is being handled by another call whose claim is live: the sender retries later."""
+
+    status = 409
+    default_message = "This webhook message is being processed; retry later."
 
 
 class InboundFailed(ApiError):
@@ -186,16 +202,32 @@ class InboundWebhooks:
             raise InboundFailed()
         got = VERIFIERS[hook.scheme](hook, headers, body, time.time())
         db = self.engine.db
-        claimed = await db.write(
-            lambda conn: conn.execute(
-                'INSERT INTO "_inbound_messages" ("webhook", "message_id", "received") VALUES (?, ?, ?) '
-                'ON CONFLICT ("webhook", "message_id") DO NOTHING',
-                [name, got.id, format_dt(datetime.now(UTC))],
+        fn = self.engine.functions.get(hook.function)
+        now = datetime.now(UTC)
+        lease = now + timedelta(seconds=(fn.timeout if fn is not None else 10.0) + LEASE_MARGIN)
+        stamp = format_dt(now)
+
+        async def claim(conn: Conn) -> int:
+            # One statement: a new id, or a processing claim whose lease is over, becomes ours.
+            return int(
+                await conn.execute(
+                    'INSERT INTO "_inbound_messages" ("webhook", "message_id", "received", "state", "lease") '
+                    "VALUES (?, ?, ?, 'processing', ?) "
+                    'ON CONFLICT ("webhook", "message_id") DO UPDATE SET "received" = excluded."received", '
+                    '"lease" = excluded."lease" '
+                    'WHERE "_inbound_messages"."state" = \'processing\' AND "_inbound_messages"."lease" < ?',
+                    [name, got.id, stamp, format_dt(lease), stamp],
+                )
             )
-        )
-        if claimed != 1:
-            log.info("inbound webhook %s: message %s already received", name, got.id)
-            return got, True, None
+
+        if await db.write(claim) != 1:
+            state = await db.fetchval(
+                'SELECT "state" FROM "_inbound_messages" WHERE "webhook" = ? AND "message_id" = ?', [name, got.id]
+            )
+            if state == "done":
+                log.info("inbound webhook %s: message %s already handled", name, got.id)
+                return got, True, None
+            raise InProgress()
         req = RequestInfo(
             auth={"id": "", "collectionName": "_superusers", "collectionId": ""},
             body=got.event,
@@ -213,11 +245,20 @@ class InboundWebhooks:
             # Not handled: forget the id, so the sender's retry runs the function.
             forget = db.write(
                 lambda conn: conn.execute(
-                    'DELETE FROM "_inbound_messages" WHERE "webhook" = ? AND "message_id" = ?', [name, got.id]
+                    'DELETE FROM "_inbound_messages" WHERE "webhook" = ? AND "message_id" = ? '
+                    'AND "state" = \'processing\' AND "lease" = ?',
+                    [name, got.id, format_dt(lease)],
                 )
             )
             await asyncio.shield(forget)
             raise
+        done = db.write(
+            lambda conn: conn.execute(
+                'UPDATE "_inbound_messages" SET "state" = \'done\' WHERE "webhook" = ? AND "message_id" = ?',
+                [name, got.id],
+            )
+        )
+        await asyncio.shield(done)
         await self._maybe_prune()
         return got, False, result
 

@@ -124,9 +124,12 @@ def url_problem(url: str) -> str | None:
 
 
 def is_special(event: str) -> bool:
-    """``auth.*``/``job.*`` style types (sign-ins, job results), not record events."""
+    """``auth.*``/``job.*`` style types (sign-ins, job results), not record events. A collection
+    named ``auth`` or ``job`` keeps its record events: ``job.create``/``.update``/``.delete`` name
+    the collection (no auth/job event is called that); ``job.*`` and ``auth.*`` stay the special
+    wildcards, so such a collection lists its three actions instead."""
     kind, dot, name = event.partition(".")
-    return kind in SPECIAL and bool(dot and name)
+    return kind in SPECIAL and bool(dot and name) and (name == "*" or name not in ACTIONS)
 
 
 def event_problem(event: str) -> str | None:

@@ -16,6 +16,7 @@ import msgspec
 
 from baas.events import Event
 from baas.events.emit import RECORD_ACTIONS
+from baas.ids import now_str
 from baas.webhooks import store
 from baas.webhooks.catalog import record_matches
 from baas.webhooks.payload import event_body, event_type
@@ -35,7 +36,7 @@ class Dispatcher:
 
     def __init__(self, svc: Webhooks) -> None:
         self.svc = svc
-        self._last: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+        self._last: OrderedDict[tuple[str, str], tuple[int, dict[str, Any]]] = OrderedDict()
 
     async def run(self) -> None:
         eng = self.svc.engine
@@ -63,13 +64,17 @@ class Dispatcher:
                         if rows:
                             self.svc.worker.wake()
                     else:  # another process fanned this batch out: continue from the saved position
+                        if position and not await self._registered():
+                            await self._restore(position)
                         consumer = None
+                        self._last.clear()  # the other process's events were skipped: the cache is stale
                         await asyncio.sleep(random.uniform(0.01, 0.05))
                 except asyncio.CancelledError:
                     raise
                 except Exception:  # a transient database error: read the batch again
                     log.warning("webhooks: fan-out failed; retrying", exc_info=True)
                     consumer = None
+                    self._last.clear()
                     await asyncio.sleep(1.0)
         finally:
             unlisten()
@@ -77,6 +82,19 @@ class Dispatcher:
     async def _registered(self) -> bool:
         db = self.svc.engine.db
         return await db.fetchone('SELECT 1 FROM "_event_consumers" WHERE "name" = ?', [CONSUMER]) is not None
+
+    async def _restore(self, position: int) -> None:
+        """The consumer row was dropped from outside (``baas events consumers --drop webhooks``):
+        register it again at the last position this process saved, not at "now", so the events in
+        between are still fanned out (those pruned meanwhile are gone; re-fanned ones are no-ops)."""
+        log.warning("webhooks: the %r event consumer was dropped; registering it again at %d", CONSUMER, position)
+        await self.svc.engine.db.write(
+            lambda c: c.execute(
+                'INSERT INTO "_event_consumers" ("name", "position", "updated") VALUES (?, ?, ?) '
+                'ON CONFLICT ("name") DO NOTHING',
+                [CONSUMER, position, now_str()],
+            )
+        )
 
     async def _idle(self, wake: asyncio.Event, seconds: float) -> None:
         try:
@@ -120,16 +138,18 @@ class Dispatcher:
         if event.action == "delete":
             self._last.pop(key, None)
             return
-        self._last[key] = event.record
+        self._last[key] = (event.id, event.record)
         self._last.move_to_end(key)
         while len(self._last) > LAST_SEEN:
             self._last.popitem(last=False)
 
     async def _previous(self, event: Event) -> dict[str, Any] | None:
-        """The record before ``event`` (an update): remembered, else its previous event."""
+        """The record before ``event`` (an update): remembered, else its previous event. The
+        remembered record is used only if it comes from an earlier event: after a failed or lost
+        fan-out the same events are read again, and the cache may hold this event or a later one."""
         known = self._last.get((event.collection_id, event.record_id))
-        if known is not None:
-            return known
+        if known is not None and known[0] < event.id:
+            return known[1]
         raw = await self.svc.engine.db.fetchval(
             'SELECT "record" FROM "_events" WHERE "collection_id" = ? AND "record_id" = ? AND "id" < ? '
             'ORDER BY "id" DESC LIMIT 1',

@@ -1,4 +1,4 @@
-"""One delivery attempt over HTTP: the POST, its redirects (each target checked again), the
+"""One delivery attempt over HTTP: the POST, its same-origin redirects (each target checked again), the
 outcome (status, latency, a short excerpt of the answer, whether to retry)."""
 
 from __future__ import annotations
@@ -6,15 +6,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
-from baas.webhooks.targets import Target, TargetRefused, resolve
-
-EXCERPT = 1024  # bytes of the receiver's answer kept in the delivery log
-MAX_REDIRECTS = 5
-REDIRECTS = (301, 302, 303, 307, 308)
+from baas.webhooks.http import RedirectRefused, pinned_request
+from baas.webhooks.targets import TargetRefused
 
 
 @dataclass
@@ -29,13 +25,6 @@ class Outcome:
     error: str = ""
     retry: bool = False
     retry_after: float | None = None
-
-
-def _pinned_url(url: str, target: Target) -> str:
-    """``url`` with its host replaced by the checked address (the Host header keeps the name)."""
-    parts = urlsplit(url)
-    addr = f"[{target.address}]" if target.address.version == 6 else str(target.address)
-    return urlunsplit((parts.scheme, f"{addr}:{target.port}", parts.path or "/", parts.query, ""))
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -61,53 +50,35 @@ async def send(
     timeout: float,
     allow_private: bool,
 ) -> Outcome:
-    """POST ``body`` to ``url``. Redirects are followed up to 5 times, re-sending the same POST,
-    each new target checked like the first (a redirect to a private address is refused)."""
+    """POST ``body`` to ``url`` (`baas.webhooks.http.pinned_request`: same-origin redirects only,
+    each hop checked, one deadline of ``timeout`` seconds for the whole attempt)."""
     start = time.perf_counter()
+
+    def took() -> float:
+        return (time.perf_counter() - start) * 1000
+
     try:
-        for _ in range(MAX_REDIRECTS + 1):
-            target = await resolve(url, allow_private=allow_private)
-            host = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
-            async with client.stream(
-                "POST",
-                _pinned_url(url, target),
-                content=body,
-                headers={**headers, "host": host},
-                timeout=timeout,
-                extensions={"sni_hostname": target.host} if target.scheme == "https" else {},
-            ) as resp:
-                excerpt = b""
-                async for chunk in resp.aiter_bytes():
-                    excerpt += chunk
-                    if len(excerpt) >= EXCERPT:
-                        break
-                status = resp.status_code
-                location = resp.headers.get("location")
-                retry_after = retry_after_seconds(resp.headers.get("retry-after"))
-            latency = (time.perf_counter() - start) * 1000
-            text = excerpt[:EXCERPT].decode("utf-8", "replace")
-            if status in REDIRECTS and location:
-                url = urljoin(url, location)
-                continue
-            if 200 <= status < 300:
-                return Outcome(True, status, latency, text)
-            return Outcome(
-                False,
-                status,
-                latency,
-                text,
-                error=f"HTTP {status}",
-                retry=status >= 500 or status == 429,
-                retry_after=retry_after if status in (429, 503) else None,
-            )
-        return Outcome(False, 0, (time.perf_counter() - start) * 1000, error=f"more than {MAX_REDIRECTS} redirects")
+        answer = await pinned_request(
+            client, "POST", url, content=body, headers=headers, timeout=timeout, allow_private=allow_private
+        )
     except TargetRefused as exc:
-        return Outcome(False, 0, (time.perf_counter() - start) * 1000, error=f"refused: {exc}")
-    except httpx.TimeoutException:
-        return Outcome(
-            False, 0, (time.perf_counter() - start) * 1000, error=f"timed out after {timeout:g}s", retry=True
-        )
+        return Outcome(False, 0, took(), error=f"refused: {exc}")
+    except RedirectRefused as exc:
+        return Outcome(False, 0, took(), error=str(exc))
+    except (TimeoutError, httpx.TimeoutException):
+        return Outcome(False, 0, took(), error=f"timed out after {timeout:g}s", retry=True)
     except httpx.HTTPError as exc:
-        return Outcome(
-            False, 0, (time.perf_counter() - start) * 1000, error=f"{type(exc).__name__}: {exc}"[:500], retry=True
-        )
+        return Outcome(False, 0, took(), error=f"{type(exc).__name__}: {exc}"[:500], retry=True)
+    status, text = answer.status, answer.excerpt.decode("utf-8", "replace")
+    if 200 <= status < 300:
+        return Outcome(True, status, took(), text)
+    retry_after = retry_after_seconds(answer.headers.get("retry-after"))
+    return Outcome(
+        False,
+        status,
+        took(),
+        text,
+        error=f"HTTP {status}",
+        retry=status >= 500 or status == 429,
+        retry_after=retry_after if status in (429, 503) else None,
+    )

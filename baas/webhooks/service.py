@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from baas.core import Engine
 
 log = logging.getLogger("baas.webhooks")
+HEADER_MASK = "******"  # what the API answers for a header value (values are write-only)
 _encode = msgspec.json.Encoder().encode
 REPLAY_LIMIT = 10_000  # deliveries one range replay may create
 
@@ -161,6 +162,8 @@ class Webhooks:
         return entry
 
     async def create(self, body: object) -> dict[str, Any]:
+        if isinstance(body, dict):
+            body = {**body, "headers": _keep_headers(body.get("headers"), {})}
         hook = self._validate(body)
         if not await store.create_webhook(self.engine.db, hook.name, _encode(to_config(hook)).decode(), hook.enabled):
             raise BadRequest(f"webhook {hook.name!r}: the name is taken", {"name": _field("taken", "Name taken.")})
@@ -182,6 +185,8 @@ class Webhooks:
             await store.update_webhook(self.engine.db, name, None, body["enabled"])
         else:
             merged = {**to_config(entry.hook), **body, "name": name}
+            if "headers" in body:
+                merged["headers"] = _keep_headers(body["headers"], entry.hook.headers)
             hook = self._validate(merged)
             await store.update_webhook(self.engine.db, name, _encode(to_config(hook)).decode(), hook.enabled)
         self.catalog_changed()
@@ -282,6 +287,25 @@ def _field(code: str, message: str) -> dict[str, str]:
     return {"code": f"validation_{code}", "message": message}
 
 
+def _keep_headers(sent: object, stored: dict[str, str]) -> object:
+    """``headers`` as sent, a value equal to `HEADER_MASK` replaced by the stored value of that
+    header (the API answers masks, so a client that sends the view back keeps the values)."""
+    if not isinstance(sent, dict):
+        return {} if sent is None else sent  # a wrong type is reported by the validation
+    by_lower = {k.lower(): v for k, v in stored.items()}
+    out: dict[object, object] = {}
+    for k, v in sent.items():
+        if v == HEADER_MASK:
+            if not isinstance(k, str) or k.lower() not in by_lower:
+                raise BadRequest(
+                    f"header {k!r}: {HEADER_MASK!r} keeps a stored value, and this header has none",
+                    {"headers": _field("invalid_value", "Type the header's value.")},
+                )
+            v = by_lower[k.lower()]
+        out[k] = v
+    return out
+
+
 def _view(name: str, e: Entry) -> dict[str, Any]:
     """A webhook as the API shows it: never a secret."""
     h = e.hook
@@ -291,7 +315,7 @@ def _view(name: str, e: Entry) -> dict[str, Any]:
         "url": h.url,
         "events": h.events,
         "filter": h.filter,
-        "headers": h.headers,
+        "headers": {k: HEADER_MASK for k in h.headers},  # values may be credentials: write-only
         "enabled": e.enabled,
         "timeout": h.timeout,
         "retryWindow": h.retryWindow,

@@ -44,6 +44,9 @@ _INSERT_DELIVERY = (
     + ", ".join("?" for _ in DELIVERY_COLUMNS)
     + ")"
 )
+# Fan-out may meet an event it already fanned out (the consumer was moved back, or re-registered
+# after a drop): the partial unique index on (webhook, event_id) makes that a no-op, not an error.
+_INSERT_EVENT_DELIVERY = _INSERT_DELIVERY + ' ON CONFLICT ("webhook", "event_id") WHERE "origin" = \'event\' DO NOTHING'
 ATTEMPT_COLUMNS = ("id", "delivery", "attempt", "started", "status", "latency_ms", "response", "error")
 
 
@@ -204,7 +207,7 @@ async def fan_out(db: Database, consumer: str, old: int, new: int, rows: list[di
         if moved != 1:
             raise _Lost
         for row in rows:
-            await conn.execute(_INSERT_DELIVERY, [row[c] for c in DELIVERY_COLUMNS])
+            await conn.execute(_INSERT_EVENT_DELIVERY, [row[c] for c in DELIVERY_COLUMNS])
 
     try:
         await db.write(tx)

@@ -1,8 +1,8 @@
 """Which network addresses an outgoing request may reach (webhooks, HTTP job targets).
 
 A target URL's host is resolved, and the request is refused if any address is loopback, private,
-link-local, multicast, reserved or unspecified (IPv4-mapped IPv6 addresses are judged as the IPv4
-address they carry) — unless the operator allows it: per webhook (``allowPrivate: true``), or
+link-local, multicast, reserved or unspecified (IPv4-mapped, 6to4 and Teredo IPv6 addresses are
+judged as the IPv4 address they carry) — unless the operator allows it: per webhook (``allowPrivate: true``), or
 server-wide with ``BAAS_WEBHOOKS_ALLOW_PRIVATE`` (``1``: any address; or a comma-separated list
 of addresses/networks, e.g. ``127.0.0.1/32``). The request then goes to the address that was
 checked (never resolved a second time), so a DNS answer cannot change between check and connect.
@@ -52,10 +52,21 @@ def server_allowance() -> bool | tuple[IPNetwork, ...]:
     return tuple(nets)
 
 
+def carried(addr: IPAddress) -> IPAddress:
+    """The IPv4 address an IPv4-mapped, 6to4 or Teredo (client) address carries, else ``addr``."""
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return addr.ipv4_mapped
+        if addr.sixtofour is not None:
+            return addr.sixtofour
+        if addr.teredo is not None:
+            return addr.teredo[1]
+    return addr
+
+
 def why_refused(addr: IPAddress) -> str | None:
     """Why ``addr`` is not a public address, or None."""
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
+    addr = carried(addr)
     for label, flag in (
         ("loopback", addr.is_loopback),
         ("link-local", addr.is_link_local),
@@ -76,7 +87,8 @@ def _allowed(addr: IPAddress, allow: bool | tuple[IPNetwork, ...]) -> bool:
         return True
     if allow is False:
         return False
-    return any(addr.version == net.version and addr in net for net in allow)
+    plain = carried(addr)
+    return any((a.version == net.version and a in net) for net in allow for a in (addr, plain))
 
 
 async def resolve(url: str, *, allow_private: bool = False) -> Target:

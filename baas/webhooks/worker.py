@@ -114,7 +114,7 @@ class Worker:
 
     def _lease(self) -> float:
         longest = max((e.hook.timeout for e in self.svc.catalog.entries.values()), default=10.0)
-        return longest * 2 + self.lease_margin  # a redirect chain may take a few timeouts' worth
+        return longest + self.lease_margin  # an attempt (DNS, every hop) never outlives its timeout
 
     async def _deliver(self, d: dict[str, Any]) -> None:
         entry = self.svc.catalog.entries.get(d["webhook"])

@@ -4,85 +4,17 @@ from __future__ import annotations
 
 import email
 import email.policy
-import threading
-from typing import Any
 
 import aiosmtplib
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from baas.auth import emails
 from baas.auth.mail import Mailer, Message, html_to_text, read_mailbox
 from baas.schema import defaults
-from baas.settings_store import DEFAULTS
-from tests.auth.mailkit import token_for
+from tests.auth.mailkit import SETTINGS, smtp_settings, token_for
+from tests.auth.mailkit import smtp_server as smtp_server  # noqa: F401  (a fixture; tests/console uses it too)
 from tests.harness import Api
 from tests.servers import free_port
-
-SETTINGS = {
-    **DEFAULTS,
-    "meta": {
-        **DEFAULTS["meta"],
-        "appName": "Acme <Cloud>",
-        "appURL": "https://acme.test/",
-        "senderName": "Acme Support",
-        "senderAddress": "support@acme.test",
-    },
-}
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps what it receives; optionally requires a login."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], email.message.EmailMessage]] = []
-        self.received = threading.Event()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), msg))
-        self.received.set()
-        return "250 OK"
-
-
-def _authenticator(user: str, password: str):
-    def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-        ok = isinstance(data, LoginPassword) and data.login == user.encode() and data.password == password.encode()
-        return AuthResult(success=ok, handled=False)
-
-    return check
-
-
-@pytest.fixture
-def smtp_server():
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(
-        inbox, hostname="127.0.0.1", port=port, authenticator=_authenticator("mailer", "s3cret"), auth_require_tls=False
-    )
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
-
-
-def smtp_settings(port: int, **over: Any) -> dict[str, Any]:
-    return {
-        **SETTINGS,
-        "smtp": {
-            **DEFAULTS["smtp"],
-            "enabled": True,
-            "host": "127.0.0.1",
-            "port": port,
-            "username": "mailer",
-            "password": "s3cret",
-            "localName": "baas.test",
-            **over,
-        },
-    }
-
 
 # -- dev mailbox ----------------------------------------------------------------------------------
 

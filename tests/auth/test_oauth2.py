@@ -13,7 +13,6 @@ import base64
 import hashlib
 import logging
 import re
-from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
@@ -21,105 +20,10 @@ import pytest
 
 from baas.auth import oauth2
 from baas.schema.loader import load_schema_text
+from tests.auth.oauth2kit import REDIRECT, SECRET, USERS, configure, get_code, methods, oidc, sign_in
+from tests.auth.oauth2kit import idp as idp  # noqa: F401  (a fixture; tests/hooks uses it too)
 from tests.auth.oidc_provider import OIDCProvider
 from tests.harness import Api
-
-USERS = "/api/collections/users"
-REDIRECT = "http://app.test/oauth-callback"
-SECRET = "s3cret-client-value-XYZ"
-
-
-@pytest.fixture
-def idp() -> Any:
-    with OIDCProvider() as provider:
-        provider.add_client("oidc-client", SECRET)
-        yield provider
-
-
-def oidc(idp: OIDCProvider, **over: Any) -> dict[str, Any]:
-    return {
-        "name": "oidc",
-        "clientId": "oidc-client",
-        "clientSecret": SECRET,
-        "authURL": f"{idp.url}/authorize",
-        "tokenURL": f"{idp.url}/token",
-        "userInfoURL": f"{idp.url}/userinfo",
-        "displayName": "",
-        "pkce": None,
-        "extra": {},
-        **over,
-    }
-
-
-async def configure(
-    a: Api,
-    providers: list[dict[str, Any]],
-    *,
-    enabled: bool = True,
-    mapped: dict[str, str] | None = None,
-    **collection: Any,
-) -> None:
-    """Set the users collection's oauth2 option through the collections API, adding a username and
-    an avatar URL field (unique username) the first time."""
-    cur = (await a.call("GET", f"{USERS}", "su")).json()
-    body: dict[str, Any] = {
-        "oauth2": {
-            "enabled": enabled,
-            "providers": providers,
-            "mappedFields": mapped or {"id": "", "name": "name", "username": "username", "avatarURL": "avatarUrl"},
-        },
-        **collection,
-    }
-    if not any(f["name"] == "username" for f in cur["fields"]):
-        body["fields"] = [
-            *cur["fields"],
-            {"name": "username", "type": "text", "max": 30, "pattern": "^[a-z0-9_]+$"},
-            {"name": "avatarUrl", "type": "url"},
-        ]
-        body["indexes"] = [
-            *cur["indexes"],
-            "CREATE UNIQUE INDEX `idx_users_username` ON `users` (`username`) WHERE `username` != ''",
-        ]
-    r = await a.call("PATCH", USERS, "su", json=body)
-    assert r.status_code == 200, r.text
-
-
-async def methods(a: Api) -> dict[str, Any]:
-    r = await a.call("GET", f"{USERS}/auth-methods")
-    assert r.status_code == 200, r.text
-    return r.json()["oauth2"]
-
-
-async def get_code(
-    a: Api, idp: OIDCProvider, provider: str = "oidc", redirect: str = REDIRECT
-) -> tuple[str, dict[str, Any]]:
-    """What a browser does: open the provider's authURL (+ our redirect URL) and come back with a code."""
-    info = next(p for p in (await methods(a))["providers"] if p["name"] == provider)
-    code, state = await asyncio.to_thread(idp.authorize, info["authURL"] + quote(redirect, safe=""))
-    assert state == info["state"]  # the client's check (see the module docstring)
-    return code, info
-
-
-async def sign_in(
-    a: Api,
-    idp: OIDCProvider,
-    provider: str = "oidc",
-    *,
-    who: str | None = None,
-    create: dict[str, Any] | None = None,
-    verifier: str | None = None,
-    redirect: str = REDIRECT,
-    exchange_redirect: str | None = None,
-) -> httpx.Response:
-    code, info = await get_code(a, idp, provider, redirect)
-    body = {
-        "provider": provider,
-        "code": code,
-        "codeVerifier": info["codeVerifier"] if verifier is None else verifier,
-        "redirectURL": redirect if exchange_redirect is None else exchange_redirect,
-        "createData": create or {},
-    }
-    return await a.call("POST", f"{USERS}/auth-with-oauth2", who, json=body)
 
 
 async def rows(a: Api) -> tuple[int, int]:

@@ -202,3 +202,11 @@ def test_two_servers_share_one_database(tmp_path: Path, pg_or_sqlite: str) -> No
         for proc in (a, b):
             proc.terminate()
             proc.wait(timeout=10)
+
+
+def test_the_webhooks_consumer_name_is_reserved(tmp_path: Path) -> None:
+    # Reading or dropping it from the CLI would move the webhook fan-out's position (docs/webhooks.md).
+    for args in (("events", "tail", "--consumer", "webhooks"), ("events", "consumers", "--drop", "webhooks")):
+        r = baas(*args, "--dir", str(tmp_path / "data"), cwd=tmp_path)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "reserved for outgoing webhooks" in r.stderr or "can't be dropped" in r.stderr

@@ -17,17 +17,13 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from tests.console.browser import UNLABELLED
 from tests.servers import require_chromium, running_server
 
 pytestmark = pytest.mark.browser
 
 SU = ("founder@example.com", "founder-password-1")
 HOSTILE = ["<script>window.__xss = 1</script>", '<img src=x onerror="window.__xss=1">', "javascript:alert(1)"]
-# Every control must have a label (or an aria-label): run in the page, returns the unlabelled ones.
-UNLABELLED = """() => [...document.querySelectorAll('main input, main select, main textarea, main button')]
-  .filter((c) => c.type !== 'hidden' && !(c.labels && c.labels.length) && !c.getAttribute('aria-label')
-                 && !(c.tagName === 'BUTTON' && c.textContent.trim()))
-  .map((c) => c.outerHTML.slice(0, 80))"""
 
 
 class Journey:
@@ -35,6 +31,7 @@ class Journey:
         self.srv, self.page, self.client = srv, page, client
         self.dialogs: list[str] = []
         self.errors: list[str] = []
+        self.failed: list[tuple[int, str]] = []  # every 4xx/5xx answer the page got (status, URL)
 
     async def su(self) -> dict[str, str]:
         r = await self.client.post(
@@ -71,6 +68,7 @@ async def journey(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Jou
             page.on("dialog", lambda d: (j.dialogs.append(d.message), d.dismiss()))
             page.on("pageerror", lambda e: j.errors.append(str(e)))
             page.on("console", lambda m: j.errors.append(m.text) if m.type == "error" else None)
+            page.on("response", lambda r: j.failed.append((r.status, r.url)) if r.status >= 400 else None)
             yield j
         finally:
             await browser.close()
@@ -93,10 +91,13 @@ async def test_installer_link_creates_the_first_superuser(journey: Journey) -> N
     await page.goto(link.group(0))
     await page.get_by_label("Email").fill(SU[0])
     await page.get_by_label("Password", exact=True).fill(SU[1])
+    # The minimum is said before the first submit.
+    await expect(page.locator("#install")).to_contain_text("At least 8 characters.")
     await page.get_by_label("Password again").fill("not the same")
     await journey.no_unlabelled_controls()
     await page.get_by_role("button", name="Create superuser and sign in").click()
     await expect(page.locator("#install")).to_contain_text("don't match")  # the server's field error
+    await expect(page.locator("#install .notice")).to_contain_text("Could not create the superuser")
     assert (await journey.client.get("/api/installer")).json() == {"superuserExists": False}
     await page.get_by_label("Password again").fill(SU[1])
     await page.get_by_role("button", name="Create superuser and sign in").click()
@@ -122,7 +123,8 @@ async def test_sign_out_sign_in_with_the_keyboard_and_token_refresh(journey: Jou
     await page.keyboard.press("Tab")
     await page.keyboard.type("wrong-password")
     await page.keyboard.press("Enter")
-    await expect(page.locator("#login .notice")).to_contain_text("Failed to authenticate")
+    await expect(page.locator("#login .notice")).to_have_text("Wrong email or password.")
+    await expect(page.locator("#reset-hint")).to_contain_text("baas superuser upsert EMAIL PASSWORD")
     await page.get_by_label("Password").fill(SU[1])
     await page.keyboard.press("Enter")
     await expect(page.locator("#signed-in-as")).to_have_text(SU[0])
@@ -150,6 +152,10 @@ async def test_create_a_collection_in_the_field_editor_after_the_plan(journey: J
     await page.get_by_label("Collection name").fill("posts")
     title = await _add_field(page, 0, "text", "title")
     await title.get_by_label("Required").check()
+    await expect(page.locator("#type-hint")).to_contain_text("base: a table of records")
+    # 0 ("no limit") shows as an empty box that says so; an untouched one is sent as 0.
+    await expect(title.get_by_label("Min length")).to_have_value("")
+    await expect(title.get_by_label("Min length")).to_have_attribute("placeholder", "no limit")
     await title.get_by_label("Max length").fill("200")
     views = await _add_field(page, 1, "number", "views")
     await views.get_by_label("Integers only").check()
@@ -166,13 +172,16 @@ async def test_create_a_collection_in_the_field_editor_after_the_plan(journey: J
     await author.get_by_label("Related collection").select_option(users["id"])
     cover = await _add_field(page, 10, "file", "cover")
     await cover.get_by_label("Thumb sizes (e.g. 100x100)").fill("100x100")
+    await expect(cover.get_by_label("MIME types (comma-separated; empty: any)")).to_have_attribute(
+        "placeholder", "image/png, image/jpeg"
+    )
     for rule in ("List rule", "View rule"):
         await page.get_by_label(f"{rule}: superusers only").uncheck()
     await page.get_by_label("Create rule: superusers only").uncheck()
     await page.get_by_label("Create rule", exact=True).fill('@request.auth.id != ""')
     await journey.no_unlabelled_controls()
     await page.get_by_role("button", name="Review changes").click()
-    await expect(page.locator("#plan")).to_contain_text("+ posts: create")
+    await expect(page.locator("#plan")).to_contain_text("+ posts: create (base, 11 fields + id)")
     assert (await journey.client.get("/api/collections/posts", headers=await journey.su())).status_code == 404
     await page.get_by_role("button", name="Apply changes").click()
     await expect(page.get_by_role("heading", name="posts", exact=True)).to_be_visible()
@@ -192,7 +201,7 @@ async def test_create_a_collection_in_the_field_editor_after_the_plan(journey: J
         "author",
         "cover",
     ]
-    assert by_name["title"]["required"] is True and by_name["title"]["max"] == 200
+    assert by_name["title"]["required"] is True and by_name["title"]["max"] == 200 and by_name["title"]["min"] == 0
     assert by_name["views"]["onlyInt"] is True
     assert by_name["tags"]["values"] == ["news", "tips", HOSTILE[1]] and by_name["tags"]["maxSelect"] == 2
     assert by_name["author"]["collectionId"] == users["id"] and by_name["cover"]["thumbs"] == ["100x100"]
@@ -204,6 +213,11 @@ async def test_records_form_shows_field_errors_then_creates(journey: Journey) ->
     from playwright.async_api import expect
 
     page = journey.page
+    # An empty collection says so, and the examples name its own fields (it has no "created").
+    await expect(page.locator("#records-empty")).to_contain_text("No records yet.")
+    await expect(page.locator("#empty-new-record")).to_have_attribute("href", "#/collections/posts/records/new")
+    await expect(page.get_by_label("Sort")).to_have_attribute("placeholder", "-title,views")
+    await expect(page.get_by_label("Filter")).to_have_attribute("placeholder", "title ~ 'abc' && views > 10")
     await page.get_by_role("link", name="New record").click()
     await page.get_by_label("views").fill("2.5")
     await journey.no_unlabelled_controls()
@@ -213,6 +227,9 @@ async def test_records_form_shows_field_errors_then_creates(journey: Journey) ->
     await expect(page.locator('[data-field="views"] .error')).not_to_be_empty()
     assert (await journey.get("/api/collections/posts/records"))["totalItems"] == 0
     await page.get_by_label("title (required)").fill(HOSTILE[0])
+    # Editing a field clears its own error at once; the other field keeps its error.
+    await expect(page.locator('[data-field="title"] .error')).to_be_empty()
+    await expect(page.locator('[data-field="views"] .error')).not_to_be_empty()
     await page.get_by_label("views").fill("7")
     await page.get_by_label("published").check()
     await page.get_by_label("tags").select_option(["news", HOSTILE[1]])
@@ -222,6 +239,8 @@ async def test_records_form_shows_field_errors_then_creates(journey: Journey) ->
     await page.get_by_role("button", name="Create").click()
     await expect(page.locator("#records tbody tr")).to_have_count(1)
     items = (await journey.get("/api/collections/posts/records"))["items"]
+    await expect(page.locator("#records-flash")).to_have_text(f"Record {items[0]['id']} created.")
+    await expect(page.locator("#records-empty")).to_be_empty()
     assert items[0]["title"] == HOSTILE[0] and items[0]["views"] == 7 and items[0]["published"] is True
     assert sorted(items[0]["tags"]) == sorted(["news", HOSTILE[1]])
     assert items[0]["meta"] == {"html": "<img src=x onerror=alert(1)>"}
@@ -268,6 +287,10 @@ async def test_filter_and_sort_use_the_api_syntax(journey: Journey) -> None:
     await page.get_by_label("Filter").fill("views >")
     await page.get_by_role("button", name="Search").click()
     await expect(page.locator("#records-message [role=alert]")).to_contain_text("filter")
+    # Nothing of the previous answer stays: no rows, no count; the usable fields are listed.
+    await expect(page.locator("#records tbody tr")).to_have_count(0)
+    await expect(page.locator("#records-count")).to_be_empty()
+    await expect(page.locator("#usable-fields")).to_contain_text("id, title, views, published")
     await page.get_by_label("Filter").fill("views > 3")
     await page.get_by_role("button", name="Search").click()
     await expect(page.locator("#records-message")).to_be_empty()
@@ -327,3 +350,9 @@ async def test_rename_keeps_data_and_drop_needs_consent(journey: Journey) -> Non
 async def test_no_script_errors_or_csp_violations(journey: Journey) -> None:
     # 4xx answers the journey provoked on purpose show up as failed loads; anything else is a bug.
     assert [e for e in journey.errors if "Failed to load resource" not in e] == []
+    # The favicon is served; a base collection's editor never asks for OAuth2 secrets.
+    assert [u for _, u in journey.failed if "favicon" in u or "oauth2-secrets" in u] == [], journey.failed
+    icon = await journey.page.evaluate("document.querySelector('link[rel=icon]').href")
+    assert icon == f"{journey.srv.url}/_/favicon.svg"
+    r = await journey.client.get("/_/favicon.svg")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml") and b"<svg" in r.content

@@ -14,6 +14,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from tests.console.browser import UNLABELLED
 from tests.servers import require_chromium, running_server
 
 pytestmark = pytest.mark.browser
@@ -55,11 +56,6 @@ jobs:
     schedule: "@every 1h"
     function: explode
 """
-
-UNLABELLED = """() => [...document.querySelectorAll('main input, main select, main textarea, main button')]
-  .filter((c) => c.type !== 'hidden' && !(c.labels && c.labels.length) && !c.getAttribute('aria-label')
-                 && !(c.tagName === 'BUTTON' && c.textContent.trim()))
-  .map((c) => c.outerHTML.slice(0, 80))"""
 
 
 class Ctx:

@@ -25,6 +25,7 @@ import pytest_asyncio
 
 from baas.auth.mail import read_mailbox
 from baas.ids import new_id, now_str
+from tests.console.browser import UNLABELLED
 from tests.harness import png
 from tests.servers import require_chromium, running_server
 
@@ -37,10 +38,6 @@ HOSTILE_HTML = (
     '<a href="javascript:window.__xss=1">bad link</a><a href="https://example.com/">good link</a>'
     '<iframe src="javascript:window.__xss=1"></iframe><p onclick="window.__xss=1" style="color:red">para</p>'
 )
-UNLABELLED = """() => [...document.querySelectorAll('main input, main select, main textarea, main button')]
-  .filter((c) => c.type !== 'hidden' && !(c.labels && c.labels.length) && !c.getAttribute('aria-label')
-                 && !(c.tagName === 'BUTTON' && c.textContent.trim()))
-  .map((c) => c.outerHTML.slice(0, 80))"""
 
 
 class Ctx:
@@ -206,6 +203,12 @@ async def test_table_pages_without_counting_every_page(ctx: Ctx) -> None:
     from playwright.async_api import expect
 
     page = ctx.page
+    # Empty first: the page says so; the sort example is newest first as the collection has "created".
+    await ctx.goto("/collections/things/records")
+    await expect(page.locator("#records-empty")).to_contain_text("No records yet.")
+    await expect(page.get_by_role("link", name="Create the first record")).to_be_visible()
+    await expect(page.get_by_label("Sort")).to_have_attribute("placeholder", "-created,title")
+    await expect(page.get_by_label("Filter")).to_have_attribute("placeholder", "title ~ 'abc' && count > 10")
     person = await ctx.call("POST", "/api/collections/people/records", json={"name": HOSTILE[1]})
     ctx.ids["person"] = person["id"]
     await _batch(ctx, True)
@@ -607,6 +610,53 @@ async def test_api_preview_snippets_run(ctx: Ctx) -> None:
     create = await page.locator("#snippet-curl-create").input_value()
     assert '"owner": "RELATION_RECORD_ID"' in create and '"tags": [' in create
     await expect(page.locator("#api-preview")).to_contain_text("File fields (pics)")
+    await expect(page.locator("#json-payload-hint")).to_contain_text("@jsonPayload is a form part holding")
+    # Only superusers may use "things": said so, and the "auth" example (the first) signs in as one.
+    await expect(page.locator("#superusers-only")).to_be_visible()
+    await expect(page.locator("section.snippet h2").first).to_have_text("auth")
+    sign_in = await page.locator("#snippet-curl-auth").input_value()
+    assert "/api/collections/_superusers/auth-with-password" in sign_in, sign_in
+    # Run it with real credentials, then the multipart create with $TOKEN it set: a record with its file.
+    create = await page.locator("#snippet-curl-create").input_value()
+    assert "-F '@jsonPayload=" in create and "-F 'pics=@pics.png'" in create, create
+    (ctx.tmp / "pics.png").write_bytes(png((8, 6)))
+    script = (
+        sign_in.replace("SUPERUSER_EMAIL", SU[0]).replace("SUPERUSER_PASSWORD", SU[1])
+        + "\n"
+        + create.replace("RELATION_RECORD_ID", ctx.ids["person"])
+        + " --fail-with-body -sS"
+    )
+    out = subprocess.run(
+        ["bash", "-c", script],
+        env={k: v for k, v in os.environ.items() if k != "TOKEN"},
+        cwd=ctx.tmp,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, (out.stdout, out.stderr)
+    made = json.loads(out.stdout)
+    assert made["title"] == "example" and made["owner"] == ctx.ids["person"] and len(made["pics"]) == 1, made
+    await page.get_by_label("JavaScript (SDK)", exact=True).check()
+    for action in ("view", "create", "update", "delete", "realtime"):
+        code = await page.locator(f"#snippet-js-{action}").input_value()
+        assert 'await pb.collection("_superusers").authWithPassword(' in code, (action, code)
+    js_create = await page.locator("#snippet-js-create").input_value()
+    assert 'new File([await readFile("pics.png")], "pics.png")' in js_create, js_create
+    # "notes": anyone lists (no sign-in), a signed-in record creates, only superusers delete.
+    await ctx.goto("/collections/notes/api")
+    await expect(page.locator("#superusers-only")).to_have_count(0)
+    await page.get_by_label("JavaScript (SDK)", exact=True).check()
+    assert "authWithPassword" not in await page.locator("#snippet-js-list").input_value()
+    assert 'pb.collection("users").authWithPassword(' in await page.locator("#snippet-js-create").input_value()
+    assert 'pb.collection("_superusers").authWithPassword(' in await page.locator("#snippet-js-delete").input_value()
+    for action in ("auth", "create", "delete"):
+        path = ctx.tmp / f"notes-{action}.mjs"
+        path.write_text(await page.locator(f"#snippet-js-{action}").input_value())
+        check = subprocess.run(["node", "--check", str(path)], capture_output=True, text=True, timeout=60)
+        assert check.returncode == 0, (action, check.stderr)
+    await page.get_by_label("curl", exact=True).check()
+    assert "Authorization" not in await page.locator("#snippet-curl-list").input_value()
     await ctx.safe()
 
 

@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 import yaml
 
-from tests.console.test_console_browser import UNLABELLED
+from tests.console.browser import UNLABELLED
 from tests.servers import require_chromium, running_server
 
 pytestmark = pytest.mark.browser

@@ -19,7 +19,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.console.test_console_browser import UNLABELLED
+from tests.console.browser import UNLABELLED
 from tests.servers import require_chromium, running_server
 
 pytestmark = pytest.mark.browser

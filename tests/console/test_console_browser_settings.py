@@ -22,7 +22,7 @@ import pytest
 import pytest_asyncio
 
 from tests.console.browser import HOSTILE, Browser, chromium_page, screenshot, wait_for_mail
-from tests.console.test_settings_probe_api import S3, s3  # noqa: F401  (s3: the moto fixture)
+from tests.console.s3kit import S3
 from tests.servers import Server, running_server
 
 pytestmark = pytest.mark.browser
@@ -232,7 +232,7 @@ async def test_send_test_email(steps: Steps) -> None:
     await steps.safe()
 
 
-async def test_s3_test_connection(steps: Steps, s3: S3) -> None:  # noqa: F811
+async def test_s3_test_connection(steps: Steps, s3: S3) -> None:
     from playwright.async_api import expect
 
     page = steps.page

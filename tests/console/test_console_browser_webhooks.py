@@ -78,7 +78,10 @@ async def test_webhooks_page(tmp_path: Path) -> None:
             await expect(page.locator("#webhooks-status")).to_contain_text("Webhook crm saved.")
             r = await webhook("crm")
             assert r.status_code == 200 and "secret" not in r.json() and secret not in r.text
-            assert r.json()["headers"] == {"X-Note": XSS} and r.json()["events"] == ["orders.create", "orders.update"]
+            assert r.json()["headers"] == {"X-Note": "******"} and r.json()["events"] == [
+                "orders.create",
+                "orders.update",
+            ]
             assert secret not in await page.content()  # shown only while it was being made
             receiver.secrets.append(secret)
 
@@ -107,11 +110,20 @@ async def test_webhooks_page(tmp_path: Path) -> None:
             again = [x for x in receiver.snapshot() if x.path == "/crm"][1]
             assert again.payload["id"] == crm.payload["id"] and again.msg_id != crm.msg_id and again.verified[1]
 
+            # Editing shows header names only; saving without retyping keeps the stored value.
+            await page.get_by_role("button", name="Edit crm").click()
+            await expect(page.get_by_label("Headers (optional)")).to_have_value("X-Note: ******")
+            before = (await webhook("crm")).json()["updated"]
+            await page.get_by_role("button", name="Save webhook").click()
+            await await_until(lambda: _changed(webhook, before), "the edit saved")
+            assert (await webhook("crm")).json()["headers"] == {"X-Note": "******"}
+
             await page.get_by_role("button", name="Send a test event to crm").click()
             await expect(page.locator("#webhooks-status")).to_contain_text("Test event queued")
-            await await_until(
-                lambda: any(x.payload.get("type") == "webhook.test" for x in receiver.snapshot()) or None, "test event"
+            test = await await_until(
+                lambda: [x for x in receiver.snapshot() if x.payload.get("type") == "webhook.test"], "test event"
             )
+            assert test[0].headers["x-note"] == XSS  # the receiver still gets the real value
 
             # The baas.yaml webhook can be disabled here (and only that).
             await page.get_by_role("button", name="Disable erp").click()
@@ -126,3 +138,7 @@ async def test_webhooks_page(tmp_path: Path) -> None:
 
             assert await page.evaluate("window.__xss") is None
             assert b.real_errors() == [] and b.dialogs == []
+
+
+async def _changed(webhook, before: str) -> bool:
+    return bool((await webhook("crm")).json()["updated"] != before)

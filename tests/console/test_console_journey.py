@@ -117,7 +117,7 @@ async def test_sign_in(journey: Journey) -> None:
     await journey.b.no_unlabelled_controls()
     await screenshot(page, "sign-in")
     await page.keyboard.press("Enter")
-    await expect(page.locator("#login .notice")).to_contain_text("Failed to authenticate")
+    await expect(page.locator("#login .notice")).to_have_text("Wrong email or password.")
     await page.get_by_label("Password").fill(SU[1])
     await page.keyboard.press("Enter")
     await expect(page.locator("#signed-in-as")).to_have_text(SU[0])

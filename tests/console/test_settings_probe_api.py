@@ -7,21 +7,14 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from minio import Minio
 
 from baas.auth.mail import read_mailbox
-from tests.auth.test_mail import smtp_server, smtp_settings  # noqa: F401  (smtp_server: a fixture)
+from tests.auth.mailkit import smtp_server as smtp_server  # noqa: F401  (a fixture; tests/auth uses it too)
+from tests.auth.mailkit import smtp_settings
+from tests.console.s3kit import S3
 from tests.harness import Console
 from tests.servers import free_port
 
@@ -29,76 +22,7 @@ USER = {"email": "user@example.com", "password": "user-password-1", "passwordCon
 SECRET_PATTERN = "moto-secret"  # never in an answer
 
 
-# -- a moto S3 server that checks credentials -----------------------------------------------------
-@dataclass
-class S3:
-    endpoint: str
-    access_key: str
-    secret: str
-
-    def client(self) -> Minio:
-        host = self.endpoint.split("://", 1)[1]
-        return Minio(host, access_key=self.access_key, secret_key=self.secret, secure=False, region="us-east-1")
-
-    def settings(self, bucket: str, **over: Any) -> dict[str, Any]:
-        return {
-            "enabled": True,
-            "bucket": bucket,
-            "region": "us-east-1",
-            "endpoint": self.endpoint,
-            "accessKey": self.access_key,
-            "secret": self.secret,
-            "forcePathStyle": True,
-            **over,
-        }
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3]:
-    """moto_server with IAM checks on: its first three requests (no auth) make a user with an
-    access key allowed s3:*; every later request must be signed with that key."""
-    # import here: boto3 comes with moto[server] (test extra) and only this fixture needs it
-    import boto3
-
-    exe = shutil.which("moto_server")
-    port = free_port()
-    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
-    cmd = [exe] if exe else [sys.executable, "-m", "moto.server"]
-    proc = subprocess.Popen(
-        [*cmd, "-H", "127.0.0.1", "-p", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        # Wait for the port, not an HTTP answer: an HTTP request would spend one of the three actions.
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"moto_server exited with {proc.returncode}")
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("moto_server did not start within 60 s")
-                time.sleep(0.1)
-        url = f"http://127.0.0.1:{port}"
-        iam = boto3.client(
-            "iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
-        )
-        iam.create_user(UserName="baas")
-        key = iam.create_access_key(UserName="baas")["AccessKey"]
-        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
-        iam.put_user_policy(UserName="baas", PolicyName="s3", PolicyDocument=json.dumps(policy))
-        server = S3(url, key["AccessKeyId"], key["SecretAccessKey"])
-        server.client().make_bucket("probe-bucket")
-        yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
+# The ``s3`` fixture (a moto S3 server that checks credentials) is in tests/console/conftest.py.
 def bucket_keys(s3: S3, bucket: str = "probe-bucket") -> list[str]:
     return [o.object_name for o in s3.client().list_objects(bucket, recursive=True)]
 
@@ -165,7 +89,7 @@ async def test_test_email_uses_the_collections_own_template(console: Console) ->
     assert msg.subject == "Hi me@example.com at baas" and msg.text == "Custom __test_token__"
 
 
-async def test_test_email_through_smtp(console: Console, smtp_server: Any) -> None:  # noqa: F811
+async def test_test_email_through_smtp(console: Console, smtp_server: Any) -> None:
     inbox, port = smtp_server
     su = await console.sign_in()
     smtp = smtp_settings(port)["smtp"]

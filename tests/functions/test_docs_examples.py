@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.functions.test_functions_api import _user_token
-from tests.harness import app_for, unique
+from tests.harness import app_for, unique, user_token
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "functions.md"
 
@@ -27,7 +26,7 @@ async def test_the_documented_functions_answer_as_documented(tmp_path):
         assert r.status_code == 200 and r.json() == {"hello": "Ann", "caller": "guest"}  # as in the text block
         r = await c.post("/api/functions/place-order", json={"total": 12})
         assert r.status_code == 400 and "call rule" in r.json()["message"]
-        token, user_id = await _user_token(run)
+        token, user_id = await user_token(run)
         r = await c.post("/api/functions/place-order", json={"total": 12}, headers={"Authorization": token})
         assert r.status_code == 200, r.text
         order = await c.get(f"/api/collections/orders/records/{r.json()['order']}", headers={"Authorization": token})

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness import Running, app_for, unique
+from tests.harness import Running, app_for, unique, user_token
 
 SCHEMA = """
 collections:
@@ -114,20 +114,6 @@ async def _project(tmp_path: Path) -> tuple[str, str]:
     return str(root / "baas.yaml"), name
 
 
-async def _user_token(run: Running) -> tuple[str, str]:
-    c = run.client
-    r = await c.post(
-        "/api/collections/users/records",
-        json={"email": "ann@example.com", "password": "password-123", "passwordConfirm": "password-123"},
-    )
-    assert r.status_code == 200, r.text
-    r = await c.post(
-        "/api/collections/users/auth-with-password", json={"identity": "ann@example.com", "password": "password-123"}
-    )
-    assert r.status_code == 200, r.text
-    return r.json()["token"], r.json()["record"]["id"]
-
-
 async def _api_key(run: Running) -> tuple[str, str]:
     r = await run.client.post(
         "/api/apikeys",
@@ -176,7 +162,7 @@ async def test_call_scenarios(tmp_path, desc, name, who, body, status, expected)
     async with app_for(tmp_path, project) as run:
         token = {"guest": None, "su": run.su}.get(who)
         if who == "user":
-            token = (await _user_token(run))[0]
+            token = (await user_token(run))[0]
         elif who == "key":
             token = (await _api_key(run))[0]
         r = await run.client.post(f"/api/functions/{name}", json=body, headers=_h(token))
@@ -194,7 +180,7 @@ async def test_call_scenarios(tmp_path, desc, name, who, body, status, expected)
 async def test_the_caller_is_in_context_user_and_api_key(tmp_path):
     project, _ = await _project(tmp_path)
     async with app_for(tmp_path, project) as run:
-        token, user_id = await _user_token(run)
+        token, user_id = await user_token(run)
         r = await run.client.post("/api/functions/echo", json={}, headers=_h(token))
         assert r.json()["auth"] == user_id and r.json()["collection"] == "users"
         key, key_id = await _api_key(run)
@@ -207,7 +193,7 @@ async def test_the_caller_is_in_context_user_and_api_key(tmp_path):
 async def test_records_as_the_caller_follow_rules_and_as_the_system_do_not(tmp_path):
     project, _ = await _project(tmp_path)
     async with app_for(tmp_path, project) as run:
-        token, user_id = await _user_token(run)
+        token, user_id = await user_token(run)
         r = await run.client.post("/api/functions/note_as_caller", json={"message": "hi"}, headers=_h(token))
         assert r.status_code == 200 and r.json()["message"] == "hi", r.text
         # ledger's createRule is null: the caller may not write it, the system may.

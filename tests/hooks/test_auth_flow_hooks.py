@@ -12,10 +12,10 @@ import pytest
 
 from baas.hooks import RecordEvent
 from tests.auth.mailkit import code_for, token_for
+from tests.auth.oauth2kit import configure, oidc
+from tests.auth.oauth2kit import idp as idp  # noqa: F401  (a fixture; tests/auth uses it too)
+from tests.auth.oauth2kit import sign_in as oauth2_sign_in
 from tests.auth.oidc_provider import OIDCProvider
-from tests.auth.test_oauth2 import configure, oidc
-from tests.auth.test_oauth2 import idp as idp  # noqa: F401  (the fixture)
-from tests.auth.test_oauth2 import sign_in as oauth2_sign_in
 from tests.harness import SSE, Api, app_of
 
 U = "/api/collections/users"
@@ -181,7 +181,7 @@ async def test_sign_in_appends_auth_signin_but_refresh_and_failures_do_not(api: 
     assert events[0][2]["email"] == "bob@example.com" and events[0][2]["collectionId"] == "_pb_users_auth_"
 
 
-async def test_oauth2_sign_up_fires_create_hooks_and_signup_event(api: Api, idp: OIDCProvider):  # noqa: F811
+async def test_oauth2_sign_up_fires_create_hooks_and_signup_event(api: Api, idp: OIDCProvider):
     start = await mark(api)
     await configure(api, [oidc(idp)])
     seen = Seen(api)

@@ -1,9 +1,10 @@
 """``POST /api/webhooks/in/{name}``: Standard Webhooks deliveries signed by an independent
 implementation (PyPI ``standardwebhooks``), Stripe-scheme deliveries signed from Stripe's docs
-(tests/inbound/test_recipe.py), and every kind of bad delivery and bad declaration."""
+(tests/inbound/stripekit.py), and every kind of bad delivery and bad declaration."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -14,9 +15,10 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from baas.errors import SchemaError
+from baas.ids import format_dt
 from baas.schema.loader import load_schema_text
 from tests.harness import app_for, unique
-from tests.inbound.test_recipe import stripe_signed
+from tests.inbound.stripekit import stripe_signed
 
 STD_SECRET = "whsec_" + base64.b64encode(b"0123456789abcdefghijklmnopqrstuv").decode()
 STRIPE_SECRET = "whsec_stripe_0123456789abcdef"
@@ -47,6 +49,10 @@ inboundWebhooks:
     scheme: standard
     secret: %(std)s
     function: flaky
+  - name: gated
+    scheme: standard
+    secret: %(std)s
+    function: gated
   - name: disabled
     scheme: standard
     secret: %(std)s
@@ -65,6 +71,16 @@ async def record_it(ctx):
     rec = await ctx.system.create("inbox", {"msg": ctx.webhook["id"], "kind": ctx.body.get("type", "")})
     return {"stored": rec["id"], "webhook": ctx.webhook["name"], "scheme": ctx.webhook["scheme"],
             "context": ctx.request.context, "superuser": ctx.request.is_superuser}
+
+
+@function(timeout=60)
+async def gated(ctx):
+    # Runs until the test creates the file the event names (an event, not a clock).
+    import asyncio, os
+    while not os.path.exists(ctx.body["gate"]):
+        await asyncio.sleep(0.02)
+    rec = await ctx.system.create("inbox", {"msg": ctx.webhook["id"], "kind": "gated"})
+    return {"stored": rec["id"]}
 
 
 @function()
@@ -334,3 +350,46 @@ async def test_server_start_refuses_unknown_function_and_unset_secret_env(tmp_pa
         async with app_for(tmp_path, str(path)):
             pass
     assert "unknown function 'nope'" in err.value.message and err.value.line == 4
+
+
+async def _state(run, hook: str, msg_id: str):
+    return await run.engine.db.fetchval(
+        'SELECT "state" FROM "_inbound_messages" WHERE "webhook" = ? AND "message_id" = ?', [hook, msg_id]
+    )
+
+
+async def test_a_retry_while_the_first_call_runs_gets_409_and_the_function_runs_once(run, tmp_path):
+    gate = tmp_path / "gate"
+    body, headers = std_signed({"gate": str(gate)}, "msg_slow")
+    first = asyncio.create_task(run.client.post("/api/webhooks/in/gated", content=body, headers=headers))
+    deadline = time.monotonic() + 30
+    while await _state(run, "gated", "msg_slow") != "processing":
+        assert time.monotonic() < deadline and not first.done()
+        await asyncio.sleep(0.02)
+    r = await run.client.post("/api/webhooks/in/gated", content=body, headers=headers)
+    assert r.status_code == 409, r.text
+    assert r.json()["status"] == 409 and "retry later" in r.json()["message"]
+    gate.write_text("go")
+    r = await first
+    assert r.status_code == 200 and "stored" in r.json(), r.text
+    assert await _state(run, "gated", "msg_slow") == "done"
+    r = await run.client.post("/api/webhooks/in/gated", content=body, headers=headers)
+    assert r.json() == {"duplicate": True, "id": "msg_slow"}
+    assert await _inbox(run) == ["msg_slow"]
+
+
+async def test_a_stale_processing_claim_is_taken_over(run, tmp_path):
+    # A process that died mid-call left its claim; its lease is over.
+    past = format_dt(datetime.now(UTC) - timedelta(minutes=5))
+    await run.engine.db.write(
+        lambda conn: conn.execute(
+            'INSERT INTO "_inbound_messages" ("webhook", "message_id", "received", "state", "lease") '
+            "VALUES (?, ?, ?, 'processing', ?)",
+            ["std", "msg_dead", past, past],
+        )
+    )
+    body, headers = std_signed({"type": "a"}, "msg_dead")
+    r = await run.client.post("/api/webhooks/in/std", content=body, headers=headers)
+    assert r.status_code == 200 and "stored" in r.json(), r.text
+    assert await _inbox(run) == ["msg_dead"]
+    assert await _state(run, "std", "msg_dead") == "done"

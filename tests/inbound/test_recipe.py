@@ -1,34 +1,22 @@
 """docs/recipes.md's payment recipe, run: its baas.yaml and function, with a payment-succeeded
-event signed as Stripe signs (written here from Stripe's documentation, not with baas's code):
-``Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>" keyed with the endpoint secret>``."""
+event signed as Stripe signs (tests/inbound/stripekit.py, written from Stripe's documentation, not
+with baas's code)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import re
-import time
 from pathlib import Path
 
 from tests.harness import app_for, unique
+from tests.inbound.stripekit import SECRET, stripe_signed
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "recipes.md"
-SECRET = "whsec_recipe_test_secret_0123456789"
 
 
 def fence(lang: str) -> str:
     m = re.search(rf"```{lang}\n(.*?)```", DOC.read_text(), re.S)
     assert m is not None
     return m.group(1)
-
-
-def stripe_signed(payload: dict, secret: str = SECRET, at: int | None = None) -> tuple[bytes, dict[str, str]]:
-    """A body and the header Stripe would send (its docs: "Verify the signature manually")."""
-    body = json.dumps(payload).encode()
-    t = str(int(time.time()) if at is None else at)
-    sig = hmac.new(secret.encode(), t.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return body, {"Stripe-Signature": f"t={t},v1={sig}", "Content-Type": "application/json"}
 
 
 def payment(event_id: str, order: str, cents: int) -> dict:

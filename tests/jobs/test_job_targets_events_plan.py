@@ -28,6 +28,7 @@ class Receiver:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.status = 200
+        self.away = ""  # where /away redirects to (another receiver: another origin)
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,9 +43,9 @@ class Receiver:
                         "body": body,
                     }
                 )
-                if self.path == "/redirect":
+                if self.path in ("/redirect", "/away"):
                     self.send_response(307)
-                    self.send_header("location", "/hook")
+                    self.send_header("location", outer.away if self.path == "/away" else "/hook")
                     self.send_header("content-length", "0")
                     self.end_headers()
                     return
@@ -107,6 +108,9 @@ jobs:
   - name: via-redirect
     schedule: "0 0 1 1 *"
     http: {{url: "{url}/redirect", allowPrivate: true}}
+  - name: cross-origin
+    schedule: "0 0 1 1 *"
+    http: {{url: "{url}/away", headers: {{Authorization: Bearer s3cr3t}}, allowPrivate: true}}
   - name: refused
     schedule: "0 0 1 1 *"
     http: {{url: "{url}/hook"}}
@@ -169,6 +173,16 @@ async def test_http_targets(tmp_path, receiver: Receiver, monkeypatch):
         listed = (await run.client.get("/api/crons", headers={"Authorization": run.su})).json()
         target = {j["id"]: j["target"] for j in listed}
         assert target["ping"] == f"http:PUT {receiver.url}/hook?x=1"
+
+
+async def test_a_redirect_to_another_origin_is_refused(tmp_path, receiver: Receiver):
+    with Receiver() as other:
+        receiver.away = other.url + "/hook"
+        async with app_for(tmp_path, project(tmp_path, receiver.url)) as run:
+            done = await run.engine.jobs.run_now("cross-origin", wait=True)
+        assert done["status"] == "failed", done
+        assert f"redirect to another origin refused: {other.url}" in done["error"]
+        assert [r["path"] for r in receiver.requests] == ["/away"] and other.requests == []
 
 
 async def test_server_wide_allowance_lets_a_private_target_through(tmp_path, receiver: Receiver, monkeypatch):

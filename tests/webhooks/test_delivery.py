@@ -1,10 +1,12 @@
 """Webhook delivery through the real app on a real HTTP receiver (in-process server, receiver in a
 thread): payload and signatures (checked by PyPI ``standardwebhooks``), filters, rotation, retries
-after 500 and 429, dead letters, auto-disable, and the private-target refusal (also via a
-redirect). Waits poll for a condition; nothing asserts a duration."""
+after 500 and 429, dead letters, auto-disable, the private-target refusal, same-origin redirects
+only, and one deadline per attempt. Waits poll for a condition; nothing asserts a duration."""
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections import defaultdict
 from typing import Any
 
@@ -127,11 +129,17 @@ async def test_retry_after_is_honoured(tmp_path, allow_loopback, fast_retries):
 
 
 async def test_dead_letter_after_the_window_and_auto_disable(tmp_path, allow_loopback, fast_retries):
-    with Receiver([SECRET], answer=lambda n, r: (503, {}, b"no")) as rx:
+    def answer(n: int, r: Received) -> tuple[int, dict[str, str], bytes]:
+        return (204, {}, b"") if r.path == "/w" else (503, {}, b"no")
+
+    with Receiver([SECRET], answer=answer) as rx:
         path = project(
             tmp_path,
-            hook("windowed", rx.url, retryWindow="1s", events="[orders.create]")
-            + hook("fragile", rx.url + "/f", disableAfter=3, events="[orders.update]"),
+            # A window of a few seconds: room for the first attempt on a loaded machine, and with
+            # backoff at 0.05-0.2 s for several retries before it closes.
+            hook("windowed", rx.url, retryWindow="4s", events="[orders.create]")
+            + hook("fragile", rx.url + "/f", disableAfter=3, events="[orders.update]")
+            + hook("witness", rx.url + "/w", events="[orders.update]"),
         )
         async with app_for(tmp_path, path) as app:
             rec = await create(app, title="x")
@@ -152,7 +160,18 @@ async def test_dead_letter_after_the_window_and_auto_disable(tmp_path, allow_loo
             view = await await_until(disabled, "the webhook disabled")
             assert "disabled after 3 consecutive failed attempts" in view["disabledReason"]
             sent = len([g for g in rx.snapshot() if g.path == "/f"])
-            assert sent == 3  # nothing is sent once disabled
+            assert sent == 3
+            # Nothing is sent once disabled: another update goes through the worker (the witness
+            # receives it, after the fragile delivery still queued), and /f gets nothing more.
+            r = await app.client.patch(
+                f"/api/collections/orders/records/{rec['id']}", json={"n": 99}, headers={"Authorization": app.su}
+            )
+            assert r.status_code == 200
+            await await_until(
+                lambda: any(g.path == "/w" and g.payload["record"]["n"] == 99 for g in rx.snapshot()), "the witness"
+            )
+            assert len([g for g in rx.snapshot() if g.path == "/f"]) == sent
+            assert await _states(app, "fragile", "pending")  # the fourth update waits, unsent
             r = await app.client.patch(
                 "/api/webhooks/fragile", json={"enabled": True}, headers={"Authorization": app.su}
             )
@@ -185,27 +204,88 @@ async def test_loopback_targets_are_refused_unless_allowed(tmp_path, monkeypatch
             assert [g.path for g in rx.snapshot()] == ["/yes"]
 
 
-async def test_a_redirect_to_a_private_target_is_refused(tmp_path, monkeypatch):
-    # Only 127.0.0.1 is allowed server-wide: the first hop is fine, the redirect to 127.0.0.2 is not.
-    monkeypatch.setenv("BAAS_WEBHOOKS_ALLOW_PRIVATE", "127.0.0.1/32")
+async def test_redirects_stay_on_their_origin(tmp_path, allow_loopback):
+    # Two real receivers: "outer" redirects /away to "inner" (another origin) and /same to its own
+    # /ok. The declared header and the signature must never reach inner; the same-origin hop is followed.
     with Receiver([SECRET], host="127.0.0.2") as inner:
 
         def redirect(n: int, r: Received) -> tuple[int, dict[str, str], bytes]:
-            return 307, {"Location": inner.url + "/inner"}, b""
+            if r.path == "/away":
+                return 307, {"Location": inner.url + "/inner"}, b""
+            if r.path == "/same":
+                return 308, {"Location": "/ok"}, b""
+            return 204, {}, b""
 
         with Receiver([SECRET], answer=redirect) as outer:
             path = project(
                 tmp_path,
-                hook("hop", outer.url, events="[orders.create]")
-                + hook("hop-allowed", outer.url + "/ok", events="[orders.create]", allowPrivate="true"),
+                hook("away", outer.url + "/away", events="[orders.create]", headers="{Authorization: Bearer s3cr3t}")
+                + hook("same", outer.url + "/same", events="[orders.create]", headers="{Authorization: Bearer ok}"),
             )
             async with app_for(tmp_path, path) as app:
                 await create(app, title="x")
-                dead = await await_until(lambda: _states(app, "hop", "dead"), "the refused redirect")
-                assert "127.0.0.2" in dead[0]["lastError"] and "refused" in dead[0]["lastError"]
-                got = await await_until(lambda: inner.snapshot(), "the allowed redirect")
-                assert len(got) == 1 and got[0].verified == [True] and got[0].path == "/inner"
-                assert len(outer.snapshot()) == 2  # both webhooks reached the first hop
+                dead = await await_until(lambda: _states(app, "away", "dead"), "the refused redirect")
+                assert f"redirect to another origin refused: http://127.0.0.2:{inner.port}" in dead[0]["lastError"]
+                assert dead[0]["attempts"] == 1  # not retried
+                await await_until(lambda: _states(app, "same", "delivered"), "the same-origin redirect followed")
+                got = {g.path: g for g in outer.snapshot()}
+                assert got["/ok"].verified == [True] and got["/ok"].headers["authorization"] == "Bearer ok"
+                assert set(got) == {"/away", "/same", "/ok"}
+                assert inner.snapshot() == []  # neither the header nor the signed body left the origin
+
+
+class Trickler:
+    """A real TCP server that answers every request one byte of headers at a time, each byte well
+    within the per-read timeout, so only a deadline for the whole attempt can end it."""
+
+    def __init__(self, step: float) -> None:
+        self.step = step
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.stop = threading.Event()
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
+
+    def _trickle(self, conn: socket.socket) -> None:
+        with conn:
+            conn.recv(65536)
+            try:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                for _ in range(600):  # at most a minute; the deadline ends the attempt long before
+                    if self.stop.wait(self.step):
+                        return
+                    conn.sendall(b"a")
+                conn.sendall(b"\r\ncontent-length: 0\r\n\r\n")
+            except OSError:
+                return
+
+    def __enter__(self) -> Trickler:
+        threading.Thread(target=self._serve, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.sock.close()
+
+
+async def test_a_trickling_receiver_times_out_within_the_attempt_deadline(tmp_path, allow_loopback):
+    with Trickler(step=0.1) as slow:
+        path = project(tmp_path, hook("slow", slow.url, events="[orders.create]", timeout=1, retryWindow="1s"))
+        async with app_for(tmp_path, path) as app:
+            await create(app, title="x")
+
+            async def attempted() -> list[dict[str, Any]]:
+                return [d for d in await _states(app, "slow", "") if d["log"]]
+
+            found = await await_until(attempted, "a recorded attempt")
+            assert found[0]["log"][0]["error"].startswith("timed out after 1s"), found[0]["log"]
 
 
 async def test_job_results_reach_a_webhook(tmp_path, allow_loopback):

@@ -24,13 +24,23 @@ export const OPTIONS = {
   relation: [["collectionId", "collection", "Related collection"], ["maxSelect", "int", "Max selected"],
              ["minSelect", "int", "Min selected"], ["cascadeDelete", "bool", "Delete with the related record"]],
   file: [["maxSelect", "int", "Max files"], ["maxSize", "int", "Max size per file (bytes)"],
-         ["mimeTypes", "list", "MIME types (comma-separated)"], ["thumbs", "list", "Thumb sizes (e.g. 100x100)"],
+         ["mimeTypes", "list", "MIME types (comma-separated; empty: any)"], ["thumbs", "list", "Thumb sizes (e.g. 100x100)"],
          ["protected", "bool", "Protected (downloads need a file token)"]],
   password: [["min", "int", "Min length"], ["max", "int", "Max length"], ["pattern", "str", "Pattern (regular expression)"],
              ["cost", "int", "bcrypt cost (0: default)"]],
 };
 // New fields start with the server's defaults where they are not "off" (autodate: set on create).
 export const DEFAULTS = {autodate: {onCreate: true}, password: {min: 8}};
+
+// Integer options where 0 means "none" or "the server's default" (docs/schema.md, baas/schema/fields/):
+// shown empty with what 0 means as the placeholder, and sent as 0 when left empty.
+const ZERO_MEANS = {
+  text: {min: "no limit", max: "no limit (default 5000)"},
+  password: {max: "no limit (default 71)"},
+  editor: {maxSize: "no limit (default 5 MB)"},
+  json: {maxSize: "no limit (default 1 MB)"},
+  file: {maxSize: "no limit (default 5 MB)"},
+};
 
 function optionControl(field, [key, kind, label], collections, changed) {
   if (kind === "bool") {
@@ -45,8 +55,11 @@ function optionControl(field, [key, kind, label], collections, changed) {
     select.addEventListener("change", () => { field[key] = select.value; changed(); });
     return labelled(label, select);
   }
-  const shown = kind === "list" ? (field[key] || []).join(", ") : field[key] ?? "";
-  const input = h("input", {type: kind === "int" || kind === "num" ? "number" : "text", name: key, value: String(shown)});
+  // 0 means "no limit" for these, and the API takes 0 (docs/schema.md): shown empty, sent as 0.
+  const unlimited = kind === "int" ? (ZERO_MEANS[field.type] || {})[key] : undefined;
+  const shown = kind === "list" ? (field[key] || []).join(", ") : unlimited && !field[key] ? "" : field[key] ?? "";
+  const input = h("input", {type: kind === "int" || kind === "num" ? "number" : "text", name: key, value: String(shown),
+                            placeholder: unlimited || (key === "mimeTypes" ? "image/png, image/jpeg" : null)});
   if (kind === "num") input.step = "any";
   input.addEventListener("input", () => {
     const v = input.value.trim();

@@ -150,7 +150,7 @@ export function authOptions(coll, {changed, saved}) {
         providerList.querySelector(`[name="oauth2.providers.${oauth2.providers.length - 1}.clientId"]`)?.focus();
       }}, "Add provider"))));
   drawProviders();
-  if (saved) {
+  if (saved && coll.type === "auth") { // only auth collections have OAuth2 secrets (others answer 404)
     api("GET", `/api/collections/${encodeURIComponent(saved)}/oauth2-secrets`)
       .then((out) => { secretStatus = out.providers || {}; drawProviders(); })
       .catch(() => {}); // the editor works without it: the status then reads "not set"

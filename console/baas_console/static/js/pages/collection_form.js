@@ -14,6 +14,23 @@ const RULES = [["listRule", "List rule"], ["viewRule", "View rule"], ["createRul
 // Auth collections only: who may manage other users' email/password, and who may sign in.
 const AUTH_RULES = [["manageRule", "Manage rule"], ["authRule", "Auth rule"]];
 
+// One line per collection type, shown under the type choice.
+const TYPE_HINTS = {
+  base: "base: a table of records you define (posts, products, …).",
+  auth: "auth: records that can sign in (users): adds email, password and the sign-in options.",
+  view: "view: read-only records computed by a SELECT query over other collections.",
+};
+
+/** A plan line's field count as the user sees it: the server counts its own system fields too. */
+export function planText(text, coll) {
+  const mine = (coll.fields || []).filter((f) => !f.system && f.name !== "id").length;
+  return text.replace(/\((\w+), (\d+) fields\)/, (all, type, n) => {
+    const extra = Number(n) - mine;
+    if (coll.type === "view" || extra < 1) return all;
+    return `(${type}, ${mine} field${mine === 1 ? "" : "s"} + ${extra === 1 ? "id" : `${extra} system fields`})`;
+  });
+}
+
 function blankField(type, name = "") {
   const f = {name, type, required: false, hidden: false};
   for (const [key, kind] of OPTIONS[type] || []) {
@@ -39,8 +56,12 @@ export async function render(main, [name]) {
   nameInput.addEventListener("input", () => { coll.name = nameInput.value; clearPlan(); });
   const typeSelect = h("select", {name: "type", disabled: editing || undefined},
     ["base", "auth", "view"].map((t) => h("option", {value: t, selected: t === coll.type}, t)));
+  const typeHint = h("p", {class: "hint", id: "type-hint"});
+  const drawTypeHint = () => { typeHint.textContent = TYPE_HINTS[coll.type] || ""; };
+  drawTypeHint();
   typeSelect.addEventListener("change", () => {
     coll.type = typeSelect.value;
+    drawTypeHint();
     showType();
     clearPlan();
   });
@@ -182,7 +203,7 @@ export async function render(main, [name]) {
     if (coll.type === "view" && derived) drawViewFields(derived.fields, "");
     mount(planBox, h("h2", {}, "Planned changes"),
       plan.changes.length ? h("ul", {class: "plan"}, plan.changes.map((c) =>
-        h("li", {class: c.destructive ? "destructive" : ""}, c.text))) : h("p", {}, "No changes."),
+        h("li", {class: c.destructive ? "destructive" : ""}, planText(c.text, coll)))) : h("p", {}, "No changes."),
       plan.destructive ? [notice("This change deletes data that cannot be recovered."),
         h("div", {class: "row check"}, consent, h("label", {for: consent.id}, "I accept the data loss"))] : null,
       go);
@@ -205,13 +226,15 @@ export async function render(main, [name]) {
   mount(main, h("form", {id: "collection-form", onsubmit: (e) => { e.preventDefault(); review(editing ? "update" : "create", save, "Apply changes"); }},
     h("h1", {}, editing ? `Edit collection ${coll.name}` : "New collection"),
     h("div", {class: "grid"}, labelled("Collection name", nameInput), labelled("Collection type", typeSelect)),
+    typeHint,
     tableParts.slice(0, 3), viewBox,
     h("h2", {}, "API rules"),
     h("p", {class: "hint"}, "Empty: anyone. Superusers only: locked. Otherwise a filter each record must match, " +
       "e.g. @request.auth.id != \"\"."),
     rules, authRules, indexPart, authBox,
     message,
-    h("div", {class: "actions"},
+    // Sticky at the bottom of the window (style.css): the form is long, Review stays in reach.
+    h("div", {class: "actions sticky-actions"},
       h("button", {type: "submit", id: "review"}, "Review changes"),
       editing ? h("a", {class: "button secondary", id: "open-playground",
         href: `#/collections/${encodeURIComponent(coll.name)}/playground`}, "Rule playground") : null,

@@ -3,6 +3,10 @@
 import {api, ApiError, signIn} from "../api.js";
 import {h, labelled, mount, notice, setError} from "../dom.js";
 
+// The _superusers password field's minimum (baas/schema/defaults.py); the server's own error
+// still shows under the field if it differs.
+const MIN_PASSWORD = 8;
+
 export async function render(main, [token]) {
   const status = await api("GET", "/api/installer");
   if (status.superuserExists) {
@@ -19,7 +23,7 @@ export async function render(main, [token]) {
   const message = h("div", {});
   const form = h("form", {class: "card", id: "install"},
     h("h1", {}, "Create the first superuser"),
-    labelled("Email", email), labelled("Password", password), labelled("Password again", confirm), message,
+    labelled("Email", email), labelled("Password", password, `At least ${MIN_PASSWORD} characters.`), labelled("Password again", confirm), message,
     h("button", {type: "submit"}, "Create superuser and sign in"));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -32,8 +36,12 @@ export async function render(main, [token]) {
       location.hash = "#/collections";
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      mount(message, notice(err.message));
+      // The API's message ("Failed to create record.") speaks of records; say what failed, with its reasons.
+      const reasons = Object.entries(err.data).map(([name, e]) => `${name}: ${e && e.message ? e.message : e}`);
+      mount(message, notice(reasons.length ? `Could not create the superuser: ${reasons.join(" ")}`
+        : `Could not create the superuser: ${err.message}`));
       for (const [name, e] of Object.entries(err.data)) if (controls[name]) setError(controls[name], e.message);
+      message.closest("form").querySelector("[aria-invalid=true]")?.focus();
     }
   });
   mount(main, form);

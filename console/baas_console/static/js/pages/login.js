@@ -18,7 +18,7 @@ function firstRun(main) {
 }
 
 /** Run a sign-in step from a form: field errors beside their controls, anything else in `message`. */
-async function attempt(message, controls, step, onMfa) {
+async function attempt(message, controls, step, onMfa, explain) {
   mount(message);
   for (const c of Object.values(controls)) setError(c, "");
   try {
@@ -27,9 +27,17 @@ async function attempt(message, controls, step, onMfa) {
     else location.hash = "#/collections";
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
-    mount(message, notice(err.message));
+    mount(message, (explain && explain(err)) || notice(err.message));
     for (const [name, e] of Object.entries(err.data)) if (controls[name]) setError(controls[name], e.message);
   }
+}
+
+/** A refused password sign-in (400, no field errors) in plain words, with the way back in. */
+function wrongPassword(err) {
+  if (err.status !== 400 || Object.keys(err.data).length) return null;
+  return [notice("Wrong email or password."),
+    h("p", {class: "hint", id: "reset-hint"}, "Forgot the password? On the server, ",
+      h("code", {}, "baas superuser upsert EMAIL PASSWORD"), " sets a new one.")];
 }
 
 function submitting(form, handler) {
@@ -53,7 +61,8 @@ function passwordForm(main, methods, {email = "", mfaId = ""} = {}) {
           {email: identity.value})}, "Sign in with a code sent by email"))
       : null),
   () => attempt(message, {identity, password}, () => signIn(identity.value, password.value, mfaId || undefined),
-                (id) => secondFactor(main, methods, {first: "password", email: identity.value, mfaId: id})));
+                (id) => secondFactor(main, methods, {first: "password", email: identity.value, mfaId: id}),
+                wrongPassword));
   mount(main, form);
   (mfaId ? password : identity).focus();
 }

@@ -4,7 +4,7 @@
 
 import {api, ApiError} from "../api.js";
 import {h, labelled, mount, nextId, notice, setError} from "../dom.js";
-import {cellText, fileUrl, recordLabel, thumbFor} from "./records.js";
+import {cellText, fileUrl, flash, recordLabel, thumbFor} from "./records.js";
 import {dateTime, jsonArea, richText} from "../widgets.js";
 import {authActions} from "./auth_actions.js";
 
@@ -156,6 +156,17 @@ export async function render(main, [name, id]) {
     }
   }
   const message = h("div", {id: "form-message"});
+  // A field's error goes as soon as the field is edited; the banner with the last one.
+  for (const w of Object.values(widgets)) {
+    if (w.validate) continue; // checks itself as it is typed (JSON): its own message is the current one
+    const clear = () => {
+      if (w.control.getAttribute("aria-invalid") !== "true") return;
+      setError(w.control, "");
+      if (!main.querySelector("[aria-invalid=true]")) mount(message);
+    };
+    w.control.addEventListener("input", clear);
+    w.control.addEventListener("change", clear);
+  }
 
   const submit = async (ev) => {
     ev.preventDefault();
@@ -183,8 +194,9 @@ export async function render(main, [name, id]) {
       for (const [key, f] of files) body.append(key, f, f.name);
     }
     try {
-      if (isNew) await api("POST", base, {body});
-      else await api("PATCH", `${base}/${encodeURIComponent(id)}`, {body});
+      const out = isNew ? await api("POST", base, {body})
+        : await api("PATCH", `${base}/${encodeURIComponent(id)}`, {body});
+      flash(name, `Record ${out.id} ${isNew ? "created" : "saved"}.`);
       location.hash = `#/collections/${encodeURIComponent(name)}/records`;
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
@@ -205,6 +217,7 @@ export async function render(main, [name, id]) {
   const reallyRemove = async () => {
     try {
       await api("DELETE", `${base}/${encodeURIComponent(id)}`);
+      flash(name, `Record ${id} deleted.`);
       location.hash = `#/collections/${encodeURIComponent(name)}/records`;
     } catch (err) {
       mount(message, notice(err.message));

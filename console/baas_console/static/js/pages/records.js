@@ -88,6 +88,21 @@ function cell(coll, field, rec, fileToken, targets) {
   return h("td", text.length > MAX_CELL ? {title: text} : {}, clip(text));
 }
 
+const FLASH = "baas_console_flash";
+
+/** A notice for the records page of ``collection`` to show once (after a create, save or delete). */
+export function flash(collection, text) {
+  sessionStorage.setItem(FLASH, JSON.stringify({collection, text}));
+}
+
+/** The pending notice for ``collection``, taken (shown once). */
+function takeFlash(collection) {
+  let got = null;
+  try { got = JSON.parse(sessionStorage.getItem(FLASH) || "null"); } catch { /* a broken value is dropped */ }
+  sessionStorage.removeItem(FLASH);
+  return got && got.collection === collection ? String(got.text) : "";
+}
+
 function errorText(err) {
   const details = Object.entries(err.data || {}).map(([k, e]) => `${k}: ${e && e.message ? e.message : cellText(e)}`);
   return [err.message, ...details].join(" ");
@@ -148,6 +163,31 @@ export async function deleteRecords(name, ids) {
   return {deleted, failures, batch: true};
 }
 
+const SORTABLE = new Set(["text", "number", "date", "autodate", "email", "url", "bool", "select"]);
+
+/** A sort example from the collection's own fields: newest first when it has ``created``. */
+export function sortExample(coll) {
+  const names = coll.fields.filter((f) => SORTABLE.has(f.type) && !f.hidden && f.name !== "id" && f.name !== "created")
+    .map((f) => f.name);
+  const hasCreated = coll.fields.some((f) => f.name === "created");
+  const parts = hasCreated ? ["-created", ...names.slice(0, 1)] : names.length ? [`-${names[0]}`, ...names.slice(1, 2)]
+    : ["-id"];
+  return parts.join(",");
+}
+
+/** A filter example from the collection's own fields (a text match and a comparison where it has them). */
+export function filterExample(coll) {
+  const visible = coll.fields.filter((f) => !f.hidden && f.name !== "id");
+  const parts = [];
+  const text = visible.find((f) => TEXTUAL.has(f.type));
+  if (text) parts.push(`${text.name} ~ 'abc'`);
+  const num = visible.find((f) => f.type === "number");
+  if (num) parts.push(`${num.name} > 10`);
+  const flag = visible.find((f) => f.type === "bool");
+  if (flag && parts.length < 2) parts.push(`${flag.name} = true`);
+  return parts.length ? parts.join(" && ") : "id != ''";
+}
+
 export async function render(main, [name]) {
   const coll = await api("GET", `/api/collections/${encodeURIComponent(name)}`);
   const shown = coll.fields.filter((f) => !f.hidden && f.name !== "id");
@@ -163,18 +203,22 @@ export async function render(main, [name]) {
     targets[f.name] = await api("GET", `/api/collections/${encodeURIComponent(f.collectionId)}`).catch(() => null);
   }));
   const textual = ["id", ...coll.fields.filter((f) => TEXTUAL.has(f.type) && !f.hidden && f.name !== "id").map((f) => f.name)];
+  const usable = coll.fields.filter((f) => f.type !== "password").map((f) => f.name);
   const needsToken = shown.some((f) => f.type === "file" && f.protected);
   const state = {page: 1, filter: "", search: "", sort: "-created", total: null};
   if (!coll.fields.some((f) => f.name === "created")) state.sort = "";
   const selected = new Set();
 
-  const filter = h("input", {type: "text", name: "filter", placeholder: "title ~ 'hello' && views > 10",
+  const filter = h("input", {type: "text", name: "filter", placeholder: filterExample(coll),
                              spellcheck: "false", autocomplete: "off"});
   const search = h("input", {type: "search", name: "search", placeholder: `Search ${textual.join(", ")}`,
                              autocomplete: "off"});
-  const sort = h("input", {type: "text", name: "sort", value: state.sort, placeholder: "-created,title",
+  const sort = h("input", {type: "text", name: "sort", value: state.sort, placeholder: sortExample(coll),
                            spellcheck: "false", autocomplete: "off"});
   const message = h("div", {id: "records-message"});
+  const empty = h("div", {id: "records-empty"});
+  const done = takeFlash(name);
+  const flashBox = h("div", {id: "records-flash", "aria-live": "polite"}, done ? notice(done, "success") : null);
   const bulkMessage = h("div", {id: "bulk-message", "aria-live": "polite"});
   const table = h("table", {id: "records"});
   const pager = h("nav", {class: "pager", "aria-label": "Pages"});
@@ -254,9 +298,21 @@ export async function render(main, [name]) {
                                expand: expand()}});
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      mount(message, notice(errorText(err)));
+      // Nothing of the old result stays on screen: it would look like the answer to this query.
+      mount(table); mount(pager); mount(empty);
+      last = null;
+      count.textContent = "";
+      state.total = null;
+      mount(message, notice(errorText(err)),
+        h("p", {class: "hint", id: "usable-fields"}, `Fields you can filter and sort by: ${usable.join(", ")}.`));
       return;
     }
+    mount(empty, out.items.length ? null : state.page === 1 && !query()
+      ? h("p", {class: "empty"}, "No records yet. ",
+          // Not named "New record": that is the button above, and one name should mean one control.
+          h("a", {href: `#/collections/${encodeURIComponent(name)}/records/new`, id: "empty-new-record"},
+            "Create the first record"))
+      : h("p", {class: "empty"}, "No records match."));
     if (state.total === null) counting();
     const fileToken = needsToken && out.items.length
       ? (await api("POST", "/api/files/token").catch(() => ({token: ""}))).token : "";
@@ -323,6 +379,6 @@ export async function render(main, [name]) {
       h("a", {class: "button", id: "new-record", href: `#/collections/${enc}/records/new`}, "New record"),
       h("a", {class: "button secondary", href: `#/collections/${enc}/edit`}, "Edit collection"),
       h("a", {class: "button secondary", id: "api-preview-link", href: `#/collections/${enc}/api`}, "API preview")),
-    form, picker, message, bulkBar, confirmBox, bulkMessage, h("div", {class: "scroll"}, table), pager));
+    flashBox, form, picker, message, bulkBar, confirmBox, bulkMessage, h("div", {class: "scroll"}, table), empty, pager));
   await load();
 }

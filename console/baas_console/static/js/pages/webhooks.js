@@ -131,8 +131,7 @@ function hookForm(hook, done, status) {
     if (secret.value.trim()) body.secret = secret.value.trim(); // empty while editing: keep the stored one
     try {
       await api(editing ? "PATCH" : "POST", editing ? path(hook.name) : "/api/webhooks", {body});
-      mount(status, notice(`Webhook ${editing ? hook.name : body.name} saved.`, "ok"));
-      await done();
+      await done(true, `Webhook ${editing ? hook.name : body.name} saved.`); // the new page shows it
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       mount(errors, notice(err.message));
@@ -143,7 +142,9 @@ function hookForm(hook, done, status) {
     labelled("URL", url, "http:// or https://; loopback and private addresses are refused unless allowed below."),
     labelled("Events", events, "Comma-separated: posts.create, posts.*, auth.signin, job.failed …"),
     labelled("Filter (optional)", filter, "A rule on the record, e.g. status = \"paid\"."),
-    labelled("Headers (optional)", headers, "One \"Name: value\" per line."),
+    labelled("Headers (optional)", headers, editing
+      ? "One \"Name: value\" per line. Values are write-only: ****** keeps the stored value; type a new one to change it."
+      : "One \"Name: value\" per line. Values are write-only: they are not shown again once saved."),
     labelled(editing ? "New secret (empty: keep the current one)" : "Secret", secret,
       "whsec_ + base64 of at least 24 bytes; write-only: it is never shown again once saved."),
     h("button", {type: "button", class: "secondary", onclick: () => {
@@ -160,11 +161,12 @@ function hookForm(hook, done, status) {
     h("button", {type: "button", class: "secondary", onclick: () => done(false)}, "Cancel"));
 }
 
-export async function render(main) {
+export async function render(main, params = [], message = "") {
   const out = await api("GET", "/api/webhooks");
-  const status = h("div", {id: "webhooks-status", "aria-live": "polite"});
+  // ``message``: what the action that re-rendered the page did (the page, status line included, is new).
+  const status = h("div", {id: "webhooks-status", "aria-live": "polite"}, message ? notice(message, "ok") : null);
   const panel = h("section", {id: "webhook-panel", "aria-live": "polite"});
-  const reload = async (again = true) => { if (again) await render(main); else mount(panel); };
+  const reload = async (again = true, said = "") => { if (again) await render(main, params, said); else mount(panel); };
   const act = (fn) => async (ev) => {
     ev.target.disabled = true;
     try { await fn(); } catch (err) {
@@ -199,8 +201,7 @@ export async function render(main) {
           h("p", {}, `Delete webhook ${w.name} and its delivery log?`),
           h("button", {type: "button", class: "danger", onclick: act(async () => {
             await api("DELETE", path(w.name));
-            mount(status, notice(`Webhook ${w.name} deleted.`, "ok"));
-            await reload();
+            await reload(true, `Webhook ${w.name} deleted.`);
           })}, `Yes, delete ${w.name}`),
           h("button", {type: "button", class: "secondary", onclick: () => mount(panel)}, "Keep it")))}, "Delete"))));
 
