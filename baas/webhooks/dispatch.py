@@ -49,7 +49,9 @@ class Dispatcher:
                 wake.clear()
                 if consumer is None:
                     if not self.svc.catalog.entries and not await self._registered():
-                        await self._idle(wake, 1.0)
+                        # No webhook: look again in a second, not at every commit (waking on each
+                        # event would add a read per write to servers that have no webhooks).
+                        await asyncio.sleep(1.0)
                         continue
                     consumer = eng.events.consumer(CONSUMER)
                     position = await consumer.position()
