@@ -31,6 +31,9 @@ def pytest_configure(config: pytest.Config) -> None:
 # next (they start real servers), then the rest, more tests first. (pyproject.toml's addopts turn off
 # xdist's own reordering, which puts files with more tests first however long they take.)
 SLOW_FIRST = [
+    "tests/typegen/test_typecheck.py",
+    "tests/sdk_js/test_realtime_restart.py",
+    "tests/sdk_python/test_realtime.py",
     "tests/events/test_processes.py",
     "tests/jobs/test_jobs_processes.py",
     "tests/realtime/test_servers.py",

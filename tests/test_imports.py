@@ -45,6 +45,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "baas.functions",
             "baas.admin",
             "baas.webhooks",
+            "baas.typegen",
         ),
     ),
     ("core", ("baas.settings_store", "baas.limiter", "baas.tasks", "baas.hooks", "baas.events")),

@@ -94,11 +94,12 @@ async def _mfa_and_token(
 ) -> tuple[int, dict[str, Any]]:
     """401 ``{mfaId}`` while MFA needs a second factor, else 200 ``{token, record}`` (``token``: a hook's own)."""
     mfa_id = mfa_id or request.query_params.get("mfaId") or None
-    opened = await signin.mfa_step(eng, coll, record["id"], method, mfa_id, _guest_info(request))
+    opened, first = await signin.mfa_step(eng, coll, record["id"], method, mfa_id, _guest_info(request))
     if opened is not None:
         return 401, {"mfaId": opened}
     token = token or signin.auth_token(eng, coll, record, token_key)
-    await signin.signed_in(eng, coll, record, method)  # the auth.signin event (docs/events.md)
+    # the auth.signin event (docs/events.md), naming the method (``mfa`` and both factors after MFA)
+    await signin.signed_in(eng, coll, record, method, first_factor=first)
     return 200, await auth_body(request, coll, record, token)
 
 

@@ -54,7 +54,8 @@ def _duration(body: dict[str, Any], default: int) -> int:
 @post("/api/collections/{collection_name:str}/impersonate/{record_id:str}")
 async def impersonate(request: Request[Any, Any, Any], collection_name: str, record_id: str) -> Response[bytes]:
     eng = engine(request)
-    require_superuser(await request_info(request))
+    req = await request_info(request)
+    require_superuser(req)
     coll = eng.registry.get(collection_name)
     if coll is None or coll.type != "auth":
         raise NotFound("Missing or invalid auth collection context.")
@@ -65,6 +66,8 @@ async def impersonate(request: Request[Any, Any, Any], collection_name: str, rec
     # The record as the impersonated account sees itself (as every auth response shows it).
     record = account.own_view()
     token = signin.impersonation_token(eng, account, duration)
+    # an auth.signin event naming the method and the superuser (docs/events.md): an audit trail
+    await signin.signed_in(eng, coll, record, "impersonate", superuser=str((req.auth or {}).get("id", "")))
     return json_response(await auth_body(request, coll, record, token))
 
 

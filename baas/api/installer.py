@@ -7,14 +7,21 @@ the first one; after that it refuses, so the link is spent as soon as it has bee
 someone ran ``baas superuser upsert``).
 
 ``GET /api/installer`` tells the console's sign-in page whether the first-run page applies.
+
+The creation goes through `baas.auth.superusers.create_first_superuser`, the record write path
+with the engine's hooks: the ``_superusers`` record hooks fire and the ``create`` event is appended.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Response, get, post
 
-from baas.admin.installer import create_first_superuser, superuser_exists
+from baas.admin.installer import superuser_exists, valid_installer_token
 from baas.api.deps import ApiRequest, engine, json_response, read_body
+from baas.auth.superusers import create_first_superuser
+from baas.errors import Unauthorized
 
 PATH = "/api/installer"
 
@@ -32,7 +39,15 @@ async def installer_create(request: ApiRequest) -> None:
     eng = engine(request)
     body = await read_body(request)
     token = str(body.pop("token", "") or request.headers.get("authorization", "")).strip()
-    await create_first_superuser(eng, token, body)
+    if not valid_installer_token(eng.secret, token):
+        raise Unauthorized(
+            "The installer token is missing, invalid or expired. Restart `baas serve` for a new "
+            "link, or create a superuser with `baas superuser upsert EMAIL PASSWORD`."
+        )
+    data: dict[str, Any] = {k: body.get(k) for k in ("email", "password", "passwordConfirm") if k in body}
+    if "passwordConfirm" not in data:  # the form always sends it; a script may not need to
+        data["passwordConfirm"] = data.get("password")
+    await create_first_superuser(eng, data)
 
 
 ROUTES = [installer_status, installer_create]

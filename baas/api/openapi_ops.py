@@ -761,3 +761,77 @@ OPS: list[Op] = [
     Op("GET", "/api/health", "health", "Health check", answer="Health"),
     Op("GET", "/api/openapi.json", "health", "This document", answer={"type": "object"}),
 ]
+
+# scheduled jobs created over the API (baas/api/jobs.py, docs/jobs.md); jobs of baas.yaml are read-only
+_NUM = {"type": "number"}
+_JOB_HTTP = _obj(
+    ("url",),
+    url=S,
+    method={"type": "string", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
+    headers={"type": "object", "additionalProperties": S},
+    body={},
+    allowPrivate=B,
+)
+_JOB_FIELDS: dict[str, Schema] = {
+    "name": S,
+    "schedule": S,
+    "timezone": S,
+    "function": S,
+    "task": {"type": "string", "enum": ["", "files.sweep", "events.prune"]},
+    "http": {"oneOf": [_JOB_HTTP, {"type": "null"}]},
+    "args": {"type": "object"},
+    "timeout": _NUM,
+    "retries": I,
+    "backoff": _NUM,
+    "overlap": {"type": "string", "enum": ["skip", "queue"]},
+    "misfireGrace": _NUM,
+    "enabled": B,
+}
+JOB_IN = _obj(("name", "schedule"), **_JOB_FIELDS)
+JOB = _obj(
+    ("id", "name", "source", "schedule", "target", "nextRun"),
+    id=S,
+    source={"type": "string", "enum": ["yaml", "api"]},
+    target=S,
+    nextRun=S,
+    created=S,
+    updated=S,
+    **_JOB_FIELDS,
+)
+OPS += [
+    Op(
+        "GET",
+        "/api/jobs",
+        "crons",
+        "List every scheduled job with its options and source (yaml or api)",
+        auth="superuser",
+        answer=_obj(("items",), page=I, perPage=I, totalItems=I, items={"type": "array", "items": JOB}),
+    ),
+    Op(
+        "POST",
+        "/api/jobs",
+        "crons",
+        "Create a scheduled job (checked as baas.yaml checks one)",
+        auth="superuser",
+        body=JOB_IN,
+        answer=JOB,
+    ),
+    Op("GET", "/api/jobs/{name}", "crons", "View a scheduled job", auth="superuser", answer=JOB),
+    Op(
+        "PATCH",
+        "/api/jobs/{name}",
+        "crons",
+        "Change a job made over the API (keys left out keep their value; jobs of baas.yaml: 400)",
+        auth="superuser",
+        body={"type": "object"},
+        answer=JOB,
+    ),
+    Op(
+        "DELETE",
+        "/api/jobs/{name}",
+        "crons",
+        "Delete a job made over the API (its run history stays; jobs of baas.yaml: 400)",
+        auth="superuser",
+        status=204,
+    ),
+]

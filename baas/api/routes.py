@@ -23,6 +23,7 @@ from baas.api import (
     health,
     inbound,
     installer,
+    jobs,
     openapi,
     records,
     rules_check,
@@ -55,4 +56,5 @@ ROUTES += auth_links.ROUTES  # an auth record's OAuth2 links and TOTP status (co
 ROUTES += auth_options.ROUTES + collections_import.ROUTES  # console: auth options, import plan
 ROUTES += console.API_ROUTES  # the console pages plugins add
 ROUTES += webhooks.ROUTES  # outgoing webhooks: CRUD, delivery log, replay, test (docs/webhooks.md)
+ROUTES += jobs.ROUTES  # scheduled jobs created over the API: CRUD (docs/jobs.md)
 ROUTES += openapi.ROUTES  # GET /api/openapi.json, built from the table in baas/api/openapi_ops.py

@@ -85,8 +85,9 @@ async def start(db: Database, coll: Collection, record_id: str, method: str) -> 
     return mfa_id
 
 
-async def complete(db: Database, coll: Collection, record_id: str, mfa_id: str, method: str, needs_totp: bool) -> None:
-    """Close the session ``mfa_id`` with the second factor ``method``; 400 if it may not."""
+async def complete(db: Database, coll: Collection, record_id: str, mfa_id: str, method: str, needs_totp: bool) -> str:
+    """Close the session ``mfa_id`` with the second factor ``method``; 400 if it may not. Returns
+    the first factor's method (the ``auth.signin`` event names both)."""
     _, dur, _ = options(coll)
     row = await db.fetchone(
         'SELECT "collectionRef", "recordRef", "method", "created" FROM "_mfas" WHERE "id" = ?', [mfa_id]
@@ -104,6 +105,7 @@ async def complete(db: Database, coll: Collection, record_id: str, mfa_id: str, 
     # Single use: of two sign-ins racing on one mfaId, only the one that deletes it goes through.
     if not await db.write(lambda conn: conn.execute('DELETE FROM "_mfas" WHERE "id" = ?', [mfa_id])):
         raise BadRequest("Invalid or expired MFA session.")
+    return str(row[2])
 
 
 async def session_account(db: Database, coll: Collection, mfa_id: str) -> Account:

@@ -3,8 +3,9 @@ the password check with its throttle, the collection's ``authRule``, MFA, and th
 
     account = await signin.with_password(eng, coll, identity, password, wanted_field, ip)
     await signin.check_auth_rule(eng, coll, account.id, requester)   # 403 unless allowed
-    mfa_id = await signin.mfa_step(eng, coll, account.id, "password", given_mfa_id, guest)
+    mfa_id, first = await signin.mfa_step(eng, coll, account.id, "password", given_mfa_id, guest)
     token = signin.auth_token(eng, coll, record, account.token_key)  # when mfa_id is None
+    await signin.signed_in(eng, coll, record, "password", first_factor=first)   # the auth.signin event
 
 The HTTP handlers in ``baas/api/auth*.py`` parse the request, call these and shape the answer.
 """
@@ -84,19 +85,20 @@ async def check_auth_rule(
 
 async def mfa_step(
     eng: Engine, coll: Collection, record_id: str, method: str, mfa_id: str | None, guest: RequestInfo
-) -> str | None:
-    """MFA for a sign-in by ``method`` (see `baas.auth.mfa`): None when the sign-in may complete
-    (no MFA needed, or ``mfa_id`` names a session this method completes), else the id of the
-    session just opened, for the client to pass back with its second factor."""
+) -> tuple[str | None, str]:
+    """MFA for a sign-in by ``method`` (see `baas.auth.mfa`): ``(opened, first)``. ``opened`` is
+    None when the sign-in may complete (no MFA needed, or ``mfa_id`` names a session this method
+    completes), else the id of the session just opened, for the client to pass back with its
+    second factor; ``first`` is the first factor's method when this call completed an MFA
+    session ("" otherwise)."""
     if method in mfa.NOT_A_FACTOR:
-        return None
+        return None, ""
     needed, needs_totp = await mfa.requirement(eng.db, eng.registry, coll, record_id, guest)
     if not needed:
-        return None
+        return None, ""
     if not mfa_id:
-        return await mfa.start(eng.db, coll, record_id, method)
-    await mfa.complete(eng.db, coll, record_id, mfa_id, method, needs_totp)
-    return None
+        return await mfa.start(eng.db, coll, record_id, method), ""
+    return None, await mfa.complete(eng.db, coll, record_id, mfa_id, method, needs_totp)
 
 
 def auth_token(eng: Engine, coll: Collection, record: dict[str, Any], token_key: str) -> str:
@@ -104,14 +106,29 @@ def auth_token(eng: Engine, coll: Collection, record: dict[str, Any], token_key:
     return tokens.issue(eng.secret, record, coll.id, token_key, token_duration(coll))
 
 
-async def signed_in(eng: Engine, coll: Collection, record: dict[str, Any], method: str) -> None:
+async def signed_in(
+    eng: Engine,
+    coll: Collection,
+    record: dict[str, Any],
+    method: str,
+    *,
+    first_factor: str = "",
+    superuser: str = "",
+) -> None:
     """Append the ``auth.signin`` event of a completed sign-in (a token issued by ``method``;
-    token refreshes are not sign-ins and append nothing). Its data is the record without secrets."""
+    token refreshes are not sign-ins and append nothing). Its data is the record without secrets
+    plus `emit.SIGNIN_KEY`: ``{"method": …}`` — ``password``, ``otp``, ``oauth2``, ``totp``,
+    ``impersonate`` (with ``superuser``: who), or ``mfa`` with ``factors`` [first, second] when
+    ``first_factor`` says the sign-in completed an MFA session."""
     if method == "refresh":
         return
     secret = layout(coll).secret_names
     data = {k: v for k, v in record.items() if k not in secret and k != "tokenKey"}
     data.update(collectionId=coll.id, collectionName=coll.name)
+    how: dict[str, Any] = {"method": "mfa", "factors": [first_factor, method]} if first_factor else {"method": method}
+    if superuser:
+        how["superuser"] = superuser
+    data[emit.SIGNIN_KEY] = how
     await emit.publish(
         eng.db, emit.AUTH_SIGNIN, collection_id=coll.id, collection=coll.name, subject_id=str(record["id"]), data=data
     )

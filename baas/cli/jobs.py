@@ -1,4 +1,5 @@
-"""``baas jobs``: list the scheduled jobs of ``baas.yaml``, run one now, show the run history."""
+"""``baas jobs``: list the scheduled jobs (those of ``baas.yaml`` and those made over the API),
+run one now, show the run history."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from baas.jobs import store
 from baas.settings import Settings
 
 jobs_app = typer.Typer(
-    help="Scheduled jobs declared in baas.yaml (docs/jobs.md).", no_args_is_help=True, rich_markup_mode=None
+    help="Scheduled jobs: declared in baas.yaml or made over the API (docs/jobs.md).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 ProjectOpt = typer.Option(
     None, "--project", help="The baas.yaml declaring the jobs (default: $BAAS_PROJECT, else ./baas.yaml)."
@@ -23,15 +26,16 @@ ProjectOpt = typer.Option(
 
 
 def _settings(data_dir: str, db: str, project: Path | None) -> Settings:
+    """The project's baas.yaml if there is one (jobs made over the API need none)."""
     path = (
         str(project)
         if project
         else os.environ.get("BAAS_PROJECT") or ("baas.yaml" if Path("baas.yaml").is_file() else "")
     )
-    if not path or not Path(path).is_file():
-        typer.echo(f"error: no baas.yaml declaring jobs (looked for {path or './baas.yaml'}; pass --project)", err=True)
+    if path and not Path(path).is_file():
+        typer.echo(f"error: no such project file: {path}", err=True)
         raise typer.Exit(1)
-    return Settings(data_dir=data_dir, db_url=db, project_file=str(Path(path).resolve()))
+    return Settings(data_dir=data_dir, db_url=db, project_file=str(Path(path).resolve()) if path else "")
 
 
 def _line(run: dict[str, Any]) -> str:
@@ -44,9 +48,10 @@ def _line(run: dict[str, Any]) -> str:
 
 @jobs_app.command("list")
 def jobs_list(project: Path | None = ProjectOpt, data_dir: str = DirOpt, db: str = DbOpt) -> None:
-    """Each job: schedule, time zone, target, next run and last outcome."""
+    """Each job: source (yaml or api), schedule, time zone, target, next run and last outcome."""
 
     async def run(eng: Engine) -> list[str]:
+        await eng.jobs.refresh()  # the jobs made over the API
         last = await store.last_runs(eng.db)
         now = store.now()
         out = []
@@ -55,7 +60,7 @@ def jobs_list(project: Path | None = ProjectOpt, data_dir: str = DirOpt, db: str
             nxt = eng.jobs.next_fire(name, now) if job.enabled else None
             prev = last.get(name)
             out.append(
-                f"{name:<20} {job.schedule:<14} {job.timezone:<16} {job.target:<24} "
+                f"{name:<20} {eng.jobs.sources[name]:<4} {job.schedule:<14} {job.timezone:<16} {job.target:<24} "
                 f"next {format_dt(nxt) if nxt else '-':<24} last {prev['status'] if prev else '-'}"
             )
         return out
@@ -69,13 +74,14 @@ def jobs_run(name: str, project: Path | None = ProjectOpt, data_dir: str = DirOp
     """Run a job now, here, and wait for its outcome (recorded in the history as a manual run)."""
 
     async def run(eng: Engine) -> dict[str, Any] | None:
+        await eng.jobs.refresh()
         if name not in eng.jobs.jobs:
             return None
         return await eng.jobs.run_now(name, wait=True)
 
     result = with_engine(_settings(data_dir, db, project), run, plugins=True)
     if result is None:
-        typer.echo(f"error: no job {name!r} in baas.yaml", err=True)
+        typer.echo(f"error: no job {name!r} (in baas.yaml or made over the API)", err=True)
         raise typer.Exit(1)
     typer.echo(_line(result))
     if result["status"] != "success":

@@ -20,6 +20,7 @@ from baas.admin.installer import issue_installer_token
 from baas.auth.superusers import upsert_superuser
 from baas.cli.common import DbOpt, DirOpt, fail, with_engine
 from baas.cli.events import events_app
+from baas.cli.gen import gen_app
 from baas.cli.jobs import jobs_app
 from baas.cli.serve import (
     DEV_ACCESS_LOG_FORMAT,
@@ -50,6 +51,7 @@ app.add_typer(events_app, name="events")
 files_app = typer.Typer(help="File storage maintenance.", **PLAIN_HELP)
 app.add_typer(files_app, name="files")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(gen_app, name="gen")
 
 
 def _version(value: bool) -> None:
@@ -167,7 +169,11 @@ def serve(
 @superuser_app.command("upsert")
 def superuser_upsert(email: str, password: str, data_dir: str = DirOpt, db: str = DbOpt) -> None:
     """Create a superuser, or set the password of an existing one."""
-    with_engine(Settings(data_dir=data_dir, db_url=db), lambda eng: upsert_superuser(eng, email, password))
+    # The plugins (installed ones, and those of $BAAS_PROJECT or ./baas.yaml) load as for `serve`,
+    # so their `_superusers` record hooks fire for this write as for any other.
+    project = os.environ.get("BAAS_PROJECT") or ("baas.yaml" if Path("baas.yaml").is_file() else "")
+    settings = Settings(data_dir=data_dir, db_url=db, project_file=str(Path(project).resolve()) if project else "")
+    with_engine(settings, lambda eng: upsert_superuser(eng, email, password), plugins=True)
     typer.echo(f"Superuser {email} saved.")
 
 

@@ -21,6 +21,10 @@ from baas.ids import now_str
 
 RECORD_ACTIONS = frozenset({"create", "update", "delete"})
 AUTH_SIGNIN = "auth.signin"  # a sign-in completed (a token issued; refresh excluded)
+# The key of an auth.signin event's data that says how: {"method": "password"|"otp"|"oauth2"|"totp"|
+# "impersonate"|"mfa", "factors": [first, second] (mfa), "superuser": id (impersonate)}. No field
+# can be named so (field names are identifiers), so it never hides a record's value.
+SIGNIN_KEY = "@signin"
 AUTH_SIGNUP = "auth.signup"  # an auth record created by an auth flow (OAuth2 sign-up)
 AUTH_PASSWORD_RESET = "auth.password_reset"  # confirm-password-reset done
 AUTH_VERIFIED = "auth.verified"  # confirm-verification done (or an OTP proved the address)

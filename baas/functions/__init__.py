@@ -11,6 +11,18 @@
 from __future__ import annotations
 
 from baas.functions.context import Context, RecordsService
+from baas.functions.files import FilesService
+from baas.functions.mail import MailFailed, MailService
 from baas.functions.registry import Function, FunctionError, Functions, function
 
-__all__ = ["Context", "Function", "FunctionError", "Functions", "RecordsService", "function"]
+__all__ = [
+    "Context",
+    "FilesService",
+    "Function",
+    "FunctionError",
+    "Functions",
+    "MailFailed",
+    "MailService",
+    "RecordsService",
+    "function",
+]

@@ -2,7 +2,9 @@
 
 ``ctx.records`` reads and writes records as the caller (its rules and API key scopes apply, as
 over HTTP); ``ctx.system`` does the same as the system (a superuser, rules bypassed). Both run
-the record hooks, append events and clean up files exactly as the records API does.
+the record hooks, append events and clean up files exactly as the records API does. Their
+``.files`` (``ctx.files`` is the caller's) read and write record files (`baas.functions.files`);
+``ctx.mail`` sends email through the engine's mailer (`baas.functions.mail`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from baas.errors import NotFound
+from baas.files.uploads import check_target, new_record_id
+from baas.functions.files import FilesService, Uploads, stage
+from baas.functions.mail import MailService
 from baas.records import service
 from baas.records.draft import Draft
 from baas.records.files import RecordFiles
@@ -31,8 +36,10 @@ class RecordsService:
     def __init__(self, engine: Engine, req: RequestInfo) -> None:
         self.engine = engine
         self.req = req
+        self.files = FilesService(engine, req, self)
 
-    def _coll(self, name: str, action: str) -> Collection:
+    def collection(self, name: str, action: str) -> Collection:
+        """The collection ``name`` if the requester's API key scopes allow ``action`` on it."""
         coll = self.engine.registry.get(name)
         if coll is None:
             raise NotFound("Missing collection context.")
@@ -54,7 +61,7 @@ class RecordsService:
         skip_total: bool = False,
     ) -> dict[str, Any]:
         """A page ``{page, perPage, totalItems, totalPages, items}``, as ``GET …/records``."""
-        coll = self._coll(collection, "list")
+        coll = self.collection(collection, "list")
         params = ListParams(
             page=max(1, page),
             perPage=max(1, min(per_page, 1000)),
@@ -67,31 +74,52 @@ class RecordsService:
 
     async def view(self, collection: str, record_id: str, *, expand: str = "") -> dict[str, Any]:
         """One record (404 ``NotFound`` if missing or hidden by the view rule)."""
-        coll = self._coll(collection, "view")
+        coll = self.collection(collection, "view")
         return await view_record(self._reader(), coll, record_id, expand)
 
-    async def create(self, collection: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Create a record from a JSON body; the stored record as the requester sees it."""
-        coll = self._coll(collection, "create")
-        return await self._write(Draft(coll, self.req, "create", dict(body)))
+    async def create(self, collection: str, body: dict[str, Any], *, files: Uploads | None = None) -> dict[str, Any]:
+        """Create a record from a JSON body; the stored record as the requester sees it.
+        ``files``: uploads as a multipart create sends them, ``{"field": ("name.pdf", data)}``
+        (or a list of such pairs; ``field+`` adds to a multi-file field)."""
+        coll = self.collection(collection, "create")
+        body = dict(body)
+        async with RecordFiles(self.engine) as store:
+            new_id = None
+            if files:
+                await check_target(self.engine.db, coll, None, self.req.is_superuser)
+                new_id = new_record_id(coll, body.get("id"))
+                body.update(await stage(store, coll, new_id, files, self.req.is_superuser, "Failed to create record."))
+            return await self.write(Draft(coll, self.req, "create", body, new_id=new_id, files=store), store)
 
-    async def update(self, collection: str, record_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Update a record from a JSON body; the stored record as the requester sees it."""
-        coll = self._coll(collection, "update")
-        return await self._write(Draft(coll, self.req, "update", dict(body), record_id))
+    async def update(
+        self, collection: str, record_id: str, body: dict[str, Any], *, files: Uploads | None = None
+    ) -> dict[str, Any]:
+        """Update a record from a JSON body (and ``files``, as `create`); the stored record as the
+        requester sees it. Files the update drops are removed once it commits."""
+        coll = self.collection(collection, "update")
+        body = dict(body)
+        async with RecordFiles(self.engine) as store:
+            if files:
+                await check_target(self.engine.db, coll, record_id, self.req.is_superuser)
+                body.update(
+                    await stage(store, coll, record_id, files, self.req.is_superuser, "Failed to update record.")
+                )
+            return await self.write(Draft(coll, self.req, "update", body, record_id, files=store), store)
 
     async def delete(self, collection: str, record_id: str) -> None:
         """Delete a record (cascades and file removal as the records API)."""
-        coll = self._coll(collection, "delete")
-        await self._write(Draft(coll, self.req, "delete", record_id=record_id))
+        coll = self.collection(collection, "delete")
+        async with RecordFiles(self.engine) as files:
+            await self.write(Draft(coll, self.req, "delete", record_id=record_id, files=files), files)
 
-    async def _write(self, draft: Draft) -> dict[str, Any]:
-        """The records API's write (`baas.records.service`); the record as the requester sees it
-        ({} for a delete)."""
+    async def write(self, draft: Draft, files: RecordFiles) -> dict[str, Any]:
+        """The records API's write (`baas.records.service`) of ``draft`` inside the ``files``
+        context the caller opened (its uploads are the draft's; removals follow the commit); the
+        record as the requester sees it ({} for a delete). After-success hooks run once committed."""
         eng = self.engine
-        async with RecordFiles(eng) as files:
-            draft.files = files
-            await service.commit(eng, draft)
+        draft.files = files
+        await service.commit(eng, draft)
+        await files.committed()
         await service.after(eng, (draft,))
         return {} if draft.action == "delete" else await service.respond(self._reader(), draft)
 
@@ -99,8 +127,9 @@ class RecordsService:
 class Context:
     """One call: ``body`` (the JSON object sent), ``request`` (``.auth``, ``.is_superuser``,
     ``.headers``, ``.query``), ``auth`` (the caller's record, None for guests), ``records``
-    (as the caller), ``system`` (as the system), ``db`` (the database), ``engine``, ``log``, and
-    ``run`` when a scheduled job called it, ``webhook`` when an inbound webhook did."""
+    (as the caller), ``system`` (as the system), ``files`` (record files as the caller; the
+    system's are ``system.files``), ``mail`` (send email), ``db`` (the database), ``engine``,
+    ``log``, and ``run`` when a scheduled job called it, ``webhook`` when an inbound webhook did."""
 
     def __init__(
         self,
@@ -119,6 +148,8 @@ class Context:
         self.body = body
         self.records = RecordsService(engine, request)
         self.system = RecordsService(engine, SYSTEM)
+        self.files = self.records.files
+        self.mail = MailService(engine, name)
         self.log = logging.getLogger(f"baas.functions.{name}")
 
     @property

@@ -1,6 +1,11 @@
 """The scheduler: every server process computes the same ticks (APScheduler 3 triggers) and
 races to claim each one in ``_job_runs``; the one that inserts the row runs it (baas/jobs/store.py).
 
+Its jobs are those of ``baas.yaml`` (read at start, ``source`` yaml) and those created over the
+API (the ``_jobs`` table, ``source`` api, reloaded about every second and at once after a change
+made in this process), so a job created, changed or deleted through any worker or node is
+scheduled by all of them without a restart. A yaml job shadows an API job of the same name.
+
 So a tick runs once per cluster however many workers and nodes there are, and a process that dies
 mid-run is noticed: its heartbeat stops, and the next claimer marks the run ``abandoned``.
 
@@ -29,7 +34,7 @@ from baas.files.sweep import sweep_orphans
 from baas.functions.context import Context
 from baas.hooks import LifecycleEvent
 from baas.ids import format_dt, new_id
-from baas.jobs import http, store
+from baas.jobs import defs, http, store
 from baas.rules.context import RequestInfo
 from baas.schema.jobs import Job
 from baas.schema.loader import load_schema
@@ -41,6 +46,7 @@ log = logging.getLogger("baas.jobs")
 EXCERPT = 2000  # characters of output and error kept per run
 JOB_REQUEST = RequestInfo(auth={"id": "", "collectionName": "_superusers", "collectionId": ""}, context="job")
 _encode = msgspec.json.Encoder().encode
+_decode_job = msgspec.json.Decoder(Job).decode
 
 
 def _env_float(name: str, default: float) -> float:
@@ -55,7 +61,14 @@ class Scheduler:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.jobs: dict[str, Job] = {}
+        self.jobs: dict[str, Job] = {}  # every job by name: the declared ones and the API's
+        self.sources: dict[str, str] = {}  # job name -> "yaml" | "api"
+        self.declared: dict[str, Job] = {}  # the jobs of baas.yaml
+        self.stored: dict[str, Job] = {}  # the jobs of the _jobs table (created over the API)
+        self.stamps: dict[str, tuple[str, str]] = {}  # API job -> (created, updated)
+        self._stamp: tuple[tuple[str, str], ...] | None = None
+        self._changed = asyncio.Event()
+        self._watch_task: asyncio.Task[None] | None = None
         self.lease = _env_float("BAAS_JOBS_LEASE", 30.0)
         self.history_days = _env_float("BAAS_JOBS_HISTORY_DAYS", 30.0)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id(6)}"
@@ -84,8 +97,37 @@ class Scheduler:
                         line=lines.get(job.name),
                     )
                 jobs[job.name] = job
-        self.jobs = jobs
+        self.declared = jobs
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        jobs = {**self.stored, **self.declared}
+        for name in self.stored.keys() & self.declared.keys():
+            log.warning("job %s: declared in baas.yaml, which shadows the API job of that name", name)
+        self.sources = {n: ("yaml" if n in self.declared else "api") for n in jobs}
         self._triggers = {j.name: j.trigger() for j in jobs.values()}
+        self.jobs = jobs
+
+    async def refresh(self) -> None:
+        """Reload the API jobs from the database (cheap when nothing changed)."""
+        rows = await defs.rows(self.engine.db)
+        stamp = tuple((r["name"], r["updated"] + r["config"]) for r in rows)  # config too: same-ms edits
+        if stamp == self._stamp:
+            return
+        stored: dict[str, Job] = {}
+        for r in rows:
+            try:
+                job = _decode_job(r["config"])
+                job.trigger()
+            except (msgspec.ValidationError, ValueError, LookupError):
+                log.warning("job %s: its stored options are not valid here; not scheduled", r["name"])
+                continue
+            stored[r["name"]] = job
+        self.stored = stored
+        self.stamps = {r["name"]: (r["created"], r["updated"]) for r in rows}
+        self._stamp = stamp
+        self._rebuild()
+        self._changed.set()
 
     def attach(self) -> None:
         """Tick while the engine runs (``baas serve``); CLI engines never call this."""
@@ -103,22 +145,35 @@ class Scheduler:
         hooks.on_stop.bind(stopping, id="baas.jobs.stop", priority=-100)  # before plugins close anything
 
     async def start(self) -> None:
-        if not self.jobs or self._loop_task is not None:
+        if self._loop_task is not None:
             return
+        await self.refresh()
         self._beat_task = asyncio.create_task(self._beat(), name="jobs-heartbeat")
         self._loop_task = asyncio.create_task(self._loop(), name="jobs-scheduler")
+        self._watch_task = asyncio.create_task(self._watch(), name="jobs-watch")
 
     async def stop(self) -> None:
-        for t in (self._loop_task, self._beat_task, *self._tasks):
+        for t in (self._watch_task, self._loop_task, self._beat_task, *self._tasks):
             if t is not None:
                 t.cancel()
-        for t in (self._loop_task, self._beat_task, *list(self._tasks)):
+        for t in (self._watch_task, self._loop_task, self._beat_task, *list(self._tasks)):
             if t is not None:
                 try:
                     await t
                 except (asyncio.CancelledError, Exception):
                     pass
-        self._loop_task = self._beat_task = None
+        self._loop_task = self._beat_task = self._watch_task = None
+
+    async def _watch(self) -> None:
+        """Pick up API jobs changed by other processes or nodes within about a second."""
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                await self.refresh()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a transient database error: try again on the next round
+                log.warning("jobs: reloading the API jobs failed", exc_info=True)
 
     # -- ticking -------------------------------------------------------------------------------
     def next_fire(self, name: str, after: datetime) -> datetime | None:
@@ -127,20 +182,30 @@ class Scheduler:
         return None if nxt is None else nxt.astimezone(store.now().tzinfo)
 
     async def _loop(self) -> None:
-        now = store.now()
-        due = {n: self.next_fire(n, now) for n, j in self.jobs.items() if j.enabled}
+        # name -> (the job as scheduled, its next tick); a job that changes starts over from now.
+        due: dict[str, tuple[Job, datetime | None]] = {}
         pruned_at: datetime | None = None
         while True:
-            pending = {n: t for n, t in due.items() if t is not None}
-            if not pending:
-                return
-            wake = min(pending.values())
-            await asyncio.sleep(max(0.0, (wake - store.now()).total_seconds()))
+            now = store.now()
+            for name in [n for n, (job, _) in due.items() if self.jobs.get(n) != job]:
+                del due[name]
+            for name, job in self.jobs.items():
+                if name not in due:
+                    due[name] = (job, self.next_fire(name, now) if job.enabled else None)
+            pending = {n: t for n, (_, t) in due.items() if t is not None}
+            self._changed.clear()
+            wait = (min(pending.values()) - store.now()).total_seconds() if pending else 3600.0
+            try:
+                async with asyncio.timeout(max(0.0, wait)):
+                    await self._changed.wait()
+                continue  # the jobs changed: look again
+            except TimeoutError:
+                pass
             now = store.now()
             for name, fire in pending.items():
-                if fire > now:
-                    continue
-                job = self.jobs[name]
+                job = due[name][0]
+                if fire > now or self.jobs.get(name) != job:
+                    continue  # not yet; or changed as the wait ended (looked at again next round)
                 if (now - fire).total_seconds() <= job.misfireGrace:
                     self._spawn(self._tick(job, fire))
                 else:
@@ -150,7 +215,7 @@ class Scheduler:
                         format_dt(fire),
                         (now - fire).total_seconds(),
                     )
-                due[name] = self.next_fire(name, fire)
+                due[name] = (job, self.next_fire(name, fire))
             if pruned_at is None or now - pruned_at > timedelta(hours=1):
                 pruned_at = now
                 self._spawn(self._prune())

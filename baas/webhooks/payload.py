@@ -4,7 +4,9 @@
 that, secrets already left out) minus the collection's hidden fields. ``oldRecord`` is the
 record before an update — the previous event of the same record, while the stream retains it —
 and null for creates and deletes (a delete's ``record`` is the record as it was). For ``auth.*`` and
-``job.*`` events ``record`` is the event's data (an auth record, without hidden fields; a job run)."""
+``job.*`` events ``record`` is the event's data (an auth record, without hidden fields; a job run);
+an ``auth.signin`` body also has ``signin``: how the record signed in (``{"method": "password"}``,
+``{"method": "mfa", "factors": [...]}``, ``{"method": "impersonate", "superuser": id}``)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Any
 import msgspec
 
 from baas.events import Event
-from baas.events.emit import RECORD_ACTIONS
+from baas.events.emit import AUTH_SIGNIN, RECORD_ACTIONS, SIGNIN_KEY
 from baas.schema.model import Collection
 
 _encode = msgspec.json.Encoder(enc_hook=str).encode
@@ -38,16 +40,18 @@ def event_type(event: Event) -> str:
 
 
 def event_body(event: Event, coll: Collection | None, old: dict[str, Any] | None) -> bytes:
-    return _encode(
-        {
-            "id": f"evt_{event.id}",
-            "type": event_type(event),
-            "timestamp": iso(event.created),
-            "collection": event.collection,
-            "record": visible(coll, event.record),
-            "oldRecord": visible(coll, old) if event.action == "update" else None,
-        }
-    )
+    record = visible(coll, event.record)
+    body: dict[str, Any] = {
+        "id": f"evt_{event.id}",
+        "type": event_type(event),
+        "timestamp": iso(event.created),
+        "collection": event.collection,
+        "record": record,
+        "oldRecord": visible(coll, old) if event.action == "update" else None,
+    }
+    if event.action == AUTH_SIGNIN and record is not None:
+        body["signin"] = record.pop(SIGNIN_KEY, None)  # how, beside the record rather than in it
+    return _encode(body)
 
 
 def test_body(webhook: str, stamp: str, msg: str) -> bytes:

@@ -239,7 +239,7 @@ async def test_check_auth_rule(api: Api) -> None:
 
 
 async def test_mfa_step_when_mfa_is_off(api: Api) -> None:
-    assert await signin.mfa_step(api.engine, users(api), api.users["alice"], "password", None, guest()) is None
+    assert await signin.mfa_step(api.engine, users(api), api.users["alice"], "password", None, guest()) == (None, "")
 
 
 # -- upload checks --------------------------------------------------------------------------------

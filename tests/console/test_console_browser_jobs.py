@@ -177,3 +177,78 @@ async def test_functions_page_lists_and_tries_a_function(ctx: Ctx) -> None:
     await expect(answer).to_contain_text("400: Nope: javascript:alert(1)")
     await expect(answer).to_contain_text("validation_bad")
     assert await page.evaluate("window.__xss") is None and ctx.dialogs == []
+
+
+async def test_an_api_job_is_made_run_edited_and_deleted_in_the_page(ctx: Ctx) -> None:
+    from playwright.async_api import expect
+
+    page = ctx.page
+    await page.get_by_role("link", name="Jobs").click()
+    await expect(page.get_by_role("heading", name="Scheduled jobs")).to_be_visible()
+    # Jobs of baas.yaml are read-only: no edit or delete.
+    tidy = page.locator('tr[data-job="tidy"]')
+    await expect(tidy.locator(".job-source")).to_have_text("baas.yaml (read-only)")
+    await expect(page.get_by_role("button", name="Edit tidy")).to_have_count(0)
+    await expect(page.get_by_role("button", name="Delete tidy")).to_have_count(0)
+
+    await page.get_by_role("button", name="New job").click()
+    assert await page.evaluate(UNLABELLED) == []
+    await page.get_by_label("Name", exact=True).fill("made-here")
+    await page.get_by_label("Schedule", exact=True).fill("0 25 * * *")
+    await page.get_by_label("Time zone", exact=True).fill("Mars/Base")
+    await page.get_by_label("Function", exact=True).fill("echo")
+    await page.get_by_label("Arguments (JSON, optional)").fill('{"n": 1}')
+    await page.get_by_role("button", name="Create job").click()
+    # The API's field errors, each under its field; nothing was stored.
+    await expect(page.locator("#job-schedule-error")).to_contain_text("Invalid schedule '0 25 * * *'")
+    await expect(page.locator("#job-timezone-error")).to_contain_text("Unknown time zone 'Mars/Base'")
+    assert (await ctx.client.get("/api/jobs/made-here", headers=await ctx.su())).status_code == 404
+
+    await page.get_by_label("Schedule", exact=True).fill("@every 1h")
+    await page.get_by_label("Time zone", exact=True).fill("UTC")
+    await page.get_by_label("Function", exact=True).fill("nope")
+    await page.get_by_role("button", name="Create job").click()
+    await expect(page.locator("#job-function-error")).to_contain_text("Unknown function 'nope'")
+    await expect(page.locator("#job-schedule-error")).to_have_text("")
+    await page.get_by_label("Function", exact=True).fill("echo")
+    await page.get_by_role("button", name="Create job").click()
+    await expect(page.locator("#jobs-status")).to_contain_text("Job made-here saved.")
+    made = page.locator('tr[data-job="made-here"]')
+    await expect(made.locator(".job-source")).to_have_text("api")
+    await expect(made).to_contain_text("@every 1h")
+    await expect(made).to_contain_text("function:echo")
+
+    # It runs: run now, then its history.
+    await page.get_by_role("button", name="Run made-here now").click()
+    await expect(page.locator("#jobs-status")).to_contain_text("made-here started")
+    assert (await ctx.finished("made-here"))["status"] == "success"
+    await page.get_by_role("button", name="History of made-here").click()
+    runs = page.get_by_role("table", name="Runs of made-here")
+    await expect(runs.locator(".run-status").first).to_have_text("success")
+    await expect(runs).to_contain_text('{"echo":{"n":1}}')
+
+    # Edited: the form holds its options; a bad value shows on its field, then a good one saves.
+    await page.get_by_role("button", name="Edit made-here").click()
+    await expect(page.get_by_label("Schedule", exact=True)).to_have_value("@every 1h")
+    await expect(page.get_by_label("Arguments (JSON, optional)")).to_have_value('{"n":1}')
+    await page.get_by_label("Retries", exact=True).fill("500")
+    await page.get_by_role("button", name="Save job").click()
+    await expect(page.locator("#job-retries-error")).to_contain_text("between 0 and 100")
+    await page.get_by_label("Retries", exact=True).fill("2")
+    await page.get_by_label("Schedule", exact=True).fill("*/5 * * * *")
+    await page.get_by_label("Target", exact=True).select_option("task")
+    await page.get_by_label("Task", exact=True).select_option("events.prune")
+    await page.get_by_role("button", name="Save job").click()
+    await expect(page.locator("#jobs-status")).to_contain_text("Job made-here saved.")
+    await expect(made).to_contain_text("*/5 * * * *")
+    await expect(made).to_contain_text("task:events.prune")
+    view = (await ctx.client.get("/api/jobs/made-here", headers=await ctx.su())).json()
+    assert view["schedule"] == "*/5 * * * *" and view["retries"] == 2 and view["function"] == "", view
+
+    # Deleted.
+    await page.get_by_role("button", name="Delete made-here").click()
+    await page.get_by_role("button", name="Yes, delete made-here").click()
+    await expect(page.locator("#jobs-status")).to_contain_text("Job made-here deleted.")
+    await expect(made).to_have_count(0)
+    assert (await ctx.client.get("/api/jobs/made-here", headers=await ctx.su())).status_code == 404
+    assert await page.evaluate("window.__xss") is None and ctx.dialogs == []

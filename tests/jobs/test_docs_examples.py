@@ -3,8 +3,10 @@ the documented error lines are the real ones."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,3 +69,31 @@ def test_the_documented_errors_are_the_real_ones(bad, good):
     with pytest.raises(SchemaError) as err:
         load_schema_text(text, "baas.yaml")
     assert f"error: {err.value.describe()}" in doc()
+
+
+def json_examples() -> list[Any]:
+    return [json.loads(b) for b in re.findall(r"```json\n(.*?)```", doc(), re.S)]
+
+
+async def test_the_documented_api_job_and_error_are_the_real_ones(tmp_path):
+    pkg = unique("docapijobs")
+    root = tmp_path / "proj"
+    (root / pkg).mkdir(parents=True)
+    (root / pkg / "__init__.py").write_text(FUNCTIONS)
+    (root / "baas.yaml").write_text(yaml_example().replace("functions: functions", f"functions: {pkg}"))
+    create, error = json_examples()
+    bad = json.loads(re.search(r"For\n`(\{.*?\})`:", doc(), re.S).group(1))
+    async with app_for(tmp_path, str(root / "baas.yaml")) as run:
+        su = {"Authorization": run.su}
+        r = await run.client.post("/api/jobs", json=create, headers=su)
+        assert r.status_code == 200, r.text
+        job = r.json()
+        assert job["source"] == "api" and job["target"] == "task:events.prune" and job["retries"] == 2, job
+        assert {"id", "nextRun", "created", "updated"} <= set(job)
+        assert (await run.client.post(f"/api/crons/{create['name']}", headers=su)).status_code == 204
+        runs = await wait_runs(run, create["name"], 1)
+        assert runs[0]["status"] == "success", runs
+        r = await run.client.post("/api/jobs", json=bad, headers=su)
+        assert r.status_code == 400 and r.json() == error, r.text
+        r = await run.client.patch("/api/jobs/nightly-report", json={"enabled": False}, headers=su)
+        assert r.status_code == 400 and "job 'nightly-report' is declared in baas.yaml: change it there" in r.text

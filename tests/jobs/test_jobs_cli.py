@@ -65,8 +65,58 @@ async def test_list_run_and_history(tmp_path: Path):
         listed = baas("jobs", "list")
         assert listed.returncode == 0, listed.stderr
         rows = {ln.split()[0]: ln for ln in listed.stdout.strip().splitlines()}
-        assert "@daily" in rows["adder"] and "function:add" in rows["adder"] and rows["adder"].endswith("success")
+        assert (
+            " yaml " in rows["adder"]
+            and "@daily" in rows["adder"]
+            and "function:add" in rows["adder"]
+            and rows["adder"].endswith("success")
+        )
         assert rows["breaks"].endswith("failed")
+    finally:
+        if db_url:
+            await drop_pg_database(db_url)
+
+
+async def test_list_and_run_show_jobs_made_over_the_api(tmp_path: Path):
+    from baas.core import Engine
+    from baas.jobs import manage
+    from baas.settings import Settings
+
+    db_url = await create_pg_database() if PG_URL else ""
+    where = ["--dir", str(tmp_path / "data"), *(["--db", db_url] if db_url else [])]
+    env = {**os.environ, "BAAS_PROJECT": ""}
+    try:
+        eng = Engine(Settings(data_dir=str(tmp_path / "data"), db_url=db_url))
+        await eng.start()
+        try:
+            await manage.create(eng, {"name": "api-prune", "schedule": "@every 2h", "task": "events.prune"})
+        finally:
+            await eng.stop()
+        # No baas.yaml here: jobs made over the API need none.
+        listed = subprocess.run(
+            baas_cmd("jobs", "list", *where), capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path
+        )
+        assert listed.returncode == 0, listed.stderr
+        row = listed.stdout.strip().splitlines()[0].split()
+        assert row[:4] == ["api-prune", "api", "@every", "2h"], listed.stdout
+        assert "task:events.prune" in listed.stdout and listed.stdout.strip().endswith("last -")
+        run = subprocess.run(
+            baas_cmd("jobs", "run", "api-prune", *where),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            cwd=tmp_path,
+        )
+        assert run.returncode == 0 and "success" in run.stdout and '{"pruned":' in run.stdout, run.stdout + run.stderr
+        missing = subprocess.run(
+            baas_cmd("jobs", "list", "--project", str(tmp_path / "nope.yaml"), *where),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+        assert missing.returncode == 1 and "no such project file" in missing.stderr
     finally:
         if db_url:
             await drop_pg_database(db_url)

@@ -72,11 +72,12 @@ HOLD_JOB = """
 """
 
 
-def project(tmp_path: Path, extra: str = "") -> Path:
+def project(tmp_path: Path, extra: str = "", *, yaml_jobs: bool = True) -> Path:
     root = tmp_path / "proj"
     (root / "jobfns").mkdir(parents=True, exist_ok=True)
     (root / "jobfns" / "__init__.py").write_text(FUNCTIONS)
-    (root / "baas.yaml").write_text(SCHEMA.format(pkg="jobfns") + extra)
+    text = SCHEMA.format(pkg="jobfns") + extra
+    (root / "baas.yaml").write_text(text if yaml_jobs else text[: text.index("jobs:")])
     return root / "baas.yaml"
 
 
@@ -110,17 +111,20 @@ def wait_for(check: Any, what: str, tries: int = 600) -> Any:
     raise AssertionError(f"gave up waiting for {what}")
 
 
-def assert_once_per_tick(url: str, token: str, n: int) -> list[dict[str, Any]]:
+def assert_once_per_tick(
+    url: str, token: str, n: int, job: str = "every_second", after: str = ""
+) -> list[dict[str, Any]]:
+    """At least ``n`` successful ticks of ``job`` (scheduled after ``after``), each run once."""
     done = wait_for(
         lambda: (lambda rs: rs if len(rs) >= n else None)(
-            [r for r in runs(url, token, "every_second") if r["status"] == "success"]
+            [r for r in runs(url, token, job) if r["status"] == "success" and r["scheduled"] > after]
         ),
         f"{n} successful runs",
     )
-    history = runs(url, token, "every_second")
+    history = runs(url, token, job)
     per_tick = Counter(r["scheduled"] for r in history)
     assert max(per_tick.values()) == 1, per_tick
-    calls = Counter(t["scheduled"] for t in ticks(url, token))
+    calls = Counter(t["scheduled"] for t in ticks(url, token) if t["job"] == job)
     for r in done:  # the function ran exactly once for each recorded tick
         assert calls[r["scheduled"]] == 1, (r, calls)
     assert all(c == 1 for c in calls.values()), calls
@@ -231,3 +235,45 @@ def _holds(srv: Server, pid: int) -> bool:
     except OSError:
         return False
     return str(pid) in children
+
+
+def api(method: str, url: str, token: str, body: Any = None) -> httpx.Response:
+    return httpx.request(method, url, json=body, headers={"Authorization": token}, timeout=30)
+
+
+async def test_serve_with_two_workers_runs_each_tick_of_an_api_job_once(tmp_path):
+    path = project(tmp_path, yaml_jobs=False)
+    async with running_server(tmp_path, "--schema", str(path), "--workers", "2", superuser=SU) as srv:
+        token = su_token(srv.url)
+        r = api(
+            "POST", f"{srv.url}/api/jobs", token, {"name": "api_second", "schedule": "@every 1s", "function": "tick"}
+        )
+        assert r.status_code == 200, r.text
+        assert_once_per_tick(srv.url, token, 6, "api_second")
+
+
+async def test_an_api_job_made_on_one_node_runs_once_per_tick_and_changes_reach_every_node(tmp_path):
+    async with nodes(tmp_path, project(tmp_path, yaml_jobs=False), 2) as (a, b):
+        token = su_token(a.url)
+        r = api("POST", f"{a.url}/api/jobs", token, {"name": "api_second", "schedule": "@every 1s", "function": "tick"})
+        assert r.status_code == 200, r.text
+        assert api("GET", f"{b.url}/api/jobs/api_second", token).json()["source"] == "api"
+        assert_once_per_tick(b.url, token, 6, "api_second")
+
+        # Changed on node b: a later tick runs with the new target, wherever it runs.
+        r = api("PATCH", f"{b.url}/api/jobs/api_second", token, {"function": "", "task": "events.prune"})
+        assert r.status_code == 200, r.text
+        changed_at = r.json()["updated"]
+        pruned = wait_for(
+            lambda: [
+                x
+                for x in runs(a.url, token, "api_second")
+                if x["scheduled"] > changed_at and x["status"] == "success" and x["output"].startswith('{"pruned":')
+            ],
+            "a tick of the changed job",
+        )
+        assert pruned
+        # Deleted on node a: gone from node b's API at once.
+        assert api("DELETE", f"{a.url}/api/jobs/api_second", token).status_code == 204
+        assert api("GET", f"{b.url}/api/jobs/api_second", token).status_code == 404
+        assert "api_second" not in {c["id"] for c in api("GET", f"{b.url}/api/crons", token).json()}

@@ -199,6 +199,7 @@ async def test_auth_events_reach_a_webhook(app):
     p = got[-1].payload
     assert p["record"]["email"] == "hook@example.com" and got[-1].verified == [True]
     assert "password" not in p["record"] and "tokenKey" not in p["record"]
+    assert p["signin"] == {"method": "password"} and "@signin" not in p["record"]  # how, beside the record
     assert not [g for g in app.rx.snapshot() if g.path == "/auth" and g.payload["type"] == "users.create"]
 
 

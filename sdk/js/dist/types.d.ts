@@ -1,0 +1,114 @@
+/** A record as the API returns it (system fields plus the collection's own). */
+export interface RecordModel {
+    id: string;
+    collectionId: string;
+    collectionName: string;
+    [key: string]: unknown;
+}
+/** One collection's types: the record returned, the body of a create, the body of an update. */
+export interface CollectionTypes {
+    record: object;
+    create: object;
+    update: object;
+}
+/** What `Client<S>` is parametrized by: `baas gen types --lang ts` emits one as `Collections`. */
+export type SchemaMap = Record<string, {
+    record: object;
+    create: object;
+    update: object;
+}>;
+/** The default: any collection name, records as `RecordModel`, bodies as plain objects. */
+export type AnySchema = Record<string, {
+    record: RecordModel;
+    create: Record<string, unknown>;
+    update: Record<string, unknown>;
+}>;
+/** One page of a list. */
+export interface ListResult<R> {
+    page: number;
+    perPage: number;
+    totalItems: number;
+    totalPages: number;
+    items: R[];
+}
+/** A value `Client.filter` binds into an expression. */
+export type FilterParam = string | number | boolean | null | Date;
+/** Query values: `undefined`/`null` are left out; an array repeats the key. */
+export type QueryValue = string | number | boolean | null | undefined | Array<string | number | boolean>;
+/** Options every call takes. */
+export interface SendOptions {
+    /** Extra query parameters. */
+    query?: Record<string, QueryValue>;
+    /** Extra headers (an `Authorization` here replaces the auth store's). */
+    headers?: Record<string, string>;
+    /** Cancels the request. */
+    signal?: AbortSignal;
+}
+/** `expand` and `fields` of a record answer. */
+export interface RecordOptions extends SendOptions {
+    expand?: string;
+    fields?: string;
+}
+export interface ListOptions extends RecordOptions {
+    filter?: string;
+    sort?: string;
+    /** Leave out the total count (faster; `totalItems`/`totalPages` are then -1). */
+    skipTotal?: boolean;
+}
+export interface FullListOptions extends Omit<ListOptions, "skipTotal"> {
+    /** Records fetched per request (1–1000, default 500). */
+    batch?: number;
+}
+/** Files to send with a create or update: `{field: Blob | Blob[]}`; keys may carry the `+` modifier. */
+export type FileMap = Record<string, Blob | Blob[]>;
+export interface WriteOptions extends RecordOptions {
+    files?: FileMap;
+}
+/** A successful sign-in. */
+export interface AuthResponse<R = RecordModel> {
+    token: string;
+    record: R;
+    meta?: Record<string, unknown>;
+}
+/** A realtime message. */
+export interface RecordEvent<R = RecordModel> {
+    action: "create" | "update" | "delete" | string;
+    record: R;
+}
+export interface SubscribeOptions {
+    filter?: string;
+    fields?: string;
+    expand?: string;
+    /** Extra `@request.query.*` values for the collection's rules. */
+    query?: Record<string, string>;
+    /** Extra `@request.headers.*` values for the collection's rules. */
+    headers?: Record<string, string>;
+}
+/** The collection's sign-in options (`GET …/auth-methods`). */
+export interface AuthMethods {
+    password: {
+        enabled: boolean;
+        identityFields: string[];
+    };
+    oauth2: {
+        enabled: boolean;
+        providers: Array<{
+            name: string;
+            displayName: string;
+            state: string;
+            authURL: string;
+            codeVerifier: string;
+            codeChallenge: string;
+            codeChallengeMethod: string;
+        }>;
+    };
+    mfa: {
+        enabled: boolean;
+        duration: number;
+    };
+    otp: {
+        enabled: boolean;
+        duration: number;
+    };
+    [key: string]: unknown;
+}

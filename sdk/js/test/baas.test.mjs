@@ -1,0 +1,165 @@
+// baas's additions to PocketBase's API through the SDK: OTP and MFA read from the dev mailbox,
+// TOTP, API keys as credentials, callable functions, and webhook verification of a real delivery.
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { before, test } from "node:test";
+
+import { Client, ClientError, verifyWebhook, WebhookVerificationError } from "../dist/index.js";
+import { URL_, mail, makeCollection, newUser, superuser, totp, unique } from "./kit.mjs";
+
+let su;
+
+before(async () => {
+  su = await superuser();
+});
+
+/** A new auth collection with OTP (and MFA when asked) on, and one member; returns a guest client. */
+async function authCollection(mfa) {
+  const name = unique("members");
+  await su.send("/api/collections", {
+    method: "POST",
+    body: {
+      name,
+      type: "auth",
+      listRule: "id = @request.auth.id",
+      viewRule: "id = @request.auth.id",
+      createRule: "",
+      otp: { enabled: true, duration: 180, length: 8 },
+      mfa: { enabled: mfa, duration: 600, rule: "" },
+    },
+  });
+  const email = `${unique("m")}@example.com`;
+  const password = "member-password-1";
+  const c = new Client(URL_);
+  const rec = await c.collection(name).create({ email, password, passwordConfirm: password });
+  return { c, name, email, password, rec };
+}
+
+function otpCode(msg) {
+  const m = /\b(\d{8})\b/.exec(msg.text);
+  assert.ok(m, `a code in: ${msg.text}`);
+  return m[1];
+}
+
+test("[baas] OTP sign-in with the mailed code", async () => {
+  const { c, name, email, rec } = await authCollection(false);
+  const { otpId } = await c.collection(name).requestOTP(email);
+  const res = await c.collection(name).authWithOTP(otpId, otpCode(await mail(email, "otp")));
+  assert.equal(res.record.id, rec.id);
+  assert.equal(c.authStore.record.id, rec.id);
+  const wrong = await c.collection(name).authWithOTP(otpId, "00000000").catch((e) => e);
+  assert.ok(wrong instanceof ClientError && wrong.status === 400, String(wrong));
+});
+
+test("[baas] MFA: password answers 401 with mfaId, OTP completes the sign-in", async () => {
+  const { c, name, email, password, rec } = await authCollection(true);
+  const first = await c.collection(name).authWithPassword(email, password).catch((e) => e);
+  assert.ok(first instanceof ClientError && first.status === 401, String(first));
+  assert.ok(first.mfaId, "the error carries the mfaId");
+  assert.equal(c.authStore.token, "", "not signed in after one factor");
+  const { otpId } = await c.collection(name).requestOTP(email);
+  const res = await c.collection(name).authWithOTP(otpId, otpCode(await mail(email, "otp")), { mfaId: first.mfaId });
+  assert.equal(res.record.id, rec.id);
+  assert.ok(c.authStore.isValid);
+});
+
+test("[baas] TOTP: enroll, confirm, second factor with a code and with a recovery code", async () => {
+  const { client, email, password, record } = await newUser();
+  const users = client.collection("users");
+  const { secret, uri } = await users.enrollTOTP();
+  assert.match(uri, /^otpauth:\/\/totp\//);
+  const step = Math.floor(Date.now() / 30_000);
+  const { recoveryCodes } = await users.confirmTOTP(await totp(secret, step));
+  assert.equal(recoveryCodes.length, 10);
+  assert.deepEqual(await users.getTOTP(), { enabled: true, pending: false, recoveryCodesLeft: 10 });
+
+  const guest = new Client(URL_);
+  const first = await guest.collection("users").authWithPassword(email, password).catch((e) => e);
+  assert.ok(first instanceof ClientError && first.status === 401 && first.mfaId, String(first));
+  const reused = await guest.collection("users").authWithTOTP(first.mfaId, await totp(secret, step)).catch((e) => e);
+  assert.ok(reused instanceof ClientError && reused.status === 400 && reused.data.code, `a used code: ${reused}`);
+  // the next step's code is accepted (clock drift of one step) and was never used
+  const res = await guest.collection("users").authWithTOTP(first.mfaId, await totp(secret, step + 1));
+  assert.equal(res.record.id, record.id);
+
+  const again = await new Client(URL_).collection("users").authWithPassword(email, password).catch((e) => e);
+  const viaRecovery = new Client(URL_);
+  await viaRecovery.collection("users").authWithRecoveryCode(again.mfaId, recoveryCodes[0]);
+  assert.equal(viaRecovery.authStore.record.id, record.id);
+  await users.disableTOTP({ password });
+  assert.equal((await users.getTOTP()).enabled, false);
+});
+
+test("[baas] API keys are credentials: scoped, never refreshed", async () => {
+  const name = unique("keyed");
+  await makeCollection(su, name, [{ name: "title", type: "text" }], { listRule: '@request.auth.collectionName = "_apikeys"' });
+  await su.collection(name).create({ title: "for keys" });
+  const key = await su.send("/api/apikeys", {
+    method: "POST",
+    body: { name: unique("k"), scopes: [{ collection: name, actions: ["list"] }] },
+  });
+  const calls = [];
+  const c = new Client(URL_, { autoRefreshThreshold: 10 ** 9, fetch: (u, i) => (calls.push(String(u)), fetch(u, i)) });
+  c.authStore.save(key.key);
+  const page = await c.collection(name).getList();
+  assert.deepEqual(page.items.map((r) => r.title), ["for keys"]);
+  const outside = await c.collection(name).create({ title: "no" }).catch((e) => e);
+  assert.ok(outside instanceof ClientError && outside.status === 403, String(outside));
+  assert.ok(!calls.some((u) => u.includes("auth-refresh")), "an API key is not a token to refresh");
+  assert.equal((await new Client(URL_).collection(name).getList()).totalItems, 0, "guests see nothing");
+});
+
+test("[baas] functions are called with the client's auth", async () => {
+  const guest = new Client(URL_);
+  const refused = await guest.functions.call("whoami", { n: 1 }).catch((e) => e);
+  assert.ok(refused instanceof ClientError && refused.status === 400, String(refused)); // a refused call rule, as a refused createRule
+  const { client, record } = await newUser();
+  assert.deepEqual(await client.functions.call("whoami", { n: 2 }), { caller: record.id, n: 2 });
+  const missing = await client.functions.call("nope", {}).catch((e) => e);
+  assert.ok(missing instanceof ClientError && missing.status === 404, String(missing));
+});
+
+test("[baas] verifyWebhook accepts a real delivery (rotated secrets) and refuses tampering", async () => {
+  const received = [];
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      received.push({ headers: req.headers, body: Buffer.concat(chunks) });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  try {
+    const coll = unique("hooked");
+    await makeCollection(su, coll, [{ name: "title", type: "text" }]);
+    const secret = `whsec_${Buffer.alloc(32, 3).toString("base64")}`;
+    const previous = `whsec_${Buffer.alloc(32, 4).toString("base64")}`;
+    await su.send("/api/webhooks", {
+      method: "POST",
+      body: {
+        name: unique("hook"),
+        url: `http://127.0.0.1:${server.address().port}/hook`,
+        events: [`${coll}.create`],
+        secret,
+        previousSecret: previous,
+        previousSecretUntil: new Date(Date.now() + 86_400_000).toISOString().replace("T", " "),
+        allowPrivate: true,
+      },
+    });
+    const rec = await su.collection(coll).create({ title: "signed" });
+    const end = Date.now() + 30_000;
+    while (!received.length && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(received.length >= 1, true, "a delivery arrived");
+    const { headers, body } = received[0];
+    assert.equal(headers["webhook-signature"].split(" ").length, 2, "signed with both secrets during the rotation");
+    const payload = await verifyWebhook(secret, headers, body);
+    assert.equal(payload.record.id, rec.id);
+    assert.ok(await verifyWebhook(previous, headers, body), "the previous secret verifies too");
+    const tampered = Buffer.from(body.toString().replace("signed", "forged"));
+    await assert.rejects(verifyWebhook(secret, headers, tampered), WebhookVerificationError);
+    await assert.rejects(verifyWebhook(`whsec_${Buffer.alloc(32, 5).toString("base64")}`, headers, body), WebhookVerificationError);
+  } finally {
+    server.close();
+  }
+});

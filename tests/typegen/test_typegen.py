@@ -1,0 +1,288 @@
+"""``baas gen types``: golden outputs for a schema with every field type, determinism, lint of
+the generated Python, ``--check``, ``--url`` against baas and PocketBase, and every kind of bad
+input (exit 2, nothing written)."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from baas.cli.gen import _write_atomically, collections_from_schema
+from baas.typegen import generate, sources
+from tests.servers import free_port, running_pocketbase, running_server
+from tests.typegen.kit import DATA, SCHEMA, gen, require_ruff
+
+GOLDEN = {"python": DATA / "expected_python.py.txt", "ts": DATA / "expected_ts.ts.txt"}
+COMMAND = "baas gen types --lang {lang} --schema tests/typegen/data/schema.yaml"
+
+
+@pytest.fixture(scope="module")
+def collections() -> list[dict[str, Any]]:
+    """The sample schema as planned on a fresh install (once: it starts a scratch engine)."""
+    return collections_from_schema(str(SCHEMA))
+
+
+@pytest.mark.parametrize("lang", ["python", "ts"])
+def test_output_matches_the_golden_file(collections: list[dict[str, Any]], lang: str) -> None:
+    """Every field type maps as docs/cli.md says. BAAS_UPDATE_GOLDEN=1 rewrites the golden file
+    (then read its diff: it is the change users will see)."""
+    text = generate(collections, lang, COMMAND.format(lang=lang))
+    if os.environ.get("BAAS_UPDATE_GOLDEN") == "1":
+        GOLDEN[lang].write_text(text)
+    assert text == GOLDEN[lang].read_text()
+
+
+@pytest.mark.parametrize("lang", ["python", "ts"])
+def test_output_does_not_depend_on_the_order_collections_arrive_in(
+    collections: list[dict[str, Any]], lang: str
+) -> None:
+    shuffled = list(collections)
+    random.Random(7).shuffle(shuffled)
+    assert shuffled != collections
+    assert generate(shuffled, lang, "x") == generate(collections, lang, "x")
+
+
+def test_the_mapping_of_each_field_type(collections: list[dict[str, Any]]) -> None:
+    """The key facts, spelt out (the golden file holds them all; these say which matter)."""
+    py = generate(collections, "python", "x")
+    ts = generate(collections, "ts", "x")
+    assert 'collectionName: Literal["tags"]' in py  # system fields
+    assert '"status": Literal["draft", "published", ""],' in py  # an unset single select reads ""
+    assert '"flags": list[Literal["a", "b", "c"]],' in py  # maxSelect > 1
+    assert '"accepted": Literal[True],' in py  # a required bool must be true in a create
+    assert "    author: Authors\n    tags: list[Tags]\n" in py  # expand: target records
+    assert '"expand": "NotRequired[PostsExpand]",' in py
+    assert '"views+": float,' in py and '"+tags": str | list[str],' in py  # update modifiers
+    assert '"meta": Any,' in py and '"rank": int,' in py and '"views": float,' in py
+    assert "    password: str\n" in py and "    passwordConfirm: str\n" in py  # auth create
+    assert "secretNote: NotRequired[str]" in py  # hidden: superusers only
+    record = py.split("class Authors(TypedDict):")[1].split("class AuthorsCreate")[0]
+    assert "password" not in record and "tokenKey" not in record  # never in a record
+    assert "PostStatsService = baas_client.RecordService[PostStats, Never, Never]" in py  # a view
+    assert "PostStatsCreate" not in py
+    assert '"gallery+"?: Blob | Blob[];' in ts and "cover?: Blob;" in ts  # TS uploads
+    assert "post_stats: { record: PostStats; create: never; update: never };" in ts
+    assert "meta: unknown;" in ts
+
+
+LONG = "a_really_quite_extraordinarily_long_collection_name_x"  # the wrapped spellings
+
+
+def _small(*names: str) -> list[dict[str, Any]]:
+    return [{"name": n, "type": "base", "fields": [{"name": "t", "type": "text"}]} for n in names]
+
+
+@pytest.mark.parametrize("names", [None, (), ("notes",), (LONG,), (LONG, "notes")])
+def test_generated_python_is_ruff_clean(tmp_path: Path, names: tuple[str, ...] | None) -> None:
+    """Clean under ruff's defaults (88 columns, as in a project without a ruff configuration):
+    the sample schema (None), and none, one or two collections with short and long names."""
+    ruff = require_ruff()
+    out = tmp_path / "baas_types.py"
+    text = GOLDEN["python"].read_text() if names is None else generate(_small(*names), "python", "x")
+    out.write_text(text)
+    config = ["--isolated", "--target-version", "py311"]
+    check = subprocess.run(
+        [ruff, "check", *config, "--select", "E,F,I,UP,B,W", str(out)], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    fmt = subprocess.run([ruff, "format", *config, "--check", str(out)], capture_output=True, text=True)
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+def test_the_header_names_the_command() -> None:
+    for lang, path in GOLDEN.items():
+        mark = "#" if lang == "python" else "//"
+        assert path.read_text().startswith(f"{mark} Generated by `{COMMAND.format(lang=lang)}`.\n")
+
+
+# --- the command: -o, --check ------------------------------------------------------------------
+
+SMALL = "collections:\n  - name: notes\n    fields:\n      - {name: body, type: text, required: true}\n"
+
+
+def test_writes_the_file_and_check_tells_fresh_from_stale(tmp_path: Path) -> None:
+    schema = tmp_path / "baas.yaml"
+    schema.write_text(SMALL)
+    out = tmp_path / "types.ts"
+    code, _, err = gen("--lang", "ts", "--schema", str(schema), "-o", str(out))
+    assert code == 0, err
+    written = out.read_text()
+    assert "export interface Notes {" in written and "  body: string;" in written
+    assert {p.name for p in tmp_path.iterdir()} == {"baas.yaml", "types.ts"}  # no temporary file left
+
+    assert gen("--lang", "ts", "--schema", str(schema), "-o", str(out), "--check")[0] == 0
+
+    schema.write_text(SMALL + "      - {name: pinned, type: bool}\n")  # the schema moved on
+    code, _, err = gen("--lang", "ts", "--schema", str(schema), "-o", str(out), "--check")
+    assert code == 1
+    assert f"{out} is stale: run baas gen types --lang ts --schema {schema} -o {out}" in err
+    assert out.read_text() == written  # --check writes nothing
+
+    missing = tmp_path / "nope.ts"
+    code, _, err = gen("--lang", "ts", "--schema", str(schema), "-o", str(missing), "--check")
+    assert code == 1 and "is missing" in err and not missing.exists()
+
+
+def test_without_o_it_prints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "baas.yaml").write_text(SMALL)
+    monkeypatch.chdir(tmp_path)  # --schema defaults to ./baas.yaml
+    code, out, _ = gen("--lang", "python")
+    assert code == 0
+    assert out.startswith("# Generated by `baas gen types --lang python`.\n")
+    assert "class NotesCreate(TypedDict):" in out
+    assert [p.name for p in tmp_path.iterdir()] == ["baas.yaml"]
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+    out = tmp_path / "types.py"
+    out.write_text("old\n")
+    with pytest.raises(UnicodeEncodeError):  # a lone surrogate cannot be written as UTF-8
+        _write_atomically(out, "new\n" * 1000 + "\udcff")
+    assert out.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["types.py"]
+
+
+# --- bad input: exit 2, nothing written ----------------------------------------------------------
+
+
+def _nothing_written(tmp_path: Path, out: Path, before: set[str]) -> None:
+    assert {p.name for p in tmp_path.iterdir()} == before
+    assert out.read_text() == "previous\n"
+
+
+@pytest.fixture
+def target(tmp_path: Path) -> Path:
+    """An existing output file: bad input must leave it as it is."""
+    out = tmp_path / "types.py"
+    out.write_text("previous\n")
+    (tmp_path / "baas.yaml").write_text(SMALL)
+    return out
+
+
+def test_unknown_lang(tmp_path: Path, target: Path) -> None:
+    before = {p.name for p in tmp_path.iterdir()}
+    code, _, err = gen("--lang", "rust", "--schema", str(tmp_path / "baas.yaml"), "-o", str(target))
+    assert code == 2
+    assert "error: unknown --lang 'rust': use python or ts" in err
+    _nothing_written(tmp_path, target, before)
+
+
+def test_a_schema_with_errors_reports_the_loaders_error_with_its_line(tmp_path: Path, target: Path) -> None:
+    bad = tmp_path / "baas.yaml"
+    bad.write_text(SMALL + "      - {name: rank, type: number, requried: true}\n")
+    before = {p.name for p in tmp_path.iterdir()}
+    code, _, err = gen("--lang", "python", "--schema", str(bad), "-o", str(target))
+    assert code == 2
+    assert f"error: {bad}:5: unknown option 'requried' in field 'rank'" in err
+    _nothing_written(tmp_path, target, before)
+
+    bad.write_text(SMALL + "      - {name: link, type: relation, collection: nowhere}\n")  # a planner error
+    code, _, err = gen("--lang", "python", "--schema", str(bad), "-o", str(target))
+    assert code == 2
+    assert (
+        f"error: {bad}:2: notes.fields.2.collectionId: Relation field 'link': collection 'nowhere' does not exist"
+        in err
+    )
+    _nothing_written(tmp_path, target, before)
+
+    code, _, err = gen("--lang", "python", "--schema", str(tmp_path / "missing.yaml"), "-o", str(target))
+    assert code == 2 and "no schema file" in err
+    _nothing_written(tmp_path, target, before)
+
+
+def test_an_unreachable_url(tmp_path: Path, target: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    before = {p.name for p in tmp_path.iterdir()}
+    code, _, err = gen("--lang", "ts", "--url", url, "--token", "t", "-o", str(target))
+    assert code == 2
+    assert f"error: cannot reach {url}:" in err
+    _nothing_written(tmp_path, target, before)
+
+    code, _, err = gen("--lang", "ts", "--url", "ftp://example.com", "--token", "t", "-o", str(target))
+    assert code == 2 and "must be an http(s) URL" in err
+    _nothing_written(tmp_path, target, before)
+
+
+def test_a_missing_token(tmp_path: Path, target: Path) -> None:
+    before = {p.name for p in tmp_path.iterdir()}
+    code, _, err = gen("--lang", "ts", "--url", "http://127.0.0.1:9", "-o", str(target), env={"BAAS_TOKEN": ""})
+    assert code == 2
+    assert "error: --url needs a superuser token: pass --token or set BAAS_TOKEN" in err
+    _nothing_written(tmp_path, target, before)
+
+
+def test_check_needs_o_and_schema_or_url_not_both(tmp_path: Path) -> None:
+    code, _, err = gen("--lang", "ts", "--check")
+    assert code == 2 and "--check compares with the -o file" in err
+    code, _, err = gen("--lang", "ts", "--schema", "a.yaml", "--url", "http://x")
+    assert code == 2 and "not both" in err
+    code, _, err = gen("--lang", "ts", "-o", str(tmp_path / "no" / "dir" / "t.ts"))
+    assert code == 2 and "no directory" in err
+
+
+# --- --url: a running baas, a running PocketBase -----------------------------------------------
+
+
+def _superuser_token(url: str, email: str, password: str) -> str:
+    r = httpx.post(
+        f"{url}/api/collections/_superusers/auth-with-password", json={"identity": email, "password": password}
+    )
+    r.raise_for_status()
+    return str(r.json()["token"])
+
+
+def _body(text: str) -> str:
+    """The generated text below its two header lines (which name the command)."""
+    return text.split("\n", 2)[2]
+
+
+async def test_url_reads_a_running_server_like_the_schema_file(tmp_path: Path) -> None:
+    """``--url`` on a server started with the sample schema gives what ``--schema`` gives; a
+    refused token is bad input (exit 2), and the token never shows in the output."""
+    async with running_server(tmp_path, "--schema", str(SCHEMA), superuser=("root@example.com", "password-123")) as srv:
+        token = _superuser_token(srv.url, "root@example.com", "password-123")
+        for lang in ("python", "ts"):
+            code, out, err = gen("--lang", lang, "--url", srv.url, env={"BAAS_TOKEN": token})
+            assert code == 0, err
+            assert out.startswith(f"{'#' if lang == 'python' else '//'} Generated by `baas gen types --lang {lang}")
+            assert token not in out
+            assert _body(out) == _body(GOLDEN[lang].read_text())
+
+        out_file = tmp_path / "t.ts"
+        code, _, err = gen("--lang", "ts", "--url", srv.url, "--token", "not-a-token", "-o", str(out_file))
+        assert code == 2
+        assert f"error: {srv.url} refused the token (401" in err
+        assert not out_file.exists()
+
+
+async def test_url_reads_pocketbase_with_a_geo_point(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PocketBase's geoPoint type (baas has none yet) maps to ``GeoPoint`` ({lon, lat}); every
+    page of the collection list is read (two collections a page here)."""
+    monkeypatch.setattr(sources, "PER_PAGE", 2)
+    async with running_pocketbase(tmp_path) as pb:
+        token = _superuser_token(pb.url, pb.email, pb.password)
+        fields = [{"name": "label", "type": "text", "required": True}, {"name": "where", "type": "geoPoint"}]
+        r = httpx.post(
+            f"{pb.url}/api/collections", json={"name": "places", "fields": fields}, headers={"Authorization": token}
+        )
+        r.raise_for_status()
+        code, py, err = gen("--lang", "python", "--url", pb.url, "--token", token)
+        assert code == 0, err
+        assert "class GeoPoint(TypedDict):" in py and "    lon: float\n    lat: float\n" in py
+        assert "    where: GeoPoint\n" in py and "    where: NotRequired[GeoPoint]\n" in py
+        listed = httpx.get(f"{pb.url}/api/collections", params={"perPage": 500}, headers={"Authorization": token})
+        names = sorted(c["name"] for c in listed.json()["items"])
+        assert len(names) > 4 and "places" in names
+        client = py.split("class Client(")[1].split("class AsyncClient(")[0]
+        assert re.findall(r'name: Literal\["(\w+)"\]', client) == names
+        code, ts, err = gen("--lang", "ts", "--url", pb.url, "--token", token)
+        assert code == 0, err
+        assert "export interface GeoPoint {\n  lon: number;\n  lat: number;\n}" in ts
+        assert "  where: GeoPoint;\n" in ts
