@@ -14,7 +14,7 @@ from litestar.exceptions import HTTPException
 
 from baas.api import console
 from baas.api.deps import error_response, json_response
-from baas.api.fast import Gateway
+from baas.api.fast import LIFESPAN_ENGINE, Gateway
 from baas.api.plugin_routes import RequestHelpers
 from baas.api.ratelimit import RateLimitMiddleware
 from baas.api.routes import ROUTES
@@ -48,10 +48,46 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
     )
 
 
-class App(Litestar):
-    """Litestar with a plain ``baas_engine`` attribute (Litestar itself uses ``__slots__``)."""
+@asynccontextmanager
+async def _lifespan(_: Litestar) -> AsyncIterator[None]:
+    eng = LIFESPAN_ENGINE.get()  # the engine whose Gateway passed the lifespan on
+    await eng.start()
+    # What startup built (modules, the app, the schema) lives as long as the process: keep it
+    # out of every later full collection, which otherwise scans it all — measured ~100 ms
+    # pauses of a worker holding 1,000 realtime streams (bench realtime p99).
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        await eng.stop()
 
-    baas_engine: Engine
+
+# Litestar apps by route set and body limit. Building one costs ~0.1 s (Litestar parses every
+# handler's signature), and it holds no engine (each request's scope names one), so engines of one
+# process with the same routes share it: the CLI and tests build many engines, a server one.
+_APPS: dict[tuple[tuple[int, ...], int], tuple[list[Any], Litestar]] = {}
+_APPS_KEPT = 8
+
+
+def _litestar(route_handlers: list[Any], max_body_size: int) -> Litestar:
+    key = (tuple(id(h) for h in route_handlers), max_body_size)
+    hit = _APPS.get(key)  # the entry holds the handlers, so their ids stay theirs while cached
+    if hit is not None:
+        return hit[1]
+    app = Litestar(
+        route_handlers=route_handlers,
+        lifespan=[_lifespan],
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
+        cors_config=CORSConfig(allow_origins=["*"], allow_methods=["*"], allow_headers=["*"]),
+        request_max_body_size=max_body_size,
+        debug=False,
+        openapi_config=None,
+    )
+    if len(_APPS) >= _APPS_KEPT:
+        del _APPS[next(iter(_APPS))]  # the oldest
+    _APPS[key] = (route_handlers, app)
+    return app
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> RateLimitMiddleware:
@@ -62,29 +98,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> RateLimitMid
     eng.webhooks.attach()  # webhooks are dispatched and sent while the server runs (baas/webhooks)
     plugins = eng.load_plugins()  # they bind their hooks on the engine and bring routes (baas/plugins.py)
     plugins.serve(RequestHelpers())  # their routes' request helpers (app.request_info …) use this layer
-
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        app.state.engine = eng
-        await eng.start()
-        # What startup built (modules, the app, the schema) lives as long as the process: keep it
-        # out of every later full collection, which otherwise scans it all — measured ~100 ms
-        # pauses of a worker holding 1,000 realtime streams (bench realtime p99).
-        gc.collect()
-        gc.freeze()
-        try:
-            yield
-        finally:
-            await eng.stop()
-
-    app = App(
-        route_handlers=[*ROUTES, *console.ROUTES, *plugins.routes],  # /_/: static files, not API
-        lifespan=[lifespan],
-        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
-        cors_config=CORSConfig(allow_origins=["*"], allow_methods=["*"], allow_headers=["*"]),
-        request_max_body_size=settings.max_body_size,
-        debug=False,
-        openapi_config=None,
-    )
-    app.baas_engine = eng
-    return RateLimitMiddleware(Gateway(app), eng)  # outermost: limits the fast path too
+    routes = [*ROUTES, *console.ROUTES, *plugins.routes]  # /_/: static files, not API
+    app = _litestar(routes, settings.max_body_size)
+    return RateLimitMiddleware(Gateway(app, eng), eng)  # outermost: limits the fast path too

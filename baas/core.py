@@ -74,6 +74,9 @@ class Engine:
         self.secret = ""
         self._watch: asyncio.Task[None] | None = None
         self._schema_lock = asyncio.Lock()
+        # One reload at a time, and the mark moves only once the registry is loaded: a request that
+        # asks for a refresh while the watcher is mid-reload waits for it instead of seeing old names.
+        self._reload_lock = asyncio.Lock()
         self._schema_mark: int | None = None  # the newest _schema_history id this process has loaded
         self.schema_plan: Plan | None = None  # what start() applied from settings.schema_file
 
@@ -195,8 +198,10 @@ class Engine:
             target = wanted() if callable(wanted) else wanted
             plan = await self.plan(target, prune=prune)
             await apply_plan(self.db, plan, accept_data_loss=accept_data_loss, source=source)
-            await self.registry.load(self.db)
-            self._schema_mark = await self._mark()
+            async with self._reload_lock:
+                mark = await self._mark()
+                await self.registry.load(self.db)
+                self._schema_mark = mark
         return plan
 
     async def refresh_schema(self) -> None:
@@ -204,8 +209,9 @@ class Engine:
         await self._refresh_schema()
 
     async def _refresh_schema(self) -> None:
-        mark = await self._mark()
-        if mark != self._schema_mark:
-            self._schema_mark = mark
-            await self.db.schema_changed()
-            await self.registry.load(self.db)
+        async with self._reload_lock:
+            mark = await self._mark()
+            if mark != self._schema_mark:
+                await self.db.schema_changed()
+                await self.registry.load(self.db)
+                self._schema_mark = mark

@@ -84,7 +84,23 @@ def _disabled() -> tuple[bool, set[str]]:
 
 
 def _entry_points() -> list[importlib.metadata.EntryPoint]:
-    return sorted(importlib.metadata.entry_points(group=GROUP), key=lambda ep: ep.name)
+    return list(_entry_points_on(tuple((p, _mtime(p)) for p in sys.path)))
+
+
+def _mtime(path: str) -> int:
+    try:
+        return os.stat(path or ".").st_mtime_ns
+    except OSError:
+        return 0
+
+
+@functools.lru_cache(maxsize=4)
+def _entry_points_on(path: tuple[tuple[str, int], ...]) -> tuple[importlib.metadata.EntryPoint, ...]:
+    """The plugin entry points of the distributions on ``path`` (``sys.path`` with each folder's
+    mtime, which changes when a distribution is installed there). Reading every distribution's
+    metadata costs ~25 ms, and a process looks once per engine (the CLI and tests make many)."""
+    del path  # the cache key: importlib reads sys.path itself
+    return tuple(sorted(importlib.metadata.entry_points(group=GROUP), key=lambda ep: ep.name))
 
 
 def discover(project_file: str = "") -> list[Spec]:

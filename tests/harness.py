@@ -197,7 +197,6 @@ async def in_process(
         app = create_app(settings, eng)
         # Start the engine by hand: ASGITransport sends no lifespan events, and anyio's lifespan task
         # group cannot span a fixture's setup and teardown.
-        app.state.engine = eng
         await eng.start()
         try:
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:

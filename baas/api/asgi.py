@@ -20,12 +20,14 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
-from litestar import Litestar
 
 from baas.errors import ApiError, TooLarge
 
 # ASGI as servers speak it: plain dicts (Litestar's TypedDicts describe the same objects).
 Scope = MutableMapping[str, Any]
+# Where a request's scope carries the engine serving it (set by `baas.api.fast.Gateway`): the
+# Litestar app is shared by every engine of a process (`baas.app`), so it cannot hold one.
+ENGINE_KEY = "baas.engine"
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
@@ -76,14 +78,14 @@ class Disconnected(Exception):
 
 class Call:
     """One request on the fast path, shaped like the part of ``litestar.Request`` that
-    ``baas.api.deps`` and the record handlers read (``app``, ``method``, ``headers``,
+    ``baas.api.deps`` and the record handlers read (``scope``, ``method``, ``headers``,
     ``query_params``, ``body()``; see `baas.api.deps.ApiRequest`). Its body is read within
     ``limit`` bytes (413 past it)."""
 
-    __slots__ = ("app", "method", "headers", "query_params", "_receive", "_body", "_limit")
+    __slots__ = ("scope", "method", "headers", "query_params", "_receive", "_body", "_limit")
 
-    def __init__(self, app: Litestar, scope: Scope, receive: Receive, limit: int) -> None:
-        self.app = app
+    def __init__(self, scope: Scope, receive: Receive, limit: int) -> None:
+        self.scope = scope
         self.method: str = scope["method"]
         # ASGI header names are lower-case bytes; latin-1 round-trips any byte.
         self.headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}

@@ -12,12 +12,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import cast
 
 from litestar import Litestar
 
 from baas.api import realtime, records
-from baas.api.asgi import INTERNAL_ERROR, ASGIApp, Call, Disconnected, Receive, Scope, Send, send_error, send_response
+from baas.api.asgi import (
+    ENGINE_KEY,
+    INTERNAL_ERROR,
+    ASGIApp,
+    Call,
+    Disconnected,
+    Receive,
+    Scope,
+    Send,
+    send_error,
+    send_response,
+)
 from baas.api.deps import ApiRequest
 from baas.api.paths import parse_collection_path
 from baas.core import Engine
@@ -46,25 +58,40 @@ def _json_body(scope: Scope) -> bool:
     return True
 
 
-class Gateway:
-    """ASGI app: record routes and realtime here, everything else to the wrapped Litestar app."""
+# The engine whose ASGI lifespan is running: the lifespan handler of the (shared) Litestar app starts
+# and stops this one (`baas.app`). Set only around a lifespan call, in that call's own context.
+LIFESPAN_ENGINE: ContextVar[Engine] = ContextVar("baas_lifespan_engine")
 
-    def __init__(self, app: Litestar) -> None:
+
+class Gateway:
+    """ASGI app for one engine: record routes and realtime here, everything else to the Litestar
+    app, which may serve other engines of the process too (each request's scope names its own)."""
+
+    def __init__(self, app: Litestar, engine: Engine) -> None:
         self.app = app
-        self.engine: Engine = app.baas_engine  # type: ignore[attr-defined]  # set by create_app; Litestar does not declare it
+        self.engine = engine
         # Litestar types ASGI scopes and messages as TypedDicts; servers pass plain dicts, the same objects.
         self._litestar = cast(ASGIApp, app)
 
-    def __getattr__(self, name: str) -> object:  # ``gateway.state``, ``gateway.baas_engine`` … reach the app
+    def __getattr__(self, name: str) -> object:  # ``gateway.state`` … reach the app
         return getattr(self.app, name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                token = LIFESPAN_ENGINE.set(self.engine)
+                try:
+                    await self._litestar(scope, receive, send)
+                finally:
+                    LIFESPAN_ENGINE.reset(token)
+                return
+            scope[ENGINE_KEY] = self.engine
             await self._litestar(scope, receive, send)
             return
+        scope[ENGINE_KEY] = self.engine
         path: str = scope["path"]
         if path == realtime.PATH:  # SSE + subscriptions
-            await realtime.handle(self.app, self.engine, scope, receive, send)
+            await realtime.handle(self.engine, scope, receive, send)
             return
         target = parse_collection_path(path)
         if target is None:
@@ -85,7 +112,7 @@ class Gateway:
         ):
             await self._litestar(scope, receive, send)
             return
-        call = Call(self.app, scope, receive, eng.settings.max_body_size)
+        call = Call(scope, receive, eng.settings.max_body_size)
         try:
             if rid is None:
                 body: bytes | None = await _ON_RECORDS[method](call, target.collection)

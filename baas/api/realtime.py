@@ -24,8 +24,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from litestar import Litestar
-
 from baas.api.asgi import CORS, Call, Disconnected, Header, Receive, Scope, Send, has_origin, send_error, send_response
 from baas.api.deps import auth_record, bearer_token, read_body
 from baas.auth import apikeys, tokens
@@ -50,13 +48,13 @@ class _MethodNotAllowed(ApiError):
     default_message = "Method not allowed."
 
 
-async def handle(app: Litestar, eng: Engine, scope: Scope, receive: Receive, send: Send) -> None:
-    """Serve one request to ``/api/realtime`` (``app``: the Litestar app the request objects carry)."""
+async def handle(eng: Engine, scope: Scope, receive: Receive, send: Send) -> None:
+    """Serve one request to ``/api/realtime``."""
     method = scope["method"]
     if method == "GET":
         await _stream(eng, scope, receive, send)
     elif method == "POST":
-        await _subscribe(app, eng, scope, receive, send)
+        await _subscribe(eng, scope, receive, send)
     elif method == "OPTIONS":
         await _preflight(scope, send)
     else:
@@ -132,9 +130,9 @@ async def _watch(receive: Receive, client: Client) -> None:
 
 
 # -- subscriptions ----------------------------------------------------------------------------------
-async def _subscribe(app: Litestar, eng: Engine, scope: Scope, receive: Receive, send: Send) -> None:
+async def _subscribe(eng: Engine, scope: Scope, receive: Receive, send: Send) -> None:
     broker = eng.realtime
-    call = Call(app, scope, receive, eng.settings.max_body_size)
+    call = Call(scope, receive, eng.settings.max_body_size)
     try:
         body = await read_body(call)
         client_id, topics = parse_form(body)

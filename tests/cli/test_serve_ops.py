@@ -10,13 +10,15 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.harness import PG_URL
+from tests.harness import PG_URL, fresh_db_url
 from tests.servers import baas_cmd, free_port
 
 SCHEMA = """collections:
@@ -34,6 +36,16 @@ EXIT_BOUND = 30  # seconds; the server's own bound is 5 s of grace — this only
 @pytest.fixture
 def pg_or_sqlite(db_url: str) -> str:
     return db_url if PG_URL else ""
+
+
+@pytest.fixture
+async def pg_or_sqlite_each(tmp_path: Path) -> AsyncIterator[list[str]]:
+    """One database per SIGTERM moment (PostgreSQL), or none (each server's own SQLite file)."""
+    if not PG_URL:
+        yield [""] * len(SIGTERM_MOMENTS)
+        return
+    async with AsyncExitStack() as stack:
+        yield [await stack.enter_async_context(fresh_db_url(tmp_path / m[0])) for m in SIGTERM_MOMENTS]
 
 
 class Serve:
@@ -127,14 +139,17 @@ SIGTERM_MOMENTS = [
 
 
 def test_sigterm_ends_the_server_in_every_start_up_state(
-    tmp_path: Path, pg_or_sqlite: str, serving: list[Serve]
+    tmp_path: Path, pg_or_sqlite_each: list[str], serving: list[Serve]
 ) -> None:
     """Two workers, SIGTERM at each moment. Measured before the fix (granian without a kill
-    timeout): the master waited for ever at 50 ms and 200 ms after the banner, in most runs."""
-    for name, line, delay in SIGTERM_MOMENTS:
+    timeout): the master waited for ever at 50 ms and 200 ms after the banner, in most runs.
+    The moments run side by side, each on its own folder, port and database: most of each one's
+    time is waiting for its start or its exit."""
+
+    def one(name: str, line: str | None, delay: float, db: str) -> None:
         cwd = tmp_path / name
         cwd.mkdir()
-        srv = Serve(cwd, "--workers", "2", db=pg_or_sqlite)
+        srv = Serve(cwd, "--workers", "2", db=db)
         serving.append(srv)
         if line == "ready":
             srv.wait_healthy()
@@ -144,6 +159,10 @@ def test_sigterm_ends_the_server_in_every_start_up_state(
             time.sleep(delay)  # a point in start-up to hit, not something waited for
         srv.terminate()
         assert not any("Traceback" in ln for ln in srv.lines), f"{name}:\n{srv.output()}"
+
+    with ThreadPoolExecutor(len(SIGTERM_MOMENTS)) as pool:
+        for done in [pool.submit(one, *m, db) for m, db in zip(SIGTERM_MOMENTS, pg_or_sqlite_each, strict=True)]:
+            done.result()  # a failed moment fails the test with its own message
 
 
 def test_a_taken_port_is_a_start_up_error(tmp_path: Path, pg_or_sqlite: str, serving: list[Serve]) -> None:

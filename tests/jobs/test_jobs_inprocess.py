@@ -169,6 +169,7 @@ async def test_a_run_without_heartbeat_is_reaped_as_abandoned(tmp_path):
 async def test_retention_deletes_old_finished_runs_only(tmp_path):
     async with app_for(tmp_path, project(tmp_path)) as run:
         db = run.engine.db
+        await run.engine.jobs.stop()  # its own prune (first round, then hourly) would race this one
         old = await store.claim(db, "flaky", "2001-01-01 00:00:00.000Z", "x", overlap="queue", lease=30)
         await store.finish(db, old["id"], "success", "", "")
         stuck = await store.claim(

@@ -122,8 +122,7 @@ async def build(
     await setup.stop()
     eng = Engine(settings)
     app = create_app(settings, eng)
-    app.state.engine = eng  # ASGITransport sends no lifespan events: start the engine by hand
-    await eng.start()
+    await eng.start()  # ASGITransport sends no lifespan events: start the engine by hand
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
             w = World(c, eng)
