@@ -15,8 +15,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -271,3 +271,40 @@ async def running_pocketbase(
         yield pb
     finally:
         stop_server(pb.proc)
+
+
+@contextmanager
+def running_moto(**env: str) -> Iterator[str]:
+    """``http://127.0.0.1:PORT`` of a moto S3 server (``moto_server``, PyPI ``moto[server]``) started
+    with ``env`` added to its environment, stopped at the end. Ready once its port accepts a
+    connection: no HTTP request is spent (with ``INITIAL_NO_AUTH_ACTION_COUNT`` each one counts)."""
+    exe = shutil.which("moto_server")
+    cmd = [exe] if exe else [sys.executable, "-m", "moto.server"]
+    port = free_port()
+    env = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", **env}
+    proc = subprocess.Popen(
+        [*cmd, "-H", "127.0.0.1", "-p", str(port)],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60  # a bound against a hang, not a timing assertion
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"moto_server exited with {proc.returncode}")
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("moto_server did not start within 60 s")
+                time.sleep(0.1)  # polling a starting process
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

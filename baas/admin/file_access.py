@@ -11,22 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from baas.auth import tokens
-from baas.errors import ApiError, NotFound, Unauthorized
+from baas.auth.file_tokens import file_token_record
+from baas.errors import ApiError, NotFound
 from baas.files import Storage, thumbs
 from baas.files.names import is_stored_name
 from baas.files.storage import BlobInfo, BlobNotFound, InvalidKey, file_key, thumb_key
 from baas.records.query import Reader, fetch_one, load_row
-from baas.records.serialize import raw_record, row_to_record, select_list
+from baas.records.serialize import select_list
 from baas.rules.context import RequestInfo
 from baas.schema.fields.file import FileField
 from baas.schema.model import Collection
 
 if TYPE_CHECKING:
     from baas.core import Engine
-
-DEFAULT_FILE_TOKEN_DURATION = 180  # PocketBase's default ``fileToken.duration`` (seconds)
-_NO_AUTH = "The request requires valid record authorization token."
 
 
 @dataclass(frozen=True)
@@ -38,38 +35,6 @@ class StoredFile:
     key: str
     info: BlobInfo
     name: str
-
-
-async def issue_file_token(eng: Engine, auth: dict[str, Any] | None) -> str:
-    """A short-lived token for protected files, for the auth record ``auth`` (or a superuser)."""
-    if not auth:
-        raise Unauthorized(_NO_AUTH)
-    coll = eng.registry.get(auth.get("collectionId", ""))
-    row = await load_row(eng.db, coll, auth["id"]) if coll is not None else None
-    if coll is None or row is None:
-        raise Unauthorized(_NO_AUTH)
-    raw = raw_record(coll, select_list(coll)[1], row)
-    duration = int(coll.fileToken.get("duration") or DEFAULT_FILE_TOKEN_DURATION)
-    return tokens.issue(
-        eng.secret, {"id": auth["id"]}, coll.id, raw.get("tokenKey", ""), duration, kind="file", refreshable=False
-    )
-
-
-async def file_token_record(eng: Engine, token: str) -> dict[str, Any] | None:
-    """The auth record (as the API shows it) of a valid, unexpired file token; else None."""
-    claims = tokens.peek(token.strip()) if token else None
-    if claims is None or claims.get("type") != "file":
-        return None
-    coll = eng.registry.get(claims["collectionId"])
-    if coll is None or coll.type != "auth" or coll.id != claims["collectionId"]:
-        return None
-    row = await load_row(eng.db, coll, claims["id"])
-    if row is None:
-        return None
-    fields = select_list(coll)[1]
-    if tokens.verify(token.strip(), eng.secret, raw_record(coll, fields, row).get("tokenKey", ""), kind="file") is None:
-        return None
-    return row_to_record(coll, fields, row, None)
 
 
 async def find_file(

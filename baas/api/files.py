@@ -23,8 +23,9 @@ from litestar import Response, post, route
 from litestar.enums import HttpMethod
 from litestar.response import Stream
 
-from baas.admin.file_access import StoredFile, find_file, issue_file_token
+from baas.admin.file_access import StoredFile, find_file
 from baas.api.deps import ApiRequest, HeaderView, engine, json_response, query_dict, request_info
+from baas.auth.file_tokens import issue_file_token
 from baas.errors import NotFound
 from baas.files.sniff import base_type
 from baas.files.storage import Blob, BlobNotFound

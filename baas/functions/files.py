@@ -18,15 +18,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from baas.auth import tokens
-from baas.errors import ApiError, BadRequest, NotFound, Unauthorized
+from baas.auth.file_tokens import issue_file_token
+from baas.errors import ApiError, BadRequest, NotFound
 from baas.files.names import is_stored_name
 from baas.files.storage import BlobNotFound, InvalidKey, file_key, iter_bytes
 from baas.files.uploads import check_part
 from baas.records.draft import split_key
 from baas.records.files import RecordFiles
 from baas.records.query import Reader, fetch_one, load_row
-from baas.records.serialize import raw_record, select_list
+from baas.records.serialize import select_list
 from baas.rules.context import RequestInfo
 from baas.rules.scopes import APIKEYS
 from baas.schema.fields.file import FileField
@@ -36,8 +36,6 @@ if TYPE_CHECKING:
     from baas.core import Engine
     from baas.functions.context import RecordsService
 
-DEFAULT_FILE_TOKEN_DURATION = 180  # PocketBase's default ``fileToken.duration`` (seconds)
-_NO_AUTH = "The request requires valid record authorization token."
 Upload = tuple[str, bytes | bytearray | memoryview]  # (file name, content)
 Uploads = Mapping[str, Upload | list[Upload]]  # body key (``field``, ``field+``, ``+field``) -> file(s)
 
@@ -192,21 +190,6 @@ class FilesService:
             if seen is None:
                 raise NotFound()
         return coll, field
-
-
-async def issue_file_token(eng: Engine, auth: dict[str, Any] | None) -> str:
-    """A file token for the auth record ``auth`` (as ``POST /api/files/token`` issues it; 401
-    without a stored auth record). Kept here, not imported from `baas.admin.file_access`, because
-    ``baas.admin`` imports the job store, which imports this package: a cycle."""
-    coll = eng.registry.get(str((auth or {}).get("collectionId") or ""))
-    row = await load_row(eng.db, coll, str(auth["id"])) if auth and coll is not None and coll.type == "auth" else None
-    if auth is None or coll is None or row is None:
-        raise Unauthorized(_NO_AUTH)
-    raw = raw_record(coll, select_list(coll)[1], row)
-    duration = int(coll.fileToken.get("duration") or DEFAULT_FILE_TOKEN_DURATION)
-    return tokens.issue(
-        eng.secret, {"id": auth["id"]}, coll.id, raw.get("tokenKey", ""), duration, kind="file", refreshable=False
-    )
 
 
 def _holding(coll: Collection, row: tuple[Any, ...], filename: str) -> FileField | None:

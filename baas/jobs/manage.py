@@ -16,11 +16,11 @@ from baas.errors import BadRequest, FieldError, NotFound
 from baas.ids import format_dt
 from baas.jobs import defs, store, validate
 from baas.schema.jobs import Job
+from baas.webhooks.http import HEADER_MASK, MaskWithoutValue, unmask_headers
 
 if TYPE_CHECKING:
     from baas.core import Engine
 
-HEADER_MASK = "******"
 _encode = msgspec.json.Encoder().encode
 
 
@@ -149,15 +149,9 @@ def _keep_headers(name: str, http: dict[str, Any], stored: dict[str, str]) -> No
     sent = http.get("headers")
     if not isinstance(sent, dict):
         return  # a wrong type is reported by the validation
-    by_lower = {k.lower(): v for k, v in stored.items()}
-    out: dict[Any, Any] = {}
-    for k, v in sent.items():
-        if v == HEADER_MASK:
-            if not isinstance(k, str) or k.lower() not in by_lower:
-                raise BadRequest(
-                    f"job {name!r}: http header {k!r}: {HEADER_MASK!r} keeps a stored value, and this header has none",
-                    {"http": FieldError("validation_invalid_http", "Type the header's value.")},
-                )
-            v = by_lower[k.lower()]
-        out[k] = v
-    http["headers"] = out
+    try:
+        http["headers"] = unmask_headers(sent, stored)
+    except MaskWithoutValue as exc:
+        raise BadRequest(
+            f"job {name!r}: http {exc}", {"http": FieldError("validation_invalid_http", "Type the header's value.")}
+        ) from None

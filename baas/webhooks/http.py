@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -19,8 +20,32 @@ import httpx
 from baas.webhooks.targets import Target, TargetRefused, resolve
 
 EXCERPT = 1024  # bytes of the answer kept (delivery log, job output)
+HEADER_MASK = "******"  # what the API answers for a declared header's value (values are write-only)
 MAX_REDIRECTS = 5
 REDIRECTS = (301, 302, 303, 307, 308)
+
+
+class MaskWithoutValue(ValueError):
+    """A header sent as `HEADER_MASK` ("keep the stored value") that has no stored value."""
+
+    def __init__(self, name: object) -> None:
+        super().__init__(f"header {name!r}: {HEADER_MASK!r} keeps a stored value, and this header has none")
+        self.name = name
+
+
+def unmask_headers(sent: dict[Any, Any], stored: dict[str, str]) -> dict[Any, Any]:
+    """``sent`` with each value equal to `HEADER_MASK` replaced by the stored value of that header
+    (names compared case-insensitively). The API answers masks, so a client that sends a webhook's
+    or an HTTP job's view back keeps the values; `MaskWithoutValue` for a mask with nothing behind it."""
+    by_lower = {k.lower(): v for k, v in stored.items()}
+    out: dict[Any, Any] = {}
+    for k, v in sent.items():
+        if v == HEADER_MASK:
+            if not isinstance(k, str) or k.lower() not in by_lower:
+                raise MaskWithoutValue(k)
+            v = by_lower[k.lower()]
+        out[k] = v
+    return out
 
 
 class RedirectRefused(Exception):

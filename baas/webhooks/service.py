@@ -23,6 +23,7 @@ from baas.schema.webhooks import Webhook, to_config, webhook_problem
 from baas.webhooks import store
 from baas.webhooks.catalog import Catalog, Entry, check_against_schema, compile_for, special_problem
 from baas.webhooks.dispatch import CONSUMER, Dispatcher
+from baas.webhooks.http import HEADER_MASK, MaskWithoutValue, unmask_headers
 from baas.webhooks.payload import test_body
 from baas.webhooks.worker import Worker, env_float
 
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from baas.core import Engine
 
 log = logging.getLogger("baas.webhooks")
-HEADER_MASK = "******"  # what the API answers for a header value (values are write-only)
 _encode = msgspec.json.Encoder().encode
 REPLAY_LIMIT = 10_000  # deliveries one range replay may create
 
@@ -292,18 +292,10 @@ def _keep_headers(sent: object, stored: dict[str, str]) -> object:
     header (the API answers masks, so a client that sends the view back keeps the values)."""
     if not isinstance(sent, dict):
         return {} if sent is None else sent  # a wrong type is reported by the validation
-    by_lower = {k.lower(): v for k, v in stored.items()}
-    out: dict[object, object] = {}
-    for k, v in sent.items():
-        if v == HEADER_MASK:
-            if not isinstance(k, str) or k.lower() not in by_lower:
-                raise BadRequest(
-                    f"header {k!r}: {HEADER_MASK!r} keeps a stored value, and this header has none",
-                    {"headers": _field("invalid_value", "Type the header's value.")},
-                )
-            v = by_lower[k.lower()]
-        out[k] = v
-    return out
+    try:
+        return unmask_headers(sent, stored)
+    except MaskWithoutValue as exc:
+        raise BadRequest(str(exc), {"headers": _field("invalid_value", "Type the header's value.")}) from None
 
 
 def _view(name: str, e: Entry) -> dict[str, Any]:

@@ -5,12 +5,6 @@ checks credentials, for the settings page's "Test connection" (tests/console/s3k
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -19,7 +13,7 @@ import pytest
 from baas.auth.superusers import upsert_superuser
 from tests.console.s3kit import S3
 from tests.harness import SU, Console, in_process
-from tests.servers import free_port
+from tests.servers import running_moto
 
 
 async def _console(tmp_path: Path, superuser: bool) -> AsyncIterator[Console]:
@@ -50,27 +44,7 @@ def s3() -> Iterator[S3]:
     # import here: boto3 comes with moto[server] (test extra) and only this fixture needs it
     import boto3
 
-    exe = shutil.which("moto_server")
-    port = free_port()
-    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
-    cmd = [exe] if exe else [sys.executable, "-m", "moto.server"]
-    proc = subprocess.Popen(
-        [*cmd, "-H", "127.0.0.1", "-p", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        # Wait for the port, not an HTTP answer: an HTTP request would spend one of the three actions.
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"moto_server exited with {proc.returncode}")
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("moto_server did not start within 60 s")
-                time.sleep(0.1)
-        url = f"http://127.0.0.1:{port}"
+    with running_moto(INITIAL_NO_AUTH_ACTION_COUNT="3", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x") as url:
         iam = boto3.client(
             "iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
         )
@@ -81,9 +55,3 @@ def s3() -> Iterator[S3]:
         server = S3(url, key["AccessKeyId"], key["SecretAccessKey"])
         server.client().make_bucket("probe-bucket")
         yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()

@@ -8,15 +8,9 @@ superuser and two users (on PostgreSQL when ``BAAS_TEST_POSTGRES_URL`` is set). 
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from baas.auth.superusers import upsert_superuser
@@ -25,39 +19,14 @@ from baas.files.s3 import S3Storage
 from baas.files.storage import Storage
 from baas.schema.loader import load_schema_text
 from tests.harness import SU, Api, Ctx, add_users, in_process, make_bucket, s3_settings, sign_in
-from tests.servers import free_port
+from tests.servers import running_moto
 
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """``http://127.0.0.1:PORT`` of a moto S3 server for this session."""
-    exe = shutil.which("moto_server")
-    cmd = [exe] if exe else [sys.executable, "-m", "moto.server"]
-    port = free_port()  # tests/servers.py: ports that parallel workers cannot collide on
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
-    proc = subprocess.Popen(
-        [*cmd, "-H", "127.0.0.1", "-p", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"moto_server exited with {proc.returncode}")
-            try:
-                httpx.get(url, timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    pytest.fail("moto_server did not start within 30 s")
-                time.sleep(0.2)
+    with running_moto() as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(params=["local", "s3"])
