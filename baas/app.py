@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import gc
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Request, Response
@@ -14,7 +11,7 @@ from litestar.exceptions import HTTPException
 
 from baas.api import console
 from baas.api.deps import error_response, json_response
-from baas.api.fast import LIFESPAN_ENGINE, Gateway
+from baas.api.fast import Gateway
 from baas.api.plugin_routes import RequestHelpers
 from baas.api.ratelimit import RateLimitMiddleware
 from baas.api.routes import ROUTES
@@ -48,24 +45,10 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
     )
 
 
-@asynccontextmanager
-async def _lifespan(_: Litestar) -> AsyncIterator[None]:
-    eng = LIFESPAN_ENGINE.get()  # the engine whose Gateway passed the lifespan on
-    await eng.start()
-    # What startup built (modules, the app, the schema) lives as long as the process: keep it
-    # out of every later full collection, which otherwise scans it all — measured ~100 ms
-    # pauses of a worker holding 1,000 realtime streams (bench realtime p99).
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        await eng.stop()
-
-
 # Litestar apps by route set and body limit. Building one costs ~0.1 s (Litestar parses every
-# handler's signature), and it holds no engine (each request's scope names one), so engines of one
-# process with the same routes share it: the CLI and tests build many engines, a server one.
+# handler's signature), and it holds no engine (each request's scope names one; the Gateway runs
+# the engine's ASGI lifespan), so engines of one process with the same routes share it: the CLI
+# and tests build many engines, a server one.
 _APPS: dict[tuple[tuple[int, ...], int], tuple[list[Any], Litestar]] = {}
 _APPS_KEPT = 8
 
@@ -77,7 +60,6 @@ def _litestar(route_handlers: list[Any], max_body_size: int) -> Litestar:
         return hit[1]
     app = Litestar(
         route_handlers=route_handlers,
-        lifespan=[_lifespan],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
         cors_config=CORSConfig(allow_origins=["*"], allow_methods=["*"], allow_headers=["*"]),
         request_max_body_size=max_body_size,

@@ -107,7 +107,9 @@ class Engine:
         else:
             self.webhooks.check()
         await self.webhooks.sync()  # shared by every process: the catalog the dispatcher reads
-        self._schema_mark = await self._mark()
+        mark = await self._mark()  # read before the load: a change landing between them is loaded again later
+        await self.registry.load(self.db)
+        self._schema_mark = mark
         self._watch = asyncio.create_task(self._watch_schema(), name="schema-watch")
         await self.events.start()
         await self.realtime.start()  # before the plugins' on_start: their work may publish events
@@ -209,6 +211,8 @@ class Engine:
         await self._refresh_schema()
 
     async def _refresh_schema(self) -> None:
+        if await self._mark() == self._schema_mark:
+            return  # the common case, without queueing behind a reload (the mark moves only after one)
         async with self._reload_lock:
             mark = await self._mark()
             if mark != self._schema_mark:

@@ -10,9 +10,10 @@ record writes — goes on to Litestar unchanged.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
+from traceback import format_exc
 from typing import cast
 
 from litestar import Litestar
@@ -58,11 +59,6 @@ def _json_body(scope: Scope) -> bool:
     return True
 
 
-# The engine whose ASGI lifespan is running: the lifespan handler of the (shared) Litestar app starts
-# and stops this one (`baas.app`). Set only around a lifespan call, in that call's own context.
-LIFESPAN_ENGINE: ContextVar[Engine] = ContextVar("baas_lifespan_engine")
-
-
 class Gateway:
     """ASGI app for one engine: record routes and realtime here, everything else to the Litestar
     app, which may serve other engines of the process too (each request's scope names its own)."""
@@ -76,14 +72,34 @@ class Gateway:
     def __getattr__(self, name: str) -> object:  # ``gateway.state`` … reach the app
         return getattr(self.app, name)
 
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        """ASGI lifespan: start the engine, then stop it. Here, not in the Litestar app, which may
+        serve other engines of the process and runs one lifespan at a time; it needs none itself
+        (no listeners, stores or startup hooks)."""
+        await receive()  # lifespan.startup
+        try:
+            await self.engine.start()
+        except BaseException:
+            await send({"type": "lifespan.startup.failed", "message": format_exc()})
+            raise
+        # What startup built (modules, the app, the schema) lives as long as the process: keep it
+        # out of every later full collection, which otherwise scans it all — measured ~100 ms
+        # pauses of a worker holding 1,000 realtime streams (bench realtime p99).
+        gc.collect()
+        gc.freeze()
+        await send({"type": "lifespan.startup.complete"})
+        await receive()  # lifespan.shutdown
+        try:
+            await self.engine.stop()
+        except BaseException:
+            await send({"type": "lifespan.shutdown.failed", "message": format_exc()})
+            raise
+        await send({"type": "lifespan.shutdown.complete"})
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             if scope["type"] == "lifespan":
-                token = LIFESPAN_ENGINE.set(self.engine)
-                try:
-                    await self._litestar(scope, receive, send)
-                finally:
-                    LIFESPAN_ENGINE.reset(token)
+                await self._lifespan(receive, send)
                 return
             scope[ENGINE_KEY] = self.engine
             await self._litestar(scope, receive, send)

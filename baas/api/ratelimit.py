@@ -119,7 +119,7 @@ class RateLimitMiddleware:
         self.engine = engine
         self.limiter = engine.limiter
 
-    def __getattr__(self, name: str) -> object:  # ``app.state``, ``app.baas_engine`` … as before
+    def __getattr__(self, name: str) -> object:  # ``app.state`` … reach the wrapped app
         return getattr(self.app, name)
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
