@@ -59,6 +59,9 @@ class EventBus:
         self._pruner: asyncio.Task[None] | None = None
         self._signal: PgSignal | None = None  # PostgreSQL only
         self._synced: list[asyncio.Future[None]] = []  # sync() callers waiting for the next read
+        # sync() callers whose read is done, with the newest id it saw: released once no row up to
+        # that id is held back behind a gap (PostgreSQL), i.e. once all of them went out.
+        self._settling: list[tuple[asyncio.Future[None], int]] = []
 
     @property
     def last_id(self) -> int:
@@ -96,9 +99,10 @@ class EventBus:
                 except (asyncio.CancelledError, Exception):
                     pass
         self._task = self._pruner = None
-        for fut in self._synced:
+        for fut in [*self._synced, *(f for f, _ in self._settling)]:
             fut.cancel()
         self._synced = []
+        self._settling = []
         if self._signal is not None:
             await self._signal.close()
             self._signal = None
@@ -117,10 +121,12 @@ class EventBus:
         return unsubscribe
 
     async def sync(self) -> None:
-        """Wait until this process has read (and delivered) every event committed before the call.
+        """Wait until this process has read (and delivered) every event committed before the call,
+        those held back behind a gap included (PostgreSQL; for at most the cursor's ``max_hold``).
 
         A new listener may otherwise get a few events committed just before it subscribed (the
-        ones the bus had not read yet); ``await bus.sync()`` before ``listen`` rules that out."""
+        ones the bus had not read or had held back yet); ``await bus.sync()`` before ``listen``
+        rules that out."""
         if self._task is None:
             return
         fut = asyncio.get_running_loop().create_future()
@@ -175,8 +181,12 @@ class EventBus:
                 log.warning("events: reading the stream failed", exc_info=True)
                 await asyncio.sleep(min(1.0, self.interval * 10))
                 continue
-            for fut in waiting:
-                if not fut.done():
+            read = self._cursor.last  # every event committed before the waiting calls is <= this
+            settling, self._settling = [*self._settling, *((fut, read) for fut in waiting)], []
+            for fut, bound in settling:
+                if self._cursor.holds_up_to(bound):
+                    self._settling.append((fut, bound))  # held for at most the cursor's max_hold
+                elif not fut.done():
                     fut.set_result(None)
 
     async def _drain(self) -> None:

@@ -136,6 +136,10 @@ class Cursor:
     def drop_held(self) -> None:
         self._held.clear()
 
+    def holds_up_to(self, bound: int) -> bool:
+        """Whether a row with id <= ``bound`` is still held back (not handed out yet)."""
+        return bool(self._held) and self._held[0][0] <= bound
+
     def take(self, rows: list[Row], xmin: int, xmax: int) -> list[Row]:
         """The rows to deliver now, in id order."""
         fresh: list[Row] = []
