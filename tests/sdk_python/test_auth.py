@@ -49,6 +49,24 @@ def test_password_sign_in_and_automatic_refresh(srv: Backend) -> None:
     pb.close()
 
 
+def test_impersonate_gives_a_new_client_and_leaves_the_superusers_alone(srv: Backend) -> None:
+    email = f"imp-{srv.kind}@example.com"
+    with srv.user(email) as pb, srv.admin() as admin:
+        assert pb.auth_store.record is not None
+        user_id = str(pb.auth_store.record["id"])
+        with admin.collection("users").impersonate(user_id, 600) as other:
+            assert other.auth_store.record is not None and other.auth_store.record["id"] == user_id
+            assert not other.auth_store.is_superuser
+            assert other.collection("users").get_one(user_id)["email"] == email  # the users view rule: only self
+        assert admin.auth_store.is_superuser  # the superuser's own client is unchanged
+        with pytest.raises(ClientError) as err:  # only superusers may impersonate
+            pb.collection("users").impersonate(user_id)
+        assert err.value.status == 403
+        for bad in (-1, 1.5, True, "60"):  # refused before sending
+            with pytest.raises(ValueError, match="duration"):
+                admin.collection("users").impersonate(user_id, bad)  # type: ignore[arg-type]
+
+
 def test_file_auth_store_keeps_a_script_signed_in(srv: Backend, tmp_path: Path) -> None:
     path = tmp_path / "auth.json"
     email = f"file-{srv.kind}@example.com"

@@ -440,6 +440,26 @@ class AsyncRecordService(Generic[R, C, U]):
     async def confirm_email_change(self, token: str, password: str) -> None:
         await self._post(f"{self._base}/confirm-email-change", {"token": token, "password": password})
 
+    async def impersonate(
+        self, record_id: str, duration: int = 0, *, expand: str | None = None, fields: str | None = None
+    ) -> AsyncClient:
+        """Superusers: a new client signed in as record ``record_id``, with a token that cannot be
+        refreshed and lasts ``duration`` seconds (0: the collection's auth token duration). This
+        client's auth is unchanged; close the new one when done."""
+        if isinstance(duration, bool) or not isinstance(duration, int) or duration < 0:
+            raise ValueError(f"duration must be a whole number of seconds >= 0, not {duration!r}")
+        plan = Plan(
+            "POST",
+            f"{self._base}/impersonate/{seg(record_id)}",
+            list_query(expand=expand, fields=fields),
+            {"duration": duration} if duration else {},
+        )
+        result = auth_response(await self.client.execute(plan))
+        other = AsyncClient(self.client.base_url, timeout=self.client.timeout, lang=self.client.lang)
+        record: Any = result.record
+        other.auth_store.save(result.token, cast(Record, record) if isinstance(record, dict) else None)
+        return other
+
     async def _post(self, path: str, body: dict[str, Any]) -> None:
         await self.client.execute(Plan("POST", path, json=body, auth=False))
 
