@@ -178,11 +178,20 @@ def test_oauth2_code_exchange(srv: Backend) -> None:
 def test_api_key_as_credential(srv: Backend) -> None:
     only_baas(srv)
     with srv.admin() as admin:
-        key = admin.send(
-            "/api/apikeys",
-            method="POST",
-            body={"name": "importer", "scopes": [{"collection": "posts", "actions": ["list", "create"]}]},
-        )["key"]
+        made = admin.api_keys.create("importer", [{"collection": "posts", "actions": ["list", "create"]}])
+        key = made["key"]
+        assert key.startswith("baas_")
+        listed = admin.api_keys.get_list(per_page=500)
+        assert made["id"] in {k["id"] for k in listed.items}
+        assert all("key" not in k for k in listed.items)  # the secret is answered once, by create
+        assert admin.api_keys.get_one(made["id"])["name"] == "importer"
+        with pytest.raises(ClientError) as bad:  # the server's own checks come back as field errors
+            admin.api_keys.create("x", [{"collection": "nope", "actions": ["list"]}])
+        assert bad.value.status == 400
+        with pytest.raises(ValueError, match="name"):  # refused before sending
+            admin.api_keys.create(" ", [])
+        with pytest.raises(TypeError, match="scopes"):
+            admin.api_keys.create("x", "posts")  # type: ignore[arg-type]
     with Client(srv.url) as script:
         script.use_api_key(key)
         rec = script.collection("posts").create({"title": "imported"})
@@ -192,3 +201,8 @@ def test_api_key_as_credential(srv: Backend) -> None:
         assert err.value.status == 403
         script.collection("posts").get_list()  # an API key is never "refreshed"
         assert script.auth_store.token == key
+        with srv.admin() as admin:
+            admin.api_keys.delete(made["id"])
+        with pytest.raises(ClientError) as gone:  # revoked: refused from then on
+            script.collection("posts").get_list()
+        assert gone.value.status == 401

@@ -1,6 +1,6 @@
 import { AuthStore } from "./authstore.js";
 import { Batch } from "./batch.js";
-import { FileService, FunctionService } from "./files.js";
+import { ApiKeyService, FileService, FunctionService } from "./files.js";
 import { RealtimeService } from "./realtime.js";
 import { RecordService } from "./records.js";
 import type { AnySchema, FileMap, FilterParam, QueryValue, SchemaMap, SendOptions } from "./types.js";
@@ -49,6 +49,8 @@ export declare class Client<S extends SchemaMap = AnySchema> {
     readonly authStore: AuthStore;
     readonly files: FileService;
     readonly functions: FunctionService;
+    /** baas: API keys (superusers). */
+    readonly apiKeys: ApiKeyService;
     readonly realtime: RealtimeService;
     lang: string;
     timeout: number;
@@ -58,6 +60,8 @@ export declare class Client<S extends SchemaMap = AnySchema> {
     collection<K extends keyof S & string>(name: K): RecordService<S[K]["record"], S[K]["create"], S[K]["update"]>;
     /** Binds values into `{:name}` placeholders of a filter expression (see `filter`). */
     filter(expr: string, params?: Record<string, FilterParam>): string;
+    /** Sends an API key (`baas_…`) as the credential of every request (never refreshed). */
+    useApiKey(key: string): void;
     /** A new batch: queue writes on `batch.collection(name)`, then `await batch.send()`. */
     batch(): Batch;
     /** `baseUrl` + `path` (+ query). */

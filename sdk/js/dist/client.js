@@ -1,7 +1,7 @@
 import { AuthStore, tokenClaims } from "./authstore.js";
 import { Batch } from "./batch.js";
 import { ClientError, invalid } from "./errors.js";
-import { FileService, FunctionService } from "./files.js";
+import { ApiKeyService, FileService, FunctionService } from "./files.js";
 import { filter as bindFilter, formatDate } from "./filter.js";
 import { RealtimeService } from "./realtime.js";
 import { RecordService } from "./records.js";
@@ -75,6 +75,8 @@ export class Client {
     authStore;
     files;
     functions;
+    /** baas: API keys (superusers). */
+    apiKeys;
     realtime;
     lang;
     timeout;
@@ -97,6 +99,7 @@ export class Client {
         this.#fetch = f;
         this.files = new FileService(this);
         this.functions = new FunctionService(this);
+        this.apiKeys = new ApiKeyService(this);
         this.realtime = new RealtimeService(this, opts.reconnectDelays ?? [200, 500, 1000, 2000, 5000]);
     }
     /** The records (and auth) API of one collection, typed by the client's schema map. */
@@ -113,6 +116,12 @@ export class Client {
     /** Binds values into `{:name}` placeholders of a filter expression (see `filter`). */
     filter(expr, params = {}) {
         return bindFilter(expr, params);
+    }
+    /** Sends an API key (`baas_…`) as the credential of every request (never refreshed). */
+    useApiKey(key) {
+        if (typeof key !== "string" || !key.trim())
+            throw invalid("The API key must be a non-empty string.", "key");
+        this.authStore.save(key.trim());
     }
     /** A new batch: queue writes on `batch.collection(name)`, then `await batch.send()`. */
     batch() {

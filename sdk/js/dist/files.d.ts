@@ -1,5 +1,5 @@
 import type { Client } from "./client.js";
-import type { SchemaMap, SendOptions } from "./types.js";
+import type { ListResult, SchemaMap, SendOptions } from "./types.js";
 export interface FileUrlOptions {
     /** A thumbnail size the field lists (`"100x100"`, `"0x300"`, `"100x100t"`, …). */
     thumb?: string;
@@ -30,4 +30,32 @@ export declare class FunctionService {
     constructor(client: Client<SchemaMap>);
     /** Calls function `name` with a JSON object; resolves with its JSON answer. */
     call<T = unknown>(name: string, body?: Record<string, unknown>, opts?: SendOptions): Promise<T>;
+}
+/** An API key scope: the actions (`list`, `view`, `create`, `update`, `delete`) allowed on one collection. */
+export interface ApiKeyScope {
+    collection: string;
+    actions: string[];
+}
+/** An API key as the server shows it; `key` (the secret, `baas_…`) only in `create`'s answer. */
+export interface ApiKey {
+    id: string;
+    name: string;
+    scopes: ApiKeyScope[];
+    expires: string;
+    key?: string;
+    [field: string]: unknown;
+}
+/** baas: API keys (`/api/apikeys`), for superusers. A key is a credential for servers and scripts. */
+export declare class ApiKeyService {
+    #private;
+    constructor(client: Client<SchemaMap>);
+    /** A new key; its `key` is the secret, answered this once (use it with `client.useApiKey`). */
+    create(name: string, scopes: ApiKeyScope[], opts?: SendOptions & {
+        expires?: string;
+    }): Promise<ApiKey>;
+    /** One page of keys (never their secrets). */
+    getList(page?: number, perPage?: number, opts?: SendOptions): Promise<ListResult<ApiKey>>;
+    getOne(id: string, opts?: SendOptions): Promise<ApiKey>;
+    /** Revokes a key: it is refused (401) from then on. */
+    delete(id: string, opts?: SendOptions): Promise<void>;
 }

@@ -43,3 +43,38 @@ export class FunctionService {
         return this.#client.send(`/api/functions/${encodeURIComponent(name)}`, { ...opts, method: "POST", body });
     }
 }
+/** baas: API keys (`/api/apikeys`), for superusers. A key is a credential for servers and scripts. */
+export class ApiKeyService {
+    #client;
+    constructor(client) {
+        this.#client = client;
+    }
+    /** A new key; its `key` is the secret, answered this once (use it with `client.useApiKey`). */
+    async create(name, scopes, opts = {}) {
+        if (typeof name !== "string" || !name.trim())
+            throw invalid("An API key needs a non-empty name.", "name");
+        if (!Array.isArray(scopes))
+            throw invalid("scopes must be a list of {collection, actions} objects.", "scopes");
+        const { expires, ...rest } = opts;
+        const body = { name, scopes };
+        if (expires !== undefined)
+            body.expires = expires;
+        return this.#client.send("/api/apikeys", { ...rest, method: "POST", body });
+    }
+    /** One page of keys (never their secrets). */
+    async getList(page = 1, perPage = 30, opts = {}) {
+        return this.#client.send("/api/apikeys", { ...opts, query: { page, perPage, ...(opts.query ?? {}) } });
+    }
+    async getOne(id, opts = {}) {
+        return this.#client.send(`/api/apikeys/${encodeURIComponent(checkKeyId(id))}`, opts);
+    }
+    /** Revokes a key: it is refused (401) from then on. */
+    async delete(id, opts = {}) {
+        await this.#client.send(`/api/apikeys/${encodeURIComponent(checkKeyId(id))}`, { ...opts, method: "DELETE" });
+    }
+}
+function checkKeyId(id) {
+    if (typeof id !== "string" || !id)
+        throw invalid("An API key id must be a non-empty string.", "id");
+    return id;
+}

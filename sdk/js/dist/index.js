@@ -7,7 +7,7 @@ export { AuthStore, tokenClaims } from "./authstore.js";
 export { ClientError } from "./errors.js";
 export { RecordService } from "./records.js";
 export { RealtimeService, subscriptionKey } from "./realtime.js";
-export { FileService, FunctionService } from "./files.js";
+export { ApiKeyService, FileService, FunctionService } from "./files.js";
 export { Batch, BatchCollection } from "./batch.js";
 export { filter, quote } from "./filter.js";
 export { verifyWebhook, WebhookVerificationError } from "./webhooks.js";

@@ -1,7 +1,7 @@
 import { AuthStore, tokenClaims } from "./authstore.js";
 import { Batch } from "./batch.js";
 import { ClientError, invalid } from "./errors.js";
-import { FileService, FunctionService } from "./files.js";
+import { ApiKeyService, FileService, FunctionService } from "./files.js";
 import { filter as bindFilter, formatDate } from "./filter.js";
 import { RealtimeService } from "./realtime.js";
 import { RecordService } from "./records.js";
@@ -100,6 +100,8 @@ export class Client<S extends SchemaMap = AnySchema> {
   readonly authStore: AuthStore;
   readonly files: FileService;
   readonly functions: FunctionService;
+  /** baas: API keys (superusers). */
+  readonly apiKeys: ApiKeyService;
   readonly realtime: RealtimeService;
   lang: string;
   timeout: number;
@@ -122,6 +124,7 @@ export class Client<S extends SchemaMap = AnySchema> {
     this.#fetch = f;
     this.files = new FileService(this);
     this.functions = new FunctionService(this);
+    this.apiKeys = new ApiKeyService(this as Client<SchemaMap>);
     this.realtime = new RealtimeService(this, opts.reconnectDelays ?? [200, 500, 1000, 2000, 5000]);
   }
 
@@ -139,6 +142,12 @@ export class Client<S extends SchemaMap = AnySchema> {
   /** Binds values into `{:name}` placeholders of a filter expression (see `filter`). */
   filter(expr: string, params: Record<string, FilterParam> = {}): string {
     return bindFilter(expr, params);
+  }
+
+  /** Sends an API key (`baas_…`) as the credential of every request (never refreshed). */
+  useApiKey(key: string): void {
+    if (typeof key !== "string" || !key.trim()) throw invalid("The API key must be a non-empty string.", "key");
+    this.authStore.save(key.trim());
   }
 
   /** A new batch: queue writes on `batch.collection(name)`, then `await batch.send()`. */

@@ -1,6 +1,6 @@
 import type { Client } from "./client.js";
 import { invalid } from "./errors.js";
-import type { SchemaMap, SendOptions } from "./types.js";
+import type { ListResult, SchemaMap, SendOptions } from "./types.js";
 
 export interface FileUrlOptions {
   /** A thumbnail size the field lists (`"100x100"`, `"0x300"`, `"100x100t"`, …). */
@@ -61,4 +61,58 @@ export class FunctionService {
     if (!body || typeof body !== "object" || Array.isArray(body)) throw invalid("A function's body must be a JSON object.", "body");
     return this.#client.send<T>(`/api/functions/${encodeURIComponent(name)}`, { ...opts, method: "POST", body });
   }
+}
+
+/** An API key scope: the actions (`list`, `view`, `create`, `update`, `delete`) allowed on one collection. */
+export interface ApiKeyScope {
+  collection: string;
+  actions: string[];
+}
+
+/** An API key as the server shows it; `key` (the secret, `baas_…`) only in `create`'s answer. */
+export interface ApiKey {
+  id: string;
+  name: string;
+  scopes: ApiKeyScope[];
+  expires: string;
+  key?: string;
+  [field: string]: unknown;
+}
+
+/** baas: API keys (`/api/apikeys`), for superusers. A key is a credential for servers and scripts. */
+export class ApiKeyService {
+  readonly #client: Client<SchemaMap>;
+
+  constructor(client: Client<SchemaMap>) {
+    this.#client = client;
+  }
+
+  /** A new key; its `key` is the secret, answered this once (use it with `client.useApiKey`). */
+  async create(name: string, scopes: ApiKeyScope[], opts: SendOptions & { expires?: string } = {}): Promise<ApiKey> {
+    if (typeof name !== "string" || !name.trim()) throw invalid("An API key needs a non-empty name.", "name");
+    if (!Array.isArray(scopes)) throw invalid("scopes must be a list of {collection, actions} objects.", "scopes");
+    const { expires, ...rest } = opts;
+    const body: Record<string, unknown> = { name, scopes };
+    if (expires !== undefined) body.expires = expires;
+    return this.#client.send<ApiKey>("/api/apikeys", { ...rest, method: "POST", body });
+  }
+
+  /** One page of keys (never their secrets). */
+  async getList(page = 1, perPage = 30, opts: SendOptions = {}): Promise<ListResult<ApiKey>> {
+    return this.#client.send<ListResult<ApiKey>>("/api/apikeys", { ...opts, query: { page, perPage, ...(opts.query ?? {}) } });
+  }
+
+  async getOne(id: string, opts: SendOptions = {}): Promise<ApiKey> {
+    return this.#client.send<ApiKey>(`/api/apikeys/${encodeURIComponent(checkKeyId(id))}`, opts);
+  }
+
+  /** Revokes a key: it is refused (401) from then on. */
+  async delete(id: string, opts: SendOptions = {}): Promise<void> {
+    await this.#client.send(`/api/apikeys/${encodeURIComponent(checkKeyId(id))}`, { ...opts, method: "DELETE" });
+  }
+}
+
+function checkKeyId(id: string): string {
+  if (typeof id !== "string" || !id) throw invalid("An API key id must be a non-empty string.", "id");
+  return id;
 }

@@ -94,19 +94,26 @@ test("[baas] API keys are credentials: scoped, never refreshed", async () => {
   const name = unique("keyed");
   await makeCollection(su, name, [{ name: "title", type: "text" }], { listRule: '@request.auth.collectionName = "_apikeys"' });
   await su.collection(name).create({ title: "for keys" });
-  const key = await su.send("/api/apikeys", {
-    method: "POST",
-    body: { name: unique("k"), scopes: [{ collection: name, actions: ["list"] }] },
-  });
+  const key = await su.apiKeys.create(unique("k"), [{ collection: name, actions: ["list"] }]);
+  assert.ok(key.key.startsWith("baas_"));
+  const listed = await su.apiKeys.getList(1, 500);
+  assert.ok(listed.items.some((k) => k.id === key.id) && listed.items.every((k) => !("key" in k)), "the secret is shown once");
+  assert.equal((await su.apiKeys.getOne(key.id)).name, key.name);
+  const wrong = await su.apiKeys.create("x", [{ collection: "nope", actions: ["list"] }]).catch((e) => e);
+  assert.ok(wrong instanceof ClientError && wrong.status === 400, String(wrong));
+  await assert.rejects(su.apiKeys.create(" ", []), /name/); // refused before sending
   const calls = [];
   const c = new Client(URL_, { autoRefreshThreshold: 10 ** 9, fetch: (u, i) => (calls.push(String(u)), fetch(u, i)) });
-  c.authStore.save(key.key);
+  c.useApiKey(key.key);
   const page = await c.collection(name).getList();
   assert.deepEqual(page.items.map((r) => r.title), ["for keys"]);
   const outside = await c.collection(name).create({ title: "no" }).catch((e) => e);
   assert.ok(outside instanceof ClientError && outside.status === 403, String(outside));
   assert.ok(!calls.some((u) => u.includes("auth-refresh")), "an API key is not a token to refresh");
   assert.equal((await new Client(URL_).collection(name).getList()).totalItems, 0, "guests see nothing");
+  await su.apiKeys.delete(key.id);
+  const revoked = await c.collection(name).getList().catch((e) => e);
+  assert.ok(revoked instanceof ClientError && revoked.status === 401, String(revoked));
 });
 
 test("[baas] functions are called with the client's auth", async () => {

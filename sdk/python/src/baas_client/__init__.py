@@ -2,7 +2,14 @@
 
 ``Client`` (sync) and ``AsyncClient`` share one core; see the package README."""
 
-from ._async_client import AsyncBatch, AsyncClient, AsyncFileService, AsyncFunctionService, AsyncRecordService
+from ._async_client import (
+    AsyncApiKeyService,
+    AsyncBatch,
+    AsyncClient,
+    AsyncFileService,
+    AsyncFunctionService,
+    AsyncRecordService,
+)
 from ._async_realtime import AsyncRealtime
 from ._core import (
     AuthResponse,
@@ -15,7 +22,7 @@ from ._core import (
     RecordEvent,
     bind_filter,
 )
-from ._sync_client import Batch, Client, FileService, FunctionService, RecordService
+from ._sync_client import ApiKeyService, Batch, Client, FileService, FunctionService, RecordService
 from ._sync_realtime import Realtime
 from .auth_store import AuthStore, FileAuthStore
 from .batch import BatchCollection
@@ -24,6 +31,8 @@ from .webhooks import WebhookVerificationError, sign_webhook, verify_webhook
 __version__ = "0.1.0"
 
 __all__ = [
+    "ApiKeyService",
+    "AsyncApiKeyService",
     "AsyncBatch",
     "AsyncClient",
     "AsyncFileService",

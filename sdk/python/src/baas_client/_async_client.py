@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Generic, cast
 
@@ -73,6 +73,7 @@ class AsyncClient:
         self._refreshing = asyncio.Lock()
         self.files = AsyncFileService(self)
         self.functions = AsyncFunctionService(self)
+        self.api_keys = AsyncApiKeyService(self)
         self.realtime = AsyncRealtime(self)
 
     async def __aenter__(self) -> AsyncClient:
@@ -521,6 +522,41 @@ class AsyncFunctionService:
         return await self.client.execute(Plan("POST", f"/api/functions/{seg(name)}", json=dict(check_body(body) or {})))
 
 
+class AsyncApiKeyService:
+    """baas: API keys (``/api/apikeys``), for superusers. A key is a credential for servers and
+    scripts, scoped to collections and actions; its secret is answered once, by `create`."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self.client = client
+
+    async def create(
+        self, name: str, scopes: Sequence[Mapping[str, Any]], *, expires: str | None = None
+    ) -> dict[str, Any]:
+        """A new key: ``scopes`` like ``[{"collection": "posts", "actions": ["list", "view"]}]``,
+        ``expires`` a date (``"2027-01-01 00:00:00.000Z"``) or None. The answer's ``key`` is the
+        secret (``baas_…``), shown this once; use it with `AsyncClient.use_api_key`."""
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("the API key needs a non-empty name")
+        if isinstance(scopes, (str, bytes)) or not isinstance(scopes, Sequence):
+            raise TypeError("scopes must be a list of {collection, actions} objects")
+        body: dict[str, Any] = {"name": name, "scopes": [dict(s) for s in scopes]}
+        if expires is not None:
+            body["expires"] = _text("expires", expires)
+        return cast(dict[str, Any], await self.client.execute(Plan("POST", "/api/apikeys", json=body)))
+
+    async def get_list(self, page: int = 1, per_page: int = 30) -> ListResult[dict[str, Any]]:
+        """One page of keys (never their secrets)."""
+        query = list_query(page=page, per_page=per_page)
+        return list_result(await self.client.execute(Plan("GET", "/api/apikeys", query)))
+
+    async def get_one(self, key_id: str) -> dict[str, Any]:
+        return cast(dict[str, Any], await self.client.execute(Plan("GET", f"/api/apikeys/{seg(key_id)}")))
+
+    async def delete(self, key_id: str) -> None:
+        """Revoke a key: it is refused (401) from then on."""
+        await self.client.execute(Plan("DELETE", f"/api/apikeys/{seg(key_id)}"))
+
+
 class AsyncBatch(BatchRequests):
     """Writes collected with ``batch.collection("posts").create({...})`` …, sent by `send`."""
 
@@ -538,6 +574,7 @@ class AsyncBatch(BatchRequests):
 
 
 __all__ = [
+    "AsyncApiKeyService",
     "AsyncBatch",
     "AsyncClient",
     "AsyncFileService",

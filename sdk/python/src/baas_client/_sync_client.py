@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Generic, cast
 
@@ -72,6 +72,7 @@ class Client:
         self._refreshing = threading.Lock()
         self.files = FileService(self)
         self.functions = FunctionService(self)
+        self.api_keys = ApiKeyService(self)
         self.realtime = Realtime(self)
 
     def __enter__(self) -> Client:
@@ -513,6 +514,39 @@ class FunctionService:
         return self.client.execute(Plan("POST", f"/api/functions/{seg(name)}", json=dict(check_body(body) or {})))
 
 
+class ApiKeyService:
+    """baas: API keys (``/api/apikeys``), for superusers. A key is a credential for servers and
+    scripts, scoped to collections and actions; its secret is answered once, by `create`."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def create(self, name: str, scopes: Sequence[Mapping[str, Any]], *, expires: str | None = None) -> dict[str, Any]:
+        """A new key: ``scopes`` like ``[{"collection": "posts", "actions": ["list", "view"]}]``,
+        ``expires`` a date (``"2027-01-01 00:00:00.000Z"``) or None. The answer's ``key`` is the
+        secret (``baas_…``), shown this once; use it with `Client.use_api_key`."""
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("the API key needs a non-empty name")
+        if isinstance(scopes, (str, bytes)) or not isinstance(scopes, Sequence):
+            raise TypeError("scopes must be a list of {collection, actions} objects")
+        body: dict[str, Any] = {"name": name, "scopes": [dict(s) for s in scopes]}
+        if expires is not None:
+            body["expires"] = _text("expires", expires)
+        return cast(dict[str, Any], self.client.execute(Plan("POST", "/api/apikeys", json=body)))
+
+    def get_list(self, page: int = 1, per_page: int = 30) -> ListResult[dict[str, Any]]:
+        """One page of keys (never their secrets)."""
+        query = list_query(page=page, per_page=per_page)
+        return list_result(self.client.execute(Plan("GET", "/api/apikeys", query)))
+
+    def get_one(self, key_id: str) -> dict[str, Any]:
+        return cast(dict[str, Any], self.client.execute(Plan("GET", f"/api/apikeys/{seg(key_id)}")))
+
+    def delete(self, key_id: str) -> None:
+        """Revoke a key: it is refused (401) from then on."""
+        self.client.execute(Plan("DELETE", f"/api/apikeys/{seg(key_id)}"))
+
+
 class Batch(BatchRequests):
     """Writes collected with ``batch.collection("posts").create({...})`` …, sent by `send`."""
 
@@ -530,6 +564,7 @@ class Batch(BatchRequests):
 
 
 __all__ = [
+    "ApiKeyService",
     "Batch",
     "Client",
     "FileService",
