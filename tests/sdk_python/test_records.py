@@ -161,6 +161,30 @@ def test_batch_is_one_transaction(srv: Backend) -> None:
             pb.batch().send()
 
 
+def test_batch_with_files(srv: Backend) -> None:
+    with Client(srv.url) as pb:
+        first = pb.collection("posts").create({"title": "batch file target"})
+        batch = pb.batch()
+        batch.collection("posts").create(
+            {"title": "batch with files", "tags": ["a"]},
+            files={"image": ("b.png", png_bytes()), "photos": [b"one", ("two.txt", io.BytesIO(b"two"))]},
+        )
+        batch.collection("posts").update(first["id"], {"views": 4}, files={"photos+": ("extra.txt", b"extra")})
+        made, changed = (r.body for r in batch.send())
+        assert made["image"] and len(made["photos"]) == 2 and made["tags"] == ["a"]
+        assert httpx.get(pb.files.get_url(made, made["image"])).content == png_bytes()
+        assert changed["views"] == 4 and len(changed["photos"]) == 1
+        assert httpx.get(pb.files.get_url(changed, changed["photos"][0])).content == b"extra"
+        bad = pb.batch()  # a file the field refuses (over its 1 MiB maxSize) fails the whole batch
+        bad.collection("posts").create({"title": "kept out"})
+        bad.collection("posts").create({"title": "kept out"}, files={"photos": ("big.bin", b"x" * 1_100_000)})
+        with pytest.raises(ClientError) as err:
+            bad.send()
+        assert err.value.status == 400
+        flt = pb.filter("title = {:t}", {"t": "kept out"})
+        assert pb.collection("posts").get_list(filter=flt).total_items == 0
+
+
 async def test_async_client_same_calls(srv: Backend, posts_seeded: list[str]) -> None:
     async with AsyncClient(srv.url) as pb:
         posts = pb.collection("posts")

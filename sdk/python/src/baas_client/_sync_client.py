@@ -559,7 +559,8 @@ class Batch(BatchRequests):
 
     def send(self) -> list[BatchResult]:
         """Run the writes in one transaction; all or nothing (a failure raises `ClientError`)."""
-        payload = self.client.execute(Plan("POST", "/api/batch", json={"requests": self.take()}))
+        requests, files = self.take()  # with files: a multipart body (requests in @jsonPayload)
+        payload = self.client.execute(Plan("POST", "/api/batch", json={"requests": requests}, files=files or None))
         return [BatchResult(int(r.get("status", 0)), r.get("body")) for r in cast(list[dict[str, Any]], payload)]
 
 
