@@ -17,11 +17,29 @@ from baas.db.migrate import migrate
 from tests.harness import Api, add_users, fresh_db_url, in_process, sign_in
 from tests.pgpool import POOL, drop_templates
 
+# `baas` reads these when an option is not given (docs/settings.md): a developer's shell exporting one
+# (say BAAS_DB) must not point the suite's servers and commands at that data.
+SERVER_ENV = (
+    "BAAS_DIR",
+    "BAAS_DB",
+    "BAAS_HTTP",
+    "BAAS_SCHEMA",
+    "BAAS_PROJECT",
+    "BAAS_DEV",
+    "BAAS_ACCEPT_DATA_LOSS",
+    "BAAS_WORKERS",
+    "BAAS_MAX_BODY_SIZE",
+    "BAAS_SECRET",
+)
+
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Show why tests were skipped (e.g. the JS SDK tests without tests/js/node_modules) in the summary."""
+    """Show why tests were skipped (e.g. the JS SDK tests without tests/js/node_modules) in the summary;
+    keep the shell's server settings away from the suite."""
     if "s" not in config.option.reportchars and "a" not in config.option.reportchars:
         config.option.reportchars += "s"
+    for name in SERVER_ENV:
+        os.environ.pop(name, None)
 
 
 # The files that take longest (a durations report of the suite on this 2-core machine, longest first).

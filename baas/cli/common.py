@@ -15,8 +15,12 @@ from baas.settings import Settings
 
 T = TypeVar("T")
 
-DirOpt = typer.Option("baas_data", "--dir", help="Data directory (SQLite file, files, secret).")
-DbOpt = typer.Option("", "--db", help="Database URL, e.g. postgresql://user@host/db (default: SQLite in --dir).")
+# Each option also reads its environment variable when not given (a container sets them once, and every
+# command run in it — `baas serve`, `baas superuser upsert` — finds the same data; docs/settings.md).
+DirOpt = typer.Option("baas_data", "--dir", envvar="BAAS_DIR", help="Data directory (SQLite file, files, secret).")
+DbOpt = typer.Option(
+    "", "--db", envvar="BAAS_DB", help="Database URL, e.g. postgresql://user@host/db (default: SQLite in --dir)."
+)
 
 
 def fail(message: str) -> NoReturn:

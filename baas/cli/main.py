@@ -79,18 +79,24 @@ def _cpus() -> int:
 
 @app.command()
 def serve(
-    http: str = typer.Option("127.0.0.1:8090", "--http", help="HOST:PORT to listen on."),
+    http: str = typer.Option("127.0.0.1:8090", "--http", envvar="BAAS_HTTP", help="HOST:PORT to listen on."),
     data_dir: str = DirOpt,
     db: str = DbOpt,
-    schema: str = typer.Option("", "--schema", help="A baas.yaml applied at start (refused if it would lose data)."),
-    accept_data_loss: bool = typer.Option(False, "--accept-data-loss", help="Apply a destructive --schema anyway."),
+    schema: str = typer.Option(
+        "", "--schema", envvar="BAAS_SCHEMA", help="A baas.yaml applied at start (refused if it would lose data)."
+    ),
+    accept_data_loss: bool = typer.Option(
+        False, "--accept-data-loss", envvar="BAAS_ACCEPT_DATA_LOSS", help="Apply a destructive --schema anyway."
+    ),
     workers: int = typer.Option(
         0,
         "--workers",
         envvar="BAAS_WORKERS",
         help="Server processes; 0 (default): one per CPU core. SQLite in WAL mode and PostgreSQL both serve several.",
     ),
-    dev: bool = typer.Option(False, "--dev", help="Development mode: verbose logs and a request log."),
+    dev: bool = typer.Option(
+        False, "--dev", envvar="BAAS_DEV", help="Development mode: verbose logs and a request log."
+    ),
     max_body_size: int = typer.Option(
         0,
         "--max-body-size",
@@ -129,6 +135,8 @@ def serve(
             "BAAS_PROJECT": str(Path(schema).resolve()) if schema else "",
         }
     )  # workers load its plugins
+    # Applied once, above: a worker that found it in its environment would apply it again, racing the others.
+    os.environ.pop("BAAS_SCHEMA", None)
     if max_body_size > 0:
         os.environ["BAAS_MAX_BODY_SIZE"] = str(max_body_size)
     try:  # again: preparing took a while, and someone may have taken the port meanwhile

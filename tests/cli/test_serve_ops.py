@@ -51,11 +51,16 @@ async def pg_or_sqlite_each(tmp_path: Path) -> AsyncIterator[list[str]]:
 class Serve:
     """A ``baas serve`` in its own process group, its output collected line by line."""
 
-    def __init__(self, cwd: Path, *args: str, db: str = "") -> None:
-        self.port = free_port()
+    def __init__(self, cwd: Path, *args: str, db: str = "", env: dict[str, str] | None = None) -> None:
+        """``env``: configure by environment only (its ``BAAS_HTTP`` gives the port; no options added)."""
         self.lines: list[str] = []
         self._seen = threading.Condition()
-        cmd = baas_cmd("serve", "--http", f"127.0.0.1:{self.port}", *args, *(["--db", db] if db else []))
+        if env is not None:
+            self.port = int(env["BAAS_HTTP"].rpartition(":")[2])
+            cmd = baas_cmd("serve", *args)
+        else:
+            self.port = free_port()
+            cmd = baas_cmd("serve", "--http", f"127.0.0.1:{self.port}", *args, *(["--db", db] if db else []))
         self.proc = subprocess.Popen(
             cmd,
             cwd=cwd,
@@ -63,7 +68,7 @@ class Serve:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
-            env={**os.environ, "BAAS_FAST_HASH": "1"},
+            env={**os.environ, "BAAS_FAST_HASH": "1", **(env or {})},
         )
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -206,6 +211,44 @@ def test_dev_start_up_prints_migrations_once_plan_superuser_hint_and_a_safe_requ
     assert "query-secret" not in out and "header-secret" not in out and "views>1" not in out, out
     if pg_or_sqlite:
         assert pg_or_sqlite not in out  # a database URL may hold a password
+
+
+def test_every_serve_option_can_come_from_the_environment(
+    tmp_path: Path, pg_or_sqlite: str, serving: list[Serve]
+) -> None:
+    """As a container runs it: no options, only BAAS_* variables; other commands read the same ones."""
+    (tmp_path / "baas.yaml").write_text(SCHEMA)
+    env = {
+        "BAAS_HTTP": f"127.0.0.1:{free_port()}",
+        "BAAS_DIR": str(tmp_path / "data"),
+        "BAAS_SCHEMA": "baas.yaml",
+        "BAAS_WORKERS": "2",
+        "BAAS_DEV": "1",
+        **({"BAAS_DB": pg_or_sqlite} if pg_or_sqlite else {}),
+    }
+    srv = Serve(tmp_path, env=env)
+    serving.append(srv)
+    srv.wait_healthy()
+    assert httpx.get(srv.url + "/api/collections/posts/records").status_code == 200  # the schema was applied
+    srv.wait_line("GET /api/collections/posts/records 200")  # dev mode's request log
+    upsert = subprocess.run(
+        baas_cmd("superuser", "upsert", "env@example.com", "env-password-1"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "BAAS_FAST_HASH": "1", **env},
+    )
+    assert upsert.returncode == 0, upsert.stderr
+    r = httpx.post(
+        srv.url + "/api/collections/_superusers/auth-with-password",
+        json={"identity": "env@example.com", "password": "env-password-1"},
+    )
+    assert r.status_code == 200, r.text  # the same database as the server's
+    assert (tmp_path / "data" / ".secret").exists() and not (tmp_path / "baas_data").exists()
+    assert srv.terminate() == 0
+    out = srv.output()
+    assert out.count("Schema baas.yaml: applied") == 1 and "Traceback" not in out, out
 
 
 def test_serve_schema_prints_the_plan_it_applied_even_a_dropped_empty_field(
