@@ -107,9 +107,7 @@ class Engine:
         else:
             self.webhooks.check()
         await self.webhooks.sync()  # shared by every process: the catalog the dispatcher reads
-        mark = await self._mark()  # read before the load: a change landing between them is loaded again later
-        await self.registry.load(self.db)
-        self._schema_mark = mark
+        await self._load_registry()
         self._watch = asyncio.create_task(self._watch_schema(), name="schema-watch")
         await self.events.start()
         await self.realtime.start()  # before the plugins' on_start: their work may publish events
@@ -201,9 +199,7 @@ class Engine:
             plan = await self.plan(target, prune=prune)
             await apply_plan(self.db, plan, accept_data_loss=accept_data_loss, source=source)
             async with self._reload_lock:
-                mark = await self._mark()
-                await self.registry.load(self.db)
-                self._schema_mark = mark
+                await self._load_registry()
         return plan
 
     async def refresh_schema(self) -> None:
@@ -214,8 +210,13 @@ class Engine:
         if await self._mark() == self._schema_mark:
             return  # the common case, without queueing behind a reload (the mark moves only after one)
         async with self._reload_lock:
-            mark = await self._mark()
-            if mark != self._schema_mark:
+            if await self._mark() != self._schema_mark:
                 await self.db.schema_changed()
-                await self.registry.load(self.db)
-                self._schema_mark = mark
+                await self._load_registry()
+
+    async def _load_registry(self) -> None:
+        """Load the registry and remember the schema mark it covers. The mark is read first: a change
+        landing between the two is loaded again on the next refresh, never missed."""
+        mark = await self._mark()
+        await self.registry.load(self.db)
+        self._schema_mark = mark

@@ -10,6 +10,12 @@ import pytest
 
 from tests.harness import PG_URL, Collector, all_events, create, delete, start_engine, update
 
+# An event row written straight to the table, so a test can hold its transaction open (an id in flight).
+INSERT_EVENT = (
+    'INSERT INTO "_events" ("collection_id", "collection", "record_id", "action", "record", "created") '
+    "VALUES ($1, 'notes', $2, 'create', '{}', '2030-01-01 00:00:00.000Z') RETURNING id"
+)
+
 
 async def test_creates_updates_deletes_arrive_once_in_order(engine) -> None:
     got = Collector()
@@ -146,17 +152,13 @@ async def test_out_of_order_commits_are_delivered_late_not_skipped(engine, db_ur
     got = Collector()
     engine.events.listen(got)
     coll = engine.registry.get("notes")
-    insert = (
-        'INSERT INTO "_events" ("collection_id", "collection", "record_id", "action", "record", "created") '
-        "VALUES ($1, 'notes', $2, 'create', '{}', '2030-01-01 00:00:00.000Z') RETURNING id"
-    )
     early, late = await asyncpg.connect(db_url), await asyncpg.connect(db_url)
     try:
         t1 = early.transaction()
         await t1.start()
-        low = await early.fetchval(insert, coll.id, "low")  # takes the lower id, commits last
+        low = await early.fetchval(INSERT_EVENT, coll.id, "low")  # takes the lower id, commits last
         async with late.transaction():
-            high = await late.fetchval(insert, coll.id, "high")
+            high = await late.fetchval(INSERT_EVENT, coll.id, "high")
         assert high > low
         engine.events.poke()
         await got.wait_count(1)
@@ -168,9 +170,9 @@ async def test_out_of_order_commits_are_delivered_late_not_skipped(engine, db_ur
         # A rolled-back id is a gap that never fills: it is dropped, the next event still comes.
         t3 = early.transaction()
         await t3.start()
-        await early.fetchval(insert, coll.id, "never")
+        await early.fetchval(INSERT_EVENT, coll.id, "never")
         async with late.transaction():
-            await late.fetchval(insert, coll.id, "after")
+            await late.fetchval(INSERT_EVENT, coll.id, "after")
         await t3.rollback()
         engine.events.poke()
         await got.wait_count(3)
@@ -199,17 +201,13 @@ async def test_sync_returns_after_events_held_behind_a_gap_went_out(engine, db_u
     got = Collector()
     engine.events.listen(got)
     coll = engine.registry.get("notes")
-    insert = (
-        'INSERT INTO "_events" ("collection_id", "collection", "record_id", "action", "record", "created") '
-        "VALUES ($1, 'notes', $2, 'create', '{}', '2030-01-01 00:00:00.000Z') RETURNING id"
-    )
     early, late = await asyncpg.connect(db_url), await asyncpg.connect(db_url)
     try:
         open_tx = early.transaction()
         await open_tx.start()
-        await early.fetchval(insert, coll.id, "in flight")  # the lower id, left uncommitted
+        await early.fetchval(INSERT_EVENT, coll.id, "in flight")  # the lower id, left uncommitted
         async with late.transaction():
-            await late.fetchval(insert, coll.id, "committed")
+            await late.fetchval(INSERT_EVENT, coll.id, "committed")
         await engine.events.sync()
         assert [e.record_id for e in got.events] == ["committed"]
         await open_tx.rollback()
