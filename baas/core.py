@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,6 +32,7 @@ from baas.schema.loader import load_schema
 from baas.schema.model import Collection
 from baas.schema.registry import Registry
 from baas.schema.validate import field_error_message
+from baas.secret import install_secret
 from baas.settings import Settings
 from baas.settings_store import SettingsStore
 from baas.tasks import TaskGroup
@@ -85,9 +84,9 @@ class Engine:
         self.webhooks.read_file()  # the same for webhooks; their collections are checked below
         self.inbound.load()
         Path(self.settings.data_dir).mkdir(parents=True, exist_ok=True)
-        self.secret = self._load_secret()
         await migrate(self.settings.database_url)
         await self.db.connect()
+        self.secret = await install_secret(self.db, self.settings.data_dir)  # shared by the nodes of a database
         await self.registry.load(self.db)
         if not self.registry.all():  # a new install: superusers and a users collection
             await self.apply([defaults.superusers(), defaults.users()], source="install")
@@ -143,19 +142,6 @@ class Engine:
                 raise
             except Exception:  # a transient database error: try again on the next tick
                 log.warning("schema watch failed", exc_info=True)
-
-    def _load_secret(self) -> str:
-        env = os.environ.get("BAAS_SECRET")
-        if env:
-            return env
-        path = Path(self.settings.data_dir) / ".secret"
-        if path.exists():
-            return path.read_text().strip()
-        value = secrets.token_urlsafe(48)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(value)
-        return value
 
     def load_plugins(self) -> Loaded:
         """Discover the plugins and let each register on this engine (once, before `start`; their

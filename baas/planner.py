@@ -471,6 +471,17 @@ async def _apply(conn: Conn, plan: Plan, *, structure_only: bool = False) -> Non
         await conn.execute(f"CREATE VIEW {q(v.name)} AS {view_query(v)}")
 
 
+async def create_collections(conn: Conn, collections: list[Collection]) -> None:
+    """The tables, indexes and views of ``collections`` in an empty database (a backup being
+    restored: their ``_collections`` rows come with the backup's data)."""
+    for c in collections:
+        if c.type != "view":
+            for stmt in create_table_sql(c, conn.dialect):
+                await conn.execute(stmt)
+    for v in view_order([c for c in collections if c.type == "view"]):
+        await conn.execute(f"CREATE VIEW {q(v.name)} AS {view_query(v)}")
+
+
 async def _apply_tables(conn: Conn, plan: Plan, *, structure_only: bool) -> None:
     """Tables dropped, then renamed, then created (only the table itself when ``structure_only``)."""
     for ch in plan.changes:

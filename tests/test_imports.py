@@ -28,12 +28,13 @@ BAAS = ROOT / "baas"
 # Top to bottom: a unit may import its own layer's units and those below, never those above.
 # baas.core (the Engine) is the composition root: Engine.__init__ creates every service, so it
 # sits above them; services name the Engine type under TYPE_CHECKING only. baas.plugin_loader
-# (called by Engine.load_plugins) and baas.plugins (the PluginApp it hands to plugins) go with it.
+# (called by Engine.load_plugins) and baas.plugins (the PluginApp it hands to plugins) go with it, and
+# baas.backups, which works on a whole install (a restore starts an engine on what it restored).
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("cli", ("baas.cli",)),
     ("app", ("baas.app",)),
     ("api", ("baas.api",)),
-    ("engine", ("baas.core", "baas.plugin_loader", "baas.plugins")),
+    ("engine", ("baas.core", "baas.plugin_loader", "baas.plugins", "baas.backups")),
     (
         "services",
         (
@@ -48,7 +49,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "baas.typegen",
         ),
     ),
-    ("core", ("baas.settings_store", "baas.limiter", "baas.tasks", "baas.hooks", "baas.events")),
+    ("core", ("baas.settings_store", "baas.limiter", "baas.tasks", "baas.hooks", "baas.events", "baas.secret")),
     # Alembic runs the migration scripts by path (never imported by the package); data migrations such as
     # 0004 use the schema model, so they sit above it. The planner checks rules against the schema.
     ("migrations, planner", ("baas.db.migrations", "baas.planner")),

@@ -73,6 +73,9 @@ async def _preflight(scope: Scope, send: Send) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
+RECONNECT_HINT = b"retry:500\n\n"  # SSE: reconnect after 500 ms
+
+
 # -- the stream -----------------------------------------------------------------------------------
 async def _stream(eng: Engine, scope: Scope, receive: Receive, send: Send) -> None:
     broker = eng.realtime
@@ -109,8 +112,11 @@ async def _stream(eng: Engine, scope: Scope, receive: Receive, send: Send) -> No
         log.debug("realtime: client %s closed (%s)", client.id[:12], reason)
     if client.interrupted:
         return  # the peer is not reading: nothing more to write; the server closes the connection
+    # The server is stopping (a restart, a deploy): ask the client back soon, to whichever node
+    # answers then; an EventSource would otherwise wait its own default (~3 s) before retrying.
+    last = RECONNECT_HINT if reason == "shutdown" else b""
     try:
-        await asyncio.wait_for(send({"type": "http.response.body", "body": b"", "more_body": False}), 1.0)
+        await asyncio.wait_for(send({"type": "http.response.body", "body": last, "more_body": False}), 1.0)
     except Exception:
         pass
 

@@ -18,6 +18,7 @@ from granian.log import LogLevels
 from baas import __version__
 from baas.admin.installer import issue_installer_token
 from baas.auth.superusers import upsert_superuser
+from baas.cli.backup import backup_app
 from baas.cli.common import DbOpt, DirOpt, fail, with_engine
 from baas.cli.events import events_app
 from baas.cli.gen import gen_app
@@ -52,6 +53,7 @@ files_app = typer.Typer(help="File storage maintenance.", **PLAIN_HELP)
 app.add_typer(files_app, name="files")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(gen_app, name="gen")
+app.add_typer(backup_app, name="backup")
 
 
 def _version(value: bool) -> None:

@@ -3,14 +3,21 @@ from ``BAAS_*`` variables), the listen-address check and the logging of master a
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import os
+import signal
 import socket
 import sys
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
 
+from baas.api.asgi import Message, Receive, Scope, Send
 from baas.api.ratelimit import RateLimitMiddleware
 from baas.app import create_app
+from baas.realtime import Broker
 from baas.settings import Settings
 
 # How long a worker may take to stop after SIGTERM/SIGINT before the master SIGKILLs it. A worker
@@ -84,9 +91,45 @@ def log_migrations_here() -> None:
     log.propagate = False
 
 
-def make_app() -> RateLimitMiddleware:
+def make_app() -> WorkerApp:
     """granian's factory, run in every worker."""
     # Migrations ran in the master before any worker started; a worker's check finds nothing to
     # do, and its Alembic INFO lines would only repeat once per worker.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    return create_app(Settings.from_env(dev=os.environ.get("BAAS_DEV") == "1"))
+    return WorkerApp(create_app(Settings.from_env(dev=os.environ.get("BAAS_DEV") == "1")))
+
+
+class WorkerApp:
+    """The app as a granian worker runs it: once started, a stop signal first ends the realtime
+    streams (with a reconnect hint), then reaches granian. granian stops by waiting for the open
+    requests to finish before the ASGI lifespan's shutdown, and a stream never finishes by
+    itself: without this every stop with a subscriber connected took the whole grace period
+    and ended in SIGKILL."""
+
+    def __init__(self, app: RateLimitMiddleware) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            return await self.app(scope, receive, send)
+
+        async def started(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                # granian set its own handlers before the lifespan started: ours go in front of them.
+                _end_streams_first(asyncio.get_running_loop(), self.app.engine.realtime)
+            await send(message)
+
+        return await self.app(scope, receive, started)
+
+
+def _end_streams_first(loop: asyncio.AbstractEventLoop, broker: Broker) -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        then = signal.getsignal(sig)
+        if not callable(then):  # not granian's (a test's app, another server): leave it alone
+            continue
+
+        def handler(signum: int, frame: FrameType | None, then: Callable[[int, FrameType | None], Any] = then) -> None:
+            loop.call_soon_threadsafe(broker.end_streams)
+            then(signum, frame)
+
+        signal.signal(sig, handler)

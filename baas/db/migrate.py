@@ -21,19 +21,20 @@ def _config(connection: sa.Connection) -> Config:
     return cfg
 
 
-def _upgrade(connection: sa.Connection) -> None:
-    command.upgrade(_config(connection), "head")
+def _upgrade(connection: sa.Connection, revision: str) -> None:
+    command.upgrade(_config(connection), revision)
 
 
-async def migrate(url: str) -> None:
-    """Upgrade the system tables of the database at ``url`` to head."""
+async def migrate(url: str, revision: str = "head") -> None:
+    """Upgrade the system tables of the database at ``url`` to ``revision`` (a backup being restored
+    stops at its own, then goes on to head)."""
     if url.startswith("sqlite:///"):
 
         def run() -> None:
             engine = sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args={"timeout": 30})
             try:
                 with engine.begin() as conn:
-                    _upgrade(conn)
+                    _upgrade(conn, revision)
             finally:
                 engine.dispose()
 
@@ -43,6 +44,6 @@ async def migrate(url: str) -> None:
     engine = create_async_engine(async_url, poolclass=sa.pool.NullPool)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(_upgrade)
+            await conn.run_sync(_upgrade, revision)
     finally:
         await engine.dispose()

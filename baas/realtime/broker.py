@@ -149,8 +149,7 @@ class Broker:
         if self._unlisten is not None:
             self._unlisten()
             self._unlisten = None
-        for client in list(self.clients.values()):
-            client.close("shutdown")
+        self.end_streams()
         await self.mailbox.stop()
         for task in self._tasks:
             task.cancel()
@@ -164,6 +163,13 @@ class Broker:
             if isinstance(item, _Change) and not item.done.done():
                 item.done.set_result(404)
         self._pending = []
+
+    def end_streams(self) -> None:
+        """End every stream of this process with a reconnect hint (the server is stopping): the HTTP
+        server waits for open requests before it stops, and a stream would otherwise keep it waiting
+        until it is killed."""
+        for client in list(self.clients.values()):
+            client.close("shutdown")
 
     # -- clients ----------------------------------------------------------------------------------
     def connect(self) -> Client:

@@ -168,21 +168,23 @@ def _serve(tmp_path: Path, port: int, db_url: str, *extra: str) -> subprocess.Po
 
 def test_two_servers_share_one_database(tmp_path: Path, pg_or_sqlite: str) -> None:
     """Two processes on one database (SQLite file in WAL, or PostgreSQL): a collection created
-    through one is served by the other, and writes from both are seen by both."""
+    through one is served by the other, and writes from both are seen by both. On PostgreSQL they
+    are two nodes, each with a data dir of its own and no BAAS_SECRET: a token one signed is good
+    on the other (they share the install secret through the database)."""
     assert (
         baas("superuser", "upsert", "root@example.com", "root-password-1", cwd=tmp_path, db_url=pg_or_sqlite).returncode
         == 0
     )
     p1, p2 = free_port(), free_port()
     a = _serve(tmp_path, p1, pg_or_sqlite)
-    b = _serve(tmp_path, p2, pg_or_sqlite)
+    b = _serve(tmp_path, p2, pg_or_sqlite, *(["--dir", str(tmp_path / "node-b")] if pg_or_sqlite else []))
     try:
         tok = httpx.post(
             f"http://127.0.0.1:{p1}/api/collections/_superusers/auth-with-password",
             json={"identity": "root@example.com", "password": "root-password-1"},
         ).json()["token"]
         r = httpx.post(
-            f"http://127.0.0.1:{p1}/api/collections",
+            f"http://127.0.0.1:{p2}/api/collections",
             headers={"Authorization": tok},
             json={"name": "shared", "listRule": "", "createRule": "", "fields": [{"name": "n", "type": "number"}]},
         )

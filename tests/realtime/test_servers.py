@@ -221,3 +221,13 @@ async def test_a_client_that_never_reads_is_dropped(tmp_path):
             assert "Traceback" not in srv.log_text()
         finally:
             sock.close()
+
+
+async def test_a_stopping_server_ends_its_streams_with_a_reconnect_hint(tmp_path):
+    """SIGTERM (a deploy, `docker stop`): every stream ends with an SSE ``retry:`` so clients come back
+    soon, to whichever node answers then, instead of after their own default pause."""
+    async with running_server(tmp_path) as srv, Stream(srv.url) as stream:
+        assert srv.proc is not None
+        await asyncio.get_running_loop().run_in_executor(None, stop_server, srv.proc)
+        last = await asyncio.wait_for(stream.events.get(), 30)
+        assert last == {"retry": "500"}, last

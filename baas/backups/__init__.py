@@ -1,0 +1,364 @@
+"""Backups: one zip holding the database, the stored files and the install secret, taken online
+while writes go on, and restored into an empty data dir or database (docs/backups.md).
+
+    <name>.zip
+      database/data.db              SQLite: the file, copied with SQLite's backup API
+      database/tables/<t>.jsonl     PostgreSQL: each table's rows, all read in one snapshot
+      files/<key>                   every stored file (local disk or S3; thumbnails are remade)
+      secret                        <data dir>/.secret, when the install has one
+      baas-backup.json              the manifest, written last: format, backend, migration
+                                    revision, row counts, and a SHA-256 of every other member
+
+A restore checks every member against the manifest before it writes anything, so a truncated or
+altered archive is refused whole. The database part is read in one snapshot; the files are copied
+after it, so a file deleted meanwhile is missing from the archive (counted in the manifest) and one
+added meanwhile is an orphan that ``baas files sweep`` removes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import msgspec
+
+from baas.core import Engine
+from baas.db import dump
+from baas.db.migrate import migrate
+from baas.db.postgres import PgConn
+from baas.files.blob import BlobNotFound
+from baas.planner import create_collections
+from baas.schema.model import Collection
+from baas.settings import Settings
+
+MANIFEST = "baas-backup.json"
+FORMAT = "baas-backup/1"
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,150}\.zip$")
+CHUNK = 1 << 20
+
+Progress = Callable[[str], None]  # told of each step ("database", "files: 120", …)
+
+
+class BackupError(ValueError):
+    """A backup can't be made, read or restored; the message says why (the CLI prints it, the API
+    answers 400)."""
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    key: str
+    size: int
+    modified: str  # "2026-12-01 08:30:00.000Z", as PocketBase lists backups
+
+
+def backups_dir(data_dir: str) -> Path:
+    return Path(data_dir) / "backups"
+
+
+def default_name() -> str:
+    return datetime.now(UTC).strftime("baas_backup_%Y%m%d%H%M%S.zip")
+
+
+def check_name(name: str) -> str:
+    if not NAME.match(name) or ".." in name:
+        raise BackupError(f"invalid backup name {name!r}: letters, digits, '_', '-', '.', ending in .zip")
+    return name
+
+
+def list_backups(data_dir: str) -> list[BackupInfo]:
+    """The finished backups in the data dir, newest first."""
+    folder = backups_dir(data_dir)
+    found = []
+    for path in folder.glob("*.zip") if folder.is_dir() else []:
+        stat = path.stat()
+        when = datetime.fromtimestamp(stat.st_mtime, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
+        found.append(BackupInfo(path.name, stat.st_size, when))
+    return sorted(found, key=lambda b: (b.modified, b.key), reverse=True)
+
+
+# -- create ---------------------------------------------------------------------------------------
+class _Writer:
+    """The zip being written, with the SHA-256 of every member for the manifest."""
+
+    def __init__(self, zf: zipfile.ZipFile) -> None:
+        self.zf = zf
+        self.sums: dict[str, str] = {}
+
+    def member(self, name: str) -> _Member:
+        return _Member(self, name, self.zf.open(name, "w", force_zip64=True))
+
+
+class _Member:
+    def __init__(self, writer: _Writer, name: str, out: IO[bytes]) -> None:
+        self.writer, self.name, self.out, self.hash = writer, name, out, hashlib.sha256()
+
+    def write(self, data: bytes) -> None:
+        self.hash.update(data)
+        self.out.write(data)
+
+    def close(self) -> None:
+        self.out.close()
+        self.writer.sums[self.name] = self.hash.hexdigest()
+
+
+async def create_backup(eng: Engine, name: str = "", progress: Progress | None = None) -> BackupInfo:
+    """Write ``<data dir>/backups/<name>`` (default: a timestamped name) from the running ``eng``."""
+    say = progress or (lambda _: None)
+    name = check_name(name or default_name())
+    folder = backups_dir(eng.settings.data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / name
+    if final.exists():
+        raise BackupError(f"a backup named {name} already exists")
+    tmp = folder / f".{name}.partial"  # not listed until complete: a crash leaves no half backup
+    manifest: dict[str, Any] = {"format": FORMAT, "created": datetime.now(UTC).isoformat()}
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+            w = _Writer(zf)
+            say("database")
+            manifest["database"] = await _write_database(eng, w)
+            secret = Path(eng.settings.data_dir) / ".secret"
+            if secret.exists():
+                m = w.member("secret")
+                m.write(secret.read_bytes())
+                m.close()
+            manifest["files"] = await _write_files(eng, w, say)
+            manifest["sha256"] = w.sums
+            zf.writestr(MANIFEST, json.dumps(manifest, indent=1))
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return next(b for b in list_backups(eng.settings.data_dir) if b.key == name)
+
+
+async def _write_database(eng: Engine, w: _Writer) -> dict[str, Any]:
+    url = eng.settings.database_url
+    if eng.db.dialect == "sqlite":
+        with tempfile.TemporaryDirectory(dir=backups_dir(eng.settings.data_dir)) as scratch:
+            copy = os.path.join(scratch, "data.db")
+            await dump.sqlite_copy(url.removeprefix("sqlite:///"), copy)
+            m = w.member("database/data.db")
+            with open(copy, "rb") as fh:
+                while chunk := fh.read(CHUNK):
+                    m.write(chunk)
+            m.close()
+        return {"backend": "sqlite"}
+    rows: dict[str, int] = {}
+    async with dump.pg_snapshot(url) as snap:
+        revision = await snap.revision()
+        for table in await snap.tables():
+            m = w.member(f"database/tables/{table}.jsonl")
+            n = 0
+            async for line in snap.rows(table):
+                m.write(line.encode() + b"\n")
+                n += 1
+            m.close()
+            rows[table] = n
+    return {"backend": "postgresql", "revision": revision, "rows": rows}
+
+
+async def _write_files(eng: Engine, w: _Writer, say: Progress) -> dict[str, int]:
+    storage = await eng.files.storage()
+    count = size = missing = 0
+    async for info in storage.list():
+        if "/thumbs_" in info.key:  # made again on demand from the original
+            continue
+        try:
+            blob = await storage.open(info.key)
+        except BlobNotFound:  # deleted since it was listed (its record is gone from the snapshot too)
+            missing += 1
+            continue
+        m = w.member(f"files/{info.key}")
+        try:
+            async for chunk in blob:
+                m.write(chunk)
+                size += len(chunk)
+        finally:
+            await blob.aclose()
+        m.close()
+        count += 1
+        if count % 100 == 0:
+            say(f"files: {count}")
+    return {"count": count, "bytes": size, "missing": missing}
+
+
+# -- read and check -------------------------------------------------------------------------------
+@dataclass
+class Archive:
+    """An opened backup whose every member matched the manifest."""
+
+    zf: zipfile.ZipFile
+    manifest: dict[str, Any]
+    members: list[str] = field(default_factory=list)
+
+    def lines(self, name: str) -> Iterator[str]:
+        with self.zf.open(name) as fh:
+            for raw in fh:
+                yield raw.decode().rstrip("\n")
+
+
+def open_archive(path: Path) -> Archive:
+    """Open and check ``path`` (every member's SHA-256 against the manifest); `BackupError` if it is
+    not a backup, or truncated, or altered."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except FileNotFoundError:
+        raise BackupError(f"{path}: no such file") from None
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BackupError(f"{path}: not a baas backup, or truncated ({exc})") from None
+    try:
+        try:
+            manifest = json.loads(zf.read(MANIFEST))
+        except KeyError:
+            raise BackupError(f"{path}: not a baas backup (no {MANIFEST})") from None
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise BackupError(f"{path}: unknown backup format {manifest.get('format')!r}, expected {FORMAT}")
+        sums: dict[str, str] = manifest.get("sha256") or {}
+        names = [n for n in zf.namelist() if n != MANIFEST]
+        if sorted(names) != sorted(sums):
+            raise BackupError(f"{path}: its members do not match its manifest (altered or incomplete)")
+        for name in names:
+            digest = hashlib.sha256()
+            with zf.open(name) as fh:
+                while chunk := fh.read(CHUNK):
+                    digest.update(chunk)
+            if digest.hexdigest() != sums[name]:
+                raise BackupError(f"{path}: {name} does not match its checksum (corrupted)")
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        zf.close()
+        if isinstance(exc, BackupError):
+            raise
+        raise BackupError(f"{path}: corrupted ({exc})") from None
+    return Archive(zf, manifest, names)
+
+
+# -- restore --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Restored:
+    backend: str
+    rows: dict[str, int]  # PostgreSQL: rows loaded per table (SQLite: the file is restored whole)
+    files: int
+
+
+async def restore_backup(path: Path, settings: Settings, progress: Progress | None = None) -> Restored:
+    """Restore the backup at ``path`` into the empty data dir / database of ``settings``."""
+    say = progress or (lambda _: None)
+    say("checking the archive")
+    archive = open_archive(path)
+    try:
+        backend = archive.manifest["database"]["backend"]
+        target = "postgresql" if settings.db_url else "sqlite"
+        if backend != target:
+            raise BackupError(f"this is a {backend} backup: restore it into a {backend} database")
+        data_dir = Path(settings.data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        say("database")
+        rows = await (_restore_pg(archive, settings) if backend == "postgresql" else _restore_sqlite(archive, settings))
+        if "secret" in archive.members and not (data_dir / ".secret").exists():
+            fd = os.open(data_dir / ".secret", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(archive.zf.read("secret"))
+        await migrate(settings.database_url)  # an older backup's system tables go on to head
+        say("files")
+        files = await _restore_files(archive, settings)
+        return Restored(backend, rows, files)
+    finally:
+        archive.zf.close()
+
+
+async def _restore_sqlite(archive: Archive, settings: Settings) -> dict[str, int]:
+    target = Path(settings.database_url.removeprefix("sqlite:///"))
+    if target.exists():
+        raise BackupError(f"{target} exists: restore into an empty data dir (or move the old one aside)")
+    partial = target.with_name(target.name + ".restoring")
+    with archive.zf.open("database/data.db") as src, open(partial, "wb") as dst:
+        shutil.copyfileobj(src, dst, CHUNK)
+    found = dump.sqlite_check(str(partial))
+    if found != "ok":
+        partial.unlink()
+        raise BackupError(f"the backup's database fails SQLite's integrity check: {found}")
+    os.replace(partial, target)
+    return {}
+
+
+async def _restore_pg(archive: Archive, settings: Settings) -> dict[str, int]:
+    url = settings.database_url
+    if await dump.pg_tables(url):
+        raise BackupError("the database is not empty: restore into a new, empty database")
+    db = archive.manifest["database"]
+    expected: dict[str, int] = db["rows"]
+    decoder = msgspec.json.Decoder(Collection)
+    collections = [
+        decoder.decode(json.loads(line)["data"]) for line in archive.lines("database/tables/_collections.jsonl")
+    ]
+    try:
+        await migrate(url, db["revision"])  # the system tables as the backup knew them
+
+        async def fill(conn: PgConn, loader: dump.PgLoader) -> dict[str, int]:
+            system = set(await _current_tables(conn))
+            await create_collections(conn, collections)
+            tables = sorted(expected, key=lambda t: t not in system)  # system tables, then collections
+            for table in tables:
+                batch: list[str] = []
+                for line in archive.lines(f"database/tables/{table}.jsonl"):
+                    batch.append(line)
+                    if len(batch) >= dump.BATCH:
+                        await loader.load(table, batch)
+                        batch = []
+                await loader.load(table, batch)
+                if (n := await loader.count(table)) != expected[table]:
+                    raise BackupError(f"{table}: {n} rows restored, the backup holds {expected[table]}")
+            await loader.reset_sequences()
+            return dict(expected)
+
+        return await dump.pg_load(url, fill)
+    except BaseException:
+        await _empty_pg(url)  # nothing half-restored: the database is left as empty as it was
+        raise
+
+
+async def _current_tables(conn: PgConn) -> list[str]:
+    rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+    return [r[0] for r in rows]
+
+
+async def _empty_pg(url: str) -> None:
+    async def drop(conn: PgConn, _: dump.PgLoader) -> None:
+        for v in await conn.fetch("SELECT viewname FROM pg_views WHERE schemaname = current_schema()"):
+            await conn.execute(f'DROP VIEW IF EXISTS "{v[0]}" CASCADE')
+        for t in await _current_tables(conn):
+            await conn.execute(f'DROP TABLE IF EXISTS "{t}" CASCADE')
+
+    await dump.pg_load(url, drop)
+
+
+async def _restore_files(archive: Archive, settings: Settings) -> int:
+    """Every ``files/`` member into the restored install's storage (its own settings: local or S3)."""
+    names = [n for n in archive.members if n.startswith("files/")]
+    if not names:
+        return 0
+    eng = Engine(settings)
+    await eng.start()
+    try:
+        storage = await eng.files.storage()
+        for name in names:
+
+            async def chunks(name: str = name) -> Any:
+                with archive.zf.open(name) as fh:
+                    while chunk := fh.read(CHUNK):
+                        yield chunk
+
+            await storage.put(name.removeprefix("files/"), chunks())
+    finally:
+        await eng.stop()
+    return len(names)
