@@ -12,6 +12,7 @@ from litestar.exceptions import HTTPException
 from baas.api import console
 from baas.api.deps import error_response, json_response
 from baas.api.fast import Gateway
+from baas.api.metrics import MetricsMiddleware
 from baas.api.plugin_routes import RequestHelpers
 from baas.api.ratelimit import RateLimitMiddleware
 from baas.api.routes import ROUTES
@@ -72,7 +73,7 @@ def _litestar(route_handlers: list[Any], max_body_size: int) -> Litestar:
     return app
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> RateLimitMiddleware:
+def create_app(settings: Settings, engine: Engine | None = None) -> MetricsMiddleware:
     """The ASGI app serving the PocketBase-compatible API for ``settings``: the rate limiter, then
     the fast path for record routes (baas/api/fast.py), then Litestar for everything else."""
     eng = engine or Engine(settings)
@@ -82,4 +83,5 @@ def create_app(settings: Settings, engine: Engine | None = None) -> RateLimitMid
     plugins.serve(RequestHelpers())  # their routes' request helpers (app.request_info …) use this layer
     routes = [*ROUTES, *console.ROUTES, *plugins.routes]  # /_/: static files, not API
     app = _litestar(routes, settings.max_body_size)
-    return RateLimitMiddleware(Gateway(app, eng), eng)  # outermost: limits the fast path too
+    # Outermost the metrics (they count 429s too), then the limiter (it limits the fast path too).
+    return MetricsMiddleware(RateLimitMiddleware(Gateway(app, eng), eng), eng)

@@ -22,6 +22,7 @@ from baas.functions.inbound import InboundWebhooks
 from baas.hooks import Hooks, LifecycleEvent
 from baas.jobs import Scheduler
 from baas.limiter import Limiter
+from baas.metrics import Metrics
 from baas.planner import Plan, apply_plan, make_plan, plan_jobs
 from baas.plugin_loader import Loaded, load_plugins
 from baas.realtime import Broker
@@ -69,6 +70,7 @@ class Engine:
         self.jobs = Scheduler(self)  # scheduled jobs of baas.yaml (baas/jobs); ticks only once attached
         self.webhooks = Webhooks(self)  # outgoing webhooks (baas/webhooks); send only once attached
         self.inbound = InboundWebhooks(self)  # POST /api/webhooks/in/{name} of baas.yaml (baas/functions/inbound.py)
+        self.metrics = Metrics()  # what GET /metrics reports (baas/metrics.py)
         self._plugins_loaded = False
         self.secret = ""
         self._watch: asyncio.Task[None] | None = None

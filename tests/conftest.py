@@ -30,6 +30,7 @@ SERVER_ENV = (
     "BAAS_WORKERS",
     "BAAS_MAX_BODY_SIZE",
     "BAAS_SECRET",
+    "BAAS_METRICS_TOKEN",
 )
 
 

@@ -8,6 +8,8 @@ On a fresh PostgreSQL database when ``BAAS_TEST_POSTGRES_URL`` is set; ``BAAS_FA
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import random
 import shutil
@@ -308,3 +310,45 @@ def running_moto(**env: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+class Stream:
+    """A Python SSE client on a real server."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.events: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+        self.client_id = ""
+        self._task: asyncio.Task | None = None
+
+    async def __aenter__(self) -> Stream:
+        self._task = asyncio.create_task(self._read())
+        first = await asyncio.wait_for(self.events.get(), 30)  # a bound against hanging
+        assert first["event"] == "PB_CONNECT"
+        self.client_id = json.loads(first["data"])["clientId"]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        try:
+            await self._task
+        except (asyncio.CancelledError, Exception):
+            pass
+
+    async def _read(self) -> None:
+        async with httpx.AsyncClient(timeout=None) as client:
+            async with client.stream("GET", f"{self.url}/api/realtime") as r:
+                event: dict[str, str] = {}
+                async for line in r.aiter_lines():
+                    if not line:
+                        if event:
+                            self.events.put_nowait(event)
+                        event = {}
+                        continue
+                    key, _, value = line.partition(":")
+                    event[key] = value
+
+    async def message(self, timeout: float = 30) -> tuple[str, dict]:
+        event = await asyncio.wait_for(self.events.get(), timeout)
+        return event["event"], json.loads(event["data"])

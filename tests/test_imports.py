@@ -49,7 +49,18 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "baas.typegen",
         ),
     ),
-    ("core", ("baas.settings_store", "baas.limiter", "baas.tasks", "baas.hooks", "baas.events", "baas.secret")),
+    (
+        "core",
+        (
+            "baas.settings_store",
+            "baas.limiter",
+            "baas.tasks",
+            "baas.hooks",
+            "baas.events",
+            "baas.secret",
+            "baas.metrics",
+        ),
+    ),
     # Alembic runs the migration scripts by path (never imported by the package); data migrations such as
     # 0004 use the schema model, so they sit above it. The planner checks rules against the schema.
     ("migrations, planner", ("baas.db.migrations", "baas.planner")),

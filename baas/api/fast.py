@@ -68,6 +68,11 @@ async def _lifespan_step(phase: str, work: Awaitable[None], send: Send) -> None:
         raise
 
 
+# The route templates of the fast path's requests (the metrics' labels), as Litestar names its own.
+RECORDS_ROUTE = "/api/collections/{collection_name}/records"
+RECORD_ROUTE = RECORDS_ROUTE + "/{record_id}"
+
+
 class Gateway:
     """ASGI app for one engine: record routes and realtime here, everything else to the Litestar
     app, which may serve other engines of the process too (each request's scope names its own)."""
@@ -107,6 +112,7 @@ class Gateway:
             return
         path: str = scope["path"]
         if path == realtime.PATH:  # SSE + subscriptions
+            scope["path_template"] = realtime.PATH  # for the metrics, as Litestar names its routes
             await realtime.handle(self.engine, scope, receive, send)
             return
         target = parse_collection_path(path)
@@ -128,6 +134,7 @@ class Gateway:
         ):
             await self._litestar(scope, receive, send)
             return
+        scope["path_template"] = RECORDS_ROUTE if rid is None else RECORD_ROUTE
         call = Call(scope, receive, eng.settings.max_body_size)
         try:
             if rid is None:

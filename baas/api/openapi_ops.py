@@ -767,6 +767,15 @@ OPS: list[Op] = [
         auth="superuser",
         status=204,
     ),
+    Op(
+        "GET",
+        "/metrics",
+        "metrics",
+        "Prometheus metrics, summed over the workers (superusers, or the BAAS_METRICS_TOKEN bearer token)",
+        auth="superuser",
+        answer={"type": "string"},
+        media="text/plain; version=0.0.4; charset=utf-8",
+    ),
     # settings and health (baas/api/settings.py, health.py)
     Op("GET", "/api/settings", "settings", "The server settings", auth="superuser", answer="Settings"),
     Op(

@@ -34,6 +34,7 @@ from baas.cli.serve import (
 from baas.core import Engine
 from baas.files import storage_for
 from baas.files.sweep import sweep_orphans
+from baas.metrics import MULTIPROC_ENV, fresh_metrics_dir
 from baas.planner import Plan, apply_plan
 from baas.plugin_loader import add_cli_commands
 from baas.schema.loader import SchemaFile, dump_schema
@@ -137,6 +138,8 @@ def serve(
             "BAAS_PROJECT": str(Path(schema).resolve()) if schema else "",
         }
     )  # workers load its plugins
+    # Each worker keeps its metrics in files here; a scrape of any worker adds them all up (baas/metrics.py).
+    os.environ[MULTIPROC_ENV] = fresh_metrics_dir(data_dir)
     # Applied once, above: a worker that found it in its environment would apply it again, racing the others.
     os.environ.pop("BAAS_SCHEMA", None)
     if max_body_size > 0:

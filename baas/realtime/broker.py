@@ -175,6 +175,7 @@ class Broker:
     def connect(self) -> Client:
         client = Client(self.instance + random_id(CLIENT_ID_LEN - INSTANCE_LEN), self.config.buffer_limit)
         self.clients[client.id] = client
+        self.eng.metrics.realtime_clients.inc()
         self.mailbox.wake()
         return client
 
@@ -182,6 +183,7 @@ class Broker:
         client.close(client.reason or "gone")
         if self.clients.get(client.id) is client:
             del self.clients[client.id]
+            self.eng.metrics.realtime_clients.dec()
         self._unindex(client)
         self._set_auth(client, None)
 

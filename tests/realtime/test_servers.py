@@ -13,51 +13,9 @@ from contextlib import asynccontextmanager
 
 import httpx
 
-from tests.servers import Server, baas_cmd, free_port, running_server, stop_server, wait_healthy
+from tests.servers import Server, Stream, baas_cmd, free_port, running_server, stop_server, wait_healthy
 
 EMAIL, PASSWORD = "root@example.com", "root-password-1"
-
-
-class Stream:
-    """A Python SSE client on a real server."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.events: asyncio.Queue[dict[str, str]] = asyncio.Queue()
-        self.client_id = ""
-        self._task: asyncio.Task | None = None
-
-    async def __aenter__(self) -> Stream:
-        self._task = asyncio.create_task(self._read())
-        first = await asyncio.wait_for(self.events.get(), 30)  # a bound against hanging
-        assert first["event"] == "PB_CONNECT"
-        self.client_id = json.loads(first["data"])["clientId"]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
-        try:
-            await self._task
-        except (asyncio.CancelledError, Exception):
-            pass
-
-    async def _read(self) -> None:
-        async with httpx.AsyncClient(timeout=None) as client:
-            async with client.stream("GET", f"{self.url}/api/realtime") as r:
-                event: dict[str, str] = {}
-                async for line in r.aiter_lines():
-                    if not line:
-                        if event:
-                            self.events.put_nowait(event)
-                        event = {}
-                        continue
-                    key, _, value = line.partition(":")
-                    event[key] = value
-
-    async def message(self, timeout: float = 30) -> tuple[str, dict]:
-        event = await asyncio.wait_for(self.events.get(), timeout)
-        return event["event"], json.loads(event["data"])
 
 
 @asynccontextmanager

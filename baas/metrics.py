@@ -1,0 +1,120 @@
+"""Prometheus metrics of a server (``GET /metrics``, docs/metrics.md), with ``prometheus-client``.
+
+Each server process counts what it answered. Under ``baas serve`` the master points
+``PROMETHEUS_MULTIPROC_DIR`` at a fresh folder before the workers start; each worker then keeps its
+values in memory-mapped files there, and a scrape answered by any worker adds up every worker's
+(prometheus-client's multiprocess mode). Without that variable (an engine in a test, an embedding
+app) the values are this engine's own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess, values
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# Seconds: from a cached view (~100 µs) to a slow list or an upload (seconds).
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def multiprocess_dir() -> str:
+    return os.environ.get(MULTIPROC_ENV, "")
+
+
+def fresh_metrics_dir(data_dir: str) -> str:
+    """``<data dir>/.metrics/<this master's pid>``, emptied: a server counts from zero when it starts
+    (Prometheus reads a restart from the counters going down), and two servers on one data dir
+    keep apart."""
+    root = Path(data_dir).resolve() / ".metrics"
+    for old in root.iterdir() if root.is_dir() else []:
+        if old.name == str(os.getpid()) or not _alive(old.name):  # a server that has stopped
+            shutil.rmtree(old, ignore_errors=True)
+    folder = root / str(os.getpid())
+    folder.mkdir(parents=True)
+    return str(folder)
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+class Metrics:
+    """The metrics one engine records; `exposition` is the text a scrape gets."""
+
+    def __init__(self) -> None:
+        if multiprocess_dir():
+            # prometheus-client picks its value store when it is imported; `baas serve` sets the
+            # folder after that (in the master, before forking): choose again, before any metric exists.
+            values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]  # untyped upstream
+        self.registry = CollectorRegistry(auto_describe=False)
+        r = self.registry
+        self.requests = Counter(
+            "baas_http_requests",
+            "HTTP requests answered, by method, route template and status.",
+            ["method", "route", "status"],
+            registry=r,
+        )
+        self.duration = Histogram(
+            "baas_http_request_duration_seconds",
+            "Time to answer an HTTP request (realtime streams left out), by method and route template.",
+            ["method", "route"],
+            buckets=BUCKETS,
+            registry=r,
+        )
+        self.realtime_clients = Gauge(
+            "baas_realtime_clients", "Open realtime (SSE) streams.", registry=r, multiprocess_mode="livesum"
+        )
+        self.memory = Gauge(
+            "baas_process_resident_memory_bytes",
+            "Resident memory of each server process (sampled at most once a second while it serves).",
+            registry=r,
+            multiprocess_mode="liveall",
+        )
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._sampled = 0.0
+
+    def observe(self, method: str, route: str, status: int, seconds: float | None) -> None:
+        """One answered request (``seconds`` None: not timed, e.g. a realtime stream)."""
+        key = (method, route, status)
+        pair = self._children.get(key)
+        if pair is None:  # label lookups cost more than the increment itself: once per combination
+            pair = self._children[key] = (
+                self.requests.labels(method, route, str(status)),
+                self.duration.labels(method, route),
+            )
+        pair[0].inc()
+        if seconds is not None:
+            pair[1].observe(seconds)
+        now = time.monotonic()
+        if now - self._sampled >= 1.0:
+            self._sampled = now
+            self.memory.set(_resident_bytes())
+
+    def exposition(self) -> bytes:
+        """The Prometheus text format of every process's metrics (or this one's)."""
+        self.memory.set(_resident_bytes())
+        if multiprocess_dir():
+            merged = CollectorRegistry(auto_describe=False)
+            multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]  # untyped upstream
+            return generate_latest(merged)
+        return generate_latest(self.registry)
+
+
+def _resident_bytes() -> int:
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * _PAGE
+    except (OSError, IndexError, ValueError):  # not Linux
+        return 0

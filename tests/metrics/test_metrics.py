@@ -1,0 +1,108 @@
+"""``GET /metrics`` (baas/metrics.py, docs/metrics.md): who may scrape, the text parses with
+prometheus-client's own parser, and the counters match the requests sent, in one process and
+added up across the workers of a real ``baas serve``."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.harness import Api
+from tests.servers import Stream, running_server
+
+SU = ("metrics-su@example.com", "metrics-password-1")
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of a scrape, by name and labels (the process id label left out)."""
+    out: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            labels = tuple(sorted((k, v) for k, v in s.labels.items() if k != "pid"))
+            out[(s.name, labels)] = out.get((s.name, labels), 0) + s.value
+    return out
+
+
+def requests_of(scrape: dict, method: str, route: str, status: int) -> float:
+    key = ("baas_http_requests_total", (("method", method), ("route", route), ("status", str(status))))
+    return scrape.get(key, 0.0)
+
+
+WHO = [(None, 401), ("alice", 403), ("su", 200)]
+
+
+@pytest.mark.parametrize(("who", "status"), WHO, ids=["guest", "user", "superuser"])
+async def test_only_superusers_scrape_without_the_metrics_token(api: Api, who: str | None, status: int) -> None:
+    r = await api.call("GET", "/metrics", who)
+    assert r.status_code == status, r.text
+    if status == 200:
+        assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
+        assert any(name == "baas_http_requests_total" for name, _ in samples(r.text))
+
+
+async def test_the_metrics_token(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BAAS_METRICS_TOKEN", "scrape-secret-123")
+    ok = await api.client.get("/metrics", headers={"Authorization": "Bearer scrape-secret-123"})
+    assert ok.status_code == 200, ok.text
+    for wrong in ("Bearer scrape-secret-12", "Bearer ", "scrape-secret-1234"):
+        assert (await api.client.get("/metrics", headers={"Authorization": wrong})).status_code == 401
+
+
+async def test_counters_match_the_requests_in_one_process(api: Api) -> None:
+    before = samples((await api.call("GET", "/metrics", "su")).text)
+    rid = (await api.call("POST", "/api/collections/posts/records", "su", json={"title": "m"})).json()["id"]
+    for _ in range(7):
+        assert (await api.call("GET", f"/api/collections/posts/records/{rid}", "su")).status_code == 200
+    for _ in range(3):
+        assert (await api.call("GET", "/api/collections/posts/records/nope12345678901", "su")).status_code == 404
+    for _ in range(2):
+        assert (await api.call("GET", "/api/settings", "su")).status_code == 200
+    assert (await api.client.get("/no/such/route")).status_code == 404
+    after = samples((await api.call("GET", "/metrics", "su")).text)
+    record = "/api/collections/{collection_name}/records/{record_id}"
+    for method, route, status, n in [
+        ("POST", "/api/collections/{collection_name}/records", 200, 1),
+        ("GET", record, 200, 7),
+        ("GET", record, 404, 3),
+        ("GET", "/api/settings", 200, 2),
+        ("GET", "<unmatched>", 404, 1),
+        ("GET", "/metrics", 200, 1),  # the first scrape, counted once it was answered
+    ]:
+        got = requests_of(after, method, route, status) - requests_of(before, method, route, status)
+        assert got == n, (method, route, status, got)
+    hist = ("baas_http_request_duration_seconds_count", (("method", "GET"), ("route", record)))
+    assert after[hist] - before.get(hist, 0) == 10
+
+
+async def test_counters_add_up_across_the_workers_of_a_server(tmp_path: Path) -> None:
+    env = {"BAAS_METRICS_TOKEN": "scrape-secret-123"}
+    async with running_server(tmp_path, "--workers", "2", superuser=SU, env=env) as srv:
+        scrape_headers = {"Authorization": "Bearer scrape-secret-123"}
+        async with httpx.AsyncClient(base_url=srv.url, timeout=30) as http:
+            before = samples((await http.get("/metrics", headers=scrape_headers)).text)
+            # Many short connections: the kernel spreads them over both workers (SO_REUSEPORT).
+            for _ in range(40):
+                async with httpx.AsyncClient(base_url=srv.url, timeout=30) as one:
+                    assert (await one.get("/api/health")).status_code == 200
+            for _ in range(5):
+                async with httpx.AsyncClient(base_url=srv.url, timeout=30) as one:
+                    assert (await one.get("/api/collections/users/records/nope12345678901")).status_code == 404
+            async with Stream(srv.url):
+                during = samples((await http.get("/metrics", headers=scrape_headers)).text)
+            after = samples((await http.get("/metrics", headers=scrape_headers)).text)
+            for _ in range(100):  # the stream's end is counted once its worker has seen the peer go
+                now = samples((await http.get("/metrics", headers=scrape_headers)).text)
+                if now[("baas_realtime_clients", ())] == 0:
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                pytest.fail("the closed stream is still counted")
+        assert requests_of(after, "GET", "/api/health", 200) - requests_of(before, "GET", "/api/health", 200) == 40
+        record = "/api/collections/{collection_name}/records/{record_id}"
+        assert requests_of(after, "GET", record, 404) - requests_of(before, "GET", record, 404) == 5
+        assert during[("baas_realtime_clients", ())] == 1
+        assert after[("baas_process_resident_memory_bytes", ())] > 10_000_000  # both workers', added up
