@@ -245,7 +245,9 @@ def test_every_serve_option_can_come_from_the_environment(
         json={"identity": "env@example.com", "password": "env-password-1"},
     )
     assert r.status_code == 200, r.text  # the same database as the server's
-    assert (tmp_path / "data" / ".secret").exists() and not (tmp_path / "baas_data").exists()
+    # The data dir is BAAS_DIR's (on PostgreSQL the install secret is in the database, not there).
+    assert (tmp_path / "data" / ".metrics").is_dir() and not (tmp_path / "baas_data").exists()
+    assert (tmp_path / "data" / ".secret").exists() == (not pg_or_sqlite)
     assert srv.terminate() == 0
     out = srv.output()
     assert out.count("Schema baas.yaml: applied") == 1 and "Traceback" not in out, out
