@@ -9,11 +9,11 @@ app) the values are this engine's own.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
-import time
+from bisect import bisect_left
 from pathlib import Path
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess, values
 
@@ -78,33 +78,51 @@ class Metrics:
         )
         self.memory = Gauge(
             "baas_process_resident_memory_bytes",
-            "Resident memory of each server process (sampled at most once a second while it serves).",
+            "Resident memory of each server process (sampled when its request counts are flushed).",
             registry=r,
             multiprocess_mode="liveall",
         )
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-        self._sampled = 0.0
+        # Requests are tallied in plain lists and handed to prometheus-client at most once a second
+        # (and before every scrape): its per-request path (label lookup, locks, a bucket loop in
+        # Python) measured ~5 % of the view benchmark's req/s; a tally costs a fraction of that.
+        self._tally: dict[tuple[str, str, int], list[float]] = {}
+        self._flush_at: asyncio.TimerHandle | None = None
 
     def observe(self, method: str, route: str, status: int, seconds: float | None) -> None:
         """One answered request (``seconds`` None: not timed, e.g. a realtime stream)."""
         key = (method, route, status)
-        pair = self._children.get(key)
-        if pair is None:  # label lookups cost more than the increment itself: once per combination
-            pair = self._children[key] = (
-                self.requests.labels(method, route, str(status)),
-                self.duration.labels(method, route),
-            )
-        pair[0].inc()
+        t = self._tally.get(key)
+        if t is None:
+            t = self._tally[key] = [0.0] * (3 + len(BUCKETS) + 1)  # count, timed, sum, buckets, +Inf
+        t[0] += 1
         if seconds is not None:
-            pair[1].observe(seconds)
-        now = time.monotonic()
-        if now - self._sampled >= 1.0:
-            self._sampled = now
-            self.memory.set(_resident_bytes())
+            t[1] += 1
+            t[2] += seconds
+            t[3 + bisect_left(BUCKETS, seconds)] += 1
+        if self._flush_at is None:  # the first request since the last flush: flush within a second
+            self._flush_at = asyncio.get_running_loop().call_later(1.0, self.flush)
+
+    def flush(self) -> None:
+        """Hand the tallies to prometheus-client (into this worker's files under ``baas serve``)."""
+        if self._flush_at is not None:
+            self._flush_at.cancel()
+            self._flush_at = None
+        tally, self._tally = self._tally, {}
+        for (method, route, status), t in tally.items():
+            self.requests.labels(method, route, str(status)).inc(t[0])
+            if t[1]:
+                child = self.duration.labels(method, route)
+                # prometheus-client observes one value at a time; its bucket counters and sum are
+                # the documented Histogram's own (tests/metrics checks count, sum and buckets agree).
+                child._sum.inc(t[2])
+                for i, n in enumerate(t[3:]):
+                    if n:
+                        child._buckets[i].inc(n)
+        self.memory.set(_resident_bytes())
 
     def exposition(self) -> bytes:
         """The Prometheus text format of every process's metrics (or this one's)."""
-        self.memory.set(_resident_bytes())
+        self.flush()
         if multiprocess_dir():
             merged = CollectorRegistry(auto_describe=False)
             multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]  # untyped upstream
