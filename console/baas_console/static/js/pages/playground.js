@@ -51,11 +51,14 @@ export async function render(main, [name]) {
   const bodyRow = labelled("Submitted body (JSON, for create)", submitted);
   bodyRow.hidden = true;
 
+  let searches = 0;  // only the newest search fills the list: answers can arrive out of order
   const findUsers = async () => {
+    const mine = ++searches;
     const term = search.value.trim();
     const filter = term ? `email ~ ${filterString(term)} || id ~ ${filterString(term)}` : "";
     const out = await api("GET", `/api/collections/${encodeURIComponent(authColl.value)}/records`,
                           {query: {perPage: 50, skipTotal: 1, filter, sort: "email"}}).catch(() => ({items: []}));
+    if (mine !== searches) return;  // a later search (typed since, or another collection) is on its way
     mount(who, out.items.map((r) => h("option", {value: r.id}, r.email ? `${r.email} (${r.id})` : r.id)));
   };
   search.addEventListener("input", findUsers);
