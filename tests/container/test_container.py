@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -356,3 +357,60 @@ def test_two_containers_on_one_postgresql_database_share_data_and_tokens(contain
         containers.names.clear()
         containers.volumes.clear()
         _drop_pg_database(name)
+
+
+def _deployment_block() -> str:
+    """The shell block of docs/deployment.md that builds and runs the image."""
+    text = (ROOT / "docs" / "deployment.md").read_text()
+    found = re.search(r"```sh\n(docker build -t baas \..*?)```", text, re.S)
+    assert found, "docs/deployment.md: the docker block is gone"
+    return found.group(1)
+
+
+def test_the_deployment_docs_commands(image: str) -> None:
+    """docs/deployment.md's docker commands, as written, with only what this machine needs
+    changed: the build's base image and wheels (no registry or index here), and names and port of
+    this test's own (another container may hold `baas` or 8090)."""
+    base = _base_image()
+    suffix = uuid.uuid4().hex[:8]
+    tag, name, volume, port = f"baas-docs-{suffix}", f"baas-docs-{suffix}", f"baas-docs-{suffix}", free_port()
+    script = (
+        _deployment_block()
+        .replace(
+            "docker build -t baas .",
+            f"docker build -q -t {tag} --build-arg BASE={base} "
+            "--build-arg PIP_OPTIONS='--no-index --find-links /src/.wheelhouse' .",
+        )
+        .replace("--name baas", f"--name {name} --health-interval=1s")
+        .replace("-p 8090:8090", f"-p 127.0.0.1:{port}:8090")
+        .replace("-v baas_data:/data baas", f"-v {volume}:/data {tag}")
+        .replace("docker exec baas ", f"docker exec {name} ")
+        .replace("}}' baas)", "}}' " + name + ")")
+    )
+    # Every name was replaced: nothing runs on (or waits for) the doc's own.
+    assert script.count(suffix) >= 5 and " baas)" not in script and "--name baas " not in script, script
+    try:
+        run = subprocess.run(
+            [
+                "bash",
+                "-ec",
+                script,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            env={**os.environ, "DOCKER_BUILDKIT": "0"},
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "Superuser admin@example.com saved." in run.stdout, run.stdout
+        r = httpx.post(
+            f"http://127.0.0.1:{port}/api/collections/_superusers/auth-with-password",
+            json={"identity": "admin@example.com", "password": "a-long-password"},
+            timeout=30,
+        )
+        assert r.status_code == 200, r.text
+    finally:
+        docker("rm", "-f", name, check=False)
+        docker("volume", "rm", "-f", volume, check=False)
+        docker("rmi", "-f", tag, check=False)
