@@ -21,7 +21,17 @@ from baas.backups import MANIFEST, BackupError, create_backup, list_backups, res
 from baas.core import Engine
 from baas.db import dump
 from baas.settings import Settings
-from tests.harness import PG_URL, SU_EMAIL, SU_PASS, create_pg_database, drop_pg_database, in_process, sign_in
+from tests.harness import (
+    PG_URL,
+    SU_EMAIL,
+    SU_PASS,
+    create_pg_database,
+    drop_pg_database,
+    in_process,
+    make_bucket,
+    s3_settings,
+    sign_in,
+)
 from tests.servers import baas_cmd, running_moto, running_server
 
 NOTES = {
@@ -62,17 +72,7 @@ def _storage(kind: str) -> Iterator[dict[str, Any] | None]:
         yield None
         return
     with running_moto() as endpoint:
-        bucket = "backups"
-        _minio(endpoint).make_bucket(bucket)
-        yield {
-            "enabled": True,
-            "bucket": bucket,
-            "region": "us-east-1",
-            "endpoint": endpoint,
-            "accessKey": "test",
-            "secret": "test-secret",
-            "forcePathStyle": True,
-        }
+        yield s3_settings(endpoint, make_bucket(endpoint))
 
 
 def _minio(endpoint: str) -> Minio:
@@ -123,8 +123,8 @@ async def test_a_backup_taken_under_writes_restores_everything_acknowledged_befo
             archive = Path(eng.settings.data_dir) / "backups" / info.key
         if s3:  # the bucket is lost: the files must come back from the backup
             m = _minio(s3["endpoint"])
-            for obj in list(m.list_objects("backups", recursive=True)):
-                m.remove_object("backups", obj.object_name)
+            for obj in list(m.list_objects(s3["bucket"], recursive=True)):
+                m.remove_object(s3["bucket"], obj.object_name)
 
         async with _target(tmp_path) as target:
             done = await restore_backup(archive, target)
