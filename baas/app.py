@@ -10,9 +10,9 @@ from litestar.config.cors import CORSConfig
 from litestar.exceptions import HTTPException
 
 from baas.api import console
-from baas.api.deps import error_response, json_response
+from baas.api.deps import error_response, json_response, note_error
 from baas.api.fast import Gateway
-from baas.api.metrics import MetricsMiddleware
+from baas.api.observe import ObserveMiddleware
 from baas.api.plugin_routes import RequestHelpers
 from baas.api.ratelimit import RateLimitMiddleware
 from baas.api.routes import ROUTES
@@ -29,18 +29,21 @@ _MESSAGES = {
 }
 
 
-def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
+def _api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
+    note_error(request.scope, exc.message)
     return error_response(exc)
 
 
-def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     message = _MESSAGES.get(status) or (exc.detail if status < 500 else "Something went wrong.")
+    note_error(request.scope, message)
     return json_response({"status": status, "message": message, "data": {}}, status)
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
+    note_error(request.scope, f"unhandled {type(exc).__name__}")  # its text may hold data: the server log has it
     return json_response(
         {"status": 500, "message": "Something went wrong while processing your request.", "data": {}}, 500
     )
@@ -73,7 +76,7 @@ def _litestar(route_handlers: list[Any], max_body_size: int) -> Litestar:
     return app
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> MetricsMiddleware:
+def create_app(settings: Settings, engine: Engine | None = None) -> ObserveMiddleware:
     """The ASGI app serving the PocketBase-compatible API for ``settings``: the rate limiter, then
     the fast path for record routes (baas/api/fast.py), then Litestar for everything else."""
     eng = engine or Engine(settings)
@@ -83,5 +86,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> MetricsMiddl
     plugins.serve(RequestHelpers())  # their routes' request helpers (app.request_info …) use this layer
     routes = [*ROUTES, *console.ROUTES, *plugins.routes]  # /_/: static files, not API
     app = _litestar(routes, settings.max_body_size)
-    # Outermost the metrics (they count 429s too), then the limiter (it limits the fast path too).
-    return MetricsMiddleware(RateLimitMiddleware(Gateway(app, eng), eng), eng)
+    # Outermost the metrics and request log (they count 429s too), then the limiter (it limits the
+    # fast path too).
+    return ObserveMiddleware(RateLimitMiddleware(Gateway(app, eng), eng), eng)

@@ -22,6 +22,7 @@ from baas.functions.inbound import InboundWebhooks
 from baas.hooks import Hooks, LifecycleEvent
 from baas.jobs import Scheduler
 from baas.limiter import Limiter
+from baas.logs import RequestLog
 from baas.metrics import Metrics
 from baas.planner import Plan, apply_plan, make_plan, plan_jobs
 from baas.plugin_loader import Loaded, load_plugins
@@ -71,6 +72,7 @@ class Engine:
         self.webhooks = Webhooks(self)  # outgoing webhooks (baas/webhooks); send only once attached
         self.inbound = InboundWebhooks(self)  # POST /api/webhooks/in/{name} of baas.yaml (baas/functions/inbound.py)
         self.metrics = Metrics()  # what GET /metrics reports (baas/metrics.py)
+        self.request_log = RequestLog(self)  # every answered API request, for /api/logs (baas/logs)
         self._plugins_loaded = False
         self.secret = ""
         self._watch: asyncio.Task[None] | None = None
@@ -90,6 +92,7 @@ class Engine:
         await self.db.connect()
         self.secret = await install_secret(self.db, self.settings.data_dir)  # shared by the nodes of a database
         await self.registry.load(self.db)
+        await self.request_log.start()
         if not self.registry.all():  # a new install: superusers and a users collection
             await self.apply([defaults.superusers(), defaults.users()], source="install")
         elif self.registry.get("_superusers") is None:
@@ -127,6 +130,7 @@ class Engine:
             self._watch = None
         await self.events.stop()
         await self.tasks.drain()  # mails still being sent read the database: let them finish first
+        await self.request_log.stop()  # the last requests' entries, streams' included
         await self.db.close()
 
     async def _mark(self) -> int | None:

@@ -76,6 +76,11 @@ class Metrics:
         self.realtime_clients = Gauge(
             "baas_realtime_clients", "Open realtime (SSE) streams.", registry=r, multiprocess_mode="livesum"
         )
+        self.log_dropped = Counter(
+            "baas_request_log_dropped",
+            "Request log entries dropped: the queue was full or the database refused the batch.",
+            registry=r,
+        )
         self.memory = Gauge(
             "baas_process_resident_memory_bytes",
             "Resident memory of each server process (sampled when its request counts are flushed).",

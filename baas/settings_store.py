@@ -103,7 +103,8 @@ DEFAULTS: dict[str, Any] = {
     },
     # Off until a superuser turns it on, as in PocketBase: a batch holds the writer while it runs.
     "batch": {"enabled": False, "maxRequests": 50, "timeout": 3, "maxBodySize": 0},
-    "logs": {"maxDays": 5, "minLevel": 0, "logIP": True, "logAuthId": False},
+    # The request log (docs/logs.md): PocketBase's options, and the share of successful requests kept.
+    "logs": {"maxDays": 5, "minLevel": 0, "logIP": True, "logAuthId": False, "sampling": 1.0},
     "rateLimits": {"enabled": False, "rules": []},
     # Mail: with smtp disabled, messages go to the dev mailbox under the data dir (see baas/auth/mail.py).
     "smtp": {
@@ -165,6 +166,12 @@ def check(settings: dict[str, Any]) -> dict[str, Any]:
         errors.setdefault("batch", {})["maxRequests"] = {
             "code": "validation_invalid_value",
             "message": "Must be between 1 and 1000.",
+        }
+    logs = settings.get("logs")
+    if isinstance(logs, dict) and isinstance(logs.get("sampling"), (int, float)) and logs["sampling"] > 1:
+        errors.setdefault("logs", {})["sampling"] = {
+            "code": "validation_invalid_value",
+            "message": "Must be between 0 and 1.",
         }
     limits = settings.get("rateLimits")
     if isinstance(limits, dict) and (limit_errors := validate_rate_limits(limits)):

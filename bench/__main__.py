@@ -44,7 +44,11 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="realtime workload: creates each subscriber must receive (default 20; smoke 5)",
     )
-    r.add_argument("--servers", default="pocketbase,baas", help="comma list of pocketbase,baas (default both)")
+    r.add_argument(
+        "--servers",
+        default="pocketbase,baas",
+        help="comma list of pocketbase,baas,baas_nolog (default pocketbase,baas); baas_nolog: baas, request log off",
+    )
     r.add_argument(
         "--workloads",
         default=",".join(w.name for w in WORKLOADS),
@@ -90,8 +94,10 @@ def main(argv: list[str] | None = None) -> int:
             specs.append(ServerSpec("pocketbase", a.pocketbase_exe))
         elif name == "baas":
             specs.append(ServerSpec("baas", a.baas_exe, shlex.split(a.baas_args)))
+        elif name == "baas_nolog":  # what the request log costs: --servers baas_nolog,baas
+            specs.append(ServerSpec(name, a.baas_exe, shlex.split(a.baas_args), {"logs": {"maxDays": 0}}))
         else:
-            print(f"unknown server {name!r} (pocketbase, baas)", file=sys.stderr)
+            print(f"unknown server {name!r} (pocketbase, baas, baas_nolog)", file=sys.stderr)
             return 2
     cfg = Config(
         rows=int(pick(a.rows, 40_000, 1000)),

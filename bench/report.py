@@ -12,7 +12,7 @@ from typing import Any
 from bench.runner import Results
 from bench.workloads import BY_NAME
 
-DISPLAY = {"pocketbase": "PocketBase", "baas": "baas"}
+DISPLAY = {"pocketbase": "PocketBase", "baas": "baas", "baas_nolog": "baas (request log off)"}
 
 
 def machine_info() -> dict[str, str]:
@@ -146,7 +146,7 @@ def markdown(res: Results, command: str) -> str:
         extra = next((sp.extra_args for sp in cfg.servers if sp.name == s), [])
         out.append(
             f"- {DISPLAY.get(s, s)}: {res.versions.get(s, '?')}"
-            + (f" (commit {git_rev()})" if s == "baas" else "")
+            + (f" (commit {git_rev()})" if s.startswith("baas") else "")
             + (f", serve args `{' '.join(extra)}`" if extra else "")
         )
     for s, why in res.skipped.items():

@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -38,6 +39,8 @@ class ServerSpec:
     name: str
     exe: str
     extra_args: list[str] = field(default_factory=list)
+    # Stored settings PATCHed once the server is up (``baas_nolog``: the request log off).
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> None:
         """Raise `ServerUnavailable` unless ``EXE --help`` runs."""
@@ -61,7 +64,7 @@ class ServerSpec:
         out = (proc.stdout or proc.stderr).strip()
         if proc.returncode == 0 and out:
             return out.splitlines()[0]
-        if self.name == "baas":
+        if self.name.startswith("baas"):
             # `baas` has no --version flag (yet): fall back to the installed package's.
             try:
                 from importlib.metadata import PackageNotFoundError, version
@@ -148,12 +151,26 @@ class Server:
                 raise ServerFailed(f"{self.name}: `{' '.join(cmd)}` exited {self.proc.returncode}:\n" + self.log_tail())
             try:
                 if httpx.get(self.url + "/api/health", timeout=2).status_code == 200:
+                    self._apply_settings()
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
         self.stop()
         raise ServerFailed(f"{self.name}: /api/health not ready in {timeout}s:\n" + self.log_tail())
+
+    def _apply_settings(self) -> None:
+        if not self.spec.settings:
+            return
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            auth = client.post(
+                "/api/collections/_superusers/auth-with-password",
+                json={"identity": SUPERUSER_EMAIL, "password": SUPERUSER_PASSWORD},
+            )
+            auth.raise_for_status()
+            r = client.patch("/api/settings", json=self.spec.settings, headers={"Authorization": auth.json()["token"]})
+            if r.status_code != 200:
+                raise ServerFailed(f"{self.name}: PATCH /api/settings answered {r.status_code}: {r.text}")
 
     def stop(self) -> None:
         """SIGTERM the server's process group, then SIGKILL after 10 s."""

@@ -47,6 +47,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "baas.admin",
             "baas.webhooks",
             "baas.typegen",
+            "baas.logs",
+            "baas.gdpr",
         ),
     ),
     (
@@ -59,6 +61,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "baas.events",
             "baas.secret",
             "baas.metrics",
+            "baas.clientip",
         ),
     ),
     # Alembic runs the migration scripts by path (never imported by the package); data migrations such as

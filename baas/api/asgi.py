@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl
 import msgspec
 
 from baas.errors import ApiError, TooLarge
+from baas.logs import ERROR_KEY
 
 # ASGI as servers speak it: plain dicts (Litestar's TypedDicts describe the same objects).
 Scope = MutableMapping[str, Any]
@@ -69,6 +70,7 @@ async def send_response(
 
 async def send_error(send: Send, scope: Scope, error: ApiError, *, headers: Iterable[Header] = ()) -> None:
     """``error`` in the API's error shape, with its status, CORS headers as the app would send."""
+    scope[ERROR_KEY] = error.message  # for the request log
     await send_response(send, error.status, error_body(error), cors=has_origin(scope), headers=headers)
 
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from baas.api.clientip import client_ip
 from baas.api.deps import (
     HeaderView,
     auth_record,
@@ -19,6 +18,7 @@ from baas.api.deps import (
     request_info,
 )
 from baas.auth import mfa, oauth2, otp, signin, tokens
+from baas.clientip import client_ip
 from baas.core import Engine
 from baas.errors import BadRequest, Forbidden, Unauthorized
 from baas.hooks import RecordAuthEvent

@@ -20,6 +20,7 @@ from baas.core import Engine
 from baas.errors import ApiError, BadRequest, Forbidden, NotFound, Unauthorized
 from baas.files.headers import parse_header
 from baas.files.multipart import OnFile, boundary_of, merge_json_payload, read_form, receive_chunks, too_large
+from baas.logs import AUTH_KEY, ERROR_KEY
 from baas.records.query import Reader, load_row
 from baas.records.serialize import raw_record, row_to_record, select_list
 from baas.rules.context import RequestInfo
@@ -81,6 +82,11 @@ def error_response(exc: ApiError) -> Response[bytes]:
     return json_response(exc.as_dict(), exc.status)
 
 
+def note_error(scope: Any, message: object) -> None:
+    """Keep the message of the error a request is answered with, for the request log."""
+    scope[ERROR_KEY] = message
+
+
 def query_dict(request: ApiRequest) -> dict[str, str]:
     return {k: v for k, v in request.query_params.items()}
 
@@ -134,6 +140,8 @@ async def request_info(request: ApiRequest, body: dict[str, Any] | None = None) 
             found = await auth_record(eng, token)
             if found is not None:
                 auth = {k: v for k, v in found[1].items() if k != "password"}
+        if auth is not None:  # for the request log
+            request.scope[AUTH_KEY] = (auth.get("collectionName", ""), auth.get("id", ""))
     return RequestInfo(
         auth=auth,
         body=body or {},

@@ -35,6 +35,7 @@ from baas.api.deps import ApiRequest
 from baas.api.paths import parse_collection_path
 from baas.core import Engine
 from baas.errors import ApiError
+from baas.logs import ERROR_KEY
 
 log = logging.getLogger("baas")
 
@@ -146,8 +147,9 @@ class Gateway:
             return
         except Disconnected:
             return
-        except Exception:
+        except Exception as exc:
             log.exception("unhandled error on %s %s", method, path)
+            scope[ERROR_KEY] = f"unhandled {type(exc).__name__}"  # its text may hold data: the server log has it
             await send_response(send, 500, INTERNAL_ERROR, cors="origin" in call.headers)
             return
         if body is None:  # DELETE: 204, no body

@@ -50,6 +50,14 @@ def _obj(required: tuple[str, ...] = (), **props: Schema) -> Schema:
 
 S, I, B = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}  # noqa: E741  (I: integer, as S and B)
 EMAIL = _obj(("email",), email={"type": "string"})
+LOG = _obj(
+    ("id", "created", "level", "message", "data"),
+    id=S,
+    created=S,
+    level=I,
+    message=S,
+    data={"type": "object"},
+)
 
 WH_IN = _obj(
     ("name", "url", "events", "secret"),
@@ -767,6 +775,61 @@ OPS: list[Op] = [
         auth="superuser",
         status=204,
     ),
+    # a user's personal data (baas/api/gdpr.py, docs/gdpr.md)
+    Op(
+        "GET",
+        "/api/collections/{collection}/records/{id}/export",
+        "gdpr",
+        "A zip of everything stored about a user (the user or a superuser)",
+        auth="record",
+        answer={"type": "string", "format": "binary"},
+        media="application/zip",
+    ),
+    Op(
+        "POST",
+        "/api/collections/{collection}/records/{id}/erase",
+        "gdpr",
+        "Erase a user as the collections' gdpr policies say (a superuser, or the user under the delete rule)",
+        auth="record",
+        body_required=False,
+        answer=_obj(
+            ("deleted", "anonymized", "unlinked", "events", "webhookDeliveries", "logs", "mails"),
+            deleted={"type": "object", "additionalProperties": I},
+            anonymized={"type": "object", "additionalProperties": I},
+            unlinked={"type": "object", "additionalProperties": I},
+            events=I,
+            webhookDeliveries=I,
+            logs=I,
+            mails=I,
+        ),
+    ),
+    # the request log (baas/api/logs.py, docs/logs.md)
+    Op(
+        "GET",
+        "/api/logs",
+        "logs",
+        "A page of the request log, newest first (filter and sort over id, created, level, message, data.*)",
+        auth="superuser",
+        query=("page", "perPage", "sort", "filter", "skipTotal"),
+        answer=_obj(
+            ("page", "perPage", "totalItems", "totalPages", "items"),
+            page=I,
+            perPage=I,
+            totalItems=I,
+            totalPages=I,
+            items={"type": "array", "items": LOG},
+        ),
+    ),
+    Op(
+        "GET",
+        "/api/logs/stats",
+        "logs",
+        "Request log entries per hour (?filter as the list's)",
+        auth="superuser",
+        query=("filter",),
+        answer={"type": "array", "items": _obj(("total", "date"), total=I, date=S)},
+    ),
+    Op("GET", "/api/logs/{id}", "logs", "One request log entry", auth="superuser", answer=LOG),
     Op(
         "GET",
         "/metrics",

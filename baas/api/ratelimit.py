@@ -22,10 +22,10 @@ import time
 from collections.abc import Awaitable
 
 from baas.api.asgi import ASGIApp, Receive, Scope, Send, send_error
-from baas.api.clientip import client_ip
 from baas.api.deps import auth_record, token_of
 from baas.api.paths import parse_collection_path
 from baas.auth import apikeys
+from baas.clientip import client_ip
 from baas.core import Engine
 from baas.errors import ApiError, TooManyRequests
 from baas.limiter import AUTHED, GUEST, find_rule, is_excluded

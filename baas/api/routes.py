@@ -21,10 +21,12 @@ from baas.api import (
     crons,
     files,
     functions,
+    gdpr,
     health,
     inbound,
     installer,
     jobs,
+    logs,
     metrics,
     openapi,
     records,
@@ -61,4 +63,6 @@ ROUTES += auth_options.ROUTES + collections_import.ROUTES  # console: auth optio
 ROUTES += console.API_ROUTES  # the console pages plugins add
 ROUTES += webhooks.ROUTES  # outgoing webhooks: CRUD, delivery log, replay, test (docs/webhooks.md)
 ROUTES += jobs.ROUTES  # scheduled jobs created over the API: CRUD (docs/jobs.md)
+ROUTES += gdpr.ROUTES  # a user's data: export and erase (docs/gdpr.md)
+ROUTES += logs.ROUTES  # the request log: list, view, hourly stats (docs/logs.md)
 ROUTES += openapi.ROUTES  # GET /api/openapi.json, built from the table in baas/api/openapi_ops.py

@@ -149,6 +149,24 @@ class Mailer:
             timeout=30,
         )
 
+    def forget(self, addresses: list[str]) -> int:
+        """Delete the dev mailbox's messages to any of ``addresses`` (a user's erase); how many went."""
+        wanted = {a.lower() for a in addresses if a}
+        if not wanted or not self.mailbox.is_dir():
+            return 0
+        gone = 0
+        for meta in sorted(self.mailbox.glob("*.json")):
+            try:
+                data = json.loads(meta.read_text())
+            except (OSError, ValueError):
+                continue
+            if not any(w in str(to).lower() for to in data.get("to") or [] for w in wanted):
+                continue
+            (self.mailbox / str(data.get("eml") or meta.with_suffix(".eml").name)).unlink(missing_ok=True)
+            meta.unlink(missing_ok=True)
+            gone += 1
+        return gone
+
     def _store(self, msg: Message) -> Path:
         self.mailbox.mkdir(parents=True, exist_ok=True)
         stem = f"{time.time_ns():020d}-{msg.id}"

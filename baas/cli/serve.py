@@ -15,7 +15,7 @@ from types import FrameType
 from typing import Any
 
 from baas.api.asgi import Message, Receive, Scope, Send
-from baas.api.metrics import MetricsMiddleware
+from baas.api.observe import ObserveMiddleware
 from baas.app import create_app
 from baas.realtime import Broker
 from baas.settings import Settings
@@ -106,7 +106,7 @@ class WorkerApp:
     itself: without this every stop with a subscriber connected took the whole grace period
     and ended in SIGKILL."""
 
-    def __init__(self, app: MetricsMiddleware) -> None:
+    def __init__(self, app: ObserveMiddleware) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -24,8 +24,10 @@ from baas.db.postgres import PgConn
 T = TypeVar("T")
 
 # Alembic's own table (baas/db/migrations/env.py): a restore makes it by migrating to the backup's
-# revision (kept in the manifest).
-SKIP_TABLES = ("_migrations",)
+# revision (kept in the manifest). The request log keeps its own retention (logs.maxDays) and is
+# left out of backups, so that a backup holds no one's request history (docs/backups.md); on
+# SQLite it is a file of its own (logs.db), which a backup does not copy.
+SKIP_TABLES = ("_migrations", "_logs")
 BATCH = 500  # rows per INSERT when loading a table back
 
 

@@ -240,7 +240,7 @@ async def _update(conn: Conn, r: Reader, draft: Draft, hooks: Hooks | None) -> N
     if not draft.prepared:
         if coll.updateRule and not su and await fetch_one(r, coll, record_id, coll.updateRule) is None:
             raise NotFound()
-        current = await _load_raw(conn, coll, record_id)
+        current = await load_raw(conn, coll, record_id)
         if current is None:
             raise NotFound()
         draft.current = current
@@ -481,7 +481,7 @@ async def record_exists(conn: Conn, coll: Collection, record_id: str) -> bool:
     return await conn.fetchone(f'SELECT 1 FROM {q(coll.name)} WHERE "id" = ?', [record_id]) is not None
 
 
-async def _load_raw(conn: Conn, coll: Collection, record_id: str) -> dict[str, Any] | None:
+async def load_raw(conn: Conn, coll: Collection, record_id: str) -> dict[str, Any] | None:
     row = await load_row(conn, coll, record_id)
     return None if row is None else raw_record(coll, layout(coll).fields, row)
 
@@ -495,7 +495,7 @@ async def _delete_checked(conn: Conn, r: Reader, draft: Draft, hooks: Hooks | No
         raise NotFound()
     hook = hooks.on_record_delete if hooks is not None else None
     if hook is not None and hook.bound and (chain := hook.chain_for(coll)):
-        current = await _load_raw(conn, coll, record_id)
+        current = await load_raw(conn, coll, record_id)
         if current is None:
             raise NotFound()
         await around_delete(
@@ -536,7 +536,7 @@ async def _delete(
     if (coll.id, record_id) in seen:
         return
     seen.add((coll.id, record_id))
-    current = await _load_raw(conn, coll, record_id)
+    current = await load_raw(conn, coll, record_id)
     if current is None:
         return
     if coll.name == "_superusers":
@@ -546,7 +546,7 @@ async def _delete(
     for src, fname in reader.registry.referencing(coll.id):
         field = src.field(fname)
         assert isinstance(field, RelationField)
-        for ref_id, raw in await _referencing_rows(conn, src, field, record_id):
+        for ref_id, raw in await referencing_rows(conn, src, field, record_id):
             if (src.id, ref_id) in seen:
                 continue
             remaining = [v for v in as_list(field.from_db(raw)) if v != record_id]
@@ -562,7 +562,7 @@ async def _delete(
                     f'UPDATE {q(src.name)} SET {q(fname)} = ? WHERE "id" = ?',
                     [field.to_db(new_value, conn.dialect), ref_id],
                 )
-                ref = await _load_raw(conn, src, ref_id)
+                ref = await load_raw(conn, src, ref_id)
                 if ref is not None:
                     await append_event(conn, src, "update", ref)
     await conn.execute(f'DELETE FROM {q(coll.name)} WHERE "id" = ?', [record_id])
@@ -576,7 +576,7 @@ async def _delete(
         files.deleted(coll, record_id)
 
 
-async def _referencing_rows(conn: Conn, src: Collection, field: RelationField, record_id: str) -> list[tuple[Any, ...]]:
+async def referencing_rows(conn: Conn, src: Collection, field: RelationField, record_id: str) -> list[tuple[Any, ...]]:
     col = q(field.name)
     if not field.is_multi():
         cond, param = f"{col} = ?", record_id

@@ -48,6 +48,16 @@ class Index(msgspec.Struct, kw_only=True, omit_defaults=True):
     nocase: list[str] = []
 
 
+class Gdpr(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    """What erasing a user (docs/gdpr.md) does to this collection's records that refer to them:
+    ``delete`` them, or ``anonymize`` them (the reference to the user removed and the ``fields``
+    listed cleared). Unset: what deleting the user does (each relation's cascadeDelete, else the
+    reference removed)."""
+
+    erase: Literal["delete", "anonymize"] | None = None
+    fields: list[str] = []
+
+
 class Collection(msgspec.Struct, kw_only=True, dict=True, weakref=True):
     """One collection: its fields, indexes, the five rules and type-specific options.
 
@@ -82,6 +92,7 @@ class Collection(msgspec.Struct, kw_only=True, dict=True, weakref=True):
     verificationTemplate: dict[str, Any] = {}
     resetPasswordTemplate: dict[str, Any] = {}
     confirmEmailChangeTemplate: dict[str, Any] = {}
+    gdpr: Gdpr | None = None  # baas's own: the erase policy (docs/gdpr.md); left out of the JSON when unset
     created: str = ""
     updated: str = ""
 
@@ -104,6 +115,8 @@ class Collection(msgspec.Struct, kw_only=True, dict=True, weakref=True):
                 out.pop(k, None)
         if self.type != "view":
             out.pop("viewQuery", None)
+        if self.gdpr is None:
+            out.pop("gdpr", None)
         if self.type == "view":
             for k in ("createRule", "updateRule", "deleteRule"):
                 out[k] = None

@@ -46,6 +46,8 @@ def normalize(coll: Collection, lookup: Lookup, old: Collection | None = None) -
         errors["indexes"] = index_error
     if coll.type == "view" and not coll.viewQuery.strip():
         errors["viewQuery"] = _err("validation_required", "A view collection needs a viewQuery.")
+    if coll.gdpr is not None and (gdpr_error := _check_gdpr(coll, {f.name: f for f in out_fields})):
+        errors["gdpr"] = gdpr_error
     if errors:
         raise SchemaError(f"Invalid collection {name!r}.", errors=errors)
     # Indexes are kept as PocketBase-style SQL text, one canonical spelling each. An auth
@@ -55,6 +57,23 @@ def normalize(coll: Collection, lookup: Lookup, old: Collection | None = None) -
         parsed_indexes = defaults.with_auth_indexes(name, parsed_indexes)
     indexes: list[str | Index] = [index_sql(name, i) for i in parsed_indexes]
     return msgspec.structs.replace(coll, id=cid, fields=out_fields, indexes=indexes)
+
+
+def _check_gdpr(coll: Collection, fields: dict[str, AnyField]) -> ErrorTree | None:
+    """The erase policy names fields the collection has, that an erase may clear."""
+    policy = coll.gdpr
+    assert policy is not None
+    if coll.type == "view":
+        return _err("validation_invalid_value", "A view collection holds no records to erase.")
+    if policy.fields and policy.erase != "anonymize":
+        return _err("validation_invalid_value", "fields are cleared only by erase: anonymize.")
+    for name in policy.fields:
+        f = fields.get(name)
+        if f is None:
+            return _err("validation_unknown_field", f"Unknown field {name!r}.")
+        if f.system or name in SYSTEM_FIELD_NAMES or isinstance(f, AutodateField):
+            return _err("validation_invalid_value", f"The system field {name!r} can't be cleared.")
+    return None
 
 
 def _check_name(coll: Collection, old: Collection | None) -> ErrorTree | None:

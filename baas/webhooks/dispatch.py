@@ -150,9 +150,14 @@ class Dispatcher:
         remembered record is used only if it comes from an earlier event: after a failed or lost
         fan-out the same events are read again, and the cache may hold this event or a later one."""
         known = self._last.get((event.collection_id, event.record_id))
+        db = self.svc.engine.db
+        # ... and only while its event is still stored: erasing a user (baas/gdpr) removes the events
+        # that mention them, in any process, and their old values must not come back from here.
         if known is not None and known[0] < event.id:
-            return known[1]
-        raw = await self.svc.engine.db.fetchval(
+            if await db.fetchval('SELECT 1 FROM "_events" WHERE "id" = ?', [known[0]]):
+                return known[1]
+            self._last.pop((event.collection_id, event.record_id), None)
+        raw = await db.fetchval(
             'SELECT "record" FROM "_events" WHERE "collection_id" = ? AND "record_id" = ? AND "id" < ? '
             'ORDER BY "id" DESC LIMIT 1',
             [event.collection_id, event.record_id, event.id],

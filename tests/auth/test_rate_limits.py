@@ -18,7 +18,7 @@ import pytest
 
 from baas import limiter
 from baas.api import ratelimit
-from baas.api.clientip import client_ip
+from baas.clientip import client_ip
 from tests.harness import Api, eventually
 from tests.servers import running_server
 

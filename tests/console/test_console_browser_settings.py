@@ -113,7 +113,8 @@ async def test_settings_save_every_section(steps: Steps) -> None:
     await page.get_by_label("Max requests per batch").fill("20")
     await page.get_by_label("Max batch body size").fill("1048576")
     await page.get_by_label("Keep events for days").fill("3")
-    await page.get_by_label("Log max days").fill("9")
+    await page.get_by_label("Keep entries for days").fill("9")
+    await page.get_by_label("Share of successful requests kept").fill("0.5")
     await page.get_by_label("Log client IPs").uncheck()
     await page.get_by_role("button", name="Add rule").click()
     await page.get_by_label("Rule 1 label").fill("/api/")
@@ -145,6 +146,7 @@ async def test_settings_save_every_section(steps: Steps) -> None:
         "excludedIPs": ["10.0.0.0/8", "192.168.1.1"],
     }
     assert got["events"]["retentionDays"] == 3 and got["logs"]["maxDays"] == 9 and got["logs"]["logIP"] is False
+    assert got["logs"]["sampling"] == 0.5
     assert got["secretsSet"] == {"s3.secret": False, "smtp.password": True}
     assert SMTP_PASSWORD not in json.dumps(got)
 

@@ -55,11 +55,12 @@ const SECTIONS = [
     ["retentionDays", "Keep events for days (0: forever)", "int"],
     ["staleConsumerDays", "Stale consumer after days (0: never)", "int"],
   ]},
-  {key: "logs", title: "Logs", hint: "Kept for PocketBase compatibility: baas logs to standard output.", fields: [
-    ["maxDays", "Log max days", "int"],
-    ["minLevel", "Log min level", "number"],
+  {key: "logs", title: "Request log", hint: "Every API request, kept for maxDays (0: no log). See docs/logs.md.", fields: [
+    ["maxDays", "Keep entries for days (0: no log)", "int"],
+    ["minLevel", "Min level (0 all, 4 errors, 8 server errors)", "number"],
     ["logIP", "Log client IPs", "bool"],
     ["logAuthId", "Log auth ids", "bool"],
+    ["sampling", "Share of successful requests kept (0–1)", "number"],
   ]},
 ];
 const AUDIENCES = [["", "everyone"], ["@guest", "guests"], ["@auth", "signed-in"]];

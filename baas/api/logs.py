@@ -1,0 +1,43 @@
+"""``/api/logs``: the request log for superusers, as PocketBase's logs API (and its SDKs'
+``pb.logs``): a filtered, sorted page, one entry, hourly counts. The work is `baas.logs`'."""
+
+from __future__ import annotations
+
+from litestar import get
+
+from baas.api.deps import ApiRequest, query_dict, superuser_engine, to_json
+from baas.errors import NotFound
+from baas.logs import store
+from baas.records.query import ListParams
+
+JSON = "application/json"
+
+
+@get("/api/logs", media_type=JSON)
+async def logs_list(request: ApiRequest) -> bytes:
+    """?page, perPage, sort, filter (over id, created, level, message and data.*), skipTotal."""
+    eng = await superuser_engine(request)
+    params = ListParams.from_query(query_dict(request))
+    await eng.request_log.settle()  # this process's latest requests are in the answer
+    return to_json(await store.page(eng.request_log.db, params))
+
+
+@get("/api/logs/stats", media_type=JSON)
+async def logs_stats(request: ApiRequest) -> bytes:
+    """Entries per hour, ?filter as the list's."""
+    eng = await superuser_engine(request)
+    await eng.request_log.settle()
+    return to_json(await store.stats(eng.request_log.db, str(request.query_params.get("filter", ""))))
+
+
+@get("/api/logs/{log_id:str}", media_type=JSON)
+async def logs_view(request: ApiRequest, log_id: str) -> bytes:
+    eng = await superuser_engine(request)
+    await eng.request_log.settle()
+    item = await store.one(eng.request_log.db, log_id)
+    if item is None:
+        raise NotFound("The requested resource wasn't found.")
+    return to_json(item)
+
+
+ROUTES = [logs_list, logs_stats, logs_view]
