@@ -35,8 +35,11 @@ async def records_export(request: ApiRequest, collection_name: str, record_id: s
     coll = collection(eng, collection_name)
     if coll.type != "auth":
         raise BadRequest("Only the records of auth collections are users with data to export.")
-    actor = _actor(await request_info(request), coll, record_id)
-    body = await gdpr.export_user(eng, coll, record_id, actor)
+    req = await request_info(request)
+    actor = _actor(req, coll, record_id)
+    # The user sees the records that refer to them as their collections' view rules let them;
+    # a superuser sees them all.
+    body = await gdpr.export_user(eng, coll, record_id, actor, None if actor != "self" else req)
     name = f"{coll.name}-{record_id}-export.zip"
     return Response(
         content=body,
@@ -51,9 +54,13 @@ async def records_erase(request: ApiRequest, collection_name: str, record_id: st
     their own record): what went, counted."""
     eng = engine(request)
     coll = collection(eng, collection_name)
+    if coll.type != "auth":
+        raise BadRequest("Only the records of auth collections are users that can be erased.")
     req = await request_info(request)
     actor = _actor(req, coll, record_id)
-    if actor == "self" and await fetch_one(eng.reader(req), coll, record_id, coll.deleteRule or None) is None:
+    if actor == "self" and (
+        coll.deleteRule is None or await fetch_one(eng.reader(req), coll, record_id, coll.deleteRule) is None
+    ):
         raise Forbidden("The collection's delete rule doesn't let you delete your record.")
     # This request's own log entry must not name the user either.
     request.scope[URL_KEY] = f"/api/collections/{coll.name}/records/***/erase"

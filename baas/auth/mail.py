@@ -19,7 +19,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate, make_msgid
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -160,7 +160,7 @@ class Mailer:
                 data = json.loads(meta.read_text())
             except (OSError, ValueError):
                 continue
-            if not any(w in str(to).lower() for to in data.get("to") or [] for w in wanted):
+            if not any(parseaddr(str(to))[1].lower() in wanted for to in data.get("to") or []):
                 continue
             (self.mailbox / str(data.get("eml") or meta.with_suffix(".eml").name)).unlink(missing_ok=True)
             meta.unlink(missing_ok=True)

@@ -26,16 +26,18 @@ import logging
 import zipfile
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from baas.db import Conn, Reads
 from baas.errors import BadRequest, NotFound
 from baas.files.storage import BlobNotFound, file_key
 from baas.ids import new_id, now_str
+from baas.logs import FLUSH_SECONDS
 from baas.records.files import RecordFiles
 from baas.records.layout import layout
 from baas.records.query import Reader, fetch_one
 from baas.records.write import append_event, delete_record, load_raw, referencing_rows
-from baas.rules.context import SUPERUSER
+from baas.rules.context import SUPERUSER, RequestInfo
 from baas.schema.fields import RelationField
 from baas.schema.fields.base import as_list
 from baas.schema.model import Collection
@@ -46,8 +48,6 @@ if TYPE_CHECKING:
 security = logging.getLogger("baas.security")
 
 EXPORT_FORMAT = 1
-# Stored outside the collections and mentioning users by value: scrubbed on erase.
-_SCRUB = (("_events", "record", "record_id"), ("_webhook_deliveries", "payload", "record_key"))
 
 
 def subject_of(secret: str, coll: Collection, record_id: str) -> str:
@@ -79,19 +79,24 @@ async def _audit(conn: Conn, eng: Engine, action: str, coll: Collection, user_id
 # -- export ------------------------------------------------------------------------------------
 
 
-async def export_user(eng: Engine, coll: Collection, user_id: str, actor: str) -> bytes:
-    """The user's data as a zip (see the module docstring); NotFound when there is no such user."""
-    reader = eng.reader(SUPERUSER)
-    user = await fetch_one(reader, coll, user_id, None)
+async def export_user(eng: Engine, coll: Collection, user_id: str, actor: str, req: RequestInfo | None = None) -> bytes:
+    """The user's data as a zip (see the module docstring); NotFound when there is no such user.
+    ``req``: the user asking for their own data — the records referring to them are then those
+    their collections' view rules show the user, as the user may see them (hidden fields left out);
+    without it (a superuser), all of them."""
+    user = await fetch_one(eng.reader(SUPERUSER), coll, user_id, None)
     if user is None:
         raise NotFound()
+    reader = eng.reader(req)
     records: dict[str, list[dict[str, Any]]] = {coll.name: [user]}
     seen = {(coll.name, user_id)}
     for src, _fname, ref_id, _raw in await _referrers(eng.db, eng, coll, user_id):
         if (src.name, ref_id) in seen:
             continue
         seen.add((src.name, ref_id))
-        rec = await fetch_one(reader, src, ref_id, None)
+        if req is not None and src.viewRule is None:  # superusers only
+            continue
+        rec = await fetch_one(reader, src, ref_id, src.viewRule)
         if rec is not None:
             records.setdefault(src.name, []).append(rec)
     links = await eng.db.fetch(
@@ -151,16 +156,17 @@ async def erase_user(eng: Engine, coll: Collection, user_id: str, actor: str) ->
     """Erase the user (see the module docstring); what went, counted."""
     if coll.type != "auth":
         raise BadRequest("Only the records of auth collections are users that can be erased.")
-    raw = await load_raw(eng.db, coll, user_id)  # type: ignore[arg-type]  # reads only
-    if raw is None:
-        raise NotFound()
-    needles = [user_id] + ([raw["email"]] if raw.get("email") else [])
+    needles: list[str] = []  # the user's identifiers: id and email, read in the transaction
     counts: dict[str, Any] = {"deleted": {}, "anonymized": {}, "unlinked": {}, "events": 0, "webhookDeliveries": 0}
 
     def count(kind: str, coll_name: str) -> None:
         counts[kind][coll_name] = counts[kind].get(coll_name, 0) + 1
 
     async def run(conn: Conn) -> None:
+        raw = await load_raw(conn, coll, user_id)
+        if raw is None:
+            raise NotFound()
+        needles[:] = [user_id] + ([str(raw["email"])] if raw.get("email") else [])
         reader = Reader(conn, eng.registry, SUPERUSER)
         for src, fname, ref_id, stored in await _referrers(conn, eng, coll, user_id):
             policy = src.gdpr.erase if src.gdpr else None
@@ -178,7 +184,7 @@ async def erase_user(eng: Engine, coll: Collection, user_id: str, actor: str) ->
                 count("deleted" if alone and field.cascadeDelete else "unlinked", src.name)
         await delete_record(conn, reader, coll, user_id, files, hooks=eng.hooks)
         count("deleted", coll.name)
-        counts["events"], counts["webhookDeliveries"] = await _scrub_tables(conn, needles)
+        counts["events"], counts["webhookDeliveries"] = await _scrub_tables(conn, coll, user_id, needles)
         await conn.execute(  # an API key keeps no name of who made it
             'UPDATE "_apikeys" SET "createdBy" = \'\' WHERE "createdBy" = ?', [user_id]
         )
@@ -186,10 +192,19 @@ async def erase_user(eng: Engine, coll: Collection, user_id: str, actor: str) ->
 
     async with RecordFiles(eng) as files:  # the deleted records' files go once committed
         await eng.db.write(run, heavy=True)
-    counts["logs"] = await eng.request_log.scrub(needles)
+    log_needles = needles + [quote(n, safe="") for n in needles if quote(n, safe="") != n]  # as in URLs
+    counts["logs"] = await eng.request_log.scrub(log_needles)
+    # Entries of this user's last requests may still be queued in other processes (written within
+    # about a second): scrub once more when they are in.
+    eng.tasks.spawn(_scrub_later(eng, log_needles), "gdpr erase: the second scrub of the request log")
     counts["mails"] = await asyncio.to_thread(eng.mailer.forget, needles[1:])
     security.info("gdpr erase of a %s record by %s", coll.name, actor)
     return counts
+
+
+async def _scrub_later(eng: Engine, needles: list[str]) -> None:
+    await asyncio.sleep(3 * FLUSH_SECONDS)
+    await eng.request_log.scrub(needles)
 
 
 async def _anonymize(
@@ -224,21 +239,28 @@ async def _anonymize(
     return True
 
 
-async def _scrub_tables(conn: Conn, needles: list[str]) -> tuple[int, int]:
-    """Delete the stored events and webhook deliveries (with their attempts) mentioning a needle."""
-    text = "CAST({} AS TEXT)" if conn.dialect == "postgresql" else "{}"
+async def _scrub_tables(conn: Conn, coll: Collection, user_id: str, needles: list[str]) -> tuple[int, int]:
+    """Delete the stored events and webhook deliveries (with their attempts) whose JSON holds one
+    of the needles as a whole string value (``"ann@example.com"``, not ``"jann@example.com"``),
+    or that are the user's record's own."""
+    pg = conn.dialect == "postgresql"
+    text, like = ("CAST({} AS TEXT)", "ILIKE") if pg else ("{}", "LIKE")  # emails: any case
     gone = []
-    for table, body, key in _SCRUB:
+    for table, body, key, own in (
+        ("_events", "record", "record_id", user_id),
+        ("_webhook_deliveries", "payload", "record_key", f"{coll.id}:{user_id}"),
+    ):
         n = 0
         for needle in needles:
-            pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            where = f"{text.format(q(body))} LIKE ? ESCAPE '\\' OR {q(key)} = ?"
+            quoted = json.dumps(needle)
+            pattern = "%" + quoted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where = f"{text.format(q(body))} {like} ? ESCAPE '\\' OR {q(key)} = ?"
             if table == "_webhook_deliveries":
                 await conn.execute(
                     f'DELETE FROM "_webhook_attempts" WHERE "delivery" IN (SELECT "id" FROM "{table}" WHERE {where})',
-                    [pattern, needle],
+                    [pattern, own],
                 )
-            n += await conn.execute(f'DELETE FROM "{table}" WHERE {where}', [pattern, needle])
+            n += await conn.execute(f'DELETE FROM "{table}" WHERE {where}', [pattern, own])
         gone.append(n)
     return gone[0], gone[1]
 

@@ -96,7 +96,7 @@ def safe_url(path: str, query: bytes) -> str:
     if not query:
         return path
     qs = query.decode("latin-1")
-    if _SECRET_NAME.search(qs):
+    if "%" in qs or _SECRET_NAME.search(qs):  # a percent-encoded name (%74oken) is read decoded
         qs = "&".join(
             f"{quote(k, safe='')}=" + ("***" if _SECRET_NAME.search(k) else quote(v, safe=""))
             for k, v in parse_qsl(qs, keep_blank_values=True)
@@ -119,6 +119,7 @@ class RequestLog:
         self._task: asyncio.Task[None] | None = None
         self._pruned_at = 0.0
         self._recheck_at = 0.0
+        self._added = self._done = 0  # entries queued, and written or dropped, since the start
         self._settings: dict[str, Any] = {}  # the stored settings as of the last apply()
         self._proxy = False  # whether trustedProxy names headers
         self._ms, self._seq = -1, 0  # the millisecond of the last entry made, and how many it had
@@ -172,6 +173,7 @@ class RequestLog:
         self._pending.append(
             (time.time(), method, path, query, user_agent, referer, peer, user_ip, status, seconds, auth, error)
         )
+        self._added += 1
         if self._task is None:
             if len(self._pending) >= BATCH:
                 self._start_flush()
@@ -194,39 +196,47 @@ class RequestLog:
                 self._writing = len(batch)
                 try:
                     await self.write(batch)
-                except Exception:  # the database is away: count the loss, keep serving
-                    self._drop(len(batch))
-                    log.exception("request log: %d entries not written", len(batch))
                 finally:
                     self._writing = 0
-            await self._housekeeping()
+            try:
+                await self._housekeeping()
+            except Exception:  # retention or a checkpoint failed: the next flush tries again
+                log.exception("request log: housekeeping failed")
         finally:
             self._task = None
         if self._pending and self._flush_at is None:  # arrived during housekeeping
             self._flush_at = asyncio.get_running_loop().call_later(FLUSH_SECONDS, self._start_flush)
 
     async def write(self, batch: list[Entry]) -> None:
-        """Turn the batch into rows and store them, a chunk at a time: the event loop serves
-        requests between two chunks."""
+        """Turn the batch into rows and store them, a chunk at a time (a transaction each): the
+        event loop serves requests between two chunks. A chunk the database refuses is counted
+        as dropped; the server goes on."""
         for start in range(0, len(batch), ROWS_AT_ONCE):
             if start:
                 await asyncio.sleep(0)
-            rows = self.rows(batch[start : start + ROWS_AT_ONCE])
-            if self._stdout:
-                lines = [
-                    _ENCODE.encode({"time": r[1], "level": r[2], "data": msgspec.Raw(r[3].encode())}) for r in rows
-                ]
-                sys.stdout.buffer.write(b"\n".join(lines) + b"\n")
-                sys.stdout.flush()
-            if self._sink is None:
-                await self.db.write(partial(store.insert, rows=rows))
-                continue
-            for wait in _LOCK_WAITS:  # another process is writing its batch
-                if self._sink.insert(rows):
-                    break
-                await asyncio.sleep(wait)
-            else:
-                raise TimeoutError("the log file stayed locked")
+            chunk = batch[start : start + ROWS_AT_ONCE]
+            try:
+                await self._write_chunk(chunk)
+            except Exception:  # the database is away: count the loss, keep serving
+                self._drop(len(chunk))
+                log.exception("request log: %d entries not written", len(chunk))
+            finally:
+                self._done += len(chunk)
+
+    async def _write_chunk(self, chunk: list[Entry]) -> None:
+        rows = self.rows(chunk)
+        if self._stdout:
+            lines = [_ENCODE.encode({"time": r[1], "level": r[2], "data": msgspec.Raw(r[3].encode())}) for r in rows]
+            sys.stdout.buffer.write(b"\n".join(lines) + b"\n")
+            sys.stdout.flush()
+        if self._sink is None:
+            await self.db.write(partial(store.insert, rows=rows))
+            return
+        for wait in _LOCK_WAITS:  # another process is writing its batch
+            if self._sink.insert(rows):
+                return
+            await asyncio.sleep(wait)
+        raise TimeoutError("the log file stayed locked")
 
     def rows(self, batch: list[Entry]) -> list[tuple[str, str, int, str]]:
         """The batch as ``_logs`` rows: (id, created, level, data as JSON). Every entry of a
@@ -249,15 +259,23 @@ class RequestLog:
                     last_second = second
                     second_prefix = format_dt(datetime.fromtimestamp(second, UTC))[:19]
                 created = f"{second_prefix}.{ms % 1000:03d}Z"
+            url = safe_url(path, query) if query else path
+            ref = referer.decode("latin-1")
+            if "?" in ref:  # a page's URL may carry a token too
+                ref_path, _, ref_query = ref.partition("?")
+                ref = safe_url(ref_path, ref_query.encode("latin-1"))
+            agent = user_agent.decode("latin-1")
+            if "\x00" in url or "\x00" in ref or "\x00" in agent:  # PostgreSQL's JSONB holds no NUL
+                url, ref, agent = url.replace("\x00", ""), ref.replace("\x00", ""), agent.replace("\x00", "")
             data = RequestData(
                 "request",
                 method,
-                safe_url(path, query) if query else path,
+                url,
                 status,
                 int(seconds * 1_000_000) / 1000,
                 auth[0] if auth else "guest",
-                user_agent.decode("latin-1"),
-                referer.decode("latin-1"),
+                agent,
+                ref,
                 peer if log_ip else None,
                 user_ip if log_ip else None,
                 auth[1] if log_auth_id and auth else None,
@@ -332,13 +350,12 @@ class RequestLog:
             self._own = None
 
     async def settle(self) -> None:
-        """Write everything this process has queued so far (the logs API, tests and shutdown wait
-        on this, never on a clock)."""
-        while True:
+        """Write the entries this process had queued when called (the logs API, the erase, tests
+        and shutdown wait on this, never on a clock; entries queued meanwhile don't hold it up)."""
+        target = self._added
+        while self._done < target:
             task = self._task
             if task is None:
-                if not self._pending:
-                    return
                 if self._flush_at is not None:
                     self._flush_at.cancel()
                 self._start_flush()

@@ -206,7 +206,17 @@ async def fan_out(db: Database, consumer: str, old: int, new: int, rows: list[di
         )
         if moved != 1:
             raise _Lost
+        # An event erased meanwhile (baas/gdpr removes the events that mention an erased user)
+        # gets no delivery: it would carry the erased data out again.
+        ids = sorted({int(row["event_id"]) for row in rows if row["event_id"]})
+        kept: set[int] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            kept.update(r[0] for r in await conn.fetch(f'SELECT "id" FROM "_events" WHERE "id" IN ({marks})', chunk))
         for row in rows:
+            if row["event_id"] and int(row["event_id"]) not in kept:
+                continue
             await conn.execute(_INSERT_EVENT_DELIVERY, [row[c] for c in DELIVERY_COLUMNS])
 
     try:

@@ -36,16 +36,18 @@ def schema(hook_url: str) -> str:
       - {{name: author, type: relation, collection: users, maxSelect: 1}}
       - {{name: cover, type: file, maxSelect: 1}}
   - name: comments
+    viewRule: "author = @request.auth.id"
     gdpr: {{erase: delete}}
     fields:
       - {{name: text, type: text}}
       - {{name: author, type: relation, collection: users, maxSelect: 1}}
   - name: notes
+    viewRule: "owner = @request.auth.id"
     fields:
       - {{name: text, type: text}}
       - {{name: owner, type: relation, collection: users, maxSelect: 1, cascadeDelete: true}}
       - {{name: attachments, type: file, maxSelect: 5}}
-  - name: teams
+  - name: teams  # superusers only: not in a user's own export
     fields:
       - {{name: name, type: text}}
       - {{name: members, type: relation, collection: users, maxSelect: 10}}
@@ -152,7 +154,7 @@ async def test_export_holds_all_of_the_user_and_nothing_of_another(app: Running)
     assert [p["id"] for p in records["posts"]] == [a["post"]["id"]]
     assert [c["id"] for c in records["comments"]] == [a["comment"]["id"]]
     assert [n["id"] for n in records["notes"]] == [a["note"]["id"]]
-    assert [t["name"] for t in records["teams"]] == ["both"]  # a record that names her among others
+    assert "teams" not in records  # it names her, but its rules show it to superusers only
     files = {n for n in names if n.startswith("files/")}
     assert files == {
         f"files/users/{alice['id']}/{alice['avatar']}",
@@ -165,10 +167,12 @@ async def test_export_holds_all_of_the_user_and_nothing_of_another(app: Running)
     everything = b"".join(zf.read(n) for n in names) + "".join(names).encode()
     for theirs in (bob["email"], b["post"]["id"], b["comment"]["id"], b["note"]["id"], bob["avatar"], "bob_"):
         assert theirs.encode() not in everything, theirs
-    # bob's id appears only inside the shared team's member list
-    assert everything.count(bob["id"].encode()) == 1
-    # a superuser may export her too; the export is audited under an HMAC of her id
-    assert (await call(app, "GET", f"/api/collections/users/records/{alice['id']}/export", app.su)).status_code == 200
+    assert bob["id"].encode() not in everything
+    # a superuser's export of her holds every record that names her, whole; audited under an HMAC
+    r = await call(app, "GET", f"/api/collections/users/records/{alice['id']}/export", app.su)
+    assert r.status_code == 200
+    su_zip = zipfile.ZipFile(io.BytesIO(r.content))
+    assert [t["members"] for t in json.loads(su_zip.read("records/teams.json"))] == [[alice["id"], bob["id"]]]
     rows = await app.engine.db.fetch('SELECT "action", "subject", "actor" FROM "_audit" ORDER BY "created"')
     subject = subject_of(app.engine.secret, app.engine.registry.get("users"), alice["id"])  # type: ignore[arg-type]
     assert [(x[0], x[1]) for x in rows] == [("gdpr.export", subject)] * 2
@@ -250,7 +254,13 @@ async def test_who_may_export_and_erase(app: Running) -> None:
     for method, tail in (("GET", "/export"), ("POST", "/erase")):
         r = await call(app, method, f"/api/collections/notes/records/{note['id']}{tail}", app.su)
         assert r.status_code == 400, r.text
-    # the users collection's delete rule (id = @request.auth.id) lets her erase herself
+    # a locked delete rule keeps her from erasing herself; the default (id = @request.auth.id) lets her
+    users = (await call(app, "GET", "/api/collections/users", app.su)).json()
+    r = await call(app, "PATCH", "/api/collections/users", app.su, json={"deleteRule": None})
+    assert r.status_code == 200, r.text
+    assert (await call(app, "POST", base + "/erase", alice["token"])).status_code == 403
+    r = await call(app, "PATCH", "/api/collections/users", app.su, json={"deleteRule": users["deleteRule"]})
+    assert r.status_code == 200, r.text
     r = await call(app, "POST", base + "/erase", alice["token"])
     assert r.status_code == 200, r.text
     assert (await call(app, "GET", base, app.su)).status_code == 404

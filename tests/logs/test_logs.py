@@ -104,16 +104,28 @@ async def test_guests_errors_and_levels(api: Api) -> None:
 
 async def test_secrets_in_the_query_string_are_masked(api: Api) -> None:
     url = "/api/files/posts/x/y.png?token=s3cr3t-file-token&thumb=100x100&apiKey=k3y-value&code=oauth-c0de"
-    await api.call("GET", url)
-    page = await entries(api, 'data.url ~ "/api/files/posts/x/"')
-    assert page["totalItems"] == 1
-    logged = page["items"][0]["data"]["url"]
-    assert logged == "/api/files/posts/x/y.png?token=***&thumb=100x100&apiKey=***&code=***"
+    await api.call("GET", url, headers={"Referer": "https://app.example/reset?t=1&token=r3set-t0ken"})
+    await api.call("GET", "/api/files/posts/x/z.png?%74oken=enc0ded-t0ken")
+    page = await entries(api, 'data.url ~ "/api/files/posts/x/"', sort="id")
+    assert page["totalItems"] == 2
+    first = page["items"][0]["data"]
+    assert first["url"] == "/api/files/posts/x/y.png?token=***&thumb=100x100&apiKey=***&code=***"
+    assert first["referer"] == "https://app.example/reset?t=1&token=***"
+    assert page["items"][1]["data"]["url"] == "/api/files/posts/x/z.png?token=***"
     text = json.dumps(page)
-    for secret in ("s3cr3t-file-token", "k3y-value", "oauth-c0de"):
+    for secret in ("s3cr3t-file-token", "k3y-value", "oauth-c0de", "r3set-t0ken", "enc0ded-t0ken"):
         assert secret not in text
     # nor do bearer tokens, passwords or bodies
     assert api.tokens["su"] not in json.dumps(await entries(api, perPage=500))
+
+
+async def test_a_nul_in_the_url_is_logged_without_it(api: Api) -> None:
+    """PostgreSQL's JSONB holds no NUL: one such request must not cost the batch its entries."""
+    await api.call("GET", "/api/nul%00here", headers={"User-Agent": UA})
+    await api.call("GET", "/api/health", headers={"User-Agent": UA})
+    page = await entries(api, f'data.userAgent = "{UA}"', sort="id")
+    assert [i["data"]["url"] for i in page["items"]] == ["/api/nulhere", "/api/health"]
+    assert api.engine.request_log.dropped == 0
 
 
 async def test_filter_sort_paging_and_bad_input(api: Api) -> None:
