@@ -778,7 +778,7 @@ OPS: list[Op] = [
     # a user's personal data (baas/api/gdpr.py, docs/gdpr.md)
     Op(
         "GET",
-        "/api/collections/{collection}/records/{id}/export",
+        "/api/collections/{collection_name}/records/{record_id}/export",
         "gdpr",
         "A zip of everything stored about a user (the user or a superuser)",
         auth="record",
@@ -787,7 +787,7 @@ OPS: list[Op] = [
     ),
     Op(
         "POST",
-        "/api/collections/{collection}/records/{id}/erase",
+        "/api/collections/{collection_name}/records/{record_id}/erase",
         "gdpr",
         "Erase a user as the collections' gdpr policies say (a superuser, or the user under the delete rule)",
         auth="record",
@@ -829,7 +829,7 @@ OPS: list[Op] = [
         query=("filter",),
         answer={"type": "array", "items": _obj(("total", "date"), total=I, date=S)},
     ),
-    Op("GET", "/api/logs/{id}", "logs", "One request log entry", auth="superuser", answer=LOG),
+    Op("GET", "/api/logs/{log_id}", "logs", "One request log entry", auth="superuser", answer=LOG),
     Op(
         "GET",
         "/metrics",
