@@ -120,6 +120,7 @@ class RequestLog:
         self._pruned_at = 0.0
         self._recheck_at = 0.0
         self._added = self._done = 0  # entries queued, and written or dropped, since the start
+        self._stopped = False
         self._settings: dict[str, Any] = {}  # the stored settings as of the last apply()
         self._proxy = False  # whether trustedProxy names headers
         self._ms, self._seq = -1, 0  # the millisecond of the last entry made, and how many it had
@@ -151,6 +152,8 @@ class RequestLog:
         request's header list): entries waiting for their batch are then no work for the garbage
         collector, which a busy server's thousands of queued lists measurably were."""
         if not self.enabled:
+            if self._stopped:
+                return
             if time.monotonic() >= self._recheck_at:  # turned back on by another process?
                 self._recheck_at = time.monotonic() + RECHECK_SECONDS
                 self._start_flush()  # nothing to write: it reads the settings
@@ -307,7 +310,7 @@ class RequestLog:
         self._settings = self.engine.settings_store.cached
         self._proxy = bool((self._settings.get("trustedProxy") or {}).get("headers"))
         self.max_days = int(logs.get("maxDays", 5) or 0)
-        self.enabled = self.max_days > 0
+        self.enabled = self.max_days > 0 and not self._stopped
         self.min_level = int(logs.get("minLevel", 0) or 0)
         self.sampling = float(logs.get("sampling", 1.0))
         self.log_ip = bool(logs.get("logIP", True))
@@ -337,10 +340,19 @@ class RequestLog:
         self.apply((await self.engine.settings_store.load()).get("logs") or {})
 
     async def stop(self) -> None:
-        """Write what is still queued (the server is stopping)."""
+        """Write what is still queued (the server is stopping), then close the log's files."""
         if self._own is None and self.db is None:
             return  # never started
         await self.settle()
+        self._stopped = True
+        self.enabled = False  # no new entries, no new flush
+        if self._flush_at is not None:
+            self._flush_at.cancel()
+            self._flush_at = None
+        # The last flush's housekeeping may still be checkpointing in a thread, on a connection of
+        # the sink: closing it under that thread would crash the process.
+        while self._task is not None:
+            await asyncio.shield(self._task)
         if self._sink is not None:
             await asyncio.to_thread(self._sink.checkpoint)
             self._sink.close()
