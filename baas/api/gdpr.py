@@ -7,6 +7,7 @@ from litestar import Response, get, post
 
 from baas import gdpr
 from baas.api.deps import ApiRequest, collection, engine, json_response, request_info
+from baas.core import Engine
 from baas.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from baas.logs import AUTH_KEY, URL_KEY
 from baas.records.query import fetch_one
@@ -28,15 +29,22 @@ def _actor(req: RequestInfo, coll: Collection, record_id: str) -> str:
     return "self"
 
 
-@get(BASE + "/export")
-async def records_export(request: ApiRequest, collection_name: str, record_id: str) -> Response[bytes]:
-    """The user's data as a zip: their record, every record referring to them, the files of all."""
+async def _subject(
+    request: ApiRequest, collection_name: str, record_id: str
+) -> tuple[Engine, Collection, RequestInfo, str]:
+    """The engine, the auth collection, the requester and who they are to the user (else 400/401/403)."""
     eng = engine(request)
     coll = collection(eng, collection_name)
     if coll.type != "auth":
-        raise BadRequest("Only the records of auth collections are users with data to export.")
+        raise BadRequest("Only the records of auth collections are users with personal data.")
     req = await request_info(request)
-    actor = _actor(req, coll, record_id)
+    return eng, coll, req, _actor(req, coll, record_id)
+
+
+@get(BASE + "/export")
+async def records_export(request: ApiRequest, collection_name: str, record_id: str) -> Response[bytes]:
+    """The user's data as a zip: their record, every record referring to them, the files of all."""
+    eng, coll, req, actor = await _subject(request, collection_name, record_id)
     # The user sees the records that refer to them as their collections' view rules let them;
     # a superuser sees them all.
     body = await gdpr.export_user(eng, coll, record_id, actor, None if actor != "self" else req)
@@ -52,12 +60,7 @@ async def records_export(request: ApiRequest, collection_name: str, record_id: s
 async def records_erase(request: ApiRequest, collection_name: str, record_id: str) -> Response[bytes]:
     """Erase the user (a superuser; or the user, where the collection's delete rule lets them delete
     their own record): what went, counted."""
-    eng = engine(request)
-    coll = collection(eng, collection_name)
-    if coll.type != "auth":
-        raise BadRequest("Only the records of auth collections are users that can be erased.")
-    req = await request_info(request)
-    actor = _actor(req, coll, record_id)
+    eng, coll, req, actor = await _subject(request, collection_name, record_id)
     if actor == "self" and (
         coll.deleteRule is None or await fetch_one(eng.reader(req), coll, record_id, coll.deleteRule) is None
     ):

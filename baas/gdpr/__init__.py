@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from baas.db import Conn, Reads
+from baas.db.tables import q
 from baas.errors import BadRequest, NotFound
 from baas.files.storage import BlobNotFound, file_key
 from baas.ids import new_id, now_str
@@ -263,7 +264,3 @@ async def _scrub_tables(conn: Conn, coll: Collection, user_id: str, needles: lis
             n += await conn.execute(f'DELETE FROM "{table}" WHERE {where}', [pattern, own])
         gone.append(n)
     return gone[0], gone[1]
-
-
-def q(name: str) -> str:
-    return f'"{name}"'
