@@ -63,32 +63,48 @@ def check_s3(s3: Any) -> dict[str, Any]:
     return errors
 
 
-# Write-only secrets, by section: never shown by GET /api/settings (`public`); a PATCH that sends one
+# Write-only secrets, by path: never shown by GET /api/settings (`public`); a PATCH that sends one
 # empty (or not at all) keeps the stored one (`without_empty_secret`), so a client can send back
 # the section it read.
-WRITE_ONLY: dict[str, str] = {"s3": "secret", "smtp": "password"}
+WRITE_ONLY: tuple[tuple[str, ...], ...] = (("s3", "secret"), ("smtp", "password"), ("backups", "s3", "secret"))
+
+
+def _without(body: dict[str, Any], path: tuple[str, ...], keep: Callable[[Any], bool]) -> dict[str, Any]:
+    """``body`` with the key at ``path`` dropped unless ``keep(value)``; copies only what it changes."""
+    head, rest = path[0], path[1:]
+    part = body.get(head)
+    if not rest:
+        return body if head not in body or keep(part) else {k: v for k, v in body.items() if k != head}
+    if not isinstance(part, dict):
+        return body
+    inner = _without(part, rest, keep)
+    return body if inner is part else {**body, head: inner}
+
+
+def _get(body: dict[str, Any], path: tuple[str, ...]) -> Any:
+    for key in path:
+        body = body.get(key) if isinstance(body, dict) else None  # type: ignore[assignment]
+    return body
 
 
 def without_empty_secret(body: dict[str, Any]) -> dict[str, Any]:
-    """A PATCH body with empty write-only secrets (``s3.secret``, ``smtp.password``) dropped, so
-    the stored ones are kept."""
-    for section, key in WRITE_ONLY.items():
-        part = body.get(section)
-        if isinstance(part, dict) and part.get(key) in ("", None):
-            body = {**body, section: {k: v for k, v in part.items() if k != key}}
+    """A PATCH body with empty write-only secrets (``s3.secret``, ``smtp.password``,
+    ``backups.s3.secret``) dropped, so the stored ones are kept."""
+    for path in WRITE_ONLY:
+        body = _without(body, path, lambda v: v not in ("", None))
     return body
 
 
 def public(settings: dict[str, Any]) -> dict[str, Any]:
-    """The settings as the API shows them: the write-only secrets (S3 secret, SMTP password) left out,
-    and ``secretsSet`` saying which of them are stored (``{"smtp.password": true, …}``) so a form
-    can show "set" / "not set". A PATCH ignores ``secretsSet`` (not a section)."""
+    """The settings as the API shows them: the write-only secrets left out, and ``secretsSet``
+    saying which of them are stored (``{"smtp.password": true, …}``) so a form can show "set" /
+    "not set". A PATCH ignores ``secretsSet`` (not a section)."""
     out = copy.copy(settings)
     shown: dict[str, bool] = {}
-    for section, key in WRITE_ONLY.items():
-        if isinstance(out.get(section), dict):
-            shown[f"{section}.{key}"] = bool(out[section].get(key))
-            out[section] = {k: v for k, v in out[section].items() if k != key}
+    for path in WRITE_ONLY:
+        if isinstance(_get(out, path[:-1]), dict):
+            shown[".".join(path)] = bool(_get(out, path))
+            out = _without(out, path, lambda _: False)
     out["secretsSet"] = shown
     return out
 
@@ -123,6 +139,9 @@ DEFAULTS: dict[str, Any] = {
     "s3": dict(S3_DEFAULTS),
     # The durable event stream's retention (see docs/events.md).
     "events": dict(events_retention.DEFAULTS),
+    # Scheduled backups (PocketBase's section; docs/backups.md): a cron expression ("" = none), how
+    # many of them to keep, and an S3 store for every backup instead of <data dir>/backups.
+    "backups": {"cron": "", "cronMaxKeep": 3, "s3": dict(S3_DEFAULTS)},
 }
 
 INVALID_FORM = "An error occurred while submitting the form."
@@ -178,8 +197,33 @@ def check(settings: dict[str, Any]) -> dict[str, Any]:
         errors.setdefault("rateLimits", {}).update(limit_errors)
     if s3_errors := check_s3(settings.get("s3")):
         errors.setdefault("s3", {}).update(s3_errors)
+    if backup_errors := _check_backups(settings.get("backups")):
+        errors.setdefault("backups", {}).update(backup_errors)
     if event_errors := events_retention.check(settings.get("events")):
         errors.setdefault("events", {}).update(event_errors)
+    return errors
+
+
+def _check_backups(backups: Any) -> dict[str, Any]:
+    if not isinstance(backups, dict):
+        return {}
+    errors: dict[str, Any] = {}
+    cron = backups.get("cron")
+    if isinstance(cron, str) and cron.strip():
+        from baas.schema.jobs import Job  # the jobs' own schedule syntax (5 fields or @macros)
+
+        try:
+            Job(name="backups", schedule=cron, task="backups.create").trigger()
+        except (ValueError, LookupError) as exc:
+            errors["cron"] = {"code": "validation_invalid_cron", "message": str(exc)}
+    keep = backups.get("cronMaxKeep")
+    if isinstance(keep, (int, float)) and not isinstance(keep, bool) and (keep != int(keep) or keep < 1):
+        errors["cronMaxKeep"] = {"code": "validation_min_greater_equal_than_required", "message": "Must be 1 or more."}
+    s3 = backups.get("s3")
+    if not isinstance(s3, dict):
+        errors["s3"] = {"code": "validation_invalid_value", "message": "Must be an object."}
+    elif s3_errors := check_s3(s3):
+        errors["s3"] = s3_errors
     return errors
 
 

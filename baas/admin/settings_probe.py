@@ -114,16 +114,17 @@ async def send_test_email(eng: Engine, body: dict[str, Any]) -> None:
 
 # -- S3 ------------------------------------------------------------------------------------------
 async def test_s3(eng: Engine, body: dict[str, Any]) -> None:
-    """Write, read back and delete a probe object with the S3 settings: the stored ``s3`` section,
-    with the body's ``s3`` (unsaved values; an empty secret keeps the stored one) merged over it."""
+    """Write, read back and delete a probe object with the S3 settings of ``filesystem``: the
+    stored ``s3`` section (``storage``, files) or ``backups.s3`` (``backups``), with the body's
+    ``s3`` (unsaved values; an empty secret keeps the stored one) merged over it."""
     filesystem = body.get("filesystem")
-    if filesystem != "storage":
-        # PocketBase also has "backups"; baas has no backup storage (yet).
-        raise _invalid(S3_FAILED, "filesystem", "validation_in_invalid", 'Must be "storage".')
+    if filesystem not in ("storage", "backups"):
+        raise _invalid(S3_FAILED, "filesystem", "validation_in_invalid", 'Must be "storage" or "backups".')
     draft = body.get("s3")
     if draft is not None and not isinstance(draft, dict):
         raise _invalid(S3_FAILED, "s3", "validation_invalid_value", "Must be an object.")
-    stored = (await eng.settings_store.load()).get("s3") or {}
+    settings = await eng.settings_store.load()
+    stored = (settings.get("s3") if filesystem == "storage" else (settings.get("backups") or {}).get("s3")) or {}
     s3 = merge(stored, without_empty_secret({"s3": draft})["s3"]) if draft else dict(stored)
     if draft is None and not s3.get("enabled"):
         raise BadRequest(f"{S3_FAILED} S3 storage is not enabled (send unsaved values in s3 to test them).")

@@ -10,23 +10,35 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Response, delete, get, post
-from litestar.response import File
+from litestar.response import File, Stream
 
 from baas.api.deps import ApiRequest, engine, json_response, read_body, request_info, require_superuser
 from baas.auth.file_tokens import file_token_record
-from baas.backups import BackupError, backups_dir, check_name, create_backup, list_backups, open_archive
+from baas.backups import (
+    BUSY,
+    BackupError,
+    BackupStore,
+    backup_store,
+    backups_dir,
+    check_name,
+    create_backup,
+    open_archive,
+)
+from baas.backups.store import LocalBackups
 from baas.errors import BadRequest, Forbidden, NotFound
+from baas.files.blob import BlobNotFound
 
-# One backup at a time per process (PocketBase: "another backup/restore operation is in progress");
-# across processes, a name already being written is refused by create_backup itself.
-_busy = asyncio.Lock()
 UPLOAD_LIMIT = 1 << 40  # an upload streams to disk: bounded by the disk, not memory
+BUSY_MESSAGE = "Try again later - another backup/restore operation has already been started."
 
 
 @get("/api/backups")
 async def backups_list(request: ApiRequest) -> Response[bytes]:
     require_superuser(await request_info(request))
-    found = list_backups(engine(request).settings.data_dir)
+    try:
+        found = await (await backup_store(engine(request))).list()
+    except BackupError as exc:  # the S3 store is unreachable or refuses us
+        raise BadRequest(f"Failed to load backups: {exc}") from None
     return json_response([{"key": b.key, "size": b.size, "modified": b.modified} for b in found])
 
 
@@ -38,9 +50,9 @@ async def backups_create(request: ApiRequest) -> None:
     name = body.get("name") or ""
     if not isinstance(name, str):
         raise _invalid("name", "Must be a string.")
-    if _busy.locked():
-        raise BadRequest("Try again later - another backup/restore operation has already been started.")
-    async with _busy:
+    if BUSY.locked():
+        raise BadRequest(BUSY_MESSAGE)
+    async with BUSY:
         try:
             await create_backup(engine(request), name)
         except BackupError as exc:
@@ -51,7 +63,9 @@ async def backups_create(request: ApiRequest) -> None:
 async def backups_upload(request: ApiRequest) -> None:
     """multipart ``file``: a backup made elsewhere, checked whole before it is listed."""
     require_superuser(await request_info(request))
-    folder = backups_dir(engine(request).settings.data_dir)
+    eng = engine(request)
+    store = await backup_store(eng)
+    folder = backups_dir(eng.settings.data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     kept: list[tuple[Path, str]] = []  # (the partial file, the backup's name)
 
@@ -62,7 +76,7 @@ async def backups_upload(request: ApiRequest) -> None:
             name = check_name(os.path.basename(filename))
         except BackupError as exc:
             raise _invalid("file", str(exc)) from None
-        if (folder / name).exists():
+        if await store.exists(name):
             raise _invalid("file", f"A backup named {name} already exists.")
         partial = folder / f".{name}.partial"
         kept.append((partial, name))
@@ -78,50 +92,65 @@ async def backups_upload(request: ApiRequest) -> None:
         partial, name = kept[0]
         try:
             await asyncio.to_thread(lambda: open_archive(partial).zf.close())
+            await store.keep(name, partial)
         except BackupError as exc:
             raise _invalid("file", str(exc).replace(str(partial), name)) from None
-        os.replace(partial, folder / name)
     finally:
         for partial, _ in kept:
             partial.unlink(missing_ok=True)
 
 
 @get("/api/backups/{key:str}")
-async def backups_download(request: ApiRequest, key: str) -> File:
+async def backups_download(request: ApiRequest, key: str) -> File | Stream:
     """``?token=``: a superuser's file token (``POST /api/files/token``), as links can carry no header."""
     auth = await file_token_record(engine(request), str(request.query_params.get("token") or ""))
     if auth is None or auth.get("collectionName") != "_superusers":
         raise Forbidden("Insufficient permissions to access the resource.")
-    path = _existing(request, key)
-    return File(path=path, filename=path.name, media_type="application/zip")
+    store = await _store_with(request, key)
+    if isinstance(store, LocalBackups):  # a file response: ranges, sendfile
+        return File(path=store.path(key), filename=key, media_type="application/zip")
+    try:
+        blob = await store.open(key)
+    except BlobNotFound:
+        raise NotFound("The requested resource wasn't found.") from None
+    return Stream(
+        blob,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{key}"', "Content-Length": str(blob.info.size)},
+    )
 
 
 @delete("/api/backups/{key:str}", status_code=204)
 async def backups_delete(request: ApiRequest, key: str) -> None:
     require_superuser(await request_info(request))
-    _existing(request, key).unlink()
+    store = await _store_with(request, key)
+    try:
+        await store.delete(key)
+    except BlobNotFound:
+        raise NotFound("The requested resource wasn't found.") from None
 
 
 @post("/api/backups/{key:str}/restore", status_code=204)
 async def backups_restore(request: ApiRequest, key: str) -> None:
     """Not over the API: a restore needs an empty install (docs/backups.md)."""
     require_superuser(await request_info(request))
-    _existing(request, key)
+    await _store_with(request, key)
     raise BadRequest(
         "A backup restores into an empty install: stop the server and run "
         f"`baas backup restore {key} --dir NEW_DATA_DIR` (docs/backups.md)."
     )
 
 
-def _existing(request: ApiRequest, key: str) -> Path:
+async def _store_with(request: ApiRequest, key: str) -> BackupStore:
+    """The backup store, if it holds backup ``key`` (else 404)."""
     try:
         check_name(key)
     except BackupError:
         raise NotFound("The requested resource wasn't found.") from None
-    path = backups_dir(engine(request).settings.data_dir) / key
-    if not path.is_file():
+    store = await backup_store(engine(request))
+    if not await store.exists(key):
         raise NotFound("The requested resource wasn't found.")
-    return path
+    return store
 
 
 def _invalid(field: str, message: str) -> BadRequest:

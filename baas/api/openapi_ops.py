@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from baas.schema.jobs import BUILTIN_TASKS
+
 Schema = dict[str, Any]
 Ref = str | Schema | None  # "Name": a shared component, "@Suffix": the collection's, or an inline schema
 
@@ -895,7 +897,7 @@ _JOB_FIELDS: dict[str, Schema] = {
     "schedule": S,
     "timezone": S,
     "function": S,
-    "task": {"type": "string", "enum": ["", "files.sweep", "events.prune"]},
+    "task": {"type": "string", "enum": ["", *BUILTIN_TASKS]},
     "http": {"oneOf": [_JOB_HTTP, {"type": "null"}]},
     "args": {"type": "object"},
     "timeout": _NUM,

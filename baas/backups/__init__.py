@@ -17,10 +17,10 @@ added meanwhile is an orphan that ``baas files sweep`` removes.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 import zipfile
@@ -32,6 +32,8 @@ from typing import IO, Any
 
 import msgspec
 
+from baas.backups.names import NAME, BackupError, BackupInfo, check_name, default_name
+from baas.backups.store import BackupStore, backups_dir, store_from_settings
 from baas.core import Engine
 from baas.db import dump
 from baas.db.migrate import migrate
@@ -41,128 +43,158 @@ from baas.planner import create_collections
 from baas.schema.model import Collection
 from baas.settings import Settings
 
+__all__ = [
+    "BUSY",
+    "MANIFEST",
+    "NAME",
+    "Archive",
+    "BackupError",
+    "BackupInfo",
+    "BackupStore",
+    "Restored",
+    "backup_store",
+    "backups_dir",
+    "check_name",
+    "create_backup",
+    "default_name",
+    "list_backups",
+    "open_archive",
+    "prune_backups",
+    "restore_backup",
+]
+
 MANIFEST = "baas-backup.json"
 FORMAT = "baas-backup/1"
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,150}\.zip$")
 CHUNK = 1 << 20
 
-Progress = Callable[[str], None]  # told of each step ("database", "files: 120", …)
+# Told how a long step goes: (step, done, total or None when unknown), e.g. ("files", 120, None).
+Progress = Callable[[str, int, int | None], None]
 
 
-class BackupError(ValueError):
-    """A backup can't be made, read or restored; the message says why (the CLI prints it, the API
-    answers 400)."""
+def _quiet(step: str, done: int, total: int | None) -> None:
+    del step, done, total
 
 
-@dataclass(frozen=True)
-class BackupInfo:
-    key: str
-    size: int
-    modified: str  # "2026-12-01 08:30:00.000Z", as PocketBase lists backups
+# One backup at a time per process (PocketBase: "another backup/restore operation is in progress");
+# across processes and nodes, a name already taken is refused when the finished file is kept.
+BUSY = asyncio.Lock()
 
 
-def backups_dir(data_dir: str) -> Path:
-    return Path(data_dir) / "backups"
+async def backup_store(eng: Engine) -> BackupStore:
+    """Where ``eng``'s backups are kept now (``backups.s3`` in the stored settings, else the data dir)."""
+    return store_from_settings(await eng.settings_store.load(), eng.settings.data_dir)
 
 
-def default_name() -> str:
-    return datetime.now(UTC).strftime("baas_backup_%Y%m%d%H%M%S.zip")
-
-
-def check_name(name: str) -> str:
-    if not NAME.match(name) or ".." in name:
-        raise BackupError(f"invalid backup name {name!r}: letters, digits, '_', '-', '.', ending in .zip")
-    return name
-
-
-def list_backups(data_dir: str) -> list[BackupInfo]:
-    """The finished backups in the data dir, newest first."""
-    folder = backups_dir(data_dir)
-    found = []
-    for path in folder.glob("*.zip") if folder.is_dir() else []:
-        stat = path.stat()
-        when = datetime.fromtimestamp(stat.st_mtime, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
-        found.append(BackupInfo(path.name, stat.st_size, when))
-    return sorted(found, key=lambda b: (b.modified, b.key), reverse=True)
+async def list_backups(eng: Engine) -> list[BackupInfo]:
+    """The finished backups in ``eng``'s backup store, newest first."""
+    return await (await backup_store(eng)).list()
 
 
 # -- create ---------------------------------------------------------------------------------------
 class _Writer:
-    """The zip being written, with the SHA-256 of every member for the manifest."""
+    """The zip being written, with the SHA-256 of every member for the manifest. Compressing runs
+    in a worker thread, in chunks of about `CHUNK` bytes, so a server's event loop keeps serving."""
 
     def __init__(self, zf: zipfile.ZipFile) -> None:
         self.zf = zf
         self.sums: dict[str, str] = {}
 
-    def member(self, name: str) -> _Member:
-        return _Member(self, name, self.zf.open(name, "w", force_zip64=True))
+    async def member(self, name: str) -> _Member:
+        return _Member(self, name, await asyncio.to_thread(self.zf.open, name, "w", force_zip64=True))
 
 
 class _Member:
     def __init__(self, writer: _Writer, name: str, out: IO[bytes]) -> None:
         self.writer, self.name, self.out, self.hash = writer, name, out, hashlib.sha256()
+        self.buffer = bytearray()
 
-    def write(self, data: bytes) -> None:
+    async def write(self, data: bytes) -> None:
+        self.buffer += data
+        if len(self.buffer) >= CHUNK:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        data, self.buffer = bytes(self.buffer), bytearray()
         self.hash.update(data)
-        self.out.write(data)
+        await asyncio.to_thread(self.out.write, data)
 
-    def close(self) -> None:
-        self.out.close()
+    async def close(self) -> None:
+        await self._flush()
+        await asyncio.to_thread(self.out.close)
         self.writer.sums[self.name] = self.hash.hexdigest()
 
 
 async def create_backup(eng: Engine, name: str = "", progress: Progress | None = None) -> BackupInfo:
-    """Write ``<data dir>/backups/<name>`` (default: a timestamped name) from the running ``eng``."""
-    say = progress or (lambda _: None)
+    """Back up the running ``eng`` as ``name`` (default: a timestamped name) into its backup store:
+    written to ``<data dir>/backups/.<name>.partial``, then moved there or uploaded to S3."""
+    say = progress or _quiet
     name = check_name(name or default_name())
+    store = await backup_store(eng)
+    if await store.exists(name):
+        raise BackupError(f"a backup named {name} already exists")
     folder = backups_dir(eng.settings.data_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    final = folder / name
-    if final.exists():
-        raise BackupError(f"a backup named {name} already exists")
     tmp = folder / f".{name}.partial"  # not listed until complete: a crash leaves no half backup
     manifest: dict[str, Any] = {"format": FORMAT, "created": datetime.now(UTC).isoformat()}
     try:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
             w = _Writer(zf)
-            say("database")
-            manifest["database"] = await _write_database(eng, w)
+            manifest["database"] = await _write_database(eng, w, say)
             secret = Path(eng.settings.data_dir) / ".secret"
             if secret.exists():
-                m = w.member("secret")
-                m.write(secret.read_bytes())
-                m.close()
+                m = await w.member("secret")
+                await m.write(secret.read_bytes())
+                await m.close()
             manifest["files"] = await _write_files(eng, w, say)
             manifest["sha256"] = w.sums
-            zf.writestr(MANIFEST, json.dumps(manifest, indent=1))
-        os.replace(tmp, final)
+            await asyncio.to_thread(zf.writestr, MANIFEST, json.dumps(manifest, indent=1))
+        if store.where != str(folder):
+            say(f"uploading to {store.where}", 0, None)
+        await store.keep(name, tmp)
     finally:
         tmp.unlink(missing_ok=True)
-    return next(b for b in list_backups(eng.settings.data_dir) if b.key == name)
+    return next(b for b in await store.list() if b.key == name)
 
 
-async def _write_database(eng: Engine, w: _Writer) -> dict[str, Any]:
+async def prune_backups(eng: Engine, prefix: str, keep: int) -> list[str]:
+    """Delete the oldest backups named ``<prefix>…`` past the newest ``keep`` (the retention of a
+    scheduled backup: its names sort by time). Other backups are never touched. The deleted keys."""
+    store = await backup_store(eng)
+    mine = sorted((b.key for b in await store.list() if b.key.startswith(prefix)), reverse=True)
+    gone = mine[keep:] if keep > 0 else []
+    for key in gone:
+        try:
+            await store.delete(key)
+        except BlobNotFound:  # deleted meanwhile (by hand, or another node's run)
+            pass
+    return gone
+
+
+async def _write_database(eng: Engine, w: _Writer, say: Progress) -> dict[str, Any]:
     url = eng.settings.database_url
+    say("database", 0, None)
     if eng.db.dialect == "sqlite":
         with tempfile.TemporaryDirectory(dir=backups_dir(eng.settings.data_dir)) as scratch:
             copy = os.path.join(scratch, "data.db")
             await dump.sqlite_copy(url.removeprefix("sqlite:///"), copy)
-            m = w.member("database/data.db")
+            m = await w.member("database/data.db")
             with open(copy, "rb") as fh:
-                while chunk := fh.read(CHUNK):
-                    m.write(chunk)
-            m.close()
+                while chunk := await asyncio.to_thread(fh.read, CHUNK):
+                    await m.write(chunk)
+            await m.close()
         return {"backend": "sqlite"}
     rows: dict[str, int] = {}
     async with dump.pg_snapshot(url) as snap:
         revision = await snap.revision()
-        for table in await snap.tables():
-            m = w.member(f"database/tables/{table}.jsonl")
+        tables = await snap.tables()
+        for i, table in enumerate(tables):
+            say("database", i, len(tables))
+            m = await w.member(f"database/tables/{table}.jsonl")
             n = 0
             async for line in snap.rows(table):
-                m.write(line.encode() + b"\n")
+                await m.write(line.encode() + b"\n")
                 n += 1
-            m.close()
+            await m.close()
             rows[table] = n
     return {"backend": "postgresql", "revision": revision, "rows": rows}
 
@@ -178,17 +210,16 @@ async def _write_files(eng: Engine, w: _Writer, say: Progress) -> dict[str, int]
         except BlobNotFound:  # deleted since it was listed (its record is gone from the snapshot too)
             missing += 1
             continue
-        m = w.member(f"files/{info.key}")
+        m = await w.member(f"files/{info.key}")
         try:
             async for chunk in blob:
-                m.write(chunk)
+                await m.write(chunk)
                 size += len(chunk)
         finally:
             await blob.aclose()
-        m.close()
+        await m.close()
         count += 1
-        if count % 100 == 0:
-            say(f"files: {count}")
+        say("files", count, None)
     return {"count": count, "bytes": size, "missing": missing}
 
 
@@ -252,8 +283,8 @@ class Restored:
 
 async def restore_backup(path: Path, settings: Settings, progress: Progress | None = None) -> Restored:
     """Restore the backup at ``path`` into the empty data dir / database of ``settings``."""
-    say = progress or (lambda _: None)
-    say("checking the archive")
+    say = progress or _quiet
+    say("checking the archive", 0, None)
     archive = open_archive(path)
     try:
         backend = archive.manifest["database"]["backend"]
@@ -262,15 +293,16 @@ async def restore_backup(path: Path, settings: Settings, progress: Progress | No
             raise BackupError(f"this is a {backend} backup: restore it into a {backend} database")
         data_dir = Path(settings.data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
-        say("database")
-        rows = await (_restore_pg(archive, settings) if backend == "postgresql" else _restore_sqlite(archive, settings))
+        say("database", 0, None)
+        rows = await (
+            _restore_pg(archive, settings, say) if backend == "postgresql" else _restore_sqlite(archive, settings)
+        )
         if "secret" in archive.members and not (data_dir / ".secret").exists():
             fd = os.open(data_dir / ".secret", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(archive.zf.read("secret"))
         await migrate(settings.database_url)  # an older backup's system tables go on to head
-        say("files")
-        files = await _restore_files(archive, settings)
+        files = await _restore_files(archive, settings, say)
         return Restored(backend, rows, files)
     finally:
         archive.zf.close()
@@ -291,7 +323,7 @@ async def _restore_sqlite(archive: Archive, settings: Settings) -> dict[str, int
     return {}
 
 
-async def _restore_pg(archive: Archive, settings: Settings) -> dict[str, int]:
+async def _restore_pg(archive: Archive, settings: Settings, say: Progress) -> dict[str, int]:
     url = settings.database_url
     if await dump.pg_tables(url):
         raise BackupError("the database is not empty: restore into a new, empty database")
@@ -308,7 +340,8 @@ async def _restore_pg(archive: Archive, settings: Settings) -> dict[str, int]:
             system = set(await _current_tables(conn))
             await create_collections(conn, collections)
             tables = sorted(expected, key=lambda t: t not in system)  # system tables, then collections
-            for table in tables:
+            for i, table in enumerate(tables):
+                say("database", i, len(tables))
                 batch: list[str] = []
                 for line in archive.lines(f"database/tables/{table}.jsonl"):
                     batch.append(line)
@@ -342,7 +375,7 @@ async def _empty_pg(url: str) -> None:
     await dump.pg_load(url, drop)
 
 
-async def _restore_files(archive: Archive, settings: Settings) -> int:
+async def _restore_files(archive: Archive, settings: Settings, say: Progress) -> int:
     """Every ``files/`` member into the restored install's storage (its own settings: local or S3)."""
     names = [n for n in archive.members if n.startswith("files/")]
     if not names:
@@ -351,7 +384,8 @@ async def _restore_files(archive: Archive, settings: Settings) -> int:
     await eng.start()
     try:
         storage = await eng.files.storage()
-        for name in names:
+        for i, name in enumerate(names):
+            say("files", i, len(names))
 
             async def chunks(name: str = name) -> Any:
                 with archive.zf.open(name) as fh:
@@ -359,6 +393,7 @@ async def _restore_files(archive: Archive, settings: Settings) -> int:
                         yield chunk
 
             await storage.put(name.removeprefix("files/"), chunks())
+        say("files", len(names), len(names))
     finally:
         await eng.stop()
     return len(names)

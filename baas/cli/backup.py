@@ -1,14 +1,19 @@
-"""``baas backup``: create, list and restore backups (docs/backups.md)."""
+"""``baas backup``: create, list, download and restore backups (docs/backups.md)."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
+from typing import Any
 
 import typer
+from tqdm import tqdm
 
-from baas.backups import BackupError, create_backup, list_backups, restore_backup
+from baas.backups import BackupError, backup_store, check_name, create_backup, list_backups, restore_backup
 from baas.cli.common import DbOpt, DirOpt, fail, with_engine
+from baas.core import Engine
+from baas.files.blob import BlobNotFound
 from baas.settings import Settings
 
 backup_app = typer.Typer(
@@ -18,8 +23,31 @@ backup_app = typer.Typer(
 )
 
 
-def _say(step: str) -> None:
-    typer.echo(f"  {step}", err=True)
+class _Progress:
+    """A progress bar per step on a terminal (tqdm, on stderr); elsewhere one line per step."""
+
+    def __init__(self) -> None:
+        self.step = ""
+        self.bar: Any = None
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, step: str, done: int, total: int | None) -> None:
+        if step != self.step:
+            self.close()
+            self.step = step
+            if self.tty:
+                self.bar = tqdm(desc=step, total=total, unit=" files" if step == "files" else "", leave=True)
+            else:
+                typer.echo(f"  {step}", err=True)
+        if self.bar is not None:
+            if total is not None and self.bar.total != total:
+                self.bar.total = total
+            self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 @backup_app.command("create")
@@ -28,21 +56,69 @@ def backup_create(
     data_dir: str = DirOpt,
     db: str = DbOpt,
 ) -> None:
-    """Back up the install, online: a server may keep serving (and writing) meanwhile."""
-    info = with_engine(Settings(data_dir=data_dir, db_url=db), lambda eng: create_backup(eng, name, _say))
-    typer.echo(f"Backup {info.key} saved ({info.size:,} bytes) in {Path(data_dir) / 'backups'}.")
+    """Back up the install, online: a server may keep serving (and writing) meanwhile. The backup goes
+    where the install keeps its backups: <data dir>/backups, or the S3 store of the backups.s3 settings."""
+    progress = _Progress()
+
+    async def run(eng: Engine) -> str:
+        try:
+            info = await create_backup(eng, name, progress)
+        except BackupError as exc:
+            fail(str(exc))
+        finally:
+            progress.close()
+        where = (await backup_store(eng)).where
+        return f"Backup {info.key} saved ({info.size:,} bytes) in {where}."
+
+    typer.echo(with_engine(Settings(data_dir=data_dir, db_url=db), run))
 
 
 @backup_app.command("list")
 def backup_list(data_dir: str = DirOpt, db: str = DbOpt) -> None:
-    """The backups in the data dir's backups/ folder, newest first (whatever the database: --db is
-    accepted so that every backup command takes the same options)."""
-    del db
-    found = list_backups(data_dir)
+    """The install's backups (in <data dir>/backups, or its backups S3 store), newest first."""
+    try:
+        found = with_engine(Settings(data_dir=data_dir, db_url=db), list_backups)
+    except BackupError as exc:
+        fail(str(exc))
     if not found:
         typer.echo("No backups.")
     for b in found:
         typer.echo(f"{b.key}  {b.size:>14,}  {b.modified}")
+
+
+@backup_app.command("download")
+def backup_download(
+    key: str = typer.Argument(..., help="The backup's name, as `baas backup list` shows it."),
+    out: Path = typer.Argument(None, help="Where to write it (default: ./KEY)."),
+    data_dir: str = DirOpt,
+    db: str = DbOpt,
+) -> None:
+    """Copy a backup out of the install's backup store (e.g. from S3, to restore it elsewhere)."""
+    target = out or Path(key)
+    if target.exists():
+        fail(f"{target} exists: choose another path")
+
+    async def run(eng: Engine) -> int:
+        try:
+            blob = await (await backup_store(eng)).open(check_name(key))
+        except (BlobNotFound, BackupError):
+            fail(f"no backup named {key!r}")
+        partial = target.with_name(target.name + ".partial")
+        bar = tqdm(desc=key, total=blob.info.size, unit="B", unit_scale=True, disable=None)
+        try:
+            with partial.open("wb") as fh:
+                async for chunk in blob:
+                    await asyncio.to_thread(fh.write, chunk)
+                    bar.update(len(chunk))
+            partial.replace(target)
+        finally:
+            bar.close()
+            await blob.aclose()
+            partial.unlink(missing_ok=True)
+        return blob.info.size
+
+    size = with_engine(Settings(data_dir=data_dir, db_url=db), run)
+    typer.echo(f"Downloaded {key} ({size:,} bytes) to {target}.")
 
 
 @backup_app.command("restore")
@@ -52,9 +128,12 @@ def backup_restore(
     db: str = DbOpt,
 ) -> None:
     """Restore FILE into an empty data dir (SQLite) or an empty database (--db postgresql://…)."""
+    progress = _Progress()
     try:
-        done = asyncio.run(restore_backup(file, Settings(data_dir=data_dir, db_url=db), _say))
+        done = asyncio.run(restore_backup(file, Settings(data_dir=data_dir, db_url=db), progress))
     except (BackupError, OSError) as exc:
         fail(str(exc))
+    finally:
+        progress.close()
     rows = f", {sum(done.rows.values()):,} rows" if done.rows else ""
     typer.echo(f"Restored {file.name} ({done.backend}{rows}, {done.files} files) into {db or data_dir}.")

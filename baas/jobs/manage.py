@@ -88,6 +88,8 @@ async def create(eng: Engine, body: object) -> dict[str, Any]:
     await eng.jobs.refresh()
     if job.name in eng.jobs.declared:
         raise _taken(job.name, "a job of baas.yaml has that name")
+    if job.name in eng.jobs.builtin:
+        raise _taken(job.name, "the settings' scheduled backups have that name")
     if not await defs.create(eng.db, job.name, _encode(validate.config(job)).decode()):
         raise _taken(job.name, "the name is taken")
     await eng.jobs.refresh()
@@ -102,6 +104,8 @@ async def _stored(eng: Engine, name: str) -> Job:
     await eng.jobs.refresh()
     if name in eng.jobs.declared:
         raise _read_only(name)
+    if name in eng.jobs.builtin:
+        raise BadRequest(f"job {name!r} is made by the settings (backups.cron): change it there")
     job = eng.jobs.stored.get(name)
     if job is None:
         raise NotFound("Missing job.")

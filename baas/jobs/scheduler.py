@@ -65,6 +65,7 @@ class Scheduler:
         self.sources: dict[str, str] = {}  # job name -> "yaml" | "api"
         self.declared: dict[str, Job] = {}  # the jobs of baas.yaml
         self.stored: dict[str, Job] = {}  # the jobs of the _jobs table (created over the API)
+        self.builtin: dict[str, Job] = {}  # jobs the stored settings ask for (backups.cron)
         self.stamps: dict[str, tuple[str, str]] = {}  # API job -> (created, updated)
         self._stamp: tuple[tuple[str, str], ...] | None = None
         self._changed = asyncio.Event()
@@ -76,6 +77,7 @@ class Scheduler:
         self._loop_task: asyncio.Task[None] | None = None
         self._beat_task: asyncio.Task[None] | None = None
         self._triggers: dict[str, BaseTrigger] = {}
+        self._listening = False
 
     # -- configuration -------------------------------------------------------------------------
     def load(self) -> None:
@@ -101,19 +103,24 @@ class Scheduler:
         self._rebuild()
 
     def _rebuild(self) -> None:
-        jobs = {**self.stored, **self.declared}
+        jobs = {**self.stored, **self.declared, **self.builtin}
         for name in self.stored.keys() & self.declared.keys():
             log.warning("job %s: declared in baas.yaml, which shadows the API job of that name", name)
-        self.sources = {n: ("yaml" if n in self.declared else "api") for n in jobs}
+        self.sources = {n: ("settings" if n in self.builtin else "yaml" if n in self.declared else "api") for n in jobs}
         self._triggers = {j.name: j.trigger() for j in jobs.values()}
         self.jobs = jobs
 
     async def refresh(self) -> None:
-        """Reload the API jobs from the database (cheap when nothing changed)."""
+        """Reload the API jobs and the settings' jobs from the database (cheap when nothing changed)."""
         rows = await defs.rows(self.engine.db)
-        stamp = tuple((r["name"], r["updated"] + r["config"]) for r in rows)  # config too: same-ms edits
+        builtin = settings_jobs(await self.engine.settings_store.load())
+        stamp = (
+            *((r["name"], r["updated"] + r["config"]) for r in rows),  # config too: same-ms edits
+            *((name, _encode(job).decode()) for name, job in builtin.items()),
+        )
         if stamp == self._stamp:
             return
+        self.builtin = builtin
         stored: dict[str, Job] = {}
         for r in rows:
             try:
@@ -148,9 +155,16 @@ class Scheduler:
         if self._loop_task is not None:
             return
         await self.refresh()
+        if not self._listening:  # a settings change made in this process counts at once
+            self.engine.settings_store.listen(self._settings_changed)
+            self._listening = True
         self._beat_task = asyncio.create_task(self._beat(), name="jobs-heartbeat")
         self._loop_task = asyncio.create_task(self._loop(), name="jobs-scheduler")
         self._watch_task = asyncio.create_task(self._watch(), name="jobs-watch")
+
+    def _settings_changed(self, _settings: dict[str, Any]) -> None:
+        if self._loop_task is not None:
+            self._spawn(self.refresh())
 
     async def stop(self) -> None:
         for t in (self._watch_task, self._loop_task, self._beat_task, *self._tasks):
@@ -339,7 +353,49 @@ class Scheduler:
             return {"removed": len(await sweep_orphans(eng, await storage_for(eng)))}
         if job.task == "events.prune":
             return {"pruned": await eng.events.prune()}
+        if job.task == "backups.create":
+            return await scheduled_backup(eng, job)
         raise LookupError(f"unknown task {job.task!r}")
+
+
+# The job the ``backups`` settings ask for (PocketBase's ``backups.cron`` / ``cronMaxKeep``).
+BACKUPS_JOB = "baas.backups"
+BACKUP_TIMEOUT = 6 * 3600.0  # a large install's backup takes long; a stuck one still ends
+
+
+def settings_jobs(settings: dict[str, Any]) -> dict[str, Job]:
+    """The jobs the stored settings ask for, by name: ``baas.backups`` when ``backups.cron`` is set."""
+    section = settings.get("backups") or {}
+    cron = str(section.get("cron") or "").strip()
+    if not cron:
+        return {}
+    job = Job(
+        name=BACKUPS_JOB,
+        schedule=cron,
+        task="backups.create",
+        args={"keep": int(section.get("cronMaxKeep") or 0)},
+        timeout=BACKUP_TIMEOUT,
+        misfireGrace=600.0,
+    )
+    try:
+        job.trigger()
+    except (ValueError, LookupError):  # refused by PATCH /api/settings; stored by an older version?
+        log.warning("backups.cron %r is not a valid schedule; no scheduled backups", cron)
+        return {}
+    return {BACKUPS_JOB: job}
+
+
+async def scheduled_backup(eng: Engine, job: Job) -> dict[str, Any]:
+    """One run of a ``backups.create`` job: a backup named ``auto_<job>_<UTC time to the ms>.zip`` in the
+    backup store, then the job's older backups past ``args.keep`` deleted (other backups are
+    never touched). Waits for a backup already running in this process rather than skip."""
+    from baas.backups import BUSY, create_backup, default_name, prune_backups
+
+    prefix = f"auto_{job.name}_"
+    async with BUSY:
+        info = await create_backup(eng, default_name(prefix, ms=True))
+        pruned = await prune_backups(eng, prefix, int(job.args.get("keep") or 0))
+    return {"backup": info.key, "size": info.size, "pruned": pruned}
 
 
 def _excerpt(result: object) -> str:

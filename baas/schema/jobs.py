@@ -9,7 +9,7 @@ jobs:
     args: {format: pdf}          # … given as ctx.body
   - name: sweep
     schedule: "@every 1h"
-    task: files.sweep            # … or a built-in task: files.sweep, events.prune
+    task: files.sweep            # … or a built-in task: files.sweep, events.prune, backups.create
     timeout: 300                 # seconds per attempt
     retries: 2                   # extra attempts after a failure, waiting backoff * 2^n seconds
     backoff: 10
@@ -38,7 +38,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from baas.errors import SchemaError
 
-BUILTIN_TASKS = ("files.sweep", "events.prune")
+BUILTIN_TASKS = ("files.sweep", "events.prune", "backups.create")
 JOB_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
 # Interval ticks count from this instant, so every process and node computes the same ticks.
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -135,6 +135,16 @@ def _http_problem(http: HttpTarget) -> str | None:
     return None
 
 
+def _backup_args_problem(args: dict[str, Any]) -> str | None:
+    """``backups.create`` takes ``keep``: how many of this job's backups to keep (0 or absent: all)."""
+    if set(args) - {"keep"}:
+        return f"task backups.create takes args {{keep}}, not {sorted(set(args) - {'keep'})}"
+    keep = args.get("keep", 0)
+    if not isinstance(keep, int) or isinstance(keep, bool) or keep < 0:
+        return "args.keep (backups to keep) must be a whole number >= 0"
+    return None
+
+
 def _job_problem(job: Job, seen: set[str]) -> str | None:
     """The first thing wrong with ``job`` (``seen``: the names of the jobs before it), or None."""
     if not JOB_NAME_RE.match(job.name):
@@ -152,6 +162,8 @@ def _job_problem(job: Job, seen: set[str]) -> str | None:
             return problem
     if job.task and job.task not in BUILTIN_TASKS:
         return f"unknown task {job.task!r} (built-in tasks: {', '.join(BUILTIN_TASKS)})"
+    if job.task == "backups.create" and (problem := _backup_args_problem(job.args)):
+        return problem
     try:
         ZoneInfo(job.timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -119,7 +119,7 @@ async def test_a_backup_taken_under_writes_restores_everything_acknowledged_befo
             stop.set()
             during = sum(await asyncio.gather(*writers))
             assert during > 0, "no write ran while the backup was taken"
-            assert [b.key for b in list_backups(eng.settings.data_dir)] == ["under-load.zip"]
+            assert [b.key for b in await list_backups(eng)] == ["under-load.zip"]
             archive = Path(eng.settings.data_dir) / "backups" / info.key
         if s3:  # the bucket is lost: the files must come back from the backup
             m = _minio(s3["endpoint"])

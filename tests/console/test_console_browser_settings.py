@@ -95,7 +95,13 @@ async def test_settings_save_every_section(steps: Steps) -> None:
     # Every stored key has a control (the rate limit rules: their table), the write-only ones too.
     names = set(await page.eval_on_selector_all("#settings [name]", "els => els.map((e) => e.name)"))
     stored = await steps.get("/api/settings")
-    want = {f"{sec}.{key}" for sec, keys in stored.items() if sec != "secretsSet" for key in keys}
+    want = {
+        f"{sec}.{key}" + (f".{sub}" if sub else "")
+        for sec, keys in stored.items()
+        if sec != "secretsSet"
+        for key, value in keys.items()
+        for sub in (value if isinstance(value, dict) else [""])  # backups.s3.*: a control per key
+    } | {"backups.s3.secret"}
     assert want - {"rateLimits.rules"} <= names and {"smtp.password", "s3.secret"} <= names, want - names
     await page.get_by_label("Application name").fill(HOSTILE[0])
     await page.get_by_label("Application URL").fill("https://acme.example")
@@ -116,6 +122,8 @@ async def test_settings_save_every_section(steps: Steps) -> None:
     await page.get_by_label("Keep entries for days").fill("9")
     await page.get_by_label("Share of successful requests kept").fill("0.5")
     await page.get_by_label("Log client IPs").uncheck()
+    await page.get_by_label("Schedule (cron").fill("@weekly")
+    await page.get_by_label("Scheduled backups to keep").fill("4")
     await page.get_by_role("button", name="Add rule").click()
     await page.get_by_label("Rule 1 label").fill("/api/")
     await page.get_by_label("Rule 1 max requests").fill("100")
@@ -147,7 +155,8 @@ async def test_settings_save_every_section(steps: Steps) -> None:
     }
     assert got["events"]["retentionDays"] == 3 and got["logs"]["maxDays"] == 9 and got["logs"]["logIP"] is False
     assert got["logs"]["sampling"] == 0.5
-    assert got["secretsSet"] == {"s3.secret": False, "smtp.password": True}
+    assert got["backups"]["cron"] == "@weekly" and got["backups"]["cronMaxKeep"] == 4
+    assert got["secretsSet"] == {"s3.secret": False, "smtp.password": True, "backups.s3.secret": False}
     assert SMTP_PASSWORD not in json.dumps(got)
 
     # The page shows the saved values, the hostile ones as text, and the password only as "set".
@@ -274,6 +283,91 @@ async def test_s3_test_connection(steps: Steps, s3: S3) -> None:
     assert got["secretsSet"]["s3.secret"] is True and s3.secret not in str(got)
     assert s3.secret not in await page.content()
     await steps.safe()
+
+
+# -- backups -------------------------------------------------------------------------------------
+async def test_backups_page_with_an_s3_store_and_a_schedule(steps: Steps, s3: S3, tmp_path: Any) -> None:
+    from playwright.async_api import expect
+
+    page = steps.page
+    s3.client().make_bucket("backups-bucket")
+    # The store, in Settings → Backups: tested as typed, then saved.
+    await page.get_by_label("Endpoint of the backups bucket").fill(s3.endpoint)
+    await page.get_by_label("Backups bucket", exact=True).fill("backups-bucket")
+    await page.get_by_label("Region of the backups bucket").fill("us-east-1")
+    await page.get_by_label("Access key for backups").fill(s3.access_key)
+    await page.get_by_label("Secret key for backups").fill("wrong-secret")
+    await page.get_by_label("Path-style URLs for the backups bucket").check()
+    await page.get_by_role("button", name="Test the backups bucket").click()
+    await expect(page.locator("#test-backups-s3-result")).to_contain_text("SignatureDoesNotMatch")
+    await page.get_by_label("Secret key for backups").fill(s3.secret)
+    await page.get_by_role("button", name="Test the backups bucket").click()
+    await expect(page.locator("#test-backups-s3-result")).to_contain_text("The connection works")
+    await page.get_by_label("Keep backups in an S3 bucket instead").check()
+    await page.get_by_role("button", name="Save settings").click()
+    await expect(page.locator("#settings-status")).to_contain_text("Settings saved.")
+    await expect(page.locator("#settings-backups-s3-secret-status")).to_have_text("set")
+    got = await steps.get("/api/settings")
+    assert got["backups"]["s3"]["enabled"] is True and got["secretsSet"]["backups.s3.secret"] is True
+    assert got["s3"]["enabled"] is False  # the files' store is untouched
+
+    # The Backups page: back up now, into the bucket.
+    await page.get_by_role("link", name="Backups").click()
+    await expect(page.get_by_role("heading", name="Backups", exact=True)).to_be_visible()
+    await expect(page.locator("#backups-where")).to_contain_text("backups-bucket")
+    await page.get_by_label("Backup name").fill("../bad")
+    await page.get_by_role("button", name="Back up now").click()
+    await expect(page.locator("#backup-name-error")).to_contain_text("invalid backup name")
+    await page.get_by_label("Backup name").fill("from-console.zip")
+    await page.get_by_role("button", name="Back up now").click()
+    await expect(page.locator("#backups-status")).to_contain_text("Backup complete.")
+    await expect(page.locator('tr[data-backup="from-console.zip"]')).to_be_visible()
+    assert [o.object_name for o in s3.client().list_objects("backups-bucket", recursive=True)] == ["from-console.zip"]
+    async with page.expect_download() as dl:
+        await page.get_by_role("button", name="Download from-console.zip").click()
+    saved = tmp_path / "dl.zip"
+    await (await dl.value).save_as(saved)
+    assert saved.read_bytes()[:2] == b"PK"
+
+    # The schedule: a bad cron beside its field, then a good one.
+    await page.get_by_label("Cron expression").fill("every day")
+    await page.get_by_role("button", name="Save schedule").click()
+    await expect(page.locator("#backups-cron-error")).not_to_be_empty()
+    await page.get_by_label("Cron expression").fill("0 3 * * *")
+    await page.get_by_label("Scheduled backups to keep").fill("7")
+    await page.get_by_role("button", name="Save schedule").click()
+    await expect(page.locator("#backups-status")).to_contain_text("Schedule saved.")
+    got = await steps.get("/api/settings")
+    assert got["backups"]["cron"] == "0 3 * * *" and got["backups"]["cronMaxKeep"] == 7
+    jobs = {j["id"]: j for j in await steps.get("/api/crons")}
+    assert jobs["baas.backups"]["expression"] == "0 3 * * *"
+
+    # Upload: a file that is no backup is refused beside the field; the real one is listed.
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"not a zip")
+    await page.get_by_label("Backup file").set_input_files(str(junk))
+    await page.get_by_role("button", name="Upload").click()
+    await expect(page.locator("#backup-file-error")).to_contain_text("not a baas backup")
+    copy = tmp_path / "copy.zip"
+    copy.write_bytes(saved.read_bytes())
+    await page.get_by_label("Backup file").set_input_files(str(copy))
+    await page.get_by_role("button", name="Upload").click()
+    await expect(page.locator("#backups-status")).to_contain_text("Backup copy.zip uploaded.")
+
+    # Delete asks first.
+    await page.get_by_role("button", name="Delete copy.zip").click()
+    await page.get_by_role("button", name="Yes, delete copy.zip").click()
+    await expect(page.locator("#backups-status")).to_contain_text("Backup copy.zip deleted.")
+    assert sorted(o.object_name for o in s3.client().list_objects("backups-bucket", recursive=True)) == [
+        "from-console.zip"
+    ]
+    await steps.safe()
+    # Back to the settings page for the tests after this one; the schedule off again.
+    await steps.client.patch(
+        "/api/settings", json={"backups": {"cron": ""}}, headers={"Authorization": await steps.token()}
+    )
+    await page.get_by_role("link", name="Settings").click()
+    await expect(page.get_by_role("heading", name="Settings")).to_be_visible()
 
 
 # -- API keys -------------------------------------------------------------------------------------

@@ -189,6 +189,21 @@ async def test_s3_with_the_stored_settings(console: Console, s3: S3) -> None:
     assert bucket_keys(s3) == before  # the probe was written and deleted
 
 
+async def test_s3_of_the_backups_store(console: Console, s3: S3) -> None:
+    su = await console.sign_in()
+    r = await console.call("POST", "/api/settings/test/s3", su, json={"filesystem": "backups"})
+    assert_400(r, "Failed to test the S3 storage. S3 storage is not enabled")
+    r = await console.call("PATCH", "/api/settings", su, json={"backups": {"s3": s3.settings("probe-bucket")}})
+    assert r.status_code == 200, r.text
+    assert r.json()["s3"]["enabled"] is False  # the files' storage is another section
+    r = await console.call("POST", "/api/settings/test/s3", su, json={"filesystem": "backups"})
+    assert r.status_code == 204, r.text
+    bad = s3.settings("no-such-bucket")
+    r = await console.call("POST", "/api/settings/test/s3", su, json={"filesystem": "backups", "s3": bad})
+    assert "NoSuchBucket" in assert_400(r, "Failed to test the S3 storage.")["message"]
+    assert bucket_keys(s3) == []
+
+
 async def test_s3_with_unsaved_values_keeps_the_stored_secret(console: Console, s3: S3) -> None:
     su = await console.sign_in()
     # Nothing stored, storage off: the body's values are tested, nothing is saved.
@@ -198,7 +213,11 @@ async def test_s3_with_unsaved_values_keeps_the_stored_secret(console: Console, 
     r = await console.call("POST", "/api/settings/test/s3", su, json={"filesystem": "storage", "s3": draft})
     assert r.status_code == 204, r.text
     got = (await console.call("GET", "/api/settings", su)).json()
-    assert got["s3"]["bucket"] == "" and got["secretsSet"] == {"s3.secret": False, "smtp.password": False}
+    assert got["s3"]["bucket"] == "" and got["secretsSet"] == {
+        "s3.secret": False,
+        "smtp.password": False,
+        "backups.s3.secret": False,
+    }
     # Stored with the secret; a draft sent back as read (no secret, or an empty one) uses the stored one.
     assert (await console.call("PATCH", "/api/settings", su, json={"s3": draft})).status_code == 200
     shown = (await console.call("GET", "/api/settings", su)).json()
@@ -240,10 +259,13 @@ async def test_s3_failures_say_what_failed(console: Console, s3: S3, case: tuple
 
 BAD_S3_BODIES: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {
     # name -> (body, data of the 400; None: a message only)
-    "no filesystem": ({}, {"filesystem": {"code": "validation_in_invalid", "message": 'Must be "storage".'}}),
-    "backups (baas has none)": (
-        {"filesystem": "backups"},
-        {"filesystem": {"code": "validation_in_invalid", "message": 'Must be "storage".'}},
+    "no filesystem": (
+        {},
+        {"filesystem": {"code": "validation_in_invalid", "message": 'Must be "storage" or "backups".'}},
+    ),
+    "an unknown filesystem": (
+        {"filesystem": "files"},
+        {"filesystem": {"code": "validation_in_invalid", "message": 'Must be "storage" or "backups".'}},
     ),
     "s3 not an object": (
         {"filesystem": "storage", "s3": "bucket"},
@@ -283,16 +305,20 @@ async def test_s3_bad_input(console: Console, case: tuple[dict[str, Any], dict[s
 async def test_settings_never_show_a_secret(console: Console, s3: S3) -> None:
     su = await console.sign_in()
     smtp = {"enabled": False, "host": "smtp.example.com", "username": "me", "password": "pw-" + SECRET_PATTERN}
-    r = await console.call("PATCH", "/api/settings", su, json={"smtp": smtp, "s3": s3.settings("probe-bucket")})
+    backups = {"s3": {**s3.settings("probe-bucket"), "secret": "bk-" + SECRET_PATTERN}}
+    r = await console.call(
+        "PATCH", "/api/settings", su, json={"smtp": smtp, "s3": s3.settings("probe-bucket"), "backups": backups}
+    )
     assert r.status_code == 200 and SECRET_PATTERN not in r.text and s3.secret not in r.text
     got = await console.call("GET", "/api/settings", su)
     assert SECRET_PATTERN not in got.text and s3.secret not in got.text
-    assert got.json()["secretsSet"] == {"s3.secret": True, "smtp.password": True}
+    assert got.json()["secretsSet"] == {"s3.secret": True, "smtp.password": True, "backups.s3.secret": True}
     # Sending the whole document back as read changes nothing (secretsSet is not a section).
     r = await console.call("PATCH", "/api/settings", su, json=got.json())
     assert r.status_code == 200 and r.json() == got.json()
     stored = await console.engine.settings_store.load()
     assert stored["smtp"]["password"] == "pw-" + SECRET_PATTERN and "secretsSet" not in stored
+    assert stored["backups"]["s3"]["secret"] == "bk-" + SECRET_PATTERN
 
 
 def test_bucket_probe_helper_sees_objects(s3: S3) -> None:

@@ -362,7 +362,7 @@ def test_two_containers_on_one_postgresql_database_share_data_and_tokens(contain
 def _deployment_block() -> str:
     """The shell block of docs/deployment.md that builds and runs the image."""
     text = (ROOT / "docs" / "deployment.md").read_text()
-    found = re.search(r"```sh\n(docker build -t baas \..*?)```", text, re.S)
+    found = re.search(r"```sh\n(# Build the image.*?docker build -t baas \..*?)```", text, re.S)
     assert found, "docs/deployment.md: the docker block is gone"
     return found.group(1)
 
@@ -386,9 +386,11 @@ def test_the_deployment_docs_commands(image: str) -> None:
         .replace("-v baas_data:/data baas", f"-v {volume}:/data {tag}")
         .replace("docker exec baas ", f"docker exec {name} ")
         .replace("}}' baas)", "}}' " + name + ")")
+        .replace("http://localhost:8090/", f"http://127.0.0.1:{port}/")
     )
     # Every name was replaced: nothing runs on (or waits for) the doc's own.
-    assert script.count(suffix) >= 5 and " baas)" not in script and "--name baas " not in script, script
+    assert script.count(suffix) >= 7 and " baas)" not in script and "--name baas " not in script, script
+    assert "localhost:8090" not in script, script
     try:
         run = subprocess.run(
             [
@@ -404,6 +406,11 @@ def test_the_deployment_docs_commands(image: str) -> None:
         )
         assert run.returncode == 0, run.stdout + run.stderr
         assert "Superuser admin@example.com saved." in run.stdout, run.stdout
+        # The schedule is on (the crons API lists the settings' job), the backup is listed, the
+        # scrape answered with the request counters.
+        assert '"id":"baas.backups"' in run.stdout.replace(" ", "") and '"0 3 * * *"' in run.stdout, run.stdout
+        assert re.search(r"^first\.zip\s", run.stdout, re.M), run.stdout
+        assert "baas_http_requests_total{" in run.stdout, run.stdout
         r = httpx.post(
             f"http://127.0.0.1:{port}/api/collections/_superusers/auth-with-password",
             json={"identity": "admin@example.com", "password": "a-long-password"},

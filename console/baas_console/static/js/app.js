@@ -20,6 +20,7 @@ import * as superusersPage from "./pages/superusers.js";
 import * as jobsPage from "./pages/jobs.js";
 import * as functionsPage from "./pages/functions.js";
 import * as webhooksPage from "./pages/webhooks.js";
+import * as backupsPage from "./pages/backups.js";
 import * as pluginPage from "./pages/plugin.js";
 import {pluginPages} from "./pages/plugin.js";
 
@@ -43,6 +44,7 @@ const ROUTES = [
   [/^\/jobs$/, jobsPage, true], // scheduled jobs: next/last run, run now, history
   [/^\/functions$/, functionsPage, true], // callable functions and a try-it form
   [/^\/webhooks$/, webhooksPage, true], // outgoing webhooks, delivery log, replay, test
+  [/^\/backups$/, backupsPage, true], // list, back up now, upload, download, delete, schedule
   [/^\/plugins\/([^/]+)\/?(.*)$/, pluginPage, true], // pages plugins add (docs/plugins.md)
 ];
 
@@ -59,7 +61,8 @@ function header() {
     s ? h("a", {href: "#/superusers", id: "nav-superusers"}, "Superusers") : null,
     s ? h("a", {href: "#/jobs", id: "nav-jobs"}, "Jobs") : null,
     s ? h("a", {href: "#/functions", id: "nav-functions"}, "Functions") : null,
-    s ? h("a", {href: "#/webhooks", id: "nav-webhooks"}, "Webhooks") : null);
+    s ? h("a", {href: "#/webhooks", id: "nav-webhooks"}, "Webhooks") : null,
+    s ? h("a", {href: "#/backups", id: "nav-backups"}, "Backups") : null);
   mount(top, nav,
     s ? h("div", {class: "who"}, h("span", {id: "signed-in-as"}, s.record && s.record.email),
           h("button", {type: "button", id: "sign-out", onclick: () => { signOut(); location.hash = "#/login"; }},

@@ -62,7 +62,28 @@ const SECTIONS = [
     ["logAuthId", "Log auth ids", "bool"],
     ["sampling", "Share of successful requests kept (0–1)", "number"],
   ]},
+  {key: "backups", title: "Backups", hint: "Scheduled backups, and where every backup is kept (the Backups page " +
+    "lists them). While S3 is off, backups are kept in the data dir's backups/ folder. See docs/backups.md.", fields: [
+    ["cron", "Schedule (cron, 5 fields or @daily …; empty: none)", "text"],
+    ["cronMaxKeep", "Scheduled backups to keep", "int"],
+    ["s3.enabled", "Keep backups in an S3 bucket instead", "bool"],
+    ["s3.endpoint", "Endpoint of the backups bucket", "url"],
+    ["s3.bucket", "Backups bucket", "text"],
+    ["s3.region", "Region of the backups bucket", "text"],
+    ["s3.accessKey", "Access key for backups", "text", {autocomplete: "off"}],
+    ["s3.secret", "Secret key for backups", "secret"],
+    ["s3.forcePathStyle", "Path-style URLs for the backups bucket (MinIO, R2)", "bool"],
+  ]},
 ];
+
+// Keys of SECTIONS may be paths ("s3.bucket" of the backups section): read and write by path.
+const pathGet = (obj, key) => key.split(".").reduce((o, k) => (o == null ? undefined : o[k]), obj);
+function pathSet(obj, key, value) {
+  const parts = key.split(".");
+  const last = parts.pop();
+  for (const k of parts) obj = (obj[k] ||= {});
+  obj[last] = value;
+}
 const AUDIENCES = [["", "everyone"], ["@guest", "guests"], ["@auth", "signed-in"]];
 // The rules PocketBase's dashboard suggests (docs/auth.md, "Rate limits"); also the label suggestions.
 const SUGGESTED_RULES = [
@@ -110,8 +131,8 @@ export async function render(main) {
   const sectionEl = (sec) => {
     const values = settings[sec.key] || {};
     const rows = sec.fields.map(([key, label, kind, opts = {}]) => {
-      const el = control(kind, values[key], opts);
-      el.id = `settings-${sec.key}-${key}`;
+      const el = control(kind, pathGet(values, key), opts);
+      el.id = `settings-${sec.key}-${key.replaceAll(".", "-")}`;
       el.name = `${sec.key}.${key}`;
       controls.set(`${sec.key}.${key}`, el);
       if (kind === "secret") {
@@ -135,7 +156,8 @@ export async function render(main) {
       h("legend", {}, sec.title), sec.hint ? h("p", {class: "hint"}, sec.hint) : null, h("div", {class: "grid"}, rows),
       sec.key === "rateLimits" ? rulesEditor() : null,
       sec.key === "smtp" ? testEmail() : null,
-      sec.key === "s3" ? testS3() : null);
+      sec.key === "s3" ? testS3("s3", "storage", "test-s3") : null,
+      sec.key === "backups" ? testS3("backups", "backups", "test-backups-s3") : null);
   };
 
   // -- rate limit rules: an editable table ------------------------------------------------------
@@ -227,25 +249,32 @@ export async function render(main) {
   }
 
   // -- test S3 ------------------------------------------------------------------------------------
-  function testS3() {
-    const out = h("div", {id: "test-s3-result", "aria-live": "polite"});
-    const run = h("button", {type: "button", class: "secondary", id: "test-s3", onclick: async () => {
+  // The S3 fields of section ``section`` (files: "s3"; backups: "backups", keys "s3.*") tested as typed.
+  function testS3(section, filesystem, id) {
+    const prefix = section === "s3" ? "" : "s3.";
+    const out = h("div", {id: `${id}-result`, "aria-live": "polite"});
+    const run = h("button", {type: "button", class: "secondary", id, onclick: async () => {
       mount(out);
       const s3 = {};
-      for (const [sec, key, get] of readers) if (sec === "s3") { const v = get(); if (v !== undefined) s3[key] = v; }
-      for (const [key, el] of controls) if (key.startsWith("s3.")) setError(el, "");
+      for (const [sec, key, get] of readers) {
+        if (sec !== section || !key.startsWith(prefix)) continue;
+        const v = get();
+        if (v !== undefined) s3[key.slice(prefix.length)] = v;
+      }
+      for (const [key, el] of controls) if (key.startsWith(`${section}.`)) setError(el, "");
       run.disabled = true;
       try {
-        await api("POST", "/api/settings/test/s3", {body: {filesystem: "storage", s3}});
+        await api("POST", "/api/settings/test/s3", {body: {filesystem, s3}});
         mount(out, notice("The connection works: a probe object was written, read back and deleted.", "ok"));
       } catch (err) {
         if (!(err instanceof ApiError)) throw err;
         mount(out, notice(err.message));
-        placeErrors(err.data.s3 ? {s3: err.data.s3} : {});
+        const errs = err.data.s3 ? (prefix ? {[section]: {s3: err.data.s3}} : {s3: err.data.s3}) : {};
+        placeErrors(errs);
       } finally {
         run.disabled = false;
       }
-    }}, "Test connection");
+    }}, section === "s3" ? "Test connection" : "Test the backups bucket");
     return h("div", {class: "probe"},
       h("p", {class: "hint"}, "Tests the values in this form (saved or not): writes, reads and deletes a small " +
         "object in the bucket."),
@@ -283,7 +312,7 @@ export async function render(main) {
     const body = {};
     for (const [sec, key, get] of readers) {
       const v = get();
-      if (v !== undefined) (body[sec] ||= {})[key] = v;
+      if (v !== undefined) pathSet((body[sec] ||= {}), key, v);
     }
     save.disabled = true;
     try {
