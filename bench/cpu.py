@@ -3,7 +3,9 @@
     python -m bench.cpu [--exe baas] [--args "--workers 1"] [--rows 5000] [--dur 4] [WORKLOAD ...]
 
 Starts the server, seeds it like the benchmark, runs each workload with wrk and divides the CPU
-time the server's processes used (from /proc) by the requests served. Unlike req/s, this figure
+time the server's processes used (from /proc) by the requests served. ``--ab-logs N`` measures
+each workload N times with the request log on and off, alternated on the same server, and prints
+the medians: what the log costs a request, in CPU. Unlike req/s, this figure
 barely moves when other programs load the machine, so it shows whether a change made a request
 cheaper. Extra workloads: ``health`` (a Litestar route) and ``notfound`` (the record fast path
 answering 404) show the fixed cost of a request.
@@ -13,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import tempfile
+import time
 from pathlib import Path
 
 from bench.seed import seed
@@ -50,6 +54,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=5000)
     ap.add_argument("--dur", type=float, default=4.0)
     ap.add_argument("-c", "--connections", type=int, default=32)
+    ap.add_argument("--ab-logs", type=int, default=0, help="N rounds of request log on / off per workload")
     ap.add_argument("names", nargs="*", help="workloads (default: view create list_skiptotal list_expand list_authed)")
     a = ap.parse_args()
     names = a.names or ["view", "create", "list_skiptotal", "list_expand", "list_authed"]
@@ -65,6 +70,9 @@ def main() -> None:
             if w.name not in names:
                 continue
             args = w.args(workdir, seeded.user_token)
+            if a.ab_logs:
+                _ab_logs(srv, w, args, a)
+                continue
             run_wrk(srv.url, w.script, args, duration=1, connections=a.connections)  # warm-up
             before = session_cpu_seconds(srv.proc.pid)
             r = run_wrk(srv.url, w.script, args, duration=a.dur, connections=a.connections)
@@ -76,6 +84,35 @@ def main() -> None:
             )
     finally:
         srv.stop()
+
+
+def _ab_logs(srv: Server, w: Workload, args: list[str], a: argparse.Namespace) -> None:
+    """CPU per request of workload ``w`` with the request log on and off, alternated ``a.ab_logs``
+    times; the medians and their ratio."""
+    assert srv.proc is not None
+    got: dict[str, list[float]] = {"on": [], "off": []}
+    rates: dict[str, list[float]] = {"on": [], "off": []}
+    for i in range(a.ab_logs):
+        for state in ("off", "on") if i % 2 else ("on", "off"):
+            srv.spec.settings = {"logs": {"maxDays": 5 if state == "on" else 0}}
+            srv._apply_settings()
+            time.sleep(2.5)  # every worker picks the change up (docs/logs.md)
+            run_wrk(srv.url, w.script, args, duration=1, connections=a.connections)  # warm-up
+            before = session_cpu_seconds(srv.proc.pid)
+            r = run_wrk(srv.url, w.script, args, duration=a.dur, connections=a.connections)
+            used = session_cpu_seconds(srv.proc.pid) - before
+            got[state].append(1e6 * used / max(1, r.requests))
+            rates[state].append(r.requests / a.dur)
+            print(
+                f"  {w.name:12s} log {state:3s} {rates[state][-1]:9.0f} req/s {got[state][-1]:8.1f} us CPU/req",
+                flush=True,
+            )
+    on, off = statistics.median(got["on"]), statistics.median(got["off"])
+    print(
+        f"{w.name:15s} CPU/req log off {off:.1f} us, on {on:.1f} us: +{on - off:.1f} us ({100 * (on / off - 1):+.1f} %); "
+        f"req/s median off {statistics.median(rates['off']):.0f}, on {statistics.median(rates['on']):.0f}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

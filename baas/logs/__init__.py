@@ -34,7 +34,6 @@ import msgspec
 from baas.clientip import client_ip
 from baas.db import Database
 from baas.db.sqlite import SqliteDatabase
-from baas.ids import format_dt
 from baas.logs import store
 
 if TYPE_CHECKING:
@@ -56,34 +55,15 @@ ROWS_AT_ONCE = 250
 _LOCK_WAITS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)  # seconds, for the SQLite file's lock
 PENDING_MAX = 50_000  # unwritten entries held at most; past it new ones are dropped and counted
 PRUNE_SECONDS = 3600.0  # how often a process deletes entries past maxDays
+CHECKPOINT_SECONDS = 30.0  # how often a process copies the SQLite log's write-ahead log into its file
 RECHECK_SECONDS = 2.0  # how often a process whose log is off looks whether it was turned on
 # Query parameters whose values never reach the log: file tokens (?token=), OAuth2 codes and states,
 # API keys, passwords, OTPs … matched by name.
 _SECRET_NAME = re.compile(r"token|secret|passw|key|code|state|otp|auth|sig", re.IGNORECASE)
 _ENCODE = msgspec.json.Encoder()
-_SEQ = [a + b for a in store.DIGITS for b in store.DIGITS]  # ranks 0 … 1295 as 2 characters
 
 
-class RequestData(msgspec.Struct, omit_defaults=True):  # positional: built once per entry
-    """An entry's ``data``: PocketBase's fields for a request (the optional ones left out when unset)."""
-
-    type: str  # "request"
-    method: str
-    url: str
-    status: int
-    execTime: float  # milliseconds
-    auth: str  # the auth record's collection, or "guest"
-    userAgent: str
-    referer: str
-    remoteIP: str | None = None
-    userIP: str | None = None
-    authId: str | None = None
-    error: str | None = None
-
-
-# One answered request, as the middleware saw it: (time, method, path, query string, user agent,
-# referer, peer IP, client IP, status, seconds, auth, error).
-Entry = tuple[float, str, str, bytes, bytes, bytes, str, str, int, float, Any, Any]
+Entry = store.Entry
 
 
 def level_of(status: int) -> int:
@@ -104,6 +84,20 @@ def safe_url(path: str, query: bytes) -> str:
     return f"{path}?{qs}"
 
 
+def _agent_and_referer(headers: list[tuple[bytes, bytes]]) -> tuple[str, str]:
+    """The request's user agent and referer (the referer's secret-looking query values masked)."""
+    user_agent = referer = ""
+    for name, value in headers:
+        if name == b"user-agent":
+            user_agent = value.decode("latin-1")
+        elif name == b"referer":
+            referer = value.decode("latin-1")
+            if "?" in referer:  # a page's URL may carry a token too
+                ref_path, _, ref_query = referer.partition("?")
+                referer = safe_url(ref_path, ref_query.encode("latin-1"))
+    return user_agent, referer
+
+
 class RequestLog:
     """The engine's request log (``Engine.request_log``)."""
 
@@ -118,13 +112,13 @@ class RequestLog:
         self._flush_at: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
         self._pruned_at = 0.0
+        self._checkpointed_at = 0.0
         self._recheck_at = 0.0
         self._added = self._done = 0  # entries queued, and written or dropped, since the start
         self._stopped = False
         self._settings: dict[str, Any] = {}  # the stored settings as of the last apply()
         self._proxy = False  # whether trustedProxy names headers
-        self._ms, self._seq = -1, 0  # the millisecond of the last entry made, and how many it had
-        self._tag = store.id_prefix(secrets.randbelow(36**4))[-4:]  # this process's part of its ids
+        self._ids = store.IdMaker(store.id_prefix(secrets.randbelow(36**4))[-4:])  # PostgreSQL's ids
         self._stdout = os.environ.get(JSON_ENV, "") not in ("", "0", "false")
         # The `logs` settings, as of the last flush (PocketBase's defaults until then).
         self.enabled = True
@@ -165,16 +159,34 @@ class RequestLog:
         if len(self._pending) + self._writing >= PENDING_MAX:
             self._drop(1)
             return
-        user_agent = referer = b""
-        for name, value in headers:
-            if name == b"user-agent":
-                user_agent = value
-            elif name == b"referer":
-                referer = value
-        peer = client[0] if client else ""
-        user_ip = client_ip({"client": client, "headers": headers}, self._settings) if self._proxy else peer
+        user_agent, referer = _agent_and_referer(headers)
+        peer = user_ip = None
+        if self.log_ip:
+            peer = client[0] if client else ""
+            user_ip = client_ip({"client": client, "headers": headers}, self._settings) if self._proxy else peer
+        url = safe_url(path, query) if query else path
+        if "\x00" in url or "\x00" in user_agent or "\x00" in referer:  # (%00 in a path): no NUL is kept
+            url, user_agent, referer = (
+                url.replace("\x00", ""),
+                user_agent.replace("\x00", ""),
+                referer.replace("\x00", ""),
+            )
+        # The entry as stored (baas/logs/store.py, Entry): plain values, nothing left to format.
         self._pending.append(
-            (time.time(), method, path, query, user_agent, referer, peer, user_ip, status, seconds, auth, error)
+            (
+                int(time.time() * 1000),
+                method,
+                url,
+                status,
+                int(seconds * 1_000_000),
+                auth[0] if auth else None,
+                auth[1] if auth and self.log_auth_id else None,
+                user_agent,
+                referer,
+                peer,
+                user_ip,
+                str(error) if error else None,
+            )
         )
         self._added += 1
         if self._task is None:
@@ -227,68 +239,19 @@ class RequestLog:
                 self._done += len(chunk)
 
     async def _write_chunk(self, chunk: list[Entry]) -> None:
-        rows = self.rows(chunk)
         if self._stdout:
-            lines = [_ENCODE.encode({"time": r[1], "level": r[2], "data": msgspec.Raw(r[3].encode())}) for r in rows]
+            docs = store.documents(chunk, self._ids)
+            lines = [_ENCODE.encode({"time": r[1], "level": r[2], "data": msgspec.Raw(r[3].encode())}) for r in docs]
             sys.stdout.buffer.write(b"\n".join(lines) + b"\n")
             sys.stdout.flush()
         if self._sink is None:
-            await self.db.write(partial(store.insert, rows=rows))
+            await self.db.write(partial(store.insert, entries=chunk, ids=self._ids))
             return
         for wait in _LOCK_WAITS:  # another process is writing its batch
-            if self._sink.insert(rows):
+            if self._sink.insert(chunk):
                 return
             await asyncio.sleep(wait)
         raise TimeoutError("the log file stayed locked")
-
-    def rows(self, batch: list[Entry]) -> list[tuple[str, str, int, str]]:
-        """The batch as ``_logs`` rows: (id, created, level, data as JSON). Every entry of a
-        busy server passes here: kept to plain operations (measured ~2 µs an entry)."""
-        log_ip, log_auth_id = self.log_ip, self.log_auth_id
-        # An id: 9 characters of time, 2 of the entry's rank in its millisecond in this process, and
-        # this process's 4: unique, and in order of arrival within a process.
-        last_second, second_prefix, last_ms, id_prefix, created = -1, "", self._ms, "", ""
-        seq, tag = self._seq, self._tag
-        encode = _ENCODE.encode
-        out = []
-        for t, method, path, query, user_agent, referer, peer, user_ip, status, seconds, auth, error in batch:
-            ms = int(t * 1000)
-            if ms != last_ms or not id_prefix:  # entries of one millisecond share these
-                if ms != last_ms:
-                    seq = 0
-                last_ms, id_prefix = ms, store.id_prefix(ms)
-                second = ms // 1000
-                if second != last_second:
-                    last_second = second
-                    second_prefix = format_dt(datetime.fromtimestamp(second, UTC))[:19]
-                created = f"{second_prefix}.{ms % 1000:03d}Z"
-            url = safe_url(path, query) if query else path
-            ref = referer.decode("latin-1")
-            if "?" in ref:  # a page's URL may carry a token too
-                ref_path, _, ref_query = ref.partition("?")
-                ref = safe_url(ref_path, ref_query.encode("latin-1"))
-            agent = user_agent.decode("latin-1")
-            if "\x00" in url or "\x00" in ref or "\x00" in agent:  # PostgreSQL's JSONB holds no NUL
-                url, ref, agent = url.replace("\x00", ""), ref.replace("\x00", ""), agent.replace("\x00", "")
-            data = RequestData(
-                "request",
-                method,
-                url,
-                status,
-                int(seconds * 1_000_000) / 1000,
-                auth[0] if auth else "guest",
-                agent,
-                ref,
-                peer if log_ip else None,
-                user_ip if log_ip else None,
-                auth[1] if log_auth_id and auth else None,
-                str(error) if error else None,
-            )
-            level = 0 if status < 400 else 4 if status < 500 else 8
-            out.append((id_prefix + _SEQ[seq % 1296] + tag, created, level, encode(data).decode()))
-            seq += 1
-        self._ms, self._seq = last_ms, seq
-        return out
 
     async def _housekeeping(self) -> None:
         """Pick up settings changed by any process, and delete entries past maxDays now and then."""
@@ -298,9 +261,12 @@ class RequestLog:
             log.exception("request log: settings not read")
             return
         self.apply(settings)
-        if self._sink is not None:  # in a thread: all C, the GIL is free meanwhile
-            await asyncio.to_thread(self._sink.checkpoint)
         now = time.monotonic()
+        if self._sink is not None and now - self._checkpointed_at >= CHECKPOINT_SECONDS:
+            # In a thread (all C, the GIL is free meanwhile), and seldom: each copies the write-ahead
+            # log into the file and syncs both, which at every flush cost a view ~10 µs (measured).
+            self._checkpointed_at = now
+            await asyncio.to_thread(self._sink.checkpoint)
         if self.max_days and now - self._pruned_at >= PRUNE_SECONDS:
             self._pruned_at = now
             await self.prune()
@@ -333,6 +299,7 @@ class RequestLog:
             own = SqliteDatabase(path, readers=1)
             await own.connect()
             await own.write(lambda conn: conn.executescript(store.SQLITE_DDL))
+            await own.write(store.upgrade_sqlite)
             self._own = self.db = own
             self._sink = store.SqliteSink(path)
         else:

@@ -1,23 +1,32 @@
-"""The ``_logs`` table: batched inserts, the PocketBase-compatible reads (list, view, hourly stats,
-with the filter language over ``id``, ``created``, ``level``, ``message`` and any ``data.*``
-path), retention and the GDPR scrub. Every function is one short statement or transaction.
+"""The request log's storage: batched inserts, the PocketBase-compatible reads (list, view, hourly
+stats, with the filter language over ``id``, ``created``, ``level``, ``message`` and any
+``data.*`` path), retention and the GDPR scrub. Every function is one short statement or
+transaction.
 
-On PostgreSQL the table is in the server's database (migration 0009); on SQLite in a file of its
-own, ``<data dir>/logs.db`` (`SQLITE_DDL`). Ids are time-ordered (the request's millisecond in
-base 36, its rank in that millisecond, the writing process's tag), so the primary key is also the
-insertion order and the retention cut, and the table needs no other index: each entry costs one
-append to one B-tree."""
+SQLite: a file of its own, ``<data dir>/logs.db``, table ``requests`` (`SQLITE_DDL`): one plain
+column per detail, written as the middleware took them (`Entry`), so an entry costs no JSON and
+no formatting when written, and one append to one B-tree (the rowid, in insertion order: the
+entry's id, zero-padded to 15 digits). The API's shape (``created``, ``level``, ``message``,
+``data``) is made when read (`_source`).
+
+PostgreSQL: ``_logs`` in the server's database (migration 0009), PocketBase's shape as stored:
+time-ordered text ids (the request's millisecond in base 36, its rank in that millisecond, the
+writing process's tag), ``created``, ``level`` and ``data`` as JSONB."""
 
 from __future__ import annotations
 
 import json
 import re
 import sqlite3
+from datetime import UTC, datetime
 from typing import Any
+
+import msgspec
 
 from baas import rules
 from baas.db import Conn, Database, Reads
 from baas.errors import BadRequest
+from baas.ids import format_dt
 from baas.records.query import ListParams
 from baas.rules.context import SUPERUSER
 from baas.schema.fields.date import DateField
@@ -41,20 +50,91 @@ LOGS = Collection(
     ],
 )
 _CHUNK = 500  # rows per INSERT statement: 2,500 parameters, within both databases' limits
+
+# One answered request, as the middleware keeps it and as it is stored: (ms since the epoch,
+# method, URL (secrets masked), status, microseconds taken, auth collection or None, auth record id
+# or None, user agent, referer, remote IP or None, user IP or None, error or None).
+Entry = tuple[int, str, str, int, int, "str | None", "str | None", str, str, "str | None", "str | None", "str | None"]
+SQLITE_TABLE = "batches"
+BATCH_MAX = 1000  # entries per stored batch at most: an entry's id is its batch's key * 1000 + its index
 SQLITE_DDL = (
-    'CREATE TABLE IF NOT EXISTS "_logs" ("id" TEXT PRIMARY KEY NOT NULL, "created" TEXT NOT NULL, '
-    '"level" INTEGER NOT NULL DEFAULT 0, "data" JSON NOT NULL DEFAULT \'{}\') WITHOUT ROWID'
+    # One row per written batch: its entries as one JSON array of `Entry` arrays, newest first (a
+    # null where an entry was erased), the first and last entry's times (retention), how many it
+    # was written with (``size``: the entries' ids) and how many it holds now (``n``).
+    f'CREATE TABLE IF NOT EXISTS "{SQLITE_TABLE}" ("k" INTEGER PRIMARY KEY, "first" INTEGER NOT NULL, '
+    '"last" INTEGER NOT NULL, "size" INTEGER NOT NULL, "n" INTEGER NOT NULL, "entries" TEXT NOT NULL)'
 )
+SQLITE_INSERT = f'INSERT INTO "{SQLITE_TABLE}" ("first", "last", "size", "n", "entries") VALUES (?, ?, ?, ?, ?)'
+_ENTRIES = msgspec.json.Encoder().encode
+# The entries as the API shows them, expanded from the batches and shaped when read. ``_b``, ``_i``:
+# the batch's key and the entry's rank in it (0 for its oldest), for the lookups by id and the
+# orders: newest first (the default) is the batches' keys backwards, each batch's array as stored.
+_E = 'json_extract("e"."value", \'$[{}]\')'
+_SQLITE_SOURCE = (
+    '(SELECT printf(\'%015d\', "b"."k" * 1000 + "b"."size" - 1 - "e"."key") AS "id", '
+    f"strftime('%Y-%m-%d %H:%M:%f', {_E.format(0)} / 1000.0, 'unixepoch') || 'Z' AS \"created\", "
+    f'CASE WHEN {_E.format(3)} >= 500 THEN 8 WHEN {_E.format(3)} >= 400 THEN 4 ELSE 0 END AS "level", '
+    f"{_E.format(1)} || ' ' || {_E.format(2)} AS \"message\", "
+    "json_patch(json_object('type', 'request', "
+    f"'method', {_E.format(1)}, 'url', {_E.format(2)}, 'status', {_E.format(3)}, "
+    f"'execTime', {_E.format(4)} / 1000.0, 'auth', coalesce({_E.format(5)}, 'guest'), "
+    f"'userAgent', {_E.format(7)}, 'referer', {_E.format(8)}), "
+    f"json_object('remoteIP', {_E.format(9)}, 'userIP', {_E.format(10)}, 'authId', {_E.format(6)}, "
+    f"'error', {_E.format(11)})) AS \"data\", "
+    '"b"."k" AS "_b", "b"."size" - 1 - "e"."key" AS "_i" '
+    f'FROM "{SQLITE_TABLE}" AS "b", json_each("b"."entries") AS "e" WHERE "e"."type" = \'array\')'
+)
+
+
+async def upgrade_sqlite(conn: Conn) -> None:
+    """Carry the entries of the first design's table (``_logs``, one JSON document a row) into
+    batches, once, then drop it."""
+    if not await conn.fetch("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_logs'"):
+        return
+    after = ""
+    while rows := await conn.fetch(
+        'SELECT "id", "created", "data" FROM "_logs" WHERE "id" > ? ORDER BY "id" LIMIT ?', [after, BATCH_MAX]
+    ):
+        batch: list[Entry] = []
+        for _, created, text in rows:
+            d = json.loads(text or "{}")
+            ms = int(datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp() * 1000)
+            batch.append(
+                (
+                    ms,
+                    str(d.get("method", "")),
+                    str(d.get("url", "")),
+                    int(d.get("status", 0)),
+                    round(float(d.get("execTime", 0)) * 1000),
+                    None if d.get("auth", "guest") == "guest" else d.get("auth"),
+                    d.get("authId"),
+                    str(d.get("userAgent", "")),
+                    str(d.get("referer", "")),
+                    d.get("remoteIP"),
+                    d.get("userIP"),
+                    d.get("error"),
+                )
+            )
+        await conn.execute(SQLITE_INSERT, list(encode_batch(batch)))
+        after = rows[-1][0]
+    await conn.execute('DROP TABLE "_logs"')
+
+
+def encode_batch(entries: list[Entry]) -> tuple[int, int, int, int, str]:
+    """A batch's row: (first time, last time, size, count, the entries as JSON, newest first)."""
+    times = [e[0] for e in entries]
+    return min(times), max(times), len(entries), len(entries), _ENTRIES(entries[::-1]).decode()
 
 
 def _source(dialect: str) -> str:
     """The entries as the API shows them: ``message`` (``GET /api/…``) is made from the details
-    when read rather than stored twice."""
+    when read rather than stored twice (and on SQLite every other field too)."""
     if dialect == "postgresql":
         message = "(\"data\"->>'method') || ' ' || (\"data\"->>'url')"
-    else:
-        message = "json_extract(\"data\", '$.method') || ' ' || json_extract(\"data\", '$.url')"
-    return f'(SELECT "id", "created", "level", {message} AS "message", "data" FROM "{TABLE}")'
+        return (
+            f'(SELECT "id", "created", "level", {message} AS "message", "data", "id" AS "_b", 0 AS "_i" FROM "{TABLE}")'
+        )
+    return _SQLITE_SOURCE
 
 
 DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -90,10 +170,13 @@ class SqliteSink:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
+        # Checkpoints are seldom (baas/logs, CHECKPOINT_SECONDS): the write-ahead log grows between
+        # two, and is cut back to this size once it restarts.
+        conn.execute(f"PRAGMA journal_size_limit={64 << 20}")
         return conn
 
-    def insert(self, rows: list[tuple[str, str, int, str]]) -> bool:
-        """Write ``rows`` in one transaction; False (nothing written) while another holds the lock."""
+    def insert(self, entries: list[Entry]) -> bool:
+        """Write ``entries`` in one transaction; False (nothing written) while another holds the lock."""
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -101,11 +184,7 @@ class SqliteSink:
                 return False
             raise
         try:
-            self.conn.execute(
-                f'INSERT OR IGNORE INTO "{TABLE}" ("id", "created", "level", "data") VALUES '
-                + ", ".join(["(?, ?, ?, ?)"] * len(rows)),
-                [v for row in rows for v in row],
-            )
+            self.conn.execute(SQLITE_INSERT, encode_batch(entries))
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
@@ -129,20 +208,87 @@ def _data_column(dialect: str) -> str:
     return 'CAST("data" AS TEXT)' if dialect == "postgresql" else '"data"'
 
 
-async def insert(conn: Conn, rows: list[tuple[str, str, int, str]]) -> None:
-    """Rows of ``(id, created, level, data as JSON text)``, in a few multi-row INSERTs.
-    An id already stored (two processes whose tags collide, once in 36**4 pairs, writing in the
-    same millisecond at the same rank) leaves its entry out rather than failing the batch."""
-    pg = conn.dialect == "postgresql"
-    value = "(?, ?, ?, CAST(? AS JSONB))" if pg else "(?, ?, ?, ?)"
-    head = "INSERT INTO" if pg else "INSERT OR IGNORE INTO"
-    tail = " ON CONFLICT DO NOTHING" if pg else ""
+class IdMaker:
+    """PostgreSQL's ids for the entries of one process: 9 characters of time (base 36), 2 of the
+    entry's rank in its millisecond, 4 of the process: unique, and in order of arrival."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag, self.ms, self.seq = tag, -1, 0
+
+    def next(self, ms: int) -> str:
+        if ms != self.ms:
+            self.ms, self.seq = ms, 0
+        self.seq += 1
+        return id_prefix(ms) + _SEQ[(self.seq - 1) % 1296] + self.tag
+
+
+_SEQ = [a + b for a in DIGITS for b in DIGITS]  # ranks 0 … 1295 as 2 characters
+_ENCODE = msgspec.json.Encoder()
+
+
+class RequestData(msgspec.Struct, omit_defaults=True):  # positional: built once per entry
+    """An entry's ``data``: PocketBase's fields for a request (the optional ones left out when unset)."""
+
+    type: str  # "request"
+    method: str
+    url: str
+    status: int
+    execTime: float  # milliseconds
+    auth: str  # the auth record's collection, or "guest"
+    userAgent: str
+    referer: str
+    remoteIP: str | None = None
+    userIP: str | None = None
+    authId: str | None = None
+    error: str | None = None
+
+
+def documents(entries: list[Entry], ids: IdMaker) -> list[tuple[str, str, int, str]]:
+    """The entries in PocketBase's shape: (id, created, level, ``data`` as JSON), for PostgreSQL's
+    table and the JSON lines on standard output."""
+    out = []
+    last_second, second_prefix = -1, ""
+    encode = _ENCODE.encode
+    for ms, method, url, status, us, auth, auth_id, agent, referer, remote_ip, user_ip, error in entries:
+        second = ms // 1000
+        if second != last_second:
+            last_second = second
+            second_prefix = format_dt(datetime.fromtimestamp(second, UTC))[:19]
+        data = RequestData(
+            "request",
+            method,
+            url,
+            status,
+            us / 1000,
+            auth or "guest",
+            agent,
+            referer,
+            remote_ip,
+            user_ip,
+            auth_id,
+            error,
+        )
+        level = 0 if status < 400 else 4 if status < 500 else 8
+        out.append((ids.next(ms), f"{second_prefix}.{ms % 1000:03d}Z", level, encode(data).decode()))
+    return out
+
+
+async def insert(conn: Conn, entries: list[Entry], ids: IdMaker | None = None) -> None:
+    """Store ``entries`` (a few multi-row INSERTs). On PostgreSQL an id already stored (two
+    processes whose tags collide, once in 36**4 pairs, writing in the same millisecond at the same
+    rank) leaves its entry out rather than failing the batch."""
+    if conn.dialect != "postgresql":
+        for start in range(0, len(entries), BATCH_MAX):
+            await conn.execute(SQLITE_INSERT, list(encode_batch(entries[start : start + BATCH_MAX])))
+        return
+    rows = documents(entries, ids or IdMaker("test"))
     for start in range(0, len(rows), _CHUNK):
-        chunk = rows[start : start + _CHUNK]
-        params = [v for row in chunk for v in row]
+        part = rows[start : start + _CHUNK]
         await conn.execute(
-            f'{head} "{TABLE}" ("id", "created", "level", "data") VALUES ' + ", ".join([value] * len(chunk)) + tail,
-            params,
+            f'INSERT INTO "{TABLE}" ("id", "created", "level", "data") VALUES '
+            + ", ".join(["(?, ?, ?, CAST(? AS JSONB))"] * len(part))
+            + " ON CONFLICT DO NOTHING",
+            [v for row in part for v in row],
         )
 
 
@@ -158,9 +304,17 @@ def _where(db: Reads, expr: str) -> tuple[str, list[Any]]:
     return f" WHERE {sql.sql}", list(sql.params)
 
 
+_BY_ID = re.compile(r'"m"\."id"( ASC| DESC)?')
+
+
+def _by_id(m: re.Match[str]) -> str:
+    # Newest first is the order the batches are read in; oldest first needs a sort.
+    return '"m"."_b" DESC' if m[1] == " DESC" else '"m"."_b" ASC, "m"."_i" ASC'
+
+
 def _order(db: Reads, sort: str) -> tuple[str, list[Any]]:
     if not sort:
-        return '"m"."id" DESC', []
+        return '"m"."id" DESC' if db.dialect == "postgresql" else '"m"."_b" DESC', []
     sort = _ROWID.sub("id", sort)  # PocketBase's insertion order: the ids are in it
     try:
         sql = rules.compile_sort(
@@ -168,7 +322,10 @@ def _order(db: Reads, sort: str) -> tuple[str, list[Any]]:
         )
     except rules.RuleError as exc:
         raise BadRequest(f"Something went wrong while processing your request. Invalid sort: {exc}") from None
-    return sql.sql, list(sql.params)
+    # The ids' order is the keys': sorted by them, the primary key serves it.
+    if db.dialect == "postgresql":  # the ids are a column there, with its own index
+        return sql.sql, list(sql.params)
+    return _BY_ID.sub(_by_id, sql.sql), list(sql.params)
 
 
 def _item(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -187,6 +344,9 @@ async def page(db: Reads, p: ListParams) -> dict[str, Any]:
     items = [_item(r) for r in rows]
     if p.skipTotal:
         total, pages = -1, -1
+    elif not where and db.dialect != "postgresql":  # every entry: the batches know their counts
+        total = int(await db.fetchval(f'SELECT coalesce(sum("n"), 0) FROM "{SQLITE_TABLE}"') or 0)
+        pages = (total + p.perPage - 1) // p.perPage
     else:
         total = int(await db.fetchval(f'SELECT count(*) FROM {_source(db.dialect)} AS "m"{where}', params) or 0)
         pages = (total + p.perPage - 1) // p.perPage
@@ -194,10 +354,16 @@ async def page(db: Reads, p: ListParams) -> dict[str, Any]:
 
 
 async def one(db: Reads, log_id: str) -> dict[str, Any] | None:
+    if db.dialect == "postgresql":
+        key: list[Any] = [log_id, 0]
+    elif len(log_id) == 15 and log_id.isascii() and log_id.isdigit():
+        key = list(divmod(int(log_id), BATCH_MAX))
+    else:
+        return None
     row = await db.fetchone(
         f'SELECT "id", "created", "level", "message", {_data_column(db.dialect)} FROM {_source(db.dialect)} AS "m" '
-        'WHERE "id" = ?',
-        [log_id],
+        'WHERE "_b" = ? AND "_i" = ?',
+        key,
     )
     return None if row is None else _item(row)
 
@@ -212,21 +378,72 @@ async def stats(db: Reads, expr: str) -> list[dict[str, Any]]:
     return [{"total": int(n), "date": date} for date, n in rows]
 
 
+RETENTION_CHUNK = 5000
+# Entries are stored in the order their batches are written, up to about a second after they were
+# made (and each process writes its own): the retention walks past the cut by this much.
+SKEW_MS = 60_000
+
+
 async def delete_before(db: Database, ms: int) -> int:
-    """Delete the entries made before millisecond ``ms`` (retention); how many went."""
+    """Delete the entries made before millisecond ``ms`` (retention); how many went. On SQLite it
+    walks the oldest entries in key order, a chunk per transaction (other processes' batches go on
+    between two), and stops past the cut: no scan of the whole log."""
+    if db.dialect == "postgresql":
+        cut = id_prefix(ms)
+        return await db.write(lambda conn: conn.execute(f'DELETE FROM "{TABLE}" WHERE "id" < ?', [cut]))
+    gone, after = 0, -1
+    while True:
 
-    async def run(conn: Conn) -> int:
-        return await conn.execute(f'DELETE FROM "{TABLE}" WHERE "id" < ?', [id_prefix(ms)])
+        async def chunk(conn: Conn, after: int = after) -> tuple[int, int, bool]:
+            rows = await conn.fetch(
+                f'SELECT "k", "first" FROM "{SQLITE_TABLE}" WHERE "k" > ? ORDER BY "k" LIMIT ?',
+                [after, RETENTION_CHUNK],
+            )
+            if not rows:
+                return 0, after, True
+            last_k, last_first = rows[-1]
+            n = await conn.fetchval(
+                f'SELECT coalesce(sum("n"), 0) FROM "{SQLITE_TABLE}" WHERE "k" > ? AND "k" <= ? AND "last" < ?',
+                [after, last_k, ms],
+            )
+            await conn.execute(
+                f'DELETE FROM "{SQLITE_TABLE}" WHERE "k" > ? AND "k" <= ? AND "last" < ?', [after, last_k, ms]
+            )
+            return int(n or 0), last_k, len(rows) < RETENTION_CHUNK or last_first >= ms + SKEW_MS
 
-    return await db.write(run)
+        n, after, done = await db.write(chunk)
+        gone += n
+        if done:
+            return gone
 
 
 async def scrub(conn: Conn, needles: list[str]) -> int:
     """Delete every entry whose details mention one of ``needles`` (a user's id, email …): the
-    GDPR erase of a user's traces in the log."""
-    data = _data_column(conn.dialect)
+    GDPR erase of a user's traces in the log. How many went."""
+    needles = [n for n in needles if n]
     gone = 0
-    for needle in [n for n in needles if n]:
+    if conn.dialect == "postgresql":
+        for needle in needles:
+            pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            gone += await conn.execute(
+                f'DELETE FROM "{TABLE}" WHERE CAST("data" AS TEXT) LIKE ? ESCAPE \'\\\'', [pattern]
+            )
+        return gone
+    # SQLite: an entry that mentions one becomes a null in its batch (the others keep their ids).
+    keys: set[int] = set()
+    for needle in needles:
         pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        gone += await conn.execute(f"DELETE FROM \"{TABLE}\" WHERE {data} LIKE ? ESCAPE '\\'", [pattern])
+        rows = await conn.fetch(f'SELECT "k" FROM "{SQLITE_TABLE}" WHERE "entries" LIKE ? ESCAPE \'\\\'', [pattern])
+        keys.update(r[0] for r in rows)
+    for k in sorted(keys):
+        batch = json.loads(await conn.fetchval(f'SELECT "entries" FROM "{SQLITE_TABLE}" WHERE "k" = ?', [k]))
+        hit = [i for i, e in enumerate(batch) if e is not None and any(n in _ENTRIES(e).decode() for n in needles)]
+        for i in hit:
+            batch[i] = None
+        if hit:
+            gone += len(hit)
+            await conn.execute(
+                f'UPDATE "{SQLITE_TABLE}" SET "entries" = ?, "n" = "n" - ? WHERE "k" = ?',
+                [_ENTRIES(batch).decode(), len(hit), k],
+            )
     return gone

@@ -189,7 +189,8 @@ async def everything_stored(app: Running) -> str:
         tables = [r[0] for r in await db.fetch("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
     out = [f"{t}: {row}" for t in tables for row in await db.fetch(f'SELECT * FROM "{t}"')]
     await eng.request_log.settle()
-    out += [f"_logs: {row}" for row in await eng.request_log.db.fetch('SELECT * FROM "_logs"')]
+    table = "_logs" if eng.db.dialect == "postgresql" else "batches"  # SQLite: logs.db, entries in batches
+    out += [f"{table}: {row}" for row in await eng.request_log.db.fetch(f'SELECT * FROM "{table}"')]
     for path in Path(eng.settings.data_dir).rglob("*"):
         if path.is_file() and ".db" not in path.name and ".metrics" not in path.parts:
             out.append(f"{path}: {path.read_bytes().decode('latin-1')}")

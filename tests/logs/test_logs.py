@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,10 @@ import httpx
 import pytest
 
 import baas.logs
+from baas.auth.superusers import upsert_superuser
 from baas.ids import format_dt
 from baas.logs import store
-from tests.harness import Api
+from tests.harness import PG_URL, SU_EMAIL, SU_PASS, Api, in_process, sign_in
 from tests.servers import require_node, run_js, running_server
 
 UA = "log-test-agent/1.0"
@@ -152,11 +154,15 @@ async def test_filter_sort_paging_and_bad_input(api: Api) -> None:
     assert r.status_code == 400
 
 
+def _entry(ms: int, url: str) -> store.Entry:
+    """A stored entry made at ``ms`` (backdated entries for stats and retention)."""
+    return (ms, "GET", url, 200, 1500, None, None, "test", "", "127.0.0.1", "127.0.0.1", None)
+
+
 async def test_hourly_stats(api: Api) -> None:
     then = datetime.now(UTC) - timedelta(hours=3)
-    old, prefix = format_dt(then), store.id_prefix(int(then.timestamp() * 1000))
-    old_data = json.dumps({"method": "GET", "status": 200, "url": "/old"})
-    rows = [(f"{prefix}old{i:03d}", old, 0, old_data) for i in range(3)]
+    old = format_dt(then)
+    rows = [_entry(int(then.timestamp() * 1000), "/old") for _ in range(3)]
     await api.engine.request_log.db.write(lambda conn: store.insert(conn, rows))
     await api.call("GET", "/api/health")
     r = await api.call("GET", "/api/logs/stats", "su")
@@ -173,9 +179,14 @@ async def test_retention_deletes_entries_past_max_days(api: Api) -> None:
     await set_logs(api, maxDays=2)
     now = datetime.now(UTC)
     day, three = now - timedelta(days=1), now - timedelta(days=3)
-    keep, drop = (store.id_prefix(int(t.timestamp() * 1000)) + "keep00" for t in (day, three))
-    rows = [(keep, format_dt(day), 0, "{}"), (drop, format_dt(three), 0, "{}")]
-    await api.engine.request_log.db.write(lambda conn: store.insert(conn, rows))
+    for t, url in ((three, "/drop"), (day, "/keep")):  # written a day apart: two batches
+        row = [_entry(int(t.timestamp() * 1000), url)]
+        await api.engine.request_log.db.write(lambda conn, row=row: store.insert(conn, row))
+    ids = {
+        item["data"]["url"]: item["id"]
+        for item in (await entries(api, 'data.url ~ "/keep" || data.url ~ "/drop"'))["items"]
+    }
+    keep, drop = ids["/keep"], ids["/drop"]
     assert await api.engine.request_log.prune() == 1
     assert (await api.call("GET", f"/api/logs/{keep}", "su")).status_code == 200
     assert (await api.call("GET", f"/api/logs/{drop}", "su")).status_code == 404
@@ -279,3 +290,61 @@ async def test_js_sdk_logs(tmp_path: Path) -> None:
     su = ("logs-sdk@example.com", "logs-password-1")
     async with running_server(tmp_path, superuser=su) as srv:
         run_js("logs.mjs", srv.url, *su, srv=srv)
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="the SQLite log file's own upgrade (PostgreSQL keeps _logs)")
+async def test_a_log_file_of_the_first_format_is_carried_over(tmp_path: Path) -> None:
+    """logs.db of the first design (one JSON document per entry) is moved into the column table."""
+    data = tmp_path / "data"
+    data.mkdir()
+    old = sqlite3.connect(data / "logs.db")
+    old.execute(
+        'CREATE TABLE "_logs" ("id" TEXT PRIMARY KEY NOT NULL, "created" TEXT NOT NULL, '
+        '"level" INTEGER NOT NULL DEFAULT 0, "data" JSON NOT NULL DEFAULT \'{}\') WITHOUT ROWID'
+    )
+    doc = {
+        "type": "request",
+        "method": "POST",
+        "url": "/api/old",
+        "status": 404,
+        "execTime": 1.25,
+        "auth": "users",
+        "authId": "u1",
+        "userAgent": "old-agent",
+        "referer": "",
+        "remoteIP": "10.0.0.1",
+        "userIP": "10.0.0.2",
+        "error": "Missing",
+    }
+    old.execute('INSERT INTO "_logs" VALUES (?, ?, ?, ?)', ["0abc", "2026-11-30 10:20:30.456Z", 4, json.dumps(doc)])
+    old.commit()
+    old.close()
+    async with in_process(tmp_path, data_dir=data) as (client, eng):
+        await upsert_superuser(eng, SU_EMAIL, SU_PASS)
+        token = await sign_in(client)
+        r = await client.get("/api/logs", params={"filter": 'data.url = "/api/old"'}, headers={"Authorization": token})
+        assert r.status_code == 200, r.text
+        [item] = r.json()["items"]
+        assert item["created"] == "2026-11-30 10:20:30.456Z" and item["level"] == 4
+        assert item["message"] == "POST /api/old" and item["data"] == doc
+
+
+async def test_ids_and_orders_follow_the_requests(api: Api) -> None:
+    """Newest first by default (and by -id, -rowid), oldest first by id: across the batches written
+    and within each; every id finds its entry."""
+    for i in range(5):
+        await api.call("GET", f"/api/health?order={i}")
+        if i == 2:
+            await api.engine.request_log.settle()  # a batch boundary between the 3rd and 4th
+    want = [f"/api/health?order={i}" for i in range(5)]
+    expr = 'data.url ~ "/api/health?order="'
+    for sort, expected in (("", want[::-1]), ("-id", want[::-1]), ("-rowid", want[::-1]), ("id", want)):
+        page = await entries(api, expr, **({"sort": sort} if sort else {}))
+        assert [item["data"]["url"] for item in page["items"]] == expected, sort
+    ids = [item["id"] for item in (await entries(api, expr, sort="id"))["items"]]
+    assert ids == sorted(ids) and len(set(ids)) == 5
+    for log_id, url in zip(ids, want, strict=True):
+        r = await api.call("GET", f"/api/logs/{log_id}", "su")
+        assert r.status_code == 200 and r.json()["data"]["url"] == url
+    for bad in ("nope", "0" * 15, "1" * 16):
+        assert (await api.call("GET", f"/api/logs/{bad}", "su")).status_code == 404
