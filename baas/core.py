@@ -90,6 +90,7 @@ class Engine:
         Path(self.settings.data_dir).mkdir(parents=True, exist_ok=True)
         await migrate(self.settings.database_url)
         await self.db.connect()
+        self.metrics.db_load = self.db.load
         self.secret = await install_secret(self.db, self.settings.data_dir)  # shared by the nodes of a database
         await self.registry.load(self.db)
         await self.request_log.start()

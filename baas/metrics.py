@@ -13,6 +13,7 @@ import asyncio
 import os
 import shutil
 from bisect import bisect_left
+from collections.abc import Callable
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess, values
@@ -81,6 +82,25 @@ class Metrics:
             "Request log entries dropped: the queue was full or the database refused the batch.",
             registry=r,
         )
+        self.job_runs = Counter(
+            "baas_job_runs",
+            "Finished runs of scheduled jobs, by job and outcome (success, failed, timeout, abandoned).",
+            ["job", "status"],
+            registry=r,
+        )
+        self.webhook_attempts = Counter(
+            "baas_webhook_attempts",
+            "Webhook delivery attempts, by outcome: delivered, retry (failed, tried again later) or dead.",
+            ["outcome"],
+            registry=r,
+        )
+        self.db_waiting = Gauge(
+            "baas_db_writes_waiting",
+            "Writes queued for the database (SQLite: for the process's writer; PostgreSQL: connections "
+            "of the pool in use), sampled once a second.",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
         self.memory = Gauge(
             "baas_process_resident_memory_bytes",
             "Resident memory of each server process (sampled when its request counts are flushed).",
@@ -92,6 +112,7 @@ class Metrics:
         # Python) measured ~5 % of the view benchmark's req/s; a tally costs a fraction of that.
         self._tally: dict[tuple[str, str, int], list[float]] = {}
         self._flush_at: asyncio.TimerHandle | None = None
+        self.db_load: Callable[[], int] | None = None  # set by the engine: its database's queue
 
     def observe(self, method: str, route: str, status: int, seconds: float | None) -> None:
         """One answered request (``seconds`` None: not timed, e.g. a realtime stream)."""
@@ -124,6 +145,8 @@ class Metrics:
                     if n:
                         child._buckets[i].inc(n)
         self.memory.set(_resident_bytes())
+        if self.db_load is not None:
+            self.db_waiting.set(self.db_load())
 
     def exposition(self) -> bytes:
         """The Prometheus text format of every process's metrics (or this one's)."""

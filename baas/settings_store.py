@@ -24,6 +24,7 @@ from baas.errors import BadRequest
 from baas.events import retention as events_retention
 from baas.ids import now_str
 from baas.limiter import validate as validate_rate_limits
+from baas.schema.jobs import Job  # the backups' schedule takes the jobs' syntax
 
 log = logging.getLogger("baas")
 
@@ -210,8 +211,6 @@ def _check_backups(backups: Any) -> dict[str, Any]:
     errors: dict[str, Any] = {}
     cron = backups.get("cron")
     if isinstance(cron, str) and cron.strip():
-        from baas.schema.jobs import Job  # the jobs' own schedule syntax (5 fields or @macros)
-
         try:
             Job(name="backups", schedule=cron, task="backups.create").trigger()
         except (ValueError, LookupError) as exc:

@@ -33,6 +33,7 @@ from typing import Any
 import httpx
 from minio import Minio
 from PIL import Image
+from prometheus_client.parser import text_string_to_metric_families
 
 from baas import files
 from baas.app import create_app
@@ -665,3 +666,13 @@ async def wait_runs(run: Any, job: str, n: int, *, done: bool = True, tries: int
             return runs
         await asyncio.sleep(0.1)
     raise AssertionError(f"fewer than {n} runs of {job}: {await job_store.history(run.engine.db, job, 1000)}")
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of a scrape, by name and labels (the process id label left out)."""
+    out: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            labels = tuple(sorted((k, v) for k, v in s.labels.items() if k != "pid"))
+            out[(s.name, labels)] = out.get((s.name, labels), 0) + s.value
+    return out

@@ -13,16 +13,19 @@ from litestar import Response, delete, get, post
 from litestar.response import File, Stream
 
 from baas.api.deps import ApiRequest, engine, json_response, read_body, request_info, require_superuser
+from baas.api.files import stream_blob
 from baas.auth.file_tokens import file_token_record
 from baas.backups import (
     BUSY,
     BackupError,
+    BackupNameError,
     BackupStore,
     backup_store,
     backups_dir,
     check_name,
     create_backup,
     open_archive,
+    partial_file,
 )
 from baas.backups.store import LocalBackups
 from baas.errors import BadRequest, Forbidden, NotFound
@@ -36,7 +39,7 @@ BUSY_MESSAGE = "Try again later - another backup/restore operation has already b
 async def backups_list(request: ApiRequest) -> Response[bytes]:
     require_superuser(await request_info(request))
     try:
-        found = await (await backup_store(engine(request))).list()
+        found = await (await _store(request)).list()
     except BackupError as exc:  # the S3 store is unreachable or refuses us
         raise BadRequest(f"Failed to load backups: {exc}") from None
     return json_response([{"key": b.key, "size": b.size, "modified": b.modified} for b in found])
@@ -55,8 +58,10 @@ async def backups_create(request: ApiRequest) -> None:
     async with BUSY:
         try:
             await create_backup(engine(request), name)
-        except BackupError as exc:
+        except BackupNameError as exc:  # a taken or invalid name: the field's error
             raise _invalid("name", str(exc)) from None
+        except BackupError as exc:
+            raise BadRequest(f"Failed to create the backup: {exc}") from None
 
 
 @post("/api/backups/upload", status_code=204, request_max_body_size=None)
@@ -64,7 +69,7 @@ async def backups_upload(request: ApiRequest) -> None:
     """multipart ``file``: a backup made elsewhere, checked whole before it is listed."""
     require_superuser(await request_info(request))
     eng = engine(request)
-    store = await backup_store(eng)
+    store = await _store(request)
     folder = backups_dir(eng.settings.data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     kept: list[tuple[Path, str]] = []  # (the partial file, the backup's name)
@@ -78,7 +83,7 @@ async def backups_upload(request: ApiRequest) -> None:
             raise _invalid("file", str(exc)) from None
         if await store.exists(name):
             raise _invalid("file", f"A backup named {name} already exists.")
-        partial = folder / f".{name}.partial"
+        partial = Path(partial_file(folder, name))  # one of its own: two uploads never share it
         kept.append((partial, name))
         with partial.open("wb") as out:
             async for chunk in chunks:
@@ -113,8 +118,10 @@ async def backups_download(request: ApiRequest, key: str) -> File | Stream:
         blob = await store.open(key)
     except BlobNotFound:
         raise NotFound("The requested resource wasn't found.") from None
+    except BackupError as exc:
+        raise BadRequest(str(exc)) from None
     return Stream(
-        blob,
+        stream_blob(blob),  # releases the S3 connection however the download ends
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{key}"', "Content-Length": str(blob.info.size)},
     )
@@ -128,6 +135,8 @@ async def backups_delete(request: ApiRequest, key: str) -> None:
         await store.delete(key)
     except BlobNotFound:
         raise NotFound("The requested resource wasn't found.") from None
+    except BackupError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 @post("/api/backups/{key:str}/restore", status_code=204)
@@ -147,10 +156,22 @@ async def _store_with(request: ApiRequest, key: str) -> BackupStore:
         check_name(key)
     except BackupError:
         raise NotFound("The requested resource wasn't found.") from None
-    store = await backup_store(engine(request))
-    if not await store.exists(key):
+    store = await _store(request)
+    try:
+        found = await store.exists(key)
+    except BackupError as exc:
+        raise BadRequest(str(exc)) from None
+    if not found:
         raise NotFound("The requested resource wasn't found.")
     return store
+
+
+async def _store(request: ApiRequest) -> BackupStore:
+    """The backup store, or 400 saying why it can't be used (bad ``backups.s3`` settings)."""
+    try:
+        return await backup_store(engine(request))
+    except BackupError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 def _invalid(field: str, message: str) -> BadRequest:

@@ -136,10 +136,11 @@ async def _serve(request: ApiRequest, found: StoredFile, download: bool) -> Resp
         blob = await found.storage.open(found.key, offset, length)
     except BlobNotFound:
         raise NotFound() from None
-    return Stream(_stream(blob), status_code=status, headers=headers, media_type=media_type)
+    return Stream(stream_blob(blob), status_code=status, headers=headers, media_type=media_type)
 
 
-async def _stream(blob: Blob) -> AsyncIterator[bytes]:
+async def stream_blob(blob: Blob) -> AsyncIterator[bytes]:
+    """The blob's chunks for a streamed answer; the file or connection is released however it ends."""
     try:
         async for chunk in blob:
             yield chunk

@@ -21,8 +21,10 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,14 +34,16 @@ from typing import IO, Any
 
 import msgspec
 
-from baas.backups.names import NAME, BackupError, BackupInfo, check_name, default_name
+from baas.backups.names import NAME, BackupError, BackupInfo, BackupNameError, check_name, default_name
 from baas.backups.store import BackupStore, backups_dir, store_from_settings
 from baas.core import Engine
 from baas.db import dump
 from baas.db.migrate import migrate
 from baas.db.postgres import PgConn
 from baas.files.blob import BlobNotFound
+from baas.jobs.scheduler import TASKS
 from baas.planner import create_collections
+from baas.schema.jobs import Job
 from baas.schema.model import Collection
 from baas.settings import Settings
 
@@ -50,6 +54,7 @@ __all__ = [
     "Archive",
     "BackupError",
     "BackupInfo",
+    "BackupNameError",
     "BackupStore",
     "Restored",
     "backup_store",
@@ -59,8 +64,11 @@ __all__ = [
     "default_name",
     "list_backups",
     "open_archive",
+    "partial_file",
     "prune_backups",
     "restore_backup",
+    "scheduled_backup",
+    "sweep_partials",
 ]
 
 MANIFEST = "baas-backup.json"
@@ -98,9 +106,21 @@ class _Writer:
     def __init__(self, zf: zipfile.ZipFile) -> None:
         self.zf = zf
         self.sums: dict[str, str] = {}
+        self.current: _Member | None = None
 
     async def member(self, name: str) -> _Member:
-        return _Member(self, name, await asyncio.to_thread(self.zf.open, name, "w", force_zip64=True))
+        self.current = _Member(self, name, await asyncio.to_thread(self.zf.open, name, "w", force_zip64=True))
+        return self.current
+
+    def abort(self) -> None:
+        """Close a member an error left open, so that closing the zip reports nothing of its own
+        (zipfile refuses to close with a member open, which would hide the real error)."""
+        if self.current is not None:
+            try:
+                self.current.out.close()
+            except Exception:  # the error being raised is the one to report
+                pass
+            self.current = None
 
 
 class _Member:
@@ -115,13 +135,17 @@ class _Member:
 
     async def _flush(self) -> None:
         data, self.buffer = bytes(self.buffer), bytearray()
+        await asyncio.to_thread(self._write, data)
+
+    def _write(self, data: bytes) -> None:  # in a worker thread: hashing and compressing
         self.hash.update(data)
-        await asyncio.to_thread(self.out.write, data)
+        self.out.write(data)
 
     async def close(self) -> None:
         await self._flush()
         await asyncio.to_thread(self.out.close)
         self.writer.sums[self.name] = self.hash.hexdigest()
+        self.writer.current = None
 
 
 async def create_backup(eng: Engine, name: str = "", progress: Progress | None = None) -> BackupInfo:
@@ -131,14 +155,18 @@ async def create_backup(eng: Engine, name: str = "", progress: Progress | None =
     name = check_name(name or default_name())
     store = await backup_store(eng)
     if await store.exists(name):
-        raise BackupError(f"a backup named {name} already exists")
+        raise BackupNameError(f"a backup named {name} already exists")
     folder = backups_dir(eng.settings.data_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{name}.partial"  # not listed until complete: a crash leaves no half backup
+    sweep_partials(folder)
+    # Not listed until complete (a crash leaves no half backup); a file of its own per writer, so
+    # two processes writing one name never share it (the second is refused when it keeps it).
+    tmp = Path(partial_file(folder, name))
     manifest: dict[str, Any] = {"format": FORMAT, "created": datetime.now(UTC).isoformat()}
     try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
-            w = _Writer(zf)
+        zf = zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        w = _Writer(zf)
+        try:
             manifest["database"] = await _write_database(eng, w, say)
             secret = Path(eng.settings.data_dir) / ".secret"
             if secret.exists():
@@ -148,19 +176,66 @@ async def create_backup(eng: Engine, name: str = "", progress: Progress | None =
             manifest["files"] = await _write_files(eng, w, say)
             manifest["sha256"] = w.sums
             await asyncio.to_thread(zf.writestr, MANIFEST, json.dumps(manifest, indent=1))
+        finally:
+            w.abort()
+            await asyncio.to_thread(zf.close)
         if store.where != str(folder):
             say(f"uploading to {store.where}", 0, None)
+        size = tmp.stat().st_size
         await store.keep(name, tmp)
     finally:
         tmp.unlink(missing_ok=True)
-    return next(b for b in await store.list() if b.key == name)
+    found = [b for b in await store.list() if b.key == name]
+    return found[0] if found else BackupInfo(name, size, "")  # (deleted already by someone else)
+
+
+async def scheduled_backup(eng: Engine, job: Job) -> dict[str, Any]:
+    """One run of a ``backups.create`` job: a backup named ``auto_<job>_<UTC time to the ms>.zip``
+    in the backup store, then the job's older backups past ``args.keep`` deleted (other backups are
+    never touched). Waits for a backup already running in this process rather than skip."""
+    prefix = f"auto_{job.name}_"
+    async with BUSY:
+        info = await create_backup(eng, default_name(prefix, ms=True))
+        pruned = await prune_backups(eng, prefix, int(job.args.get("keep") or 0))
+    return {"backup": info.key, "size": info.size, "pruned": pruned}
+
+
+TASKS["backups.create"] = scheduled_backup  # what the scheduler runs for the task (baas/jobs)
+
+STALE_SECONDS = 24 * 3600.0  # a partial file untouched this long was left by a crash
+
+
+def partial_file(folder: Path, name: str) -> str:
+    """A new, empty ``.<name>.<random>.partial`` in ``folder`` (its path)."""
+    fd, path = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".partial")
+    os.close(fd)
+    return path
+
+
+def sweep_partials(folder: Path) -> None:
+    """Remove what crashed backups and uploads left in ``folder``: partial files and scratch
+    directories untouched for a day (one being written now is touched as it grows)."""
+    cutoff = time.time() - STALE_SECONDS
+    for path in folder.iterdir() if folder.is_dir() else []:
+        try:
+            if path.stat().st_mtime >= cutoff:
+                continue
+            if path.is_file() and path.name.startswith(".") and path.name.endswith(".partial"):
+                path.unlink()
+            elif path.is_dir() and path.name.startswith("tmp"):
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:  # gone meanwhile
+            continue
 
 
 async def prune_backups(eng: Engine, prefix: str, keep: int) -> list[str]:
-    """Delete the oldest backups named ``<prefix>…`` past the newest ``keep`` (the retention of a
-    scheduled backup: its names sort by time). Other backups are never touched. The deleted keys."""
+    """Delete the oldest backups named ``<prefix><UTC time to the ms>.zip`` past the newest ``keep``
+    (a scheduled backup's retention: its names sort by time). No other backup is touched, not even
+    one whose name merely starts with ``prefix`` (another job's, or one named by hand). The
+    deleted keys."""
     store = await backup_store(eng)
-    mine = sorted((b.key for b in await store.list() if b.key.startswith(prefix)), reverse=True)
+    own = re.compile(re.escape(prefix) + r"\d{17}\.zip")
+    mine = sorted((b.key for b in await store.list() if own.fullmatch(b.key)), reverse=True)
     gone = mine[keep:] if keep > 0 else []
     for key in gone:
         try:
@@ -204,6 +279,8 @@ async def _write_files(eng: Engine, w: _Writer, say: Progress) -> dict[str, int]
     count = size = missing = 0
     async for info in storage.list():
         if "/thumbs_" in info.key:  # made again on demand from the original
+            continue
+        if "/" not in info.key:  # not a record's file (backups kept in the same bucket, for one)
             continue
         try:
             blob = await storage.open(info.key)

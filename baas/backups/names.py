@@ -15,6 +15,10 @@ class BackupError(ValueError):
     answers 400)."""
 
 
+class BackupNameError(BackupError):
+    """The name is not a backup's, or is taken."""
+
+
 @dataclass(frozen=True)
 class BackupInfo:
     key: str
@@ -31,5 +35,5 @@ def default_name(prefix: str = "baas_backup_", *, ms: bool = False) -> str:
 
 def check_name(name: str) -> str:
     if not NAME.match(name) or ".." in name:
-        raise BackupError(f"invalid backup name {name!r}: letters, digits, '_', '-', '.', ending in .zip")
+        raise BackupNameError(f"invalid backup name {name!r}: letters, digits, '_', '-', '.', ending in .zip")
     return name

@@ -8,17 +8,27 @@ handed to the store only once complete, so neither store ever holds half a backu
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from baas.backups.names import NAME, BackupError, BackupInfo
+import certifi
+import urllib3
+from minio.error import S3Error
+
+from baas.backups.names import NAME, BackupError, BackupInfo, BackupNameError
 from baas.files.blob import Blob, BlobNotFound, StorageError
+from baas.files.local import LocalStorage
 from baas.files.s3 import S3Storage
 
 CHUNK = 1 << 20
+T = TypeVar("T")
+# A store that does not answer fails the request in seconds rather than minio's minutes of retries.
+S3_TIMEOUT = urllib3.Timeout(connect=5, read=60)
 
 
 def backups_dir(data_dir: str) -> Path:
@@ -83,12 +93,10 @@ class LocalBackups:
         try:
             os.link(path, self.path(key))
         except FileExistsError:
-            raise BackupError(f"a backup named {key} already exists") from None
+            raise BackupNameError(f"a backup named {key} already exists") from None
         path.unlink()
 
     async def open(self, key: str) -> Blob:
-        from baas.files.local import LocalStorage
-
         return await LocalStorage(self.folder).open(key)
 
     async def delete(self, key: str) -> None:
@@ -98,55 +106,80 @@ class LocalBackups:
             raise BlobNotFound(key) from None
 
 
-class S3Backups:
-    """Backups as objects at the root of an S3 bucket (as PocketBase keeps them)."""
+async def _s3(where: str, call: Awaitable[T]) -> T:
+    """``call``'s result; whatever the store or the network answers instead becomes a `BackupError`
+    (a 400 of the API, ``error:`` of the CLI) naming the store, never a 500. `BlobNotFound` passes."""
+    try:
+        return await call
+    except BlobNotFound:
+        raise
+    except (StorageError, S3Error, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+        raise BackupError(f"{where}: {type(exc).__name__}: {exc}") from None
 
-    def __init__(self, s3: dict[str, Any]) -> None:
-        self.storage = S3Storage.from_settings(s3)
-        self.where = f"s3://{self.storage.bucket}"
+
+class S3Backups:
+    """Backups as objects at the root of an S3 bucket (as PocketBase keeps them). On S3 "a name is
+    never overwritten" is checked before the upload, not atomically: two nodes writing the same
+    name at the same moment could replace one another (scheduled names differ to the millisecond)."""
+
+    def __init__(self, storage: S3Storage) -> None:
+        self.storage = storage
+        self.where = f"s3://{storage.bucket}"
 
     async def list(self) -> list[BackupInfo]:
-        found = []
-        try:
+        async def collect() -> list[BackupInfo]:
+            found = []
             async for info in self.storage.list():
                 if "/" not in info.key and NAME.match(info.key):
                     found.append(BackupInfo(info.key, info.size, _stamp(info.modified)))
-        except StorageError as exc:
-            raise BackupError(f"{self.where}: {exc}") from None
-        return _newest_first(found)
+            return found
+
+        return _newest_first(await _s3(self.where, collect()))
 
     async def exists(self, key: str) -> bool:
-        return await self.storage.exists(key)
+        return await _s3(self.where, self.storage.exists(key))
 
     async def keep(self, key: str, path: Path) -> None:
-        if await self.storage.exists(key):
-            raise BackupError(f"a backup named {key} already exists in {self.where}")
+        if await self.exists(key):
+            raise BackupNameError(f"a backup named {key} already exists in {self.where}")
 
         async def chunks() -> AsyncIterator[bytes]:
             with open(path, "rb") as fh:
                 while chunk := await asyncio.to_thread(fh.read, CHUNK):
                     yield chunk
 
-        try:
-            await self.storage.put(key, chunks(), content_type="application/zip")
-        except StorageError as exc:
-            raise BackupError(f"could not upload {key} to {self.where}: {exc}") from None
+        await _s3(self.where, self.storage.put(key, chunks(), content_type="application/zip"))
         path.unlink()
 
     async def open(self, key: str) -> Blob:
-        return await self.storage.open(key)
+        return await _s3(self.where, self.storage.open(key))
 
     async def delete(self, key: str) -> None:
-        if not await self.storage.exists(key):
+        if not await self.exists(key):
             raise BlobNotFound(key)
-        await self.storage.delete(key)
+        await _s3(self.where, self.storage.delete(key))
+
+
+@functools.lru_cache(maxsize=4)
+def _s3_storage(config: str) -> S3Storage:
+    """One client (and connection pool) per S3 configuration, with bounded timeouts."""
+    pool = urllib3.PoolManager(
+        timeout=S3_TIMEOUT,
+        retries=urllib3.Retry(total=2, backoff_factor=0.2),
+        cert_reqs="CERT_REQUIRED",
+        ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
+    )
+    return S3Storage.from_settings(json.loads(config), http_client=pool)
 
 
 def store_from_settings(settings: dict[str, Any], data_dir: str) -> BackupStore:
     """The store the ``backups.s3`` section of the stored settings names (else the local folder)."""
     s3 = (settings.get("backups") or {}).get("s3") or {}
     if s3.get("enabled"):
-        return S3Backups(s3)
+        try:
+            return S3Backups(_s3_storage(json.dumps(s3, sort_keys=True)))
+        except (StorageError, ValueError) as exc:  # an endpoint or bucket the client refuses
+            raise BackupError(f"the backups S3 settings: {exc}") from None
     return LocalBackups(backups_dir(data_dir))
 
 

@@ -10,7 +10,15 @@ from typing import Any
 import typer
 from tqdm import tqdm
 
-from baas.backups import BackupError, backup_store, check_name, create_backup, list_backups, restore_backup
+from baas.backups import (
+    BackupError,
+    BackupNameError,
+    backup_store,
+    check_name,
+    create_backup,
+    list_backups,
+    restore_backup,
+)
 from baas.cli.common import DbOpt, DirOpt, fail, with_engine
 from baas.core import Engine
 from baas.files.blob import BlobNotFound
@@ -88,23 +96,25 @@ def backup_list(data_dir: str = DirOpt, db: str = DbOpt) -> None:
 
 @backup_app.command("download")
 def backup_download(
-    key: str = typer.Argument(..., help="The backup's name, as `baas backup list` shows it."),
-    out: Path = typer.Argument(None, help="Where to write it (default: ./KEY)."),
+    name: str = typer.Argument(..., help="The backup's name, as `baas backup list` shows it."),
+    out: Path = typer.Argument(None, help="Where to write it (default: ./NAME)."),
     data_dir: str = DirOpt,
     db: str = DbOpt,
 ) -> None:
     """Copy a backup out of the install's backup store (e.g. from S3, to restore it elsewhere)."""
-    target = out or Path(key)
+    target = out or Path(name)
     if target.exists():
         fail(f"{target} exists: choose another path")
 
     async def run(eng: Engine) -> int:
         try:
-            blob = await (await backup_store(eng)).open(check_name(key))
-        except (BlobNotFound, BackupError):
-            fail(f"no backup named {key!r}")
+            blob = await (await backup_store(eng)).open(check_name(name))
+        except (BlobNotFound, BackupNameError):
+            fail(f"no backup named {name!r}")
+        except BackupError as exc:  # the store: unreachable, or its settings refused
+            fail(str(exc))
         partial = target.with_name(target.name + ".partial")
-        bar = tqdm(desc=key, total=blob.info.size, unit="B", unit_scale=True, disable=None)
+        bar = tqdm(desc=name, total=blob.info.size, unit="B", unit_scale=True, disable=None)
         try:
             with partial.open("wb") as fh:
                 async for chunk in blob:
@@ -118,7 +128,7 @@ def backup_download(
         return blob.info.size
 
     size = with_engine(Settings(data_dir=data_dir, db_url=db), run)
-    typer.echo(f"Downloaded {key} ({size:,} bytes) to {target}.")
+    typer.echo(f"Downloaded {name} ({size:,} bytes) to {target}.")
 
 
 @backup_app.command("restore")

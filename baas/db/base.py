@@ -57,6 +57,10 @@ class Database(Reads, Protocol):
         """The result column names of a SELECT."""
         ...
 
+    def load(self) -> int:
+        """Writes waiting now: SQLite's writer queue, or PostgreSQL's pool connections in use (a metric)."""
+        ...
+
     async def write(self, fn: Callable[[Conn], Awaitable[T]], *, heavy: bool = False) -> T:
         """Run ``fn`` in a write transaction; commit if it returns, roll back if it raises.
         ``heavy`` marks long jobs (schema changes, bulk deletes) that must stay off the event loop."""

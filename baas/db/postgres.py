@@ -97,6 +97,9 @@ class PostgresDatabase:
             server_settings={"statement_timeout": str(int(self.timeout * 1000))},
         )
 
+    def load(self) -> int:
+        return 0 if self.pool is None else self.pool.get_size() - self.pool.get_idle_size()
+
     async def close(self) -> None:
         if self.pool is not None:
             await self.pool.close()

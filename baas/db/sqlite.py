@@ -287,6 +287,9 @@ class SqliteDatabase:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
+    def load(self) -> int:
+        return self._queue.qsize() if self._queue is not None else 0
+
     async def schema_changed(self) -> None:
         """Nothing to do: sqlite3 re-prepares statements whose schema changed."""
 

@@ -20,7 +20,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -334,6 +334,7 @@ class Scheduler:
 
     async def _finish(self, run: dict[str, Any], status: str, output: str, error: str) -> None:
         run.update(status=status, output=output, error=error)
+        self.engine.metrics.job_runs.labels(run["job"], status).inc()
         try:
             if not await store.finish(self.engine.db, run["id"], status, output, error):
                 log.warning("job %s: run %s was already marked %s elsewhere", run["job"], run["id"], "abandoned")
@@ -353,9 +354,15 @@ class Scheduler:
             return {"removed": len(await sweep_orphans(eng, await storage_for(eng)))}
         if job.task == "events.prune":
             return {"pruned": await eng.events.prune()}
-        if job.task == "backups.create":
-            return await scheduled_backup(eng, job)
+        task = TASKS.get(job.task)
+        if task is not None:
+            return await task(eng, job)
         raise LookupError(f"unknown task {job.task!r}")
+
+
+# Built-in tasks that live above this package, registered by their own module when it is imported
+# (baas.backups: ``backups.create``; the server and the CLI import it): name -> run(engine, job).
+TASKS: dict[str, Callable[[Engine, Job], Awaitable[object]]] = {}
 
 
 # The job the ``backups`` settings ask for (PocketBase's ``backups.cron`` / ``cronMaxKeep``).
@@ -383,19 +390,6 @@ def settings_jobs(settings: dict[str, Any]) -> dict[str, Job]:
         log.warning("backups.cron %r is not a valid schedule; no scheduled backups", cron)
         return {}
     return {BACKUPS_JOB: job}
-
-
-async def scheduled_backup(eng: Engine, job: Job) -> dict[str, Any]:
-    """One run of a ``backups.create`` job: a backup named ``auto_<job>_<UTC time to the ms>.zip`` in the
-    backup store, then the job's older backups past ``args.keep`` deleted (other backups are
-    never touched). Waits for a backup already running in this process rather than skip."""
-    from baas.backups import BUSY, create_backup, default_name, prune_backups
-
-    prefix = f"auto_{job.name}_"
-    async with BUSY:
-        info = await create_backup(eng, default_name(prefix, ms=True))
-        pruned = await prune_backups(eng, prefix, int(job.args.get("keep") or 0))
-    return {"backup": info.key, "size": info.size, "pruned": pruned}
 
 
 def _excerpt(result: object) -> str:

@@ -290,7 +290,10 @@ class RequestLog:
     async def scrub(self, needles: list[str]) -> int:
         """Delete the entries that mention any of ``needles`` (GDPR erase); how many went."""
         await self.settle()
-        return await self.db.write(lambda conn: store.scrub(conn, needles))
+        gone = await self.db.write(lambda conn: store.scrub(conn, needles), heavy=True)
+        if self._sink is not None:  # nothing of the erased entries left in the write-ahead log
+            await asyncio.to_thread(self._sink.checkpoint, "TRUNCATE")
+        return gone
 
     async def start(self) -> None:
         """Open the log's database: on SQLite a file of its own beside data.db (see baas/logs/store.py)."""
@@ -299,7 +302,9 @@ class RequestLog:
             own = SqliteDatabase(path, readers=1)
             await own.connect()
             await own.write(lambda conn: conn.executescript(store.SQLITE_DDL))
-            await own.write(store.upgrade_sqlite)
+            # Retention and erasure write through this connection: what they delete is overwritten.
+            await own.write(lambda conn: conn.execute("PRAGMA secure_delete=ON"))
+            await store.upgrade_sqlite(own)
             self._own = self.db = own
             self._sink = store.SqliteSink(path)
         else:

@@ -3,11 +3,11 @@ stats, with the filter language over ``id``, ``created``, ``level``, ``message``
 ``data.*`` path), retention and the GDPR scrub. Every function is one short statement or
 transaction.
 
-SQLite: a file of its own, ``<data dir>/logs.db``, table ``requests`` (`SQLITE_DDL`): one plain
-column per detail, written as the middleware took them (`Entry`), so an entry costs no JSON and
-no formatting when written, and one append to one B-tree (the rowid, in insertion order: the
-entry's id, zero-padded to 15 digits). The API's shape (``created``, ``level``, ``message``,
-``data``) is made when read (`_source`).
+SQLite: a file of its own, ``<data dir>/logs.db``, table ``batches`` (`SQLITE_DDL`): one row per
+written batch, its entries (`Entry`, as the middleware took them) one JSON array, newest first.
+Writing costs one JSON encoding in C and one B-tree append a batch; the API's shape (``id`` = the
+batch's key * 1000 + the entry's rank, ``created``, ``level``, ``message``, ``data``) is made
+when read (`_source`, over ``json_each``).
 
 PostgreSQL: ``_logs`` in the server's database (migration 0009), PocketBase's shape as stored:
 time-ordered text ids (the request's millisecond in base 36, its rank in that millisecond, the
@@ -61,7 +61,8 @@ SQLITE_DDL = (
     # One row per written batch: its entries as one JSON array of `Entry` arrays, newest first (a
     # null where an entry was erased), the first and last entry's times (retention), how many it
     # was written with (``size``: the entries' ids) and how many it holds now (``n``).
-    f'CREATE TABLE IF NOT EXISTS "{SQLITE_TABLE}" ("k" INTEGER PRIMARY KEY, "first" INTEGER NOT NULL, '
+    # AUTOINCREMENT: a key (and so an id) is never given twice, even once retention emptied the table.
+    f'CREATE TABLE IF NOT EXISTS "{SQLITE_TABLE}" ("k" INTEGER PRIMARY KEY AUTOINCREMENT, "first" INTEGER NOT NULL, '
     '"last" INTEGER NOT NULL, "size" INTEGER NOT NULL, "n" INTEGER NOT NULL, "entries" TEXT NOT NULL)'
 )
 SQLITE_INSERT = f'INSERT INTO "{SQLITE_TABLE}" ("first", "last", "size", "n", "entries") VALUES (?, ?, ?, ?, ?)'
@@ -86,38 +87,44 @@ _SQLITE_SOURCE = (
 )
 
 
-async def upgrade_sqlite(conn: Conn) -> None:
+async def upgrade_sqlite(db: Database) -> int:
     """Carry the entries of the first design's table (``_logs``, one JSON document a row) into
-    batches, once, then drop it."""
-    if not await conn.fetch("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_logs'"):
-        return
-    after = ""
-    while rows := await conn.fetch(
-        'SELECT "id", "created", "data" FROM "_logs" WHERE "id" > ? ORDER BY "id" LIMIT ?', [after, BATCH_MAX]
-    ):
-        batch: list[Entry] = []
-        for _, created, text in rows:
-            d = json.loads(text or "{}")
-            ms = int(datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp() * 1000)
-            batch.append(
-                (
-                    ms,
-                    str(d.get("method", "")),
-                    str(d.get("url", "")),
-                    int(d.get("status", 0)),
-                    round(float(d.get("execTime", 0)) * 1000),
-                    None if d.get("auth", "guest") == "guest" else d.get("auth"),
-                    d.get("authId"),
-                    str(d.get("userAgent", "")),
-                    str(d.get("referer", "")),
-                    d.get("remoteIP"),
-                    d.get("userIP"),
-                    d.get("error"),
-                )
-            )
-        await conn.execute(SQLITE_INSERT, list(encode_batch(batch)))
-        after = rows[-1][0]
-    await conn.execute('DROP TABLE "_logs"')
+    batches, then drop it: a transaction per batch (each moves its entries: a crash halfway loses
+    or doubles none), off the event loop's statements. How many entries were carried."""
+    found = await db.fetch("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_logs'")
+    if not found:
+        return 0
+
+    async def move(conn: Conn) -> int:
+        rows = await conn.fetch('SELECT "id", "created", "data" FROM "_logs" ORDER BY "id" LIMIT ?', [BATCH_MAX])
+        if rows:
+            await conn.execute(SQLITE_INSERT, list(encode_batch([_old_entry(c, t) for _, c, t in rows])))
+            await conn.execute('DELETE FROM "_logs" WHERE "id" <= ?', [rows[-1][0]])
+        return len(rows)
+
+    moved = 0
+    while n := await db.write(move, heavy=True):
+        moved += n
+    await db.write(lambda conn: conn.execute('DROP TABLE IF EXISTS "_logs"'), heavy=True)
+    return moved
+
+
+def _old_entry(created: str, text: str) -> Entry:
+    d = json.loads(text or "{}")
+    return (
+        int(datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp() * 1000),
+        str(d.get("method", "")),
+        str(d.get("url", "")),
+        int(d.get("status", 0)),
+        round(float(d.get("execTime", 0)) * 1000),
+        None if d.get("auth", "guest") == "guest" else d.get("auth"),
+        d.get("authId"),
+        str(d.get("userAgent", "")),
+        str(d.get("referer", "")),
+        d.get("remoteIP"),
+        d.get("userIP"),
+        d.get("error"),
+    )
 
 
 def encode_batch(entries: list[Entry]) -> tuple[int, int, int, int, str]:
@@ -173,6 +180,7 @@ class SqliteSink:
         # Checkpoints are seldom (baas/logs, CHECKPOINT_SECONDS): the write-ahead log grows between
         # two, and is cut back to this size once it restarts.
         conn.execute(f"PRAGMA journal_size_limit={64 << 20}")
+        conn.execute("PRAGMA secure_delete=ON")  # an erased entry's bytes are overwritten, not left in free pages
         return conn
 
     def insert(self, entries: list[Entry]) -> bool:
@@ -191,12 +199,14 @@ class SqliteSink:
             raise
         return True
 
-    def checkpoint(self) -> None:
-        """Copy the write-ahead log into the file (PASSIVE: never waits for readers or writers).
-        One call at a time, from a thread: its own connection."""
+    def checkpoint(self, mode: str = "PASSIVE") -> None:
+        """Copy the write-ahead log into the file (PASSIVE: never waits for readers or writers;
+        TRUNCATE, after an erasure: waits, then empties the write-ahead log, so no copy of an
+        erased entry stays in it). One call at a time, from a thread: its own connection."""
         if self._checkpointer is None:
             self._checkpointer = self._connect()
-        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            self._checkpointer.execute("PRAGMA busy_timeout=5000")  # TRUNCATE waits for a writer's batch
+        self._checkpointer.execute(f"PRAGMA wal_checkpoint({'TRUNCATE' if mode == 'TRUNCATE' else 'PASSIVE'})")
 
     def close(self) -> None:
         self.conn.close()
@@ -378,7 +388,7 @@ async def stats(db: Reads, expr: str) -> list[dict[str, Any]]:
     return [{"total": int(n), "date": date} for date, n in rows]
 
 
-RETENTION_CHUNK = 5000
+RETENTION_CHUNK = 200  # batches (up to 50,000 entries) per retention transaction
 # Entries are stored in the order their batches are written, up to about a second after they were
 # made (and each process writes its own): the retention walks past the cut by this much.
 SKEW_MS = 60_000
@@ -411,7 +421,7 @@ async def delete_before(db: Database, ms: int) -> int:
             )
             return int(n or 0), last_k, len(rows) < RETENTION_CHUNK or last_first >= ms + SKEW_MS
 
-        n, after, done = await db.write(chunk)
+        n, after, done = await db.write(chunk, heavy=True)
         gone += n
         if done:
             return gone
@@ -426,7 +436,7 @@ async def scrub(conn: Conn, needles: list[str]) -> int:
         for needle in needles:
             pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             gone += await conn.execute(
-                f'DELETE FROM "{TABLE}" WHERE CAST("data" AS TEXT) LIKE ? ESCAPE \'\\\'', [pattern]
+                f'DELETE FROM "{TABLE}" WHERE CAST("data" AS TEXT) ILIKE ? ESCAPE \'\\\'', [pattern]
             )
         return gone
     # SQLite: an entry that mentions one becomes a null in its batch (the others keep their ids).
@@ -437,7 +447,12 @@ async def scrub(conn: Conn, needles: list[str]) -> int:
         keys.update(r[0] for r in rows)
     for k in sorted(keys):
         batch = json.loads(await conn.fetchval(f'SELECT "entries" FROM "{SQLITE_TABLE}" WHERE "k" = ?', [k]))
-        hit = [i for i, e in enumerate(batch) if e is not None and any(n in _ENTRIES(e).decode() for n in needles)]
+        # As LIKE found the batch: ASCII letters in any case (an email typed Alice@Example.com).
+        hit = [
+            i
+            for i, e in enumerate(batch)
+            if e is not None and any(n.lower() in _ENTRIES(e).decode().lower() for n in needles)
+        ]
         for i in hit:
             batch[i] = None
         if hit:

@@ -164,6 +164,8 @@ def _job_problem(job: Job, seen: set[str]) -> str | None:
         return f"unknown task {job.task!r} (built-in tasks: {', '.join(BUILTIN_TASKS)})"
     if job.task == "backups.create" and (problem := _backup_args_problem(job.args)):
         return problem
+    if job.task == "backups.create" and ".." in job.name:
+        return "a job that backs up names its backups after itself: its name may not hold '..'"
     try:
         ZoneInfo(job.timezone)
     except (ZoneInfoNotFoundError, ValueError):

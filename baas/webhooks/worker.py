@@ -160,6 +160,7 @@ class Worker:
                 outcome.error += " (retry window over)"
             else:
                 state, nxt = "pending", format_dt(when)
+        self.svc.engine.metrics.webhook_attempts.labels("retry" if state == "pending" else state).inc()
         if not outcome.ok:
             log.info(
                 "webhook %s: delivery %s attempt %s failed: %s", d["webhook"], d["id"], d["attempts"], outcome.error

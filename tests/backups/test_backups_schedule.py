@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import zipfile
 from pathlib import Path
@@ -97,11 +98,24 @@ async def test_a_yaml_job_backs_up_and_its_args_are_checked(tmp_path: Path) -> N
     project = tmp_path / "baas.yaml"
     project.write_text(JOBS)
     async with app_for(tmp_path, str(project)) as run:
+        # Backups whose names only start like the job's: named by hand, or another job's (nightly_pg).
+        assert (await run.engine.jobs.run_now("nightly", wait=True))["status"] == "success"
+        folder = Path(run.engine.settings.data_dir) / "backups"
+        first = folder / _local(run)[0]
+        others = ["auto_nightly_before-upgrade.zip", "auto_nightly_pg_20991231235959999.zip"]
+        for name in others:
+            (folder / name).write_bytes(first.read_bytes())
         for _ in range(3):
             assert (await run.engine.jobs.run_now("nightly", wait=True))["status"] == "success"
-        assert len([n for n in _local(run) if n.startswith("auto_nightly_")]) == 2
-    for bad, message in [("{keep: -1}", "args.keep"), ("{keep: 2, where: s3}", "takes args")]:
-        project.write_text(JOBS.replace("{keep: 2}", bad))
+        names = _local(run)
+        assert len([n for n in names if re.fullmatch(r"auto_nightly_\d{17}\.zip", n)]) == 2, names
+        assert set(others) <= set(names), names
+    for old, bad, message in [
+        ("{keep: 2}", "{keep: -1}", "args.keep"),
+        ("{keep: 2}", "{keep: 2, where: s3}", "takes args"),
+        ("name: nightly", "name: night..ly", "may not hold '..'"),
+    ]:
+        project.write_text(JOBS.replace(old, bad))
         out = subprocess.run(
             [*baas_cmd(), "jobs", "list", "--project", str(project), "--dir", str(tmp_path / "d2")],
             capture_output=True,

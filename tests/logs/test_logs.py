@@ -348,3 +348,19 @@ async def test_ids_and_orders_follow_the_requests(api: Api) -> None:
         assert r.status_code == 200 and r.json()["data"]["url"] == url
     for bad in ("nope", "0" * 15, "1" * 16):
         assert (await api.call("GET", f"/api/logs/{bad}", "su")).status_code == 404
+
+
+async def test_an_erasure_scrubs_every_case_and_leaves_no_copy_on_disk(api: Api) -> None:
+    """The GDPR scrub matches as LIKE does (an email in any case) and leaves no copy of an erased
+    entry in the log's files (SQLite: the write-ahead log is emptied, deleted bytes overwritten)."""
+    for email in ("Zed.Erase@Example.com", "ZED.ERASE@EXAMPLE.COM", "zed.erase@example.com"):
+        await api.call("GET", f"/api/health?who={email}")
+    await api.call("GET", "/api/health?who=somebody-else")
+    gone = await api.engine.request_log.scrub(["zed.erase@example.com"])
+    assert gone == 3
+    left = await entries(api, 'data.url ~ "/api/health?who="')
+    assert [i["data"]["url"] for i in left["items"]] == ["/api/health?who=somebody-else"]
+    if not PG_URL:
+        data_dir = Path(api.engine.settings.data_dir)
+        for path in data_dir.glob("logs.db*"):
+            assert b"zed.erase@example.com" not in path.read_bytes().lower(), path.name

@@ -9,22 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from tests.harness import Api
-from tests.servers import Stream, running_server
+from tests.harness import Api, app_for, samples
+from tests.servers import Stream, free_port, running_server
 
 SU = ("metrics-su@example.com", "metrics-password-1")
-
-
-def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of a scrape, by name and labels (the process id label left out)."""
-    out: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            labels = tuple(sorted((k, v) for k, v in s.labels.items() if k != "pid"))
-            out[(s.name, labels)] = out.get((s.name, labels), 0) + s.value
-    return out
 
 
 def requests_of(scrape: dict, method: str, route: str, status: int) -> float:
@@ -129,3 +118,50 @@ async def test_counters_add_up_across_the_workers_of_a_server(tmp_path: Path) ->
                 pytest.fail(f"the counters never reached the requests sent: {health} of 40, {missing} of 5")
         assert during[("baas_realtime_clients", ())] == 1
         assert after[("baas_process_resident_memory_bytes", ())] > 10_000_000  # both workers', added up
+
+
+JOBS = """
+jobs:
+  - name: prune
+    schedule: "0 0 1 1 *"
+    task: events.prune
+  - name: ping
+    schedule: "0 0 1 1 *"
+    http: {{url: "http://127.0.0.1:{port}/nobody-listens", allowPrivate: true}}
+    timeout: 5
+"""
+
+
+async def test_job_outcomes_and_the_database_queue(tmp_path: Path) -> None:
+    project = tmp_path / "baas.yaml"
+    project.write_text(JOBS.format(port=free_port()))
+    async with app_for(tmp_path, str(project)) as run:
+        for name in ("prune", "prune", "ping"):
+            await run.engine.jobs.run_now(name, wait=True)
+        scrape = samples((await run.client.get("/metrics", headers={"Authorization": run.su})).text)
+        runs = {tuple(v for _, v in k[1]): n for k, n in scrape.items() if k[0] == "baas_job_runs_total"}
+        assert runs == {("prune", "success"): 2, ("ping", "failed"): 1}, runs
+        assert scrape[("baas_db_writes_waiting", ())] >= 0  # sampled: present, a count
+
+
+async def test_health_is_cheap_for_everyone_and_a_readiness_view_for_superusers(api: Api) -> None:
+    plain = {"code": 200, "message": "API is healthy.", "data": {}}
+    for who in (None, "alice"):
+        r = await api.call("GET", "/api/health", who)
+        assert r.status_code == 200 and r.json() == plain
+    stale = await api.client.get("/api/health", headers={"Authorization": "not-a-token"})
+    assert stale.status_code == 200 and stale.json() == plain  # a probe with an old token is still answered
+    r = await api.call("GET", "/api/health", "su")
+    assert r.status_code == 200, r.text
+    data = r.json()["data"]
+    assert data["checks"] == {"database": "ok", "writer": "ok", "storage": "ok"}
+    assert data["canBackup"] is True and data["realIP"]
+    # Storage that cannot be reached: not ready, and the check says why.
+    bad = {"enabled": True, "bucket": "b", "region": "r", "endpoint": f"http://127.0.0.1:{free_port()}"}
+    r = await api.call("PATCH", "/api/settings", "su", json={"s3": {**bad, "accessKey": "a", "secret": "s"}})
+    assert r.status_code == 200, r.text
+    r = await api.call("GET", "/api/health", "su")
+    assert r.status_code == 503 and r.json()["message"] == "API is not ready.", r.text
+    checks = r.json()["data"]["checks"]
+    assert checks["database"] == "ok" and checks["writer"] == "ok" and checks["storage"] != "ok"
+    assert (await api.call("GET", "/api/health")).json() == plain  # guests still see it alive

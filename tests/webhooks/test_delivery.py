@@ -15,7 +15,7 @@ import pytest
 from baas.app import create_app
 from baas.core import Engine
 from baas.settings import Settings
-from tests.harness import SU_EMAIL, SU_PASS, app_for, fresh_db_url, in_process, sign_in, upsert_superuser
+from tests.harness import SU_EMAIL, SU_PASS, app_for, fresh_db_url, in_process, samples, sign_in, upsert_superuser
 from tests.webhooks.common import OLD_SECRET, OTHER_SECRET, SECRET, deliveries, hook, project
 from tests.webhooks.receiver import Received, Receiver, await_until
 
@@ -111,6 +111,10 @@ async def test_a_failing_receiver_gets_everything_after_backoff(tmp_path, allow_
             failed = [a for d in log for a in d["log"] if a["status"] == 500]
             assert failed and all(a["response"] == "down for maintenance" for a in failed)
             assert sum(len(d["log"]) for d in log) == len(rx.snapshot())
+            # /metrics counts the attempts by outcome, as the delivery log has them.
+            scrape = samples((await app.client.get("/metrics", headers={"Authorization": app.su})).text)
+            outcomes = {dict(k[1])["outcome"]: v for k, v in scrape.items() if k[0] == "baas_webhook_attempts_total"}
+            assert outcomes.get("delivered") == 8 and outcomes.get("retry") == len(failed), outcomes
 
 
 async def test_retry_after_is_honoured(tmp_path, allow_loopback, fast_retries):
