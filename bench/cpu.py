@@ -18,6 +18,7 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.seed import seed
@@ -31,20 +32,27 @@ PROBES = [
 ]
 
 
-def session_cpu_seconds(sid: int) -> float:
-    """User + system CPU time of every process in session ``sid`` (a server and its workers)."""
+def cpu_seconds(match: Callable[[str, list[str]], bool]) -> float:
+    """User + system CPU time of every process for which ``match(comm, fields)`` holds (``fields``:
+    those of /proc/PID/stat after "(comm)": state ppid pgrp session ... utime stime)."""
     ticks = 0
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
             with open(f"/proc/{pid}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
+                head, rest = fh.read().rsplit(")", 1)
         except OSError:
             continue
-        if int(fields[3]) == sid:  # fields after "(comm)": state ppid pgrp session ... utime stime
+        fields = rest.split()
+        if match(head.partition("(")[2], fields):
             ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def session_cpu_seconds(sid: int) -> float:
+    """User + system CPU time of every process in session ``sid`` (a server and its workers)."""
+    return cpu_seconds(lambda _, fields: int(fields[3]) == sid)
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from bench.cpu import cpu_seconds
 from bench.seed import seed
 from bench.servers import Server, ServerSpec
 from bench.workloads import WORKLOADS
@@ -42,19 +43,7 @@ def _machine_busy() -> tuple[int, int]:
 
 def _postgres_cpu() -> float:
     """User + system CPU seconds of every PostgreSQL process on this machine (its backends included)."""
-    ticks = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                comm, rest = fh.read().rsplit(")", 1)
-        except OSError:
-            continue
-        if comm.endswith("(postgres"):
-            fields = rest.split()
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return cpu_seconds(lambda comm, _: comm == "postgres")
 
 
 def _with_db(url: str, name: str) -> str:

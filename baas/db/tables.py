@@ -13,6 +13,12 @@ def q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern (used with ``ESCAPE '\\'``) matching any value that contains ``text`` as it is:
+    its ``\\``, ``%`` and ``_`` escaped."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def email_equals(dialect: str, alias: str = "") -> str:
     """``email = ?`` as auth collections' unique email index is built (case-insensitive, non-empty),
     so that sign-in and address lookups search that index instead of scanning the table."""

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from baas.db import Conn, Reads
-from baas.db.tables import q
+from baas.db.tables import contains_pattern, q
 from baas.errors import BadRequest, NotFound
 from baas.files.storage import BlobNotFound, file_key
 from baas.ids import new_id, now_str
@@ -254,7 +254,7 @@ async def _scrub_tables(conn: Conn, coll: Collection, user_id: str, needles: lis
         n = 0
         for needle in needles:
             quoted = json.dumps(needle)
-            pattern = "%" + quoted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            pattern = contains_pattern(quoted)
             where = f"{text.format(q(body))} {like} ? ESCAPE '\\' OR {q(key)} = ?"
             if table == "_webhook_deliveries":
                 await conn.execute(

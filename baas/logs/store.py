@@ -25,6 +25,7 @@ import msgspec
 
 from baas import rules
 from baas.db import Conn, Database, Reads
+from baas.db.tables import contains_pattern
 from baas.errors import BadRequest
 from baas.ids import format_dt
 from baas.records.query import ListParams
@@ -434,7 +435,7 @@ async def scrub(conn: Conn, needles: list[str]) -> int:
     gone = 0
     if conn.dialect == "postgresql":
         for needle in needles:
-            pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            pattern = contains_pattern(needle)
             gone += await conn.execute(
                 f'DELETE FROM "{TABLE}" WHERE CAST("data" AS TEXT) ILIKE ? ESCAPE \'\\\'', [pattern]
             )
@@ -442,7 +443,7 @@ async def scrub(conn: Conn, needles: list[str]) -> int:
     # SQLite: an entry that mentions one becomes a null in its batch (the others keep their ids).
     keys: set[int] = set()
     for needle in needles:
-        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = contains_pattern(needle)
         rows = await conn.fetch(f'SELECT "k" FROM "{SQLITE_TABLE}" WHERE "entries" LIKE ? ESCAPE \'\\\'', [pattern])
         keys.update(r[0] for r in rows)
     for k in sorted(keys):
