@@ -1,13 +1,16 @@
 """``/api/logs``: the request log for superusers, as PocketBase's logs API (and its SDKs'
-``pb.logs``): a filtered, sorted page, one entry, hourly counts. The work is `baas.logs`'."""
+``pb.logs``): a filtered, sorted page, one entry, hourly counts; and the
+console dashboard's figures (``/api/logs/summary``). The work is `baas.logs`'."""
 
 from __future__ import annotations
+
+import time
 
 from litestar import get
 
 from baas.api.deps import ApiRequest, query_dict, superuser_engine, to_json
 from baas.errors import NotFound
-from baas.logs import store
+from baas.logs import store, summary
 from baas.records.query import ListParams
 
 JSON = "application/json"
@@ -30,6 +33,15 @@ async def logs_stats(request: ApiRequest) -> bytes:
     return to_json(await store.stats(eng.request_log.db, str(request.query_params.get("filter", ""))))
 
 
+@get("/api/logs/summary", media_type=JSON)
+async def logs_summary(request: ApiRequest) -> bytes:
+    """The dashboard's figures: ?from, to (default the last hour), step (seconds)."""
+    eng = await superuser_engine(request)
+    window = summary.Window.from_query(query_dict(request), int(time.time() * 1000))
+    await eng.request_log.settle()
+    return to_json(await summary.summary(eng.request_log.db, window))
+
+
 @get("/api/logs/{log_id:str}", media_type=JSON)
 async def logs_view(request: ApiRequest, log_id: str) -> bytes:
     eng = await superuser_engine(request)
@@ -40,4 +52,4 @@ async def logs_view(request: ApiRequest, log_id: str) -> bytes:
     return to_json(item)
 
 
-ROUTES = [logs_list, logs_stats, logs_view]
+ROUTES = [logs_list, logs_stats, logs_summary, logs_view]

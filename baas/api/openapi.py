@@ -160,6 +160,16 @@ PARAMS: dict[str, Schema] = {
     "thumb": {"type": "string", "description": "A thumb size the field declares, e.g. `100x100`."},
     "download": {"type": "boolean", "description": "Serve as an attachment."},
     "token": {"type": "string", "description": "A file token (POST /api/files/token) for protected files."},
+    "from": {
+        "type": "string",
+        "description": "The window's start, UTC, e.g. `2026-12-01 10:00:00Z` (default: `to` - 1 h).",
+    },
+    "to": {"type": "string", "description": "The window's end, UTC (default: now)."},
+    "step": {
+        "type": "integer",
+        "minimum": 10,
+        "description": "Seconds per step (default: 60 steps at most, whole minutes).",
+    },
 }
 
 

@@ -60,6 +60,17 @@ LOG = _obj(
     message=S,
     data={"type": "object"},
 )
+_NUM_OR_NULL = {"type": ["number", "null"]}
+LOG_STEP = _obj(
+    ("requests", "clientErrors", "serverErrors", "successRate", "p50", "p99"),
+    date=S,
+    requests=I,
+    clientErrors=I,
+    serverErrors=I,
+    successRate=_NUM_OR_NULL,
+    p50=_NUM_OR_NULL,
+    p99=_NUM_OR_NULL,
+)
 
 WH_IN = _obj(
     ("name", "url", "events", "secret"),
@@ -830,6 +841,24 @@ OPS: list[Op] = [
         auth="superuser",
         query=("filter",),
         answer={"type": "array", "items": _obj(("total", "date"), total=I, date=S)},
+    ),
+    Op(
+        "GET",
+        "/api/logs/summary",
+        "logs",
+        "The dashboard's figures for a window: requests, 4xx, 5xx, success rate, p50/p99 per step; top errors; uptime",
+        auth="superuser",
+        query=("from", "to", "step"),
+        answer=_obj(
+            ("from", "to", "step", "total", "series", "topErrors", "startedAt", "uptime"),
+            **{"from": S, "to": S},
+            step=I,
+            total=LOG_STEP,
+            series={"type": "array", "items": LOG_STEP},
+            topErrors={"type": "array", "items": _obj(("status", "error", "count"), status=I, error=S, count=I)},
+            startedAt=S,
+            uptime={"type": "number"},
+        ),
     ),
     Op("GET", "/api/logs/{log_id}", "logs", "One request log entry", auth="superuser", answer=LOG),
     Op(

@@ -21,6 +21,8 @@ import * as jobsPage from "./pages/jobs.js";
 import * as functionsPage from "./pages/functions.js";
 import * as webhooksPage from "./pages/webhooks.js";
 import * as backupsPage from "./pages/backups.js";
+import * as dashboardPage from "./pages/dashboard.js";
+import * as logsPage from "./pages/logs.js";
 import * as pluginPage from "./pages/plugin.js";
 import {pluginPages} from "./pages/plugin.js";
 
@@ -45,6 +47,8 @@ const ROUTES = [
   [/^\/functions$/, functionsPage, true], // callable functions and a try-it form
   [/^\/webhooks$/, webhooksPage, true], // outgoing webhooks, delivery log, replay, test
   [/^\/backups$/, backupsPage, true], // list, back up now, upload, download, delete, schedule
+  [/^\/dashboard$/, dashboardPage, true], // requests/min, latency, success rate, errors, uptime
+  [/^\/logs(?:\?.*)?$/, logsPage, true], // the request log: filter (?filter=… in the address), detail
   [/^\/plugins\/([^/]+)\/?(.*)$/, pluginPage, true], // pages plugins add (docs/plugins.md)
 ];
 
@@ -62,7 +66,9 @@ function header() {
     s ? h("a", {href: "#/jobs", id: "nav-jobs"}, "Jobs") : null,
     s ? h("a", {href: "#/functions", id: "nav-functions"}, "Functions") : null,
     s ? h("a", {href: "#/webhooks", id: "nav-webhooks"}, "Webhooks") : null,
-    s ? h("a", {href: "#/backups", id: "nav-backups"}, "Backups") : null);
+    s ? h("a", {href: "#/backups", id: "nav-backups"}, "Backups") : null,
+    s ? h("a", {href: "#/dashboard", id: "nav-dashboard"}, "Dashboard") : null,
+    s ? h("a", {href: "#/logs", id: "nav-logs"}, "Logs") : null);
   mount(top, nav,
     s ? h("div", {class: "who"}, h("span", {id: "signed-in-as"}, s.record && s.record.email),
           h("button", {type: "button", id: "sign-out", onclick: () => { signOut(); location.hash = "#/login"; }},
