@@ -91,6 +91,7 @@ class Engine:
         await migrate(self.settings.database_url)
         await self.db.connect()
         self.metrics.db_load = self.db.load
+        self.events.on_delivered = self.metrics.event_delivered
         self.secret = await install_secret(self.db, self.settings.data_dir)  # shared by the nodes of a database
         await self.registry.load(self.db)
         await self.request_log.start()

@@ -14,6 +14,7 @@ import os
 import shutil
 from bisect import bisect_left
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess, values
@@ -101,6 +102,21 @@ class Metrics:
             registry=r,
             multiprocess_mode="livesum",
         )
+        self.event_lag = Histogram(
+            "baas_event_delivery_lag_seconds",
+            "Time from an event's write to its delivery to this process's listeners (realtime, hooks): "
+            "one observation per delivered batch, for its oldest event.",
+            buckets=BUCKETS,
+            registry=r,
+        )
+        self.consumer_lag = Gauge(
+            "baas_event_consumer_lag_seconds",
+            "Age of the oldest event each durable consumer (webhooks, baas events tail) has not read; "
+            "0 when it is caught up. Sampled at each scrape.",
+            ["consumer"],
+            registry=r,
+            multiprocess_mode="livemostrecent",
+        )
         self.memory = Gauge(
             "baas_process_resident_memory_bytes",
             "Resident memory of each server process (sampled when its request counts are flushed).",
@@ -147,6 +163,19 @@ class Metrics:
         self.memory.set(_resident_bytes())
         if self.db_load is not None:
             self.db_waiting.set(self.db_load())
+
+    def event_delivered(self, created: str) -> None:
+        """A batch of events went to the listeners; ``created`` is its oldest event's write time."""
+        try:
+            written = datetime.fromisoformat(created.rstrip("Z")).replace(tzinfo=UTC)
+        except ValueError:
+            return
+        self.event_lag.observe(max(0.0, (datetime.now(UTC) - written).total_seconds()))
+
+    def consumers(self, lags: dict[str, float]) -> None:
+        """Each durable consumer's lag, in seconds (`baas.events.consumer.consumer_lags`)."""
+        for name, seconds in lags.items():
+            self.consumer_lag.labels(name).set(seconds)
 
     def exposition(self) -> bytes:
         """The Prometheus text format of every process's metrics (or this one's)."""

@@ -10,6 +10,7 @@ from litestar import Response, get
 
 from baas.api.deps import ApiRequest, bearer_token, engine, request_info
 from baas.errors import Forbidden, Unauthorized
+from baas.events.consumer import consumer_lags
 
 TOKEN_ENV = "BAAS_METRICS_TOKEN"  # a scraper's bearer token; without it only superusers may scrape
 
@@ -26,7 +27,9 @@ async def metrics_view(request: ApiRequest) -> Response[bytes]:
             raise Unauthorized("The request requires a superuser's token or the metrics token.")
         if not req.is_superuser:
             raise Forbidden("Only superusers can perform this action.")
-    body = engine(request).metrics.exposition()
+    eng = engine(request)
+    eng.metrics.consumers(await consumer_lags(eng.db))
+    body = eng.metrics.exposition()
     return Response(content=body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 

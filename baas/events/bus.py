@@ -62,6 +62,7 @@ class EventBus:
         # sync() callers whose read is done, with the newest id it saw: released once no row up to
         # that id is held back behind a gap (PostgreSQL), i.e. once all of them went out.
         self._settling: list[tuple[asyncio.Future[None], int]] = []
+        self.on_delivered: Callable[[str], None] | None = None  # the oldest delivered event's time (metrics)
 
     @property
     def last_id(self) -> int:
@@ -198,6 +199,8 @@ class EventBus:
             # lose them. A gap left unfenced is only waited on longer (fenced on a later read).
             if fresh and self._listeners:
                 await self._deliver([to_event(r) for r in fresh])
+                if self.on_delivered is not None:
+                    self.on_delivered(fresh[0][6])  # rows in id order: the first waited longest
             if cur.needs_fence:  # new gaps: bound them before the next read (baas.events.stream)
                 cur.fence(await xid_fence(self.db))
             if len(rows) < BATCH:

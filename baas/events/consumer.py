@@ -23,6 +23,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from baas.events.stream import Event, StrictCursor, read_after, to_event, xid_fence
@@ -158,6 +159,20 @@ async def list_consumers(db: Any) -> list[tuple[str, int, str]]:
         (r[0], int(r[1]), r[2])
         for r in await db.fetch('SELECT "name", "position", "updated" FROM "_event_consumers" ORDER BY "name"')
     ]
+
+
+async def consumer_lags(db: Any, now: datetime | None = None) -> dict[str, float]:
+    """Per consumer, the age in seconds of the oldest event it has not read (0 when caught up)."""
+    now = now or datetime.now(UTC)
+    out: dict[str, float] = {}
+    for name, position, _ in await list_consumers(db):
+        created = await db.fetchval('SELECT "created" FROM "_events" WHERE "id" > ? ORDER BY "id" LIMIT 1', [position])
+        if not created:
+            out[name] = 0.0
+            continue
+        written = datetime.fromisoformat(str(created).rstrip("Z")).replace(tzinfo=UTC)
+        out[name] = max(0.0, round((now - written).total_seconds(), 3))
+    return out
 
 
 async def drop_consumer(db: Any, name: str) -> bool:

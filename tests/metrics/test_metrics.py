@@ -165,3 +165,40 @@ async def test_health_is_cheap_for_everyone_and_a_readiness_view_for_superusers(
     checks = r.json()["data"]["checks"]
     assert checks["database"] == "ok" and checks["writer"] == "ok" and checks["storage"] != "ok"
     assert (await api.call("GET", "/api/health")).json() == plain  # guests still see it alive
+
+
+async def test_event_stream_lag(api: Api) -> None:
+    """The delivery lag histogram gets a batch's oldest event; a consumer behind shows the age of
+    the oldest event it has not read, and 0 once it has read everything."""
+    from datetime import UTC, datetime, timedelta
+
+    from baas.events.consumer import consumer_lags
+
+    delivered = asyncio.Event()
+    unlisten = api.engine.events.listen(lambda events: delivered.set())
+    consumer = api.engine.events.consumer("metrics-test")
+    await consumer.position()  # registered "now": the post below is its first unread event
+    try:
+        r = await api.call("POST", "/api/collections/posts/records", "su", json={"title": "lag", "published": True})
+        assert r.status_code == 200, r.text
+        await asyncio.wait_for(delivered.wait(), 30)
+        scrape = samples((await api.call("GET", "/metrics", "su")).text)
+        count = scrape[("baas_event_delivery_lag_seconds_count", ())]
+        assert count >= 1 and scrape[("baas_event_delivery_lag_seconds_bucket", (("le", "+Inf"),))] == count
+        assert 0 <= scrape[("baas_event_delivery_lag_seconds_sum", ())]
+        assert scrape[("baas_event_consumer_lag_seconds", (("consumer", "metrics-test"),))] >= 0
+
+        unread = await api.engine.db.fetchval(
+            'SELECT "created" FROM "_events" WHERE "id" > ? ORDER BY "id" LIMIT 1', [await consumer.position()]
+        )
+        written = datetime.fromisoformat(unread.rstrip("Z")).replace(tzinfo=UTC)
+        lags = await consumer_lags(api.engine.db, now=written + timedelta(seconds=5))
+        assert lags["metrics-test"] == 5.0
+
+        while await consumer.read():
+            pass
+        await consumer.commit()
+        scrape = samples((await api.call("GET", "/metrics", "su")).text)
+        assert scrape[("baas_event_consumer_lag_seconds", (("consumer", "metrics-test"),))] == 0.0
+    finally:
+        unlisten()
