@@ -160,7 +160,7 @@ class Engine:
         return self.plugins
 
     def reader(self, req: RequestInfo | None = None) -> Reader:
-        return Reader(self.db, self.registry, req or SUPERUSER)
+        return Reader(self.db, self.registry, req or SUPERUSER, self.secret)
 
     async def plan(self, wanted: list[Collection], *, prune: bool = False) -> Plan:
         return await make_plan(self.db, self.registry.all(), wanted, prune=prune)

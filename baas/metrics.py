@@ -13,11 +13,13 @@ import asyncio
 import os
 import shutil
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess, values
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Seconds: from a cached view (~100 µs) to a slow list or an upload (seconds).
@@ -109,14 +111,9 @@ class Metrics:
             buckets=BUCKETS,
             registry=r,
         )
-        self.consumer_lag = Gauge(
-            "baas_event_consumer_lag_seconds",
-            "Age of the oldest event each durable consumer (webhooks, baas events tail) has not read; "
-            "0 when it is caught up. Sampled at each scrape.",
-            ["consumer"],
-            registry=r,
-            multiprocess_mode="livemostrecent",
-        )
+        # Computed at each scrape from the database, so exported by a collector of its own rather
+        # than a gauge: a consumer dropped since is gone from the next scrape.
+        self.consumer_lags: dict[str, float] = {}
         self.memory = Gauge(
             "baas_process_resident_memory_bytes",
             "Resident memory of each server process (sampled when its request counts are flushed).",
@@ -165,26 +162,51 @@ class Metrics:
             self.db_waiting.set(self.db_load())
 
     def event_delivered(self, created: str) -> None:
-        """A batch of events went to the listeners; ``created`` is its oldest event's write time."""
+        """A batch of events goes to the listeners; ``created`` is its oldest event's write time
+        (the writing node's clock)."""
         try:
-            written = datetime.fromisoformat(created.rstrip("Z")).replace(tzinfo=UTC)
+            written = datetime.fromisoformat(created.replace("Z", "+00:00"))
         except ValueError:
             return
         self.event_lag.observe(max(0.0, (datetime.now(UTC) - written).total_seconds()))
 
-    def consumers(self, lags: dict[str, float]) -> None:
-        """Each durable consumer's lag, in seconds (`baas.events.consumer.consumer_lags`)."""
-        for name, seconds in lags.items():
-            self.consumer_lag.labels(name).set(seconds)
-
     def exposition(self) -> bytes:
-        """The Prometheus text format of every process's metrics (or this one's)."""
+        """The Prometheus text format of every process's metrics (or this one's), with the
+        consumer lags as sampled just before (`consumer_lags`)."""
         self.flush()
+        out = CollectorRegistry(auto_describe=False)
         if multiprocess_dir():
-            merged = CollectorRegistry(auto_describe=False)
-            multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]  # untyped upstream
-            return generate_latest(merged)
-        return generate_latest(self.registry)
+            multiprocess.MultiProcessCollector(out)  # type: ignore[no-untyped-call]  # untyped upstream
+        else:
+            out.register(_Registered(self.registry))
+        out.register(_ConsumerLags(self.consumer_lags))
+        return generate_latest(out)
+
+
+class _Registered(Collector):
+    """One process's registry as a collector of another."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+
+    def collect(self) -> Iterable[Metric]:
+        return self.registry.collect()
+
+
+class _ConsumerLags(Collector):
+    def __init__(self, lags: dict[str, float]) -> None:
+        self.lags = dict(lags)
+
+    def collect(self) -> Iterable[Metric]:
+        g = GaugeMetricFamily(
+            "baas_event_consumer_lag_seconds",
+            "Age of the oldest event each durable consumer (webhooks, baas events tail) has not read; "
+            "0 when it is caught up. Read from the database at each scrape.",
+            labels=["consumer"],
+        )
+        for name, seconds in sorted(self.lags.items()):
+            g.add_metric([name], seconds)
+        yield g
 
 
 def _resident_bytes() -> int:

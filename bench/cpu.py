@@ -50,6 +50,14 @@ def cpu_seconds(match: Callable[[str, list[str]], bool]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine spent busy (user, nice, system, irq, softirq: /proc/stat), which
+    also counts the kernel's work for the server (writeback of its files) and the load generator."""
+    with open("/proc/stat") as fh:
+        f = [int(x) for x in fh.readline().split()[1:8]]
+    return (f[0] + f[1] + f[2] + f[5] + f[6]) / os.sysconf("SC_CLK_TCK")
+
+
 def session_cpu_seconds(sid: int) -> float:
     """User + system CPU time of every process in session ``sid`` (a server and its workers)."""
     return cpu_seconds(lambda _, fields: int(fields[3]) == sid)
@@ -99,6 +107,7 @@ def _ab_logs(srv: Server, w: Workload, args: list[str], a: argparse.Namespace) -
     times; the medians and their ratio."""
     assert srv.proc is not None
     got: dict[str, list[float]] = {"on": [], "off": []}
+    machine: dict[str, list[float]] = {"on": [], "off": []}
     rates: dict[str, list[float]] = {"on": [], "off": []}
     for i in range(a.ab_logs):
         for state in ("off", "on") if i % 2 else ("on", "off"):
@@ -106,19 +115,30 @@ def _ab_logs(srv: Server, w: Workload, args: list[str], a: argparse.Namespace) -
             srv._apply_settings()
             time.sleep(2.5)  # every worker picks the change up (docs/logs.md)
             run_wrk(srv.url, w.script, args, duration=1, connections=a.connections)  # warm-up
-            before = session_cpu_seconds(srv.proc.pid)
+            before, busy = session_cpu_seconds(srv.proc.pid), machine_busy_seconds()
             r = run_wrk(srv.url, w.script, args, duration=a.dur, connections=a.connections)
             used = session_cpu_seconds(srv.proc.pid) - before
+            busy = machine_busy_seconds() - busy
             got[state].append(1e6 * used / max(1, r.requests))
+            machine[state].append(1e6 * busy / max(1, r.requests))
             rates[state].append(r.requests / a.dur)
             print(
-                f"  {w.name:12s} log {state:3s} {rates[state][-1]:9.0f} req/s {got[state][-1]:8.1f} us CPU/req",
+                f"  {w.name:12s} log {state:3s} {rates[state][-1]:9.0f} req/s {got[state][-1]:8.1f} us CPU/req"
+                f" (machine {machine[state][-1]:.1f} us)",
                 flush=True,
             )
     on, off = statistics.median(got["on"]), statistics.median(got["off"])
+    # Each round's on/off pair ran back to back: the median of the pairs' differences shrugs off
+    # the machine's drift between rounds better than the difference of the medians.
+    pairs = sorted(a - b for a, b in zip(got["on"], got["off"], strict=True))
     print(
         f"{w.name:15s} CPU/req log off {off:.1f} us, on {on:.1f} us: +{on - off:.1f} us ({100 * (on / off - 1):+.1f} %); "
-        f"req/s median off {statistics.median(rates['off']):.0f}, on {statistics.median(rates['on']):.0f}",
+        f"by pair median +{statistics.median(pairs):.1f} us (quartiles {pairs[len(pairs) // 4]:+.1f} .. "
+        f"{pairs[(3 * len(pairs)) // 4]:+.1f}); "
+        f"req/s median off {statistics.median(rates['off']):.0f}, on {statistics.median(rates['on']):.0f}; "
+        f"machine CPU/req off {statistics.median(machine['off']):.1f} us, on {statistics.median(machine['on']):.1f} us; "
+        # Periodic work (the log's checkpoints) lands in some runs only: the means count it in full.
+        f"means: CPU/req off {statistics.mean(got['off']):.1f} us, on {statistics.mean(got['on']):.1f} us",
         flush=True,
     )
 

@@ -38,8 +38,13 @@ async def logs_summary(request: ApiRequest) -> bytes:
     """The dashboard's figures: ?from, to (default the last hour), step (seconds)."""
     eng = await superuser_engine(request)
     window = summary.Window.from_query(query_dict(request), int(time.time() * 1000))
-    await eng.request_log.settle()
-    return to_json(await summary.summary(eng.request_log.db, window))
+    log = eng.request_log
+    await log.settle()
+    out = await summary.summary(log.db, window)
+    # What the log keeps, for the figures' reading: a sampled or error-only log counts fewer requests.
+    return to_json(
+        {**out, "enabled": log.enabled, "sampling": log.sampling, "minLevel": log.min_level, "dropped": log.dropped}
+    )
 
 
 @get("/api/logs/{log_id:str}", media_type=JSON)

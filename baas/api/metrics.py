@@ -3,7 +3,9 @@ baas/api/observe.py."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import logging
 import os
 
 from litestar import Response, get
@@ -12,6 +14,8 @@ from baas.api.deps import ApiRequest, bearer_token, engine, request_info
 from baas.errors import Forbidden, Unauthorized
 from baas.events.consumer import consumer_lags
 
+log = logging.getLogger("baas")
+LAG_SECONDS = 2.0  # the consumer lag query's bound
 TOKEN_ENV = "BAAS_METRICS_TOKEN"  # a scraper's bearer token; without it only superusers may scrape
 
 
@@ -28,7 +32,11 @@ async def metrics_view(request: ApiRequest) -> Response[bytes]:
         if not req.is_superuser:
             raise Forbidden("Only superusers can perform this action.")
     eng = engine(request)
-    eng.metrics.consumers(await consumer_lags(eng.db))
+    try:  # a database that does not answer must not cost the scrape its other metrics
+        eng.metrics.consumer_lags = await asyncio.wait_for(consumer_lags(eng.db), LAG_SECONDS)
+    except Exception:
+        log.warning("metrics: the event consumers' lag was not read", exc_info=True)
+        eng.metrics.consumer_lags = {}
     body = eng.metrics.exposition()
     return Response(content=body, media_type="text/plain; version=0.0.4; charset=utf-8")
 

@@ -198,9 +198,12 @@ class EventBus:
             # Deliver before fencing: the cursor has moved past `fresh`, so a failed fence must not
             # lose them. A gap left unfenced is only waited on longer (fenced on a later read).
             if fresh and self._listeners:
-                await self._deliver([to_event(r) for r in fresh])
                 if self.on_delivered is not None:
-                    self.on_delivered(fresh[0][6])  # rows in id order: the first waited longest
+                    try:
+                        self.on_delivered(min(r[6] for r in fresh))  # the oldest write waited longest
+                    except Exception:
+                        log.exception("events: the delivery lag was not recorded")
+                await self._deliver([to_event(r) for r in fresh])
             if cur.needs_fence:  # new gaps: bound them before the next read (baas.events.stream)
                 cur.fence(await xid_fence(self.db))
             if len(rows) < BATCH:

@@ -164,13 +164,13 @@ async def list_consumers(db: Any) -> list[tuple[str, int, str]]:
 async def consumer_lags(db: Any, now: datetime | None = None) -> dict[str, float]:
     """Per consumer, the age in seconds of the oldest event it has not read (0 when caught up)."""
     now = now or datetime.now(UTC)
+    rows = await db.fetch(
+        'SELECT "c"."name", (SELECT "e"."created" FROM "_events" AS "e" WHERE "e"."id" > "c"."position" '
+        'ORDER BY "e"."id" LIMIT 1) FROM "_event_consumers" AS "c"'
+    )
     out: dict[str, float] = {}
-    for name, position, _ in await list_consumers(db):
-        created = await db.fetchval('SELECT "created" FROM "_events" WHERE "id" > ? ORDER BY "id" LIMIT 1', [position])
-        if not created:
-            out[name] = 0.0
-            continue
-        written = datetime.fromisoformat(str(created).rstrip("Z")).replace(tzinfo=UTC)
+    for name, created in rows:
+        written = datetime.fromisoformat(str(created).replace("Z", "+00:00")) if created else now
         out[name] = max(0.0, round((now - written).total_seconds(), 3))
     return out
 

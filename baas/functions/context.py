@@ -47,7 +47,7 @@ class RecordsService:
         return coll
 
     def _reader(self) -> Reader:
-        return Reader(self.engine.db, self.engine.registry, self.req)
+        return Reader(self.engine.db, self.engine.registry, self.req, self.engine.secret)
 
     async def list(
         self,

@@ -47,11 +47,14 @@ URL_KEY = "baas.log_url"  # scope key: the URL to log instead of the request's (
 JSON_ENV = "BAAS_LOG_JSON"
 FILE = "logs.db"  # on SQLite, in the data dir
 FLUSH_SECONDS = 1.0
-BATCH = 5000  # a batch this big is written at once rather than at the next tick
+# A batch this big is written at once rather than at the next tick: small enough that a busy
+# server's queued entries stay in the CPU's caches (5,000 cost a view ~1.5 µs more, measured).
+BATCH = 1000
 # Entries turned into rows and written between two turns of the event loop (well under 1 ms). Not
 # in a thread: a busy Python thread makes the event loop wait for the GIL at every system call
 # (measured: -30 % req/s).
-ROWS_AT_ONCE = 250
+ROWS_AT_ONCE = 250  # PostgreSQL: each entry is made into a row (~4 µs) before it is sent
+SQLITE_AT_ONCE = store.BATCH_MAX  # SQLite: a batch is one JSON encoding and one row (~0.3 ms for 1,000)
 _LOCK_WAITS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)  # seconds, for the SQLite file's lock
 PENDING_MAX = 50_000  # unwritten entries held at most; past it new ones are dropped and counted
 PRUNE_SECONDS = 3600.0  # how often a process deletes entries past maxDays
@@ -113,6 +116,7 @@ class RequestLog:
         self._task: asyncio.Task[None] | None = None
         self._pruned_at = 0.0
         self._checkpointed_at = 0.0
+        self._housekept_at = 0.0
         self._recheck_at = 0.0
         self._added = self._done = 0  # entries queued, and written or dropped, since the start
         self._stopped = False
@@ -213,10 +217,12 @@ class RequestLog:
                     await self.write(batch)
                 finally:
                     self._writing = 0
-            try:
-                await self._housekeeping()
-            except Exception:  # retention or a checkpoint failed: the next flush tries again
-                log.exception("request log: housekeeping failed")
+            if time.monotonic() - self._housekept_at >= FLUSH_SECONDS:  # a busy server flushes more often
+                self._housekept_at = time.monotonic()
+                try:
+                    await self._housekeeping()
+                except Exception:  # retention or a checkpoint failed: the next flush tries again
+                    log.exception("request log: housekeeping failed")
         finally:
             self._task = None
         if self._pending and self._flush_at is None:  # arrived during housekeeping
@@ -226,10 +232,11 @@ class RequestLog:
         """Turn the batch into rows and store them, a chunk at a time (a transaction each): the
         event loop serves requests between two chunks. A chunk the database refuses is counted
         as dropped; the server goes on."""
-        for start in range(0, len(batch), ROWS_AT_ONCE):
+        step = ROWS_AT_ONCE if self._sink is None else SQLITE_AT_ONCE
+        for start in range(0, len(batch), step):
             if start:
                 await asyncio.sleep(0)
-            chunk = batch[start : start + ROWS_AT_ONCE]
+            chunk = batch[start : start + step]
             try:
                 await self._write_chunk(chunk)
             except Exception:  # the database is away: count the loss, keep serving

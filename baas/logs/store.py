@@ -64,7 +64,9 @@ SQLITE_DDL = (
     # was written with (``size``: the entries' ids) and how many it holds now (``n``).
     # AUTOINCREMENT: a key (and so an id) is never given twice, even once retention emptied the table.
     f'CREATE TABLE IF NOT EXISTS "{SQLITE_TABLE}" ("k" INTEGER PRIMARY KEY AUTOINCREMENT, "first" INTEGER NOT NULL, '
-    '"last" INTEGER NOT NULL, "size" INTEGER NOT NULL, "n" INTEGER NOT NULL, "entries" TEXT NOT NULL)'
+    '"last" INTEGER NOT NULL, "size" INTEGER NOT NULL, "n" INTEGER NOT NULL, "entries" TEXT NOT NULL);\n'
+    # The dashboard's summary finds a window's batches by time (baas/logs/summary.py).
+    f'CREATE INDEX IF NOT EXISTS "{SQLITE_TABLE}_last" ON "{SQLITE_TABLE}" ("last");'
 )
 SQLITE_INSERT = f'INSERT INTO "{SQLITE_TABLE}" ("first", "last", "size", "n", "entries") VALUES (?, ?, ?, ?, ?)'
 _ENTRIES = msgspec.json.Encoder().encode

@@ -10,10 +10,12 @@ from baas import rules
 from baas.db import Reads
 from baas.db.tables import q
 from baas.errors import BadRequest, Forbidden, NotFound
+from baas.records import cursor
 from baas.records.expand import ExpandTooLarge, expand_records
 from baas.records.project import parse_fields, project
 from baas.records.serialize import row_to_record, rows_to_records, select_list
 from baas.rules.context import RequestInfo
+from baas.rules.sql import cat
 from baas.schema.model import Collection
 from baas.schema.registry import Registry
 
@@ -31,6 +33,7 @@ class ListParams:
     expand: str = ""
     fields: str = ""
     skipTotal: bool = False
+    cursor: str | None = None  # cursor paging (baas.records.cursor): "" for the first page
 
     @classmethod
     def from_query(cls, query: dict[str, str]) -> ListParams:
@@ -57,6 +60,7 @@ class ListParams:
             expand=query.get("expand", ""),
             fields=query.get("fields", ""),
             skipTotal=query.get("skipTotal", "") in ("1", "true", "t", "True"),
+            cursor=query.get("cursor"),
         )
 
 
@@ -67,6 +71,7 @@ class Reader:
     db: Reads  # the database, or a write transaction's connection
     registry: Registry
     req: RequestInfo
+    secret: str = ""  # the install secret: signs list cursors (without it cursor paging is refused)
 
     async def where(
         self, coll: Collection, rule: str | None, extra: str = "", alias: str = "m"
@@ -145,24 +150,34 @@ def rowid(dialect: str, alias: str = "m") -> str:
     return f"{q(alias)}.{'_rowid' if dialect == 'postgresql' else 'rowid'}"
 
 
+def _sort_keys(r: Reader, coll: Collection, spec: str) -> list[rules.SortKey]:
+    """The ORDER BY keys of a client's ``sort``; an invalid or forbidden one is the client's 4xx."""
+    try:
+        return rules.sort_keys(
+            spec, collection=coll, lookup=r.registry.get, request=r.req, dialect=r.db.dialect, alias="m"
+        )
+    except rules.RuleForbidden as exc:
+        raise Forbidden(str(exc)) from None
+    except rules.RuleError as exc:
+        raise BadRequest(f"Something went wrong while processing your request. Invalid sort: {exc}") from None
+
+
+def _order_by(keys: list[rules.SortKey]) -> rules.SQL:
+    return cat(*(part for i, k in enumerate(keys) for part in ((", " if i else ""), k.expr, k.direction)))
+
+
 async def list_records(r: Reader, coll: Collection, p: ListParams) -> dict[str, Any]:
     """One page of records that the list rule and the filter let through."""
     r.check_locked(coll.listRule)
     conds, params = await r.where(coll, coll.listRule, p.filter)
+    if p.cursor is not None:
+        return await _list_after(r, coll, p, conds, params)
     where = f" WHERE {' AND '.join(conds)}" if conds else ""
     order = rowid(r.db.dialect) if coll.type != "view" else f"{q('m')}.{q('id')}"
     sort_params: list[Any] = []
     if p.sort:
-        try:
-            s = rules.compile_sort(
-                p.sort, collection=coll, lookup=r.registry.get, request=r.req, dialect=r.db.dialect, alias="m"
-            )
-        except rules.RuleForbidden as exc:
-            raise Forbidden(str(exc)) from None
-        except rules.RuleError as exc:
-            raise BadRequest(f"Something went wrong while processing your request. Invalid sort: {exc}") from None
-        order = s.sql
-        sort_params = s.params
+        sort = _order_by(_sort_keys(r, coll, p.sort))
+        order, sort_params = sort.sql, sort.params
     cols, fields = select_list(coll)
     sql = f"SELECT {cols} FROM {q(coll.name)} AS {q('m')}{where} ORDER BY {order} LIMIT ? OFFSET ?"
     rows = await r.db.fetch(sql, [*params, *sort_params, p.perPage, (p.page - 1) * p.perPage])
@@ -174,6 +189,54 @@ async def list_records(r: Reader, coll: Collection, p: ListParams) -> dict[str, 
         total = await r.db.fetchval(f"SELECT count(*) FROM {q(coll.name)} AS {q('m')}{where}", params)
         pages = (total + p.perPage - 1) // p.perPage
     return {"page": p.page, "perPage": p.perPage, "totalPages": pages, "totalItems": total, "items": items}
+
+
+async def _list_after(
+    r: Reader, coll: Collection, p: ListParams, conds: list[str], params: list[Any]
+) -> dict[str, Any]:
+    """A page of cursor paging: the rows after the cursor's (all of them for ``cursor=``), in the
+    sort's order with the rowid (a view's id) breaking ties, and the cursor after its last row."""
+    if p.page != 1:
+        raise BadRequest("Invalid page value: cursor paging goes by nextCursor, not by page.")
+    if not r.secret:
+        raise BadRequest("Cursor paging is not available here.")
+    keys = _sort_keys(r, coll, p.sort) if p.sort else []
+    if any(k.desc is None for k in keys):
+        raise BadRequest("Invalid sort: @random has no next page; cursor paging needs a stable order.")
+    tie = rowid(r.db.dialect) if coll.type != "view" else f"{q('m')}.{q('id')}"
+    if not keys or keys[-1].expr.sql != tie:
+        keys.append(rules.SortKey(rules.SQL(tie, []), False, " ASC", nullable=False))
+    listing = cursor.scope(coll.id, p.sort, p.filter)
+    page_conds, page_params = list(conds), list(params)
+    if p.cursor:
+        past = cursor.after(keys, cursor.decode(r.secret, listing, p.cursor))
+        page_conds.append(past.sql)
+        page_params.extend(past.params)
+    where = f" WHERE {' AND '.join(page_conds)}" if page_conds else ""
+    shown = cat(*(part for k in keys for part in (", ", k.expr)))
+    order = _order_by(keys)
+    cols, fields = select_list(coll)
+    rows = await r.db.fetch(
+        f"SELECT {cols}{shown.sql} FROM {q(coll.name)} AS {q('m')}{where} ORDER BY {order.sql} LIMIT ?",
+        [*shown.params, *page_params, *order.params, p.perPage + 1],
+    )
+    more, rows = len(rows) > p.perPage, rows[: p.perPage]
+    n = len(keys)
+    items = rows_to_records(coll, fields, [row[:-n] for row in rows], r.req)
+    items = await r.finish(coll, items, p.expand, p.fields)
+    if p.skipTotal:
+        total, pages = -1, -1
+    else:
+        all_where = f" WHERE {' AND '.join(conds)}" if conds else ""
+        total = await r.db.fetchval(f"SELECT count(*) FROM {q(coll.name)} AS {q('m')}{all_where}", params)
+        pages = (total + p.perPage - 1) // p.perPage
+    return {
+        "perPage": p.perPage,
+        "totalPages": pages,
+        "totalItems": total,
+        "items": items,
+        "nextCursor": cursor.encode(r.secret, listing, list(rows[-1][-n:])) if more else None,
+    }
 
 
 async def load_row(db: Reads, coll: Collection, record_id: str) -> tuple[Any, ...] | None:

@@ -12,14 +12,25 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from baas.rules import ast
-from baas.rules.compile import Compiler
+from baas.rules.compile import Compiler, SortKey
 from baas.rules.context import RequestInfo
 from baas.rules.errors import RuleError, RuleForbidden
 from baas.rules.parser import parse
 from baas.rules.sql import SQL
 from baas.schema.model import Collection
 
-__all__ = ["SQL", "RuleError", "RuleForbidden", "RequestInfo", "ast", "parse", "compile_filter", "compile_sort"]
+__all__ = [
+    "SQL",
+    "RuleError",
+    "RuleForbidden",
+    "RequestInfo",
+    "SortKey",
+    "ast",
+    "parse",
+    "compile_filter",
+    "compile_sort",
+    "sort_keys",
+]
 
 
 def compile_filter(
@@ -52,3 +63,17 @@ def compile_sort(
 ) -> SQL:
     """An ORDER BY list (without the keyword) for ``-views,+title,@random,@rowid,author.name``."""
     return Compiler(collection, lookup, request, dialect, alias, client).sort(sort)
+
+
+def sort_keys(
+    sort: str,
+    *,
+    collection: Collection,
+    lookup: Callable[[str], Collection | None],
+    request: RequestInfo,
+    dialect: str,
+    alias: str,
+    client: bool = True,
+) -> list[SortKey]:
+    """The keys of `compile_sort`'s ORDER BY one by one (cursor paging compares rows with them)."""
+    return Compiler(collection, lookup, request, dialect, alias, client).sort_keys(sort)

@@ -14,6 +14,7 @@ Mirrors PocketBase's ``search.FilterData.BuildExpr`` with the record field resol
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from baas.rules import ast
 from baas.rules.compare import FALSE, TRUE, as_text, coalesce_empty, compare, json_sort_keys, like_text
@@ -23,6 +24,18 @@ from baas.rules.parser import parse
 from baas.rules.resolver import Joins, Resolver
 from baas.rules.sql import SQL, Operand, cat, frag, literal, qi
 from baas.schema.model import Collection
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One ORDER BY key: its expression, descending (None: ``@random``, no direction) and the
+    direction as SQL (on PostgreSQL with the NULLs placed as SQLite places them: first when
+    ascending)."""
+
+    expr: SQL
+    desc: bool | None
+    direction: str
+    nullable: bool = True
 
 
 class Compiler:
@@ -138,7 +151,15 @@ class Compiler:
 
     # -- sort ------------------------------------------------------------------------------------
     def sort(self, spec: str) -> SQL:
-        parts: list[SQL | str] = []
+        out: list[SQL | str] = []
+        for i, key in enumerate(self.sort_keys(spec)):
+            out.extend([", "] if i else [])
+            out.append(key.expr if key.desc is None else cat(key.expr, key.direction))
+        return cat(*out)
+
+    def sort_keys(self, spec: str) -> list[SortKey]:
+        """The ORDER BY keys of ``-views,+title,@random,@rowid,author.name``, each with its direction."""
+        keys: list[SortKey] = []
         for raw in spec.split(","):
             item = raw.strip()
             if not item:
@@ -146,23 +167,18 @@ class Compiler:
             desc = item.startswith("-")
             name = item.lstrip("+-").strip()
             if name == "@random":
-                parts.append(frag("RANDOM()"))
+                keys.append(SortKey(frag("RANDOM()"), None, ""))
                 continue
             if name == "@rowid":
                 col = f'{qi(self.alias)}."_rowid"' if self.dialect == "postgresql" else f"{qi(self.alias)}.rowid"
-                parts.append(frag(col + (" DESC" if desc else " ASC")))
+                keys.append(SortKey(frag(col), desc, " DESC" if desc else " ASC", nullable=False))
                 continue
             if not name or name.startswith("@") and not name.startswith(("@request.", "@collection.")):
                 raise RuleError(f"invalid sort field {item!r}")
-            for value in self.sort_values(name):
-                parts.append(cat(value, self._direction(desc)))
-        if not parts:
+            keys.extend(SortKey(value, desc, self._direction(desc)) for value in self.sort_values(name))
+        if not keys:
             raise RuleError("empty sort")
-        out: list[SQL | str] = []
-        for i, p in enumerate(parts):
-            out.extend([", "] if i else [])
-            out.append(p)
-        return cat(*out)
+        return keys
 
     def sort_values(self, name: str) -> list[SQL]:
         """The ORDER BY keys of one field path (a scalar subquery when it needs joins)."""

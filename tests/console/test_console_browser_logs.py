@@ -52,22 +52,32 @@ async def test_dashboard_and_logs_pages(tmp_path: Path) -> None:
         await expect(page.locator("#t-server-errors strong")).to_have_text("0")
         await expect(page.locator("#t-success strong")).to_have_text("100 %")
         await expect(page.locator("#t-ready strong")).to_have_text("ready")
-        requests = int(await page.locator("#t-requests strong").inner_text())
-        assert requests >= 60 + 5 + 2
-        client_bars = page.locator('#chart-errors rect[data-series="client errors"]')
-        assert sum(int(v) for v in await client_bars.evaluate_all("els => els.map(e => e.dataset.value)")) == 6
-        per_minute = await page.locator("#chart-requests rect").evaluate_all("els => els.map(e => +e.dataset.value)")
-        assert sum(per_minute) == requests  # one-minute steps: requests per minute is each step's count
-        assert await page.locator("#chart-latency circle").count() >= 1
-        top = page.locator("#top-errors tbody tr")
-        await expect(top.first).to_contain_text("404")
-        await expect(top.first).to_contain_text("5")
+        # Read in one go: an automatic refresh between two reads would change the figures.
+        shown = await page.evaluate(
+            """() => ({
+              requests: +document.querySelector('#t-requests strong').textContent,
+              clientBars: [...document.querySelectorAll('#chart-errors rect[data-series="client errors"]')]
+                .map((e) => +e.dataset.value),
+              requestBars: document.querySelectorAll('#chart-requests rect').length,
+              latencyPoints: document.querySelectorAll('#chart-latency circle').length,
+              top: [...document.querySelectorAll('#top-errors tbody tr')].map((tr) =>
+                [...tr.querySelectorAll('td')].slice(0, 3).map((td) => td.textContent)),
+            })"""
+        )
+        assert shown["requests"] >= 60 + 5 + 2 and sum(shown["clientBars"]) == 6
+        assert shown["requestBars"] >= 1 and shown["latencyPoints"] >= 1
+        assert shown["top"] == [
+            ["404", "Missing collection context.", "5"],
+            ["400", shown["top"][1][1], "1"],
+        ], shown["top"]
         await b.no_unlabelled_controls()
+        top = page.locator("#top-errors tbody tr")
 
         # The top error's entries, in Logs.
         await top.first.get_by_role("link", name="Show entries").click()
         await expect(page).to_have_url(re.compile(r"#/logs\?filter="))
-        assert "data.status = 404" in await page.get_by_label("Filter").input_value()
+        shown_filter = await page.get_by_label("Filter").input_value()
+        assert "data.status = 404" in shown_filter and "created >= " in shown_filter
         await expect(page.locator("#logs-count")).to_contain_text("5 entries")
         await expect(page.locator("table.logs tbody tr")).to_have_count(5)
 

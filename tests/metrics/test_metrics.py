@@ -168,30 +168,41 @@ async def test_health_is_cheap_for_everyone_and_a_readiness_view_for_superusers(
 
 
 async def test_event_stream_lag(api: Api) -> None:
-    """The delivery lag histogram gets a batch's oldest event; a consumer behind shows the age of
-    the oldest event it has not read, and 0 once it has read everything."""
+    """Delivered events are observed in the lag histogram (one observation per batch, its oldest
+    event's age); a durable consumer behind shows the age of its oldest unread event, 0 once it
+    has read everything, and is gone from the scrape once dropped."""
     from datetime import UTC, datetime, timedelta
 
-    from baas.events.consumer import consumer_lags
+    from baas.events.consumer import consumer_lags, drop_consumer
+    from baas.ids import format_dt
+
+    def lag_buckets(scrape: dict) -> dict[str, float]:
+        return {dict(k[1])["le"]: v for k, v in scrape.items() if k[0] == "baas_event_delivery_lag_seconds_bucket"}
 
     delivered = asyncio.Event()
     unlisten = api.engine.events.listen(lambda events: delivered.set())
     consumer = api.engine.events.consumer("metrics-test")
     await consumer.position()  # registered "now": the post below is its first unread event
     try:
+        before = samples((await api.call("GET", "/metrics", "su")).text)
         r = await api.call("POST", "/api/collections/posts/records", "su", json={"title": "lag", "published": True})
         assert r.status_code == 200, r.text
         await asyncio.wait_for(delivered.wait(), 30)
         scrape = samples((await api.call("GET", "/metrics", "su")).text)
-        count = scrape[("baas_event_delivery_lag_seconds_count", ())]
-        assert count >= 1 and scrape[("baas_event_delivery_lag_seconds_bucket", (("le", "+Inf"),))] == count
-        assert 0 <= scrape[("baas_event_delivery_lag_seconds_sum", ())]
-        assert scrape[("baas_event_consumer_lag_seconds", (("consumer", "metrics-test"),))] >= 0
+        count = ("baas_event_delivery_lag_seconds_count", ())
+        assert scrape[count] >= before.get(count, 0) + 1
+        assert ("baas_event_consumer_lag_seconds", (("consumer", "metrics-test"),)) in scrape
+
+        # A batch whose oldest event was written 2 s ago lands above the 1 s bucket, within 2.5 s.
+        old = lag_buckets(scrape)
+        api.engine.metrics.event_delivered(format_dt(datetime.now(UTC) - timedelta(seconds=2)))
+        new = lag_buckets(samples((await api.call("GET", "/metrics", "su")).text))
+        assert new["1.0"] == old["1.0"] and new["2.5"] == old["2.5"] + 1
 
         unread = await api.engine.db.fetchval(
             'SELECT "created" FROM "_events" WHERE "id" > ? ORDER BY "id" LIMIT 1', [await consumer.position()]
         )
-        written = datetime.fromisoformat(unread.rstrip("Z")).replace(tzinfo=UTC)
+        written = datetime.fromisoformat(unread.replace("Z", "+00:00"))
         lags = await consumer_lags(api.engine.db, now=written + timedelta(seconds=5))
         assert lags["metrics-test"] == 5.0
 
@@ -200,5 +211,8 @@ async def test_event_stream_lag(api: Api) -> None:
         await consumer.commit()
         scrape = samples((await api.call("GET", "/metrics", "su")).text)
         assert scrape[("baas_event_consumer_lag_seconds", (("consumer", "metrics-test"),))] == 0.0
+        assert await drop_consumer(api.engine.db, "metrics-test")
+        scrape = samples((await api.call("GET", "/metrics", "su")).text)
+        assert ("baas_event_consumer_lag_seconds", (("consumer", "metrics-test"),)) not in scrape
     finally:
         unlisten()

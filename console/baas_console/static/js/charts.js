@@ -83,6 +83,6 @@ export function chart({id, title, dates, series, kind = "bars", format = String,
   const legend = series.length > 1
     ? h("ul", {class: "legend"}, series.map((sr) => h("li", {class: sr.cls}, sr.name))) : null;
   return h("figure", {class: "chart", id},
-    h("figcaption", {}, title), legend,
-    s("svg", {viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title, preserveAspectRatio: "none"}, axis, marks));
+    h("figcaption", {}, title), legend, // times on the x axis are UTC
+    s("svg", {viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title}, axis, marks));
 }

@@ -7,7 +7,8 @@ import {api, ApiError} from "../api.js";
 import {h, labelled, mount, notice} from "../dom.js";
 import {chart} from "../charts.js";
 
-// [key, label, span, step]: 60, 48 and 56 steps, each starting on a whole step (UTC).
+// [key, label, span, step]: each window starts on a whole step (UTC) and ends now, so its last
+// step is the one under way (its rate is scaled by its real length).
 const WINDOWS = [["1h", "Last hour", 3600e3, 60e3], ["24h", "Last 24 hours", 86400e3, 1800e3],
   ["7d", "Last 7 days", 7 * 86400e3, 3 * 3600e3]];
 const REFRESH_MS = 30_000;
@@ -34,13 +35,20 @@ function utc(msSinceEpoch) {
   return new Date(msSinceEpoch).toISOString().replace("T", " ");
 }
 
-/** The filter of Logs for one of the top errors: its status, and its message when it has one. */
-function errorFilter(e) {
-  const quoted = `"${String(e.error || "").replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`; // the filter language's escapes
-  return e.error ? `data.status = ${e.status} && data.error = ${quoted}` : `data.status = ${e.status}`;
+/** A string in the filter language (its escapes: backslash-quote, backslash-backslash). */
+const quote = (text) => `"${String(text).replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+
+/** The filter of Logs for one of the top errors in the window: its status and message (a missing
+ * message compares as ""), and the window's time range. */
+function errorFilter(e, sum) {
+  return `data.status = ${e.status} && data.error = ${quote(e.error || "")} `
+    + `&& created >= ${quote(sum.from)} && created < ${quote(sum.to)}`;
 }
 
+let drawn = 0; // the newest refresh: an older answer arriving late is not shown over it
+
 async function draw(box, windowKey) {
+  const seq = ++drawn;
   const [, , span, step] = WINDOWS.find(([k]) => k === windowKey);
   const from = Math.floor((Date.now() - span) / step) * step;
   const [sum, health] = await Promise.all([
@@ -48,8 +56,11 @@ async function draw(box, windowKey) {
     api("GET", "/api/logs/summary", {query: {from: utc(from), step: step / 1000}}),
     api("GET", "/api/health").catch((err) => (err instanceof ApiError ? err.body : {message: String(err)})),
   ]);
+  if (seq !== drawn) return;
   const dates = sum.series.map((p) => p.date);
-  const perMin = 60 / sum.step;
+  const end = Date.parse(sum.to.replace(" ", "T"));
+  // Minutes each step covers: the step, or less for the last one (still under way).
+  const minutesOf = dates.map((d) => Math.max(1e-3, Math.min(sum.step * 1000, end - Date.parse(d.replace(" ", "T"))) / 60e3));
   const t = sum.total;
   const minutes = (Date.parse(sum.to.replace(" ", "T")) - from) / 60e3;
   const checks = (health && health.data && health.data.checks) || {};
@@ -67,7 +78,7 @@ async function draw(box, windowKey) {
         down.length ? down.map(([k, v]) => `${k}: ${v}`).join("; ") : Object.keys(checks).join(", "))),
     h("div", {class: "charts"},
       chart({id: "chart-requests", title: "Requests per minute", dates,
-        series: [{name: "requests/min", cls: "s-requests", values: sum.series.map((p) => p.requests * perMin)}],
+        series: [{name: "requests/min", cls: "s-requests", values: sum.series.map((p, i) => p.requests / minutesOf[i])}],
         format: (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1))}),
       chart({id: "chart-latency", title: "Latency (ms)", dates, kind: "lines", format: (v) => ms(v),
         series: [{name: "p50", cls: "s-p50", values: sum.series.map((p) => p.p50)},
@@ -83,24 +94,28 @@ async function draw(box, windowKey) {
           h("thead", {}, h("tr", {}, ["status", "error", "count", ""].map((c) => h("th", {scope: "col"}, c)))),
           h("tbody", {}, sum.topErrors.map((e) => h("tr", {},
             h("td", {}, String(e.status)), h("td", {}, e.error || "—"), h("td", {}, String(e.count)),
-            h("td", {}, h("a", {href: `#/logs?filter=${encodeURIComponent(errorFilter(e))}`}, "Show entries"))))))
+            h("td", {}, h("a", {href: `#/logs?filter=${encodeURIComponent(errorFilter(e, sum))}`}, "Show entries"))))))
       : h("p", {class: "hint", id: "no-errors"}, "No errors in this window."),
-    h("p", {class: "hint"}, `${sum.from} to ${sum.to}, in steps of ${sum.step / 60} min. Realtime streams count as `
-      + "requests but not in the latencies (their time is a connection's life)."));
+    h("p", {class: "hint"}, `${sum.from} to ${sum.to} (UTC), in steps of ${sum.step / 60} min; uptime and `
+      + "readiness are those of the server process that answered. Realtime streams count as requests but not in "
+      + "the latencies (their time is a connection's life). Latencies are exact to within 5 %."),
+    sum.sampling < 1 || sum.minLevel > 0 || sum.dropped > 0
+      ? notice(`The log does not hold every request (sampling ${sum.sampling}, minLevel ${sum.minLevel}, `
+          + `${sum.dropped} dropped by this process): the counts and rates above are of the entries it kept.`, "warning")
+      : null);
 }
 
 export async function render(main) {
   clearInterval(timer);
-  const box = h("div", {id: "dashboard-body", "aria-live": "polite"});
-  const status = h("div", {});
+  const box = h("div", {id: "dashboard-body"});
+  const status = h("div", {"aria-live": "polite"});
   const pick = h("select", {id: "dashboard-window"}, WINDOWS.map(([k, label]) => h("option", {value: k}, label)));
   const refresh = async () => {
     try {
       await draw(box, pick.value);
       mount(status);
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      mount(status, notice(err.message));
+    } catch (err) { // the figures on screen stay, marked as not refreshed
+      mount(status, notice(`Not refreshed: ${err instanceof ApiError ? err.message : String(err.message || err)}`));
     }
   };
   pick.addEventListener("change", refresh);

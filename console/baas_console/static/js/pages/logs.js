@@ -34,8 +34,11 @@ export async function render(main) {
   // Read from the address itself: the router's parameters come percent-decoded, and a filter's "&&" would split.
   const at = location.hash.indexOf("?");
   const initial = at < 0 ? "" : new URLSearchParams(location.hash.slice(at + 1)).get("filter") || "";
-  const input = h("input", {type: "text", id: "logs-filter", value: initial, spellcheck: "false",
-    placeholder: 'data.status >= 400 && data.url ~ "/api/collections/posts"'});
+  // A text area: a filter may hold a line break (an error message's), which a one-line input drops.
+  const input = h("textarea", {id: "logs-filter", rows: 2, spellcheck: "false",
+    placeholder: 'data.status >= 400 && data.url ~ "/api/collections/posts"',
+    onkeydown: (ev) => { if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); apply(input.value.trim()); } }});
+  input.value = initial;
   const status = h("div", {"aria-live": "polite"});
   const list = h("div", {id: "logs-list"});
   const side = h("div", {id: "logs-side"});
@@ -63,7 +66,7 @@ export async function render(main) {
         h("td", {}, d.auth || ""), h("td", {}, d.userIP || ""));
     });
     mount(list,
-      h("p", {id: "logs-count", class: "hint"},
+      h("p", {id: "logs-count", class: "hint"}, "Times in UTC. ",
         `${out.totalItems} entr${out.totalItems === 1 ? "y" : "ies"}; page ${out.page} of ${Math.max(1, out.totalPages)}`),
       out.items.length
         ? h("table", {class: "logs", "aria-label": "Log entries"},
