@@ -62,6 +62,11 @@ class TooLarge(ApiError):
     default_message = "Request entity too large"
 
 
+class Unavailable(ApiError):
+    status = 503
+    default_message = "The service is unavailable."
+
+
 class TooManyRequests(ApiError):
     status = 429
     default_message = "Too Many Requests."

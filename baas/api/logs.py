@@ -22,7 +22,7 @@ async def logs_list(request: ApiRequest) -> bytes:
     eng = await superuser_engine(request)
     params = ListParams.from_query(query_dict(request))
     await eng.request_log.settle()  # this process's latest requests are in the answer
-    return to_json(await store.page(eng.request_log.db, params))
+    return to_json(await eng.request_log.read(lambda db: store.page(db, params)))
 
 
 @get("/api/logs/stats", media_type=JSON)
@@ -30,7 +30,8 @@ async def logs_stats(request: ApiRequest) -> bytes:
     """Entries per hour, ?filter as the list's."""
     eng = await superuser_engine(request)
     await eng.request_log.settle()
-    return to_json(await store.stats(eng.request_log.db, str(request.query_params.get("filter", ""))))
+    expr = str(request.query_params.get("filter", ""))
+    return to_json(await eng.request_log.read(lambda db: store.stats(db, expr)))
 
 
 @get("/api/logs/summary", media_type=JSON)
@@ -40,7 +41,7 @@ async def logs_summary(request: ApiRequest) -> bytes:
     window = summary.Window.from_query(query_dict(request), int(time.time() * 1000))
     log = eng.request_log
     await log.settle()
-    out = await summary.summary(log.db, window)
+    out = await log.read(lambda db: summary.summary(db, window))
     # What the log keeps, for the figures' reading: a sampled or error-only log counts fewer requests.
     return to_json(
         {**out, "enabled": log.enabled, "sampling": log.sampling, "minLevel": log.min_level, "dropped": log.dropped}
@@ -51,7 +52,7 @@ async def logs_summary(request: ApiRequest) -> bytes:
 async def logs_view(request: ApiRequest, log_id: str) -> bytes:
     eng = await superuser_engine(request)
     await eng.request_log.settle()
-    item = await store.one(eng.request_log.db, log_id)
+    item = await eng.request_log.read(lambda db: store.one(db, log_id))
     if item is None:
         raise NotFound("The requested resource wasn't found.")
     return to_json(item)

@@ -49,9 +49,10 @@ _REASONS = {
 _OBJECT = {"type": "object"}
 
 
-def _page(item: Schema) -> Schema:
-    """A paged list as every list route answers it (PocketBase's shape), holding ``item``s."""
-    return {
+def _page(item: Schema, cursor: bool = False) -> Schema:
+    """A paged list as every list route answers it (PocketBase's shape), holding ``item``s; with
+    ``cursor``, a records list, which answers ``?cursor=`` with ``nextCursor`` instead of ``page``."""
+    out: Schema = {
         "type": "object",
         "required": ["page", "perPage", "totalItems", "totalPages", "items"],
         "properties": {
@@ -62,6 +63,13 @@ def _page(item: Schema) -> Schema:
             "items": {"type": "array", "items": item},
         },
     }
+    if cursor:
+        out["required"] = out["required"][1:]
+        out["properties"]["nextCursor"] = {
+            "type": ["string", "null"],
+            "description": "With ?cursor: the next page's cursor, null after the last page.",
+        }
+    return out
 
 
 SHARED: dict[str, Schema] = {
@@ -160,6 +168,10 @@ PARAMS: dict[str, Schema] = {
     "thumb": {"type": "string", "description": "A thumb size the field declares, e.g. `100x100`."},
     "download": {"type": "boolean", "description": "Serve as an attachment."},
     "token": {"type": "string", "description": "A file token (POST /api/files/token) for protected files."},
+    "cursor": {
+        "type": "string",
+        "description": "Cursor paging: empty for the first page, then the answer's nextCursor (not with page).",
+    },
     "from": {
         "type": "string",
         "description": "The window's start, UTC, e.g. `2026-12-01 10:00:00Z` (default: `to` - 1 h).",
@@ -229,7 +241,7 @@ def _operation(op: Op, path: str, coll: Collection | None) -> Schema:
 def _collection_schemas(coll: Collection) -> dict[str, Schema]:
     out = collection_components(coll)
     record = _ref(schema_name(coll, "Record"))
-    out[schema_name(coll, "List")] = _page(record)
+    out[schema_name(coll, "List")] = _page(record, cursor=True)
     if coll.type == "auth":
         out[schema_name(coll, "Auth")] = {
             "type": "object",

@@ -107,7 +107,7 @@ C = "/api/collections/{collection_name}"
 
 OPS: list[Op] = [
     # records (baas/api/records.py; served by the fast path, baas/api/fast.py)
-    Op("GET", R, "records", "List and search records", per="collection", answer="@List", query=LIST_Q),
+    Op("GET", R, "records", "List and search records", per="collection", answer="@List", query=(*LIST_Q, "cursor")),
     Op("GET", R + "/{record_id}", "records", "View a record", per="collection", answer="@Record", query=RECORD_Q),
     Op(
         "POST",

@@ -21,19 +21,22 @@ import os
 import random
 import re
 import secrets
+import sqlite3
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, quote
 
 import msgspec
 
 from baas.clientip import client_ip
-from baas.db import Database
+from baas.db import Database, Reads
 from baas.db.sqlite import SqliteDatabase
+from baas.errors import Unavailable
 from baas.logs import store
 
 if TYPE_CHECKING:
@@ -46,6 +49,8 @@ ERROR_KEY = "baas.error"  # scope key: the message of the error the request was 
 URL_KEY = "baas.log_url"  # scope key: the URL to log instead of the request's (an erase's, without the id)
 JSON_ENV = "BAAS_LOG_JSON"
 FILE = "logs.db"  # on SQLite, in the data dir
+# Beside it when a read or a write found the file damaged: the next start moves the file aside.
+DAMAGED = ".damaged"
 FLUSH_SECONDS = 1.0
 # A batch this big is written at once rather than at the next tick: small enough that a busy
 # server's queued entries stay in the CPU's caches (5,000 cost a view ~1.5 µs more, measured).
@@ -67,6 +72,7 @@ _ENCODE = msgspec.json.Encoder()
 
 
 Entry = store.Entry
+T = TypeVar("T")
 
 
 def level_of(status: int) -> int:
@@ -221,8 +227,9 @@ class RequestLog:
                 self._housekept_at = time.monotonic()
                 try:
                     await self._housekeeping()
-                except Exception:  # retention or a checkpoint failed: the next flush tries again
+                except Exception as exc:  # retention or a checkpoint failed: the next flush tries again
                     log.exception("request log: housekeeping failed")
+                    self._check_damage(exc)
         finally:
             self._task = None
         if self._pending and self._flush_at is None:  # arrived during housekeeping
@@ -239,9 +246,10 @@ class RequestLog:
             chunk = batch[start : start + step]
             try:
                 await self._write_chunk(chunk)
-            except Exception:  # the database is away: count the loss, keep serving
+            except Exception as exc:  # the database is away: count the loss, keep serving
                 self._drop(len(chunk))
                 log.exception("request log: %d entries not written", len(chunk))
+                self._check_damage(exc)
             finally:
                 self._done += len(chunk)
 
@@ -306,12 +314,23 @@ class RequestLog:
         """Open the log's database: on SQLite a file of its own beside data.db (see baas/logs/store.py)."""
         if self.engine.db.dialect == "sqlite":
             path = str(Path(self.engine.settings.data_dir) / FILE)
-            own = SqliteDatabase(path, readers=1)
-            await own.connect()
-            await own.write(lambda conn: conn.executescript(store.SQLITE_DDL))
-            # Retention and erasure write through this connection: what they delete is overwritten.
-            await own.write(lambda conn: conn.execute("PRAGMA secure_delete=ON"))
-            await store.upgrade_sqlite(own)
+            try:
+                if os.path.exists(path + DAMAGED):  # a read or write of the last run found it damaged
+                    raise sqlite3.DatabaseError(Path(path + DAMAGED).read_text() or "damaged")
+                own = await _open_sqlite(path)
+            except sqlite3.DatabaseError as exc:
+                if isinstance(exc, sqlite3.OperationalError):  # locked, read-only …: not the file's fault
+                    raise
+                # The log file is never synced (baas/logs/store.py): a power loss may damage it. It
+                # is moved aside, kept for inspection, and a new one begins.
+                aside = f"{path}.damaged-{time.strftime('%Y%m%d-%H%M%S')}"
+                for suffix in ("", "-wal", "-shm"):
+                    if os.path.exists(path + suffix):
+                        os.replace(path + suffix, aside + suffix)
+                if os.path.exists(path + DAMAGED):
+                    os.remove(path + DAMAGED)
+                log.error("request log: %s is damaged (%s); moved to %s, a new log begins", path, exc, aside)
+                own = await _open_sqlite(path)
             self._own = self.db = own
             self._sink = store.SqliteSink(path)
         else:
@@ -340,6 +359,30 @@ class RequestLog:
             await self._own.close()
             self._own = None
 
+    async def read(self, work: Callable[[Reads], Awaitable[T]]) -> T:
+        """One of `baas.logs.store`'s reads of the log. A damaged SQLite file answers 503 (and is
+        replaced at the server's next start) rather than an unexplained 500."""
+        try:
+            return await work(self.db)
+        except sqlite3.DatabaseError as exc:
+            if not self._check_damage(exc):
+                raise
+            raise Unavailable(
+                "The request log file is damaged (a power loss?); the server's next start sets it aside and begins a new one."
+            ) from None
+
+    def _check_damage(self, exc: BaseException) -> bool:
+        """Whether ``exc`` says the SQLite log file is damaged; if so, leave the marker for the next start."""
+        if self._sink is None or not isinstance(exc, sqlite3.DatabaseError):
+            return False
+        if isinstance(exc, sqlite3.OperationalError) and "malformed" not in str(exc):  # locked, full disk …
+            return False
+        marker = self._sink.path + DAMAGED
+        if not os.path.exists(marker):
+            Path(marker).write_text(str(exc))
+            log.error("request log: %s is damaged (%s); it is set aside at the next start", self._sink.path, exc)
+        return True
+
     async def settle(self) -> None:
         """Write the entries this process had queued when called (the logs API, the erase, tests
         and shutdown wait on this, never on a clock; entries queued meanwhile don't hold it up)."""
@@ -352,3 +395,19 @@ class RequestLog:
                 self._start_flush()
                 continue
             await asyncio.shield(task)
+
+
+async def _open_sqlite(path: str) -> SqliteDatabase:
+    """The SQLite log file, made or upgraded, its newest batch read (a damaged file fails here)."""
+    own = SqliteDatabase(path, readers=1)
+    try:
+        await own.connect()
+        await own.write(lambda conn: conn.executescript(store.SQLITE_DDL))
+        # Retention and erasure write through this connection: what they delete is overwritten.
+        await own.write(lambda conn: conn.execute("PRAGMA secure_delete=ON"))
+        await own.fetch(f'SELECT "k", "entries" FROM "{store.SQLITE_TABLE}" ORDER BY "k" DESC LIMIT 1')
+        await store.upgrade_sqlite(own)
+    except BaseException:
+        await own.close()
+        raise
+    return own

@@ -174,12 +174,20 @@ class SqliteSink:
         self.conn = self._connect()
         self.conn.execute("PRAGMA busy_timeout=0")
         self.conn.execute("PRAGMA wal_autocheckpoint=0")
+        # This connection writes on the event loop: it never cuts the write-ahead log back (a
+        # truncate there stalled the loop; the log keeps its largest size, about 30 s of entries).
+        self.conn.execute("PRAGMA journal_size_limit=-1")
         self._checkpointer: sqlite3.Connection | None = None
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        # Never synced, neither the batches nor the checkpoints: a sync made the whole disk's
+        # pending writes wait, stalling every write of the event loop behind it (measured: views
+        # 0.88 of the log-off rate with syncs, 0.97 without). A crash of the server loses nothing;
+        # a power loss may cost the last entries or damage the file, which the next start then
+        # moves aside (`baas.logs.RequestLog.start`).
+        conn.execute("PRAGMA synchronous=OFF")
         # Checkpoints are seldom (baas/logs, CHECKPOINT_SECONDS): the write-ahead log grows between
         # two, and is cut back to this size once it restarts.
         conn.execute(f"PRAGMA journal_size_limit={64 << 20}")

@@ -120,6 +120,7 @@ CONTENT = [
         _s("posts_List", "properties", "items", "items", "$ref"),
         "#/components/schemas/posts_Record",
     ),
+    ("a cursor page answers nextCursor", _s("posts_List", "properties", "nextCursor", "type"), ["string", "null"]),
     ("error shape", _s("Error", "required"), ["status", "message", "data"]),
     (
         "view 404 in the error shape",
@@ -145,7 +146,8 @@ CONTENT = [
 async def test_document_content(api: Api, what: str, where: tuple[Any, ...], expected: Any) -> None:
     found = _at(await _doc(api), where)
     if where[-1] == "parameters":
-        assert [p["name"] for p in found] == ["page", "perPage", "sort", "filter", "expand", "fields", "skipTotal"]
+        names = ["page", "perPage", "sort", "filter", "expand", "fields", "skipTotal", "cursor"]
+        assert [p["name"] for p in found] == names
     elif isinstance(expected, list) and where[-1] == "required":
         assert sorted(found) == sorted(expected)
     else:

@@ -329,6 +329,51 @@ async def test_a_log_file_of_the_first_format_is_carried_over(tmp_path: Path) ->
         assert item["message"] == "POST /api/old" and item["data"] == doc
 
 
+@pytest.mark.skipif(bool(PG_URL), reason="the SQLite log file (PostgreSQL keeps _logs in its database)")
+@pytest.mark.parametrize("damage", ["not a database", "a torn page"])
+async def test_a_damaged_log_file_is_moved_aside(tmp_path: Path, damage: str) -> None:
+    """The log file is never synced (docs/logs.md): one a power loss damaged is kept aside and a new
+    log begins; the server starts and logs as usual."""
+    data = tmp_path / "data"
+    data.mkdir()
+    path = data / "logs.db"
+    if damage == "not a database":
+        path.write_bytes(b"\x13garbage" * 1000)
+    else:  # a real log whose table pages were overwritten
+        conn = sqlite3.connect(path)
+        conn.executescript(store.SQLITE_DDL)
+        for i in range(300):
+            conn.execute(store.SQLITE_INSERT, list(store.encode_batch([_entry(1_700_000_000_000 + i, f"/x{i}")] * 50)))
+        conn.commit()
+        conn.close()
+        raw = bytearray(path.read_bytes())
+        raw[4096 * 2 : 4096 * 6] = b"\xff" * (4096 * 4)
+        path.write_bytes(bytes(raw))
+    before = path.read_bytes()
+    if damage == "a torn page":  # found when read: a 503 that says so, and the file is set aside at the next start
+        async with in_process(tmp_path, data_dir=data) as (client, eng):
+            await upsert_superuser(eng, SU_EMAIL, SU_PASS)
+            token = await sign_in(client)
+            r = await client.get("/api/logs", params={"filter": "level >= 0"}, headers={"Authorization": token})
+            assert r.status_code == 503, r.text
+            assert "damaged" in r.json()["message"] and set(r.json()) == {"status", "message", "data"}
+            assert (await client.get("/api/health")).status_code == 200  # the server goes on
+        assert (data / "logs.db.damaged").exists()
+    async with in_process(tmp_path, data_dir=data) as (client, eng):
+        await upsert_superuser(eng, SU_EMAIL, SU_PASS)
+        token = await sign_in(client)
+        assert (await client.get("/api/health")).status_code == 200
+        r = await client.get(
+            "/api/logs", params={"filter": 'data.url = "/api/health"'}, headers={"Authorization": token}
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["totalItems"] == 1
+    [aside] = list(data.glob("logs.db.damaged-*[0-9]"))
+    kept = aside.read_bytes()  # the damaged file, kept for inspection
+    assert kept == before if damage == "not a database" else kept[4096 * 2 : 4096 * 6] == before[4096 * 2 : 4096 * 6]
+    assert not (data / "logs.db.damaged").exists()
+
+
 async def test_ids_and_orders_follow_the_requests(api: Api) -> None:
     """Newest first by default (and by -id, -rowid), oldest first by id: across the batches written
     and within each; every id finds its entry."""

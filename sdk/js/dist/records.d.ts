@@ -12,7 +12,12 @@ export declare class RecordService<R = RecordModel, C = Record<string, unknown>,
     constructor(client: Client<SchemaMap>, name: string);
     /** One page: `getList(1, 20, { filter, sort, expand, fields, skipTotal })`. */
     getList(page?: number, perPage?: number, opts?: ListOptions): Promise<ListResult<R>>;
-    /** Every record, page after page (`batch` per request), as an async iterator. */
+    /**
+     * Every record, `batch` per request, as an async iterator. It goes by cursor (docs/api.md,
+     * "Cursor paging"): records written meanwhile are neither repeated nor skipped, and each request
+     * costs what the first did (`sort` may not be `@random`). A server without cursor paging
+     * (PocketBase) is read page by page instead.
+     */
     iterate(opts?: FullListOptions): AsyncGenerator<R, void, undefined>;
     /** Every record (all pages) in one array. */
     getFullList(opts?: FullListOptions): Promise<R[]>;

@@ -53,13 +53,37 @@ export class RecordService {
             },
         });
     }
-    /** Every record, page after page (`batch` per request), as an async iterator. */
+    /**
+     * Every record, `batch` per request, as an async iterator. It goes by cursor (docs/api.md,
+     * "Cursor paging"): records written meanwhile are neither repeated nor skipped, and each request
+     * costs what the first did (`sort` may not be `@random`). A server without cursor paging
+     * (PocketBase) is read page by page instead.
+     */
     async *iterate(opts = {}) {
         const { batch = 500, ...rest } = opts;
         checkPage("batch", batch, 1000);
+        let cursor = "";
         for (let page = 1;; page++) {
-            const res = await this.getList(page, batch, { ...rest, skipTotal: true });
+            const res = await this.client.send(`${this.#base}/records`, {
+                ...rest,
+                query: {
+                    perPage: batch,
+                    ...(cursor === null ? { page } : { cursor }),
+                    filter: rest.filter || undefined,
+                    sort: rest.sort || undefined,
+                    skipTotal: 1,
+                    ...recordQuery(rest),
+                    ...(rest.query ?? {}),
+                },
+            });
             yield* res.items;
+            if (cursor !== null && "nextCursor" in res) {
+                if (!res.nextCursor)
+                    return;
+                cursor = res.nextCursor;
+                continue;
+            }
+            cursor = null; // the answer was a plain page: on by page numbers
             if (res.items.length < batch)
                 return;
         }

@@ -30,6 +30,8 @@ export interface ListResult<R> {
     totalItems: number;
     totalPages: number;
     items: R[];
+    /** With `cursor` paging: the next page's cursor, `null` after the last page. */
+    nextCursor?: string | null;
 }
 /** A value `Client.filter` binds into an expression. */
 export type FilterParam = string | number | boolean | null | Date;

@@ -222,14 +222,34 @@ class AsyncRecordService(Generic[R, C, U]):
         expand: str | None = None,
         fields: str | None = None,
     ) -> AsyncIterator[R]:
-        """Every matching record, fetched ``batch`` at a time as the iteration goes."""
+        """Every matching record, fetched ``batch`` at a time as the iteration goes. It goes by
+        cursor (docs/api.md, "Cursor paging"): records written meanwhile are neither repeated nor
+        skipped, and each request costs what the first did (``sort`` may not be ``@random``). A
+        server without cursor paging (PocketBase) is read page by page instead."""
+        cursor: str | None = ""
         page = 1
         while True:
-            result = await self.get_list(
-                page, batch, filter=filter, sort=sort, expand=expand, fields=fields, skip_total=True
+            query = list_query(
+                page=None if cursor is not None else page,
+                per_page=batch,
+                filter=filter,
+                sort=sort,
+                expand=expand,
+                fields=fields,
+                skip_total=True,
             )
+            if cursor is not None:
+                query["cursor"] = cursor
+            payload = await self.client.execute(Plan("GET", f"{self._base}/records", query))
+            result = list_result(payload)
             for item in result.items:
-                yield item
+                yield cast(R, item)
+            if cursor is not None and "nextCursor" in payload:
+                if not result.next_cursor:
+                    return
+                cursor = result.next_cursor
+                continue
+            cursor = None  # the answer was a plain page: on by page numbers
             if len(result.items) < batch:
                 return
             page += 1

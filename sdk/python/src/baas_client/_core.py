@@ -76,6 +76,7 @@ class ListResult(Generic[R]):
     total_items: int
     total_pages: int
     items: list[R]
+    next_cursor: str | None = None  # cursor paging (``cursor=``): the next page's, None after the last
 
 
 @dataclass
@@ -262,6 +263,7 @@ def list_result(payload: Any) -> ListResult[Any]:
         total_items=int(body.get("totalItems", -1)),
         total_pages=int(body.get("totalPages", -1)),
         items=list(body.get("items") or []),
+        next_cursor=body.get("nextCursor") if isinstance(body.get("nextCursor"), str) else None,
     )
 
 
