@@ -16,6 +16,7 @@ to standard output as one JSON line.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
 import random
@@ -28,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, quote
 
 import msgspec
@@ -67,7 +68,9 @@ CHECKPOINT_SECONDS = 30.0  # how often a process copies the SQLite log's write-a
 RECHECK_SECONDS = 2.0  # how often a process whose log is off looks whether it was turned on
 # Query parameters whose values never reach the log: file tokens (?token=), OAuth2 codes and states,
 # API keys, passwords, OTPs … matched by name.
-_SECRET_NAME = re.compile(r"token|secret|passw|key|code|state|otp|auth|sig", re.IGNORECASE)
+# A list cursor (?cursor=) too: it carries the values of a row (an email, an id) in base64, which
+# an erasure's scrub of the log could not find.
+_SECRET_NAME = re.compile(r"token|secret|passw|key|code|state|otp|auth|sig|cursor", re.IGNORECASE)
 _ENCODE = msgspec.json.Encoder()
 
 
@@ -123,6 +126,7 @@ class RequestLog:
         self._pruned_at = 0.0
         self._checkpointed_at = 0.0
         self._housekept_at = 0.0
+        self._lock: IO[bytes] | None = None  # SQLite: the shared lock of this process on the log file
         self._recheck_at = 0.0
         self._added = self._done = 0  # entries queued, and written or dropped, since the start
         self._stopped = False
@@ -137,7 +141,7 @@ class RequestLog:
         self.log_ip = True
         self.log_auth_id = False
         self.max_days = 5
-        # A change made through this process applies at once; others' at this process's next write.
+        # A change made through this process applies at once; others' within about a second (housekeeping).
         engine.settings_store.listen(lambda settings: self.apply(settings.get("logs") or {}))
 
     def add(
@@ -279,7 +283,7 @@ class RequestLog:
         now = time.monotonic()
         if self._sink is not None and now - self._checkpointed_at >= CHECKPOINT_SECONDS:
             # In a thread (all C, the GIL is free meanwhile), and seldom: each copies the write-ahead
-            # log into the file and syncs both, which at every flush cost a view ~10 µs (measured).
+            # log into the file, which at every flush cost a view ~10 µs (measured).
             self._checkpointed_at = now
             await asyncio.to_thread(self._sink.checkpoint)
         if self.max_days and now - self._pruned_at >= PRUNE_SECONDS:
@@ -314,16 +318,30 @@ class RequestLog:
         """Open the log's database: on SQLite a file of its own beside data.db (see baas/logs/store.py)."""
         if self.engine.db.dialect == "sqlite":
             path = str(Path(self.engine.settings.data_dir) / FILE)
+            # Every process that opens the file holds a shared lock on a file beside it for as long
+            # as it runs; only a process that is alone (a server's first process, at its start)
+            # may set a damaged file aside: the others would go on writing into the moved file.
+            self._lock = open(path + ".lock", "a+b")  # noqa: SIM115  # held until stop()
+            alone = _try_lock(self._lock, fcntl.LOCK_EX)
             try:
                 if os.path.exists(path + DAMAGED):  # a read or write of the last run found it damaged
                     raise sqlite3.DatabaseError(Path(path + DAMAGED).read_text() or "damaged")
                 own = await _open_sqlite(path)
             except sqlite3.DatabaseError as exc:
-                if isinstance(exc, sqlite3.OperationalError):  # locked, read-only …: not the file's fault
+                if not damaged(exc) and not os.path.exists(path + DAMAGED):
                     raise
+                if not alone:  # another process has it open: leave it be (the server's next start sets it aside)
+                    try:
+                        own = await _open_sqlite(path)
+                    except sqlite3.DatabaseError:
+                        raise RuntimeError(
+                            f"The request log file {path} is damaged; restart the server, which sets it aside."
+                        ) from exc
+                    log.warning("request log: %s is marked damaged; it is set aside at the server's next start", path)
+                    return await self._started(path, own)
                 # The log file is never synced (baas/logs/store.py): a power loss may damage it. It
                 # is moved aside, kept for inspection, and a new one begins.
-                aside = f"{path}.damaged-{time.strftime('%Y%m%d-%H%M%S')}"
+                aside = f"{path}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
                 for suffix in ("", "-wal", "-shm"):
                     if os.path.exists(path + suffix):
                         os.replace(path + suffix, aside + suffix)
@@ -331,10 +349,16 @@ class RequestLog:
                     os.remove(path + DAMAGED)
                 log.error("request log: %s is damaged (%s); moved to %s, a new log begins", path, exc, aside)
                 own = await _open_sqlite(path)
-            self._own = self.db = own
-            self._sink = store.SqliteSink(path)
+            finally:
+                fcntl.flock(self._lock, fcntl.LOCK_SH)  # from exclusive, or waiting for one that repairs
+            await self._started(path, own)
         else:
             self.db = self.engine.db
+            self.apply((await self.engine.settings_store.load()).get("logs") or {})
+
+    async def _started(self, path: str, own: SqliteDatabase) -> None:
+        self._own = self.db = own
+        self._sink = store.SqliteSink(path)
         self.apply((await self.engine.settings_store.load()).get("logs") or {})
 
     async def stop(self) -> None:
@@ -358,6 +382,9 @@ class RequestLog:
         if self._own is not None:
             await self._own.close()
             self._own = None
+        if self._lock is not None:
+            self._lock.close()  # releases the shared lock
+            self._lock = None
 
     async def read(self, work: Callable[[Reads], Awaitable[T]]) -> T:
         """One of `baas.logs.store`'s reads of the log. A damaged SQLite file answers 503 (and is
@@ -373,13 +400,14 @@ class RequestLog:
 
     def _check_damage(self, exc: BaseException) -> bool:
         """Whether ``exc`` says the SQLite log file is damaged; if so, leave the marker for the next start."""
-        if self._sink is None or not isinstance(exc, sqlite3.DatabaseError):
-            return False
-        if isinstance(exc, sqlite3.OperationalError) and "malformed" not in str(exc):  # locked, full disk …
+        if self._sink is None or not damaged(exc):
             return False
         marker = self._sink.path + DAMAGED
         if not os.path.exists(marker):
-            Path(marker).write_text(str(exc))
+            try:
+                Path(marker).write_text(str(exc))
+            except OSError:  # a full or read-only disk: said in the server's log all the same
+                pass
             log.error("request log: %s is damaged (%s); it is set aside at the next start", self._sink.path, exc)
         return True
 
@@ -411,3 +439,24 @@ async def _open_sqlite(path: str) -> SqliteDatabase:
         await own.close()
         raise
     return own
+
+
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+
+
+def damaged(exc: BaseException) -> bool:
+    """Whether ``exc`` says the SQLite file is damaged (not locked, full, read-only, or misused)."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return True
+    # Text a torn page turned into: the entries are written by msgspec, never malformed otherwise.
+    return isinstance(exc, sqlite3.OperationalError) and "malformed JSON" in str(exc)
+
+
+def _try_lock(fh: IO[bytes], how: int) -> bool:
+    try:
+        fcntl.flock(fh, how | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True

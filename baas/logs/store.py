@@ -184,12 +184,13 @@ class SqliteSink:
         conn.execute("PRAGMA journal_mode=WAL")
         # Never synced, neither the batches nor the checkpoints: a sync made the whole disk's
         # pending writes wait, stalling every write of the event loop behind it (measured: views
-        # 0.88 of the log-off rate with syncs, 0.97 without). A crash of the server loses nothing;
+        # 0.88 of the log-off rate with syncs, 0.97 without). A crash of the server loses no written entry;
         # a power loss may cost the last entries or damage the file, which the next start then
         # moves aside (`baas.logs.RequestLog.start`).
         conn.execute("PRAGMA synchronous=OFF")
         # Checkpoints are seldom (baas/logs, CHECKPOINT_SECONDS): the write-ahead log grows between
-        # two, and is cut back to this size once it restarts.
+        # two. The checkpoints after an erasure (TRUNCATE) cut it back to this size; the writer
+        # (below) never does.
         conn.execute(f"PRAGMA journal_size_limit={64 << 20}")
         conn.execute("PRAGMA secure_delete=ON")  # an erased entry's bytes are overwritten, not left in free pages
         return conn

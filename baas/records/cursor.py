@@ -1,13 +1,15 @@
-"""Cursor paging for record lists (``?cursor=``, docs/records.md "Cursor paging").
+"""Cursor paging for record lists (``?cursor=``, docs/api.md "Cursor paging").
 
 A page ends with ``nextCursor``: the last row's sort keys (and its rowid, which breaks ties),
 signed with the install secret and bound to the collection, sort and filter it was made for. The
 next page asks for the rows after those keys (a keyset condition), so page 10,000 costs what page
 1 does, and rows written meanwhile neither repeat nor push others out of the pages still to come.
 
-The keys are readable (base64 JSON), not secret: they are values of a row the requester was shown.
-Signing only stops a client from making up keys, so the condition's parameters are always
-values this server handed out for this very listing."""
+The keys are readable (base64 JSON), not secret: values of the last row of the requester's page
+(some perhaps not among the fields it asked for). Signing only stops a client from making up
+keys, so the condition's parameters are always values this server handed out for this very
+listing; the rules and the filter are applied afresh to every page. The request log masks
+cursors like tokens."""
 
 from __future__ import annotations
 

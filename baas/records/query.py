@@ -147,7 +147,8 @@ def _reads_no_row(sql: str, alias: str) -> bool:
 
 
 def rowid(dialect: str, alias: str = "m") -> str:
-    return f"{q(alias)}.{'_rowid' if dialect == 'postgresql' else 'rowid'}"
+    """The insertion order's column, spelled as the rule compiler spells ``@rowid``."""
+    return f'{q(alias)}."_rowid"' if dialect == "postgresql" else f"{q(alias)}.rowid"
 
 
 def _sort_keys(r: Reader, coll: Collection, spec: str) -> list[rules.SortKey]:
@@ -203,9 +204,13 @@ async def _list_after(
     keys = _sort_keys(r, coll, p.sort) if p.sort else []
     if any(k.desc is None for k in keys):
         raise BadRequest("Invalid sort: @random has no next page; cursor paging needs a stable order.")
-    tie = rowid(r.db.dialect) if coll.type != "view" else f"{q('m')}.{q('id')}"
-    if not keys or keys[-1].expr.sql != tie:
-        keys.append(rules.SortKey(rules.SQL(tie, []), False, " ASC", nullable=False))
+    if coll.type != "view":
+        tie = rules.SortKey(rules.SQL(rowid(r.db.dialect), []), False, " ASC", nullable=False)
+    else:  # a view's id: NULLs placed as the keyset condition expects (first), on both databases
+        nulls_first = " ASC NULLS FIRST" if r.db.dialect == "postgresql" else " ASC"
+        tie = rules.SortKey(rules.SQL(f"{q('m')}.{q('id')}", []), False, nulls_first)
+    if not keys or keys[-1].expr.sql != tie.expr.sql:
+        keys.append(tie)
     listing = cursor.scope(coll.id, p.sort, p.filter)
     page_conds, page_params = list(conds), list(params)
     if p.cursor:

@@ -374,6 +374,42 @@ async def test_a_damaged_log_file_is_moved_aside(tmp_path: Path, damage: str) ->
     assert not (data / "logs.db.damaged").exists()
 
 
+@pytest.mark.skipif(bool(PG_URL), reason="the SQLite log file (PostgreSQL keeps _logs in its database)")
+async def test_a_marked_log_file_is_left_alone_while_another_process_has_it_open(tmp_path: Path) -> None:
+    """Only a process alone with the file sets it aside (a server's first process): a CLI command
+    run next to a live server must not move the file the server's workers write into."""
+    import fcntl
+
+    data = tmp_path / "data"
+    data.mkdir()
+    async with in_process(tmp_path, data_dir=data):
+        pass  # a healthy log file
+    (data / "logs.db.damaged").write_text("database disk image is malformed")
+    with open(data / "logs.db.lock", "a+b") as held:
+        fcntl.flock(held, fcntl.LOCK_SH)  # a running server's process
+        async with in_process(tmp_path, data_dir=data) as (client, _):
+            assert (await client.get("/api/health")).status_code == 200
+        assert not list(data.glob("logs.db.damaged-*")) and (data / "logs.db.damaged").exists()
+    async with in_process(tmp_path, data_dir=data):  # alone now: set aside
+        pass
+    assert len(list(data.glob("logs.db.damaged-*[0-9]"))) == 1 and not (data / "logs.db.damaged").exists()
+
+
+def test_what_counts_as_damage() -> None:
+    def error(cls: type[sqlite3.Error], code: int, text: str) -> sqlite3.Error:
+        exc = cls(text)
+        exc.sqlite_errorcode = code  # type: ignore[attr-defined]
+        return exc
+
+    assert baas.logs.damaged(error(sqlite3.DatabaseError, 11, "database disk image is malformed"))
+    assert baas.logs.damaged(error(sqlite3.DatabaseError, 26, "file is not a database"))
+    assert baas.logs.damaged(sqlite3.OperationalError("malformed JSON"))
+    assert not baas.logs.damaged(error(sqlite3.OperationalError, 5, "database is locked"))
+    assert not baas.logs.damaged(error(sqlite3.OperationalError, 13, "database or disk is full"))
+    assert not baas.logs.damaged(sqlite3.ProgrammingError("Cannot operate on a closed database."))
+    assert not baas.logs.damaged(sqlite3.IntegrityError("UNIQUE constraint failed"))
+
+
 async def test_ids_and_orders_follow_the_requests(api: Api) -> None:
     """Newest first by default (and by -id, -rowid), oldest first by id: across the batches written
     and within each; every id finds its entry."""

@@ -14,9 +14,9 @@ export declare class RecordService<R = RecordModel, C = Record<string, unknown>,
     getList(page?: number, perPage?: number, opts?: ListOptions): Promise<ListResult<R>>;
     /**
      * Every record, `batch` per request, as an async iterator. It goes by cursor (docs/api.md,
-     * "Cursor paging"): records written meanwhile are neither repeated nor skipped, and each request
-     * costs what the first did (`sort` may not be `@random`). A server without cursor paging
-     * (PocketBase) is read page by page instead.
+     * "Cursor paging"): records written meanwhile are neither repeated nor skipped (unless their
+     * sort values change meanwhile). A `@random` sort, and a server without cursor paging
+     * (PocketBase), are read page by page instead.
      */
     iterate(opts?: FullListOptions): AsyncGenerator<R, void, undefined>;
     /** Every record (all pages) in one array. */

@@ -55,14 +55,14 @@ export class RecordService {
     }
     /**
      * Every record, `batch` per request, as an async iterator. It goes by cursor (docs/api.md,
-     * "Cursor paging"): records written meanwhile are neither repeated nor skipped, and each request
-     * costs what the first did (`sort` may not be `@random`). A server without cursor paging
-     * (PocketBase) is read page by page instead.
+     * "Cursor paging"): records written meanwhile are neither repeated nor skipped (unless their
+     * sort values change meanwhile). A `@random` sort, and a server without cursor paging
+     * (PocketBase), are read page by page instead.
      */
     async *iterate(opts = {}) {
         const { batch = 500, ...rest } = opts;
         checkPage("batch", batch, 1000);
-        let cursor = "";
+        let cursor = rest.sort?.includes("@random") ? null : "";
         for (let page = 1;; page++) {
             const res = await this.client.send(`${this.#base}/records`, {
                 ...rest,

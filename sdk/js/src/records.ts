@@ -75,14 +75,14 @@ export class RecordService<R = RecordModel, C = Record<string, unknown>, U = Rec
 
   /**
    * Every record, `batch` per request, as an async iterator. It goes by cursor (docs/api.md,
-   * "Cursor paging"): records written meanwhile are neither repeated nor skipped, and each request
-   * costs what the first did (`sort` may not be `@random`). A server without cursor paging
-   * (PocketBase) is read page by page instead.
+   * "Cursor paging"): records written meanwhile are neither repeated nor skipped (unless their
+   * sort values change meanwhile). A `@random` sort, and a server without cursor paging
+   * (PocketBase), are read page by page instead.
    */
   async *iterate(opts: FullListOptions = {}): AsyncGenerator<R, void, undefined> {
     const { batch = 500, ...rest } = opts;
     checkPage("batch", batch, 1000);
-    let cursor: string | null = "";
+    let cursor: string | null = rest.sort?.includes("@random") ? null : "";
     for (let page = 1; ; page++) {
       const res: ListResult<R> = await this.client.send<ListResult<R>>(`${this.#base}/records`, {
         ...rest,

@@ -223,9 +223,9 @@ class RecordService(Generic[R, C, U]):
     ) -> Iterator[R]:
         """Every matching record, fetched ``batch`` at a time as the iteration goes. It goes by
         cursor (docs/api.md, "Cursor paging"): records written meanwhile are neither repeated nor
-        skipped, and each request costs what the first did (``sort`` may not be ``@random``). A
-        server without cursor paging (PocketBase) is read page by page instead."""
-        cursor: str | None = ""
+        skipped (unless their sort values change meanwhile). A ``@random`` sort, and a server
+        without cursor paging (PocketBase), are read page by page instead."""
+        cursor: str | None = None if sort and "@random" in sort else ""
         page = 1
         while True:
             query = list_query(
