@@ -21,6 +21,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from baas.ids import parse_dt
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Seconds: from a cached view (~100 µs) to a slow list or an upload (seconds).
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -164,9 +166,8 @@ class Metrics:
     def event_delivered(self, created: str) -> None:
         """A batch of events goes to the listeners; ``created`` is its oldest event's write time
         (the writing node's clock)."""
-        try:
-            written = datetime.fromisoformat(created.replace("Z", "+00:00"))
-        except ValueError:
+        written = parse_dt(created)
+        if written is None:
             return
         self.event_lag.observe(max(0.0, (datetime.now(UTC) - written).total_seconds()))
 

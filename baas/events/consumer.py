@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from baas.events.stream import Event, StrictCursor, read_after, to_event, xid_fence
-from baas.ids import now_str
+from baas.ids import now_str, parse_dt
 
 if TYPE_CHECKING:
     from baas.events.bus import EventBus
@@ -170,7 +170,7 @@ async def consumer_lags(db: Any, now: datetime | None = None) -> dict[str, float
     )
     out: dict[str, float] = {}
     for name, created in rows:
-        written = datetime.fromisoformat(str(created).replace("Z", "+00:00")) if created else now
+        written = (parse_dt(str(created)) if created else None) or now
         out[name] = max(0.0, round((now - written).total_seconds(), 3))
     return out
 

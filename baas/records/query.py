@@ -163,10 +163,6 @@ def _sort_keys(r: Reader, coll: Collection, spec: str) -> list[rules.SortKey]:
         raise BadRequest(f"Something went wrong while processing your request. Invalid sort: {exc}") from None
 
 
-def _order_by(keys: list[rules.SortKey]) -> rules.SQL:
-    return cat(*(part for i, k in enumerate(keys) for part in ((", " if i else ""), k.expr, k.direction)))
-
-
 async def list_records(r: Reader, coll: Collection, p: ListParams) -> dict[str, Any]:
     """One page of records that the list rule and the filter let through."""
     r.check_locked(coll.listRule)
@@ -177,18 +173,14 @@ async def list_records(r: Reader, coll: Collection, p: ListParams) -> dict[str, 
     order = rowid(r.db.dialect) if coll.type != "view" else f"{q('m')}.{q('id')}"
     sort_params: list[Any] = []
     if p.sort:
-        sort = _order_by(_sort_keys(r, coll, p.sort))
+        sort = rules.order_by(_sort_keys(r, coll, p.sort))
         order, sort_params = sort.sql, sort.params
     cols, fields = select_list(coll)
     sql = f"SELECT {cols} FROM {q(coll.name)} AS {q('m')}{where} ORDER BY {order} LIMIT ? OFFSET ?"
     rows = await r.db.fetch(sql, [*params, *sort_params, p.perPage, (p.page - 1) * p.perPage])
     items = rows_to_records(coll, fields, rows, r.req)
     items = await r.finish(coll, items, p.expand, p.fields)
-    if p.skipTotal:
-        total, pages = -1, -1
-    else:
-        total = await r.db.fetchval(f"SELECT count(*) FROM {q(coll.name)} AS {q('m')}{where}", params)
-        pages = (total + p.perPage - 1) // p.perPage
+    total, pages = await _total(r, coll, p, where, params)
     return {"page": p.page, "perPage": p.perPage, "totalPages": pages, "totalItems": total, "items": items}
 
 
@@ -219,7 +211,7 @@ async def _list_after(
         page_params.extend(past.params)
     where = f" WHERE {' AND '.join(page_conds)}" if page_conds else ""
     shown = cat(*(part for k in keys for part in (", ", k.expr)))
-    order = _order_by(keys)
+    order = rules.order_by(keys)
     cols, fields = select_list(coll)
     rows = await r.db.fetch(
         f"SELECT {cols}{shown.sql} FROM {q(coll.name)} AS {q('m')}{where} ORDER BY {order.sql} LIMIT ?",
@@ -229,12 +221,7 @@ async def _list_after(
     n = len(keys)
     items = rows_to_records(coll, fields, [row[:-n] for row in rows], r.req)
     items = await r.finish(coll, items, p.expand, p.fields)
-    if p.skipTotal:
-        total, pages = -1, -1
-    else:
-        all_where = f" WHERE {' AND '.join(conds)}" if conds else ""
-        total = await r.db.fetchval(f"SELECT count(*) FROM {q(coll.name)} AS {q('m')}{all_where}", params)
-        pages = (total + p.perPage - 1) // p.perPage
+    total, pages = await _total(r, coll, p, f" WHERE {' AND '.join(conds)}" if conds else "", params)
     return {
         "perPage": p.perPage,
         "totalPages": pages,
@@ -242,6 +229,14 @@ async def _list_after(
         "items": items,
         "nextCursor": cursor.encode(r.secret, listing, list(rows[-1][-n:])) if more else None,
     }
+
+
+async def _total(r: Reader, coll: Collection, p: ListParams, where: str, params: list[Any]) -> tuple[int, int]:
+    """(totalItems, totalPages) of a list, or (-1, -1) with skipTotal."""
+    if p.skipTotal:
+        return -1, -1
+    total = int(await r.db.fetchval(f"SELECT count(*) FROM {q(coll.name)} AS {q('m')}{where}", params) or 0)
+    return total, (total + p.perPage - 1) // p.perPage
 
 
 async def load_row(db: Reads, coll: Collection, record_id: str) -> tuple[Any, ...] | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from baas.rules import ast
-from baas.rules.compile import Compiler, SortKey
+from baas.rules.compile import Compiler, SortKey, order_by
 from baas.rules.context import RequestInfo
 from baas.rules.errors import RuleError, RuleForbidden
 from baas.rules.parser import parse
@@ -29,6 +29,7 @@ __all__ = [
     "parse",
     "compile_filter",
     "compile_sort",
+    "order_by",
     "sort_keys",
 ]
 

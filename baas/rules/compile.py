@@ -38,6 +38,11 @@ class SortKey:
     nullable: bool = True
 
 
+def order_by(keys: list[SortKey]) -> SQL:
+    """An ORDER BY list (without the keyword) of ``keys``."""
+    return cat(*(part for i, k in enumerate(keys) for part in ((", " if i else ""), k.expr, k.direction)))
+
+
 class Compiler:
     """Compiles expressions for one collection, request and dialect."""
 
@@ -151,11 +156,7 @@ class Compiler:
 
     # -- sort ------------------------------------------------------------------------------------
     def sort(self, spec: str) -> SQL:
-        out: list[SQL | str] = []
-        for i, key in enumerate(self.sort_keys(spec)):
-            out.extend([", "] if i else [])
-            out.append(key.expr if key.desc is None else cat(key.expr, key.direction))
-        return cat(*out)
+        return order_by(self.sort_keys(spec))
 
     def sort_keys(self, spec: str) -> list[SortKey]:
         """The ORDER BY keys of ``-views,+title,@random,@rowid,author.name``, each with its direction."""
