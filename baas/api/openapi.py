@@ -172,6 +172,16 @@ PARAMS: dict[str, Schema] = {
         "type": "string",
         "description": "Cursor paging: empty for the first page, then the answer's nextCursor (not with page).",
     },
+    "groupBy": {
+        "type": "string",
+        "description": "Group keys: fields, or paths through single relations, e.g. `status,author.name`.",
+    },
+    "sum": {"type": "string", "description": "Fields to sum (number or bool), e.g. `views,price`."},
+    "avg": {"type": "string", "description": "Fields to average (number or bool)."},
+    "min": {"type": "string", "description": "Fields whose least value to give (empty text is left out)."},
+    "max": {"type": "string", "description": "Fields whose greatest value to give (empty text is left out)."},
+    "distinct": {"type": "string", "description": "Fields whose distinct non-empty values to count."},
+    "having": {"type": "string", "description": "A filter over the groups, e.g. `count > 2 && sum.views >= 100`."},
     "from": {
         "type": "string",
         "description": "The window's start, UTC, e.g. `2026-12-01 10:00:00Z` (default: `to` - 1 h).",

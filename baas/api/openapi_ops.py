@@ -72,6 +72,28 @@ LOG_STEP = _obj(
     p99=_NUM_OR_NULL,
 )
 
+_BY_FIELD = {"type": "object", "additionalProperties": {}}
+AGG_PAGE = _obj(
+    ("page", "perPage", "totalItems", "totalPages", "items"),
+    page=I,
+    perPage=I,
+    totalItems=I,
+    totalPages=I,
+    items={
+        "type": "array",
+        "items": _obj(
+            ("group", "count"),
+            group=_BY_FIELD,
+            count=I,
+            sum=_BY_FIELD,
+            avg=_BY_FIELD,
+            min=_BY_FIELD,
+            max=_BY_FIELD,
+            distinct=_BY_FIELD,
+        ),
+    },
+)
+
 WH_IN = _obj(
     ("name", "url", "events", "secret"),
     name=S,
@@ -108,6 +130,28 @@ C = "/api/collections/{collection_name}"
 OPS: list[Op] = [
     # records (baas/api/records.py; served by the fast path, baas/api/fast.py)
     Op("GET", R, "records", "List and search records", per="collection", answer="@List", query=(*LIST_Q, "cursor")),
+    Op(
+        "GET",
+        C + "/aggregate",
+        "records",
+        "Count, sum, average, min and max over the records you may list, grouped",
+        per="collection",
+        answer=AGG_PAGE,
+        query=(
+            "groupBy",
+            "sum",
+            "avg",
+            "min",
+            "max",
+            "distinct",
+            "filter",
+            "having",
+            "sort",
+            "page",
+            "perPage",
+            "skipTotal",
+        ),
+    ),
     Op("GET", R + "/{record_id}", "records", "View a record", per="collection", answer="@Record", query=RECORD_Q),
     Op(
         "POST",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from baas.api import (
+    aggregate,
     apikeys,
     auth,
     auth_admin,
@@ -65,4 +66,5 @@ ROUTES += webhooks.ROUTES  # outgoing webhooks: CRUD, delivery log, replay, test
 ROUTES += jobs.ROUTES  # scheduled jobs created over the API: CRUD (docs/jobs.md)
 ROUTES += gdpr.ROUTES  # a user's data: export and erase (docs/gdpr.md)
 ROUTES += logs.ROUTES  # the request log: list, view, hourly stats (docs/logs.md)
+ROUTES += aggregate.ROUTES  # GET …/aggregate: grouped counts and sums under the list rule (docs/aggregates.md)
 ROUTES += openapi.ROUTES  # GET /api/openapi.json, built from the table in baas/api/openapi_ops.py

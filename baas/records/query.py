@@ -180,7 +180,7 @@ async def list_records(r: Reader, coll: Collection, p: ListParams) -> dict[str, 
     rows = await r.db.fetch(sql, [*params, *sort_params, p.perPage, (p.page - 1) * p.perPage])
     items = rows_to_records(coll, fields, rows, r.req)
     items = await r.finish(coll, items, p.expand, p.fields)
-    total, pages = await _total(r, coll, p, where, params)
+    total, pages = await _total(r, coll, p, where, params, len(rows))
     return {"page": p.page, "perPage": p.perPage, "totalPages": pages, "totalItems": total, "items": items}
 
 
@@ -221,7 +221,10 @@ async def _list_after(
     n = len(keys)
     items = rows_to_records(coll, fields, [row[:-n] for row in rows], r.req)
     items = await r.finish(coll, items, p.expand, p.fields)
-    total, pages = await _total(r, coll, p, f" WHERE {' AND '.join(conds)}" if conds else "", params)
+    # The first page of a list that fits in it holds every row: its total needs no count.
+    fits = len(rows) if p.cursor == "" and not more else None
+    where = f" WHERE {' AND '.join(conds)}" if conds else ""
+    total, pages = await _total(r, coll, p, where, params, fits)
     return {
         "perPage": p.perPage,
         "totalPages": pages,
@@ -231,10 +234,19 @@ async def _list_after(
     }
 
 
-async def _total(r: Reader, coll: Collection, p: ListParams, where: str, params: list[Any]) -> tuple[int, int]:
-    """(totalItems, totalPages) of a list, or (-1, -1) with skipTotal."""
+async def _total(
+    r: Reader, coll: Collection, p: ListParams, where: str, params: list[Any], shown: int | None = None
+) -> tuple[int, int]:
+    """(totalItems, totalPages) of a list, or (-1, -1) with skipTotal.
+
+    ``shown``: the rows on this page, counted from the first row of the list. A page that is
+    not full is the last one, so the total is known without counting again (the count would
+    read every matching row a second time)."""
     if p.skipTotal:
         return -1, -1
+    if shown is not None and shown < p.perPage and (shown or p.page == 1):
+        total = (p.page - 1) * p.perPage + shown
+        return total, (total + p.perPage - 1) // p.perPage
     total = int(await r.db.fetchval(f"SELECT count(*) FROM {q(coll.name)} AS {q('m')}{where}", params) or 0)
     return total, (total + p.perPage - 1) // p.perPage
 

@@ -48,7 +48,7 @@ POSTS = {
     ],
 }
 # The routes under test; collections, settings, batch and realtime are outside this file's scope.
-FUZZED = r"^/api/(collections/(posts|users)/(records|auth-|request-|confirm-|impersonate|totp)|files/)"
+FUZZED = r"^/api/(collections/(posts|users)/(records|aggregate|auth-|request-|confirm-|impersonate|totp)|files/)"
 CHECKS = [
     schemathesis.checks.not_a_server_error,
     schemathesis.checks.status_code_conformance,

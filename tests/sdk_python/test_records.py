@@ -210,3 +210,38 @@ async def test_async_client_same_calls(srv: Backend, posts_seeded: list[str]) ->
         with pytest.raises(ClientError) as err:
             await posts.get_one(rec["id"])
         assert err.value.status == 404
+
+
+async def test_aggregate(srv: Backend, posts_seeded: list[str]) -> None:
+    """``aggregate`` (docs/aggregates.md): sync and async, names as a string or a list; PocketBase
+    has no such route (404)."""
+    flt = "title ~ 'seed '"
+    with Client(srv.url) as pb:
+        posts = pb.collection("posts")
+        if srv.kind != "baas":
+            with pytest.raises(ClientError) as err:
+                posts.aggregate(sum="views")
+            assert err.value.status == 404
+            return
+        page = posts.aggregate(sum="views", avg=["views"], min="views", max="views", filter=flt)
+        assert page.items == [
+            {
+                "group": {},
+                "count": 7,
+                "sum": {"views": 21},
+                "avg": {"views": 3},
+                "min": {"views": 0},
+                "max": {"views": 6},
+            }
+        ]
+        page = posts.aggregate(group_by=["title"], having="sum.views > 2", sort="-sum.views", sum="views", per_page=2)
+        assert [i["group"]["title"] for i in page.items] == ["seed 6", "seed 5"]
+        assert (page.total_items, page.total_pages) == (4, 2)
+        with pytest.raises(ClientError) as err:
+            posts.aggregate(group_by="nope")
+        assert err.value.status == 400 and "groupBy" in (err.value.data or {})
+        with pytest.raises(TypeError):
+            posts.aggregate(sum=[1])  # type: ignore[list-item]
+    async with AsyncClient(srv.url) as apb:
+        page = await apb.collection("posts").aggregate(group_by="title", filter=flt, sort="title", per_page=3, page=3)
+        assert [(i["group"]["title"], i["count"]) for i in page.items] == [("seed 6", 1)]

@@ -17,4 +17,4 @@ export type { BatchResult } from "./batch.js";
 export { filter, quote } from "./filter.js";
 export { verifyWebhook, WebhookVerificationError } from "./webhooks.js";
 export type { VerifyWebhookOptions } from "./webhooks.js";
-export type { AnySchema, AuthMethods, AuthResponse, CollectionTypes, FileMap, FilterParam, FullListOptions, ListOptions, ListResult, QueryValue, RecordEvent, RecordModel, RecordOptions, SchemaMap, SendOptions, SubscribeOptions, WriteOptions, } from "./types.js";
+export type { AggregateGroup, AggregateOptions, AnySchema, AuthMethods, AuthResponse, CollectionTypes, FileMap, FieldNames, FilterParam, FullListOptions, ListOptions, ListResult, QueryValue, RecordEvent, RecordModel, RecordOptions, SchemaMap, SendOptions, SubscribeOptions, WriteOptions, } from "./types.js";

@@ -1,5 +1,5 @@
 import type { Client } from "./client.js";
-import type { AuthMethods, AuthResponse, FullListOptions, ListOptions, ListResult, RecordEvent, RecordModel, RecordOptions, SchemaMap, SendOptions, SubscribeOptions, WriteOptions } from "./types.js";
+import type { AggregateGroup, AggregateOptions, AuthMethods, AuthResponse, FullListOptions, ListOptions, ListResult, RecordEvent, RecordModel, RecordOptions, SchemaMap, SendOptions, SubscribeOptions, WriteOptions } from "./types.js";
 /**
  * One collection's records API (and its auth API, for auth collections). `R` is the record type
  * returned, `C` the body of a create, `U` the body of an update — `baas gen types --lang ts`
@@ -21,6 +21,12 @@ export declare class RecordService<R = RecordModel, C = Record<string, unknown>,
     iterate(opts?: FullListOptions): AsyncGenerator<R, void, undefined>;
     /** Every record (all pages) in one array. */
     getFullList(opts?: FullListOptions): Promise<R[]>;
+    /**
+     * Groups of the records you may list (docs/aggregates.md):
+     * `aggregate({ groupBy: "status", sum: ["views"], having: "count > 2", sort: "-count" })`
+     * answers a page of `{ group: { status }, count, sum: { views } }`.
+     */
+    aggregate(opts?: AggregateOptions): Promise<ListResult<AggregateGroup>>;
     /** The first record matching `filter`; a 404 `ClientError` when none does. */
     getFirstListItem(filter: string, opts?: Omit<ListOptions, "filter" | "skipTotal">): Promise<R>;
     /** One record by id. */

@@ -33,6 +33,35 @@ export interface ListResult<R> {
     /** With `cursor` paging: the next page's cursor, `null` after the last page. */
     nextCursor?: string | null;
 }
+/** Field names for an aggregate: `"views,price"` or `["views", "price"]`. */
+export type FieldNames = string | string[];
+/** `aggregate()`'s options (docs/aggregates.md). */
+export interface AggregateOptions extends SendOptions {
+    groupBy?: FieldNames;
+    sum?: FieldNames;
+    avg?: FieldNames;
+    min?: FieldNames;
+    max?: FieldNames;
+    distinct?: FieldNames;
+    filter?: string;
+    /** A filter over the groups: `count > 2 && sum.views >= 100`. */
+    having?: string;
+    /** `-count`, `sum.views`, `group.status`, … */
+    sort?: string;
+    page?: number;
+    perPage?: number;
+    skipTotal?: boolean;
+}
+/** One group of an aggregate: its key values, its record count and each asked function's results. */
+export interface AggregateGroup {
+    group: Record<string, unknown>;
+    count: number;
+    sum?: Record<string, number>;
+    avg?: Record<string, number | null>;
+    min?: Record<string, unknown>;
+    max?: Record<string, unknown>;
+    distinct?: Record<string, number>;
+}
 /** A value `Client.filter` binds into an expression. */
 export type FilterParam = string | number | boolean | null | Date;
 /** Query values: `undefined`/`null` are left out; an array repeats the key. */

@@ -18,11 +18,14 @@ export { filter, quote } from "./filter.js";
 export { verifyWebhook, WebhookVerificationError } from "./webhooks.js";
 export type { VerifyWebhookOptions } from "./webhooks.js";
 export type {
+  AggregateGroup,
+  AggregateOptions,
   AnySchema,
   AuthMethods,
   AuthResponse,
   CollectionTypes,
   FileMap,
+  FieldNames,
   FilterParam,
   FullListOptions,
   ListOptions,

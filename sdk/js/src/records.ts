@@ -1,8 +1,11 @@
 import type { Client } from "./client.js";
 import { ClientError, invalid } from "./errors.js";
 import type {
+  AggregateGroup,
+  AggregateOptions,
   AuthMethods,
   AuthResponse,
+  FieldNames,
   FullListOptions,
   ListOptions,
   ListResult,
@@ -112,6 +115,43 @@ export class RecordService<R = RecordModel, C = Record<string, unknown>, U = Rec
     const out: R[] = [];
     for await (const item of this.iterate(opts)) out.push(item);
     return out;
+  }
+
+  /**
+   * Groups of the records you may list (docs/aggregates.md):
+   * `aggregate({ groupBy: "status", sum: ["views"], having: "count > 2", sort: "-count" })`
+   * answers a page of `{ group: { status }, count, sum: { views } }`.
+   */
+  async aggregate(opts: AggregateOptions = {}): Promise<ListResult<AggregateGroup>> {
+    const { page = 1, perPage = 30 } = opts;
+    checkPage("page", page);
+    checkPage("perPage", perPage, 1000);
+    const names = (name: string, value: FieldNames | undefined): string | undefined => {
+      if (value === undefined) return undefined;
+      const list = typeof value === "string" ? [value] : value;
+      if (!Array.isArray(list) || !list.every((v) => typeof v === "string")) {
+        throw invalid(`${name} must be a field name or an array of them.`, name);
+      }
+      return list.length ? list.join(",") : undefined;
+    };
+    return this.client.send<ListResult<AggregateGroup>>(`${this.#base}/aggregate`, {
+      ...opts,
+      query: {
+        page,
+        perPage,
+        groupBy: names("groupBy", opts.groupBy),
+        sum: names("sum", opts.sum),
+        avg: names("avg", opts.avg),
+        min: names("min", opts.min),
+        max: names("max", opts.max),
+        distinct: names("distinct", opts.distinct),
+        filter: opts.filter || undefined,
+        having: opts.having || undefined,
+        sort: opts.sort || undefined,
+        skipTotal: opts.skipTotal ? 1 : undefined,
+        ...(opts.query ?? {}),
+      },
+    });
   }
 
   /** The first record matching `filter`; a 404 `ClientError` when none does. */

@@ -170,3 +170,30 @@ test("[baas] verifyWebhook accepts a real delivery (rotated secrets) and refuses
     server.close();
   }
 });
+
+test("[baas] aggregate: groups under the list rule, having, sort, paging and a 400 for a bad field", async () => {
+  const name = unique("sales");
+  await makeCollection(
+    su,
+    name,
+    [
+      { name: "region", type: "text" },
+      { name: "amount", type: "number" },
+      { name: "public", type: "bool" },
+    ],
+    { listRule: "public = true" },
+  );
+  const rows = [["north", 10, true], ["north", 5, true], ["south", 7, true], ["south", 100, false], ["east", 1, true]];
+  for (const [region, amount, pub] of rows) await su.collection(name).create({ region, amount, public: pub });
+  const guest = new Client(URL_).collection(name);
+  const page = await guest.aggregate({ groupBy: "region", sum: ["amount"], max: "amount", sort: "-sum.amount" });
+  assert.deepEqual(
+    page.items.map((g) => [g.group.region, g.count, g.sum.amount, g.max.amount]),
+    [["north", 2, 15, 10], ["south", 1, 7, 7], ["east", 1, 1, 1]], // south's 100 is not public
+  );
+  const all = await su.collection(name).aggregate({ groupBy: ["region"], having: "sum.amount > 10", sort: "region", perPage: 1, page: 2 });
+  assert.deepEqual([all.totalItems, all.totalPages, all.items[0].group.region], [2, 2, "south"]);
+  const err = await guest.aggregate({ sum: "region" }).catch((e) => e);
+  assert.ok(err instanceof ClientError && err.status === 400 && err.data.sum, String(err));
+  await assert.rejects(guest.aggregate({ sum: [1] }), /sum/);
+});

@@ -19,10 +19,12 @@ from ._core import (
     ClientError,
     Files,
     ListResult,
+    Names,
     Plan,
     QueryValue,
     R,
     U,
+    aggregate_query,
     auth_response,
     bind_filter,
     build_url,
@@ -267,6 +269,42 @@ class AsyncRecordService(Generic[R, C, U]):
         return [
             item async for item in self.iterate(batch=batch, filter=filter, sort=sort, expand=expand, fields=fields)
         ]
+
+    async def aggregate(
+        self,
+        *,
+        group_by: Names = None,
+        sum: Names = None,  # noqa: A002  # the wire names
+        avg: Names = None,
+        min: Names = None,  # noqa: A002
+        max: Names = None,  # noqa: A002
+        distinct: Names = None,
+        filter: str | None = None,  # noqa: A002
+        having: str | None = None,
+        sort: str | None = None,
+        page: int = 1,
+        per_page: int = 30,
+        skip_total: bool = False,
+    ) -> ListResult[dict[str, Any]]:
+        """Groups of the records you may list (docs/aggregates.md): each item has ``group`` (the
+        key values), ``count`` and one object per asked function, e.g.
+        ``{"group": {"status": "open"}, "count": 3, "sum": {"views": 12}}``. ``having`` and
+        ``sort`` name ``count``, ``sum.views``, … and the group keys."""
+        query = aggregate_query(
+            group_by=group_by,
+            sums=sum,
+            avgs=avg,
+            mins=min,
+            maxs=max,
+            distinct=distinct,
+            filter=filter,
+            having=having,
+            sort=sort,
+            page=page,
+            per_page=per_page,
+            skip_total=skip_total,
+        )
+        return list_result(await self.client.execute(Plan("GET", f"{self._base}/aggregate", query)))
 
     async def get_first_list_item(self, filter: str, *, expand: str | None = None, fields: str | None = None) -> R:  # noqa: A002
         """The first record matching ``filter``; `ClientError` 404 when none does."""

@@ -148,6 +148,42 @@ def list_query(
     return {k: v for k, v in raw.items() if v is not None}
 
 
+Names: TypeAlias = "str | Sequence[str] | None"  # "views,price" or ["views", "price"]
+
+
+def aggregate_query(
+    *,
+    group_by: Names = None,
+    sums: Names = None,
+    avgs: Names = None,
+    mins: Names = None,
+    maxs: Names = None,
+    distinct: Names = None,
+    filter: str | None = None,  # noqa: A002
+    having: str | None = None,
+    sort: str | None = None,
+    page: int = 1,
+    per_page: int = 30,
+    skip_total: bool = False,
+) -> dict[str, QueryValue]:
+    """``…/aggregate``'s query parameters (docs/aggregates.md) under their wire names."""
+    query = list_query(page=page, per_page=per_page, filter=filter, sort=sort, skip_total=skip_total)
+    if having is not None:
+        if not isinstance(having, str):
+            raise TypeError(f"having must be a string, not {type(having).__name__}")
+        query["having"] = having
+    wire = {"groupBy": group_by, "sum": sums, "avg": avgs, "min": mins, "max": maxs, "distinct": distinct}
+    for name, value in wire.items():
+        if value is None:
+            continue
+        items = [value] if isinstance(value, str) else list(value)
+        if not all(isinstance(v, str) for v in items):
+            raise TypeError(f"{name} must be a field name or a list of them")
+        if items:
+            query[name] = ",".join(items)
+    return query
+
+
 def seg(value: str) -> str:
     """One URL path segment, encoded (a record id or collection name never changes the path)."""
     if not isinstance(value, str) or not value:

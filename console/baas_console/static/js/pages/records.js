@@ -6,6 +6,7 @@
 import {api, ApiError} from "../api.js";
 import {h, labelled, mount, nextId, notice} from "../dom.js";
 import {htmlText} from "../widgets.js";
+import {summaryPanel} from "./summary.js";
 
 const PER_PAGE = 30;
 
@@ -379,6 +380,6 @@ export async function render(main, [name]) {
       h("a", {class: "button", id: "new-record", href: `#/collections/${enc}/records/new`}, "New record"),
       h("a", {class: "button secondary", href: `#/collections/${enc}/edit`}, "Edit collection"),
       h("a", {class: "button secondary", id: "api-preview-link", href: `#/collections/${enc}/api`}, "API preview")),
-    flashBox, form, picker, message, bulkBar, confirmBox, bulkMessage, h("div", {class: "scroll"}, table), empty, pager));
+    flashBox, form, picker, summaryPanel(name, coll, query, errorText), message, bulkBar, confirmBox, bulkMessage, h("div", {class: "scroll"}, table), empty, pager));
   await load();
 }
