@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from baas import search
 from baas.db import Conn, Database
 from baas.db.tables import q
 from baas.errors import FieldError, SchemaError
@@ -396,8 +397,16 @@ async def _diff_fields(db: Database, plan: Plan, old: Collection, new: Collectio
             plan.changes.append(Change("alter", new.name, f"field {f.name} options", old=of, new=f))
 
 
-async def apply_plan(db: Database, plan: Plan, *, accept_data_loss: bool = False, source: str = "api") -> None:
-    """Apply ``plan`` in one transaction and record it in ``_schema_history``."""
+async def apply_plan(
+    db: Database,
+    plan: Plan,
+    *,
+    accept_data_loss: bool = False,
+    source: str = "api",
+    progress: search.Progress | None = None,
+) -> None:
+    """Apply ``plan`` in one transaction and record it in ``_schema_history``. ``progress`` hears
+    how far the long steps got (building a search index over the rows a collection holds)."""
     if plan.destructive and not accept_data_loss:
         lossy = "; ".join(str(c) for c in plan.changes if c.destructive)
         raise SchemaError(
@@ -411,7 +420,7 @@ async def apply_plan(db: Database, plan: Plan, *, accept_data_loss: bool = False
         if plan.base is not None and await schema_mark(conn) != plan.base:
             raise SchemaError("The schema was changed by someone else meanwhile; plan again and retry.")
         if plan.changes:
-            await _apply(conn, plan)
+            await _apply(conn, plan, progress=progress)
         now = now_str()
         await conn.execute('DELETE FROM "_collections"')
         for c in plan.target:
@@ -445,13 +454,20 @@ def _changed(plan: Plan, c: Collection) -> bool:
     return any(ch.collection == c.name for ch in plan.changes)
 
 
-async def _apply(conn: Conn, plan: Plan, *, structure_only: bool = False) -> None:
+async def _apply(
+    conn: Conn, plan: Plan, *, structure_only: bool = False, progress: search.Progress | None = None
+) -> None:
     """Run the plan's DDL. ``structure_only`` (a scratch run, see `views.infer_views`) shapes the
     tables and stops there: no conversions, no new indexes, no views."""
     # Every view out first (they may read tables about to change, or each other: dependents
     # first), all back in last in dependency order.
     for v in reversed(view_order([c for c in plan.previous if c.type == "view"])):
         await conn.execute(f"DROP VIEW IF EXISTS {q(v.name)}")
+    rebuild = _search_rebuilds(plan)
+    for old, _ in rebuild:  # out before any column it reads changes (SQLite triggers name them)
+        if old is not None:
+            for stmt in search.drop_sql(old, conn.dialect):
+                await conn.execute(stmt)
     await _apply_tables(conn, plan, structure_only=structure_only)
     reindex = {
         ch.collection for ch in plan.changes if ch.action in ("indexes", "drop_field", "rename_field", "convert_field")
@@ -467,8 +483,43 @@ async def _apply(conn: Conn, plan: Plan, *, structure_only: bool = False) -> Non
     for name in reindex:
         for idx in by_name[name].indexes:
             await conn.execute(create_index_sql(name, parse_index(idx, name), conn.dialect))
+    for _, new in rebuild:
+        if new is not None:
+            for stmt in search.create_sql(new, conn.dialect):
+                await conn.execute(stmt)
+            await search.fill(conn, new, progress)
     for v in view_order([c for c in plan.target if c.type == "view"]):
         await conn.execute(f"CREATE VIEW {q(v.name)} AS {view_query(v)}")
+
+
+_FIELD_STEPS = ("add_field", "drop_field", "rename_field", "convert_field", "alter")
+
+
+def _search_rebuilds(plan: Plan) -> list[tuple[Collection | None, Collection | None]]:
+    """(applied, wanted) of each collection whose search index is dropped and built again: its
+    search options changed, it was created, dropped or renamed with search on, or a searched
+    field changed. A rebuild reads the whole table, so nothing else triggers one."""
+    previous = {c.id: c for c in plan.previous}
+    target = {c.id: c for c in plan.target}
+    out: list[tuple[Collection | None, Collection | None]] = []
+    for cid in [*previous, *(i for i in target if i not in previous)]:
+        old, new = previous.get(cid), target.get(cid)
+        searched = {n for c in (old, new) if c is not None and c.search is not None for n in c.search.fields}
+        if not searched:
+            continue
+        if old is None or new is None or old.name != new.name or old.search != new.search:
+            out.append((old, new))
+            continue
+        touched = {
+            f.name
+            for ch in plan.changes
+            if ch.collection == new.name and ch.action in _FIELD_STEPS
+            for f in (ch.old, ch.new)
+            if isinstance(f, Field)
+        }
+        if touched & searched:
+            out.append((old, new))
+    return out
 
 
 async def create_collections(conn: Conn, collections: list[Collection]) -> None:
@@ -477,6 +528,8 @@ async def create_collections(conn: Conn, collections: list[Collection]) -> None:
     for c in collections:
         if c.type != "view":
             for stmt in create_table_sql(c, conn.dialect):
+                await conn.execute(stmt)
+            for stmt in search.create_sql(c, conn.dialect):
                 await conn.execute(stmt)
     for v in view_order([c for c in collections if c.type == "view"]):
         await conn.execute(f"CREATE VIEW {q(v.name)} AS {view_query(v)}")

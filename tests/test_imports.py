@@ -65,8 +65,9 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     # Alembic runs the migration scripts by path (never imported by the package); data migrations such as
-    # 0004 use the schema model, so they sit above it. The planner checks rules against the schema.
-    ("migrations, planner", ("baas.db.migrations", "baas.planner")),
+    # 0004 use the schema model, so they sit above it. The planner checks rules against the schema, and
+    # builds search indexes (baas.search) as the rule language's full-text part reads them.
+    ("migrations, planner", ("baas.db.migrations", "baas.planner", "baas.search")),
     ("rules, schema", ("baas.rules", "baas.schema")),
     ("db", ("baas.db",)),
     ("base", ("baas.errors", "baas.ids", "baas.settings")),  # importable from anywhere, import nothing

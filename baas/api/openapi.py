@@ -172,6 +172,10 @@ PARAMS: dict[str, Schema] = {
         "type": "string",
         "description": "Cursor paging: empty for the first page, then the answer's nextCursor (not with page).",
     },
+    "search": {
+        "type": "string",
+        "description": 'Full-text search (collections with search options): words, "phrases", prefix*; all required.',
+    },
     "groupBy": {
         "type": "string",
         "description": "Group keys: fields, or paths through single relations, e.g. `status,author.name`.",

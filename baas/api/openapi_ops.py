@@ -129,7 +129,15 @@ C = "/api/collections/{collection_name}"
 
 OPS: list[Op] = [
     # records (baas/api/records.py; served by the fast path, baas/api/fast.py)
-    Op("GET", R, "records", "List and search records", per="collection", answer="@List", query=(*LIST_Q, "cursor")),
+    Op(
+        "GET",
+        R,
+        "records",
+        "List and search records",
+        per="collection",
+        answer="@List",
+        query=(*LIST_Q, "cursor", "search"),
+    ),
     Op(
         "GET",
         C + "/aggregate",
@@ -145,6 +153,7 @@ OPS: list[Op] = [
             "max",
             "distinct",
             "filter",
+            "search",
             "having",
             "sort",
             "page",

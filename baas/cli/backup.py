@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
-from typing import Any
 
 import typer
 from tqdm import tqdm
@@ -20,6 +18,7 @@ from baas.backups import (
     restore_backup,
 )
 from baas.cli.common import DbOpt, DirOpt, fail, with_engine
+from baas.cli.progress import ProgressBar
 from baas.core import Engine
 from baas.files.blob import BlobNotFound
 from baas.settings import Settings
@@ -31,33 +30,6 @@ backup_app = typer.Typer(
 )
 
 
-class _Progress:
-    """A progress bar per step on a terminal (tqdm, on stderr); elsewhere one line per step."""
-
-    def __init__(self) -> None:
-        self.step = ""
-        self.bar: Any = None
-        self.tty = sys.stderr.isatty()
-
-    def __call__(self, step: str, done: int, total: int | None) -> None:
-        if step != self.step:
-            self.close()
-            self.step = step
-            if self.tty:
-                self.bar = tqdm(desc=step, total=total, unit=" files" if step == "files" else "", leave=True)
-            else:
-                typer.echo(f"  {step}", err=True)
-        if self.bar is not None:
-            if total is not None and self.bar.total != total:
-                self.bar.total = total
-            self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-
-
 @backup_app.command("create")
 def backup_create(
     name: str = typer.Argument("", help="File name ending in .zip (default: baas_backup_<UTC time>.zip)."),
@@ -66,7 +38,7 @@ def backup_create(
 ) -> None:
     """Back up the install, online: a server may keep serving (and writing) meanwhile. The backup goes
     where the install keeps its backups: <data dir>/backups, or the S3 store of the backups.s3 settings."""
-    progress = _Progress()
+    progress = ProgressBar()
 
     async def run(eng: Engine) -> str:
         try:
@@ -138,7 +110,7 @@ def backup_restore(
     db: str = DbOpt,
 ) -> None:
     """Restore FILE into an empty data dir (SQLite) or an empty database (--db postgresql://…)."""
-    progress = _Progress()
+    progress = ProgressBar()
     try:
         done = asyncio.run(restore_backup(file, Settings(data_dir=data_dir, db_url=db), progress))
     except (BackupError, OSError) as exc:

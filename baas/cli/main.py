@@ -23,6 +23,7 @@ from baas.cli.common import DbOpt, DirOpt, fail, with_engine
 from baas.cli.events import events_app
 from baas.cli.gen import gen_app
 from baas.cli.jobs import jobs_app
+from baas.cli.progress import ProgressBar
 from baas.cli.serve import (
     DEV_ACCESS_LOG_FORMAT,
     SHUTDOWN_GRACE_SECONDS,
@@ -208,12 +209,17 @@ def schema_apply(
 ) -> None:
     """Apply FILE in one transaction."""
 
+    progress = ProgressBar()  # building a search index over many rows takes a while
+
     async def run(eng: Engine) -> Plan:
         plan = await eng.plan_file(str(file))
-        await apply_plan(eng.db, plan, accept_data_loss=accept_data_loss, source=str(file))
+        await apply_plan(eng.db, plan, accept_data_loss=accept_data_loss, source=str(file), progress=progress)
         return plan
 
-    plan = with_engine(Settings(data_dir=data_dir, db_url=db), run)
+    try:
+        plan = with_engine(Settings(data_dir=data_dir, db_url=db), run)
+    finally:
+        progress.close()
     typer.echo(plan.describe())
     typer.echo("Applied." if plan.changes else "Nothing to apply.")
 

@@ -115,11 +115,20 @@ class PgLoader:
         self._conn = conn
 
     async def load(self, table: str, rows: list[str]) -> None:
-        if rows:
-            await self._conn.execute(
-                f'INSERT INTO "{_name(table)}" SELECT * FROM json_populate_recordset(NULL::"{_name(table)}", $1::json)',
-                "[" + ",".join(rows) + "]",
-            )
+        if not rows:
+            return
+        # Generated columns (a search's tsvector) are computed again, not loaded: name the others.
+        names = await self._conn.fetch(
+            "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0"
+            " AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
+            f'"{_name(table)}"',
+        )
+        cols = ", ".join(f'"{_name(r[0])}"' for r in names)
+        await self._conn.execute(
+            f'INSERT INTO "{_name(table)}" ({cols}) SELECT {cols} '
+            f'FROM json_populate_recordset(NULL::"{_name(table)}", $1::json)',
+            "[" + ",".join(rows) + "]",
+        )
 
     async def count(self, table: str) -> int:
         return int(await self._conn.fetchval(f'SELECT COUNT(*) FROM "{_name(table)}"'))

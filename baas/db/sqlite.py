@@ -9,8 +9,10 @@ own savepoint, so a failing job rolls back alone and its neighbours still commit
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -68,10 +70,20 @@ class _Timed:
             self.seconds = time.perf_counter() - started
 
 
+_TAGS = re.compile(r"<[^>]*>")
+
+
+def html_text(value: object) -> str:
+    """An editor field's HTML as the words it shows: SQL ``baas_text()``, which the full-text
+    search triggers (baas/search) call, so every connection that writes records needs it."""
+    return html.unescape(_TAGS.sub(" ", str(value or "")))
+
+
 def _open(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     for pragma in _PRAGMAS:
         conn.execute(pragma)
+    conn.create_function("baas_text", 1, html_text, deterministic=True)
     return conn
 
 

@@ -29,7 +29,7 @@ from typing import Any
 from baas import rules
 from baas.db.tables import q
 from baas.errors import BadRequest, Forbidden
-from baas.records.query import ListParams, Reader
+from baas.records.query import ListParams, Reader, search_condition
 from baas.rules import ast
 from baas.rules.compile import Compiler
 from baas.rules.resolver import Joins
@@ -54,6 +54,7 @@ class AggregateParams:
     group_by: list[str] = field(default_factory=list)
     values: dict[str, list[str]] = field(default_factory=dict)  # function -> paths, in asked order
     filter: str = ""
+    search: str = ""  # full-text search (baas.search), as on the list
     having: str = ""
     sort: str = ""
     page: int = 1
@@ -68,6 +69,7 @@ class AggregateParams:
             group_by=_names(query.get("groupBy", "")),
             values=values,
             filter=query.get("filter", ""),
+            search=query.get("search", "").strip(),
             having=query.get("having", ""),
             sort=query.get("sort", ""),
             page=paging.page,
@@ -265,6 +267,10 @@ async def aggregate_records(r: Reader, coll: Collection, p: AggregateParams) -> 
     if len(asked) > MAX_VALUES:
         raise _invalid("aggregate", f"At most {MAX_VALUES} aggregated values.")
     conds, params = await r.where(coll, coll.listRule, p.filter)
+    join = SQL("", [])
+    if p.search:
+        found = search_condition(r, coll, p.search)
+        join, conds, params = found.join, [*conds, found.where.sql], [*params, *found.where.params]
     plan = _Plan(r, coll)
     for path in p.group_by:
         plan.column(path, "groupBy", "k", plan.keys)
@@ -280,7 +286,7 @@ async def aggregate_records(r: Reader, coll: Collection, p: AggregateParams) -> 
     if not cols:
         inner_select = frag("1 AS _one")
     where = f" WHERE {' AND '.join(conds)}" if conds else ""
-    inner = cat("SELECT ", inner_select, f" FROM {q(coll.name)} AS {q('m')}{where}")
+    inner = cat("SELECT ", inner_select, f" FROM {q(coll.name)} AS {q('m')}", join, where)
     inner_params = [*inner.params, *params]
     group = f" GROUP BY {', '.join(q(k.name) for k in plan.keys)}" if plan.keys else ""
     having_sql = f" HAVING {having.sql}" if having else ""

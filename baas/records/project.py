@@ -1,5 +1,6 @@
-"""The ``fields`` query parameter: pick keys (``*``, ``expand.author.name``) and
-``:excerpt(maxLength, withEllipsis)``."""
+"""The ``fields`` query parameter: pick keys (``*``, ``expand.author.name``),
+``:excerpt(maxLength, withEllipsis)`` and ``:highlight`` (baas's own: the value as safe HTML,
+with a full-text search's matches in ``<mark>``; see baas/search)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,18 @@ from baas.errors import BadRequest
 
 _EXCERPT = re.compile(r"^(.+?):excerpt\(\s*(\d+)\s*(?:,\s*(true|false|1|0)\s*)?\)$")
 _TAGS = re.compile(r"<[^>]*>")
+HIGHLIGHT = "highlight"
+
+
+class Highlighted(str):
+    """A value a search already made into safe HTML (a snippet with its matches marked)."""
+
+
+def highlight_names(tree: dict[str, Any]) -> list[str]:
+    """The top-level fields asked for with ``:highlight``."""
+    return [k for k, v in tree.items() if v == HIGHLIGHT]
+
+
 _SPACE = re.compile(r"\s+")
 
 
@@ -28,12 +41,14 @@ def parse_fields(spec: str) -> dict[str, Any]:
         item = raw.strip()
         if not item:
             continue
-        mod = None
+        mod: tuple[int, bool] | str | None = None
         m = _EXCERPT.match(item)
         if m:
             if len(m.group(2)) > 7:
                 raise BadRequest(f"Invalid excerpt length in {raw.strip()!r}.")
             item, mod = m.group(1), (int(m.group(2)), m.group(3) in ("true", "1"))
+        elif item.endswith(":" + HIGHLIGHT) and item.count(":") == 1:
+            item, mod = item[: -len(HIGHLIGHT) - 1], HIGHLIGHT
         elif ":" in item:
             raise BadRequest(f"Invalid fields modifier in {raw.strip()!r}.")
         node = tree
@@ -58,11 +73,21 @@ def project(record: dict[str, Any], tree: dict[str, Any]) -> dict[str, Any]:
             continue
         if isinstance(sub, tuple):
             out[key] = excerpt(value, *sub)
+        elif sub == HIGHLIGHT:
+            out[key] = str(value) if isinstance(value, Highlighted) else html.escape(_text(value), quote=False)
         elif isinstance(sub, dict):
             out[key] = _project_value(value, sub)
         else:
             out[key] = value
     return out
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)
 
 
 def _project_value(value: Any, tree: dict[str, Any]) -> Any:

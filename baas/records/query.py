@@ -12,8 +12,9 @@ from baas.db.tables import q
 from baas.errors import BadRequest, Forbidden, NotFound
 from baas.records import cursor
 from baas.records.expand import ExpandTooLarge, expand_records
-from baas.records.project import parse_fields, project
+from baas.records.project import Highlighted, highlight_names, parse_fields, project
 from baas.records.serialize import row_to_record, rows_to_records, select_list
+from baas.rules import fulltext
 from baas.rules.context import RequestInfo
 from baas.rules.sql import cat
 from baas.schema.model import Collection
@@ -34,6 +35,7 @@ class ListParams:
     fields: str = ""
     skipTotal: bool = False
     cursor: str | None = None  # cursor paging (baas.records.cursor): "" for the first page
+    search: str = ""  # full-text search (baas.search): ranked by relevance unless sorted
 
     @classmethod
     def from_query(cls, query: dict[str, str]) -> ListParams:
@@ -61,6 +63,7 @@ class ListParams:
             fields=query.get("fields", ""),
             skipTotal=query.get("skipTotal", "") in ("1", "true", "t", "True"),
             cursor=query.get("cursor"),
+            search=query.get("search", "").strip(),
         )
 
 
@@ -164,28 +167,80 @@ def _sort_keys(r: Reader, coll: Collection, spec: str) -> list[rules.SortKey]:
 
 
 async def list_records(r: Reader, coll: Collection, p: ListParams) -> dict[str, Any]:
-    """One page of records that the list rule and the filter let through."""
+    """One page of records that the list rule, the filter and the search let through."""
     r.check_locked(coll.listRule)
     conds, params = await r.where(coll, coll.listRule, p.filter)
+    found = _search(r, coll, p.search) if p.search else None
     if p.cursor is not None:
-        return await _list_after(r, coll, p, conds, params)
+        return await _list_after(r, coll, p, conds, params, found)
+    join = found.ranked.join if found else rules.SQL("", [])
+    if found:
+        conds, params = [*conds, found.ranked.where.sql], [*params, *found.ranked.where.params]
     where = f" WHERE {' AND '.join(conds)}" if conds else ""
     order = rowid(r.db.dialect) if coll.type != "view" else f"{q('m')}.{q('id')}"
     sort_params: list[Any] = []
     if p.sort:
         sort = rules.order_by(_sort_keys(r, coll, p.sort))
         order, sort_params = sort.sql, sort.params
+    elif found:  # by relevance, ties in insertion order
+        order, sort_params = f"{found.ranked.rank.sql}, {order}", found.ranked.rank.params
     cols, fields = select_list(coll)
-    sql = f"SELECT {cols} FROM {q(coll.name)} AS {q('m')}{where} ORDER BY {order} LIMIT ? OFFSET ?"
-    rows = await r.db.fetch(sql, [*params, *sort_params, p.perPage, (p.page - 1) * p.perPage])
+    source = f"{q(coll.name)} AS {q('m')}{join.sql}"
+    all_params = [*join.params, *params]
+    sql = f"SELECT {cols} FROM {source}{where} ORDER BY {order} LIMIT ? OFFSET ?"
+    rows = await r.db.fetch(sql, [*all_params, *sort_params, p.perPage, (p.page - 1) * p.perPage])
     items = rows_to_records(coll, fields, rows, r.req)
+    if found:
+        await _highlight(r, coll, found, items, p.fields)
     items = await r.finish(coll, items, p.expand, p.fields)
-    total, pages = await _total(r, coll, p, where, params, len(rows))
+    total, pages = await _total(r, coll, p, source + where, all_params, len(rows))
     return {"page": p.page, "perPage": p.perPage, "totalPages": pages, "totalItems": total, "items": items}
 
 
+@dataclass
+class _Found:
+    """A list's full-text search: its terms and what it adds to the statement."""
+
+    terms: list[fulltext.Term]
+    ranked: fulltext.Ranked
+
+
+def search_condition(r: Reader, coll: Collection, text: str) -> fulltext.Ranked:
+    """A full-text search as a list's join and condition (400 for a bad search)."""
+    return _search(r, coll, text).ranked
+
+
+def _search(r: Reader, coll: Collection, text: str) -> _Found:
+    if fulltext.config(coll) is None:
+        raise BadRequest(f"Invalid search: the collection {coll.name!r} has no full-text search.")
+    try:
+        terms = fulltext.parse(text)
+    except rules.RuleError as exc:
+        raise BadRequest(f"Invalid search: {exc}.") from None
+    return _Found(terms, fulltext.ranked(coll, terms, r.db.dialect, "m"))
+
+
+async def _highlight(r: Reader, coll: Collection, found: _Found, items: list[dict[str, Any]], fields: str) -> None:
+    """The ``:highlight`` fields of a searched page: snippets with the matches marked."""
+    cfg = fulltext.config(coll)
+    names = [n for n in highlight_names(parse_fields(fields)) if cfg and n in cfg.fields] if fields else []
+    if not names or not items:
+        return
+    source, select = fulltext.highlight_sql(coll, found.terms, r.db.dialect, names)
+    ids = [rec["id"] for rec in items]
+    marks = ", ".join("?" for _ in ids)
+    head = [] if r.db.dialect == "postgresql" else [fulltext.fts5_query(found.terms)]
+    rows = await r.db.fetch(f"SELECT {select.sql} {source} ({marks})", [*select.params, *head, *ids])
+    editor = {n for n in names if (f := coll.field(n)) is not None and f.type == "editor"}
+    pg = r.db.dialect == "postgresql"
+    by_id = {row[0]: row[1:] for row in rows}
+    for rec in items:
+        for n, text in zip(names, by_id.get(rec["id"], ())):
+            rec[n] = Highlighted(fulltext.marked(text, entities=pg and n in editor))
+
+
 async def _list_after(
-    r: Reader, coll: Collection, p: ListParams, conds: list[str], params: list[Any]
+    r: Reader, coll: Collection, p: ListParams, conds: list[str], params: list[Any], found: _Found | None = None
 ) -> dict[str, Any]:
     """A page of cursor paging: the rows after the cursor's (all of them for ``cursor=``), in the
     sort's order with the rowid (a view's id) breaking ties, and the cursor after its last row."""
@@ -193,6 +248,8 @@ async def _list_after(
         raise BadRequest("Invalid page value: cursor paging goes by nextCursor, not by page.")
     if not r.secret:
         raise BadRequest("Cursor paging is not available here.")
+    if found and not p.sort:
+        raise BadRequest("Invalid sort: relevance has no next page; cursor paging with a search needs a sort.")
     keys = _sort_keys(r, coll, p.sort) if p.sort else []
     if any(k.desc is None for k in keys):
         raise BadRequest("Invalid sort: @random has no next page; cursor paging needs a stable order.")
@@ -203,7 +260,10 @@ async def _list_after(
         tie = rules.SortKey(rules.SQL(f"{q('m')}.{q('id')}", []), False, nulls_first)
     if not keys or keys[-1].expr.sql != tie.expr.sql:
         keys.append(tie)
-    listing = cursor.scope(coll.id, p.sort, p.filter)
+    listing = cursor.scope(coll.id, p.sort, p.filter + ("\x00" + p.search if p.search else ""))
+    join = found.ranked.join if found else rules.SQL("", [])
+    if found:
+        conds, params = [*conds, found.ranked.where.sql], [*params, *found.ranked.where.params]
     page_conds, page_params = list(conds), list(params)
     if p.cursor:
         past = cursor.after(keys, cursor.decode(r.secret, listing, p.cursor))
@@ -213,18 +273,21 @@ async def _list_after(
     shown = cat(*(part for k in keys for part in (", ", k.expr)))
     order = rules.order_by(keys)
     cols, fields = select_list(coll)
+    source = f"{q(coll.name)} AS {q('m')}{join.sql}"
     rows = await r.db.fetch(
-        f"SELECT {cols}{shown.sql} FROM {q(coll.name)} AS {q('m')}{where} ORDER BY {order.sql} LIMIT ?",
-        [*shown.params, *page_params, *order.params, p.perPage + 1],
+        f"SELECT {cols}{shown.sql} FROM {source}{where} ORDER BY {order.sql} LIMIT ?",
+        [*shown.params, *join.params, *page_params, *order.params, p.perPage + 1],
     )
     more, rows = len(rows) > p.perPage, rows[: p.perPage]
     n = len(keys)
     items = rows_to_records(coll, fields, [row[:-n] for row in rows], r.req)
+    if found:
+        await _highlight(r, coll, found, items, p.fields)
     items = await r.finish(coll, items, p.expand, p.fields)
     # The first page of a list that fits in it holds every row: its total needs no count.
     fits = len(rows) if p.cursor == "" and not more else None
     where = f" WHERE {' AND '.join(conds)}" if conds else ""
-    total, pages = await _total(r, coll, p, where, params, fits)
+    total, pages = await _total(r, coll, p, source + where, [*join.params, *params], fits)
     return {
         "perPage": p.perPage,
         "totalPages": pages,
@@ -235,7 +298,7 @@ async def _list_after(
 
 
 async def _total(
-    r: Reader, coll: Collection, p: ListParams, where: str, params: list[Any], shown: int | None = None
+    r: Reader, coll: Collection, p: ListParams, source: str, params: list[Any], shown: int | None = None
 ) -> tuple[int, int]:
     """(totalItems, totalPages) of a list, or (-1, -1) with skipTotal.
 
@@ -247,7 +310,7 @@ async def _total(
     if shown is not None and shown < p.perPage and (shown or p.page == 1):
         total = (p.page - 1) * p.perPage + shown
         return total, (total + p.perPage - 1) // p.perPage
-    total = int(await r.db.fetchval(f"SELECT count(*) FROM {q(coll.name)} AS {q('m')}{where}", params) or 0)
+    total = int(await r.db.fetchval(f"SELECT count(*) FROM {source}", params) or 0)
     return total, (total + p.perPage - 1) // p.perPage
 
 

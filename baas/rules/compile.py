@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from baas.rules import ast
+from baas.rules import ast, fulltext
 from baas.rules.compare import FALSE, TRUE, as_text, coalesce_empty, compare, json_sort_keys, like_text
 from baas.rules.context import RequestInfo
 from baas.rules.errors import RuleError
@@ -98,6 +98,8 @@ class Compiler:
         return self.comparison(node, joins)
 
     def comparison(self, node: ast.Compare, joins: Joins) -> SQL:
+        if isinstance(node.left, ast.Ident) and node.left.name == "@search":
+            return self.search(node)
         left = self.resolver.operand(node.left, joins)
         right = self.resolver.operand(node.right, joins)
         expr = self.build(left, node.base_op, right)
@@ -112,6 +114,13 @@ class Compiler:
         return cat(
             "(", expr, ' AND NOT EXISTS (SELECT 1 FROM (SELECT 1) AS "_a"', own.sql(), " WHERE NOT (", inner, ")))"
         )
+
+    def search(self, node: ast.Compare) -> SQL:
+        """``@search ~ "words"``: the record has every term in its full-text search (baas.search)."""
+        if node.op not in ("~", "!~") or not isinstance(node.right, ast.Text):
+            raise RuleError('full-text search is written @search ~ "words" (or !~)')
+        found = fulltext.matches(self.resolver.coll, fulltext.parse(node.right.value), self.dialect, self.alias)
+        return found if node.op == "~" else cat("NOT (", found, ")")
 
     def build(self, a: Operand, op: str, b: Operand) -> SQL:
         if op in ("=", "!="):

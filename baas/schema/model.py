@@ -58,6 +58,16 @@ class Gdpr(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fiel
     fields: list[str] = []
 
 
+class Search(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    """Full-text search over some text and editor fields (docs/search.md): their ``weights`` in
+    the ranking (default 1 each) and the ``language`` that decides how words are matched
+    (``simple``: as written, case-insensitive; ``english``: by stem, "running" finds "run")."""
+
+    fields: list[str] = []
+    weights: dict[str, float] = {}
+    language: Literal["simple", "english"] = "simple"
+
+
 class Collection(msgspec.Struct, kw_only=True, dict=True, weakref=True):
     """One collection: its fields, indexes, the five rules and type-specific options.
 
@@ -93,6 +103,7 @@ class Collection(msgspec.Struct, kw_only=True, dict=True, weakref=True):
     resetPasswordTemplate: dict[str, Any] = {}
     confirmEmailChangeTemplate: dict[str, Any] = {}
     gdpr: Gdpr | None = None  # baas's own: the erase policy (docs/gdpr.md); left out of the JSON when unset
+    search: Search | None = None  # baas's own: full-text search (docs/search.md); left out when unset
     created: str = ""
     updated: str = ""
 
@@ -117,6 +128,8 @@ class Collection(msgspec.Struct, kw_only=True, dict=True, weakref=True):
             out.pop("viewQuery", None)
         if self.gdpr is None:
             out.pop("gdpr", None)
+        if self.search is None:
+            out.pop("search", None)
         if self.type == "view":
             for k in ("createRule", "updateRule", "deleteRule"):
                 out[k] = None

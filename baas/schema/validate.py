@@ -13,7 +13,7 @@ from baas.errors import FieldError, SchemaError
 from baas.schema import defaults
 from baas.schema.fields import FIELD_TYPES, AnyField, AutodateField, MultiValueField, RelationField, SelectField
 from baas.schema.fields.text import TextField, generator
-from baas.schema.model import NAME_RE, SYSTEM_FIELD_NAMES, Collection, Index, index_sql, parse_index
+from baas.schema.model import NAME_RE, SYSTEM_FIELD_NAMES, Collection, Index, Search, index_sql, parse_index
 
 Lookup = Callable[[str], "Collection | None"]
 # PocketBase's ``data`` error shape: {"code", "message"} leaves (some with "params"), keyed by
@@ -48,6 +48,10 @@ def normalize(coll: Collection, lookup: Lookup, old: Collection | None = None) -
         errors["viewQuery"] = _err("validation_required", "A view collection needs a viewQuery.")
     if coll.gdpr is not None and (gdpr_error := _check_gdpr(coll, {f.name: f for f in out_fields})):
         errors["gdpr"] = gdpr_error
+    if coll.search is not None and old is not None:
+        coll = msgspec.structs.replace(coll, search=_renamed_search(coll.search, old, out_fields))
+    if coll.search is not None and (search_error := _check_search(coll, {f.name: f for f in out_fields})):
+        errors["search"] = search_error
     if errors:
         raise SchemaError(f"Invalid collection {name!r}.", errors=errors)
     # Indexes are kept as PocketBase-style SQL text, one canonical spelling each. An auth
@@ -73,6 +77,50 @@ def _check_gdpr(coll: Collection, fields: dict[str, AnyField]) -> ErrorTree | No
             return _err("validation_unknown_field", f"Unknown field {name!r}.")
         if f.system or name in SYSTEM_FIELD_NAMES or isinstance(f, AutodateField):
             return _err("validation_invalid_value", f"The system field {name!r} can't be cleared.")
+    return None
+
+
+MAX_SEARCH_FIELDS = 16
+
+
+def _renamed_search(config: Search, old: Collection, fields: list[AnyField]) -> Search:
+    """``config`` with the searched fields renamed by this change renamed in it too (a field is
+    the same field by its id), so renaming a field never needs the search options rewritten."""
+    old_names = {f.id: f.name for f in old.fields}
+    renames = {old_names[f.id]: f.name for f in fields if f.id in old_names and old_names[f.id] != f.name}
+    if not renames or any(n in config.fields for n in renames.values()):
+        return config
+    return msgspec.structs.replace(
+        config,
+        fields=[renames.get(n, n) for n in config.fields],
+        weights={renames.get(n, n): w for n, w in config.weights.items()},
+    )
+
+
+def _check_search(coll: Collection, fields: dict[str, AnyField]) -> ErrorTree | None:
+    """Search covers text and editor fields everybody who may list a record may read."""
+    config = coll.search
+    assert config is not None
+    if coll.type == "view":
+        return _err("validation_invalid_value", "Full-text search needs a base or auth collection.")
+    if not config.fields:
+        return _err("validation_required", "Name the fields to search (search.fields).")
+    if len(config.fields) > MAX_SEARCH_FIELDS or len(set(config.fields)) != len(config.fields):
+        return _err("validation_invalid_value", f"At most {MAX_SEARCH_FIELDS} fields, each once.")
+    for name in config.fields:
+        f = fields.get(name)
+        if f is None:
+            return _err("validation_unknown_field", f"Unknown field {name!r}.")
+        if f.type not in ("text", "editor"):
+            return _err("validation_invalid_value", f"{name!r} is a {f.type} field: only text and editor fields.")
+        if f.hidden or f.type == "password" or (coll.type == "auth" and name == "tokenKey"):
+            # a hidden field's words would answer searches for clients who can't read it
+            return _err("validation_invalid_value", f"The hidden field {name!r} can't be searched.")
+    for name, weight in config.weights.items():
+        if name not in config.fields:
+            return _err("validation_invalid_value", f"A weight for {name!r}, which is not searched.")
+        if not 0 < weight <= 100:
+            return _err("validation_invalid_value", f"The weight of {name!r} must be over 0 and at most 100.")
     return None
 
 

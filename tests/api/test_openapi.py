@@ -146,7 +146,7 @@ CONTENT = [
 async def test_document_content(api: Api, what: str, where: tuple[Any, ...], expected: Any) -> None:
     found = _at(await _doc(api), where)
     if where[-1] == "parameters":
-        names = ["page", "perPage", "sort", "filter", "expand", "fields", "skipTotal", "cursor"]
+        names = ["page", "perPage", "sort", "filter", "expand", "fields", "skipTotal", "cursor", "search"]
         assert [p["name"] for p in found] == names
     elif isinstance(expected, list) and where[-1] == "required":
         assert sorted(found) == sorted(expected)

@@ -212,3 +212,41 @@ def test_the_webhooks_consumer_name_is_reserved(tmp_path: Path) -> None:
         r = baas(*args, "--dir", str(tmp_path / "data"), cwd=tmp_path)
         assert r.returncode == 1, r.stdout + r.stderr
         assert "reserved for outgoing webhooks" in r.stderr or "can't be dropped" in r.stderr
+
+
+def test_schema_apply_builds_a_search_index_over_the_rows_with_progress(tmp_path: Path, pg_or_sqlite: str) -> None:
+    """Search turned on for a collection that holds rows: every row indexed (in chunks on SQLite,
+    with a progress line per step when stderr is not a terminal)."""
+    import sqlite3
+
+    import asyncpg
+
+    (tmp_path / "baas.yaml").write_text(SCHEMA)
+    assert baas("schema", "apply", "baas.yaml", cwd=tmp_path, db_url=pg_or_sqlite).returncode == 0
+    rows = [(f"r{i:014d}", f"title {i} {'plover' if i % 1000 == 7 else 'x'}", i) for i in range(45_000)]
+    if pg_or_sqlite:
+
+        async def insert() -> None:
+            conn = await asyncpg.connect(pg_or_sqlite)
+            try:
+                await conn.executemany('INSERT INTO "posts" ("id", "title", "views") VALUES ($1, $2, $3)', rows)
+            finally:
+                await conn.close()
+
+        import asyncio
+
+        asyncio.run(insert())
+    else:
+        with sqlite3.connect(tmp_path / "baas_data" / "data.db") as conn:
+            conn.executemany('INSERT INTO "posts" ("id", "title", "views") VALUES (?, ?, ?)', rows)
+            conn.execute('DELETE FROM "posts" WHERE "views" % 3 = 0')  # gaps in the rowids
+    (tmp_path / "search.yaml").write_text(SCHEMA + "    search: {fields: [title]}\n")
+    r = baas("schema", "apply", "search.yaml", cwd=tmp_path, db_url=pg_or_sqlite)
+    assert r.returncode == 0 and "Applied." in r.stdout, r.stdout + r.stderr
+    if not pg_or_sqlite:
+        assert "search index of posts" in r.stderr, r.stderr
+        with sqlite3.connect(tmp_path / "baas_data" / "data.db") as conn:
+            coll_id = conn.execute("SELECT id FROM _collections WHERE name = 'posts'").fetchone()[0]
+            assert conn.execute(f'SELECT count(*) FROM "_fts_{coll_id}"').fetchone()[0] == 30_000
+            hits = conn.execute(f'SELECT count(*) FROM "_fts_{coll_id}" WHERE "_fts_{coll_id}" MATCH \'plover\'')
+            assert hits.fetchone()[0] == len([i for i in range(45_000) if i % 1000 == 7 and i % 3])

@@ -234,7 +234,9 @@ async def test_aggregate(srv: Backend, posts_seeded: list[str]) -> None:
                 "max": {"views": 6},
             }
         ]
-        page = posts.aggregate(group_by=["title"], having="sum.views > 2", sort="-sum.views", sum="views", per_page=2)
+        page = posts.aggregate(
+            group_by=["title"], filter=flt, having="sum.views > 2", sort="-sum.views", sum="views", per_page=2
+        )
         assert [i["group"]["title"] for i in page.items] == ["seed 6", "seed 5"]
         assert (page.total_items, page.total_pages) == (4, 2)
         with pytest.raises(ClientError) as err:

@@ -204,6 +204,9 @@ export async function render(main, [name]) {
     targets[f.name] = await api("GET", `/api/collections/${encodeURIComponent(f.collectionId)}`).catch(() => null);
   }));
   const textual = ["id", ...coll.fields.filter((f) => TEXTUAL.has(f.type) && !f.hidden && f.name !== "id").map((f) => f.name)];
+  // A collection with full-text search (docs/search.md) is searched through it, by words; others
+  // by a substring of each text field.
+  const fullText = coll.search && coll.search.fields && coll.search.fields.length ? coll.search.fields : null;
   const usable = coll.fields.filter((f) => f.type !== "password").map((f) => f.name);
   const needsToken = shown.some((f) => f.type === "file" && f.protected);
   const state = {page: 1, filter: "", search: "", sort: "-created", total: null};
@@ -212,7 +215,8 @@ export async function render(main, [name]) {
 
   const filter = h("input", {type: "text", name: "filter", placeholder: filterExample(coll),
                              spellcheck: "false", autocomplete: "off"});
-  const search = h("input", {type: "search", name: "search", placeholder: `Search ${textual.join(", ")}`,
+  const search = h("input", {type: "search", name: "search", placeholder: fullText
+                             ? `Search the words of ${fullText.join(", ")}` : `Search ${textual.join(", ")}`,
                              autocomplete: "off"});
   const sort = h("input", {type: "text", name: "sort", value: state.sort, placeholder: sortExample(coll),
                            spellcheck: "false", autocomplete: "off"});
@@ -226,7 +230,8 @@ export async function render(main, [name]) {
   const count = h("span", {id: "records-count", role: "status"});
   const bulkBar = h("div", {class: "bar bulk", id: "bulk-bar"});
   const confirmBox = h("div", {id: "confirm-bulk-delete"});
-  const query = () => combine(state.filter, state.search ? searchFilter(textual, state.search) : "");
+  const searchTerm = (term) => (fullText ? `@search ~ ${JSON.stringify(term)}` : searchFilter(textual, term));
+  const query = () => combine(state.filter, state.search ? searchTerm(state.search) : "");
   const expand = () => relations.filter((f) => visible().includes(f.name)).map((f) => f.name).join(",");
 
   const drawBulk = () => {
