@@ -76,7 +76,8 @@ _TAGS = re.compile(r"<[^>]*>")
 def html_text(value: object) -> str:
     """An editor field's HTML as the words it shows: SQL ``baas_text()``, which the full-text
     search triggers (baas/search) call, so every connection that writes records needs it."""
-    return html.unescape(_TAGS.sub(" ", str(value or "")))
+    text = html.unescape(_TAGS.sub(" ", str(value or "")))
+    return text.replace("\x01", " ").replace("\x02", " ")  # they mark the matches in snippets
 
 
 def _open(path: str) -> sqlite3.Connection:

@@ -111,7 +111,9 @@ async def passing(
         return set()
     try:
         check_scope(req, coll.name, action)
-        conds, cond_params = await Reader(db, registry, req).where(coll, rule, req.query.get("filter", ""))
+        conds, cond_params = await Reader(db, registry, req, stored=False).where(
+            coll, rule, req.query.get("filter", "")
+        )
     except ApiError:
         return set()
     if not conds:

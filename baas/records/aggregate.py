@@ -106,6 +106,9 @@ class _Plan:
     def column(self, path: str, param: str, prefix: str, into: list[_Column]) -> _Column:
         """``path`` as a derived-table column, resolved as a client's filter resolves it."""
         joins = Joins("_s")
+        mod = path.rpartition(":")[2] if ":" in path else ""
+        if mod not in ("", "lower", "length"):  # :each would make several values of one record
+            raise _invalid(param, f"Invalid field {path!r}: only the :lower and :length modifiers.")
         try:
             op = self.compiler.resolver.operand(ast.Ident(path), joins)
         except rules.RuleForbidden as exc:
@@ -232,6 +235,8 @@ def _no_any_of(node: ast.Node) -> None:
             _no_any_of(item)
     elif node.any_of:
         raise rules.RuleError(f"{node.op!r}: a group's values are single, there is no 'any of'")
+    elif isinstance(node.left, ast.Ident) and node.left.name == "@search":
+        raise rules.RuleError("@search applies to records: put it in filter")
 
 
 def _order(plan: _Plan, spec: str) -> str:

@@ -5,6 +5,7 @@ with a full-text search's matches in ``<mark>``; see baas/search)."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from typing import Any
 
@@ -87,6 +88,8 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return value if isinstance(value, str) else str(value)
 
 

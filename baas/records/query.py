@@ -75,6 +75,7 @@ class Reader:
     registry: Registry
     req: RequestInfo
     secret: str = ""  # the install secret: signs list cursors (without it cursor paging is refused)
+    stored: bool = True  # False: the rows read are versions carried by events, not the table's (realtime)
 
     async def where(
         self, coll: Collection, rule: str | None, extra: str = "", alias: str = "m"
@@ -101,6 +102,7 @@ class Reader:
                     dialect=self.db.dialect,
                     alias=alias,
                     client=client,
+                    stored=self.stored,
                 )
             except rules.RuleForbidden as exc:
                 raise Forbidden(str(exc)) from None
@@ -174,6 +176,7 @@ async def list_records(r: Reader, coll: Collection, p: ListParams) -> dict[str, 
     if p.cursor is not None:
         return await _list_after(r, coll, p, conds, params, found)
     join = found.ranked.join if found else rules.SQL("", [])
+    listed = rules.SQL(" AND ".join(conds), list(params))  # the rule and the filter alone
     if found:
         conds, params = [*conds, found.ranked.where.sql], [*params, *found.ranked.where.params]
     where = f" WHERE {' AND '.join(conds)}" if conds else ""
@@ -191,7 +194,7 @@ async def list_records(r: Reader, coll: Collection, p: ListParams) -> dict[str, 
     rows = await r.db.fetch(sql, [*all_params, *sort_params, p.perPage, (p.page - 1) * p.perPage])
     items = rows_to_records(coll, fields, rows, r.req)
     if found:
-        await _highlight(r, coll, found, items, p.fields)
+        await _highlight(r, coll, found, items, p.fields, listed)
     items = await r.finish(coll, items, p.expand, p.fields)
     total, pages = await _total(r, coll, p, source + where, all_params, len(rows))
     return {"page": p.page, "perPage": p.perPage, "totalPages": pages, "totalItems": total, "items": items}
@@ -220,8 +223,12 @@ def _search(r: Reader, coll: Collection, text: str) -> _Found:
     return _Found(terms, fulltext.ranked(coll, terms, r.db.dialect, "m"))
 
 
-async def _highlight(r: Reader, coll: Collection, found: _Found, items: list[dict[str, Any]], fields: str) -> None:
-    """The ``:highlight`` fields of a searched page: snippets with the matches marked."""
+async def _highlight(
+    r: Reader, coll: Collection, found: _Found, items: list[dict[str, Any]], fields: str, listed: rules.SQL
+) -> None:
+    """The ``:highlight`` fields of a searched page: snippets with the matches marked, read in a
+    statement of their own under ``listed`` (the rule and filter) again: a record changed since
+    the page was read gives no snippet of a version the requester may not list."""
     cfg = fulltext.config(coll)
     names = [n for n in highlight_names(parse_fields(fields)) if cfg and n in cfg.fields] if fields else []
     if not names or not items:
@@ -230,13 +237,17 @@ async def _highlight(r: Reader, coll: Collection, found: _Found, items: list[dic
     ids = [rec["id"] for rec in items]
     marks = ", ".join("?" for _ in ids)
     head = [] if r.db.dialect == "postgresql" else [fulltext.fts5_query(found.terms)]
-    rows = await r.db.fetch(f"SELECT {select.sql} {source} ({marks})", [*select.params, *head, *ids])
+    cond = f" AND ({listed.sql})" if listed.sql else ""
+    rows = await r.db.fetch(
+        f"SELECT {select.sql} {source} ({marks}){cond}", [*select.params, *head, *ids, *listed.params]
+    )
     editor = {n for n in names if (f := coll.field(n)) is not None and f.type == "editor"}
     pg = r.db.dialect == "postgresql"
     by_id = {row[0]: row[1:] for row in rows}
     for rec in items:
-        for n, text in zip(names, by_id.get(rec["id"], ())):
-            rec[n] = Highlighted(fulltext.marked(text, entities=pg and n in editor))
+        texts = by_id.get(rec["id"])
+        for i, n in enumerate(names):
+            rec[n] = Highlighted(fulltext.marked(texts[i], entities=pg and n in editor) if texts else "")
 
 
 async def _list_after(
@@ -262,6 +273,7 @@ async def _list_after(
         keys.append(tie)
     listing = cursor.scope(coll.id, p.sort, p.filter + ("\x00" + p.search if p.search else ""))
     join = found.ranked.join if found else rules.SQL("", [])
+    listed = rules.SQL(" AND ".join(conds), list(params))
     if found:
         conds, params = [*conds, found.ranked.where.sql], [*params, *found.ranked.where.params]
     page_conds, page_params = list(conds), list(params)
@@ -282,7 +294,7 @@ async def _list_after(
     n = len(keys)
     items = rows_to_records(coll, fields, [row[:-n] for row in rows], r.req)
     if found:
-        await _highlight(r, coll, found, items, p.fields)
+        await _highlight(r, coll, found, items, p.fields, listed)
     items = await r.finish(coll, items, p.expand, p.fields)
     # The first page of a list that fits in it holds every row: its total needs no count.
     fits = len(rows) if p.cursor == "" and not more else None

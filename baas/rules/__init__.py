@@ -43,13 +43,15 @@ def compile_filter(
     dialect: str,
     alias: str,
     client: bool = False,
+    stored: bool = True,
 ) -> SQL:
     """A boolean SQL expression over ``"<alias>"`` (the collection's table) with ``?`` params.
 
     ``client`` marks a filter sent by the requester rather than a collection rule written by an
     admin: for non-superusers it may not use ``@collection``, ``@request`` or hidden fields, and
-    sees auth emails only where ``emailVisibility`` allows (as PocketBase)."""
-    return Compiler(collection, lookup, request, dialect, alias, client).filter(expr)
+    sees auth emails only where ``emailVisibility`` allows (as PocketBase). ``stored``: False
+    when ``alias`` holds record versions that may not be the table's (events)."""
+    return Compiler(collection, lookup, request, dialect, alias, client, stored=stored).filter(expr)
 
 
 def compile_sort(

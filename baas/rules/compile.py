@@ -55,6 +55,7 @@ class Compiler:
         alias: str,
         client: bool = False,
         prefix: str = "_",
+        stored: bool = True,
     ) -> None:
         if dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"unknown dialect {dialect!r}")
@@ -65,6 +66,9 @@ class Compiler:
         # Join aliases start with ``prefix``: a related collection's list rule compiled inside a
         # join condition gets the join's own alias as prefix, so its aliases never shadow ours.
         self.prefix = prefix
+        # ``stored``: the rows under ``alias`` are the table's own. False for the versions
+        # events carry (realtime, webhooks): the index knows only the stored one.
+        self.stored = stored
         self.resolver = Resolver(
             collection, lookup, request, dialect, alias, self._changed, client, restrict=self._list_rule
         )
@@ -119,7 +123,12 @@ class Compiler:
         """``@search ~ "words"``: the record has every term in its full-text search (baas.search)."""
         if node.op not in ("~", "!~") or not isinstance(node.right, ast.Text):
             raise RuleError('full-text search is written @search ~ "words" (or !~)')
-        found = fulltext.matches(self.resolver.coll, fulltext.parse(node.right.value), self.dialect, self.alias)
+        coll = self.resolver.coll
+        found = fulltext.matches(coll, fulltext.parse(node.right.value), self.dialect, self.alias)
+        if not self.stored:  # judged only when the stored row is this version; else NULL: neither ~ nor !~ holds
+            found = cat(
+                "(CASE WHEN ", fulltext.same_as_stored(coll, self.dialect, self.alias), " THEN ", found, " END)"
+            )
         return found if node.op == "~" else cat("NOT (", found, ")")
 
     def build(self, a: Operand, op: str, b: Operand) -> SQL:

@@ -78,10 +78,41 @@ def fts_table(coll: Collection) -> str:
     return f"_fts_{coll.id}"
 
 
+MAX_FIELD_TEXT = 100_000  # characters of one field's value that are searched (PostgreSQL's tsvector is bounded)
+# Characters that only ever separate words: control characters (\x01/\x02 mark the matches in
+# snippets, so stored text must not hold them) and ASCII punctuation, so that PostgreSQL's
+# parser, which keeps e-mails, URLs and numbers like 3.14 whole, cuts words where FTS5 does.
+_PG_SEPARATORS = "[\\x01-\\x04!-/:-@\\[-`{-~]+"
+_PG_CONTROL = "[\\x01-\\x04]"
+
+
+def fts_column(i: int) -> str:
+    """The FTS5 column of the ``i``-th searched field (by position: FTS5 reserves some names)."""
+    return f"c{i}"
+
+
 def sqlite_value(coll: Collection, name: str, row: str) -> str:
-    col = f"{row}{q(name)}"
+    """A searched field's value as the SQLite index holds it (``row``: ``new.`` in triggers)."""
+    col = f"substr({row}{q(name)}, 1, {MAX_FIELD_TEXT})"
     f = coll.field(name)
-    return f"baas_text({col})" if f is not None and f.type == "editor" else col
+    if f is not None and f.type == "editor":
+        return f"baas_text({col})"
+    return f"replace(replace({col}, char(1), ' '), char(2), ' ')"
+
+
+def pg_text(coll: Collection, name: str, alias: str = "", shown: bool = False) -> str:
+    """A searched field's text as PostgreSQL indexes it: an editor field's tags and entities
+    dropped, word separators as FTS5's. ``shown``: the text a snippet is cut from, tags dropped
+    and the rest as stored (entities are decoded by `marked`)."""
+    col = f"left({q(alias) + '.' if alias else ''}{q(name)}, {MAX_FIELD_TEXT})"
+    f = coll.field(name)
+    if f is not None and f.type == "editor":
+        col = f"regexp_replace({col}, '<[^>]*>', ' ', 'g')"
+    if shown:
+        return f"regexp_replace({col}, '{_PG_CONTROL}', ' ', 'g')"
+    if f is not None and f.type == "editor":
+        col = f"regexp_replace({col}, '&(#[0-9]+|#x[0-9a-f]+|[a-z]+);', ' ', 'gi')"
+    return f"regexp_replace({col}, '{_PG_SEPARATORS}', ' ', 'g')"
 
 
 def pg_vector(coll: Collection) -> str:
@@ -92,7 +123,7 @@ def pg_vector(coll: Collection) -> str:
     parts = []
     for n in cfg.fields:  # the largest weight is class A; a fifth weight and smaller ones share D
         level = _PG_WEIGHTS[min(levels.index(cfg.weights.get(n, 1.0)), 3)]
-        parts.append(f"setweight(to_tsvector('{_PG_CONFIG[cfg.language]}'::regconfig, {q(n)}), '{level}')")
+        parts.append(f"setweight(to_tsvector('{_PG_CONFIG[cfg.language]}'::regconfig, {pg_text(coll, n)}), '{level}')")
     return " || ".join(parts)
 
 
@@ -149,6 +180,18 @@ def matches(coll: Collection, terms: list[Term], dialect: str, alias: str) -> SQ
     )
 
 
+def same_as_stored(coll: Collection, dialect: str, alias: str) -> SQL:
+    """A condition over ``alias``: the table's row of that id has the same searched values (a
+    record version carried by an event may no longer be the one the index has)."""
+    cfg = config(coll)
+    assert cfg is not None
+    same = " IS NOT DISTINCT FROM " if dialect == "postgresql" else " IS "
+    cols = " AND ".join(f"{q('_g')}.{q(n)}{same}{q(alias)}.{q(n)}" for n in cfg.fields)
+    return frag(
+        f"EXISTS (SELECT 1 FROM {q(coll.name)} AS {q('_g')} WHERE {q('_g')}.{q('id')} = {q(alias)}.{q('id')} AND {cols})"
+    )
+
+
 @dataclass
 class Ranked:
     """What a ranked list adds to its statement: a join (SQLite), a condition, the rank to order by."""
@@ -185,13 +228,8 @@ def highlight_sql(coll: Collection, terms: list[Term], dialect: str, names: list
         opts = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, MinWords=8, ShortWord=0"
         query = pg_query(coll, terms)
         cols: list[SQL | str] = []
-        for n in names:
-            f = coll.field(n)
-            text = (
-                f"regexp_replace({q('m')}.{q(n)}, '<[^>]*>', ' ', 'g')"
-                if f and f.type == "editor"
-                else f"{q('m')}.{q(n)}"
-            )
+        for n in names:  # punctuation kept for the eye, a space after it so words part as indexed
+            text = pg_text(coll, n, "m", shown=True)
             cols += [", ", cat(f"ts_headline({conf}, {text}, ", query, f", '{opts}')")]
         return f"FROM {q(coll.name)} AS {q('m')} WHERE {q('m')}.{q('id')} IN", cat(f"{q('m')}.{q('id')}", *cols)
     fts = q(fts_table(coll))
@@ -212,5 +250,6 @@ def marked(text: str | None, entities: bool = False) -> str:
         return ""
     if entities:
         text = html.unescape(text)
+    text = text.replace("\x03", "").replace("\x04", "")  # the placeholders below, never text's own
     safe = html.escape(text.replace(MARK_START, "\x03").replace(MARK_END, "\x04"), quote=False)
     return safe.replace("\x03", "<mark>").replace("\x04", "</mark>")

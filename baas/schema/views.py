@@ -22,6 +22,7 @@ _FROM = re.compile(r"\b(?:FROM|JOIN)\s+[`\"\[]?(\w+)", re.I)
 _FORBIDDEN = re.compile(r";|\b(INSERT|UPDATE|DELETE|DROP|ALTER|CREATE|ATTACH|PRAGMA|REPLACE|GRANT|TRUNCATE)\b", re.I)
 
 Columns = Callable[[Collection, str], Awaitable[list[str]]]
+_STORAGE_COLUMNS = {"_rowid", "_search"}  # baas/schema/ddl.py's row order, baas/rules/fulltext.py's vectors
 
 
 def _query_error(name: str, message: str) -> SchemaError:
@@ -114,6 +115,8 @@ async def view_fields(
     old_ids = {f.name: f.id for f in old.fields} if old else {}
     fields: list[AnyField] = []
     for col in columns:
+        if col in _STORAGE_COLUMNS:  # PostgreSQL's bookkeeping columns a `SELECT *` brings along
+            continue
         if not NAME_RE.match(col):
             raise _query_error(coll.name, f"column {col!r} needs a plain alias (AS name).")
         f = declared.get(col) or _field_in(found, col)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from baas.db import Conn
 from baas.db.tables import q
-from baas.rules.fulltext import FTS5_TOKENIZER, PG_COLUMN, config, fts_table, pg_vector, sqlite_value
+from baas.rules.fulltext import FTS5_TOKENIZER, PG_COLUMN, config, fts_column, fts_table, pg_vector, sqlite_value
 from baas.schema.model import Collection
 
 
@@ -24,7 +24,8 @@ def create_sql(coll: Collection, dialect: str) -> list[str]:
             f"CREATE INDEX {q(fts_table(coll))} ON {q(coll.name)} USING GIN ({q(PG_COLUMN)})",
         ]
     fts, table = q(fts_table(coll)), q(coll.name)
-    cols = ", ".join(q(n) for n in cfg.fields)
+    cols = ", ".join(fts_column(i) for i in range(len(cfg.fields)))
+    watched = ", ".join(q(n) for n in cfg.fields)
     tokenizer = FTS5_TOKENIZER[cfg.language]
 
     def values(row: str) -> str:
@@ -36,7 +37,7 @@ def create_sql(coll: Collection, dialect: str) -> list[str]:
         f"INSERT INTO {fts} (rowid, {cols}) VALUES (new.rowid, {values('new.')}); END",
         f"CREATE TRIGGER {q(fts_table(coll) + '_d')} AFTER DELETE ON {table} BEGIN "
         f"DELETE FROM {fts} WHERE rowid = old.rowid; END",
-        f"CREATE TRIGGER {q(fts_table(coll) + '_u')} AFTER UPDATE OF {cols} ON {table} BEGIN "
+        f"CREATE TRIGGER {q(fts_table(coll) + '_u')} AFTER UPDATE OF {watched} ON {table} BEGIN "
         f"DELETE FROM {fts} WHERE rowid = old.rowid; "
         f"INSERT INTO {fts} (rowid, {cols}) VALUES (new.rowid, {values('new.')}); END",
     ]
@@ -54,7 +55,7 @@ async def fill(conn: Conn, coll: Collection, progress: Progress | None = None) -
         return
     step = f"search index of {coll.name}"
     total = int(await conn.fetchval(f"SELECT count(*) FROM {q(coll.name)}") or 0)
-    fts, cols = q(fts_table(coll)), ", ".join(q(n) for n in cfg.fields)
+    fts, cols = q(fts_table(coll)), ", ".join(fts_column(i) for i in range(len(cfg.fields)))
     values = ", ".join(sqlite_value(coll, n, "") for n in cfg.fields)
     done, last = 0, None
     while True:

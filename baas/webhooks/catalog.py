@@ -66,7 +66,9 @@ def compile_for(hook: Webhook, coll: Collection, lookup: Any, dialect: str) -> t
     """``hook``'s filter as SQL over a one-row table ``"m"`` built from a record, and the SELECT
     list that builds that row from one bound value per field (RuleError if the filter does not fit
     the collection)."""
-    sql = compile_filter(hook.filter, collection=coll, lookup=lookup, request=SUPERUSER, dialect=dialect, alias="m")
+    sql = compile_filter(
+        hook.filter, collection=coll, lookup=lookup, request=SUPERUSER, dialect=dialect, alias="m", stored=False
+    )
     cols = []
     for f in coll.fields:
         if dialect == "postgresql":  # typed like the real column, so operators resolve as in a list rule

@@ -205,6 +205,9 @@ BAD: list[tuple[dict[str, str], str, int]] = [
     ({"having": "nope > 1"}, "having", 400),
     ({"having": "count ?> 1"}, "having", 400),
     ({"having": "sum.title > 1"}, "having", 400),
+    ({"having": '@search ~ "x"'}, "having", 400),  # a records' condition: in filter
+    ({"groupBy": "kind:each"}, "groupBy", 400),  # several values per record
+    ({"max": "tags:each"}, "max", 400),
     ({"sort": "nope"}, "sort", 400),
     ({"sort": "-sum.title"}, "sort", 400),
     ({"filter": "nope = 1"}, "", 400),

@@ -46,6 +46,7 @@ NOTES = {
         {"name": "meta", "type": "json"},
         {"name": "doc", "type": "file", "maxSelect": 1},
     ],
+    "search": {"fields": ["title"]},  # PostgreSQL: a generated column, computed again on restore
 }
 RECENT = {"name": "recent", "type": "view", "listRule": "", "viewQuery": "SELECT id, title FROM notes WHERE n < 5"}
 
@@ -142,6 +143,8 @@ async def test_a_backup_taken_under_writes_restores_everything_acknowledged_befo
                 view = await c2.get("/api/collections/recent/records", params={"perPage": 100})
                 assert view.status_code == 200, view.text
                 assert {i["title"] for i in view.json()["items"]} == {f"note {i}" for i in range(5)}
+                found = await c2.get("/api/collections/notes/records", params={"search": "7", "perPage": 100})
+                assert {i["title"] for i in found.json()["items"]} >= {"note 7"}, found.text
                 # The event stream goes on after the restored events (PostgreSQL: sequences reset).
                 r = await c2.post("/api/collections/notes/records", json={"title": "after"})
                 assert r.status_code == 200, r.text

@@ -247,3 +247,29 @@ async def test_aggregate(srv: Backend, posts_seeded: list[str]) -> None:
     async with AsyncClient(srv.url) as apb:
         page = await apb.collection("posts").aggregate(group_by="title", filter=flt, sort="title", per_page=3, page=3)
         assert [(i["group"]["title"], i["count"]) for i in page.items] == [("seed 6", 1)]
+
+
+def test_search(srv: Backend) -> None:
+    """``search`` on get_list, iterate (by page in relevance order, by cursor when sorted) and
+    aggregate, on a collection with full-text search (docs/search.md)."""
+    if srv.kind != "baas":
+        return  # PocketBase has no full-text search
+    with srv.admin() as pb:
+        token = pb.auth_store.token
+        body = {
+            "name": "sdk_notes",
+            "type": "base",
+            "listRule": "",
+            "fields": [{"name": "text", "type": "text"}, {"name": "n", "type": "number"}],
+            "search": {"fields": ["text"]},
+        }
+        r = httpx.post(f"{srv.url}/api/collections", json=body, headers={"Authorization": token})
+        assert r.status_code == 200, r.text
+        notes = pb.collection("sdk_notes")
+        for i in range(7):
+            notes.create({"text": f"note {i} {'kestrel' if i % 2 else 'heron'}", "n": i})
+        page = notes.get_list(1, 2, search="kestrel")
+        assert page.total_items == 3 and all("kestrel" in r["text"] for r in page.items)
+        assert sorted(r["n"] for r in notes.iterate(batch=2, search="kestrel")) == [1, 3, 5]
+        assert [r["n"] for r in notes.get_full_list(batch=2, search="heron", sort="-n")] == [6, 4, 2, 0]
+        assert notes.aggregate(search="heron", sum="n").items[0]["sum"] == {"n": 12}

@@ -47,6 +47,7 @@ export class RecordService {
                 perPage,
                 filter: opts.filter || undefined,
                 sort: opts.sort || undefined,
+                search: opts.search || undefined,
                 skipTotal: opts.skipTotal ? 1 : undefined,
                 ...recordQuery(opts),
                 ...(opts.query ?? {}),
@@ -62,7 +63,8 @@ export class RecordService {
     async *iterate(opts = {}) {
         const { batch = 500, ...rest } = opts;
         checkPage("batch", batch, 1000);
-        let cursor = rest.sort?.includes("@random") ? null : "";
+        // By page for a @random sort and for a search in relevance order (neither has a position).
+        let cursor = rest.sort?.includes("@random") || (rest.search && !rest.sort) ? null : "";
         for (let page = 1;; page++) {
             const res = await this.client.send(`${this.#base}/records`, {
                 ...rest,
@@ -71,6 +73,7 @@ export class RecordService {
                     ...(cursor === null ? { page } : { cursor }),
                     filter: rest.filter || undefined,
                     sort: rest.sort || undefined,
+                    search: rest.search || undefined,
                     skipTotal: 1,
                     ...recordQuery(rest),
                     ...(rest.query ?? {}),
@@ -125,6 +128,7 @@ export class RecordService {
                 max: names("max", opts.max),
                 distinct: names("distinct", opts.distinct),
                 filter: opts.filter || undefined,
+                search: opts.search || undefined,
                 having: opts.having || undefined,
                 sort: opts.sort || undefined,
                 skipTotal: opts.skipTotal ? 1 : undefined,

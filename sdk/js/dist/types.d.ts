@@ -44,6 +44,8 @@ export interface AggregateOptions extends SendOptions {
     max?: FieldNames;
     distinct?: FieldNames;
     filter?: string;
+    /** Full-text search, as on lists. */
+    search?: string;
     /** A filter over the groups: `count > 2 && sum.views >= 100`. */
     having?: string;
     /** `-count`, `sum.views`, `group.status`, … */
@@ -83,6 +85,8 @@ export interface RecordOptions extends SendOptions {
 export interface ListOptions extends RecordOptions {
     filter?: string;
     sort?: string;
+    /** Full-text search (collections with search options, docs/search.md): words, "phrases", prefix*. */
+    search?: string;
     /** Leave out the total count (faster; `totalItems`/`totalPages` are then -1). */
     skipTotal?: boolean;
 }

@@ -69,6 +69,7 @@ export class RecordService<R = RecordModel, C = Record<string, unknown>, U = Rec
         perPage,
         filter: opts.filter || undefined,
         sort: opts.sort || undefined,
+        search: opts.search || undefined,
         skipTotal: opts.skipTotal ? 1 : undefined,
         ...recordQuery(opts),
         ...(opts.query ?? {}),
@@ -85,7 +86,8 @@ export class RecordService<R = RecordModel, C = Record<string, unknown>, U = Rec
   async *iterate(opts: FullListOptions = {}): AsyncGenerator<R, void, undefined> {
     const { batch = 500, ...rest } = opts;
     checkPage("batch", batch, 1000);
-    let cursor: string | null = rest.sort?.includes("@random") ? null : "";
+    // By page for a @random sort and for a search in relevance order (neither has a position).
+    let cursor: string | null = rest.sort?.includes("@random") || (rest.search && !rest.sort) ? null : "";
     for (let page = 1; ; page++) {
       const res: ListResult<R> = await this.client.send<ListResult<R>>(`${this.#base}/records`, {
         ...rest,
@@ -94,6 +96,7 @@ export class RecordService<R = RecordModel, C = Record<string, unknown>, U = Rec
           ...(cursor === null ? { page } : { cursor }),
           filter: rest.filter || undefined,
           sort: rest.sort || undefined,
+          search: rest.search || undefined,
           skipTotal: 1,
           ...recordQuery(rest),
           ...(rest.query ?? {}),
@@ -146,6 +149,7 @@ export class RecordService<R = RecordModel, C = Record<string, unknown>, U = Rec
         max: names("max", opts.max),
         distinct: names("distinct", opts.distinct),
         filter: opts.filter || undefined,
+        search: opts.search || undefined,
         having: opts.having || undefined,
         sort: opts.sort || undefined,
         skipTotal: opts.skipTotal ? 1 : undefined,

@@ -197,3 +197,20 @@ test("[baas] aggregate: groups under the list rule, having, sort, paging and a 4
   assert.ok(err instanceof ClientError && err.status === 400 && err.data.sum, String(err));
   await assert.rejects(guest.aggregate({ sum: [1] }), /sum/);
 });
+
+test("[baas] search: getList, iterate by page in relevance order and by cursor when sorted, aggregate", async () => {
+  const name = unique("notes");
+  await su.send("/api/collections", {
+    method: "POST",
+    body: { name, type: "base", listRule: "", fields: [{ name: "text", type: "text" }, { name: "n", type: "number" }], search: { fields: ["text"] } },
+  });
+  for (let i = 0; i < 7; i++) await su.collection(name).create({ text: `note ${i} ${i % 2 ? "kestrel" : "heron"}`, n: i });
+  const guest = new Client(URL_).collection(name);
+  const page = await guest.getList(1, 2, { search: "kestrel" });
+  assert.equal(page.totalItems, 3);
+  const all = [];
+  for await (const r of guest.iterate({ batch: 2, search: "kestrel" })) all.push(r.n);
+  assert.deepEqual(all.sort(), [1, 3, 5]);
+  assert.deepEqual((await guest.getFullList({ batch: 2, search: "heron", sort: "-n" })).map((r) => r.n), [6, 4, 2, 0]);
+  assert.deepEqual((await guest.aggregate({ search: "heron", sum: "n" })).items[0].sum, { n: 12 });
+});

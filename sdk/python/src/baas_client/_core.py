@@ -127,13 +127,14 @@ def list_query(
     expand: str | None = None,
     fields: str | None = None,
     skip_total: bool | None = None,
+    search: str | None = None,
 ) -> dict[str, QueryValue]:
     """The list/view query parameters under their wire names (unset ones left out)."""
     if page is not None and (isinstance(page, bool) or not isinstance(page, int) or page < 1):
         raise ValueError(f"page must be an integer ≥ 1, not {page!r}")
     if per_page is not None and (isinstance(per_page, bool) or not isinstance(per_page, int) or per_page < 1):
         raise ValueError(f"per_page must be an integer ≥ 1, not {per_page!r}")
-    for name, value in (("filter", filter), ("sort", sort), ("expand", expand), ("fields", fields)):
+    for name, value in (("filter", filter), ("sort", sort), ("expand", expand), ("fields", fields), ("search", search)):
         if value is not None and not isinstance(value, str):
             raise TypeError(f"{name} must be a string, not {type(value).__name__}")
     raw: dict[str, QueryValue] = {
@@ -144,6 +145,7 @@ def list_query(
         "expand": expand,
         "fields": fields,
         "skipTotal": skip_total or None,
+        "search": search or None,
     }
     return {k: v for k, v in raw.items() if v is not None}
 
@@ -160,6 +162,7 @@ def aggregate_query(
     maxs: Names = None,
     distinct: Names = None,
     filter: str | None = None,  # noqa: A002
+    search: str | None = None,
     having: str | None = None,
     sort: str | None = None,
     page: int = 1,
@@ -167,7 +170,7 @@ def aggregate_query(
     skip_total: bool = False,
 ) -> dict[str, QueryValue]:
     """``…/aggregate``'s query parameters (docs/aggregates.md) under their wire names."""
-    query = list_query(page=page, per_page=per_page, filter=filter, sort=sort, skip_total=skip_total)
+    query = list_query(page=page, per_page=per_page, filter=filter, sort=sort, skip_total=skip_total, search=search)
     if having is not None:
         if not isinstance(having, str):
             raise TypeError(f"having must be a string, not {type(having).__name__}")

@@ -201,8 +201,10 @@ class RecordService(Generic[R, C, U]):
         expand: str | None = None,
         fields: str | None = None,
         skip_total: bool = False,
+        search: str | None = None,
     ) -> ListResult[R]:
-        """One page of records (``filter``: see `Client.filter` for binding values)."""
+        """One page of records (``filter``: see `Client.filter` for binding values;
+        ``search``: words, on a collection with full-text search, docs/search.md)."""
         query = list_query(
             page=page,
             per_page=per_page,
@@ -211,6 +213,7 @@ class RecordService(Generic[R, C, U]):
             expand=expand,
             fields=fields,
             skip_total=skip_total,
+            search=search,
         )
         return cast(ListResult[R], list_result(self.client.execute(Plan("GET", f"{self._base}/records", query))))
 
@@ -222,12 +225,15 @@ class RecordService(Generic[R, C, U]):
         sort: str | None = None,
         expand: str | None = None,
         fields: str | None = None,
+        search: str | None = None,
     ) -> Iterator[R]:
         """Every matching record, fetched ``batch`` at a time as the iteration goes. It goes by
         cursor (docs/api.md, "Cursor paging"): records written meanwhile are neither repeated nor
-        skipped (unless their sort values change meanwhile). A ``@random`` sort, and a server
-        without cursor paging (PocketBase), are read page by page instead."""
-        cursor: str | None = None if sort and "@random" in sort else ""
+        skipped (unless their sort values change meanwhile). A ``@random`` sort, a search in
+        relevance order (no ``sort``), and a server without cursor paging (PocketBase), are read
+        page by page instead."""
+        by_page = bool(sort and "@random" in sort) or bool(search and not sort)
+        cursor: str | None = None if by_page else ""
         page = 1
         while True:
             query = list_query(
@@ -238,6 +244,7 @@ class RecordService(Generic[R, C, U]):
                 expand=expand,
                 fields=fields,
                 skip_total=True,
+                search=search,
             )
             if cursor is not None:
                 query["cursor"] = cursor
@@ -263,9 +270,13 @@ class RecordService(Generic[R, C, U]):
         sort: str | None = None,
         expand: str | None = None,
         fields: str | None = None,
+        search: str | None = None,
     ) -> list[R]:
         """Every matching record, as one list."""
-        return [item for item in self.iterate(batch=batch, filter=filter, sort=sort, expand=expand, fields=fields)]
+        return [
+            item
+            for item in self.iterate(batch=batch, filter=filter, sort=sort, expand=expand, fields=fields, search=search)
+        ]
 
     def aggregate(
         self,
@@ -277,6 +288,7 @@ class RecordService(Generic[R, C, U]):
         max: Names = None,  # noqa: A002
         distinct: Names = None,
         filter: str | None = None,  # noqa: A002
+        search: str | None = None,
         having: str | None = None,
         sort: str | None = None,
         page: int = 1,
@@ -295,6 +307,7 @@ class RecordService(Generic[R, C, U]):
             maxs=max,
             distinct=distinct,
             filter=filter,
+            search=search,
             having=having,
             sort=sort,
             page=page,
