@@ -113,17 +113,19 @@ class PgLoader:
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
+        self._columns: dict[str, str] = {}
 
     async def load(self, table: str, rows: list[str]) -> None:
         if not rows:
             return
-        # Generated columns (a search's tsvector) are computed again, not loaded: name the others.
-        names = await self._conn.fetch(
-            "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0"
-            " AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
-            f'"{_name(table)}"',
-        )
-        cols = ", ".join(f'"{_name(r[0])}"' for r in names)
+        cols = self._columns.get(table)
+        if cols is None:  # generated columns (a search's tsvector) are computed again, not loaded
+            names = await self._conn.fetch(
+                "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0"
+                " AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
+                f'"{_name(table)}"',
+            )
+            cols = self._columns[table] = ", ".join(f'"{_name(r[0])}"' for r in names)
         await self._conn.execute(
             f'INSERT INTO "{_name(table)}" ({cols}) SELECT {cols} '
             f'FROM json_populate_recordset(NULL::"{_name(table)}", $1::json)',

@@ -29,7 +29,8 @@ from typing import Any
 from baas import rules
 from baas.db.tables import q
 from baas.errors import BadRequest, Forbidden
-from baas.records.query import ListParams, Reader, search_condition
+from baas.records.query import ListParams, Reader, known_total, search_condition
+from baas.records.serialize import number_value
 from baas.rules import ast
 from baas.rules.compile import Compiler
 from baas.rules.resolver import Joins
@@ -131,7 +132,8 @@ class _Plan:
             expr = cat(
                 "(SELECT ", expr, ' FROM (SELECT 1) AS "_a"', joins.sql(), f' WHERE {last}."id" IS NOT NULL LIMIT 1)'
             )
-        col = _Column(f"{prefix}{len(into)}", path, expr, self._kind(path, op))
+        kind = "bool" if op.kind == "number" and f is not None and f.kind() == "bool" else op.kind  # shown true/false
+        col = _Column(f"{prefix}{len(into)}", path, expr, kind)
         into.append(col)
         return col
 
@@ -143,11 +145,6 @@ class _Plan:
             f = coll.field(part) if coll else None
             coll = self.r.registry.get(f.collectionId) if isinstance(f, RelationField) else None
         return coll.field(parts[-1]) if coll else None
-
-    def _kind(self, path: str, op: Operand) -> str:
-        """``bool`` for a boolean field (stored 0/1, shown true/false), else the operand's kind."""
-        f = self._field(path)
-        return "bool" if op.kind == "number" and f is not None and f.kind() == "bool" else op.kind
 
     def value(self, path: str, param: str) -> _Column:
         if path not in self.values:
@@ -311,20 +308,12 @@ async def aggregate_records(r: Reader, coll: Collection, p: AggregateParams) -> 
         for (fn, path, _, kind), v in zip(outputs, row[1:]):
             item.setdefault(fn, {})[path] = _out(v, kind)
         items.append(item)
-    total = await _count(
-        r, p, len(rows), f"SELECT count(*) FROM (SELECT 1 {grouped}) AS {q('c')}", [*inner_params, *having_params]
-    )
+    total = -1 if p.skipTotal else known_total(p.page, p.perPage, len(rows))
+    if total is None:
+        count = f"SELECT count(*) FROM (SELECT 1 {grouped}) AS {q('c')}"
+        total = int(await r.db.fetchval(count, [*inner_params, *having_params]) or 0)
     pages = -1 if total < 0 else (total + p.perPage - 1) // p.perPage
     return {"page": p.page, "perPage": p.perPage, "totalPages": pages, "totalItems": total, "items": items}
-
-
-async def _count(r: Reader, p: AggregateParams, shown: int, sql: str, params: list[Any]) -> int:
-    """The number of groups: known from the page itself when it is the last one, else counted."""
-    if p.skipTotal:
-        return -1
-    if shown < p.perPage and (shown or p.page == 1):
-        return (p.page - 1) * p.perPage + shown
-    return int(await r.db.fetchval(sql, params) or 0)
 
 
 def _out(value: Any, kind: str) -> Any:
@@ -334,6 +323,5 @@ def _out(value: Any, kind: str) -> Any:
     if kind == "bool":
         return bool(value)
     if kind == "number":
-        f = float(value)
-        return int(f) if f.is_integer() and abs(f) < 2**53 else f
+        return number_value(value)
     return value

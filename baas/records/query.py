@@ -175,10 +175,7 @@ async def list_records(r: Reader, coll: Collection, p: ListParams) -> dict[str, 
     found = _search(r, coll, p.search) if p.search else None
     if p.cursor is not None:
         return await _list_after(r, coll, p, conds, params, found)
-    join = found.ranked.join if found else rules.SQL("", [])
-    listed = rules.SQL(" AND ".join(conds), list(params))  # the rule and the filter alone
-    if found:
-        conds, params = [*conds, found.ranked.where.sql], [*params, *found.ranked.where.params]
+    join, listed, conds, params = _with_search(found, conds, params)
     where = f" WHERE {' AND '.join(conds)}" if conds else ""
     order = rowid(r.db.dialect) if coll.type != "view" else f"{q('m')}.{q('id')}"
     sort_params: list[Any] = []
@@ -196,7 +193,7 @@ async def list_records(r: Reader, coll: Collection, p: ListParams) -> dict[str, 
     if found:
         await _highlight(r, coll, found, items, p.fields, listed)
     items = await r.finish(coll, items, p.expand, p.fields)
-    total, pages = await _total(r, coll, p, source + where, all_params, len(rows))
+    total, pages = await _total(r, p, source + where, all_params, len(rows))
     return {"page": p.page, "perPage": p.perPage, "totalPages": pages, "totalItems": total, "items": items}
 
 
@@ -206,6 +203,17 @@ class _Found:
 
     terms: list[fulltext.Term]
     ranked: fulltext.Ranked
+
+
+def _with_search(
+    found: _Found | None, conds: list[str], params: list[Any]
+) -> tuple[rules.SQL, rules.SQL, list[str], list[Any]]:
+    """(the search's join, the rule and filter alone, and the conditions with the search's)."""
+    listed = rules.SQL(" AND ".join(conds), list(params))
+    if found is None:
+        return rules.SQL("", []), listed, conds, params
+    where = found.ranked.where
+    return found.ranked.join, listed, [*conds, where.sql], [*params, *where.params]
 
 
 def search_condition(r: Reader, coll: Collection, text: str) -> fulltext.Ranked:
@@ -233,21 +241,19 @@ async def _highlight(
     names = [n for n in highlight_names(parse_fields(fields)) if cfg and n in cfg.fields] if fields else []
     if not names or not items:
         return
-    source, select = fulltext.highlight_sql(coll, found.terms, r.db.dialect, names)
+    snip = fulltext.snippets(coll, found.terms, r.db.dialect, names)
     ids = [rec["id"] for rec in items]
     marks = ", ".join("?" for _ in ids)
-    head = [] if r.db.dialect == "postgresql" else [fulltext.fts5_query(found.terms)]
     cond = f" AND ({listed.sql})" if listed.sql else ""
     rows = await r.db.fetch(
-        f"SELECT {select.sql} {source} ({marks}){cond}", [*select.params, *head, *ids, *listed.params]
+        f"SELECT {snip.select.sql} {snip.source.sql} AND {q('m')}.{q('id')} IN ({marks}){cond}",
+        [*snip.select.params, *snip.source.params, *ids, *listed.params],
     )
-    editor = {n for n in names if (f := coll.field(n)) is not None and f.type == "editor"}
-    pg = r.db.dialect == "postgresql"
     by_id = {row[0]: row[1:] for row in rows}
     for rec in items:
         texts = by_id.get(rec["id"])
         for i, n in enumerate(names):
-            rec[n] = Highlighted(fulltext.marked(texts[i], entities=pg and n in editor) if texts else "")
+            rec[n] = Highlighted(fulltext.marked(texts[i], snip.entities[i]) if texts else "")
 
 
 async def _list_after(
@@ -272,10 +278,7 @@ async def _list_after(
     if not keys or keys[-1].expr.sql != tie.expr.sql:
         keys.append(tie)
     listing = cursor.scope(coll.id, p.sort, p.filter + ("\x00" + p.search if p.search else ""))
-    join = found.ranked.join if found else rules.SQL("", [])
-    listed = rules.SQL(" AND ".join(conds), list(params))
-    if found:
-        conds, params = [*conds, found.ranked.where.sql], [*params, *found.ranked.where.params]
+    join, listed, conds, params = _with_search(found, conds, params)
     page_conds, page_params = list(conds), list(params)
     if p.cursor:
         past = cursor.after(keys, cursor.decode(r.secret, listing, p.cursor))
@@ -299,7 +302,7 @@ async def _list_after(
     # The first page of a list that fits in it holds every row: its total needs no count.
     fits = len(rows) if p.cursor == "" and not more else None
     where = f" WHERE {' AND '.join(conds)}" if conds else ""
-    total, pages = await _total(r, coll, p, source + where, [*join.params, *params], fits)
+    total, pages = await _total(r, p, source + where, [*join.params, *params], fits)
     return {
         "perPage": p.perPage,
         "totalPages": pages,
@@ -309,20 +312,22 @@ async def _list_after(
     }
 
 
-async def _total(
-    r: Reader, coll: Collection, p: ListParams, source: str, params: list[Any], shown: int | None = None
-) -> tuple[int, int]:
-    """(totalItems, totalPages) of a list, or (-1, -1) with skipTotal.
+def known_total(page: int, per_page: int, shown: int | None) -> int | None:
+    """The total of a paged answer when its page tells it, else None. ``shown``: the items on
+    page ``page`` (None: not counted from the first item). A page that is not full is the last
+    one, so counting again (which reads every matching row a second time) is not needed."""
+    if shown is not None and shown < per_page and (shown or page == 1):
+        return (page - 1) * per_page + shown
+    return None
 
-    ``shown``: the rows on this page, counted from the first row of the list. A page that is
-    not full is the last one, so the total is known without counting again (the count would
-    read every matching row a second time)."""
+
+async def _total(r: Reader, p: ListParams, source: str, params: list[Any], shown: int | None = None) -> tuple[int, int]:
+    """(totalItems, totalPages) of a list, or (-1, -1) with skipTotal."""
     if p.skipTotal:
         return -1, -1
-    if shown is not None and shown < p.perPage and (shown or p.page == 1):
-        total = (p.page - 1) * p.perPage + shown
-        return total, (total + p.perPage - 1) // p.perPage
-    total = int(await r.db.fetchval(f"SELECT count(*) FROM {source}", params) or 0)
+    total = known_total(p.page, p.perPage, shown)
+    if total is None:
+        total = int(await r.db.fetchval(f"SELECT count(*) FROM {source}", params) or 0)
     return total, (total + p.perPage - 1) // p.perPage
 
 

@@ -22,7 +22,8 @@ def _text(raw: Any) -> Any:
     return "" if raw is None else raw
 
 
-def _number(raw: Any) -> Any:
+def number_value(raw: Any) -> Any:
+    """A stored number as the API shows it: whole numbers as integers (0 for none)."""
     if type(raw) is int:
         return raw
     if raw is None:
@@ -35,7 +36,7 @@ def _decoder(f: Field) -> Callable[[Any], Any]:
     """The fastest function that gives ``f.to_api(raw)``."""
     if type(f).to_api is not Field.to_api:
         return f.to_api
-    fast: dict[str, Callable[[Any], Any]] = {"text": _text, "number": _number, "bool": bool}
+    fast: dict[str, Callable[[Any], Any]] = {"text": _text, "number": number_value, "bool": bool}
     return fast.get(f.kind(), f.to_api)
 
 

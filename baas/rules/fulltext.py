@@ -74,6 +74,11 @@ def parse(text: str) -> list[Term]:
     return terms
 
 
+def _pg_config(cfg: Search) -> str:
+    """The PostgreSQL text search configuration of ``cfg``'s language, as SQL."""
+    return f"'{_PG_CONFIG[cfg.language]}'::regconfig"
+
+
 def fts_table(coll: Collection) -> str:
     return f"_fts_{coll.id}"
 
@@ -123,7 +128,7 @@ def pg_vector(coll: Collection) -> str:
     parts = []
     for n in cfg.fields:  # the largest weight is class A; a fifth weight and smaller ones share D
         level = _PG_WEIGHTS[min(levels.index(cfg.weights.get(n, 1.0)), 3)]
-        parts.append(f"setweight(to_tsvector('{_PG_CONFIG[cfg.language]}'::regconfig, {pg_text(coll, n)}), '{level}')")
+        parts.append(f"setweight(to_tsvector({_pg_config(cfg)}, {pg_text(coll, n)}), '{level}')")
     return " || ".join(parts)
 
 
@@ -148,7 +153,7 @@ def pg_query(coll: Collection, terms: list[Term]) -> SQL:
     """A tsquery expression (bound values) for ``terms``."""
     cfg = config(coll)
     assert cfg is not None
-    conf = f"'{_PG_CONFIG[cfg.language]}'::regconfig"
+    conf = _pg_config(cfg)
     parts: list[SQL | str] = []
     for i, t in enumerate(terms):
         if i:
@@ -218,29 +223,39 @@ def ranked(coll: Collection, terms: list[Term], dialect: str, alias: str) -> Ran
     )
 
 
-def highlight_sql(coll: Collection, terms: list[Term], dialect: str, names: list[str]) -> tuple[str, SQL]:
-    """(``FROM`` + ``WHERE`` text taking the page's ids, the select list) for snippets of
-    ``names`` with the matches between `MARK_START` and `MARK_END`."""
+@dataclass
+class Snippets:
+    """A statement's parts for snippets of some searched fields, the matches between
+    `MARK_START` and `MARK_END`: ``SELECT select source AND "m"."id" IN (…)``."""
+
+    select: SQL  # the id, then one snippet per field
+    source: SQL  # FROM … WHERE …, to be followed by more conditions
+    entities: list[bool]  # per field: the snippet still holds an editor field's HTML entities
+
+
+def snippets(coll: Collection, terms: list[Term], dialect: str, names: list[str]) -> Snippets:
     cfg = config(coll)
     assert cfg is not None
+    m = q("m")
     if dialect == "postgresql":
-        conf = f"'{_PG_CONFIG[cfg.language]}'::regconfig"
         opts = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, MinWords=8, ShortWord=0"
         query = pg_query(coll, terms)
         cols: list[SQL | str] = []
-        for n in names:  # punctuation kept for the eye, a space after it so words part as indexed
-            text = pg_text(coll, n, "m", shown=True)
-            cols += [", ", cat(f"ts_headline({conf}, {text}, ", query, f", '{opts}')")]
-        return f"FROM {q(coll.name)} AS {q('m')} WHERE {q('m')}.{q('id')} IN", cat(f"{q('m')}.{q('id')}", *cols)
+        for n in names:
+            cols += [
+                ", ",
+                cat(f"ts_headline({_pg_config(cfg)}, {pg_text(coll, n, 'm', shown=True)}, ", query, f", '{opts}')"),
+            ]
+        editor = [(f := coll.field(n)) is not None and f.type == "editor" for n in names]
+        return Snippets(cat(f"{m}.{q('id')}", *cols), frag(f"FROM {q(coll.name)} AS {m} WHERE 1 = 1"), editor)
     fts = q(fts_table(coll))
     sel = "".join(
         f", snippet({fts}, {cfg.fields.index(n)}, '{MARK_START}', '{MARK_END}', '…', {SNIPPET_WORDS})" for n in names
     )
-    where = (
-        f"FROM {q(coll.name)} AS {q('m')} JOIN {fts} ON {fts}.rowid = {q('m')}.rowid "
-        f"WHERE {fts} MATCH ? AND {q('m')}.{q('id')} IN"
+    source = frag(
+        f"FROM {q(coll.name)} AS {m} JOIN {fts} ON {fts}.rowid = {m}.rowid WHERE {fts} MATCH ?", fts5_query(terms)
     )
-    return where, cat(frag(f"{q('m')}.{q('id')}{sel}"))
+    return Snippets(frag(f"{m}.{q('id')}{sel}"), source, [False] * len(names))  # the index holds text, entities read
 
 
 def marked(text: str | None, entities: bool = False) -> str:

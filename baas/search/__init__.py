@@ -57,28 +57,20 @@ async def fill(conn: Conn, coll: Collection, progress: Progress | None = None) -
     total = int(await conn.fetchval(f"SELECT count(*) FROM {q(coll.name)}") or 0)
     fts, cols = q(fts_table(coll)), ", ".join(fts_column(i) for i in range(len(cfg.fields)))
     values = ", ".join(sqlite_value(coll, n, "") for n in cfg.fields)
-    done, last = 0, None
+    done, last = 0, -(2**63)  # below every rowid
     while True:
         if progress is not None:
             progress(step, done, total)
-        if last is None:
-            bound = await conn.fetchval(
-                f"SELECT max(rowid) FROM (SELECT rowid FROM {q(coll.name)} ORDER BY rowid LIMIT ?)", [FILL_CHUNK]
-            )
-            lo = "1 = 1"
-            params: list[object] = [bound]
-        else:
-            bound = await conn.fetchval(
-                f"SELECT max(rowid) FROM (SELECT rowid FROM {q(coll.name)} WHERE rowid > ? ORDER BY rowid LIMIT ?)",
-                [last, FILL_CHUNK],
-            )
-            lo = "rowid > ?"
-            params = [last, bound]
+        bound = await conn.fetchval(
+            f"SELECT max(rowid) FROM (SELECT rowid FROM {q(coll.name)} WHERE rowid > ? ORDER BY rowid LIMIT ?)",
+            [last, FILL_CHUNK],
+        )
         if bound is None:
             return
         await conn.execute(
-            f"INSERT INTO {fts} (rowid, {cols}) SELECT rowid, {values} FROM {q(coll.name)} WHERE {lo} AND rowid <= ?",
-            params,
+            f"INSERT INTO {fts} (rowid, {cols}) SELECT rowid, {values} FROM {q(coll.name)} "
+            "WHERE rowid > ? AND rowid <= ?",
+            [last, bound],
         )
         done += int(await conn.fetchval("SELECT changes()") or 0)
         last = bound
