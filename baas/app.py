@@ -82,6 +82,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> ObserveMiddl
     eng = engine or Engine(settings)
     eng.jobs.attach()  # the scheduler ticks while the server runs (baas/jobs)
     eng.webhooks.attach()  # webhooks are dispatched and sent while the server runs (baas/webhooks)
+    eng.push.attach()  # push deliveries are sent while the server runs (baas/push)
     plugins = eng.load_plugins()  # they bind their hooks on the engine and bring routes (baas/plugins.py)
     plugins.serve(RequestHelpers())  # their routes' request helpers (app.request_info …) use this layer
     routes = [*ROUTES, *console.ROUTES, *plugins.routes]  # /_/: static files, not API

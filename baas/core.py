@@ -26,6 +26,7 @@ from baas.logs import RequestLog
 from baas.metrics import Metrics
 from baas.planner import Plan, apply_plan, make_plan, plan_jobs
 from baas.plugin_loader import Loaded, load_plugins
+from baas.push import Push
 from baas.realtime import Broker
 from baas.records.query import Reader
 from baas.rules.context import SUPERUSER, RequestInfo
@@ -70,6 +71,7 @@ class Engine:
         self.functions = Functions(self)  # callable functions (baas/functions), filled as plugins load
         self.jobs = Scheduler(self)  # scheduled jobs of baas.yaml (baas/jobs); ticks only once attached
         self.webhooks = Webhooks(self)  # outgoing webhooks (baas/webhooks); send only once attached
+        self.push = Push(self)  # push notifications (baas/push); sent only once attached
         self.inbound = InboundWebhooks(self)  # POST /api/webhooks/in/{name} of baas.yaml (baas/functions/inbound.py)
         self.metrics = Metrics()  # what GET /metrics reports (baas/metrics.py)
         self.request_log = RequestLog(self)  # every answered API request, for /api/logs (baas/logs)

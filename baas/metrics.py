@@ -99,6 +99,12 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.push_attempts = Counter(
+            "baas_push_attempts",
+            "Push delivery attempts, by outcome: delivered, retry, expired (the device is gone) or failed.",
+            ["outcome"],
+            registry=r,
+        )
         self.db_waiting = Gauge(
             "baas_db_writes_waiting",
             "Writes queued for the database (SQLite: for the process's writer; PostgreSQL: connections "

@@ -141,6 +141,8 @@ class PluginApp:
     - ``route(handler)``: add Litestar route handlers (or ``route(path, methods=[…])`` as a decorator).
     - ``cli``: a Typer app; its commands and groups show in ``baas --help``.
     - ``db``: `PluginDB`; ``events``: the engine's event bus (``app.events.listen(cb)``).
+    - ``push``: push notifications (``await app.push.notify(user, payload)``; a provider plugin
+      registers with ``app.push.provider(p)``; docs/push.md).
     - ``on_start(fn)`` / ``on_stop(fn)``: ``async def fn() -> None`` when the engine starts/stops.
     - ``collection(name)``, ``request_info(request)``, ``require_superuser(request)``,
       ``json(data, status)``: for route handlers.
@@ -255,6 +257,13 @@ class PluginApp:
         if self._engine is None:
             raise RuntimeError("app.events is available in the server only")
         return self._engine.events
+
+    @property
+    def push(self) -> Any:
+        """The engine's push service (`baas.push.Push`): ``notify(to, payload, …)``, ``provider(p)``."""
+        if self._engine is None:
+            raise RuntimeError("app.push is available in the server only")
+        return self._engine.push
 
     def collection(self, name_or_id: str) -> Collection | None:
         """The current `Collection` by name or id (read-only), or None."""

@@ -46,6 +46,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "baas.functions",
             "baas.admin",
             "baas.webhooks",
+            "baas.push",
             "baas.typegen",
             "baas.logs",
             "baas.gdpr",

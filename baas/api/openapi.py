@@ -186,6 +186,10 @@ PARAMS: dict[str, Schema] = {
     "max": {"type": "string", "description": "Fields whose greatest value to give (empty text is left out)."},
     "distinct": {"type": "string", "description": "Fields whose distinct non-empty values to count."},
     "having": {"type": "string", "description": "A filter over the groups, e.g. `count > 2 && sum.views >= 100`."},
+    "message": {"type": "string", "description": "A push message's id (what notify answered)."},
+    "state": {"type": "string", "description": "A delivery state: pending, sending, delivered, expired or failed."},
+    "collection": {"type": "string", "description": "An auth collection's name or id (with record)."},
+    "record": {"type": "string", "description": "A user's record id (with collection)."},
     "from": {
         "type": "string",
         "description": "The window's start, UTC, e.g. `2026-12-01 10:00:00Z` (default: `to` - 1 h).",

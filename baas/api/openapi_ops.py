@@ -72,6 +72,30 @@ LOG_STEP = _obj(
     p99=_NUM_OR_NULL,
 )
 
+PUSH_SUB = _obj(
+    ("id", "collectionId", "collectionName", "recordId", "provider", "endpoint", "label", "created", "updated"),
+    id=S,
+    collectionId=S,
+    collectionName=S,
+    recordId=S,
+    provider=S,
+    endpoint=S,
+    label=S,
+    expirationTime={"type": ["integer", "null"]},
+    lastSent=S,
+    created=S,
+    updated=S,
+)
+PUSH_PAGE = _obj(
+    ("page", "perPage", "totalItems", "totalPages", "items"),
+    page=I,
+    perPage=I,
+    totalItems=I,
+    totalPages=I,
+    items={"type": "array", "items": {"type": "object"}},
+)
+PUSH_PREFS = _obj((), enabled=B, mutedTopics={"type": "array", "items": {"type": "string"}})
+
 _BY_FIELD = {"type": "object", "additionalProperties": {}}
 AGG_PAGE = _obj(
     ("page", "perPage", "totalItems", "totalPages", "items"),
@@ -723,6 +747,85 @@ OPS: list[Op] = [
         answer=_obj(
             ("page", "perPage", "items"), page=I, perPage=I, items={"type": "array", "items": {"type": "object"}}
         ),
+    ),
+    # push notifications (baas/api/push.py, docs/push.md)
+    Op(
+        "GET",
+        "/api/push/key",
+        "push",
+        "The VAPID public key browsers subscribe with",
+        answer=_obj(("publicKey",), publicKey=S),
+    ),
+    Op(
+        "GET",
+        "/api/push/subscriptions",
+        "push",
+        "The requester's push devices (a superuser's: everybody's), newest first",
+        auth="record",
+        query=("page", "perPage"),
+        answer=PUSH_PAGE,
+    ),
+    Op(
+        "POST",
+        "/api/push/subscriptions",
+        "push",
+        "Register a device: a browser's PushSubscription.toJSON() (same endpoint again: updated, moved to the requester)",
+        auth="record",
+        body=_obj(
+            ("endpoint",),
+            endpoint=S,
+            keys=_obj(("p256dh", "auth"), p256dh=S, auth=S),
+            expirationTime={"type": ["integer", "null"]},
+            label=S,
+            provider=S,
+        ),
+        answer=PUSH_SUB,
+    ),
+    Op(
+        "DELETE",
+        "/api/push/subscriptions/{sub_id}",
+        "push",
+        "Remove one of the requester's devices",
+        auth="record",
+        status=204,
+    ),
+    Op("GET", "/api/push/preferences", "push", "The requester's push preferences", auth="record", answer=PUSH_PREFS),
+    Op(
+        "PATCH",
+        "/api/push/preferences",
+        "push",
+        "Opt out of push (enabled: false) or mute topics",
+        auth="record",
+        body=PUSH_PREFS,
+        answer=PUSH_PREFS,
+    ),
+    Op(
+        "POST",
+        "/api/push/send",
+        "push",
+        "Queue a push message for users' devices (to: records or [collection, id] pairs; or an auth collection and a filter)",
+        auth="superuser",
+        status=202,
+        body=_obj(
+            ("payload",),
+            to={},
+            filter=S,
+            payload={},
+            topic=S,
+            ttl=I,
+            urgency={"type": "string", "enum": ["very-low", "low", "normal", "high"]},
+            collapse=S,
+        ),
+        answer=_obj(("message", "queued", "optedOut", "noDevice"), message=S, queued=I, optedOut=I, noDevice=I),
+    ),
+    Op(
+        "GET",
+        "/api/push/deliveries",
+        "push",
+        "The push delivery log, newest first",
+        auth="superuser",
+        query=("page", "perPage", "message", "state", "collection", "record"),
+        answer=PUSH_PAGE,
     ),
     # outgoing webhooks (baas/api/webhooks.py, docs/webhooks.md); secrets are write-only
     Op("GET", "/api/webhooks", "webhooks", "List the outgoing webhooks (no secrets)", auth="superuser", answer=WH_LIST),

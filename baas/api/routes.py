@@ -30,6 +30,7 @@ from baas.api import (
     logs,
     metrics,
     openapi,
+    push,
     records,
     rules_check,
     rules_playground,
@@ -67,4 +68,5 @@ ROUTES += jobs.ROUTES  # scheduled jobs created over the API: CRUD (docs/jobs.md
 ROUTES += gdpr.ROUTES  # a user's data: export and erase (docs/gdpr.md)
 ROUTES += logs.ROUTES  # the request log: list, view, hourly stats (docs/logs.md)
 ROUTES += aggregate.ROUTES  # GET …/aggregate: grouped counts and sums under the list rule (docs/aggregates.md)
+ROUTES += push.ROUTES  # push notifications: devices, preferences, send, delivery log (docs/push.md)
 ROUTES += openapi.ROUTES  # GET /api/openapi.json, built from the table in baas/api/openapi_ops.py

@@ -129,7 +129,8 @@ class Context:
     ``.headers``, ``.query``), ``auth`` (the caller's record, None for guests), ``records``
     (as the caller), ``system`` (as the system), ``files`` (record files as the caller; the
     system's are ``system.files``), ``mail`` (send email), ``db`` (the database), ``engine``,
-    ``log``, and ``run`` when a scheduled job called it, ``webhook`` when an inbound webhook did."""
+    ``log``, ``push`` (``await ctx.push.notify(user, payload)``: docs/push.md), and ``run`` when a
+    scheduled job called it, ``webhook`` when an inbound webhook did."""
 
     def __init__(
         self,
@@ -155,6 +156,11 @@ class Context:
     @property
     def auth(self) -> dict[str, Any] | None:
         return self.request.auth
+
+    @property
+    def push(self) -> Any:
+        """The engine's push service (`baas.push.Push`): ``notify``, ``provider``."""
+        return self.engine.push
 
     @property
     def db(self) -> Any:

@@ -5,8 +5,8 @@
   with a manifest.
 - `erase_user`: in one transaction, the records that refer to the user are deleted or anonymized
   as each collection's ``gdpr`` policy says (unset: what deleting the user does — cascadeDelete,
-  else the reference removed), the user's record is deleted (cascades honoured, sign-in state with
-  it), and every stored event and webhook delivery that mentions the user's id or email is
+  else the reference removed), the user's record is deleted (cascades honoured, sign-in state and
+  push devices with it), and every stored event, webhook and push delivery that mentions the user's id or email is
   removed; after the commit the files of deleted records go, and the request log and the dev
   mailbox are scrubbed. The erase is silent: the events that would announce it carry the data
   being erased, so they are removed with the rest (realtime subscribers and webhooks hear nothing
@@ -158,7 +158,14 @@ async def erase_user(eng: Engine, coll: Collection, user_id: str, actor: str) ->
     if coll.type != "auth":
         raise BadRequest("Only the records of auth collections are users that can be erased.")
     needles: list[str] = []  # the user's identifiers: id and email, read in the transaction
-    counts: dict[str, Any] = {"deleted": {}, "anonymized": {}, "unlinked": {}, "events": 0, "webhookDeliveries": 0}
+    counts: dict[str, Any] = {
+        "deleted": {},
+        "anonymized": {},
+        "unlinked": {},
+        "events": 0,
+        "webhookDeliveries": 0,
+        "pushDeliveries": 0,
+    }
 
     def count(kind: str, coll_name: str) -> None:
         counts[kind][coll_name] = counts[kind].get(coll_name, 0) + 1
@@ -185,7 +192,9 @@ async def erase_user(eng: Engine, coll: Collection, user_id: str, actor: str) ->
                 count("deleted" if alone and field.cascadeDelete else "unlinked", src.name)
         await delete_record(conn, reader, coll, user_id, files, hooks=eng.hooks)
         count("deleted", coll.name)
-        counts["events"], counts["webhookDeliveries"] = await _scrub_tables(conn, coll, user_id, needles)
+        counts["events"], counts["webhookDeliveries"], counts["pushDeliveries"] = await _scrub_tables(
+            conn, coll, user_id, needles
+        )
         await conn.execute(  # an API key keeps no name of who made it
             'UPDATE "_apikeys" SET "createdBy" = \'\' WHERE "createdBy" = ?', [user_id]
         )
@@ -240,16 +249,17 @@ async def _anonymize(
     return True
 
 
-async def _scrub_tables(conn: Conn, coll: Collection, user_id: str, needles: list[str]) -> tuple[int, int]:
-    """Delete the stored events and webhook deliveries (with their attempts) whose JSON holds one
-    of the needles as a whole string value (``"ann@example.com"``, not ``"jann@example.com"``),
-    or that are the user's record's own."""
+async def _scrub_tables(conn: Conn, coll: Collection, user_id: str, needles: list[str]) -> tuple[int, int, int]:
+    """Delete the stored events, webhook deliveries (with their attempts) and push deliveries to
+    other users whose JSON holds one of the needles as a whole string value (``"ann@example.com"``,
+    not ``"jann@example.com"``), or that are the user's record's own."""
     pg = conn.dialect == "postgresql"
     text, like = ("CAST({} AS TEXT)", "ILIKE") if pg else ("{}", "LIKE")  # emails: any case
     gone = []
     for table, body, key, own in (
         ("_events", "record", "record_id", user_id),
         ("_webhook_deliveries", "payload", "record_key", f"{coll.id}:{user_id}"),
+        ("_push_deliveries", "payload", "recordRef", user_id),  # the user's own went with the record
     ):
         n = 0
         for needle in needles:
@@ -263,4 +273,4 @@ async def _scrub_tables(conn: Conn, coll: Collection, user_id: str, needles: lis
                 )
             n += await conn.execute(f'DELETE FROM "{table}" WHERE {where}', [pattern, own])
         gone.append(n)
-    return gone[0], gone[1]
+    return gone[0], gone[1], gone[2]

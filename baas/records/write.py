@@ -511,7 +511,16 @@ async def _delete_checked(conn: Conn, r: Reader, draft: Draft, hooks: Hooks | No
     await _delete(conn, r, coll, record_id, set(), draft.files, draft)
 
 
-AUTH_STATE_TABLES = ("_otps", "_mfas", "_externalAuths", "_totp")
+# The record's devices, push preferences and push log go too (nothing is sent to a deleted user).
+AUTH_STATE_TABLES = (
+    "_otps",
+    "_mfas",
+    "_externalAuths",
+    "_totp",
+    "_push_subscriptions",
+    "_push_preferences",
+    "_push_deliveries",
+)
 
 
 async def _keep_one_superuser(conn: Conn) -> None:

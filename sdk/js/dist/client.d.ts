@@ -1,6 +1,7 @@
 import { AuthStore } from "./authstore.js";
 import { Batch } from "./batch.js";
 import { ApiKeyService, FileService, FunctionService } from "./files.js";
+import { PushService } from "./push.js";
 import { RealtimeService } from "./realtime.js";
 import { RecordService } from "./records.js";
 import type { AnySchema, FileMap, FilterParam, QueryValue, SchemaMap, SendOptions } from "./types.js";
@@ -51,6 +52,8 @@ export declare class Client<S extends SchemaMap = AnySchema> {
     readonly functions: FunctionService;
     /** baas: API keys (superusers). */
     readonly apiKeys: ApiKeyService;
+    /** baas: push notifications (devices, preferences; sending and the log for superusers). */
+    readonly push: PushService;
     readonly realtime: RealtimeService;
     lang: string;
     timeout: number;

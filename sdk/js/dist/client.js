@@ -3,6 +3,7 @@ import { Batch } from "./batch.js";
 import { ClientError, invalid } from "./errors.js";
 import { ApiKeyService, FileService, FunctionService } from "./files.js";
 import { filter as bindFilter, formatDate } from "./filter.js";
+import { PushService } from "./push.js";
 import { RealtimeService } from "./realtime.js";
 import { RecordService } from "./records.js";
 function isBlob(v) {
@@ -77,6 +78,8 @@ export class Client {
     functions;
     /** baas: API keys (superusers). */
     apiKeys;
+    /** baas: push notifications (devices, preferences; sending and the log for superusers). */
+    push;
     realtime;
     lang;
     timeout;
@@ -100,6 +103,7 @@ export class Client {
         this.files = new FileService(this);
         this.functions = new FunctionService(this);
         this.apiKeys = new ApiKeyService(this);
+        this.push = new PushService(this);
         this.realtime = new RealtimeService(this, opts.reconnectDelays ?? [200, 500, 1000, 2000, 5000]);
     }
     /** The records (and auth) API of one collection, typed by the client's schema map. */

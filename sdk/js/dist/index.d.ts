@@ -15,6 +15,8 @@ export type { ApiKey, ApiKeyScope, FileUrlOptions } from "./files.js";
 export { Batch, BatchCollection } from "./batch.js";
 export type { BatchResult } from "./batch.js";
 export { filter, quote } from "./filter.js";
+export { PushService } from "./push.js";
+export type { PushMessage, PushPreferences, PushQueued, PushSubscriptionRecord } from "./push.js";
 export { verifyWebhook, WebhookVerificationError } from "./webhooks.js";
 export type { VerifyWebhookOptions } from "./webhooks.js";
 export type { AggregateGroup, AggregateOptions, AnySchema, AuthMethods, AuthResponse, CollectionTypes, FileMap, FieldNames, FilterParam, FullListOptions, ListOptions, ListResult, QueryValue, RecordEvent, RecordModel, RecordOptions, SchemaMap, SendOptions, SubscribeOptions, WriteOptions, } from "./types.js";

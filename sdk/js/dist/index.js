@@ -10,4 +10,5 @@ export { RealtimeService, subscriptionKey } from "./realtime.js";
 export { ApiKeyService, FileService, FunctionService } from "./files.js";
 export { Batch, BatchCollection } from "./batch.js";
 export { filter, quote } from "./filter.js";
+export { PushService } from "./push.js";
 export { verifyWebhook, WebhookVerificationError } from "./webhooks.js";

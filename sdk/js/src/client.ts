@@ -3,6 +3,7 @@ import { Batch } from "./batch.js";
 import { ClientError, invalid } from "./errors.js";
 import { ApiKeyService, FileService, FunctionService } from "./files.js";
 import { filter as bindFilter, formatDate } from "./filter.js";
+import { PushService } from "./push.js";
 import { RealtimeService } from "./realtime.js";
 import { RecordService } from "./records.js";
 import type { AnySchema, AuthResponse, FileMap, FilterParam, QueryValue, RecordModel, SchemaMap, SendOptions } from "./types.js";
@@ -102,6 +103,8 @@ export class Client<S extends SchemaMap = AnySchema> {
   readonly functions: FunctionService;
   /** baas: API keys (superusers). */
   readonly apiKeys: ApiKeyService;
+  /** baas: push notifications (devices, preferences; sending and the log for superusers). */
+  readonly push: PushService;
   readonly realtime: RealtimeService;
   lang: string;
   timeout: number;
@@ -125,6 +128,7 @@ export class Client<S extends SchemaMap = AnySchema> {
     this.files = new FileService(this);
     this.functions = new FunctionService(this);
     this.apiKeys = new ApiKeyService(this as Client<SchemaMap>);
+    this.push = new PushService(this as Client<SchemaMap>);
     this.realtime = new RealtimeService(this, opts.reconnectDelays ?? [200, 500, 1000, 2000, 5000]);
   }
 

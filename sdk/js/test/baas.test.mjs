@@ -214,3 +214,29 @@ test("[baas] search: getList, iterate by page in relevance order and by cursor w
   assert.deepEqual((await guest.getFullList({ batch: 2, search: "heron", sort: "-n" })).map((r) => r.n), [6, 4, 2, 0]);
   assert.deepEqual((await guest.aggregate({ search: "heron", sum: "n" })).items[0].sum, { n: 12 });
 });
+
+test("[baas] push: a device, preferences, a superuser's send and the delivery log", async () => {
+  const { client: user, record } = await newUser(unique("pushjs") + "@example.com");
+  const { publicKey } = await user.push.key();
+  assert.equal(publicKey.length, 87);
+  // a device's keys as a browser makes them: a P-256 point and 16 random bytes, base64url
+  const pair = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"]);
+  const b64u = (buf) => Buffer.from(buf).toString("base64url");
+  const keys = { p256dh: b64u(await crypto.subtle.exportKey("raw", pair.publicKey)), auth: b64u(crypto.getRandomValues(new Uint8Array(16))) };
+  const sub = await user.push.subscribe({ endpoint: "https://push.example.com/wpush/js-1", expirationTime: null, keys }, { label: "node" });
+  assert.equal(sub.label, "node");
+  assert.deepEqual((await user.push.subscriptions()).items.map((s) => s.id), [sub.id]);
+  assert.deepEqual(await user.push.setPreferences({ mutedTopics: ["promo"] }), { enabled: true, mutedTopics: ["promo"] });
+  const muted = await su.push.send({ to: [["users", record.id]], payload: { t: 1 }, topic: "promo" });
+  assert.deepEqual([muted.queued, muted.optedOut], [0, 1]);
+  const sent = await su.push.send({ to: "users", filter: `id = '${record.id}'`, payload: "hi", urgency: "low" });
+  assert.equal(sent.queued, 1);
+  const log = await su.push.deliveries({ message: sent.message });
+  assert.deepEqual(log.items.map((d) => [d.subscription, d.urgency]), [[sub.id, "low"]]);
+  const err = await user.push.send({ to: [["users", record.id]], payload: "x" }).catch((e) => e);
+  assert.ok(err instanceof ClientError && err.status === 403, String(err));
+  const bad = await user.push.subscribe({ endpoint: "https://push.example.com/x", keys: { p256dh: "AAAA", auth: "x" } }).catch((e) => e);
+  assert.ok(bad instanceof ClientError && bad.status === 400 && bad.data.keys, String(bad));
+  await user.push.unsubscribe(sub.id);
+  assert.deepEqual((await user.push.subscriptions()).items, []);
+});

@@ -8,6 +8,7 @@ from ._async_client import (
     AsyncClient,
     AsyncFileService,
     AsyncFunctionService,
+    AsyncPushService,
     AsyncRecordService,
 )
 from ._async_realtime import AsyncRealtime
@@ -22,7 +23,7 @@ from ._core import (
     RecordEvent,
     bind_filter,
 )
-from ._sync_client import ApiKeyService, Batch, Client, FileService, FunctionService, RecordService
+from ._sync_client import ApiKeyService, Batch, Client, FileService, FunctionService, PushService, RecordService
 from ._sync_realtime import Realtime
 from .auth_store import AuthStore, FileAuthStore
 from .batch import BatchCollection
@@ -37,6 +38,7 @@ __all__ = [
     "AsyncClient",
     "AsyncFileService",
     "AsyncFunctionService",
+    "AsyncPushService",
     "AsyncRealtime",
     "AsyncRecordService",
     "AuthResponse",
@@ -51,6 +53,7 @@ __all__ = [
     "FileService",
     "Files",
     "FunctionService",
+    "PushService",
     "ListResult",
     "MFARequiredError",
     "Realtime",

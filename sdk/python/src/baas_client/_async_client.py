@@ -76,6 +76,7 @@ class AsyncClient:
         self.files = AsyncFileService(self)
         self.functions = AsyncFunctionService(self)
         self.api_keys = AsyncApiKeyService(self)
+        self.push = AsyncPushService(self)
         self.realtime = AsyncRealtime(self)
 
     async def __aenter__(self) -> AsyncClient:
@@ -626,6 +627,79 @@ class AsyncApiKeyService:
     async def delete(self, key_id: str) -> None:
         """Revoke a key: it is refused (401) from then on."""
         await self.client.execute(Plan("DELETE", f"/api/apikeys/{seg(key_id)}"))
+
+
+class AsyncPushService:
+    """baas: push notifications (``/api/push``; docs/push.md). A signed-in user manages their devices
+    and preferences; superusers also see every device, send, and read the delivery log."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self.client = client
+
+    async def key(self) -> dict[str, Any]:
+        """``{"publicKey": …}``: the VAPID key browsers subscribe with (``applicationServerKey``)."""
+        return cast(dict[str, Any], await self.client.execute(Plan("GET", "/api/push/key")))
+
+    async def subscribe(self, subscription: Mapping[str, Any], *, label: str | None = None) -> dict[str, Any]:
+        """Register a device: a browser's ``PushSubscription.toJSON()`` (``endpoint``, ``keys``)."""
+        body = dict(check_body(subscription) or {})
+        if label is not None:
+            body["label"] = _text("label", label)
+        return cast(dict[str, Any], await self.client.execute(Plan("POST", "/api/push/subscriptions", json=body)))
+
+    async def subscriptions(self, page: int = 1, per_page: int = 30) -> ListResult[dict[str, Any]]:
+        """One page of the signed-in user's devices (a superuser's: everybody's), newest first."""
+        query = list_query(page=page, per_page=per_page)
+        return list_result(await self.client.execute(Plan("GET", "/api/push/subscriptions", query)))
+
+    async def unsubscribe(self, subscription_id: str) -> None:
+        await self.client.execute(Plan("DELETE", f"/api/push/subscriptions/{seg(subscription_id)}"))
+
+    async def preferences(self) -> dict[str, Any]:
+        """``{"enabled": bool, "mutedTopics": [...]}`` of the signed-in user."""
+        return cast(dict[str, Any], await self.client.execute(Plan("GET", "/api/push/preferences")))
+
+    async def set_preferences(
+        self, *, enabled: bool | None = None, muted_topics: Sequence[str] | None = None
+    ) -> dict[str, Any]:
+        """Opt out (``enabled=False``) or back in, and/or replace the muted topics."""
+        body: dict[str, Any] = {}
+        if enabled is not None:
+            body["enabled"] = bool(enabled)
+        if muted_topics is not None:
+            if isinstance(muted_topics, (str, bytes)):
+                raise TypeError("muted_topics must be a list of topics")
+            body["mutedTopics"] = list(muted_topics)
+        return cast(dict[str, Any], await self.client.execute(Plan("PATCH", "/api/push/preferences", json=body)))
+
+    async def send(
+        self,
+        to: Any,
+        payload: Any,
+        *,
+        filter: str | None = None,  # noqa: A002 - the API's name
+        topic: str | None = None,
+        ttl: int | None = None,
+        urgency: str | None = None,
+        collapse: str | None = None,
+    ) -> dict[str, Any]:
+        """Superusers: queue ``payload`` for the devices of ``to`` (records or ``[collection, id]``
+        pairs; or an auth collection's name with ``filter``). ``{message, queued, optedOut, noDevice}``."""
+        body: dict[str, Any] = {"to": to, "payload": payload}
+        extra = {"filter": filter, "topic": topic, "ttl": ttl, "urgency": urgency, "collapse": collapse}
+        body.update({k: v for k, v in extra.items() if v is not None})
+        return cast(dict[str, Any], await self.client.execute(Plan("POST", "/api/push/send", json=body)))
+
+    async def deliveries(
+        self, *, message: str | None = None, state: str | None = None, page: int = 1, per_page: int = 30
+    ) -> ListResult[dict[str, Any]]:
+        """Superusers: one page of the delivery log, newest first."""
+        query: dict[str, QueryValue] = dict(list_query(page=page, per_page=per_page))
+        if message:
+            query["message"] = message
+        if state:
+            query["state"] = state
+        return list_result(await self.client.execute(Plan("GET", "/api/push/deliveries", query)))
 
 
 class AsyncBatch(BatchRequests):
