@@ -6,18 +6,16 @@ from __future__ import annotations
 from litestar import delete, get, patch, post
 
 from baas.api.deps import ApiRequest, engine, read_body, request_info, require_superuser, to_json
-from baas.errors import BadRequest
+from baas.errors import BadRequest, FieldError
+from baas.records.query import ListParams
 
 JSON = "application/json"
 
 
 def _paging(request: ApiRequest) -> tuple[int, int]:
-    try:
-        page = max(1, int(request.query_params.get("page", "1")))
-        per_page = min(500, max(1, int(request.query_params.get("perPage", "30"))))
-    except ValueError:
-        raise BadRequest("Invalid page or perPage value: must be an integer.") from None
-    return page, per_page
+    """``page`` and ``perPage`` (at most 500), read as the records API reads them."""
+    params = ListParams.from_query({k: str(request.query_params.get(k, "")) for k in ("page", "perPage")})
+    return max(1, params.page), min(500, max(1, params.perPage))
 
 
 @get("/api/push/key", media_type=JSON)
@@ -71,8 +69,9 @@ async def push_deliveries(request: ApiRequest) -> bytes:
     owner = None
     if collection_ref or record:
         coll = engine(request).registry.get(collection_ref)
-        if coll is None or not record:
-            raise BadRequest("collection and record go together: an auth collection's name or id and a record id.")
+        if coll is None or coll.type != "auth" or not record:
+            message = "collection and record go together: an auth collection's name or id and a record id"
+            raise BadRequest(message + ".", {"collection": FieldError("validation_invalid_value", message)})
         owner = (coll.id, record)
     page, per_page = _paging(request)
     out = await engine(request).push.deliveries(

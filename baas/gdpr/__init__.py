@@ -1,8 +1,8 @@
 """A user's personal data: export it, or erase it (docs/gdpr.md).
 
 - `export_user`: a zip of the user's record, every record that refers to them (a relation field
-  holding their id, in any collection), the files of all those records and their sign-in links,
-  with a manifest.
+  holding their id, in any collection), the files of all those records, their sign-in links and
+  push devices and preferences, with a manifest.
 - `erase_user`: in one transaction, the records that refer to the user are deleted or anonymized
   as each collection's ``gdpr`` policy says (unset: what deleting the user does — cascadeDelete,
   else the reference removed), the user's record is deleted (cascades honoured, sign-in state and
@@ -104,6 +104,15 @@ async def export_user(eng: Engine, coll: Collection, user_id: str, actor: str, r
         'SELECT "provider", "providerId", "created" FROM "_externalAuths" WHERE "collectionRef" = ? AND "recordRef" = ?',
         [coll.id, user_id],
     )
+    devices = await eng.db.fetch(
+        'SELECT "provider", "endpoint", "label", "created", "lastSent" FROM "_push_subscriptions" '
+        'WHERE "collectionRef" = ? AND "recordRef" = ? ORDER BY "created"',
+        [coll.id, user_id],
+    )
+    push_prefs = await eng.db.fetchone(
+        'SELECT "enabled", "muted" FROM "_push_preferences" WHERE "collectionRef" = ? AND "recordRef" = ?',
+        [coll.id, user_id],
+    )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         counts = {"records": 0, "files": 0}
@@ -116,6 +125,13 @@ async def export_user(eng: Engine, coll: Collection, user_id: str, actor: str, r
                 async for path, content in _files(eng, owner, rec):
                     await asyncio.to_thread(zf.writestr, path, content)
                     counts["files"] += 1
+        push = {
+            "devices": [dict(zip(("provider", "endpoint", "label", "created", "lastSent"), d)) for d in devices],
+            "preferences": {"enabled": bool(push_prefs[0]), "mutedTopics": json.loads(push_prefs[1])}
+            if push_prefs
+            else {"enabled": True, "mutedTopics": []},
+        }
+        zf.writestr("push/devices.json", json.dumps(push, indent=2))
         zf.writestr(
             "auth/links.json",
             json.dumps([{"provider": p, "providerId": pid, "created": c} for p, pid, c in links], indent=2),

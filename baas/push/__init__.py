@@ -47,7 +47,7 @@ __all__ = ["Message", "Outcome", "Provider", "Push", "Subscription"]
 
 MAX_TTL = 28 * 86400  # what push services keep at most
 MAX_DEVICES = 20  # per user; past it the least recently registered go
-MAX_RECIPIENTS = 100_000  # users one filtered notify may reach
+MAX_RECIPIENTS = 10_000  # users one notify may reach: its deliveries are written in one transaction
 _TOPIC_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
 
@@ -157,13 +157,13 @@ class Push:
         if not isinstance(provider_name, str) or provider_name not in self.providers:
             raise _bad("provider", f"must be one of {', '.join(sorted(self.providers))}")
         endpoint = body.get("endpoint")
-        if not isinstance(endpoint, str) or not endpoint or len(endpoint) > 2048:
+        if not isinstance(endpoint, str) or not endpoint or len(endpoint) > 2048 or "\x00" in endpoint:
             raise _bad("endpoint", "must be a URL (or a provider's token) of up to 2048 characters")
         keys = body.get("keys", {})
-        if not isinstance(keys, dict) or len(json.dumps(keys)) > 1024:
+        if not isinstance(keys, dict) or len(json.dumps(keys)) > 1024 or "\x00" in json.dumps(keys, ensure_ascii=False):
             raise _bad("keys", "must be an object (p256dh and auth for Web Push)")
         label = body.get("label", "")
-        if not isinstance(label, str) or len(label) > 200:
+        if not isinstance(label, str) or len(label) > 200 or "\x00" in label:
             raise _bad("label", "must be text of up to 200 characters")
         expires = body.get("expirationTime")
         if expires is not None and (not isinstance(expires, int | float) or isinstance(expires, bool)):
@@ -267,7 +267,7 @@ class Push:
             raise _bad("ttl", f"must be whole seconds from 0 to {MAX_TTL}")
         if urgency not in URGENCIES:
             raise _bad("urgency", f"must be one of {', '.join(URGENCIES)}")
-        if collapse and not collapse_ok(collapse):
+        if not isinstance(collapse, str) or (collapse and not collapse_ok(collapse)):
             raise _bad("collapse", "must be 1-32 letters, digits, '-' or '_'")
         owners = await self._recipients(to, filter)
         message = "pm_" + new_id(15)
@@ -290,6 +290,8 @@ class Push:
                 text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
             except (TypeError, ValueError):
                 raise _bad("payload", "must be text or a JSON value") from None
+        if "\x00" in text:  # PostgreSQL text cannot hold NUL; JSON payloads escape it
+            raise _bad("payload", "must not contain NUL characters (send JSON: it escapes them)")
         if len(text.encode()) > MAX_PAYLOAD:
             raise _bad("payload", f"must be at most {MAX_PAYLOAD} bytes encoded")
         return text

@@ -79,9 +79,17 @@ async def subscribe(
     async def tx(conn: Conn) -> dict[str, Any]:
         stamp = format_dt(now())
         row = await conn.fetchone(
-            'SELECT "id", "created" FROM "_push_subscriptions" WHERE "provider" = ? AND "endpoint" = ?',
+            'SELECT "id", "created", "collectionRef", "recordRef" FROM "_push_subscriptions" '
+            'WHERE "provider" = ? AND "endpoint" = ?',
             [provider, endpoint],
         )
+        if row is not None and (row[2], row[3]) != owner:
+            # The device changed hands: what was queued for the previous user must never reach it.
+            await conn.execute(
+                'UPDATE "_push_deliveries" SET "state" = \'expired\', "last_error" = ?, "updated" = ? '
+                'WHERE "subscription" = ? AND "state" = \'pending\'',
+                ["the device was registered by another user", stamp, row[0]],
+            )
         values = {
             "id": row[0] if row else "ps_" + new_id(15),
             "collectionRef": owner[0],
@@ -274,6 +282,8 @@ CLAIMED = (
     "id",
     "message",
     "subscription",
+    "collectionRef",
+    "recordRef",
     "provider",
     "topic",
     "collapse",

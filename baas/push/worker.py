@@ -27,6 +27,28 @@ if TYPE_CHECKING:
 log = logging.getLogger("baas.push")
 POLL = 1.0  # seconds between checks for work other processes queued (this process's notify wakes it at once)
 COALESCE = 0.01  # seconds a woken worker waits before claiming: one claim for a burst of messages
+TTL_GRACE = 60  # seconds past its TTL a message may still go out the first time (ttl 0: "now or never")
+MAX_ATTEMPTS = 30  # a delivery claimed this often (crashes, unrecordable outcomes) is given up
+
+
+def _checked(outcome: Any) -> Outcome:
+    """A provider's answer as an `Outcome` with sane fields (plugins may return odd values; an
+    outcome that cannot be recorded would leave the delivery to be sent again at every lease end)."""
+    if not isinstance(outcome, Outcome):
+        return Outcome(False, error=f"the provider answered {type(outcome).__name__}, not an Outcome")
+    try:
+        after = None if outcome.retry_after is None else max(0.0, float(outcome.retry_after))
+    except (TypeError, ValueError):
+        after = None
+    status = outcome.status if isinstance(outcome.status, int) and not isinstance(outcome.status, bool) else 0
+    return Outcome(
+        bool(outcome.ok),
+        status,
+        str(outcome.error or "")[:500],
+        gone=bool(outcome.gone),
+        retry=bool(outcome.retry),
+        retry_after=after,
+    )
 
 
 class Worker:
@@ -96,9 +118,20 @@ class Worker:
     async def _deliver(self, d: dict[str, Any]) -> None:
         row = await store.subscription(self.push.engine.db, d["subscription"])
         provider = self.push.providers.get(d["provider"])
+        age = (store.now() - (parse_dt(d["created"]) or store.now())).total_seconds()
         if row is None:
-            outcome = Outcome(False, error="the subscription was removed", gone=False)
-            await self._record(d, outcome, final="expired")
+            await self._record(d, Outcome(False, error="the subscription was removed"), final="expired")
+            return
+        if (row["collectionRef"], row["recordRef"]) != (d["collectionRef"], d["recordRef"]):
+            # The device was registered by another user after this was queued (and claimed).
+            await self._record(d, Outcome(False, error="the device was registered by another user"), final="expired")
+            return
+        if age > int(d["ttl"]) + TTL_GRACE:
+            # Queued too long (workers were down, a lease ran out): the push service would drop it anyway.
+            await self._record(d, Outcome(False, error="the TTL was over before it could be sent"), final="failed")
+            return
+        if int(d["attempts"]) > MAX_ATTEMPTS:
+            await self._record(d, Outcome(False, error=f"gave up after {MAX_ATTEMPTS} attempts"), final="failed")
             return
         if provider is None:
             outcome = Outcome(False, error=f"no provider {d['provider']!r} in this server", retry=True)
@@ -111,19 +144,26 @@ class Worker:
                 collection_id=row["collectionRef"],
                 record_id=row["recordRef"],
             )
-            msg = Message(d["payload"].encode(), int(d["ttl"]), d["urgency"], d["topic"], d["collapse"])
+            # What is left of the TTL: a retry must not make the message live longer than asked.
+            ttl = max(0, int(d["ttl"]) - int(age))
+            msg = Message(d["payload"].encode(), ttl, d["urgency"], d["topic"], d["collapse"])
+            timeout = float(getattr(provider, "timeout", 10.0))
             try:
-                outcome = await provider.send(sub, msg)
+                # Bounded: a provider that hangs past its lease would have another process send again.
+                async with asyncio.timeout(timeout):
+                    outcome = _checked(await provider.send(sub, msg))
             except asyncio.CancelledError:
                 raise
+            except TimeoutError:
+                outcome = Outcome(False, error=f"the provider took longer than {timeout:g}s", retry=True)
             except Exception as exc:  # a plugin's bug must not stop the worker
                 log.warning("push: provider %s failed on delivery %s", d["provider"], d["id"], exc_info=True)
                 outcome = Outcome(False, error=f"{type(exc).__name__}: {exc}"[:300], retry=True)
         await self._record(d, outcome)
 
     def _delay(self, attempts: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, 86400.0)
+        if retry_after is not None:  # never sooner than the first backoff: "Retry-After: 0" is no licence to spin
+            return min(max(retry_after, self.backoff), 86400.0)
         base = min(self.backoff * 2.0 ** max(0, attempts - 1), self.backoff_max)
         return base * random.uniform(0.5, 1.0)
 
@@ -141,7 +181,7 @@ class Worker:
             created = parse_dt(d["created"]) or store.now()
             when = store.now() + timedelta(seconds=self._delay(int(d["attempts"]), outcome.retry_after))
             # A push service drops a message older than its TTL anyway: retrying past it is pointless.
-            if when > created + timedelta(seconds=max(int(d["ttl"]), 60)):
+            if when > created + timedelta(seconds=int(d["ttl"])):
                 state = "failed"
                 outcome.error += " (TTL over)"
             else:

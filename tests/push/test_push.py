@@ -7,8 +7,10 @@ function's ``ctx.push``), and the test decrypts what arrived with the device's p
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
+import zipfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -216,9 +218,16 @@ async def test_devices_belong_to_their_user(run: Running, push_service: PushServ
     assert every["totalItems"] == 1
     r = await run.client.delete(f"/api/push/subscriptions/{sub['id']}", headers={"Authorization": bob})
     assert r.status_code == 204
-    # deleting a user removes their devices, preferences and push log
-    await subscribe(run, ann, Device(), push_service.endpoint("ann2"))
+    # the user's export carries their devices and preferences
+    await subscribe(run, ann, Device(), push_service.endpoint("ann2"), label="tablet")
+    r = await send(run, {"to": [["users", ann_id]], "payload": "before"})
+    await settled(run, r.json()["message"])
     await run.client.patch("/api/push/preferences", json={"enabled": False}, headers={"Authorization": ann})
+    r = await run.client.get(f"/api/collections/users/records/{ann_id}/export", headers={"Authorization": ann})
+    exported = json.loads(zipfile.ZipFile(io.BytesIO(r.content)).read("push/devices.json"))
+    assert [d["label"] for d in exported["devices"]] == ["tablet"] and exported["preferences"]["enabled"] is False
+    # deleting a user removes their devices, preferences and push log
+    assert await run.engine.db.fetchval('SELECT count(*) FROM "_push_deliveries" WHERE "recordRef" = ?', [ann_id])
     r = await run.client.delete(f"/api/collections/users/records/{ann_id}", headers={"Authorization": run.su})
     assert r.status_code == 204
     for table in ("_push_subscriptions", "_push_preferences", "_push_deliveries"):
@@ -242,6 +251,8 @@ BAD_SUBSCRIPTIONS = [
     ({"endpoint": "https://push.example.com/x", "keys": "p256dh"}, "keys"),
     ({"endpoint": "https://push.example.com/x", "keys": GOOD_KEYS, "provider": "carrier-pigeon"}, "provider"),
     ({"endpoint": "https://push.example.com/x", "keys": GOOD_KEYS, "label": 5}, "label"),
+    ({"endpoint": "https://push.example.com/x", "keys": GOOD_KEYS, "label": "a\x00"}, "label"),
+    ({"endpoint": "https://push.example.com/\x00", "keys": GOOD_KEYS}, "endpoint"),
     ({"endpoint": "https://push.example.com/x", "keys": GOOD_KEYS, "expirationTime": "soon"}, "expirationTime"),
 ]
 
@@ -266,6 +277,9 @@ async def test_bad_sends_and_who_may_do_what(run: Running, push_service: PushSer
         ({"to": to, "payload": "x", "urgency": "urgent"}, "urgency"),
         ({"to": to, "payload": "x", "topic": "has space"}, "topic"),
         ({"to": to, "payload": "x", "collapse": "x" * 33}, "collapse"),
+        ({"to": to, "payload": "x", "collapse": 5}, "collapse"),
+        ({"to": to, "payload": "x", "collapse": ["ab"]}, "collapse"),
+        ({"to": to, "payload": "a\x00b"}, "payload"),
         ({"to": [["posts", uid]], "payload": "x"}, "to"),
         ({"to": [["users", ""]], "payload": "x"}, "to"),
         ({"to": "users", "payload": "x"}, "to"),
@@ -300,18 +314,27 @@ async def test_bad_sends_and_who_may_do_what(run: Running, push_service: PushSer
 
     # bad preferences and log queries
     auth = {"Authorization": token}
-    for body in ({"enabled": "no"}, {"mutedTopics": "all"}, {"mutedTopics": ["a b"]}, {"sound": True}):
+    for body, field in (
+        ({"enabled": "no"}, "enabled"),
+        ({"mutedTopics": "all"}, "mutedTopics"),
+        ({"mutedTopics": ["a b"]}, "mutedTopics"),
+        ({"sound": True}, "sound"),
+    ):
         r = await run.client.patch("/api/push/preferences", json=body, headers=auth)
-        assert r.status_code == 400, (body, r.text)
+        assert r.status_code == 400 and field in r.json()["data"], (body, r.text)
     assert (await run.client.get("/api/push/preferences", headers=auth)).json() == {"enabled": True, "mutedTopics": []}
-    for query in (
-        {"state": "lost"},
-        {"perPage": "many"},
-        {"collection": "users"},
-        {"collection": "nope", "record": "x"},
+    for query, field in (
+        ({"state": "lost"}, "state"),
+        ({"collection": "users"}, "collection"),
+        ({"collection": "nope", "record": "x"}, "collection"),
+        ({"collection": "messages", "record": "x"}, "collection"),
     ):
         r = await run.client.get("/api/push/deliveries", params=query, headers={"Authorization": run.su})
-        assert r.status_code == 400, (query, r.text)
+        assert r.status_code == 400 and field in r.json()["data"], (query, r.text)
+    for query in ({"perPage": "many"}, {"page": "99999999999999999999"}, {"page": "1_0"}):
+        for url in ("/api/push/deliveries", "/api/push/subscriptions"):
+            r = await run.client.get(url, params=query, headers={"Authorization": run.su})
+            assert r.status_code == 400, (url, query, r.text)
 
 
 async def test_private_endpoints_are_refused_without_the_allowance(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -400,3 +423,22 @@ async def test_a_provider_plugin_carries_its_own_devices(tmp_path: Path, push_se
         assert json.loads(got.body) == {"hi": 1} and got.headers["x-ttl"] == "30" and got.headers["x-topic"] == "chat"
         left = (await run.client.get("/api/push/subscriptions", headers=auth)).json()["items"]
         assert [s["endpoint"] for s in left] == ["tok-new"]
+
+
+async def test_a_device_that_changes_hands_never_gets_the_previous_users_messages(
+    tmp_path: Path, push_service: PushService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Queued for ann, then bob registers the same browser: ann's message must not be sent to it.
+    Sending is off in this app (BAAS_PUSH_SEND=0) so the message is still queued when bob arrives."""
+    monkeypatch.setenv("BAAS_PUSH_SEND", "0")
+    async with app_for(tmp_path) as run:
+        ann, ann_id = await user_token(run)
+        bob, _ = await user_token(run, "bob@example.com")
+        shared = push_service.endpoint("shared")
+        await subscribe(run, ann, Device(), shared)
+        r = await send(run, {"to": [["users", ann_id]], "payload": {"secret": "ann's"}})
+        assert r.json()["queued"] == 1
+        await subscribe(run, bob, Device(), shared)
+        [d] = await deliveries(run, message=r.json()["message"])
+        assert d["state"] == "expired" and "another user" in d["lastError"], d
+    assert push_service.received == []
