@@ -64,17 +64,17 @@ async def push_send(request: ApiRequest) -> bytes:
 async def push_deliveries(request: ApiRequest) -> bytes:
     req = await request_info(request)
     require_superuser(req)
-    q = request.query_params
+    eng, q = engine(request), request.query_params
     collection_ref, record = str(q.get("collection", "")), str(q.get("record", ""))
     owner = None
     if collection_ref or record:
-        coll = engine(request).registry.get(collection_ref)
+        coll = eng.registry.get(collection_ref)
         if coll is None or coll.type != "auth" or not record:
             message = "collection and record go together: an auth collection's name or id and a record id"
             raise BadRequest(message + ".", {"collection": FieldError("validation_invalid_value", message)})
         owner = (coll.id, record)
     page, per_page = _paging(request)
-    out = await engine(request).push.deliveries(
+    out = await eng.push.deliveries(
         message=str(q.get("message", "")), state=str(q.get("state", "")), owner=owner, page=page, per_page=per_page
     )
     return to_json(out)

@@ -32,13 +32,14 @@ from baas.push.providers import (
     Subscription,
     WebPush,
     collapse_ok,
-    env_float,
 )
 from baas.push.vapid import Vapid, load
 from baas.push.worker import Worker
 from baas.records.query import ListParams, list_records
 from baas.rules.context import SUPERUSER, RequestInfo
 from baas.rules.scopes import APIKEYS
+from baas.webhooks.http import checked_client
+from baas.webhooks.worker import env_float
 
 if TYPE_CHECKING:
     from baas.core import Engine
@@ -59,6 +60,11 @@ def _topic_problem(topic: Any) -> str | None:
 
 def _bad(field: str, message: str) -> BadRequest:
     return BadRequest(f"Invalid {field}: {message}.", {field: FieldError("validation_invalid_value", message)})
+
+
+def _page(items: list[dict[str, Any]], total: int, page: int, per_page: int) -> dict[str, Any]:
+    """A list page in the records API's shape."""
+    return {"page": page, "perPage": per_page, "totalItems": total, "totalPages": -(-total // per_page), "items": items}
 
 
 def owner_of(req: RequestInfo) -> tuple[str, str]:
@@ -116,11 +122,9 @@ class Push:
 
     def _http(self) -> httpx.AsyncClient:
         """One client, made on first use (loading the CA bundle costs CPU a server that never sends
-        should not pay); no redirects or proxies of its own (the checked request does both)."""
+        should not pay)."""
         if self.client is None:
-            n = self.worker.concurrency
-            limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
-            self.client = httpx.AsyncClient(follow_redirects=False, trust_env=False, verify=True, limits=limits)
+            self.client = checked_client(self.worker.concurrency)
         return self.client
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -206,13 +210,7 @@ class Push:
         owner = None if req.is_superuser else owner_of(req)
         rows, total = await store.subscriptions(self.engine.db, owner, page, per_page)
         items = [self._sub_view(r) for r in rows]
-        return {
-            "page": page,
-            "perPage": per_page,
-            "totalItems": total,
-            "totalPages": -(-total // per_page),
-            "items": items,
-        }
+        return _page(items, total, page, per_page)
 
     async def unsubscribe(self, req: RequestInfo, sub_id: str) -> None:
         """Remove one of the requester's devices (a superuser: anyone's); 404 for anything else."""
@@ -377,10 +375,4 @@ class Push:
             }
             for r in rows
         ]
-        return {
-            "page": page,
-            "perPage": per_page,
-            "totalItems": total,
-            "totalPages": -(-total // per_page),
-            "items": items,
-        }
+        return _page(items, total, page, per_page)

@@ -10,7 +10,6 @@ subscribed, ``retry`` when trying again later may work).
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -20,7 +19,7 @@ import http_ece
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from baas.push.vapid import Vapid, b64url, unb64url
+from baas.push.vapid import Vapid, unb64url
 from baas.webhooks.http import RedirectRefused, pinned_request
 from baas.webhooks.sender import retry_after_seconds
 from baas.webhooks.targets import TargetRefused, server_allowance
@@ -183,13 +182,6 @@ def collapse_ok(key: str) -> bool:
     return 0 < len(key) <= 32 and all(c.isascii() and (c.isalnum() or c in "-_") for c in key)
 
 
-def env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, "") or default)
-    except ValueError:
-        return default
-
-
 __all__ = [
     "MAX_PAYLOAD",
     "URGENCIES",
@@ -198,6 +190,5 @@ __all__ = [
     "Provider",
     "Subscription",
     "WebPush",
-    "b64url",
     "collapse_ok",
 ]

@@ -13,20 +13,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from baas.ids import format_dt, parse_dt
 from baas.push import store
-from baas.push.providers import Message, Outcome, Subscription, env_float
+from baas.push.providers import Message, Outcome, Subscription
+from baas.webhooks.worker import ClaimLoop, env_float, retry_delay
 
 if TYPE_CHECKING:
     from baas.push import Push
 
 log = logging.getLogger("baas.push")
 POLL = 1.0  # seconds between checks for work other processes queued (this process's notify wakes it at once)
-COALESCE = 0.01  # seconds a woken worker waits before claiming: one claim for a burst of messages
 TTL_GRACE = 60  # seconds past its TTL a message may still go out the first time (ttl 0: "now or never")
 MAX_ATTEMPTS = 30  # a delivery claimed this often (crashes, unrecordable outcomes) is given up
 
@@ -51,71 +50,38 @@ def _checked(outcome: Any) -> Outcome:
     )
 
 
-class Worker:
+class Worker(ClaimLoop):
     """Claims and sends push deliveries while the server runs."""
 
+    name = "push"
+    poll = POLL
+
     def __init__(self, push: Push) -> None:
+        super().__init__(int(env_float("BAAS_PUSH_CONCURRENCY", 8)))
         self.push = push
         self.backoff = env_float("BAAS_PUSH_BACKOFF", 5.0)
         self.backoff_max = env_float("BAAS_PUSH_BACKOFF_MAX", 3600.0)
         self.lease_margin = env_float("BAAS_PUSH_LEASE", 30.0)
-        self.concurrency = max(1, int(env_float("BAAS_PUSH_CONCURRENCY", 8)))
-        self._wake = asyncio.Event()
-        self._inflight: set[asyncio.Task[None]] = set()
+        self._pruned: float | None = None
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run(self) -> None:
+    async def claim(self, free: int) -> list[dict[str, Any]]:
         db = self.push.engine.db
-        loop = asyncio.get_running_loop()
-        pruned = 0.0
-        try:
-            while True:
-                self._wake.clear()
-                free = self.concurrency - len(self._inflight)
-                claimed: list[dict[str, Any]] = []
-                try:
-                    if loop.time() - pruned > 3600:
-                        pruned = loop.time()
-                        await store.prune(db, self.push.log_days)
-                    if free > 0 and await store.due(db):
-                        claimed = await store.claim(db, self.push.owner, self._lease(), free)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.warning("push: claiming deliveries failed", exc_info=True)
-                for d in claimed:
-                    task = asyncio.create_task(self._deliver(d))
-                    self._inflight.add(task)
-                    task.add_done_callback(self._done)
-                if claimed and len(claimed) == free:
-                    continue  # more may be due
-                try:
-                    async with asyncio.timeout(POLL):
-                        await self._wake.wait()
-                    await asyncio.sleep(COALESCE)
-                except TimeoutError:
-                    pass
-        finally:
-            for t in list(self._inflight):
-                t.cancel()
-            if self._inflight:
-                await asyncio.gather(*self._inflight, return_exceptions=True)
-            try:  # a server stopping normally hands its claims back at once instead of at lease end
-                await store.release(db, self.push.owner)
-            except Exception:
-                log.warning("push: releasing claims failed; they are retaken when the lease ends", exc_info=True)
+        clock = asyncio.get_running_loop().time()
+        if self._pruned is None or clock - self._pruned > 3600:
+            self._pruned = clock
+            await store.prune(db, self.push.log_days)
+        if free <= 0 or not await store.due(db):  # a read: polling costs no write when nothing waits
+            return []
+        return await store.claim(db, self.push.owner, self._lease(), free)
 
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._inflight.discard(task)
-        self._wake.set()
+    async def release(self) -> None:
+        await store.release(self.push.engine.db, self.push.owner)
 
     def _lease(self) -> float:
         longest = max((float(getattr(p, "timeout", 10.0)) for p in self.push.providers.values()), default=10.0)
         return longest + self.lease_margin
 
-    async def _deliver(self, d: dict[str, Any]) -> None:
+    async def deliver(self, d: dict[str, Any]) -> None:
         row = await store.subscription(self.push.engine.db, d["subscription"])
         provider = self.push.providers.get(d["provider"])
         age = (store.now() - (parse_dt(d["created"]) or store.now())).total_seconds()
@@ -161,12 +127,6 @@ class Worker:
                 outcome = Outcome(False, error=f"{type(exc).__name__}: {exc}"[:300], retry=True)
         await self._record(d, outcome)
 
-    def _delay(self, attempts: int, retry_after: float | None) -> float:
-        if retry_after is not None:  # never sooner than the first backoff: "Retry-After: 0" is no licence to spin
-            return min(max(retry_after, self.backoff), 86400.0)
-        base = min(self.backoff * 2.0 ** max(0, attempts - 1), self.backoff_max)
-        return base * random.uniform(0.5, 1.0)
-
     async def _record(self, d: dict[str, Any], outcome: Outcome, final: str = "") -> None:
         nxt = ""
         if final:
@@ -179,7 +139,10 @@ class Worker:
             state = "failed"
         else:
             created = parse_dt(d["created"]) or store.now()
-            when = store.now() + timedelta(seconds=self._delay(int(d["attempts"]), outcome.retry_after))
+            # Never sooner than the first backoff: "Retry-After: 0" is no licence to spin.
+            after = None if outcome.retry_after is None else max(outcome.retry_after, self.backoff)
+            delay = retry_delay(int(d["attempts"]), after, self.backoff, self.backoff_max)
+            when = store.now() + timedelta(seconds=delay)
             # A push service drops a message older than its TTL anyway: retrying past it is pointless.
             if when > created + timedelta(seconds=int(d["ttl"])):
                 state = "failed"

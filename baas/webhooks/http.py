@@ -48,6 +48,15 @@ def unmask_headers(sent: dict[Any, Any], stored: dict[str, str]) -> dict[Any, An
     return out
 
 
+def checked_client(connections: int) -> httpx.AsyncClient:
+    """The HTTP client `pinned_request` wants: no redirects followed by httpx (each hop is checked
+    here), no proxy settings from the environment (the target check must judge the address actually
+    connected to), and a pool as large as the requests in flight (httpcore scans every pooled
+    connection for each request, so a larger idle pool only costs CPU)."""
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    return httpx.AsyncClient(follow_redirects=False, trust_env=False, verify=True, limits=limits)
+
+
 class RedirectRefused(Exception):
     """A redirect to another origin, or too many redirects: the attempt fails and is not retried."""
 

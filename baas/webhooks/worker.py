@@ -24,6 +24,7 @@ import httpx
 
 from baas.ids import format_dt, parse_dt
 from baas.webhooks import signing, store
+from baas.webhooks.http import checked_client
 from baas.webhooks.sender import Outcome, send
 
 if TYPE_CHECKING:
@@ -40,21 +41,41 @@ def env_float(name: str, default: float) -> float:
         return default
 
 
-class Worker:
-    """Claims and sends deliveries while the server runs."""
+def retry_delay(attempts: int, retry_after: float | None, backoff: float, backoff_max: float) -> float:
+    """Seconds until the next attempt: the receiver's Retry-After (at most a day), else exponential
+    backoff from ``backoff`` up to ``backoff_max``, with jitter (receivers that fail together are
+    not hit together)."""
+    if retry_after is not None:
+        return min(retry_after, 86400.0)
+    base = min(backoff * 2.0 ** max(0, attempts - 1), backoff_max)
+    return base * random.uniform(0.5, 1.0)
 
-    def __init__(self, svc: Webhooks) -> None:
-        self.svc = svc
-        self.backoff = env_float("BAAS_WEBHOOKS_BACKOFF", 5.0)
-        self.backoff_max = env_float("BAAS_WEBHOOKS_BACKOFF_MAX", 3600.0)
-        self.lease_margin = env_float("BAAS_WEBHOOKS_LEASE", 30.0)
-        self.concurrency = max(1, int(env_float("BAAS_WEBHOOKS_CONCURRENCY", 8)))
+
+class ClaimLoop:
+    """The sending loop of a durable outbox, shared by webhook and push deliveries: claim what is
+    due (`claim`, given the free slots), run each claimed item (`deliver`) as a task, at most
+    ``concurrency`` at once, then wait for a `wake` (or ``poll`` seconds). On exit the tasks are
+    cancelled and `release` hands the claims back."""
+
+    name = "outbox"  # for the log
+    poll = 0.25  # seconds between claims when nothing wakes the loop
+
+    def __init__(self, concurrency: int) -> None:
+        self.concurrency = max(1, concurrency)
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
-        self.client: httpx.AsyncClient | None = None
 
     def wake(self) -> None:
         self._wake.set()
+
+    async def claim(self, free: int) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    async def deliver(self, item: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    async def release(self) -> None:
+        """Hand back this process's claims (a server stopping normally)."""
 
     async def run(self) -> None:
         try:
@@ -62,21 +83,20 @@ class Worker:
                 self._wake.clear()
                 free = self.concurrency - len(self._inflight)
                 claimed: list[dict[str, Any]] = []
-                if free > 0 and any(e.enabled for e in self.svc.catalog.entries.values()):
-                    try:
-                        claimed = await store.claim(self.svc.engine.db, self.svc.owner, self._lease(), free)
-                    except asyncio.CancelledError:
-                        raise
-                    except Exception:
-                        log.warning("webhooks: claiming deliveries failed", exc_info=True)
+                try:
+                    claimed = await self.claim(free)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.warning("%s: claiming deliveries failed", self.name, exc_info=True)
                 for d in claimed:
-                    task = asyncio.create_task(self._deliver(d))
+                    task = asyncio.create_task(self.deliver(d))
                     self._inflight.add(task)
                     task.add_done_callback(self._done)
                 if claimed and len(claimed) == free:
                     continue  # more may be due
                 try:
-                    async with asyncio.timeout(0.25):
+                    async with asyncio.timeout(self.poll):
                         await self._wake.wait()
                     # Gather what else finishes or arrives meanwhile: one claim for many wake-ups
                     # (every claim is a write, and writes are what a busy SQLite server has least of).
@@ -88,35 +108,54 @@ class Worker:
                 t.cancel()
             if self._inflight:
                 await asyncio.gather(*self._inflight, return_exceptions=True)
-            if self.client is not None:
-                await self.client.aclose()
-                self.client = None
             try:  # a server stopping normally hands its claims back at once instead of at lease end
-                await store.release(self.svc.engine.db, self.svc.owner)
+                await self.release()
             except Exception:
-                log.warning("webhooks: releasing claims failed; they are retaken when the lease ends", exc_info=True)
-
-    def _http(self) -> httpx.AsyncClient:
-        """The HTTP client, made on the first delivery: loading the CA bundle costs 0.1-0.25 s of
-        CPU, which a server (or a test) that never sends a webhook should not pay at every start."""
-        if self.client is None:
-            # No redirects followed by httpx (sender.py checks each target), no proxy settings from
-            # the environment (the target check must judge the address actually connected to).
-            # The pool is as large as the requests in flight: httpcore scans every pooled
-            # connection for each request, so a larger idle pool only costs CPU.
-            limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
-            self.client = httpx.AsyncClient(follow_redirects=False, trust_env=False, verify=True, limits=limits)
-        return self.client
+                log.warning(
+                    "%s: releasing claims failed; they are retaken when the lease ends", self.name, exc_info=True
+                )
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
         self._wake.set()  # a slot is free, and a later delivery of the same record may now be due
 
+
+class Worker(ClaimLoop):
+    """Claims and sends webhook deliveries while the server runs."""
+
+    name = "webhooks"
+
+    def __init__(self, svc: Webhooks) -> None:
+        super().__init__(int(env_float("BAAS_WEBHOOKS_CONCURRENCY", 8)))
+        self.svc = svc
+        self.backoff = env_float("BAAS_WEBHOOKS_BACKOFF", 5.0)
+        self.backoff_max = env_float("BAAS_WEBHOOKS_BACKOFF_MAX", 3600.0)
+        self.lease_margin = env_float("BAAS_WEBHOOKS_LEASE", 30.0)
+        self.client: httpx.AsyncClient | None = None
+
+    async def claim(self, free: int) -> list[dict[str, Any]]:
+        if free <= 0 or not any(e.enabled for e in self.svc.catalog.entries.values()):
+            return []
+        return await store.claim(self.svc.engine.db, self.svc.owner, self._lease(), free)
+
+    async def release(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+            self.client = None
+        await store.release(self.svc.engine.db, self.svc.owner)
+
+    def _http(self) -> httpx.AsyncClient:
+        """The HTTP client, made on the first delivery: loading the CA bundle costs 0.1-0.25 s of
+        CPU, which a server (or a test) that never sends a webhook should not pay at every start."""
+        if self.client is None:
+            self.client = checked_client(self.concurrency)
+        return self.client
+
     def _lease(self) -> float:
         longest = max((e.hook.timeout for e in self.svc.catalog.entries.values()), default=10.0)
         return longest + self.lease_margin  # an attempt (DNS, every hop) never outlives its timeout
 
-    async def _deliver(self, d: dict[str, Any]) -> None:
+    async def deliver(self, d: dict[str, Any]) -> None:
         entry = self.svc.catalog.entries.get(d["webhook"])
         if entry is None:  # created by another process in the last second, or deleted meanwhile
             await self.svc.catalog.reload(self.svc.engine)
@@ -141,12 +180,6 @@ class Worker:
             )
         await self._record(d, outcome, hook.window_seconds(), hook.disableAfter)
 
-    def _delay(self, attempts: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, 86400.0)
-        base = min(self.backoff * 2.0 ** max(0, attempts - 1), self.backoff_max)
-        return base * random.uniform(0.5, 1.0)  # jitter: receivers that fail together are not hit together
-
     async def _record(self, d: dict[str, Any], outcome: Outcome, window: float, disable_after: int) -> None:
         if outcome.ok:
             state, nxt = "delivered", ""
@@ -154,7 +187,9 @@ class Worker:
             state, nxt = "dead", ""
         else:
             created = parse_dt(d["created"]) or store.now()
-            when = store.now() + timedelta(seconds=self._delay(int(d["attempts"]), outcome.retry_after))
+            when = store.now() + timedelta(
+                seconds=retry_delay(int(d["attempts"]), outcome.retry_after, self.backoff, self.backoff_max)
+            )
             if when > created + timedelta(seconds=window):
                 state, nxt = "dead", ""
                 outcome.error += " (retry window over)"
