@@ -106,7 +106,7 @@ extra = []
 if args[:1] == ["serve"] and "--http" not in args:
     extra += ["--http", "127.0.0.1:" + os.environ["DOCS_PORT"], "--workers", "1"]
 takes_db = args[:1] in (["serve"], ["superuser"], ["files"], ["events"]) or args[:2] in (
-    ["schema", "plan"], ["schema", "apply"], ["schema", "export"])
+    ["schema", "plan"], ["schema", "apply"], ["schema", "export"], ["schema", "advise"])
 if db and takes_db and "--db" not in args and "--help" not in args:
     extra += ["--db", db]
 os.execv({python!r}, [{python!r}, "-m", "baas.cli.main", *args, *extra])

@@ -200,6 +200,16 @@ PARAMS: dict[str, Schema] = {
         "minimum": 10,
         "description": "Seconds per step (default: 60 steps at most, whole minutes).",
     },
+    "since": {
+        "type": "string",
+        "pattern": "^[0-9]+[smhd]$",
+        "description": "How far back to read the request log: `30m`, `24h`, `7d` (default 24h, 31 days at most).",
+    },
+    "minMs": {
+        "type": "number",
+        "minimum": 0,
+        "description": "From how many milliseconds a request is slow (default 100).",
+    },
 }
 
 

@@ -34,6 +34,7 @@ from baas.api import (
     records,
     rules_check,
     rules_playground,
+    schema_advise,
     schema_export,
     settings,
     webhooks,
@@ -58,6 +59,7 @@ ROUTES = [
 ROUTES += files.ROUTES
 ROUTES += installer.ROUTES + collections_plan.ROUTES  # what the console needs (console/, docs/console.md)
 ROUTES += rules_check.ROUTES + rules_playground.ROUTES + schema_export.ROUTES
+ROUTES += schema_advise.ROUTES  # the indexes slow record lists in the request log need (docs/indexes.md)
 ROUTES += functions.ROUTES + crons.ROUTES  # callable functions and scheduled jobs (docs/functions.md, jobs.md)
 ROUTES += inbound.ROUTES  # POST /api/webhooks/in/{name}: signed events handed to a function (docs/recipes.md)
 ROUTES += auth_links.ROUTES  # an auth record's OAuth2 links and TOTP status (console record page)

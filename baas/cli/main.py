@@ -16,6 +16,7 @@ from granian.constants import Interfaces, Loops
 from granian.log import LogLevels
 
 from baas import __version__
+from baas.admin import advice
 from baas.admin.installer import issue_installer_token
 from baas.auth.superusers import upsert_superuser
 from baas.cli.backup import backup_app
@@ -33,6 +34,7 @@ from baas.cli.serve import (
     log_migrations_here,
 )
 from baas.core import Engine
+from baas.errors import ApiError
 from baas.files import storage_for
 from baas.files.sweep import sweep_orphans
 from baas.metrics import MULTIPROC_ENV, fresh_metrics_dir
@@ -198,6 +200,34 @@ def schema_plan(file: Path = typer.Argument(Path("baas.yaml")), data_dir: str = 
     typer.echo(plan.describe())
     if plan.destructive:
         typer.echo("This plan loses data: apply it with --accept-data-loss.")
+
+
+@schema_app.command("advise")
+def schema_advise(
+    since: str = typer.Option(
+        advice.DEFAULT_SINCE, "--since", help="How far back to read the request log: 30m, 24h, 7d."
+    ),
+    min_ms: float = typer.Option(
+        advice.DEFAULT_MIN_MS, "--min-ms", help="From how many milliseconds a request is slow."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the advice as JSON (as GET /api/schema/advise)."),
+    data_dir: str = DirOpt,
+    db: str = DbOpt,
+) -> None:
+    """Name the indexes that would serve the slow record lists in the request log."""
+    try:
+        window = advice.parse_since(since)
+        threshold = advice.parse_min_ms(f"{min_ms:.3f}" if min_ms >= 0 else str(min_ms))
+    except ApiError as exc:
+        fail(exc.message)
+    if not db and not (Path(data_dir) / "data.db").is_file():  # advising must not create a data dir
+        fail(f"no data directory with a database at {data_dir!r} (pass --dir DATA, or --db for PostgreSQL)")
+
+    async def run(eng: Engine) -> dict[str, Any]:
+        return await eng.request_log.read(lambda log: advice.advise(log, eng.registry.get, window, threshold))
+
+    out = with_engine(Settings(data_dir=data_dir, db_url=db), run)
+    typer.echo(json.dumps(out, indent=2) if as_json else advice.describe(out))
 
 
 @schema_app.command("apply")

@@ -235,13 +235,18 @@ class IdMaker:
     entry's rank in its millisecond, 4 of the process: unique, and in order of arrival."""
 
     def __init__(self, tag: str) -> None:
-        self.tag, self.ms, self.seq = tag, -1, 0
+        self.tag = tag
+        # Ranks per millisecond, for the latest few: entries do not come in time order (a request
+        # logged by its start time ends after a later one), and a rank restarted when the
+        # millisecond came back would repeat an id and lose the entry.
+        self.ranks: dict[int, int] = {}
 
     def next(self, ms: int) -> str:
-        if ms != self.ms:
-            self.ms, self.seq = ms, 0
-        self.seq += 1
-        return id_prefix(ms) + _SEQ[(self.seq - 1) % 1296] + self.tag
+        rank = self.ranks.get(ms, 0)
+        self.ranks[ms] = rank + 1
+        if len(self.ranks) > 512:
+            del self.ranks[next(iter(self.ranks))]
+        return id_prefix(ms) + _SEQ[rank % 1296] + self.tag
 
 
 _SEQ = [a + b for a in DIGITS for b in DIGITS]  # ranks 0 … 1295 as 2 characters

@@ -23,6 +23,7 @@ import * as webhooksPage from "./pages/webhooks.js";
 import * as backupsPage from "./pages/backups.js";
 import * as dashboardPage from "./pages/dashboard.js";
 import * as logsPage from "./pages/logs.js";
+import * as advicePage from "./pages/advice.js";
 import * as pluginPage from "./pages/plugin.js";
 import {pluginPages} from "./pages/plugin.js";
 
@@ -49,6 +50,7 @@ const ROUTES = [
   [/^\/backups$/, backupsPage, true], // list, back up now, upload, download, delete, schedule
   [/^\/dashboard$/, dashboardPage, true], // requests/min, latency, success rate, errors, uptime
   [/^\/logs(?:\?.*)?$/, logsPage, true], // the request log: filter (?filter=… in the address), detail
+  [/^\/advice(?:\?.*)?$/, advicePage, true], // the indexes slow record lists need (?since=…&minMs=…); linked from the dashboard
   [/^\/plugins\/([^/]+)\/?(.*)$/, pluginPage, true], // pages plugins add (docs/plugins.md)
 ];
 

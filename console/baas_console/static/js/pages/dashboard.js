@@ -1,7 +1,8 @@
 // The dashboard: what the request log says of the last hour, day or week (/api/logs/summary):
 // requests per minute, p50/p99 latency, success rate, client and server errors over time, the
 // most frequent errors (each a link to those entries in Logs), and the server's uptime and
-// readiness (/api/health's superuser view). Refreshed every 30 s while shown.
+// readiness (/api/health's superuser view). Refreshed every 30 s while shown. Links to Logs and
+// to Index advice (the indexes the slow record lists need).
 
 import {api, ApiError} from "../api.js";
 import {h, labelled, mount, notice} from "../dom.js";
@@ -122,7 +123,8 @@ export async function render(main) {
   mount(main, h("h1", {}, "Dashboard"),
     h("div", {class: "toolbar"}, labelled("Window", pick),
       h("button", {type: "button", id: "dashboard-refresh", class: "secondary", onclick: refresh}, "Refresh"),
-      h("a", {href: "#/logs"}, "All log entries")),
+      h("a", {href: "#/logs"}, "All log entries"),
+      h("a", {href: "#/advice", id: "dashboard-advice"}, "Index advice")),
     status, box);
   await refresh();
   const here = location.hash;
