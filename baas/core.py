@@ -13,6 +13,7 @@ from baas.auth.apikeys import KeyUse
 from baas.auth.mail import Mailer
 from baas.auth.throttle import LoginThrottle
 from baas.db import Database, open_database
+from baas.db.cache import QueryCache
 from baas.db.migrate import migrate
 from baas.errors import SchemaError
 from baas.events import EventBus
@@ -31,6 +32,7 @@ from baas.realtime import Broker
 from baas.records.query import Reader
 from baas.rules.context import SUPERUSER, RequestInfo
 from baas.schema import defaults
+from baas.schema.ddl import VERSION_TRIGGERS_SQL, data_version_triggers
 from baas.schema.loader import load_schema
 from baas.schema.model import Collection
 from baas.schema.registry import Registry
@@ -54,6 +56,11 @@ class Engine:
             settings.database_url, readers=settings.readers, timeout=settings.query_timeout
         )
         self.registry = Registry()
+        # API reads answered from memory while no write touched what they read (docs/cache.md)
+        self.cache = QueryCache(
+            self.db, self._cache_target, max_bytes=settings.cache_mb << 20, min_seconds=settings.cache_min_us / 1e6
+        )
+        self._cache_targets: dict[str, tuple[str, bool]] = {}  # see _load_cache_targets
         self.hooks = Hooks()  # record, auth and lifecycle hook chains (baas/hooks.py); plugins bind here
         self.events = EventBus(self.db)  # the durable event stream, tailed in this process
         self.settings_store = SettingsStore(self.db)  # /api/settings, kept in _params
@@ -93,6 +100,7 @@ class Engine:
         await migrate(self.settings.database_url)
         await self.db.connect()
         self.metrics.db_load = self.db.load
+        self.metrics.cache_stats = self.cache.stats
         self.events.on_delivered = self.metrics.event_delivered
         self.secret = await install_secret(self.db, self.settings.data_dir)  # shared by the nodes of a database
         await self.registry.load(self.db)
@@ -215,4 +223,22 @@ class Engine:
         landing between the two is loaded again on the next refresh, never missed."""
         mark = await self._mark()
         await self.registry.load(self.db)
+        await self._load_cache_targets()
+        self.cache.loaded(mark)
         self._schema_mark = mark
+
+    async def _load_cache_targets(self) -> None:
+        """What the query cache may keep: collections by lower-case name (SQL names are not case
+        sensitive), cacheable when a table with data-version triggers holds their rows (not a view,
+        not ``cache: false``, not a table made without triggers by hand or by an older version)."""
+        rows = await self.db.fetch(VERSION_TRIGGERS_SQL[self.db.dialect])
+        triggers = {(str(r[0]), str(r[1])) for r in rows}
+        targets: dict[str, tuple[str, bool]] = {}
+        for c in self.registry.all():
+            tracked = all((c.name, t) in triggers for t in data_version_triggers(c, self.db.dialect))
+            targets[c.name.lower()] = (c.id, tracked and c.type != "view" and c.cache is not False)
+        self._cache_targets = targets
+
+    def _cache_target(self, name: str) -> tuple[str, bool] | None:
+        """The query cache's view of a name in a statement: (collection id, may be cached)."""
+        return self._cache_targets.get(name.lower())

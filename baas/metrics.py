@@ -105,6 +105,23 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.cache_reads = Counter(
+            "baas_query_cache_reads",
+            "Reads that could go through the query cache, by result: hit (answered from memory), miss "
+            "(read from the database, then kept) or bypass (a statement that is never cached: it reads a "
+            "view or a collection with cache: false).",
+            ["result"],
+            registry=r,
+        )
+        self.cache_bytes = Gauge(
+            "baas_query_cache_bytes",
+            "Estimated memory held by the query cache (all processes).",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.cache_entries = Gauge(
+            "baas_query_cache_entries", "Results held by the query cache.", registry=r, multiprocess_mode="livesum"
+        )
         self.db_waiting = Gauge(
             "baas_db_writes_waiting",
             "Writes queued for the database (SQLite: for the process's writer; PostgreSQL: connections "
@@ -134,6 +151,9 @@ class Metrics:
         self._tally: dict[tuple[str, str, int], list[float]] = {}
         self._flush_at: asyncio.TimerHandle | None = None
         self.db_load: Callable[[], int] | None = None  # set by the engine: its database's queue
+        # set by the engine: its query cache's (hits, misses, bypassed, bytes, entries)
+        self.cache_stats: Callable[[], tuple[int, int, int, int, int]] | None = None
+        self._cache_counted = (0, 0, 0)
 
     def observe(self, method: str, route: str, status: int, seconds: float | None) -> None:
         """One answered request (``seconds`` None: not timed, e.g. a realtime stream)."""
@@ -168,6 +188,14 @@ class Metrics:
         self.memory.set(_resident_bytes())
         if self.db_load is not None:
             self.db_waiting.set(self.db_load())
+        if self.cache_stats is not None:
+            *counts, held, entries = self.cache_stats()
+            for result, now, before in zip(("hit", "miss", "bypass"), counts, self._cache_counted, strict=True):
+                if now > before:
+                    self.cache_reads.labels(result).inc(now - before)
+            self._cache_counted = (counts[0], counts[1], counts[2])
+            self.cache_bytes.set(held)
+            self.cache_entries.set(entries)
 
     def event_delivered(self, created: str) -> None:
         """A batch of events goes to the listeners; ``created`` is its oldest event's write time

@@ -24,7 +24,7 @@ from baas.errors import FieldError, SchemaError
 from baas.ids import now_str
 from baas.rules import RequestInfo, RuleError, compile_filter
 from baas.schema import defaults
-from baas.schema.ddl import column_type, create_index_sql, create_table_sql
+from baas.schema.ddl import bump_version_sql, column_type, create_index_sql, create_table_sql
 from baas.schema.fields import Field, RelationField
 from baas.schema.jobs import Job
 from baas.schema.model import Collection, Index, parse_index
@@ -421,6 +421,10 @@ async def apply_plan(
             raise SchemaError("The schema was changed by someone else meanwhile; plan again and retry.")
         if plan.changes:
             await _apply(conn, plan, progress=progress)
+            # What every server process has cached of a changed collection goes stale with it (its
+            # triggers count row writes; a changed rule or field type is not one).
+            for cid in sorted({c.id for c in [*plan.previous, *plan.target] if c.id and _changed(plan, c)}):
+                await conn.execute(bump_version_sql(conn.dialect), [cid])
         now = now_str()
         await conn.execute('DELETE FROM "_collections"')
         for c in plan.target:

@@ -24,6 +24,8 @@ class Settings(msgspec.Struct, kw_only=True):
     readers: int = 4
     query_timeout: float = 30.0
     accept_data_loss: bool = False
+    cache_mb: int = 64  # the query cache's memory per server process (docs/cache.md); 0 turns it off
+    cache_min_us: int = 50  # reads faster than this are not kept (docs/cache.md)
 
     @property
     def database_url(self) -> str:
@@ -42,5 +44,9 @@ class Settings(msgspec.Struct, kw_only=True):
         values: dict[str, Any] = {k: v for k, v in env.items() if v}
         if (size := os.environ.get("BAAS_MAX_BODY_SIZE", "").strip()).isdigit() and int(size) > 0:
             values["max_body_size"] = int(size)
+        if (mb := os.environ.get("BAAS_CACHE_MB", "").strip()).isdigit():
+            values["cache_mb"] = int(mb)
+        if (us := os.environ.get("BAAS_CACHE_MIN_US", "").strip()).isdigit():
+            values["cache_min_us"] = int(us)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -47,7 +47,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--servers",
         default="pocketbase,baas",
-        help="comma list of pocketbase,baas,baas_nolog (default pocketbase,baas); baas_nolog: baas, request log off",
+        help="comma list of pocketbase,baas,baas_nolog,baas_nocache,baas_other (default pocketbase,baas); "
+        "baas_nolog: baas, request log off; baas_nocache: the query cache off; baas_other: --other-exe",
     )
     r.add_argument(
         "--workloads",
@@ -56,6 +57,7 @@ def parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--pocketbase-exe", default="pocketbase")
     r.add_argument("--baas-exe", default="baas")
+    r.add_argument("--other-exe", default="", help="baas_other: another build of baas (say, before a change)")
     r.add_argument("--baas-args", default="", help='extra args for `baas serve`, e.g. "--workers 2"')
     r.add_argument(
         "--smoke",
@@ -96,8 +98,12 @@ def main(argv: list[str] | None = None) -> int:
             specs.append(ServerSpec("baas", a.baas_exe, shlex.split(a.baas_args)))
         elif name == "baas_nolog":  # what the request log costs: --servers baas_nolog,baas
             specs.append(ServerSpec(name, a.baas_exe, shlex.split(a.baas_args), {"logs": {"maxDays": 0}}))
+        elif name == "baas_nocache":  # what the query cache gives: --servers baas_nocache,baas
+            specs.append(ServerSpec(name, a.baas_exe, shlex.split(a.baas_args), env={"BAAS_CACHE_MB": "0"}))
+        elif name == "baas_other" and a.other_exe:  # two builds side by side: --servers baas_other,baas
+            specs.append(ServerSpec(name, a.other_exe, shlex.split(a.baas_args)))
         else:
-            print(f"unknown server {name!r} (pocketbase, baas, baas_nolog)", file=sys.stderr)
+            print(f"unknown server {name!r} (pocketbase, baas, baas_nolog, baas_nocache, baas_other)", file=sys.stderr)
             return 2
     cfg = Config(
         rows=int(pick(a.rows, 40_000, 1000)),

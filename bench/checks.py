@@ -136,6 +136,42 @@ def _realtime(client: httpx.Client, s: Seeded, rows: int) -> None:
         raise CheckFailed(str(exc)) from None
 
 
+def _patch(client: httpx.Client, rid: str, body: dict[str, Any]) -> None:
+    resp = client.patch(f"/api/collections/posts/records/{rid}", json=body)
+    _expect(resp.status_code == 200, f"update: HTTP {resp.status_code} {resp.text[:300]}")
+
+
+_FILTER_SORT = {"filter": "views>500 && published=true", "sort": "-views", "perPage": 20}
+
+
+def _filter_sort_mix(client: httpx.Client, s: Seeded, rows: int) -> None:
+    """The filtered, sorted page reads every write at once (a cache must not answer what was):
+    the top record unpublished leaves the page and the total, published again comes back."""
+    _filter_sort(client, s, rows)
+    before = _get(client, "/api/collections/posts/records", params=_FILTER_SORT)
+    top = before["items"][0]
+    _patch(client, top["id"], {"published": False})
+    after = _get(client, "/api/collections/posts/records", params=_FILTER_SORT)
+    _expect(after["totalItems"] == before["totalItems"] - 1, "a write did not show in the next read's total")
+    _expect(top["id"] not in [it["id"] for it in after["items"]], "a write did not show in the next read's page")
+    _patch(client, top["id"], {"published": True})
+    again = _get(client, "/api/collections/posts/records", params=_FILTER_SORT)
+    _expect(
+        again["totalItems"] == before["totalItems"] and [it["id"] for it in again["items"]][0] == top["id"],
+        "a write did not show in the next read (published again)",
+    )
+
+
+def _list_mix(client: httpx.Client, s: Seeded, rows: int) -> None:
+    """The list reads every write at once: a record's new views show on the next read."""
+    _list(client, s, rows)
+    first = _get(client, "/api/collections/posts/records?perPage=20")["items"][0]
+    _patch(client, first["id"], {"views": first["views"] + 1})
+    now = _get(client, "/api/collections/posts/records?perPage=20")["items"][0]
+    _expect(now["views"] == first["views"] + 1, "a write did not show in the next read")
+    _patch(client, first["id"], {"views": first["views"]})
+
+
 CHECKS: dict[str, Callable[[httpx.Client, Seeded, int], None]] = {
     "create": _create,
     "view": _view,
@@ -144,6 +180,8 @@ CHECKS: dict[str, Callable[[httpx.Client, Seeded, int], None]] = {
     "filter_sort": _filter_sort,
     "list_authed": _list_authed,
     "list_expand": _list_expand,
+    "filter_sort_mix": _filter_sort_mix,
+    "list_mix": _list_mix,
     "update": _update,
     "mixed": _mixed,
     "realtime": _realtime,

@@ -75,7 +75,7 @@ def main() -> None:
     a = ap.parse_args()
     names = a.names or ["view", "create", "list_skiptotal", "list_expand", "list_authed"]
     workdir = Path(tempfile.mkdtemp(prefix="bench-cpu-"))
-    srv = Server(ServerSpec(a.exe, a.exe, a.args.split()), workdir)
+    srv = Server(ServerSpec(Path(a.exe).name, a.exe, a.args.split()), workdir)
     srv.start()
     try:
         seeded = seed(srv.url, a.rows, 50, log=lambda *_: None)

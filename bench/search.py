@@ -1,6 +1,7 @@
 """Full-text search side by side: the figures of docs/benchmarks.md "Full-text search".
 
     python -m bench.search [--rows 200000] [--duration 10] [--rounds 3] [--connections 32,4] [--pg URL]
+                           [--cache-mb 0]
 
 Seeds ``--rows`` articles (a title of 6 words and a body of 40, drawn from a 4,000-word
 vocabulary with a Zipf distribution, half of them published) in baas and in PocketBase, with
@@ -177,7 +178,11 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--connections", default="32,4", help="wrk connections, one run per value")
     ap.add_argument("--pg", default="", help="a PostgreSQL server URL: also run baas on a new database there")
+    ap.add_argument(
+        "--cache-mb", type=int, default=None, help="baas's query cache memory (BAAS_CACHE_MB; 0: off, the search alone)"
+    )
     a = ap.parse_args()
+    env = {} if a.cache_mb is None else {"BAAS_CACHE_MB": str(a.cache_mb)}
     work = Path(tempfile.mkdtemp(prefix="bench-search-"))
     rows = articles(a.rows)
     qs = queries(a.rows)
@@ -185,7 +190,10 @@ def main() -> None:
     started: list[Server] = []
     pg_db = ""
     try:
-        specs = [("baas", ServerSpec("baas", "baas", [])), ("pocketbase", ServerSpec("pocketbase", "pocketbase", []))]
+        specs = [
+            ("baas", ServerSpec("baas", "baas", [], env=env)),
+            ("pocketbase", ServerSpec("pocketbase", "pocketbase", [])),
+        ]
         urls: dict[str, str] = {}
         for name, spec in specs:
             srv = Server(spec, work)
@@ -200,7 +208,7 @@ def main() -> None:
             pg_db = f"bench_search_{secrets.token_hex(4)}"
             asyncio.run(_admin(a.pg, f'CREATE DATABASE "{pg_db}"'))
             os.environ["BAAS_DB"] = a.pg.rsplit("/", 1)[0] + "/" + pg_db
-            srv = Server(ServerSpec("baas_pg", "baas", []), work)
+            srv = Server(ServerSpec("baas_pg", "baas", [], env=env), work)
             srv.start()
             started.append(srv)
             t = time.monotonic()

@@ -41,6 +41,7 @@ class ServerSpec:
     extra_args: list[str] = field(default_factory=list)
     # Stored settings PATCHed once the server is up (``baas_nolog``: the request log off).
     settings: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)  # added to the environment of its processes
 
     def check(self) -> None:
         """Raise `ServerUnavailable` unless ``EXE --help`` runs."""
@@ -144,6 +145,7 @@ class Server:
             stdin=subprocess.DEVNULL,
             cwd=self.home,
             start_new_session=True,
+            env={**os.environ, **self.spec.env} if self.spec.env else None,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -22,8 +22,9 @@ class Workload:
     script: str
     request: str  # human-readable request for the report
     coll: str = "posts"
-    path: str = ""  # fixed path (get.lua)
+    path: str = ""  # fixed path (get.lua, readmix.lua)
     authed: bool = False
+    writes: int = 0  # readmix.lua: percent of requests that PATCH a record of ``coll``
 
     def args(self, ids_dir: Path, token: str) -> dict[str, str]:
         """The key=value arguments for the Lua script."""
@@ -36,6 +37,8 @@ class Workload:
             args["path"] = self.path
         if self.authed:
             args["token"] = token
+        if self.writes:
+            args["writes"] = str(self.writes)
         return args
 
 
@@ -68,6 +71,22 @@ WORKLOADS: list[Workload] = [
         "get.lua",
         "GET posts/records?perPage=20&skipTotal=1&expand=author",
         path=list_path("posts", perPage=20, skipTotal=1, expand="author"),
+    ),
+    # Read-mostly (95/5): the reads above while 5 % of requests update the collection they read,
+    # so a cache must notice every write (baas's query cache, docs/cache.md).
+    Workload(
+        "filter_sort_mix",
+        "readmix.lua",
+        "95% filter_sort's GET, 5% PATCH posts/records/:id {views}",
+        path=list_path("posts", filter="views>500 && published=true", sort="-views", perPage=20),
+        writes=5,
+    ),
+    Workload(
+        "list_mix",
+        "readmix.lua",
+        "95% list's GET (with total), 5% PATCH posts/records/:id {views}",
+        path=list_path("posts", perPage=20),
+        writes=5,
     ),
     Workload("update", "update.lua", "PATCH posts/records/:id {views} (random seeded id)"),
     Workload("mixed", "mixed.lua", "80% GET posts/records/:id, 20% PATCH {views}"),

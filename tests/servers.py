@@ -180,6 +180,33 @@ async def running_server(
             await drop_pg_database(db_url)
 
 
+@asynccontextmanager
+async def second_server(srv: Server, env: dict[str, str] | None = None, name: str = "serve-2") -> AsyncIterator[Server]:
+    """Another ``baas serve`` process on ``srv``'s data dir and database (``env`` added to its own)."""
+    port = free_port()
+    other = Server(
+        url=f"http://127.0.0.1:{port}",
+        data_dir=srv.data_dir,
+        db_args=srv.db_args,
+        log=srv.log.with_name(f"{name}.log"),
+        env={**srv.env, **(env or {})},
+    )
+    with other.log.open("wb") as out:
+        other.proc = subprocess.Popen(
+            baas_cmd(
+                "serve", "--http", f"127.0.0.1:{port}", "--dir", str(srv.data_dir), *srv.db_args, "--workers", "1"
+            ),
+            env=other.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_healthy(other)
+        yield other
+    finally:
+        stop_server(other.proc)
+
+
 def stop_server(proc: subprocess.Popen) -> None:
     """SIGTERM a test server and reap it; SIGKILL it if it has not stopped within 10 s."""
     proc.terminate()

@@ -28,6 +28,8 @@ WORKLOADS = [
     "filter_sort",
     "list_authed",
     "list_expand",
+    "filter_sort_mix",
+    "list_mix",
     "update",
     "mixed",
     "realtime",

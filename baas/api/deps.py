@@ -221,7 +221,7 @@ async def _read_all(request: ApiRequest, limit: int, own_limit: bool) -> bytes:
 
 def reader(request: ApiRequest, req: RequestInfo) -> Reader:
     eng = engine(request)
-    return Reader(eng.db, eng.registry, req, eng.secret)
+    return Reader(eng.cache.reads(), eng.registry, req, eng.secret)
 
 
 def require_superuser(req: RequestInfo) -> None:

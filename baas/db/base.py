@@ -57,6 +57,12 @@ class Database(Reads, Protocol):
         """The result column names of a SELECT."""
         ...
 
+    async def data_versions(self, ids: Sequence[str]) -> dict[str, int] | None:
+        """The committed data versions of collections, by id (at least ``ids``; an id never
+        written may be missing: version 0), and under ``""`` the schema mark (the newest
+        ``_schema_history`` id, 0 for none); None when the database keeps none."""
+        ...
+
     def load(self) -> int:
         """Writes waiting now: SQLite's writer queue, or PostgreSQL's pool connections in use (a metric)."""
         ...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -35,6 +35,14 @@ def to_pg(sql: str) -> str:
         return f"${n}"
 
     return re.sub(r"\?", repl, sql)
+
+
+# The data versions asked for, and under "" the schema mark (the newest _schema_history id).
+_VERSIONS = (
+    'SELECT \'\', coalesce(max("id"), 0) FROM "_schema_history" UNION ALL '
+    'SELECT "collection_id", sum("version") FROM "_data_versions" '
+    'WHERE "collection_id" = ANY(?::text[]) GROUP BY "collection_id"'
+)
 
 
 class PgConn:
@@ -126,6 +134,16 @@ class PostgresDatabase:
             return await self.pool.fetchval(to_pg(sql), *params)
         except _TEXT_ERRORS:
             raise _nul_refused() from None
+
+    async def data_versions(self, ids: Sequence[str]) -> dict[str, int] | None:
+        """The data versions of the collections ``ids`` (``_data_versions``, see `baas.schema.ddl`),
+        as committed now (a missing id: never written), and under ``""`` the schema mark; None
+        where there is no such table."""
+        try:
+            rows = await self.fetch(_VERSIONS, [list(ids)])
+        except asyncpg.exceptions.UndefinedTableError:
+            return None
+        return {r[0]: int(r[1]) for r in rows}
 
     async def schema_changed(self) -> None:
         """Drop pooled connections: their prepared statements know the old column types."""

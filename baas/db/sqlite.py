@@ -15,7 +15,7 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from enum import Enum
 from typing import Any, Literal, TypeVar
@@ -133,6 +133,13 @@ class _Worker:
         self.pool.shutdown(wait=True)
 
 
+# The data versions, and under "" the schema mark (the newest _schema_history id) they go with.
+_VERSIONS = (
+    'SELECT \'\', coalesce(max("id"), 0) FROM "_schema_history" UNION ALL '
+    'SELECT "collection_id", sum("version") FROM "_data_versions" GROUP BY "collection_id"'
+)
+
+
 def _fetch(sql: str, params: Params) -> Callable[[sqlite3.Connection], list[Row]]:
     return lambda c: c.execute(sql, params).fetchall()
 
@@ -204,6 +211,8 @@ class SqliteDatabase:
         self._slow: dict[str, float] = {}  # statements found over the inline budget, until when
         self._lock_fd: int | None = None  # see _lock_and_begin
         self.on_commit: Callable[[], None] | None = None  # called after each commit (the event bus)
+        self._versions: dict[str, int] | None = None  # see data_versions
+        self._versions_seen = -1
 
     async def connect(self) -> None:
         if self.path != ":memory:":
@@ -212,6 +221,7 @@ class SqliteDatabase:
         await self._writer.run(lambda c: None)
         if self.path != ":memory:" and fcntl is not None:
             self._lock_fd = os.open(f"{self.path}-writelock", os.O_RDWR | os.O_CREAT, 0o600)
+        self._versions, self._versions_seen = None, -1  # a new inline connection counts from its own start
         self._free = asyncio.Queue()
         for r in self._readers:
             self._free.put_nowait(r)
@@ -299,6 +309,25 @@ class SqliteDatabase:
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
+
+    async def data_versions(self, ids: Sequence[str]) -> dict[str, int] | None:
+        """Every collection's data version (``_data_versions``, see `baas.schema.ddl`), as committed
+        now, and under ``""`` the schema mark; None where there is no such table. ``PRAGMA
+        data_version`` tells whether any connection, in any process, committed since the last
+        look, so the table is read again only then: a check costs a few microseconds, on the
+        event loop (no thread hop)."""
+        conn = self._inline
+        if conn is None:
+            return None
+        self._inline_deadline = time.monotonic() + self.timeout
+        try:
+            seen = conn.execute("PRAGMA data_version").fetchone()[0]
+            if seen != self._versions_seen or self._versions is None:
+                self._versions = dict(conn.execute(_VERSIONS).fetchall())
+                self._versions_seen = seen
+        except sqlite3.OperationalError:  # not migrated yet (a bare database in a test)
+            return None
+        return self._versions
 
     def load(self) -> int:
         return self._queue.qsize() if self._queue is not None else 0

@@ -104,6 +104,8 @@ class Collection(msgspec.Struct, kw_only=True, dict=True, weakref=True):
     confirmEmailChangeTemplate: dict[str, Any] = {}
     gdpr: Gdpr | None = None  # baas's own: the erase policy (docs/gdpr.md); left out of the JSON when unset
     search: Search | None = None  # baas's own: full-text search (docs/search.md); left out when unset
+    # baas's own: False keeps this collection's reads out of the query cache (docs/cache.md); left out when unset.
+    cache: bool | None = None
     created: str = ""
     updated: str = ""
 
@@ -130,6 +132,8 @@ class Collection(msgspec.Struct, kw_only=True, dict=True, weakref=True):
             out.pop("gdpr", None)
         if self.search is None:
             out.pop("search", None)
+        if self.cache is None:
+            out.pop("cache", None)
         if self.type == "view":
             for k in ("createRule", "updateRule", "deleteRule"):
                 out[k] = None

@@ -19,7 +19,7 @@ Lookup = Callable[[str], "Collection | None"]
 # PocketBase's ``data`` error shape: {"code", "message"} leaves (some with "params"), keyed by
 # option, field position or collection name.
 ErrorTree: TypeAlias = dict[str, "str | int | ErrorTree"]
-_RESERVED_COLLECTIONS = {"_collections", "_schema_history", "_params", "_events", "sqlite_master"}
+_RESERVED_COLLECTIONS = {"_collections", "_schema_history", "_params", "_events", "_data_versions", "sqlite_master"}
 
 
 def _err(code: str, message: str) -> ErrorTree:

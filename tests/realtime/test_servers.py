@@ -7,42 +7,12 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import subprocess
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import httpx
 
-from tests.servers import Server, Stream, baas_cmd, free_port, running_server, stop_server, wait_healthy
+from tests.servers import Stream, running_server, second_server, stop_server
 
 EMAIL, PASSWORD = "root@example.com", "root-password-1"
-
-
-@asynccontextmanager
-async def second_server(srv: Server) -> AsyncIterator[Server]:
-    """Another ``baas serve`` process on ``srv``'s data dir and database."""
-    port = free_port()
-    other = Server(
-        url=f"http://127.0.0.1:{port}",
-        data_dir=srv.data_dir,
-        db_args=srv.db_args,
-        log=srv.log.with_name("serve-2.log"),
-        env=srv.env,
-    )
-    with other.log.open("wb") as out:
-        other.proc = subprocess.Popen(
-            baas_cmd(
-                "serve", "--http", f"127.0.0.1:{port}", "--dir", str(srv.data_dir), *srv.db_args, "--workers", "1"
-            ),
-            env=srv.env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_healthy(other)
-        yield other
-    finally:
-        stop_server(other.proc)
 
 
 async def _setup(http: httpx.AsyncClient, url: str, coll: dict) -> dict[str, str]:
