@@ -24,7 +24,7 @@ from baas.errors import FieldError, SchemaError
 from baas.ids import now_str
 from baas.rules import RequestInfo, RuleError, compile_filter
 from baas.schema import defaults
-from baas.schema.ddl import bump_version_sql, column_type, create_index_sql, create_table_sql
+from baas.schema.ddl import bump_version_sql, column_type, create_index_sql, create_table_sql, versions_table_sql
 from baas.schema.fields import Field, RelationField
 from baas.schema.jobs import Job
 from baas.schema.model import Collection, Index, parse_index
@@ -529,6 +529,8 @@ def _search_rebuilds(plan: Plan) -> list[tuple[Collection | None, Collection | N
 async def create_collections(conn: Conn, collections: list[Collection]) -> None:
     """The tables, indexes and views of ``collections`` in an empty database (a backup being
     restored: their ``_collections`` rows come with the backup's data)."""
+    for stmt in versions_table_sql(conn.dialect):  # a backup's revision may predate them (0012)
+        await conn.execute(stmt)
     for c in collections:
         if c.type != "view":
             for stmt in create_table_sql(c, conn.dialect):

@@ -151,13 +151,13 @@ def versions_table_sql(dialect: str) -> list[str]:
 
 
 def data_version_sql(coll: Collection, dialect: str) -> list[str]:
-    """The triggers that bump ``coll``'s data version on every write to its table (idempotent).
+    """The triggers that bump ``coll``'s data version on every write to its table (idempotent;
+    `versions_table_sql` ran first: migration 0012, or `baas.planner.create_collections`).
     Keyed by the collection's id, so a renamed table keeps counting under the same key."""
     cid = coll.id.replace("'", "''")
     t = q(coll.name)
     if dialect == "postgresql":  # once per statement, TRUNCATE included
         return [
-            *versions_table_sql(dialect),
             f'DROP TRIGGER IF EXISTS "_data_version" ON {t}',
             f'CREATE TRIGGER "_data_version" AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {t} '
             f"FOR EACH STATEMENT EXECUTE FUNCTION \"{_PG_BUMP_FUNCTION}\"('{cid}')",
@@ -168,7 +168,7 @@ def data_version_sql(coll: Collection, dialect: str) -> list[str]:
     )
     names = data_version_triggers(coll, dialect)
     return [
-        *versions_table_sql(dialect),
+        *versions_table_sql(dialect),  # a bare database (one file of tests) works too: it costs nothing here
         *(f"DROP TRIGGER IF EXISTS {q(name)}" for name in names),
         *(
             f"CREATE TRIGGER {q(name)} AFTER {op} ON {t} BEGIN {bump}; END"
