@@ -60,7 +60,6 @@ _EQ = ("=", "?=")
 _RANGE = (">", ">=", "<", "<=", "?>", "?>=", "?<", "?<=")
 _FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">="}
 _INDEX_NAME = re.compile(r"INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?[`\"\[]?(\w+)", re.I)
-_decode_batch = msgspec.json.Decoder(list[list[Any] | None]).decode
 
 
 def parse_since(raw: str) -> int:
@@ -268,22 +267,12 @@ async def slow_lists(db: Reads, start: int, end: int, min_ms: float) -> AsyncIte
             if len(rows) < PG_PAGE:
                 return
             after, first = rows[-1][0], False
-    k = -1
-    while True:
-        rows = await db.fetch(
-            f'SELECT "k", "entries" FROM "{store.SQLITE_TABLE}" WHERE "last" >= ? AND "first" < ? AND "k" > ? '
-            'ORDER BY "k" LIMIT ?',
-            [start, end, k, CHUNK_BATCHES],
-        )
-        for _, text in rows:
-            if "/records?" not in text:  # no list with a query in this batch: not decoded
-                continue
-            for e in _decode_batch(text):
-                if e is not None and start <= e[0] < end and e[1] == "GET" and e[3] < 400 and e[4] >= min_us:
-                    yield e[2], e[4]
-        if len(rows) < CHUNK_BATCHES:
-            return
-        k = rows[-1][0]
+    async for text in store.window_batches(db, start, end, CHUNK_BATCHES):
+        if "/records?" not in text:  # no list with a query in this batch: not decoded
+            continue
+        for e in store.decode_batch(text):
+            if e is not None and start <= e[0] < end and e[1] == "GET" and e[3] < 400 and e[4] >= min_us:
+                yield e[2], e[4]
 
 
 # -- the advice ------------------------------------------------------------------------------------

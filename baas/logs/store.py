@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -479,3 +480,24 @@ async def scrub(conn: Conn, needles: list[str]) -> int:
                 [_ENTRIES(batch).decode(), len(hit), k],
             )
     return gone
+
+
+decode_batch = msgspec.json.Decoder(list[list[Any] | None]).decode  # a SQLite batch's entries
+
+
+async def window_batches(db: Reads, start: int, end: int, chunk: int) -> AsyncIterator[str]:
+    """SQLite: the entries (JSON text, `decode_batch`) of each batch that may hold entries of
+    ``start`` <= ms < ``end`` (by the indexed time of its last entry), ``chunk`` batches per
+    query: each query and the caller's work on it hold the event loop a few milliseconds only."""
+    after = -1
+    while True:
+        rows = await db.fetch(
+            f'SELECT "k", "entries" FROM "{SQLITE_TABLE}" WHERE "last" >= ? AND "first" < ? AND "k" > ? '
+            'ORDER BY "k" LIMIT ?',
+            [start, end, after, chunk],
+        )
+        for _, text in rows:
+            yield text
+        if len(rows) < chunk:
+            return
+        after = rows[-1][0]

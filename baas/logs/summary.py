@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import msgspec
-
 from baas.db import Reads
 from baas.errors import BadRequest
 from baas.ids import format_dt, parse_dt
@@ -36,7 +34,6 @@ TOP_ERRORS = 10
 BUCKETS_PER_DOUBLING = 8
 CHUNK_BATCHES = 4  # SQLite batches (up to 4,000 entries, a few ms) counted between two turns of the loop
 STREAM = "/api/realtime"
-_decode_batch = msgspec.json.Decoder(list[list[Any] | None]).decode
 _ONE_AT_A_TIME = asyncio.Lock()
 
 
@@ -179,20 +176,11 @@ class _Tally:
 async def _count_sqlite(db: Reads, t: _Tally) -> None:
     """The batches that may hold entries of the window (by their last entry's time, indexed), a
     few at a time: each chunk holds the event loop for a few milliseconds."""
-    start, end, step, after = t.w.start, t.w.end, t.w.step, -1
-    while True:
-        rows = await db.fetch(
-            f'SELECT "k", "entries" FROM "{store.SQLITE_TABLE}" WHERE "last" >= ? AND "first" < ? AND "k" > ? '
-            'ORDER BY "k" LIMIT ?',
-            [start, end, after, CHUNK_BATCHES],
-        )
-        for _, text in rows:
-            for e in _decode_batch(text):
-                if e is not None and start <= e[0] < end:
-                    t.add((e[0] - start) // step, e[3], None if is_stream(e[1], e[2]) else bucket(e[4]), e[11])
-        if len(rows) < CHUNK_BATCHES:
-            return
-        after = rows[-1][0]
+    start, end, step = t.w.start, t.w.end, t.w.step
+    async for text in store.window_batches(db, start, end, CHUNK_BATCHES):
+        for e in store.decode_batch(text):
+            if e is not None and start <= e[0] < end:
+                t.add((e[0] - start) // step, e[3], None if is_stream(e[1], e[2]) else bucket(e[4]), e[11])
 
 
 # PostgreSQL groups the window's entries itself: a row per (step, status, latency bucket, error).
